@@ -1,0 +1,1 @@
+"""pingtree: real-time ping/post lead distribution."""

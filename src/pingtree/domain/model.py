@@ -1,0 +1,324 @@
+"""The configuration as the domain sees it: frozen, validated, compiled.
+
+These are the words of DESIGN.md §1. The YAML form (``pingtree.config``) is parsed and
+checked there, then compiled into these dataclasses once per configuration snapshot; the
+hot path only ever reads them.
+
+Money is ``Decimal`` (quantized to the cent). Cap limits are integers in the cap's unit:
+a count, or cents for spend caps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+__all__ = [
+    "Buyer",
+    "Campaign",
+    "Cap",
+    "CapKind",
+    "CapWindow",
+    "CompiledFilter",
+    "Condition",
+    "FilterVerdict",
+    "FieldSpec",
+    "FieldType",
+    "FilterGroup",
+    "FilterOp",
+    "Leg",
+    "LeadValue",
+    "Order",
+    "OrderStatus",
+    "PayoutModel",
+    "PingOptions",
+    "Pricing",
+    "PricingKind",
+    "RankBy",
+    "Requirement",
+    "Schedule",
+    "Supplier",
+    "Vertical",
+    "WeeklyInterval",
+]
+
+#: A normalized field value. Dates are ``datetime.date``; money and decimals ``Decimal``.
+LeadValue = str | int | Decimal | bool | dt.date
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    ENUM = "enum"
+    EMAIL = "email"
+    PHONE = "phone"
+    ZIP = "zip"
+    STATE = "state"
+    IP = "ip"
+    URL = "url"
+
+
+class Requirement(StrEnum):
+    """Whether a field must, may or must not appear at one stage (ping or post)."""
+
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    name: str
+    type: FieldType
+    pii: bool = False
+    ping: Requirement = Requirement.OPTIONAL
+    post: Requirement = Requirement.OPTIONAL
+    label: str = ""
+    #: allowed values of an ``enum`` field (compared after trimming, case-insensitively;
+    #: normalized to the spelling given here)
+    values: tuple[str, ...] = ()
+    #: bounds for ``integer`` and ``decimal`` fields
+    min: Decimal | None = None
+    max: Decimal | None = None
+    #: longest accepted text after normalization (strings, urls…)
+    max_length: int = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Vertical:
+    id: str
+    name: str
+    #: the vertical's own fields followed by the tracking fields every vertical inherits
+    fields: tuple[FieldSpec, ...]
+
+    def field(self, name: str) -> FieldSpec | None:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        return None
+
+
+# --- filters ---------------------------------------------------------------------------
+
+
+class FilterOp(StrEnum):
+    EQ = "eq"
+    NE = "ne"
+    IN = "in"
+    NOT_IN = "not_in"
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    BETWEEN = "between"
+    CONTAINS = "contains"
+    STARTS_WITH = "starts_with"
+    REGEX = "regex"
+    EXISTS = "exists"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    field: str
+    op: FilterOp
+    #: ``in``/``not_in``/``starts_with`` may take a tuple; ``between`` a 2-tuple;
+    #: ``exists`` a bool; the others one value. Values are normalized by the field's type.
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class FilterGroup:
+    """``all`` (every item must pass) or ``any`` (one is enough) of conditions and groups."""
+
+    mode: str  # "all" | "any"
+    items: tuple[Condition | FilterGroup, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FilterVerdict:
+    passed: bool
+    #: why it failed, human-readable (``"state in [CA, TX]"``); empty when passed
+    reason: str = ""
+
+
+#: A filter compiled once per snapshot. Arguments: the lead's normalized values and
+#: ``qualify_all`` (a condition on an absent field fails instead of passing).
+CompiledFilter = Callable[[Mapping[str, LeadValue], bool], FilterVerdict]
+
+
+# --- schedules and caps -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyInterval:
+    """Open on ``weekday`` (0 = Monday) from ``start`` to ``end`` local minutes after midnight.
+
+    ``end`` may exceed 1440 for an interval that crosses midnight into the next day.
+    """
+
+    weekday: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    timezone: str
+    intervals: tuple[WeeklyInterval, ...]
+    closed_dates: frozenset[dt.date] = frozenset()
+
+
+class CapKind(StrEnum):
+    COUNT = "count"
+    SPEND = "spend"
+
+
+class CapWindow(StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    TOTAL = "total"
+
+
+@dataclass(frozen=True, slots=True)
+class Cap:
+    kind: CapKind
+    window: CapWindow
+    #: a count, or cents for ``spend``
+    limit: int
+
+
+# --- buyers and orders --------------------------------------------------------------------
+
+
+class OrderStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class PricingKind(StrEnum):
+    FIXED = "fixed"
+    BID = "bid"
+
+
+class Leg(StrEnum):
+    """How a lead is sold to an order: alone, or as one of up to ``max_sells`` buyers."""
+
+    EXCLUSIVE = "exclusive"
+    SHARED = "shared"
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    kind: PricingKind
+    #: fixed prices per leg; ``None`` means the order does not buy that leg. For ``bid``
+    #: orders these are unused, and ``legs`` says which legs the buyer's bid applies to.
+    exclusive: Decimal | None = None
+    shared: Decimal | None = None
+    legs: frozenset[Leg] = frozenset({Leg.EXCLUSIVE})
+    #: bids below the floor are dropped (``below_floor``)
+    floor: Decimal | None = None
+    #: bids above it are errors, not bids
+    max_bid: Decimal | None = None
+
+    def buys(self, leg: Leg) -> bool:
+        if self.kind is PricingKind.FIXED:
+            return (self.exclusive if leg is Leg.EXCLUSIVE else self.shared) is not None
+        return leg in self.legs
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: str
+    buyer_id: str
+    vertical_id: str
+    name: str
+    status: OrderStatus
+    pricing: Pricing
+    filter: CompiledFilter | None = None
+    caps: tuple[Cap, ...] = ()
+    schedule: Schedule | None = None
+    #: a lower number is served first when a campaign ranks by priority; ties on price
+    #: also go to the lower number
+    priority: int = 100
+    #: relative chance among equals (same price and priority)
+    weight: int = 1
+    #: the same phone or email is not sold to this buyer twice within this many days
+    dedup_days: int = 0
+    #: a test order takes only test leads; a live order only live ones
+    test_mode: bool = False
+    #: the order's time zone for its cap windows (defaults to its schedule's)
+    timezone: str = "UTC"
+    #: free-form delivery spec; ``None`` means the buyer collects in the portal/API
+    delivery: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Buyer:
+    id: str
+    name: str
+    active: bool = True
+    #: budget caps over all the buyer's orders
+    caps: tuple[Cap, ...] = ()
+    timezone: str = "UTC"
+
+
+# --- suppliers and campaigns --------------------------------------------------------------
+
+
+class PayoutModel(StrEnum):
+    REVENUE_SHARE = "revenue_share"
+    FIXED = "fixed"
+
+
+class RankBy(StrEnum):
+    PRICE = "price"
+    PRIORITY = "priority"
+
+
+@dataclass(frozen=True, slots=True)
+class PingOptions:
+    min_revenue: Decimal = Decimal("0.00")
+    #: no sale at a loss unless configured otherwise
+    min_profit: Decimal = Decimal("0.00")
+    #: profit ÷ revenue, in percent
+    min_profit_percent: Decimal | None = None
+    min_buyers: int = 1
+    required_fields: tuple[str, ...] = ()
+    qualify_all_criteria: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    id: str
+    supplier_id: str
+    vertical_id: str
+    name: str
+    #: ``ping_post`` and/or ``direct_post``
+    modes: frozenset[str]
+    payout_model: PayoutModel
+    #: percent of revenue for ``revenue_share``; an amount for ``fixed``
+    payout_value: Decimal
+    ping_options: PingOptions = field(default_factory=PingOptions)
+    max_sells: int = 1
+    rank_by: RankBy = RankBy.PRICE
+    ping_ttl_seconds: int = 300
+    ping_deadline_ms: int = 1000
+    wait_for_delivery: bool = True
+    test_mode: bool = False
+    active: bool = True
+    #: reject a lead whose phone or email any supplier sold us within this many days
+    inbound_dedup_days: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Supplier:
+    id: str
+    name: str
+    active: bool = True

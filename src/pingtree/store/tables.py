@@ -1,0 +1,238 @@
+"""The database schema, one for SQLite and PostgreSQL.
+
+Money is integer cents. Timestamps are UTC (stored naive on SQLite, which has no time
+zones: read them back with :func:`utc`). Ids are time-ordered UUIDv7 strings, except the
+configuration's own slugs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "CapHold",
+    "CapUsage",
+    "ConfigEntity",
+    "ConfigState",
+    "DedupKey",
+    "Lead",
+    "Ping",
+    "Sale",
+    "UtcDateTime",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC datetime on both engines (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)  # the driver's contract, not input
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UtcDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+class ConfigEntity(Base):
+    """One configured entity (vertical, supplier, campaign, buyer, order) as its YAML spec."""
+
+    __tablename__ = "config_entities"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: the supplier of a campaign, the buyer of an order
+    parent_id: Mapped[str | None] = mapped_column(String(64))
+    spec: Mapped[dict[str, Any]]
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime]
+
+
+class ConfigState(Base):
+    """A single row: the version every configuration write bumps in its transaction."""
+
+    __tablename__ = "config_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime]
+
+
+class ApiKey(Base):
+    """A campaign key or an admin token: ``pt_<id>_<secret>``, the secret kept as an HMAC."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_hmac: Mapped[str] = mapped_column(String(64))
+    #: ``campaign`` or ``admin``
+    role: Mapped[str] = mapped_column(String(32))
+    campaign_id: Mapped[str | None] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+# --- traffic -------------------------------------------------------------------------------
+
+
+class Ping(Base):
+    __tablename__ = "pings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), index=True)
+    supplier_id: Mapped[str] = mapped_column(String(64))
+    vertical_id: Mapped[str] = mapped_column(String(64))
+    test: Mapped[bool] = mapped_column(Boolean)
+    #: ``accepted`` or ``rejected``
+    status: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[Any]]
+    #: the normalized ping fields (never PII)
+    fields: Mapped[dict[str, Any]]
+    #: what the seller is told it will be paid (the payout), and what buyers would pay
+    bid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the answer given to the seller, replayed to a duplicate ping
+    answer: Mapped[dict[str, Any]]
+    #: the auction: every candidate order with its outcome, and the ranking with winners
+    auction: Mapped[dict[str, Any]]
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    #: set atomically by the first post that claims this ping
+    claimed_at: Mapped[dt.datetime | None]
+    post_digest: Mapped[str | None] = mapped_column(String(64))
+    lead_id: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (Index("ix_pings_campaign_idem", "campaign_id", "idempotency_key"),)
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), index=True)
+    supplier_id: Mapped[str] = mapped_column(String(64))
+    vertical_id: Mapped[str] = mapped_column(String(64))
+    ping_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    test: Mapped[bool] = mapped_column(Boolean)
+    #: ``received`` → ``sold`` / ``unsold`` / ``rejected``; later ``returned``
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reasons: Mapped[list[Any]]
+    #: normalized fields; PII values encrypted (see store.pii)
+    fields: Mapped[dict[str, Any]]
+    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    auction: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_digest: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
+    updated_at: Mapped[dt.datetime]
+
+    __table_args__ = (Index("ix_leads_campaign_idem", "campaign_id", "idempotency_key"),)
+
+
+class Sale(Base):
+    __tablename__ = "sales"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    supplier_id: Mapped[str] = mapped_column(String(64))
+    vertical_id: Mapped[str] = mapped_column(String(64))
+    leg: Mapped[str] = mapped_column(String(16))
+    test: Mapped[bool] = mapped_column(Boolean)
+    revenue_cents: Mapped[int] = mapped_column(BigInteger)
+    cost_cents: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
+    returned_at: Mapped[dt.datetime | None]
+    return_reason: Mapped[str | None] = mapped_column(Text)
+
+
+# --- caps and dedup ------------------------------------------------------------------------
+
+
+class CapUsage(Base):
+    """Committed usage of one cap window: ``scope`` is ``order:<id>`` or ``buyer:<id>``."""
+
+    __tablename__ = "cap_usage"
+
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    used: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CapHold(Base):
+    """A self-expiring reservation from a won ping: it counts only while unexpired."""
+
+    __tablename__ = "cap_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ping_id: Mapped[str] = mapped_column(String(36), index=True)
+    scope: Mapped[str] = mapped_column(String(80))
+    window_key: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[dt.datetime]
+
+    __table_args__ = (Index("ix_cap_holds_scope_window", "scope", "window_key", "expires_at"),)
+
+
+class DedupKey(Base):
+    """An HMAC of a sold lead's normalized phone or email, per buyer (``*`` for inbound)."""
+
+    __tablename__ = "dedup_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    buyer_id: Mapped[str] = mapped_column(String(64))
+    key_hmac: Mapped[str] = mapped_column(String(64))
+    lead_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (Index("ix_dedup_keys_lookup", "buyer_id", "key_hmac", "created_at"),)
