@@ -24,13 +24,13 @@ __all__ = [
     "CapWindow",
     "CompiledFilter",
     "Condition",
-    "FilterVerdict",
     "FieldSpec",
     "FieldType",
     "FilterGroup",
     "FilterOp",
-    "Leg",
+    "FilterVerdict",
     "LeadValue",
+    "Leg",
     "Order",
     "OrderStatus",
     "PayoutModel",
@@ -229,8 +229,14 @@ class Pricing:
 
     def buys(self, leg: Leg) -> bool:
         if self.kind is PricingKind.FIXED:
-            return (self.exclusive if leg is Leg.EXCLUSIVE else self.shared) is not None
+            return self.fixed_price(leg) is not None
         return leg in self.legs
+
+    def fixed_price(self, leg: Leg) -> Decimal | None:
+        """The fixed price of one leg; ``None`` for bid orders and legs not bought."""
+        if self.kind is not PricingKind.FIXED:
+            return None
+        return self.exclusive if leg is Leg.EXCLUSIVE else self.shared
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,12 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
+#: a surrogate key for high-churn rows (a hold per won ping): BIGINT on PostgreSQL, where a
+#: 32-bit sequence runs out in weeks at thousands a second; SQLite's rowid is 64-bit already,
+#: and only a column declared exactly INTEGER becomes it
+_BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dt.datetime: UtcDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
@@ -174,7 +180,9 @@ class Lead(Base):
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
     updated_at: Mapped[dt.datetime]
 
-    __table_args__ = (Index("ix_leads_campaign_idem", "campaign_id", "idempotency_key"),)
+    __table_args__ = (
+        Index("ux_leads_campaign_idem", "campaign_id", "idempotency_key", unique=True),
+    )
 
 
 class Sale(Base):
@@ -214,7 +222,7 @@ class CapHold(Base):
 
     __tablename__ = "cap_holds"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
     ping_id: Mapped[str] = mapped_column(String(36), index=True)
     scope: Mapped[str] = mapped_column(String(80))
     window_key: Mapped[str] = mapped_column(String(40))
@@ -229,10 +237,14 @@ class DedupKey(Base):
 
     __tablename__ = "dedup_keys"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
     buyer_id: Mapped[str] = mapped_column(String(64))
     key_hmac: Mapped[str] = mapped_column(String(64))
     lead_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[dt.datetime]
 
-    __table_args__ = (Index("ix_dedup_keys_lookup", "buyer_id", "key_hmac", "created_at"),)
+    __table_args__ = (
+        Index("ix_dedup_keys_lookup", "buyer_id", "key_hmac", "created_at"),
+        #: every buyer that bought this consumer (DedupRepository.last_sold)
+        Index("ix_dedup_keys_key_hmac", "key_hmac", "buyer_id", "created_at"),
+    )

@@ -1,0 +1,3 @@
+from pingtree.cli import main
+
+main()

@@ -1,0 +1,211 @@
+"""The admin REST API: configuration, keys, and the traffic with its auction traces.
+
+Every route needs an admin token. "Why did buyer X not get this lead?" is answered by the
+trace of the ping or lead: every candidate order with its outcome and reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from pingtree.api.auth import Caller, KeyChecker, bearer_or_header
+from pingtree.api.body import read_bounded
+from pingtree.api.problems import Problem
+from pingtree.config.apply import apply_config, export_config
+from pingtree.config.errors import ConfigError
+from pingtree.domain.money import format_money, from_cents
+from pingtree.flows.errors import NotFound
+from pingtree.flows.ports import Ports
+from pingtree.store.lead_fields import open_fields
+from pingtree.store.secrets import ApiKeyRepository
+from pingtree.store.tables import Lead, Ping, Sale
+from pingtree.store.traffic import LeadRepository, PingRepository, SaleRepository
+
+__all__ = ["admin_router"]
+
+_MAX_CONFIG_BYTES = 4 * 1024 * 1024
+_CANDIDATE_KEYS = ("order_id", "buyer_id", "outcome", "reason", "price", "latency_ms")
+_QUOTE_KEYS = ("order_id", "buyer_id", "leg", "price", "priority", "weight")
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
+    async def admin(request: Request) -> Caller:
+        caller = await keys.caller(bearer_or_header(request))
+        if caller.role != "admin":
+            raise Problem(403, "an admin token is required", "forbidden")
+        return caller
+
+    router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(admin)])
+
+    @router.get("/config", response_class=PlainTextResponse)
+    async def get_config() -> str:
+        """The whole configuration as YAML (no secrets); applying it back changes nothing."""
+        return await export_config(ports.sessions)
+
+    @router.post("/config")
+    async def put_config(
+        request: Request, dry_run: bool = False, prune: bool = False
+    ) -> dict[str, Any]:
+        """Apply a YAML configuration atomically; ``dry_run`` only shows the changes."""
+        raw = await read_bounded(request, _MAX_CONFIG_BYTES)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Problem(400, "the configuration is not valid UTF-8") from None
+        try:
+            diff = await apply_config(
+                ports.sessions, text, ports.clock.now(), prune=prune, dry_run=dry_run
+            )
+        except ConfigError as error:
+            raise Problem.from_errors(
+                [(("body", issue.path), issue.msg, "config", issue.value) for issue in error.issues]
+            ) from None
+        if not dry_run:
+            await ports.snapshots.refresh()
+        return {"dry_run": dry_run, "changed": diff.changed, "diff": diff.render()}
+
+    @router.post("/campaigns/{campaign_id}/keys", status_code=201)
+    async def create_campaign_key(campaign_id: str, label: str = "") -> dict[str, str]:
+        """A new API key for a campaign. The key is shown this once; only its HMAC is kept."""
+        if campaign_id not in ports.snapshots.current().config.campaigns:
+            raise NotFound(f"no campaign {campaign_id!r}")
+        async with ports.sessions.begin() as session:
+            token = await ApiKeyRepository(session).create(
+                "campaign", campaign_id, label, keys.server_key, ports.clock.now()
+            )
+        return {"campaign_id": campaign_id, "api_key": token}
+
+    @router.get("/pings")
+    async def list_pings(
+        limit: Limit = 50, campaign_id: str | None = None, before: str | None = None
+    ) -> list[dict[str, Any]]:
+        async with ports.sessions() as session:
+            rows = await PingRepository(session).recent(limit, campaign_id, before)
+        return [_ping_summary(p) for p in rows]
+
+    @router.get("/pings/{ping_id}")
+    async def get_ping(ping_id: str) -> dict[str, Any]:
+        """A ping with its auction: every candidate order's outcome, the ranking, the winners."""
+        async with ports.sessions() as session:
+            ping = await PingRepository(session).get(ping_id)
+        if ping is None:
+            raise NotFound("no such ping")
+        return {**_ping_summary(ping), "fields": ping.fields, "auction": _trace(ping.auction)}
+
+    @router.get("/leads")
+    async def list_leads(
+        limit: Limit = 50,
+        campaign_id: str | None = None,
+        status: str | None = None,
+        before: str | None = None,
+    ) -> list[dict[str, Any]]:
+        async with ports.sessions() as session:
+            rows = await LeadRepository(session).recent(
+                limit, campaign_id=campaign_id, status=status, before=before
+            )
+        return [_lead_summary(lead) for lead in rows]
+
+    @router.get("/leads/{lead_id}")
+    async def get_lead(lead_id: str, reveal: bool = False) -> dict[str, Any]:
+        """A lead, its sales and its trace. PII is masked unless ``reveal``."""
+        async with ports.sessions() as session:
+            lead = await LeadRepository(session).get(lead_id)
+            sales = await SaleRepository(session).for_lead(lead_id) if lead else []
+        if lead is None:
+            raise NotFound("no such lead")
+        vertical = ports.snapshots.current().config.verticals.get(lead.vertical_id)
+        fields = open_fields(vertical, lead.fields, ports.vault, reveal=reveal) if vertical else {}
+        return {
+            **_lead_summary(lead),
+            "fields": fields,
+            "answer": lead.answer,
+            "sales": [_sale(s) for s in sales],
+            "auction": _trace(lead.auction or {}),
+        }
+
+    @router.get("/sales")
+    async def list_sales(
+        limit: Limit = 50, buyer_id: str | None = None, before: str | None = None
+    ) -> list[dict[str, Any]]:
+        async with ports.sessions() as session:
+            rows = await SaleRepository(session).recent(limit, buyer_id=buyer_id, before=before)
+        return [_sale(s) for s in rows]
+
+    return router
+
+
+def _money(cents: int) -> str:
+    return format_money(from_cents(cents))
+
+
+def _ping_summary(ping: Ping) -> dict[str, Any]:
+    return {
+        "id": ping.id,
+        "campaign_id": ping.campaign_id,
+        "supplier_id": ping.supplier_id,
+        "vertical_id": ping.vertical_id,
+        "test": ping.test,
+        "status": ping.status,
+        "reasons": ping.reasons,
+        "bid": _money(ping.bid_cents),
+        "revenue": _money(ping.revenue_cents),
+        "created_at": ping.created_at,
+        "expires_at": ping.expires_at,
+        "claimed_at": ping.claimed_at,
+        "lead_id": ping.lead_id,
+    }
+
+
+def _lead_summary(lead: Lead) -> dict[str, Any]:
+    return {
+        "id": lead.id,
+        "campaign_id": lead.campaign_id,
+        "supplier_id": lead.supplier_id,
+        "vertical_id": lead.vertical_id,
+        "ping_id": lead.ping_id,
+        "test": lead.test,
+        "status": lead.status,
+        "reasons": lead.reasons,
+        "revenue": _money(lead.revenue_cents),
+        "cost": _money(lead.cost_cents),
+        "profit": _money(lead.revenue_cents - lead.cost_cents),
+        "created_at": lead.created_at,
+    }
+
+
+def _sale(sale: Sale) -> dict[str, Any]:
+    return {
+        "id": sale.id,
+        "lead_id": sale.lead_id,
+        "order_id": sale.order_id,
+        "buyer_id": sale.buyer_id,
+        "campaign_id": sale.campaign_id,
+        "leg": sale.leg,
+        "test": sale.test,
+        "revenue": _money(sale.revenue_cents),
+        "cost": _money(sale.cost_cents),
+        "profit": _money(sale.revenue_cents - sale.cost_cents),
+        "created_at": sale.created_at,
+    }
+
+
+def _rows(rows: Sequence[Sequence[Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def _trace(auction: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored compact auction, spelled out for readers."""
+    if not auction:
+        return {}
+    trace = dict(auction)
+    trace["candidates"] = _rows(auction.get("candidates", []), _CANDIDATE_KEYS)
+    trace["ranking"] = _rows(auction.get("ranking", []), _QUOTE_KEYS)
+    if "sale_notes" in auction:
+        trace["sale_notes"] = _rows(auction["sale_notes"], _CANDIDATE_KEYS)
+    return trace

@@ -1,0 +1,66 @@
+"""The ASGI application: the seller API, the admin API, health checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from pingtree.api.admin import admin_router
+from pingtree.api.auth import KeyChecker
+from pingtree.api.problems import install_problem_handlers
+from pingtree.api.seller import seller_router
+from pingtree.bootstrap import Runtime, start_runtime
+from pingtree.clock import Clock
+from pingtree.flows.ports import BidSource
+from pingtree.settings import Settings
+
+__all__ = ["create_app", "create_app_from_env"]
+
+
+def create_app(
+    settings: Settings, clock: Clock | None = None, bids: BidSource | None = None
+) -> FastAPI:
+    """The app; its ports are built when it starts (the lifespan) and closed when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await start_runtime(settings, clock, bids)
+        app.state.runtime = runtime
+        keys = KeyChecker(runtime.ports, runtime.server_key)
+        app.include_router(seller_router(runtime.ports, keys))
+        app.include_router(admin_router(runtime.ports, keys))
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="pingtree",
+        summary="Real-time ping/post lead distribution",
+        version="0.1.0",
+        lifespan=lifespan,
+        responses={400: {"description": "malformed request"}},
+    )
+    install_problem_handlers(app)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> Any:
+        runtime: Runtime | None = getattr(app.state, "runtime", None)
+        if runtime is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return {"status": "ready", "config_version": runtime.ports.snapshots.current().version}
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """For ``uvicorn --factory`` and multi-worker serving: settings from the environment."""
+    return create_app(Settings())

@@ -1,0 +1,75 @@
+"""Who is calling: a campaign key for the seller API, an admin token for the admin API.
+
+Keys are ``pt_<id>_<secret>`` found by id and checked by HMAC in constant time (DESIGN
+§8.5). A verified key is remembered for a few seconds so the ping path does not query the
+database per request; revoking a key takes effect within that time.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from pingtree.api.problems import Problem
+from pingtree.flows.ports import Ports
+from pingtree.store.secrets import ApiKeyRepository, key_hmac, parse_token
+
+__all__ = ["Caller", "KeyChecker", "bearer_or_header"]
+
+_REMEMBER_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: str
+    role: str
+    campaign_id: str | None
+
+
+@dataclass(frozen=True)
+class _Known:
+    caller: Caller
+    secret_hmac: str
+    until: float
+
+
+class KeyChecker:
+    def __init__(self, ports: Ports, server_key: bytes) -> None:
+        self._ports = ports
+        self.server_key = server_key
+        self._known: dict[str, _Known] = {}
+
+    async def caller(self, token: str | None) -> Caller:
+        """The caller a token stands for; 401 when it is missing, malformed or unknown."""
+        if not token:
+            raise Problem(401, "an API key is required", "missing_api_key")
+        parsed = parse_token(token)
+        if parsed is None:
+            raise Problem(401, "the API key is malformed", "invalid_api_key")
+        key_id, secret = parsed
+        known = self._known.get(key_id)
+        if known is not None and known.until > time.monotonic():
+            if hmac.compare_digest(known.secret_hmac, key_hmac(self.server_key, secret)):
+                return known.caller
+            raise Problem(401, "the API key is not valid", "invalid_api_key")
+        async with self._ports.sessions() as session:
+            row = await ApiKeyRepository(session).verify(
+                token, self.server_key, self._ports.clock.now()
+            )
+        if row is None:
+            raise Problem(401, "the API key is not valid", "invalid_api_key")
+        caller = Caller(row.id, row.role, row.campaign_id)
+        self._known[key_id] = _Known(caller, row.secret_hmac, time.monotonic() + _REMEMBER_SECONDS)
+        return caller
+
+
+def bearer_or_header(request: Request) -> str | None:
+    """A key from ``Authorization: Bearer`` or ``X-Api-Key``."""
+    authorization = request.headers.get("authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.headers.get("x-api-key") or None

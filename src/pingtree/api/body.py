@@ -1,0 +1,149 @@
+"""Reading a seller's request body: bounded while reading, JSON or form, one shape.
+
+Bodies are ``{fields, test?, ping_id?, meta?, api_key?, tmax_ms?}`` in JSON, or the same names
+flat in a form, where every other name is a field (DESIGN §8.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+
+from pingtree.api.problems import Problem, field_problem
+
+__all__ = ["MAX_BODY_BYTES", "SellerBody", "read_seller_body"]
+
+MAX_BODY_BYTES = 64 * 1024
+
+_TOP_LEVEL = frozenset({"fields", "test", "ping_id", "meta", "api_key", "tmax_ms"})
+_TRUE = frozenset({"1", "true", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "no", "n", "off", ""})
+
+
+@dataclass(frozen=True)
+class SellerBody:
+    fields: Mapping[str, object]
+    test: bool = False
+    ping_id: str | None = None
+    api_key: str | None = None
+    tmax_ms: int | None = None
+    meta: Mapping[str, object] = field(default_factory=dict)
+
+
+async def read_bounded(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, f"the body is larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_seller_body(request: Request) -> SellerBody:
+    raw = await read_bounded(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        return _from_json(raw)
+    if content_type == "application/x-www-form-urlencoded":
+        return _from_form(raw)
+    raise Problem(415, "send application/json or application/x-www-form-urlencoded", "content_type")
+
+
+def _from_json(raw: bytes) -> SellerBody:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise Problem(400, f"the body is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise field_problem(("body",), "must be a JSON object", "type_error", data)
+    errors = [
+        (("body", key), "unknown field; lead fields go under 'fields'", "unknown_field", data[key])
+        for key in data
+        if key not in _TOP_LEVEL
+    ]
+    fields = data.get("fields", {})
+    if not isinstance(fields, dict):
+        errors.append((("body", "fields"), "must be an object", "type_error", fields))
+    meta = data.get("meta", {})
+    if not isinstance(meta, dict):
+        errors.append((("body", "meta"), "must be an object", "type_error", meta))
+    test = _flag(data.get("test", False), errors)
+    ping_id = _text(data, "ping_id", errors)
+    api_key = _text(data, "api_key", errors)
+    tmax = _tmax(data.get("tmax_ms"), errors)
+    if errors:
+        raise Problem.from_errors(errors)
+    return SellerBody(fields, test, ping_id, api_key, tmax, meta)
+
+
+def _from_form(raw: bytes) -> SellerBody:
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise Problem(400, "the form is not valid UTF-8") from None
+    data: dict[str, str] = {}
+    errors: list[tuple[tuple[str | int, ...], str, str, object]] = []
+    for name, value in pairs:
+        if name in data:
+            errors.append((("body", name), "sent more than once", "duplicate_field", value))
+        data[name] = value
+    meta = {k.removeprefix("meta."): v for k, v in data.items() if k.startswith("meta.")}
+    fields = {k: v for k, v in data.items() if k not in _TOP_LEVEL and not k.startswith("meta.")}
+    if "fields" in data:
+        errors.append(
+            (
+                ("body", "fields"),
+                "in a form, send each field by its own name",
+                "type_error",
+                data["fields"],
+            )
+        )
+    test = _flag(data.get("test", "false"), errors)
+    tmax = _tmax(data.get("tmax_ms") or None, errors)
+    if errors:
+        raise Problem.from_errors(errors)
+    return SellerBody(
+        fields, test, data.get("ping_id") or None, data.get("api_key") or None, tmax, meta
+    )
+
+
+def _flag(value: object, errors: list[Any]) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    errors.append((("body", "test"), "must be true or false", "bool_parsing", value))
+    return False
+
+
+def _text(data: Mapping[str, object], name: str, errors: list[Any]) -> str | None:
+    value = data.get(name)
+    if value is None or isinstance(value, str):
+        return value or None
+    errors.append((("body", name), "must be a string", "string_type", value))
+    return None
+
+
+def _tmax(value: object, errors: list[Any]) -> int | None:
+    if value is None:
+        return None
+    try:
+        tmax = int(str(value))
+    except ValueError:
+        tmax = -1
+    if tmax <= 0 or isinstance(value, bool):
+        errors.append(
+            (("body", "tmax_ms"), "must be a positive number of milliseconds", "int_parsing", value)
+        )
+        return None
+    return tmax

@@ -1,0 +1,152 @@
+"""The inbound seller API: ping, post, direct post, and a lead's final outcome.
+
+Auth, malformed input and size are 4xx; every business outcome is HTTP 200 with ``status``
+∈ ``accepted sold pending rejected`` and ``reasons`` (DESIGN §8.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from pingtree.api.auth import Caller, KeyChecker, bearer_or_header
+from pingtree.api.body import SellerBody, read_seller_body
+from pingtree.api.problems import Problem
+from pingtree.domain.outcomes import Reason
+from pingtree.flows.direct_post import handle_direct_post
+from pingtree.flows.errors import NotFound
+from pingtree.flows.ping import handle_ping
+from pingtree.flows.ports import Ports
+from pingtree.flows.post import handle_post
+from pingtree.flows.requests import SellerRequest
+from pingtree.store.traffic import LeadRepository
+
+__all__ = ["SellerAnswer", "seller_router"]
+
+
+class SellerBodyDoc(BaseModel):
+    """The request body (JSON); a form post sends the same names flat, fields by name."""
+
+    fields: dict[str, Any] = Field(description="the lead's fields by the vertical's names")
+    test: bool = Field(False, description="a test lead: reaches only test orders, changes nothing")
+    ping_id: str | None = Field(None, description="the post's ping id (from the ping's answer)")
+    meta: dict[str, Any] = Field(default_factory=dict, description="free-form, kept with the lead")
+    api_key: str | None = Field(None, description="the campaign key, if not sent in a header")
+    tmax_ms: int | None = Field(None, description="answer a ping within this many milliseconds")
+
+
+class SellerAnswer(BaseModel):
+    status: Literal["accepted", "sold", "pending", "rejected"]
+    ping_id: str | None = None
+    lead_id: str | None = None
+    bid: str | None = Field(None, description="ping: what you will be paid if the post sells")
+    price: str | None = Field(None, description="post: what you are paid for this lead")
+    expires_at: str | None = Field(None, description="ping: post before this instant (UTC)")
+    reasons: list[Reason] | None = None
+    fields: list[str] | None = Field(
+        None, description="the fields a post disagreed with its ping on"
+    )
+    test: bool | None = None
+
+
+_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": SellerBodyDoc.model_json_schema()},
+            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+        },
+    }
+}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "malformed JSON"},
+    401: {"description": "missing or invalid API key"},
+    413: {"description": "body above 64 KiB"},
+    415: {"description": "content type not JSON or form"},
+    422: {"description": "invalid fields: each with its loc, msg and type"},
+}
+
+Flow = Callable[[Ports, SellerRequest], Awaitable[dict[str, Any]]]
+
+
+def seller_router(ports: Ports, keys: KeyChecker) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["seller"])
+
+    async def run(request: Request, flow: Flow) -> dict[str, Any]:
+        body = await read_seller_body(request)
+        caller = await _campaign_caller(keys, request, body)
+        if caller.campaign_id not in ports.snapshots.current().config.campaigns:
+            raise Problem(403, "the campaign of this key is not configured", "forbidden")
+        return await flow(
+            ports,
+            SellerRequest(
+                campaign_id=str(caller.campaign_id),
+                fields=body.fields,
+                test=body.test,
+                ping_id=body.ping_id,
+                idempotency_key=request.headers.get("idempotency-key") or None,
+                tmax_ms=body.tmax_ms,
+                meta=body.meta,
+            ),
+        )
+
+    @router.post(
+        "/ping",
+        response_model=SellerAnswer,
+        response_model_exclude_none=True,
+        openapi_extra=_DOC,
+        responses=_ERRORS,
+    )
+    async def ping(request: Request) -> dict[str, Any]:
+        """Partial, non-PII lead data in; a bid and a ping id out."""
+        return await run(request, handle_ping)
+
+    @router.post(
+        "/post",
+        response_model=SellerAnswer,
+        response_model_exclude_none=True,
+        openapi_extra=_DOC,
+        responses=_ERRORS,
+    )
+    async def post(request: Request) -> dict[str, Any]:
+        """The full lead with the ping id of an accepted ping, before it expires."""
+        return await run(request, handle_post)
+
+    @router.post(
+        "/leads",
+        response_model=SellerAnswer,
+        response_model_exclude_none=True,
+        openapi_extra=_DOC,
+        responses=_ERRORS,
+    )
+    async def direct_post(request: Request) -> dict[str, Any]:
+        """A full lead with no ping, sold the same way."""
+        return await run(request, handle_direct_post)
+
+    @router.get(
+        "/leads/{lead_id}",
+        response_model=SellerAnswer,
+        response_model_exclude_none=True,
+        responses={401: _ERRORS[401], 404: {"description": "no such lead"}},
+    )
+    async def lead_outcome(lead_id: str, request: Request) -> dict[str, Any]:
+        """A lead's final outcome, as it was (or will be) answered."""
+        caller = await _campaign_caller(keys, request, None)
+        async with ports.sessions() as session:
+            lead = await LeadRepository(session).get(lead_id)
+        if lead is None or lead.campaign_id != caller.campaign_id:
+            raise NotFound("no such lead")
+        return dict(lead.answer) if lead.answer else {"status": "pending", "lead_id": lead.id}
+
+    return router
+
+
+async def _campaign_caller(keys: KeyChecker, request: Request, body: SellerBody | None) -> Caller:
+    token = bearer_or_header(request) or (body.api_key if body else None)
+    caller = await keys.caller(token)
+    if caller.role != "campaign" or caller.campaign_id is None:
+        raise Problem(403, "this key is not a campaign key", "forbidden")
+    return caller

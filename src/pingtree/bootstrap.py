@@ -1,0 +1,64 @@
+"""Wiring: build the ports once at start-up from the settings, and take them down again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from pingtree.clock import Clock, SystemClock
+from pingtree.flows.ports import BidSource, NoLiveBids, Ports
+from pingtree.settings import Settings
+from pingtree.store.cap_room import CapRoom
+from pingtree.store.caps import create_cap_ledger, create_redis
+from pingtree.store.db import create_engine, session_factory
+from pingtree.store.migrations import migrate
+from pingtree.store.secrets import PiiVault, load_server_key
+from pingtree.store.snapshot import SnapshotHolder
+
+__all__ = ["Runtime", "start_runtime"]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    ports: Ports
+    engine: AsyncEngine
+    redis: Redis | None
+    server_key: bytes
+
+    async def close(self) -> None:
+        await self.ports.cap_room.stop()
+        await self.ports.snapshots.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.engine.dispose()
+
+
+async def start_runtime(
+    settings: Settings, clock: Clock | None = None, bids: BidSource | None = None
+) -> Runtime:
+    clock = clock or SystemClock()
+    url = settings.resolved_database_url()
+    if settings.migrate_on_start:
+        await migrate(url)
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    redis = create_redis(settings.redis_url) if settings.redis_url else None
+    server_key = load_server_key(settings.secret_key, settings.data_dir)
+    snapshots = SnapshotHolder(sessions, settings.config_poll_seconds)
+    await snapshots.start()
+    ledger = create_cap_ledger(sessions, redis)
+    cap_room = CapRoom(ledger, snapshots.current, clock.now, settings.cap_room_refresh_seconds)
+    await cap_room.start()
+    ports = Ports(
+        sessions=sessions,
+        snapshots=snapshots,
+        caps=ledger,
+        cap_room=cap_room,
+        clock=clock,
+        vault=PiiVault(server_key),
+        bids=bids or NoLiveBids(),
+    )
+    return Runtime(settings, ports, engine, redis, server_key)

@@ -1,0 +1,181 @@
+"""``pingtree serve | migrate | apply | export | key | token``."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pingtree.config.apply import apply_config, export_config
+from pingtree.config.errors import ConfigError
+from pingtree.settings import Settings
+from pingtree.store.db import create_engine, session_factory
+from pingtree.store.migrations import migrate as run_migrations
+from pingtree.store.secrets import ApiKeyRepository, load_server_key
+
+__all__ = ["main"]
+
+app = typer.Typer(help="pingtree: real-time ping/post lead distribution.", no_args_is_help=True)
+key_app = typer.Typer(help="Campaign API keys.", no_args_is_help=True)
+token_app = typer.Typer(help="Admin API tokens.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+app.add_typer(token_app, name="token")
+
+T = TypeVar("T")
+
+DataDir = Annotated[
+    Path | None, typer.Option(help="data directory [env PINGTREE_DATA_DIR, default ./data]")
+]
+DatabaseUrl = Annotated[
+    str | None, typer.Option(help="database URL [env PINGTREE_DATABASE_URL, default SQLite]")
+]
+
+
+def _settings(data_dir: Path | None, database_url: str | None, **extra: object) -> Settings:
+    # flags win over the environment; the environment fills the rest
+    overrides: dict[str, object] = {k: v for k, v in extra.items() if v is not None}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if database_url is not None:
+        overrides["database_url"] = database_url
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _with_sessions(
+    settings: Settings, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
+) -> T:
+    async def run() -> T:
+        url = settings.resolved_database_url()
+        await run_migrations(url)
+        engine = create_engine(url)
+        try:
+            return await work(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="[env PINGTREE_HOST, default 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="[env PINGTREE_PORT, default 8000]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="worker processes [env PINGTREE_WORKERS]")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    redis_url: Annotated[str | None, typer.Option(help="[env PINGTREE_REDIS_URL]")] = None,
+) -> None:
+    """Run the HTTP server."""
+    settings = _settings(
+        data_dir, database_url, host=host, port=port, workers=workers, redis_url=redis_url
+    )
+    # migrate once here, not in every worker
+    asyncio.run(run_migrations(settings.resolved_database_url()))
+    load_server_key(settings.secret_key, settings.data_dir)
+    for name, value in {
+        "PINGTREE_DATA_DIR": str(settings.data_dir),
+        "PINGTREE_DATABASE_URL": settings.resolved_database_url(),
+        "PINGTREE_REDIS_URL": settings.redis_url or "",
+        "PINGTREE_MIGRATE_ON_START": "false",
+    }.items():
+        os.environ[name] = value
+    if not settings.redis_url:
+        os.environ.pop("PINGTREE_REDIS_URL")
+    uvicorn.run(
+        "pingtree.api.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="info",
+        access_log=False,
+    )
+
+
+@app.command()
+def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Upgrade the database schema to the latest version."""
+    settings = _settings(data_dir, database_url)
+    asyncio.run(run_migrations(settings.resolved_database_url()))
+    typer.echo("database is up to date")
+
+
+@app.command()
+def apply(
+    file: Annotated[Path, typer.Argument(help="a YAML configuration file, or - for stdin")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show the changes only")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="archive what the file omits")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Validate a configuration file and apply it atomically."""
+    text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    settings = _settings(data_dir, database_url)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        diff = _with_sessions(
+            settings,
+            lambda sessions: apply_config(sessions, text, now, prune=prune, dry_run=dry_run),
+        )
+    except ConfigError as error:
+        typer.echo(f"{file}: invalid configuration", err=True)
+        for issue in error.issues:
+            typer.echo(f"  {issue.path}: {issue.msg}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(diff.render() or "no changes")
+    if dry_run:
+        typer.echo("(dry run: nothing was written)")
+
+
+@app.command()
+def export(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Print the whole configuration as YAML."""
+    typer.echo(_with_sessions(_settings(data_dir, database_url), export_config), nl=False)
+
+
+def _create_key(
+    role: str, campaign_id: str | None, label: str, data_dir: Path | None, database_url: str | None
+) -> str:
+    settings = _settings(data_dir, database_url)
+    server_key = load_server_key(settings.secret_key, settings.data_dir)
+
+    async def create(sessions: async_sessionmaker[AsyncSession]) -> str:
+        async with sessions.begin() as session:
+            return await ApiKeyRepository(session).create(
+                role, campaign_id, label, server_key, dt.datetime.now(dt.UTC)
+            )
+
+    return _with_sessions(settings, create)
+
+
+@key_app.command("create")
+def key_create(
+    campaign: Annotated[str, typer.Argument(help="the campaign id")],
+    label: str = "",
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a campaign API key; it is printed once and only its HMAC is kept."""
+    typer.echo(_create_key("campaign", campaign, label, data_dir, database_url))
+
+
+@token_app.command("create")
+def token_create(
+    label: str = "", data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Create an admin API token; it is printed once and only its HMAC is kept."""
+    typer.echo(_create_key("admin", None, label, data_dir, database_url))
+
+
+def main() -> None:
+    app()

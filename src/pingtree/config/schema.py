@@ -1,0 +1,374 @@
+"""The YAML form of the configuration: pydantic models of its shape (DESIGN §8.4).
+
+These models check shapes only (types, enums, unknown keys, money syntax) and give every
+entity its stable slug ``id``. Cross-references, filters, schedules, time zones and ranges
+are checked by :func:`pingtree.config.compile.compile_config`, which reports every issue
+with its YAML path.
+
+Canonical form: :func:`canonical` dumps a model as the JSON-able mapping that is stored and
+exported: keys in declaration order, defaults left out, money as ``"25.00"`` strings,
+other numbers as integers when whole (else exact decimal strings), dates as ISO strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    Tag,
+    field_serializer,
+    model_validator,
+)
+
+from pingtree.domain.model import (
+    CapKind,
+    CapWindow,
+    FieldType,
+    FilterOp,
+    Leg,
+    OrderStatus,
+    RankBy,
+    Requirement,
+)
+from pingtree.domain.money import format_money, parse_money
+
+__all__ = [
+    "SLUG_PATTERN",
+    "BidPricingSpec",
+    "BuyerSpec",
+    "CampaignSpec",
+    "CapSpec",
+    "ConditionSpec",
+    "ConfigDocument",
+    "FieldSpecModel",
+    "FilterGroupSpec",
+    "FixedPayoutSpec",
+    "FixedPricingSpec",
+    "GeoSpec",
+    "OrderSpec",
+    "PingOptionsSpec",
+    "RevenueSharePayoutSpec",
+    "ScheduleSpec",
+    "SupplierSpec",
+    "VerticalSpec",
+    "canonical",
+]
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+_FIELD_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+# --- scalar types ----------------------------------------------------------------------------
+
+
+def _number_in(raw: object) -> Decimal:
+    """A finite number written as an integer, a float or a string (``"12.5"``)."""
+    if isinstance(raw, bool):
+        raise ValueError("must be a number, not a boolean")
+    if isinstance(raw, Decimal):
+        value = raw
+    elif isinstance(raw, int):
+        value = Decimal(raw)
+    elif isinstance(raw, float | str):
+        # a float goes through its shortest repr so 0.1 stays 0.1
+        try:
+            value = Decimal(str(raw).strip())
+        except InvalidOperation:
+            raise ValueError("must be a number") from None
+    else:
+        raise ValueError("must be a number")
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _number_out(value: Decimal) -> int | str:
+    """Whole numbers as YAML integers; the others as exact strings (no float rounding)."""
+    if value == value.to_integral_value():
+        return int(value)
+    return format(value.normalize(), "f")
+
+
+def _money_in(raw: object) -> Decimal:
+    return parse_money(raw)
+
+
+def _money_out(value: Decimal) -> str:
+    return format_money(value)
+
+
+def _json_value_in(raw: object) -> object:
+    """Free-form values (filter values, delivery specs) must survive a JSON column."""
+    if isinstance(raw, dt.datetime | dt.date | dt.time):
+        # YAML reads an unquoted 2026-12-25 as a date: keep its text
+        return raw.isoformat()
+    if raw is None or isinstance(raw, str | bool | int):
+        return raw
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise ValueError("must be a finite number")
+        return raw
+    if isinstance(raw, list | tuple):
+        return [_json_value_in(item) for item in raw]
+    if isinstance(raw, dict):
+        out: dict[str, object] = {}
+        for key, value in raw.items():
+            if not isinstance(key, str):
+                raise ValueError(f"mapping keys must be strings, not {key!r}")
+            out[key] = _json_value_in(value)
+        return out
+    raise ValueError(f"unsupported value of type {type(raw).__name__}")
+
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+FieldName = Annotated[str, StringConstraints(pattern=_FIELD_NAME_PATTERN)]
+Number = Annotated[
+    Decimal,
+    BeforeValidator(_number_in),
+    PlainSerializer(_number_out, when_used="json"),
+]
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money_in),
+    PlainSerializer(_money_out, when_used="json"),
+]
+JsonValue = Annotated[Any, BeforeValidator(_json_value_in)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Mode = Literal["ping_post", "direct_post"]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- verticals --------------------------------------------------------------------------------
+
+
+class FieldSpecModel(_Spec):
+    name: FieldName
+    type: FieldType
+    label: str = ""
+    pii: bool = False
+    ping: Requirement = Requirement.OPTIONAL
+    post: Requirement = Requirement.OPTIONAL
+    #: allowed values of an ``enum`` field
+    values: list[str] = []
+    #: bounds of an ``integer`` or ``decimal`` field
+    min: Number | None = None
+    max: Number | None = None
+    max_length: int = 255
+
+
+class VerticalSpec(_Spec):
+    id: Slug
+    name: str = ""
+    fields: list[FieldSpecModel] = []
+
+
+# --- suppliers and campaigns ------------------------------------------------------------------
+
+
+class RevenueSharePayoutSpec(_Spec):
+    model: Literal["revenue_share"]
+    #: the seller's share of the realized revenue, in percent
+    percent: Number
+
+
+class FixedPayoutSpec(_Spec):
+    model: Literal["fixed"]
+    amount: Money
+
+
+PayoutSpec = Annotated[RevenueSharePayoutSpec | FixedPayoutSpec, Field(discriminator="model")]
+
+
+class PingOptionsSpec(_Spec):
+    min_revenue: Money = Decimal("0.00")
+    min_profit: Money = Decimal("0.00")
+    min_profit_percent: Number | None = None
+    min_buyers: int = 1
+    required_fields: list[str] = []
+    qualify_all_criteria: bool = False
+
+
+class CampaignSpec(_Spec):
+    id: Slug
+    name: str = ""
+    vertical: str
+    modes: list[Mode] = ["ping_post"]
+    payout: PayoutSpec
+    max_sells: int = 1
+    rank_by: RankBy = RankBy.PRICE
+    ping_ttl_seconds: int = 300
+    ping_deadline_ms: int = 1000
+    wait_for_delivery: bool = True
+    test_mode: bool = False
+    active: bool = True
+    inbound_dedup_days: int = 0
+    ping_options: PingOptionsSpec = PingOptionsSpec()
+
+
+class SupplierSpec(_Spec):
+    id: Slug
+    name: str = ""
+    active: bool = True
+    campaigns: list[CampaignSpec] = []
+
+
+# --- buyers and orders ------------------------------------------------------------------------
+
+
+class CapSpec(_Spec):
+    kind: CapKind
+    window: CapWindow
+    #: a count, or an amount of money for ``spend``
+    limit: Annotated[Decimal, BeforeValidator(_number_in)]
+
+    @field_serializer("limit", when_used="json")
+    def _limit_out(self, limit: Decimal) -> int | str:
+        if self.kind is CapKind.SPEND:
+            try:
+                return format_money(limit)
+            except ValueError:  # not whole cents: compile reports it; keep the value exact
+                pass
+        return _number_out(limit)
+
+
+class FixedPricingSpec(_Spec):
+    type: Literal["fixed"]
+    exclusive: Money | None = None
+    shared: Money | None = None
+
+
+class BidPricingSpec(_Spec):
+    type: Literal["bid"]
+    legs: list[Leg] = [Leg.EXCLUSIVE]
+    floor: Money | None = None
+    max_bid: Money | None = None
+
+
+PricingSpec = Annotated[FixedPricingSpec | BidPricingSpec, Field(discriminator="type")]
+
+
+class ConditionSpec(_Spec):
+    field: str
+    op: FilterOp
+    value: JsonValue = None
+
+
+def _filter_item_kind(raw: object) -> str | None:
+    if isinstance(raw, dict):
+        return "group" if ("all" in raw or "any" in raw) else "condition"
+    if isinstance(raw, ConditionSpec):
+        return "condition"
+    if isinstance(raw, FilterGroupSpec):
+        return "group"
+    return None
+
+
+FilterItem = Annotated[
+    Annotated[ConditionSpec, Tag("condition")] | Annotated["FilterGroupSpec", Tag("group")],
+    Discriminator(
+        _filter_item_kind,
+        custom_error_type="filter_item",
+        custom_error_message="expected a condition {field, op, value} or a group {all|any: [...]}",
+    ),
+]
+
+
+class FilterGroupSpec(_Spec):
+    """``{all: [...]}`` or ``{any: [...]}`` of conditions and nested groups (exactly one key)."""
+
+    all: list[FilterItem] | None = None
+    any: list[FilterItem] | None = None
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> FilterGroupSpec:
+        if (self.all is None) == (self.any is None):
+            raise ValueError("a filter group has exactly one of 'all' or 'any'")
+        return self
+
+
+class GeoSpec(_Spec):
+    """Sugar compiled into filter conditions, ANDed with the order's filters."""
+
+    states: list[str] = []
+    zips: list[str] = []
+    zip_prefixes: list[str] = []
+
+
+class HoursSpec(_Spec):
+    """Weekly opening hours: ``"09:00-17:00"`` ranges per day; a day not listed is closed.
+
+    ``daily`` applies to every day that is not listed by name.
+    """
+
+    daily: list[str] | None = None
+    mon: list[str] | None = None
+    tue: list[str] | None = None
+    wed: list[str] | None = None
+    thu: list[str] | None = None
+    fri: list[str] | None = None
+    sat: list[str] | None = None
+    sun: list[str] | None = None
+
+
+class ScheduleSpec(_Spec):
+    #: default: the order's time zone, else the buyer's
+    timezone: str | None = None
+    hours: HoursSpec = HoursSpec()
+    closed: list[dt.date] = []
+
+
+class OrderSpec(_Spec):
+    id: Slug
+    name: str = ""
+    vertical: str
+    status: OrderStatus = OrderStatus.ACTIVE
+    pricing: PricingSpec
+    priority: int = 100
+    weight: int = 1
+    filters: FilterGroupSpec | None = None
+    geo: GeoSpec | None = None
+    caps: list[CapSpec] = []
+    schedule: ScheduleSpec | None = None
+    dedup_days: int = 0
+    test_mode: bool = False
+    #: for cap windows; default: the schedule's time zone, else the buyer's
+    timezone: str | None = None
+    #: free-form for now; ``None`` means the buyer collects in the portal/API
+    delivery: dict[str, JsonValue] | None = None
+
+
+class BuyerSpec(_Spec):
+    id: Slug
+    name: str = ""
+    active: bool = True
+    timezone: str = "UTC"
+    #: caps over all the buyer's orders
+    budget: list[CapSpec] = []
+    orders: list[OrderSpec] = []
+
+
+# --- the document -----------------------------------------------------------------------------
+
+
+class ConfigDocument(_Spec):
+    verticals: list[VerticalSpec] = []
+    suppliers: list[SupplierSpec] = []
+    buyers: list[BuyerSpec] = []
+
+
+def canonical(spec: BaseModel, *, exclude: set[str] | None = None) -> dict[str, Any]:
+    """The stored and exported mapping of ``spec``: JSON-able, defaults left out."""
+    return spec.model_dump(mode="json", exclude_defaults=True, exclude=exclude)

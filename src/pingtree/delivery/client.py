@@ -1,0 +1,191 @@
+"""The one pooled HTTP client, and ``send``: the only function in ``delivery`` doing I/O.
+
+Errors::
+
+    Exception
+     └── SendError   .kind: "connect" | "timeout" | "reset" | "too_large" | "protocol"
+                     .sent: whether any byte of the request may have left
+
+``kind`` says what went wrong; ``sent`` says whether a re-send could duplicate the lead:
+``connect`` never sent anything, ``reset`` always may have; a ``timeout`` is ``sent=False``
+only when it struck before the request was handed to the socket (still connecting, or
+waiting for a pooled connection), which the trace hook of ``create_client`` observes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Literal
+
+import aiohttp
+
+__all__ = ["RawResponse", "SendError", "SendErrorKind", "create_client", "send"]
+
+SendErrorKind = Literal["connect", "timeout", "reset", "too_large", "protocol"]
+
+#: below the 5 s idle timeout of Apache, Node and uvicorn: we drop an idle connection before
+#: the buyer does, so a post never goes out on a socket the buyer is closing (that would
+#: read as a reset: an unknown outcome)
+_KEEPALIVE_SECONDS = 4.0
+_DNS_TTL_SECONDS = 60
+#: aiohttp warns that enable_cleanup_closed is useless on Pythons with CPython #118960 fixed
+_NEEDS_CLEANUP_CLOSED = sys.version_info < (3, 12, 8) or (3, 13) <= sys.version_info < (3, 13, 1)
+#: ``send`` bounds the exchange itself; aiohttp's own timeouts stay out of the way
+_NO_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=None, sock_read=None, sock_connect=None)
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    status: int
+    headers: Mapping[str, str]
+    #: at most ``max_response_bytes``, decompressed
+    body: bytes
+    #: from the call of ``send`` to the last body byte
+    elapsed_ms: int
+
+
+class SendError(Exception):
+    """The exchange failed; see the module docstring for ``kind`` and ``sent``."""
+
+    def __init__(self, kind: SendErrorKind, message: str, *, sent: bool) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind: SendErrorKind = kind
+        self.sent = sent
+
+
+def create_client(limit: int = 512, limit_per_host: int = 128) -> aiohttp.ClientSession:
+    """The process's one session. Call it inside the running loop; close it at shutdown.
+
+    ``limit`` must stay above the peak number of requests in flight (the fan-out of every
+    concurrent ping), or requests queue for a connection inside their own timeout.
+    """
+    connector = aiohttp.TCPConnector(
+        limit=limit,
+        limit_per_host=limit_per_host,
+        ttl_dns_cache=_DNS_TTL_SECONDS,
+        keepalive_timeout=_KEEPALIVE_SECONDS,
+        enable_cleanup_closed=_NEEDS_CLEANUP_CLOSED,
+    )
+    trace = aiohttp.TraceConfig()
+    trace.on_request_headers_sent.append(_headers_sent)
+    return aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+        timeout=_NO_TIMEOUT,
+        trace_configs=[trace],
+        headers={"User-Agent": "pingtree"},
+    )
+
+
+class _Progress:
+    """How far one exchange got; the trace hook sets ``sent`` before the first byte goes."""
+
+    __slots__ = ("sent",)
+
+    def __init__(self, *, traced: bool) -> None:
+        # without our hook we cannot know: assume the worst, the request left
+        self.sent = not traced
+
+
+async def _headers_sent(
+    session: aiohttp.ClientSession,
+    ctx: SimpleNamespace,
+    params: aiohttp.TraceRequestHeadersSentParams,
+) -> None:
+    state = ctx.trace_request_ctx
+    if isinstance(state, _Progress):
+        state.sent = True
+
+
+async def send(
+    client: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+    *,
+    timeout: float,  # noqa: ASYNC109 (the budget is data: each step carries its own)
+    max_response_bytes: int = 256 * 1024,
+) -> RawResponse:
+    """Send one request and read its whole answer, within ``timeout`` seconds in all.
+
+    Redirects are returned, not followed. The body is read as it arrives and counted after
+    decompression; past ``max_response_bytes`` the connection is dropped. Any status is a
+    response (reading it is the caller's job). Network trouble raises ``SendError`` only:
+    ``connect`` (refused, DNS, TLS, bad URL: nothing sent), ``timeout``, ``reset`` (the
+    connection broke after sending), ``too_large``, ``protocol`` (not valid HTTP, a
+    corrupt encoding). Cancellation propagates unchanged.
+    """
+    progress = _Progress(traced=_is_traced(client))
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(timeout):
+            async with client.request(
+                method,
+                url,
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                timeout=_NO_TIMEOUT,
+                trace_request_ctx=progress,
+            ) as response:
+                progress.sent = True
+                data = await _read_bounded(response, max_response_bytes)
+                return RawResponse(
+                    status=response.status,
+                    headers=response.headers,
+                    body=data,
+                    elapsed_ms=round((time.monotonic() - started) * 1000),
+                )
+    except SendError:
+        raise
+    except TimeoutError as exc:
+        # asyncio's own timeout; aiohttp's are off, so none of its timeout errors arrive
+        raise SendError(
+            "timeout", f"no complete answer in {timeout:g} s", sent=progress.sent
+        ) from exc
+    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
+        raise SendError("connect", f"invalid URL: {exc}", sent=False) from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise SendError("connect", str(exc), sent=False) from exc
+    except aiohttp.ClientPayloadError as exc:
+        # a body cut short by the connection closing is a reset; else a broken encoding
+        if "not completed" in str(exc):
+            raise SendError("reset", str(exc), sent=True) from exc
+        raise SendError("protocol", str(exc), sent=True) from exc
+    except aiohttp.ClientResponseError as exc:
+        raise SendError("protocol", f"invalid HTTP response: {exc.message}", sent=True) from exc
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        # ServerDisconnectedError, ClientOSError (ECONNRESET, EPIPE), a closed connection
+        kind: SendErrorKind = "reset" if progress.sent else "connect"
+        raise SendError(kind, str(exc) or type(exc).__name__, sent=progress.sent) from exc
+    except aiohttp.ClientError as exc:
+        raise SendError("protocol", str(exc) or type(exc).__name__, sent=progress.sent) from exc
+
+
+async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    declared = response.content_length
+    if declared is not None and declared > limit and not response.headers.get("Content-Encoding"):
+        response.close()
+        raise SendError("too_large", f"Content-Length {declared} > {limit} bytes", sent=True)
+    chunks: list[bytes] = []
+    size = 0
+    # iter_any hands over what has arrived, already decompressed; aiohttp inflates in
+    # bounded steps, so a gzip bomb never materializes beyond one read buffer
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            response.close()  # drop the connection rather than drain the rest
+            raise SendError("too_large", f"body over {limit} bytes", sent=True)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _is_traced(client: aiohttp.ClientSession) -> bool:
+    return any(_headers_sent in t.on_request_headers_sent for t in client.trace_configs)

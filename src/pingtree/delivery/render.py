@@ -1,0 +1,228 @@
+"""Build a buyer's request from a compiled step and a lead (pure: no I/O).
+
+JSON, form and query bodies are built from the mapping as data and written by their
+encoder (orjson, urlencode), so a value can never change their structure; XML from fields
+is built by lxml; XML and text templates run in the sandbox of
+:mod:`pingtree.delivery.templates`. URL placeholders are percent-encoded; header values
+refuse CR/LF (DESIGN §8.6).
+
+The request carries only what the step names: a ping step compiled without PII reads no
+PII, whatever ``values`` holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import orjson
+
+from pingtree.delivery.auth import AUTH_KINDS
+from pingtree.delivery.compiled import (
+    CONTENT_TYPES,
+    CompiledBody,
+    CompiledField,
+    CompiledStep,
+    SecretRef,
+)
+from pingtree.delivery.errors import RenderError
+from pingtree.delivery.placeholders import TextTemplate
+from pingtree.delivery.templates import render_template
+from pingtree.delivery.values import AS_KINDS, WireValue, format_value, to_text
+from pingtree.delivery.xml import XmlTarget, build_xml
+from pingtree.domain.model import LeadValue
+
+__all__ = ["OutboundRequest", "RenderError", "render"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRequest:
+    """One request to send: ``body`` is empty for a GET or a body-less step; ``headers``
+    include ``Content-Type`` when there is a body and the auth header when configured."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+def render(
+    step: CompiledStep,
+    values: Mapping[str, LeadValue],
+    *,
+    token: str | None = None,
+    resolve_secret: Callable[[str], str],
+) -> OutboundRequest:
+    """The request of ``step`` for a lead's normalized ``values``.
+
+    ``token`` is the buyer's token from its ping answer (post steps; ``None`` when there
+    was no ping). ``resolve_secret(NAME)`` returns a ``{secret: NAME}`` value and raises
+    ``KeyError`` for an unknown name.
+
+    An absent field (missing or ``None``) is left out of a mapping body, or replaced by
+    its ``default``; in a template it reads as ``""`` (so ``{% if zip %}`` works), never
+    as an error. Raises :class:`RenderError` when a URL or header placeholder has no
+    value, a value does not convert (``as``, ``format``), a secret is unknown, a header
+    value holds CR/LF, or a template fails or outgrows its cap. Messages name fields,
+    never values.
+    """
+    scope = _Scope(step, values, token, resolve_secret)
+    url = step.url.fill(scope.text, _quote)
+    headers = [(name, scope.header(name, value)) for name, value in step.headers]
+    query: list[tuple[str, str]] = []
+    body = b""
+    if step.body is not None:
+        if step.body.in_query:
+            query += [(field.target, to_text(value)) for field, value in scope.fields(step.body)]
+        else:
+            body = _body(step.body, scope)
+            mime = CONTENT_TYPES[step.content_type].mime
+            if mime is not None and not any(n.lower() == "content-type" for n, _ in headers):
+                headers.append(("Content-Type", mime))
+    mark = AUTH_KINDS[step.auth.kind].mark(step.auth, scope.resolve)
+    if mark.header is not None:
+        headers.append((mark.header[0], _header_value(mark.header[0], mark.header[1])))
+    if mark.query is not None:
+        query.append(mark.query)
+    if query:
+        url += ("&" if "?" in url else "?") + urlencode(query, quote_via=quote)
+    return OutboundRequest(step.method, url, tuple(headers), body)
+
+
+def _quote(text: str) -> str:
+    return quote(text, safe="")
+
+
+def _header_value(name: str, value: str) -> str:
+    if "\r" in value or "\n" in value or "\0" in value:
+        raise RenderError(f"header {name}: CR, LF and NUL are not allowed in a value")
+    return value
+
+
+class _Scope:
+    """What a step may read for one lead: its fields, the token, vars and secrets."""
+
+    def __init__(
+        self,
+        step: CompiledStep,
+        values: Mapping[str, LeadValue],
+        token: str | None,
+        resolve_secret: Callable[[str], str],
+    ) -> None:
+        self.step = step
+        self.values = values
+        self.token = token
+        self.resolve_secret = resolve_secret
+
+    def resolve(self, value: str | SecretRef | None) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        try:
+            return self.resolve_secret(value.name)
+        except KeyError:
+            raise RenderError(f"unknown secret {value.name!r}") from None
+
+    def raw(self, name: str) -> LeadValue | None:
+        """A field's value, the token, or a var; ``None`` when absent."""
+        if name == "token":
+            return self.token
+        var = self.step.vars.get(name)
+        if var is not None:
+            return self.resolve(var)
+        return self.values.get(name)
+
+    def text(self, name: str) -> str:
+        """A placeholder's text; raises when it has no value."""
+        value = self.raw(name)
+        if value is None:
+            raise RenderError(f"placeholder {{{name}}} has no value for this lead")
+        return to_text(value)
+
+    def header(self, name: str, value: TextTemplate | SecretRef) -> str:
+        text = self.resolve(value) if isinstance(value, SecretRef) else value.fill(self.text, str)
+        return _header_value(name, text)
+
+    def fields(self, body: CompiledBody) -> list[tuple[CompiledField, WireValue]]:
+        """Each present field's wire value, in spec order; absent ones left out."""
+        out = []
+        for field in body.fields:
+            value = self.field(field)
+            if value is not None:
+                out.append((field, value))
+        return out
+
+    def field(self, field: CompiledField) -> WireValue | None:
+        raw: WireValue | dt.date | None
+        if field.static is not None:
+            raw = (
+                self.resolve(field.static) if isinstance(field.static, SecretRef) else field.static
+            )
+        else:
+            raw = self.raw(field.source or "")
+        if raw is None:
+            return field.default
+        try:
+            if field.value_map is not None:
+                mapped = field.value_map.get(to_text(raw))
+                raw = raw if mapped is None else mapped
+            if field.fmt is not None:
+                raw = format_value(field.fmt, raw)
+            if field.as_kind is not None:
+                raw = AS_KINDS[field.as_kind](raw)
+        except ValueError as exc:
+            source = f" (from {field.source})" if field.source else ""
+            raise RenderError(f"body field {field.target}{source}: {exc}") from None
+        return raw.isoformat() if isinstance(raw, dt.date) else raw
+
+    def template_context(self, names: frozenset[str]) -> dict[str, object]:
+        # only the names the template reads, so nothing else can leak into it
+        context: dict[str, object] = {}
+        for name in names:
+            value = self.raw(name)
+            context[name] = "" if value is None else value
+        return context
+
+
+def _body(body: CompiledBody, scope: _Scope) -> bytes:
+    if body.template is not None:
+        text = render_template(body.template, scope.template_context(body.template.names))
+        document = text.encode()
+    elif body.document == "json":
+        document = orjson.dumps(_nested(scope.fields(body)), default=_json_default)
+    elif body.document == "xml":
+        items: list[tuple[XmlTarget, str]] = [
+            (field.xml_target, to_text(value))
+            for field, value in scope.fields(body)
+            if field.xml_target is not None
+        ]
+        document = build_xml(body.root, items)
+    else:  # pairs
+        pairs = [(field.target, to_text(value)) for field, value in scope.fields(body)]
+        return urlencode(pairs).encode()
+    if body.form_field is not None:
+        return urlencode([(body.form_field, document.decode())]).encode()
+    return document
+
+
+def _nested(fields: list[tuple[CompiledField, WireValue]]) -> dict[str, Any]:
+    """``lead.zip`` → ``{"lead": {"zip": …}}``; the compiler refused clashing targets."""
+    root: dict[str, Any] = {}
+    for field, value in fields:
+        node = root
+        for key in field.keys[:-1]:
+            node = node.setdefault(key, {})
+        node[field.keys[-1]] = value
+    return root
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        # exact, as a JSON number: never through float
+        return orjson.Fragment(format(value, "f"))
+    raise TypeError(f"not JSON: {type(value).__name__}")

@@ -1,0 +1,266 @@
+"""Response rules: read one thing from a buyer's answer, and test it (pure).
+
+A rule reads by one kind (a small registry, :data:`RULE_KINDS`): ``json`` (a JSONPath,
+first match), ``xpath`` (first node or the expression's value), ``regex`` (RE2 on the body
+text: the first group, or the whole match without groups), ``status`` (the status code
+when it is one of the listed codes) or ``header`` (the header's value). A JSON ``null``
+and an empty XPath result read as absent.
+
+It may then test what it read: ``equals`` (case-insensitive, after trimming, against the
+value's text: ``true``, ``1``, ``Y``…), ``matches`` (RE2 search) and ``present``. A rule
+*holds* when the value is present and passes every test (``present: false``: when the
+value is absent). A value rule (bid, token…) yields its value only when it holds.
+
+Errors: builders raise ``ValueError`` with the config message; reading raises
+``AnswerError`` when the body the rule needs cannot be read (code ``unreadable``, or
+``unsafe_xml``/``too_large`` from the XML parser).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jsonpath
+import orjson
+import re2
+from lxml import etree
+
+from pingtree.delivery.errors import AnswerError, AnswerErrorCode
+from pingtree.delivery.xml import parse_buyer_xml
+
+__all__ = [
+    "RULE_KINDS",
+    "AnswerBody",
+    "CompiledRule",
+    "Reader",
+    "compile_re2",
+    "value_text",
+]
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a bad configured pattern is reported as a config issue
+_RE2_OPTIONS.max_mem = 8 << 20
+
+
+def compile_re2(pattern: str) -> Any:
+    """``pattern`` compiled on RE2 (linear time). Raises ``ValueError`` with RE2's reason."""
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode(errors="replace")
+        raise ValueError(f"not an RE2 pattern: {reason}") from None
+
+
+class AnswerBody:
+    """A buyer's answer as the rules see it; the body is parsed lazily, at most once.
+
+    ``headers`` are looked up case-insensitively.
+    """
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        self.status = status
+        self.body = body
+        self._headers = {name.lower(): value for name, value in headers.items()}
+        self._json: object = _UNSET
+        self._xml: Any = _UNSET
+        self._text: str | None = None
+
+    def header(self, name: str) -> str | None:
+        return self._headers.get(name.lower())
+
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.body.decode("utf-8", errors="replace")
+        return self._text
+
+    def json(self) -> object:
+        if self._json is _UNSET:
+            try:
+                # .NET buyers often start their JSON with a UTF-8 byte order mark
+                self._json = orjson.loads(self.body.removeprefix(b"\xef\xbb\xbf"))
+            except orjson.JSONDecodeError as exc:
+                raise AnswerError(AnswerErrorCode.UNREADABLE, f"invalid JSON: {exc}") from None
+        return self._json
+
+    def xml(self) -> Any:
+        if self._xml is _UNSET:
+            self._xml = parse_buyer_xml(self.body)
+        return self._xml
+
+
+_UNSET: Any = object()
+
+
+class Reader(Protocol):
+    def read(self, answer: AnswerBody) -> object | None:
+        """The value read, or ``None`` when absent."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _JsonReader:
+    path: Any  # jsonpath.JSONPath | jsonpath.CompoundJSONPath
+
+    def read(self, answer: AnswerBody) -> object | None:
+        data = answer.json()
+        try:
+            match = self.path.match(data)
+        except RecursionError:
+            # `$..x` over a deeply nested body: buyer garbage, not a crash
+            raise AnswerError(AnswerErrorCode.UNREADABLE, "JSON nested too deeply") from None
+        except jsonpath.JSONPathError as exc:
+            raise AnswerError(AnswerErrorCode.UNREADABLE, f"JSONPath failed: {exc}") from None
+        return None if match is None else match.obj
+
+
+@dataclass(frozen=True, slots=True)
+class _XPathReader:
+    xpath: Any  # lxml.etree.XPath
+
+    def read(self, answer: AnswerBody) -> object | None:
+        root = answer.xml()
+        try:
+            result = self.xpath(root)
+        except etree.XPathError as exc:
+            raise AnswerError(AnswerErrorCode.UNREADABLE, f"XPath failed: {exc}") from None
+        if isinstance(result, list):
+            if not result:
+                return None
+            result = result[0]
+        if isinstance(result, etree._Element):
+            return "".join(result.itertext())
+        if isinstance(result, bool | float | str):
+            return result
+        return str(result)
+
+
+@dataclass(frozen=True, slots=True)
+class _RegexReader:
+    pattern: Any  # re2._Regexp
+
+    def read(self, answer: AnswerBody) -> object | None:
+        match = self.pattern.search(answer.text())
+        if match is None:
+            return None
+        value: str | None = match.group(1) if self.pattern.groups else match.group(0)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class _StatusReader:
+    codes: frozenset[int]
+
+    def read(self, answer: AnswerBody) -> object | None:
+        return answer.status if answer.status in self.codes else None
+
+
+@dataclass(frozen=True, slots=True)
+class _HeaderReader:
+    name: str
+
+    def read(self, answer: AnswerBody) -> object | None:
+        return answer.header(self.name)
+
+
+def _json_kind(raw: object) -> Reader:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("a JSONPath such as $.status")
+    try:
+        return _JsonReader(jsonpath.compile(raw))
+    except jsonpath.JSONPathError as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"not a JSONPath: {first_line}") from None
+
+
+def _xpath_kind(raw: object) -> Reader:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("an XPath such as /response/status")
+    try:
+        # regexp=False: EXSLT regular expressions would run configured patterns on `re`
+        return _XPathReader(etree.XPath(raw, regexp=False, smart_strings=False))
+    except etree.XPathSyntaxError as exc:
+        raise ValueError(f"not an XPath: {exc}") from None
+
+
+def _regex_kind(raw: object) -> Reader:
+    if not isinstance(raw, str) or not raw:
+        raise ValueError("an RE2 pattern")
+    return _RegexReader(compile_re2(raw))
+
+
+def _status_kind(raw: object) -> Reader:
+    if not isinstance(raw, list) or not raw:
+        raise ValueError("a list of HTTP status codes")
+    codes = frozenset(raw)
+    if not all(isinstance(code, int) and 100 <= code <= 599 for code in codes):
+        raise ValueError("status codes are integers from 100 to 599")
+    return _StatusReader(codes)
+
+
+def _header_kind(raw: object) -> Reader:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("a header name")
+    return _HeaderReader(raw.strip())
+
+
+#: rule kinds: the key in the spec and a builder raising ``ValueError`` for a bad value
+RULE_KINDS: Mapping[str, Callable[[object], Reader]] = {
+    "json": _json_kind,
+    "xpath": _xpath_kind,
+    "regex": _regex_kind,
+    "status": _status_kind,
+    "header": _header_kind,
+}
+
+
+def value_text(value: object) -> str:
+    """The text a test compares and a value rule yields: booleans ``true``/``false``,
+    whole floats without ``.0``, objects and lists as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """One compiled rule: a reader and its tests (``None`` for a test not configured)."""
+
+    reader: Reader
+    #: case-folded, trimmed texts
+    equals: frozenset[str] | None = None
+    matches: Any = None  # re2 pattern
+    present: bool | None = None
+
+    def holds(self, answer: AnswerBody) -> bool:
+        """Whether the rule holds on ``answer``. Raises ``AnswerError`` if the body it
+        reads cannot be read."""
+        value = self.reader.read(answer)
+        if self.present is False:
+            return value is None
+        return value is not None and self._passes(value)
+
+    def value(self, answer: AnswerBody) -> object | None:
+        """What the rule reads when it holds, else ``None``. Raises like :meth:`holds`."""
+        value = self.reader.read(answer)
+        if value is None or not self._passes(value):
+            return None
+        return value
+
+    def _passes(self, value: object) -> bool:
+        text = value_text(value).strip()
+        if self.equals is not None and text.casefold() not in self.equals:
+            return False
+        return self.matches is None or self.matches.search(text) is not None

@@ -1,0 +1,85 @@
+"""Which orders may bid on a lead: the scan of DESIGN §2, one order at a time.
+
+Every order that is not eligible ends with exactly one ineligible :class:`Outcome` and a
+readable reason; the checks run cheapest first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pingtree.domain.model import Buyer, LeadValue, Leg, Order, OrderStatus
+from pingtree.domain.outcomes import Outcome
+from pingtree.domain.schedules import is_open
+
+__all__ = ["Ineligible", "LeadContext", "check_order", "legs_offered"]
+
+
+@dataclass(frozen=True, slots=True)
+class LeadContext:
+    """What the scan knows of one lead (a ping's fields, or a full lead's)."""
+
+    values: Mapping[str, LeadValue]
+    test: bool
+    now: dt.datetime
+    #: a filter on a field absent from the lead fails instead of passing
+    qualify_all: bool
+    #: the legs the campaign sells (exclusive only, or exclusive and shared)
+    legs: frozenset[Leg]
+
+
+@dataclass(frozen=True, slots=True)
+class Ineligible:
+    outcome: Outcome
+    reason: str
+
+
+#: cap room by the cached usage: ``(order, buyer, price or None) -> CAP | BUDGET | None``
+CapCheck = Callable[[Order, Buyer, Decimal | None], Outcome | None]
+#: the newest sale of this lead's phone/email to a buyer, if any
+DedupCheck = Callable[[str], dt.datetime | None]
+
+
+def legs_offered(max_sells: int) -> frozenset[Leg]:
+    return frozenset({Leg.EXCLUSIVE}) if max_sells <= 1 else frozenset(Leg)
+
+
+def check_order(
+    order: Order,
+    buyer: Buyer,
+    lead: LeadContext,
+    cap_check: CapCheck,
+    dedup_check: DedupCheck | None = None,
+) -> Ineligible | None:
+    """``None`` when the order may bid, else the first reason it may not.
+
+    ``dedup_check`` is given only when the lead's phone/email are known (posts and direct
+    posts); a ping has no PII and so no dedup.
+    """
+    if order.status is not OrderStatus.ACTIVE:
+        return Ineligible(Outcome.PAUSED, "order paused")
+    if not buyer.active:
+        return Ineligible(Outcome.PAUSED, "buyer inactive")
+    if order.test_mode != lead.test:
+        return Ineligible(Outcome.TEST_MODE, "test order" if order.test_mode else "live order")
+    if not any(order.pricing.buys(leg) for leg in lead.legs):
+        return Ineligible(Outcome.LEG, "buys no leg on offer")
+    if order.schedule is not None and not is_open(order.schedule, lead.now):
+        return Ineligible(Outcome.SCHEDULE, "closed by schedule")
+    if order.filter is not None:
+        verdict = order.filter(lead.values, lead.qualify_all)
+        if not verdict.passed:
+            return Ineligible(Outcome.FILTER, verdict.reason)
+    # the cheapest leg on offer: room for it is the least a sale would need
+    prices = [p for leg in lead.legs if (p := order.pricing.fixed_price(leg)) is not None]
+    full = cap_check(order, buyer, min(prices) if prices else None)
+    if full is not None:
+        return Ineligible(full, "budget reached" if full is Outcome.BUDGET else "cap reached")
+    if dedup_check is not None and order.dedup_days > 0:
+        last = dedup_check(buyer.id)
+        if last is not None and last > lead.now - dt.timedelta(days=order.dedup_days):
+            return Ineligible(Outcome.DEDUP, f"sold to this buyer within {order.dedup_days} days")
+    return None

@@ -1,0 +1,216 @@
+"""One auction: scan → price → rank → select → ping options (DESIGN §2).
+
+Shared by the ping and the direct post. Every candidate order ends with exactly one
+:class:`Outcome`; the result is kept as the lead's trace.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from pingtree.domain.auction import Decision, Quote, Selection, decide, select
+from pingtree.domain.eligibility import CapCheck, DedupCheck, LeadContext, check_order
+from pingtree.domain.model import Campaign, Leg, Order, PricingKind
+from pingtree.domain.money import format_money
+from pingtree.domain.outcomes import Outcome
+from pingtree.flows.ports import BidSource
+from pingtree.store.snapshot import Snapshot
+
+__all__ = ["AuctionResult", "Candidate", "quote_from_json", "run_auction"]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One line of the trace: an order and what became of it."""
+
+    order_id: str
+    buyer_id: str
+    outcome: Outcome
+    reason: str = ""
+    price: Decimal | None = None
+    latency_ms: int | None = None
+
+    def to_json(self) -> list[Any]:
+        # compact: one short list per candidate (DESIGN §8.4 "Trace")
+        price = format_money(self.price) if self.price is not None else None
+        return [
+            self.order_id,
+            self.buyer_id,
+            str(self.outcome),
+            self.reason,
+            price,
+            self.latency_ms,
+        ]
+
+    @classmethod
+    def from_json(cls, row: Sequence[Any]) -> Candidate:
+        order_id, buyer_id, outcome, reason, price, latency = row
+        return cls(
+            order_id,
+            buyer_id,
+            Outcome(outcome),
+            reason,
+            Decimal(price) if price is not None else None,
+            latency,
+        )
+
+
+@dataclass(frozen=True)
+class AuctionResult:
+    candidates: tuple[Candidate, ...]
+    quotes: tuple[Quote, ...]
+    selection: Selection
+    decision: Decision
+    eligible_buyers: int
+    snapshot_version: int
+
+    def without(
+        self, order_ids: set[str], outcome: Outcome, reason: str, campaign: Campaign, seed: str
+    ) -> AuctionResult:
+        """The same auction with these orders dropped (they lost a cap race): re-select
+        from the quotes already collected, without asking any buyer again."""
+        quotes = tuple(q for q in self.quotes if q.order_id not in order_ids)
+        candidates = tuple(
+            replace(c, outcome=outcome, reason=reason) if c.order_id in order_ids else c
+            for c in self.candidates
+        )
+        selection = select(quotes, campaign.max_sells, campaign.rank_by, seed)
+        eligible_buyers = len({q.buyer_id for q in quotes})
+        return AuctionResult(
+            candidates=candidates,
+            quotes=quotes,
+            selection=selection,
+            decision=decide(campaign, selection, eligible_buyers),
+            eligible_buyers=eligible_buyers,
+            snapshot_version=self.snapshot_version,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "snapshot_version": self.snapshot_version,
+            "candidates": [c.to_json() for c in self.candidates],
+            "leg": str(self.selection.leg) if self.selection.leg else None,
+            "ranking": [_quote_json(q) for q in self.selection.ranking],
+            "winners": [q.order_id for q in self.selection.winners],
+            "revenue": format_money(self.decision.revenue),
+            "payout": format_money(self.decision.payout),
+            "eligible_buyers": self.eligible_buyers,
+        }
+
+
+def _quote_json(quote: Quote) -> list[Any]:
+    return [
+        quote.order_id,
+        quote.buyer_id,
+        str(quote.leg),
+        format_money(quote.price),
+        quote.priority,
+        quote.weight,
+    ]
+
+
+def quote_from_json(row: Sequence[Any]) -> Quote:
+    order_id, buyer_id, leg, price, priority, weight = row
+    return Quote(order_id, buyer_id, Leg(leg), Decimal(price), priority, weight)
+
+
+async def run_auction(
+    snapshot: Snapshot,
+    campaign: Campaign,
+    lead: LeadContext,
+    *,
+    seed: str,
+    cap_check: CapCheck,
+    bids: BidSource,
+    deadline: float,
+    dedup_check: DedupCheck | None = None,
+    excluded: frozenset[str] = frozenset(),
+) -> AuctionResult:
+    """Scan every order of the campaign's vertical, price the eligible ones, pick winners.
+
+    ``excluded`` order ids take no part (used to re-select after a lost cap race).
+    ``deadline`` is a ``time.monotonic()`` instant bounding the live-bid fan-out.
+    """
+    candidates: list[Candidate] = []
+    quotes: list[Quote] = []
+    to_ping: list[Order] = []
+    buyers = snapshot.config.buyers
+    for order in snapshot.candidate_orders(campaign.vertical_id, lead.test):
+        if order.id in excluded:
+            continue
+        buyer = buyers[order.buyer_id]
+        ineligible = check_order(order, buyer, lead, cap_check, dedup_check)
+        if ineligible is not None:
+            candidates.append(Candidate(order.id, buyer.id, ineligible.outcome, ineligible.reason))
+        elif order.pricing.kind is PricingKind.FIXED:
+            order_quotes = _fixed_quotes(order, lead)
+            quotes.extend(order_quotes)
+            best = max(q.price for q in order_quotes)
+            candidates.append(Candidate(order.id, buyer.id, Outcome.FIXED, price=best))
+        else:
+            to_ping.append(order)
+    if to_ping:
+        candidates.extend(await _live_bids(to_ping, lead, bids, deadline, quotes))
+    selection = select(quotes, campaign.max_sells, campaign.rank_by, seed)
+    eligible_buyers = len({q.buyer_id for q in quotes})
+    return AuctionResult(
+        candidates=tuple(candidates),
+        quotes=tuple(quotes),
+        selection=selection,
+        decision=decide(campaign, selection, eligible_buyers),
+        eligible_buyers=eligible_buyers,
+        snapshot_version=snapshot.version,
+    )
+
+
+def _fixed_quotes(order: Order, lead: LeadContext) -> list[Quote]:
+    return [
+        Quote(order.id, order.buyer_id, leg, price, order.priority, order.weight)
+        for leg in sorted(lead.legs)
+        if (price := order.pricing.fixed_price(leg)) is not None
+    ]
+
+
+async def _live_bids(
+    orders: list[Order],
+    lead: LeadContext,
+    bids: BidSource,
+    deadline: float,
+    quotes: list[Quote],
+) -> list[Candidate]:
+    by_id = {order.id: order for order in orders}
+    started = time.monotonic()
+    results = await bids.collect(orders, lead.values, deadline)
+    candidates = []
+    answered = set()
+    for result in results:
+        order = by_id[result.order_id]
+        answered.add(order.id)
+        candidates.append(
+            Candidate(
+                order.id,
+                order.buyer_id,
+                result.outcome,
+                result.reason,
+                result.price,
+                result.latency_ms,
+            )
+        )
+        if result.outcome is Outcome.BID and result.price is not None:
+            quotes.extend(
+                Quote(order.id, order.buyer_id, leg, result.price, order.priority, order.weight)
+                for leg in sorted(lead.legs)
+                if order.pricing.buys(leg)
+            )
+    waited = int((time.monotonic() - started) * 1000)
+    # a bid source must answer for every order; one that did not is a timeout, not a silence
+    candidates.extend(
+        Candidate(order.id, order.buyer_id, Outcome.TIMEOUT, "no answer", latency_ms=waited)
+        for order in orders
+        if order.id not in answered
+    )
+    return candidates

@@ -1,0 +1,168 @@
+"""The direct post (DESIGN §2): a full lead with no ping, distributed the same way.
+
+validate → repeat? → persist the lead → inbound duplicate? → auction on the full lead (bid
+orders see only its non-PII fields) → ping options → sell.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from pingtree.domain.eligibility import LeadContext, legs_offered
+from pingtree.domain.fields import Stage, validate_fields
+from pingtree.domain.model import Campaign, LeadValue, Order, Vertical
+from pingtree.domain.outcomes import Reason
+from pingtree.flows.auction import run_auction
+from pingtree.flows.errors import InputError
+from pingtree.flows.intake import inbound_duplicate, new_lead
+from pingtree.flows.ports import BidResult, Ports
+from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
+from pingtree.flows.sell import LeadToSell, sell
+from pingtree.store.dedup import DedupRepository
+from pingtree.store.lead_fields import dedup_keys
+from pingtree.store.traffic import LeadRepository
+
+__all__ = ["handle_direct_post"]
+
+
+async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
+    started = time.monotonic()
+    snapshot = ports.snapshots.current()
+    campaign = snapshot.config.campaigns[request.campaign_id]
+    vertical = snapshot.config.verticals[campaign.vertical_id]
+    validated = validate_fields(vertical, request.fields, Stage.POST)
+    if validated.errors:
+        raise InputError(validated.errors)
+    refusal = campaign_refusal(snapshot, campaign, "direct_post")
+    if refusal is not None:
+        return rejected([refusal])
+    if request.idempotency_key:
+        repeat = await _repeat(ports, campaign.id, request.idempotency_key, request.digest())
+        if repeat is not None:
+            return repeat
+
+    now = ports.clock.now()
+    test = request.test or campaign.test_mode
+    lead_id = await _persist(ports, campaign, vertical, request, validated.values, test)
+    if lead_id is None:  # a concurrent first request with the same key won the race
+        key = request.idempotency_key or ""
+        return await _repeat(ports, campaign.id, key, request.digest()) or rejected(
+            [Reason.DUPLICATE]
+        )
+    keys = dedup_keys(vertical, validated.values, ports.vault)
+    if await inbound_duplicate(ports, campaign, lead_id, keys, test, now):
+        return await _finish_rejected(ports, lead_id, rejected([Reason.DUPLICATE], lead_id=lead_id))
+
+    async with ports.sessions() as session:
+        last_sold = await DedupRepository(session).last_sold(keys) if keys and not test else {}
+    result = await run_auction(
+        snapshot,
+        campaign,
+        LeadContext(
+            values=validated.values,
+            test=test,
+            now=now,
+            qualify_all=campaign.ping_options.qualify_all_criteria,
+            legs=legs_offered(campaign.max_sells),
+        ),
+        seed=lead_id,
+        cap_check=lambda order, buyer, price: ports.cap_room.check(order, buyer, price, now),
+        bids=_NonPiiBids(ports, vertical),
+        deadline=started + campaign.ping_deadline_ms / 1000,
+        dedup_check=last_sold.get,
+    )
+    if not result.decision.accepted:
+        answer = rejected(list(result.decision.reasons), lead_id=lead_id)
+        return await _finish_rejected(ports, lead_id, answer, result.to_json())
+    return await sell(
+        ports,
+        snapshot,
+        campaign,
+        LeadToSell(
+            id=lead_id,
+            values=validated.values,
+            test=test,
+            now=now,
+            dedup_keys=keys,
+            ranking=result.selection.ranking,
+            winners=result.selection.winners,
+            quoted_payout=None,
+            ping_id=None,
+            auction=result.to_json(),
+        ),
+    )
+
+
+class _NonPiiBids:
+    """The bid source seen through the vertical: buyers bidding on a direct post are sent
+    only its non-PII fields (PII never reaches a buyer before it wins)."""
+
+    def __init__(self, ports: Ports, vertical: Vertical) -> None:
+        self._bids = ports.bids
+        self._pii = {spec.name for spec in vertical.fields if spec.pii}
+
+    async def collect(
+        self, orders: Sequence[Order], values: Mapping[str, LeadValue], deadline: float
+    ) -> Sequence[BidResult]:
+        safe = {name: value for name, value in values.items() if name not in self._pii}
+        return await self._bids.collect(orders, safe, deadline)
+
+
+async def _repeat(ports: Ports, campaign_id: str, key: str, digest: str) -> dict[str, Any] | None:
+    """The first answer to a direct post repeated with the same idempotency key."""
+    async with ports.sessions() as session:
+        first = await LeadRepository(session).by_idempotency_key(campaign_id, key)
+    if first is None:
+        return None
+    if first.request_digest != digest:
+        return rejected([Reason.DUPLICATE], lead_id=first.id)
+    if first.answer is None:
+        return {"status": "pending", "lead_id": first.id}
+    return dict(first.answer)
+
+
+async def _persist(
+    ports: Ports,
+    campaign: Campaign,
+    vertical: Vertical,
+    request: SellerRequest,
+    values: dict[str, LeadValue],
+    test: bool,
+) -> str | None:
+    lead = new_lead(
+        campaign,
+        vertical,
+        values,
+        ports.vault,
+        test=test,
+        now=ports.clock.now(),
+        idempotency_key=request.idempotency_key,
+    )
+    lead.request_digest = request.digest()
+    try:
+        async with ports.sessions.begin() as session:
+            LeadRepository(session).add(lead)
+    except IntegrityError:
+        return None
+    return lead.id
+
+
+async def _finish_rejected(
+    ports: Ports, lead_id: str, answer: dict[str, Any], auction: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    async with ports.sessions.begin() as session:
+        await LeadRepository(session).finish(
+            lead_id,
+            status="rejected",
+            reasons=answer["reasons"],
+            revenue_cents=0,
+            cost_cents=0,
+            answer=answer,
+            auction=auction,
+            now=ports.clock.now(),
+        )
+    return answer

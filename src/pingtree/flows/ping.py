@@ -1,0 +1,206 @@
+"""The ping (DESIGN §2): a partial lead in, a bid and a ping id out, in milliseconds.
+
+authenticate (api) → validate → repeat? → ping options on the fields → auction (scan, price,
+rank, select, ping options) → reserve caps for the winners → store the ping → answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from pingtree.domain.auction import Quote
+from pingtree.domain.caps import charges_for
+from pingtree.domain.eligibility import LeadContext, legs_offered
+from pingtree.domain.fields import Stage, Validated, validate_fields, values_to_json
+from pingtree.domain.model import Campaign
+from pingtree.domain.money import format_money, to_cents
+from pingtree.domain.outcomes import Outcome, Reason
+from pingtree.flows.auction import AuctionResult, run_auction
+from pingtree.flows.errors import InputError
+from pingtree.flows.ports import Ports
+from pingtree.flows.requests import SellerRequest, campaign_refusal, new_id, rejected
+from pingtree.store.snapshot import Snapshot
+from pingtree.store.tables import Ping
+from pingtree.store.traffic import PingRepository
+
+__all__ = ["handle_ping"]
+
+#: kept back from the fan-out's share of the deadline for ranking, storing and answering
+_ANSWER_RESERVE_MS = 15
+#: how many times winners that lost a cap race are replaced from the same quotes
+_RESERVE_ROUNDS = 3
+
+
+async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
+    started = time.monotonic()
+    snapshot = ports.snapshots.current()
+    campaign = snapshot.config.campaigns[request.campaign_id]
+    vertical = snapshot.config.verticals[campaign.vertical_id]
+    validated = validate_fields(vertical, request.fields, Stage.PING)
+    if validated.errors:
+        raise InputError(validated.errors)
+    now = ports.clock.now()
+    test = request.test or campaign.test_mode
+
+    if request.idempotency_key:
+        repeat = await _repeat(ports, campaign.id, request.idempotency_key, now)
+        if repeat is not None:
+            return repeat
+
+    ping_id = new_id()
+    refusals = _refusals(snapshot, campaign, validated)
+    if refusals:
+        refused = rejected(refusals, ping_id=ping_id)
+        await _store(ports, request, campaign, validated, test, now, ping_id, refused, None)
+        return refused
+
+    lead = LeadContext(
+        values=validated.values,
+        test=test,
+        now=now,
+        qualify_all=campaign.ping_options.qualify_all_criteria,
+        legs=legs_offered(campaign.max_sells),
+    )
+    deadline = started + _fan_out_budget_ms(campaign, request) / 1000
+    result = await run_auction(
+        snapshot,
+        campaign,
+        lead,
+        seed=ping_id,
+        cap_check=lambda order, buyer, price: ports.cap_room.check(order, buyer, price, now),
+        bids=ports.bids,
+        deadline=deadline,
+    )
+    expires_at = now + dt.timedelta(seconds=campaign.ping_ttl_seconds)
+    if result.decision.accepted and not test:
+        result = await _reserve_winners(ports, snapshot, campaign, result, ping_id, expires_at)
+
+    if result.decision.accepted:
+        answer: dict[str, Any] = {
+            "status": "accepted",
+            "ping_id": ping_id,
+            "bid": format_money(result.decision.payout),
+            "expires_at": expires_at.isoformat().replace("+00:00", "Z"),
+        }
+    else:
+        answer = rejected(list(result.decision.reasons), ping_id=ping_id)
+    if test:
+        answer["test"] = True
+    await _store(ports, request, campaign, validated, test, now, ping_id, answer, result)
+    return answer
+
+
+def _refusals(snapshot: Snapshot, campaign: Campaign, validated: Validated) -> list[Reason]:
+    """Reasons to refuse the ping before any buyer is considered."""
+    refusal = campaign_refusal(snapshot, campaign, "ping_post")
+    if refusal is not None:
+        return [refusal]
+    reasons = []
+    if validated.pii_in_ping:
+        reasons.append(Reason.PII_IN_PING)
+    required = campaign.ping_options.required_fields
+    if any(name not in validated.values for name in required):
+        reasons.append(Reason.MISSING_REQUIRED_FIELDS)
+    return reasons
+
+
+def _fan_out_budget_ms(campaign: Campaign, request: SellerRequest) -> int:
+    budget = campaign.ping_deadline_ms
+    if request.tmax_ms is not None:
+        budget = min(budget, request.tmax_ms)
+    return max(budget - _ANSWER_RESERVE_MS, 0)
+
+
+async def _repeat(
+    ports: Ports, campaign_id: str, key: str, now: dt.datetime
+) -> dict[str, Any] | None:
+    """The first answer to a ping repeated with the same key within its TTL."""
+    async with ports.sessions() as session:
+        first = await PingRepository(session).find_repeat(campaign_id, key, now)
+    return dict(first.answer) if first is not None else None
+
+
+async def _reserve_winners(
+    ports: Ports,
+    snapshot: Snapshot,
+    campaign: Campaign,
+    result: AuctionResult,
+    ping_id: str,
+    expires_at: dt.datetime,
+) -> AuctionResult:
+    """Hold cap room for the winners; a winner that lost a race is replaced from the quotes."""
+    now = ports.clock.now()
+    for _ in range(_RESERVE_ROUNDS):
+        lost: dict[Outcome, set[str]] = {}
+        for quote in result.selection.winners:
+            full = await _hold(ports, snapshot, quote, ping_id, expires_at, now)
+            if full is not None:
+                lost.setdefault(full, set()).add(quote.order_id)
+        if not lost:
+            return result
+        await ports.caps.release(ping_id, now)
+        for outcome, order_ids in lost.items():
+            reason = "budget reached" if outcome is Outcome.BUDGET else "cap reached"
+            result = result.without(order_ids, outcome, reason, campaign, ping_id)
+        if not result.decision.accepted:
+            return result
+    await ports.caps.release(ping_id, now)
+    winners = {q.order_id for q in result.selection.winners}
+    return result.without(winners, Outcome.CAP, "cap contention", campaign, ping_id)
+
+
+async def _hold(
+    ports: Ports,
+    snapshot: Snapshot,
+    quote: Quote,
+    ping_id: str,
+    expires_at: dt.datetime,
+    now: dt.datetime,
+) -> Outcome | None:
+    """Hold the order's cap room, then its buyer's budget; which of them is full, if any."""
+    order = snapshot.config.orders[quote.order_id]
+    buyer = snapshot.config.buyers[order.buyer_id]
+    charges = charges_for(order, buyer, quote.price, now)
+    for outcome, part in (
+        (Outcome.CAP, [c for c in charges if not c.is_budget]),
+        (Outcome.BUDGET, [c for c in charges if c.is_budget]),
+    ):
+        if part and not await ports.caps.reserve(ping_id, part, expires_at, now):
+            return outcome
+    return None
+
+
+async def _store(
+    ports: Ports,
+    request: SellerRequest,
+    campaign: Campaign,
+    validated: Validated,
+    test: bool,
+    now: dt.datetime,
+    ping_id: str,
+    answer: dict[str, Any],
+    result: AuctionResult | None,
+) -> None:
+    accepted = answer["status"] == "accepted"
+    ping = Ping(
+        id=ping_id,
+        campaign_id=campaign.id,
+        supplier_id=campaign.supplier_id,
+        vertical_id=campaign.vertical_id,
+        test=test,
+        status="accepted" if accepted else "rejected",
+        reasons=answer.get("reasons", []),
+        # PII refused in a ping is never stored
+        fields=values_to_json(validated.values),
+        bid_cents=to_cents(result.decision.payout) if result and accepted else 0,
+        revenue_cents=to_cents(result.decision.revenue) if result and accepted else 0,
+        answer=answer,
+        auction=result.to_json() if result else {},
+        idempotency_key=request.idempotency_key,
+        created_at=now,
+        expires_at=now + dt.timedelta(seconds=campaign.ping_ttl_seconds),
+    )
+    async with ports.sessions.begin() as session:
+        PingRepository(session).add(ping)

@@ -1,0 +1,80 @@
+"""What the flows need from the outside world, wired once at start-up (``pingtree.bootstrap``).
+
+The flows receive a :class:`Ports` and never reach for a module-level singleton.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pingtree.clock import Clock
+from pingtree.domain.model import LeadValue, Order
+from pingtree.domain.outcomes import Outcome
+from pingtree.store.cap_room import CapRoom
+from pingtree.store.caps import CapLedger
+from pingtree.store.secrets import PiiVault
+from pingtree.store.snapshot import SnapshotHolder
+
+__all__ = ["BidResult", "BidSource", "NoLiveBids", "Ports"]
+
+
+@dataclass(frozen=True, slots=True)
+class BidResult:
+    """What became of asking one ``bid`` order for its price."""
+
+    order_id: str
+    #: ``BID`` with a price, or NO_BID / BELOW_FLOOR / TIMEOUT / ERROR / SKIPPED_SLOW / THROTTLED
+    outcome: Outcome
+    price: Decimal | None = None
+    reason: str = ""
+    latency_ms: int | None = None
+
+
+class BidSource(Protocol):
+    async def collect(
+        self,
+        orders: Sequence[Order],
+        values: Mapping[str, LeadValue],
+        deadline: float,
+    ) -> Sequence[BidResult]:
+        """Ask every ``bid`` order for its price at once; answer by ``deadline``.
+
+        ``values`` hold only non-PII fields. ``deadline`` is a ``time.monotonic()``
+        instant. One result per order, in any order; a buyer's failure is its own
+        outcome, never an exception.
+        """
+        ...
+
+
+class NoLiveBids:
+    """The bid source when no order has a ping endpoint: every bid order gives no bid."""
+
+    async def collect(
+        self,
+        orders: Sequence[Order],
+        values: Mapping[str, LeadValue],
+        deadline: float,
+    ) -> Sequence[BidResult]:
+        return [
+            BidResult(order.id, Outcome.NO_BID, reason="no ping endpoint configured")
+            for order in orders
+        ]
+
+
+@dataclass(frozen=True)
+class Ports:
+    sessions: async_sessionmaker[AsyncSession]
+    snapshots: SnapshotHolder
+    caps: CapLedger
+    cap_room: CapRoom
+    clock: Clock
+    vault: PiiVault
+    bids: BidSource
+    #: how long a post waits for a concurrent first post of the same ping to finish
+    post_wait: dt.timedelta = dt.timedelta(seconds=15)

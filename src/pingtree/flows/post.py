@@ -1,0 +1,186 @@
+"""The post (DESIGN §2, §8.2): the full lead and its ping id in, ``sold`` or ``rejected`` out.
+
+find the ping → validate the full lead (inheriting the pinged fields) → claim the ping and
+persist the lead in one transaction → post agrees with ping? → inbound duplicate? → sell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from typing import Any
+
+from pingtree.domain.fields import (
+    FieldError,
+    Stage,
+    mismatched_fields,
+    validate_fields,
+    values_from_json,
+)
+from pingtree.domain.model import Campaign, LeadValue, Vertical
+from pingtree.domain.money import from_cents
+from pingtree.domain.outcomes import Reason
+from pingtree.flows.auction import quote_from_json
+from pingtree.flows.errors import InputError
+from pingtree.flows.intake import inbound_duplicate, new_lead
+from pingtree.flows.ports import Ports
+from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
+from pingtree.flows.sell import LeadToSell, sell
+from pingtree.store.lead_fields import dedup_keys
+from pingtree.store.tables import Ping
+from pingtree.store.traffic import LeadRepository, PingRepository
+
+__all__ = ["handle_post"]
+
+_REPEAT_POLL_SECONDS = 0.05
+
+
+async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
+    snapshot = ports.snapshots.current()
+    campaign = snapshot.config.campaigns[request.campaign_id]
+    vertical = snapshot.config.verticals[campaign.vertical_id]
+    if not request.ping_id:
+        raise InputError([FieldError(("body", "ping_id"), "a post needs the ping_id", "missing")])
+    ping = await _find_ping(ports, campaign, request.ping_id)
+    post_values = _validate(vertical, request, ping)
+    if ping is None:
+        return rejected([Reason.PING_UNKNOWN], ping_id=request.ping_id)
+    refusal = campaign_refusal(snapshot, campaign, "ping_post")
+    if refusal is not None:
+        return rejected([refusal], ping_id=ping.id)
+    if ping.status != "accepted":
+        return rejected([Reason.PING_REJECTED], ping_id=ping.id)
+
+    ping_values = values_from_json(vertical, ping.fields)
+    values = {**ping_values, **post_values}
+    now = ports.clock.now()
+    digest = request.digest()
+    lead_id = await _claim_and_persist(
+        ports, campaign, vertical, request, ping, values, digest, now
+    )
+    if lead_id is None:
+        return await _answer_repeat(ports, ping.id, digest, now)
+
+    mismatch = mismatched_fields(ping_values, post_values)
+    if mismatch:
+        answer = rejected([Reason.PING_POST_MISMATCH], lead_id=lead_id, fields=list(mismatch))
+        return await _finish_rejected(ports, ping, lead_id, answer, now)
+    keys = dedup_keys(vertical, values, ports.vault)
+    if await inbound_duplicate(ports, campaign, lead_id, keys, ping.test, now):
+        answer = rejected([Reason.DUPLICATE], lead_id=lead_id)
+        return await _finish_rejected(ports, ping, lead_id, answer, now)
+
+    auction = ping.auction
+    return await sell(
+        ports,
+        snapshot,
+        campaign,
+        LeadToSell(
+            id=lead_id,
+            values=values,
+            test=ping.test,
+            now=now,
+            dedup_keys=keys,
+            ranking=[quote_from_json(row) for row in auction.get("ranking", [])],
+            winners=[
+                quote_from_json(row)
+                for row in auction.get("ranking", [])
+                if row[0] in set(auction.get("winners", []))
+            ],
+            quoted_payout=from_cents(ping.bid_cents),
+            ping_id=ping.id,
+            auction=auction,
+        ),
+    )
+
+
+async def _find_ping(ports: Ports, campaign: Campaign, ping_id: str) -> Ping | None:
+    async with ports.sessions() as session:
+        ping = await PingRepository(session).get(ping_id)
+    # another campaign's ping is as unknown as a made-up id
+    return ping if ping is not None and ping.campaign_id == campaign.id else None
+
+
+def _validate(
+    vertical: Vertical, request: SellerRequest, ping: Ping | None
+) -> dict[str, LeadValue]:
+    """The posted fields, normalized. A field the ping carried may be omitted (inherited)."""
+    validated = validate_fields(vertical, request.fields, Stage.POST)
+    pinged = ping.fields if ping is not None else {}
+    errors = [
+        e for e in validated.errors if not (e.type == "missing" and e.loc and e.loc[-1] in pinged)
+    ]
+    if errors:
+        raise InputError(errors)
+    return validated.values
+
+
+async def _claim_and_persist(
+    ports: Ports,
+    campaign: Campaign,
+    vertical: Vertical,
+    request: SellerRequest,
+    ping: Ping,
+    values: dict[str, LeadValue],
+    digest: str,
+    now: dt.datetime,
+) -> str | None:
+    """Claim the ping for this post and make the lead durable, atomically.
+
+    ``None`` when the ping was already claimed (by this very post, or another) or expired.
+    """
+    async with ports.sessions.begin() as session:
+        pings = PingRepository(session)
+        if not await pings.claim(ping.id, digest, now):
+            return None
+        lead = new_lead(
+            campaign, vertical, values, ports.vault, test=ping.test, now=now, ping_id=ping.id
+        )
+        lead.request_digest = digest
+        LeadRepository(session).add(lead)
+        await session.flush()
+        await pings.link_lead(ping.id, lead.id)
+        return lead.id
+
+
+async def _answer_repeat(
+    ports: Ports, ping_id: str, digest: str, now: dt.datetime
+) -> dict[str, Any]:
+    """A post of a ping that is no longer open: the first answer, or why not."""
+    give_up_at = time.monotonic() + ports.post_wait.total_seconds()
+    while True:
+        async with ports.sessions() as session:
+            ping = await PingRepository(session).get(ping_id)
+            lead = await LeadRepository(session).by_ping(ping_id)
+        if ping is None:
+            return rejected([Reason.PING_UNKNOWN], ping_id=ping_id)
+        if ping.claimed_at is None:
+            await ports.caps.release(ping_id, now)
+            return rejected([Reason.PING_EXPIRED], ping_id=ping_id)
+        if ping.post_digest != digest:
+            return rejected([Reason.PING_ALREADY_USED], ping_id=ping_id)
+        if lead is not None and lead.answer is not None:
+            return dict(lead.answer)
+        # the first post of this very body is still being sold: wait for its answer
+        if time.monotonic() >= give_up_at:
+            return {"status": "pending", "ping_id": ping_id, "lead_id": ping.lead_id}
+        await asyncio.sleep(_REPEAT_POLL_SECONDS)
+
+
+async def _finish_rejected(
+    ports: Ports, ping: Ping, lead_id: str, answer: dict[str, Any], now: dt.datetime
+) -> dict[str, Any]:
+    async with ports.sessions.begin() as session:
+        await LeadRepository(session).finish(
+            lead_id,
+            status="rejected",
+            reasons=answer["reasons"],
+            revenue_cents=0,
+            cost_cents=0,
+            answer=answer,
+            auction=ping.auction,
+            now=now,
+        )
+    await ports.caps.release(ping.id, now)
+    return answer

@@ -1,0 +1,37 @@
+"""Runtime settings, from flags or ``PINGTREE_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PINGTREE_", extra="ignore")
+
+    #: where the embedded database, the generated server key and other files live
+    data_dir: Path = Path("data")
+    #: ``sqlite+aiosqlite:///…`` (default: a file under ``data_dir``) or ``postgresql+asyncpg://…``
+    database_url: str | None = None
+    #: shared cap counters and holds for many workers; the database alone when unset
+    redis_url: str | None = None
+    #: 32+ bytes (urlsafe base64 or text); generated under ``data_dir`` when unset
+    secret_key: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    #: how often a worker checks for a new configuration version
+    config_poll_seconds: float = Field(default=1.0, gt=0)
+    #: how often the per-order cap room is refreshed for the ping hot path
+    cap_room_refresh_seconds: float = Field(default=1.0, gt=0)
+    #: run the migrations when the server starts (convenient for the embedded database)
+    migrate_on_start: bool = True
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'pingtree.db').resolve()}"

@@ -1,0 +1,302 @@
+"""Cap ledger in the database: committed usage in ``cap_usage``, holds in ``cap_holds``.
+
+The embedded (single machine) ledger, and the database half of the Redis one. See
+:mod:`pingtree.store.caps` for the contract.
+
+Serialization. On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (the engine's
+rule), so a reservation's read-check-write runs alone. On PostgreSQL a reservation locks
+its ``cap_usage`` rows (``SELECT … FOR UPDATE``, sorted by scope and window, so two
+reservations never wait on each other in a cycle) after making sure they exist; a sale's
+conditional ``UPDATE`` takes the same row locks. Either way, a reservation and a commit on
+one counter never interleave.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
+
+from pingtree.domain.caps import CapCharge
+from pingtree.store.tables import CapHold, CapUsage
+
+__all__ = [
+    "Counter",
+    "CounterKey",
+    "SqlCapLedger",
+    "commit_usage",
+    "counters_of",
+    "read_used",
+]
+
+#: ``(scope, window_key)``: one counter
+CounterKey = tuple[str, str]
+
+#: counters per statement of the read-only queries; each costs 4 bind parameters there,
+#: well under the 32,766 of SQLite and PostgreSQL
+_CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """The charges of one sale on one counter, merged: one amount, the tightest limit."""
+
+    scope: str
+    window_key: str
+    limit: int
+    amount: int
+    window_end: dt.datetime | None
+
+    @property
+    def key(self) -> CounterKey:
+        return (self.scope, self.window_key)
+
+
+def counters_of(charges: Sequence[CapCharge]) -> list[Counter]:
+    """``charges`` by counter, sorted by ``(scope, window_key)`` (the lock order).
+
+    Two caps of one kind and window share their counter (``CapCharge``): the sale adds to
+    it once, and it must respect the smaller limit.
+    """
+    merged: dict[CounterKey, Counter] = {}
+    for charge in charges:
+        key = (charge.scope, charge.window_key)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = Counter(*key, charge.limit, charge.amount, charge.window_end)
+        else:
+            merged[key] = Counter(
+                *key,
+                min(seen.limit, charge.limit),
+                max(seen.amount, charge.amount),
+                seen.window_end,
+            )
+    return [merged[key] for key in sorted(merged)]
+
+
+async def commit_usage(session: AsyncSession, counters: Sequence[Counter]) -> bool:
+    """Add each counter's amount to its committed usage if ``used + amount <= limit``, in
+    ``session``'s open transaction; ``False`` as soon as one does not fit (the caller rolls
+    back: earlier counters of this call were already updated).
+
+    Holds are not consulted: the hard limit is on committed usage alone (DESIGN §8.3).
+    """
+    if not counters:
+        return True
+    await _ensure_rows(session, [c.key for c in counters])
+    for counter in counters:
+        statement = (
+            update(CapUsage)
+            .where(
+                CapUsage.scope == counter.scope,
+                CapUsage.window_key == counter.window_key,
+                CapUsage.used + counter.amount <= counter.limit,
+            )
+            .values(used=CapUsage.used + counter.amount)
+            .returning(CapUsage.used)
+            .execution_options(synchronize_session=False)
+        )
+        if (await session.execute(statement)).first() is None:
+            return False
+    return True
+
+
+async def read_used(session: AsyncSession, keys: Sequence[CounterKey]) -> dict[CounterKey, int]:
+    """Committed usage of ``keys``; a counter with no row is absent."""
+    used: dict[CounterKey, int] = {}
+    for chunk in _chunks(keys):
+        rows = await session.execute(
+            select(CapUsage.scope, CapUsage.window_key, CapUsage.used).where(_usage_in(chunk))
+        )
+        used.update({(scope, window): int(value) for scope, window, value in rows})
+    return used
+
+
+class SqlCapLedger:
+    """The cap ledger of one database (:class:`pingtree.store.caps.CapLedger`).
+
+    ``sessions`` opens sessions on the database; :meth:`reserve` and :meth:`release` run in
+    transactions of their own, :meth:`commit` in the caller's.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def reserve(
+        self,
+        ping_id: str,
+        charges: Sequence[CapCharge],
+        expires_at: dt.datetime,
+        now: dt.datetime,
+    ) -> bool:
+        counters = counters_of(charges)
+        if not counters:
+            return True
+        try:
+            async with self._sessions.begin() as session:
+                await self._hold(session, ping_id, counters, expires_at, now)
+        except _NoRoom:
+            return False
+        return True
+
+    async def _hold(
+        self,
+        session: AsyncSession,
+        ping_id: str,
+        counters: Sequence[Counter],
+        expires_at: dt.datetime,
+        now: dt.datetime,
+    ) -> None:
+        """Hold ``counters`` for ``ping_id``; raises :class:`_NoRoom` (to roll back) if one
+        does not fit."""
+        keys = [c.key for c in counters]
+        await _ensure_rows(session, keys)
+        locked = await session.execute(
+            select(CapUsage.scope, CapUsage.window_key, CapUsage.used)
+            .where(_usage_in(keys))
+            .order_by(*_lock_order(session))
+            .with_for_update()
+        )
+        used = {(scope, window): int(value) for scope, window, value in locked}
+        # this ping's earlier hold on a counter is replaced, not added to; expired holds
+        # go while we are here (they no longer count either way)
+        await session.execute(
+            delete(CapHold).where(
+                _holds_in(keys), or_(CapHold.ping_id == ping_id, CapHold.expires_at <= now)
+            )
+        )
+        held = await _held(session, keys, now)
+        for counter in counters:
+            if used[counter.key] + held.get(counter.key, 0) + counter.amount > counter.limit:
+                raise _NoRoom
+        await session.execute(
+            insert(CapHold),
+            [
+                {
+                    "ping_id": ping_id,
+                    "scope": c.scope,
+                    "window_key": c.window_key,
+                    "amount": c.amount,
+                    "expires_at": expires_at,
+                }
+                for c in counters
+            ],
+        )
+
+    async def release(self, ping_id: str, now: dt.datetime) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(delete(CapHold).where(CapHold.ping_id == ping_id))
+
+    async def commit(
+        self,
+        session: AsyncSession,
+        sale_id: str,
+        ping_id: str | None,
+        charges: Sequence[CapCharge],
+        now: dt.datetime,
+    ) -> bool:
+        counters = counters_of(charges)
+        if not await commit_usage(session, counters):
+            return False
+        if ping_id is not None and counters:
+            await session.execute(
+                delete(CapHold).where(
+                    CapHold.ping_id == ping_id,
+                    CapHold.scope.in_(sorted({c.scope for c in counters})),
+                )
+            )
+        return True
+
+    async def after_commit(self, sale_id: str, charges: Sequence[CapCharge]) -> None:
+        return None
+
+    async def usage(
+        self, scopes_windows: Sequence[CounterKey], now: dt.datetime
+    ) -> dict[CounterKey, tuple[int, int]]:
+        result = dict.fromkeys(scopes_windows, (0, 0))
+        async with self._sessions() as session:
+            for chunk in _chunks(list(result)):
+                committed = select(
+                    CapUsage.scope,
+                    CapUsage.window_key,
+                    CapUsage.used,
+                    literal(0, BigInteger),
+                ).where(_usage_in(chunk))
+                held = (
+                    select(
+                        CapHold.scope,
+                        CapHold.window_key,
+                        literal(0, BigInteger),
+                        sql_cast(func.sum(CapHold.amount), BigInteger),
+                    )
+                    .where(_holds_in(chunk), CapHold.expires_at > now)
+                    .group_by(CapHold.scope, CapHold.window_key)
+                )
+                for scope, window, used, hold in await session.execute(union_all(committed, held)):
+                    old_used, old_held = result[(scope, window)]
+                    result[(scope, window)] = (old_used + int(used), old_held + int(hold))
+        return result
+
+
+class _NoRoom(Exception):
+    """A counter of a reservation has no room left: roll its transaction back."""
+
+
+async def _ensure_rows(session: AsyncSession, keys: Sequence[CounterKey]) -> None:
+    """Insert a zero ``cap_usage`` row for each key that has none (sorted: lock order)."""
+    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        upsert(CapUsage)
+        .values([{"scope": scope, "window_key": window, "used": 0} for scope, window in keys])
+        .on_conflict_do_nothing()
+    )
+
+
+async def _held(
+    session: AsyncSession, keys: Sequence[CounterKey], now: dt.datetime
+) -> dict[CounterKey, int]:
+    rows = await session.execute(
+        select(CapHold.scope, CapHold.window_key, sql_cast(func.sum(CapHold.amount), BigInteger))
+        .where(_holds_in(keys), CapHold.expires_at > now)
+        .group_by(CapHold.scope, CapHold.window_key)
+    )
+    return {(scope, window): int(total) for scope, window, total in rows}
+
+
+def _lock_order(session: AsyncSession) -> tuple[ColumnElement[str], ...]:
+    """Rows locked in the order of Python's ``sorted`` (code points): PostgreSQL's default
+    collation may sort otherwise, and the commit's updates go in Python's order."""
+    if session.get_bind().dialect.name == "postgresql":
+        return (CapUsage.scope.collate("C"), CapUsage.window_key.collate("C"))
+    return (CapUsage.scope.expression, CapUsage.window_key.expression)
+
+
+def _usage_in(keys: Sequence[CounterKey]) -> ColumnElement[bool]:
+    return tuple_(CapUsage.scope, CapUsage.window_key).in_(keys)
+
+
+def _holds_in(keys: Sequence[CounterKey]) -> ColumnElement[bool]:
+    return tuple_(CapHold.scope, CapHold.window_key).in_(keys)
+
+
+def _chunks(keys: Sequence[CounterKey]) -> Iterator[Sequence[CounterKey]]:
+    for start in range(0, len(keys), _CHUNK):
+        yield keys[start : start + _CHUNK]

@@ -1,0 +1,125 @@
+"""The database engine: embedded SQLite or shared PostgreSQL, chosen by the URL (DESIGN §4).
+
+SQLite (one machine): WAL, ``synchronous=NORMAL``, a 30 s ``busy_timeout``, foreign keys on,
+and every transaction opened with ``BEGIN IMMEDIATE``: the write lock is taken up front, so
+two processes doing read-then-write never interleave (DESIGN §8.4). Without it, SQLite
+upgrades a read lock to a write lock mid-transaction and read-check-increment races lose.
+
+PostgreSQL (many workers): asyncpg with a pool of 10 (+20 overflow) per process; correctness
+under concurrency comes from conditional updates and row locks, not from the isolation level.
+
+URLs are accepted in their everyday spellings and given the async driver:
+``sqlite:///x.db`` → ``sqlite+aiosqlite:///x.db``; ``postgres://`` and ``postgresql://`` →
+``postgresql+asyncpg://``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+__all__ = ["async_url", "create_engine", "is_sqlite", "session_factory"]
+
+_SQLITE_PRAGMAS = ("synchronous=NORMAL", "busy_timeout=30000")
+#: how long connecting waits for the switch of a new database file to WAL
+_WAL_WAIT_SECONDS = 30.0
+
+
+def async_url(url: str) -> str:
+    """``url`` with the async driver pingtree uses for its database.
+
+    ``sqlite://…`` gets ``aiosqlite``; ``postgres://…`` and ``postgresql://…`` get
+    ``asyncpg``; a URL that already names a driver is returned unchanged.
+    Raises ``ValueError`` for any other database.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL: {url!r}")
+    if scheme == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if scheme in ("postgres", "postgresql"):
+        return f"postgresql+asyncpg://{rest}"
+    if scheme in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+        return url
+    raise ValueError(
+        f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH or postgresql://…"
+    )
+
+
+def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+    """An engine for ``url`` (see :func:`async_url`), set up for pingtree's concurrency rules.
+
+    For a SQLite file, its parent directory is created. ``foreign_keys=False`` is only for
+    migrations: SQLite's batch mode rebuilds a table by copy-and-rename, which a parent
+    table's enforced foreign keys would refuse. The caller disposes of the engine.
+    """
+    url = async_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = _create_async_engine(url, connect_args={"timeout": 30})
+        _configure_sqlite(engine, foreign_keys=foreign_keys)
+        return engine
+    return _create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=False)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine`` whose objects stay readable after commit (``expire_on_commit``
+    off): a flow commits, then answers from what it wrote."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    """Whether ``engine`` is the embedded SQLite database (else PostgreSQL)."""
+    return engine.dialect.name == "sqlite"
+
+
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+    pragmas = (*_SQLITE_PRAGMAS, f"foreign_keys={'ON' if foreign_keys else 'OFF'}")
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # the driver stops emitting its own (deferred) BEGIN; ours below takes the lock
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            _use_wal(cursor)
+            for pragma in pragmas:
+                cursor.execute(f"PRAGMA {pragma}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL (a lasting property of the file, so once per database).
+
+    The switch needs the file to itself and SQLite refuses it at once ("database is locked"),
+    without its busy handler, when another connection is using a brand-new file: workers
+    starting together on a fresh database retry here, briefly and only that first time.
+    """
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() == "wal":
+        return
+    deadline = time.monotonic() + _WAL_WAIT_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.fetchone()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)

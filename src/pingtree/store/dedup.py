@@ -1,0 +1,71 @@
+"""Dedup history: HMACs of sold leads' phone numbers and emails, per buyer (DESIGN §8.2).
+
+A key is :meth:`pingtree.store.secrets.PiiVault.index` of a normalized phone or email, so
+the history holds no PII. Buyer id :data:`INBOUND` (``"*"``) is the inbound history: every
+live lead a supplier sent, for campaigns that refuse duplicates from any supplier. Test
+leads never enter the history (the flows' rule).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pingtree.store.tables import DedupKey
+
+__all__ = ["INBOUND", "DedupRepository"]
+
+#: the buyer id of the inbound (any supplier) history
+INBOUND = "*"
+
+
+class DedupRepository:
+    """Dedup keys in ``session``; never commits (the caller owns the transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def seen(self, buyer_id: str, key_hmacs: Sequence[str], since: dt.datetime) -> bool:
+        """Whether any of ``key_hmacs`` was recorded for ``buyer_id`` at or after ``since``.
+        No keys: ``False`` (no query)."""
+        if not key_hmacs:
+            return False
+        found = await self._session.scalar(
+            select(DedupKey.id)
+            .where(
+                DedupKey.buyer_id == buyer_id,
+                DedupKey.key_hmac.in_(set(key_hmacs)),
+                DedupKey.created_at >= since,
+            )
+            .limit(1)
+        )
+        return found is not None
+
+    async def record(
+        self, buyer_id: str, key_hmacs: Sequence[str], lead_id: str, now: dt.datetime
+    ) -> None:
+        """Remember that ``buyer_id`` got lead ``lead_id`` with ``key_hmacs`` at ``now``."""
+        if not key_hmacs:
+            return
+        await self._session.execute(
+            insert(DedupKey),
+            [
+                {"buyer_id": buyer_id, "key_hmac": key, "lead_id": lead_id, "created_at": now}
+                for key in sorted(set(key_hmacs))
+            ],
+        )
+
+    async def last_sold(self, key_hmacs: Sequence[str]) -> dict[str, dt.datetime]:
+        """Buyer id → when it last got a lead with any of ``key_hmacs`` (the inbound history
+        left out): each order then applies its own dedup window. No keys: ``{}``."""
+        if not key_hmacs:
+            return {}
+        rows = await self._session.execute(
+            select(DedupKey.buyer_id, func.max(DedupKey.created_at))
+            .where(DedupKey.key_hmac.in_(set(key_hmacs)), DedupKey.buyer_id != INBOUND)
+            .group_by(DedupKey.buyer_id)
+        )
+        return {buyer_id: last for buyer_id, last in rows}

@@ -1,0 +1,161 @@
+"""Repositories for the traffic: pings, leads and sales.
+
+They keep the caller's session, offer named queries and never commit: the flow owns the
+transaction (STYLE "Storage").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pingtree.store.tables import Lead, Ping, Sale
+
+__all__ = ["LeadRepository", "PingRepository", "SaleRepository"]
+
+
+class PingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, ping: Ping) -> None:
+        self._session.add(ping)
+
+    async def get(self, ping_id: str) -> Ping | None:
+        return await self._session.get(Ping, ping_id)
+
+    async def find_repeat(self, campaign_id: str, key: str, now: dt.datetime) -> Ping | None:
+        """The unexpired ping of this campaign sent with the same idempotency key, if any."""
+        query = (
+            select(Ping)
+            .where(
+                Ping.campaign_id == campaign_id,
+                Ping.idempotency_key == key,
+                Ping.expires_at > now,
+            )
+            .order_by(Ping.created_at)
+            .limit(1)
+        )
+        return (await self._session.scalars(query)).first()
+
+    async def claim(self, ping_id: str, post_digest: str, now: dt.datetime) -> bool:
+        """Atomically mark an accepted, unexpired, unclaimed ping as used by one post."""
+        result = await self._session.execute(
+            update(Ping)
+            .where(
+                Ping.id == ping_id,
+                Ping.status == "accepted",
+                Ping.claimed_at.is_(None),
+                Ping.expires_at > now,
+            )
+            .values(claimed_at=now, post_digest=post_digest)
+            .returning(Ping.id)
+        )
+        return result.first() is not None
+
+    async def link_lead(self, ping_id: str, lead_id: str) -> None:
+        await self._session.execute(update(Ping).where(Ping.id == ping_id).values(lead_id=lead_id))
+
+    async def recent(
+        self, limit: int, campaign_id: str | None = None, before: str | None = None
+    ) -> Sequence[Ping]:
+        query = select(Ping).order_by(Ping.id.desc()).limit(limit)
+        if campaign_id:
+            query = query.where(Ping.campaign_id == campaign_id)
+        if before:
+            query = query.where(Ping.id < before)
+        return (await self._session.scalars(query)).all()
+
+
+class LeadRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, lead: Lead) -> None:
+        self._session.add(lead)
+
+    async def get(self, lead_id: str) -> Lead | None:
+        return await self._session.get(Lead, lead_id)
+
+    async def by_ping(self, ping_id: str) -> Lead | None:
+        return (await self._session.scalars(select(Lead).where(Lead.ping_id == ping_id))).first()
+
+    async def by_idempotency_key(self, campaign_id: str, key: str) -> Lead | None:
+        query = (
+            select(Lead)
+            .where(Lead.campaign_id == campaign_id, Lead.idempotency_key == key)
+            .order_by(Lead.created_at)
+            .limit(1)
+        )
+        return (await self._session.scalars(query)).first()
+
+    async def finish(
+        self,
+        lead_id: str,
+        *,
+        status: str,
+        reasons: list[str],
+        revenue_cents: int,
+        cost_cents: int,
+        answer: dict[str, Any],
+        auction: dict[str, Any] | None,
+        now: dt.datetime,
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status,
+            "reasons": reasons,
+            "revenue_cents": revenue_cents,
+            "cost_cents": cost_cents,
+            "answer": answer,
+            "updated_at": now,
+        }
+        if auction is not None:
+            values["auction"] = auction
+        await self._session.execute(update(Lead).where(Lead.id == lead_id).values(**values))
+
+    async def recent(
+        self,
+        limit: int,
+        *,
+        campaign_id: str | None = None,
+        status: str | None = None,
+        before: str | None = None,
+    ) -> Sequence[Lead]:
+        query = select(Lead).order_by(Lead.id.desc()).limit(limit)
+        if campaign_id:
+            query = query.where(Lead.campaign_id == campaign_id)
+        if status:
+            query = query.where(Lead.status == status)
+        if before:
+            query = query.where(Lead.id < before)
+        return (await self._session.scalars(query)).all()
+
+
+class SaleRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, sale: Sale) -> None:
+        self._session.add(sale)
+
+    async def for_lead(self, lead_id: str) -> Sequence[Sale]:
+        query = select(Sale).where(Sale.lead_id == lead_id).order_by(Sale.created_at, Sale.id)
+        return (await self._session.scalars(query)).all()
+
+    async def recent(
+        self, limit: int, *, buyer_id: str | None = None, before: str | None = None
+    ) -> Sequence[Sale]:
+        query = select(Sale).order_by(Sale.id.desc()).limit(limit)
+        if buyer_id:
+            query = query.where(Sale.buyer_id == buyer_id)
+        if before:
+            query = query.where(Sale.id < before)
+        return (await self._session.scalars(query)).all()
+
+    async def count_for_order(self, order_id: str) -> int:
+        query = select(func.count()).select_from(Sale).where(Sale.order_id == order_id)
+        return int((await self._session.scalar(query)) or 0)

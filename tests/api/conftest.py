@@ -1,0 +1,76 @@
+"""A running pingtree per test: the real app over real HTTP on 127.0.0.1.
+
+The backend follows the environment, as ``.ci/run`` sets it: embedded SQLite by default,
+PostgreSQL + Redis when ``PINGTREE_DATABASE_URL`` names PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pingtree.store.db import create_engine, session_factory
+from pingtree.store.secrets import ApiKeyRepository, load_server_key
+from tests.api.market import Market
+from tests.support.clock import FrozenClock
+from tests.support.databases import backend_kind, fresh_database, fresh_redis
+from tests.support.server import serve_app
+
+from pingtree.api.app import create_app
+from pingtree.settings import Settings
+
+#: Monday 23 November 2026, 10:00 in New York
+MONDAY_10AM_NEW_YORK = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
+SECRET = "test-secret-" + "s" * 32
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(MONDAY_10AM_NEW_YORK)
+
+
+def market_settings(tmp_path: Path) -> Settings:
+    kind = backend_kind()
+    url = asyncio.run(fresh_database(kind, tmp_path))
+    redis_url = asyncio.run(fresh_redis()) if kind == "postgres" else None
+    return Settings(
+        data_dir=tmp_path,
+        database_url=url,
+        redis_url=redis_url,
+        secret_key=SECRET,
+        config_poll_seconds=0.2,
+        cap_room_refresh_seconds=0.2,
+    )
+
+
+def admin_token(settings: Settings) -> str:
+    async def create() -> str:
+        engine = create_engine(settings.resolved_database_url())
+        try:
+            async with session_factory(engine).begin() as session:
+                return await ApiKeyRepository(session).create(
+                    "admin",
+                    None,
+                    "tests",
+                    load_server_key(settings.secret_key, settings.data_dir),
+                    dt.datetime.now(dt.UTC),
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(create())
+
+
+@pytest.fixture
+def market(tmp_path: Path, clock: FrozenClock) -> Iterator[Market]:
+    settings = market_settings(tmp_path)
+    token = admin_token(settings)
+    with (
+        serve_app(create_app(settings, clock=clock)) as base_url,
+        httpx.Client(base_url=base_url, timeout=30) as http,
+    ):
+        yield Market(http, token, clock, settings)

@@ -1,0 +1,378 @@
+"""``send`` against real servers on 127.0.0.1: mock buyers, and raw sockets for broken HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import socket
+import time
+import tracemalloc
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+
+from pingtree.delivery.client import RawResponse, SendError, create_client, send
+from pingtree.mockbuyer import EndpointConfig, MockBuyer
+
+JSON = [("Content-Type", "application/json")]
+
+ENDPOINTS = {
+    "ok": {"bid": {"kind": "fixed", "amount": "12.5"}, "bid_format": "string"},
+    "hang": {"misbehaviour": {"kind": "hang"}},
+    "reset": {"misbehaviour": {"kind": "reset"}},
+    "huge": {"misbehaviour": {"kind": "huge"}},
+    "huge_sized": {"misbehaviour": {"kind": "huge", "declare_length": True}},
+    "bomb": {"gzip": True, "misbehaviour": {"kind": "huge", "bytes": 300 * 1024}},
+    "bomb_10mb": {"gzip": True, "misbehaviour": {"kind": "huge"}},
+    "gzip": {"gzip": True},
+    "redirect": {"misbehaviour": {"kind": "redirect", "location": "/ok/post"}},
+    "drip": {"misbehaviour": {"kind": "slow_drip", "interval_ms": 50}},
+    "unavailable": {"misbehaviour": {"kind": "error", "status": 503}},
+    "slow": {"latency": 300},
+}
+
+
+@pytest.fixture
+async def buyer() -> AsyncIterator[MockBuyer]:
+    configs = {name: EndpointConfig.model_validate(c) for name, c in ENDPOINTS.items()}
+    async with MockBuyer(configs) as running:
+        yield running
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    session = create_client()
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+async def ping(
+    client: aiohttp.ClientSession, url: str, seconds: float = 2.0, **kwargs: Any
+) -> RawResponse:
+    return await send(client, "POST", url, JSON, b'{"zip":"10001"}', timeout=seconds, **kwargs)
+
+
+async def until_received(buyer: MockBuyer) -> None:
+    for _ in range(500):
+        if buyer.requests:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the mock buyer received nothing")
+
+
+async def failure(call: Awaitable[RawResponse]) -> tuple[SendError, float]:
+    started = time.monotonic()
+    with pytest.raises(SendError) as caught:
+        await call
+    return caught.value, time.monotonic() - started
+
+
+# -- answers ------------------------------------------------------------------------------
+
+
+async def test_json_answer(client, buyer: MockBuyer):
+    response = await send(
+        client,
+        "POST",
+        buyer.ping_url("ok"),
+        [*JSON, ("X-Api-Key", "k1"), ("X-Api-Key", "k2")],
+        b'{"zip":"10001"}',
+        timeout=2,
+    )
+
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/json"
+    assert orjson.loads(response.body)["price"] == "12.50"
+    assert 0 <= response.elapsed_ms < 2000
+    (received,) = buyer.requests
+    assert received.body == b'{"zip":"10001"}'
+    assert received.headers.getall("X-Api-Key") == ["k1", "k2"]  # type: ignore[attr-defined]
+    assert received.headers["User-Agent"] == "pingtree"
+    assert "Cookie" not in received.headers
+
+
+async def test_error_status_is_a_response_not_an_error(client, buyer: MockBuyer):
+    response = await ping(client, buyer.ping_url("unavailable"))
+
+    assert response.status == 503
+    assert response.body == b"Internal Server Error"
+
+
+async def test_redirect_is_returned_not_followed(client, buyer: MockBuyer):
+    response = await ping(client, buyer.ping_url("redirect"))
+
+    assert response.status == 302
+    assert response.headers["Location"] == "/ok/post"
+    assert [r.path for r in buyer.requests] == ["/redirect/ping"]  # /ok/post never called
+
+
+async def test_gzip_answer_is_inflated(client, buyer: MockBuyer):
+    response = await ping(client, buyer.ping_url("gzip"))
+
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert orjson.loads(response.body)["status"] == "success"
+
+
+async def test_body_of_exactly_the_limit_is_fine(client, buyer: MockBuyer):
+    size = len((await ping(client, buyer.ping_url("ok"))).body)
+
+    response = await ping(client, buyer.ping_url("ok"), max_response_bytes=size)
+
+    assert len(response.body) == size
+
+
+async def test_latency_shows_in_elapsed(client, buyer: MockBuyer):
+    response = await ping(client, buyer.ping_url("slow"))
+
+    assert 290 <= response.elapsed_ms < 2000
+
+
+# -- the pool -----------------------------------------------------------------------------
+
+
+async def test_sequential_requests_reuse_one_connection(client, buyer: MockBuyer):
+    for _ in range(20):
+        assert (await ping(client, buyer.ping_url("ok"))).status == 200
+
+    assert buyer.connections_accepted == 1
+    assert {r.connection for r in buyer.requests} == {1}
+
+
+async def test_parallel_requests_open_parallel_connections_then_reuse_them(
+    client, buyer: MockBuyer
+):
+    for _ in range(3):
+        await asyncio.gather(*(ping(client, buyer.ping_url("slow")) for _ in range(5)))
+
+    assert len(buyer.requests) == 15
+    assert buyer.connections_accepted == 5
+
+
+async def test_a_broken_connection_is_not_reused(client, buyer: MockBuyer):
+    await ping(client, buyer.ping_url("ok"))
+    with contextlib.suppress(SendError):
+        await ping(client, buyer.ping_url("hang"), seconds=0.2)
+
+    await ping(client, buyer.ping_url("ok"))
+
+    assert [r.connection for r in buyer.requests] == [1, 1, 2]
+
+
+async def test_client_settings():
+    session = create_client(limit=64, limit_per_host=16)
+    try:
+        connector = session.connector
+        assert isinstance(connector, aiohttp.TCPConnector)
+        assert (connector.limit, connector.limit_per_host) == (64, 16)
+        assert isinstance(session.cookie_jar, aiohttp.DummyCookieJar)
+        assert session.trust_env is False
+    finally:
+        await session.close()
+
+
+# -- failures -----------------------------------------------------------------------------
+
+
+async def test_hanging_buyer_times_out_on_time(client, buyer: MockBuyer):
+    error, elapsed = await failure(ping(client, buyer.ping_url("hang"), seconds=0.4))
+
+    assert (error.kind, error.sent) == ("timeout", True)
+    assert 0.39 <= elapsed < 0.9
+
+
+async def test_slow_drip_is_bounded_by_the_same_timeout(client, buyer: MockBuyer):
+    error, elapsed = await failure(ping(client, buyer.ping_url("drip"), seconds=0.4))
+
+    assert error.kind == "timeout"
+    assert elapsed < 0.9
+    assert buyer.requests  # the answer had started: the whole exchange is bounded
+
+
+async def test_waiting_for_a_pooled_connection_counts_and_sent_nothing(buyer: MockBuyer):
+    session = create_client(limit=1)
+    try:
+        hanging = asyncio.create_task(ping(session, buyer.ping_url("hang"), seconds=5))
+        await until_received(buyer)
+
+        error, elapsed = await failure(ping(session, buyer.ping_url("ok"), seconds=0.3))
+
+        assert (error.kind, error.sent) == ("timeout", False)  # safe to retry
+        assert elapsed < 0.8
+        assert [r.endpoint for r in buyer.requests] == ["hang"]
+        hanging.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await hanging
+    finally:
+        await session.close()
+
+
+async def test_reset_after_sending(client, buyer: MockBuyer):
+    error, _ = await failure(ping(client, buyer.ping_url("reset")))
+
+    assert (error.kind, error.sent) == ("reset", True)
+    assert buyer.requests[0].body == b'{"zip":"10001"}'
+
+
+async def test_connection_refused(client):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    error, elapsed = await failure(ping(client, f"http://127.0.0.1:{port}/ping"))
+
+    assert (error.kind, error.sent) == ("connect", False)
+    assert elapsed < 1
+
+
+async def test_invalid_url_is_a_connect_error(client):
+    error, _ = await failure(ping(client, "ftp://127.0.0.1/x"))
+
+    assert (error.kind, error.sent) == ("connect", False)
+
+
+@pytest.mark.parametrize("endpoint", ["huge", "bomb_10mb"])
+async def test_huge_body_stops_early(client, buyer: MockBuyer, endpoint: str):
+    tracemalloc.start()
+    try:
+        error, elapsed = await failure(ping(client, buyer.ping_url(endpoint)))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert (error.kind, error.sent) == ("too_large", True)
+    assert "262144" in str(error)
+    assert elapsed < 2
+    assert peak < 4 * 1024 * 1024  # the 10 MB were never held (server side included)
+
+
+async def test_declared_huge_body_is_refused_from_its_length(client, buyer: MockBuyer):
+    error, elapsed = await failure(ping(client, buyer.ping_url("huge_sized")))
+
+    assert error.kind == "too_large"
+    assert "Content-Length 10485760" in str(error)
+    assert elapsed < 1
+
+
+async def test_limit_counts_inflated_bytes(client, buyer: MockBuyer):
+    async with (
+        aiohttp.ClientSession() as plain,
+        plain.post(buyer.ping_url("bomb"), auto_decompress=False) as raw,
+    ):
+        wire = len(await raw.read())
+
+    error, _ = await failure(ping(client, buyer.ping_url("bomb")))
+    fits = await ping(client, buyer.ping_url("bomb"), max_response_bytes=400 * 1024)
+
+    assert wire < 10 * 1024  # tiny on the wire...
+    assert error.kind == "too_large"  # ...300 KiB inflated, over the 256 KiB limit
+    assert len(fits.body) == 300 * 1024
+
+
+async def test_cancellation_propagates(client, buyer: MockBuyer):
+    task = asyncio.create_task(ping(client, buyer.ping_url("hang"), seconds=10))
+    await until_received(buyer)
+
+    task.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+# -- broken HTTP from a raw socket ---------------------------------------------------------
+
+Reply = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def raw_server(reply: Reply) -> AsyncIterator[str]:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.lower().split(b"\r\n")
+                if line.startswith(b"content-length:")
+            ),
+            0,
+        )
+        await reader.readexactly(length)  # else closing with unread bytes sends an RST
+        try:
+            await reply(reader, writer)
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/ping"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def writes(data: bytes) -> Reply:
+    async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(data)
+        await writer.drain()
+
+    return reply
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"SMTP ready\r\n\r\n", id="not-http"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nX: " + b"a" * 20_000 + b"\r\n\r\n", id="huge-header"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 9\r\n\r\nnot gzip!",
+            id="bad-gzip",
+        ),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nbad\r\n0\r\n\r\n",
+            id="bad-chunk",
+        ),
+    ],
+)
+async def test_invalid_http_is_a_protocol_error(client, data: bytes):
+    async with raw_server(writes(data)) as url:
+        error, _ = await failure(ping(client, url))
+
+    assert (error.kind, error.sent) == ("protocol", True)
+
+
+async def test_closed_before_answering_is_a_reset(client):
+    async with raw_server(writes(b"")) as url:
+        error, _ = await failure(ping(client, url))
+
+    assert (error.kind, error.sent) == ("reset", True)
+
+
+async def test_body_cut_short_is_a_reset(client):
+    cut = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b'{"status":'
+    async with raw_server(writes(cut)) as url:
+        error, _ = await failure(ping(client, url))
+
+    assert (error.kind, error.sent) == ("reset", True)
+
+
+async def test_gzip_with_content_length_is_counted_inflated(client):
+    inflated = b"x" * 300_000
+    body = gzip.compress(inflated)
+    head = (
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Encoding: gzip\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    )
+    async with raw_server(writes(head + body)) as url:
+        error, _ = await failure(ping(client, url))
+        fits = await ping(client, url, max_response_bytes=300_000)
+
+    assert error.kind == "too_large"
+    assert fits.body == inflated
