@@ -68,7 +68,10 @@ def marketplace(orders: int, seed: int = 7) -> dict[str, Any]:
                         ]
                     },
                     "caps": [{"kind": "count", "window": "day", "limit": 1000}],
-                    "schedule": {"timezone": "America/New_York", "hours": {"daily": ["00:00-24:00"]}},
+                    "schedule": {
+                        "timezone": "America/New_York",
+                        "hours": {"daily": ["00:00-24:00"]},
+                    },
                 }
             )
         buyers.append({"id": f"buyer-{b}", "name": f"Buyer {b}", "orders": buyer_orders})
@@ -130,7 +133,7 @@ async def bench_auction(orders: int, rounds: int) -> dict[str, float]:
             campaign,
             lead,
             seed=f"ping-{i}",
-            cap_check=lambda _o, _b, _p: None,
+            cap_check=lambda _order: None,
             bids=NoLiveBids(),
             deadline=time.monotonic() + 1,
         )

@@ -1,4 +1,4 @@
-"""``pingtree serve | migrate | apply | export | key | token``."""
+"""``pingtree serve | migrate | apply | export | key | token | mockbuyer``."""
 
 from __future__ import annotations
 
@@ -175,6 +175,21 @@ def token_create(
 ) -> None:
     """Create an admin API token; it is printed once and only its HMAC is kept."""
     typer.echo(_create_key("admin", None, label, data_dir, database_url))
+
+
+@app.command()
+def mockbuyer(
+    config: Annotated[Path, typer.Argument(help="YAML/JSON of the endpoints and their behaviour")],
+    host: str = "127.0.0.1",
+    port: int = 8099,
+) -> None:
+    """Run the mock buyer: configurable ping/post endpoints for demos, tests and benchmarks."""
+    from pingtree.mockbuyer import MockBuyer, run_mockbuyer
+
+    def ready(buyer: MockBuyer) -> None:
+        typer.echo(f"mock buyer listening on {buyer.url}")
+
+    run_mockbuyer(config, host, port, on_ready=ready)
 
 
 def main() -> None:

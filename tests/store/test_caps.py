@@ -244,9 +244,9 @@ async def test_sql_holds_are_rows_and_expired_ones_are_cleaned_up(
     sql_setup: LedgerSetup,
 ) -> None:
     setup = sql_setup
-    cap = count(5)
+    cap, yesterday = count(5), count(5, window="count:d:2026-11-22")
     assert await setup.ledger.reserve("p1", [cap], NOW + TTL, NOW)
-    assert await setup.ledger.reserve("p2", [cap], NOW + TTL, NOW)
+    assert await setup.ledger.reserve("p2", [yesterday], NOW + TTL, NOW)
     later = NOW + 2 * TTL
     assert await setup.ledger.reserve("p3", [cap], later + TTL, later)
     async with setup.sessions() as session:

@@ -33,7 +33,7 @@ from pingtree.config.schema import (
     VerticalSpec,
 )
 from pingtree.domain.fields import with_tracking_fields
-from pingtree.domain.filters import FilterConfigError, compile_filter
+from pingtree.domain.filters import FilterConfigError, compile_filter, state_gate
 from pingtree.domain.model import (
     Buyer,
     Campaign,
@@ -364,8 +364,11 @@ def _order(
     timezone = spec.timezone or (schedule.timezone if schedule else None) or buyer.timezone
 
     compiled_filter: CompiledFilter | None = None
+    gate: frozenset[str] | None = None
     if vertical is not None:
-        compiled_filter = _filter(spec.filters, spec.geo, vertical, path, issues)
+        group = _filter_group(spec.filters, spec.geo, vertical, path, issues)
+        if group is not None:
+            compiled_filter, gate = _compile_group(group, vertical, path, issues)
 
     if vertical is None:
         return None
@@ -377,6 +380,7 @@ def _order(
         status=spec.status,
         pricing=pricing,
         filter=compiled_filter,
+        state_gate=gate,
         caps=caps,
         schedule=schedule,
         priority=spec.priority,
@@ -445,14 +449,14 @@ def _caps(specs: Sequence[CapSpec], path: str, issues: _Issues) -> tuple[Cap, ..
 # --- filters and geography --------------------------------------------------------------------
 
 
-def _filter(
+def _filter_group(
     filters: FilterGroupSpec | None,
     geo: GeoSpec | None,
     vertical: Vertical,
     path: str,
     issues: _Issues,
-) -> CompiledFilter | None:
-    """The order's filters ANDed with its geography, compiled against its vertical."""
+) -> FilterGroup | None:
+    """The order's filters ANDed with its geography, each part checked against its vertical."""
     ok = True
     user_group = _group(filters) if filters is not None else None
     if user_group is not None:
@@ -478,11 +482,17 @@ def _filter(
         group = user_group
     else:
         return None
+    return group
+
+
+def _compile_group(
+    group: FilterGroup, vertical: Vertical, path: str, issues: _Issues
+) -> tuple[CompiledFilter | None, frozenset[str] | None]:
     try:
-        return compile_filter(group, vertical)
+        return compile_filter(group, vertical), state_gate(group, vertical)
     except FilterConfigError as exc:  # each part compiled alone; kept for safety
         issues.add(f"{path}.filters", exc.msg)
-        return None
+        return None, None
 
 
 def _geo(

@@ -34,7 +34,10 @@ from pingtree.domain.model import (
     Vertical,
 )
 
-__all__ = ["FilterConfigError", "compile_filter"]
+__all__ = ["GATE_FIELD", "FilterConfigError", "compile_filter", "state_gate"]
+
+#: the field the hot path indexes orders by (DESIGN §8.4: vertical, test, state)
+GATE_FIELD = "state"
 
 
 class FilterConfigError(ValueError):
@@ -86,6 +89,35 @@ def compile_filter(group: FilterGroup, vertical: Vertical) -> CompiledFilter:
     specs = {spec.name: spec for spec in vertical.fields}
     run, _ = _compile_group(group, specs, "")
     return run
+
+
+def state_gate(group: FilterGroup, vertical: Vertical) -> frozenset[str] | None:
+    """The states a lead must be in for ``group`` to pass, or ``None`` if it does not say.
+
+    Read from ``state in``/``state eq`` conditions of the top-level ``all`` group (and of
+    ``all`` groups nested in it), intersected: a lead whose state is outside the gate fails
+    the filter whatever its other fields, so the hot path need not evaluate it. The group
+    must already compile (values are normalized as the filter normalizes them).
+    """
+    spec = vertical.field(GATE_FIELD)
+    if spec is None or group.mode != "all":
+        return None
+    gate: frozenset[str] | None = None
+    for item in group.items:
+        if isinstance(item, FilterGroup):
+            found = state_gate(item, vertical)
+        elif item.field == GATE_FIELD and item.op in (FilterOp.IN, FilterOp.EQ):
+            values = item.value if item.op is FilterOp.IN else [item.value]
+            found = frozenset(str(_normalize_one(spec, v, "")) for v in _as_list(values))
+        else:
+            continue
+        if found is not None:
+            gate = found if gate is None else gate & found
+    return gate
+
+
+def _as_list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _compile_group(

@@ -248,6 +248,9 @@ class Order:
     status: OrderStatus
     pricing: Pricing
     filter: CompiledFilter | None = None
+    #: the only states whose leads can pass ``filter`` (``None``: any state may): the hot
+    #: path indexes orders by state with it (see ``domain.filters.state_gate``)
+    state_gate: frozenset[str] | None = None
     caps: tuple[Cap, ...] = ()
     schedule: Schedule | None = None
     #: a lower number is served first when a campaign ranks by priority; ties on price

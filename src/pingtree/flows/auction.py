@@ -13,50 +13,16 @@ from decimal import Decimal
 from typing import Any
 
 from pingtree.domain.auction import Decision, Quote, Selection, decide, select
-from pingtree.domain.eligibility import CapCheck, DedupCheck, LeadContext, check_order
-from pingtree.domain.model import Campaign, Leg, Order, PricingKind
+from pingtree.domain.eligibility import CapCheck, DedupCheck, LeadContext, check_lead
+from pingtree.domain.filters import GATE_FIELD
+from pingtree.domain.model import Campaign, Leg, Order
 from pingtree.domain.money import format_money
 from pingtree.domain.outcomes import Outcome
+from pingtree.domain.trace import Candidate
 from pingtree.flows.ports import BidSource
 from pingtree.store.snapshot import Snapshot
 
-__all__ = ["AuctionResult", "Candidate", "quote_from_json", "run_auction"]
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One line of the trace: an order and what became of it."""
-
-    order_id: str
-    buyer_id: str
-    outcome: Outcome
-    reason: str = ""
-    price: Decimal | None = None
-    latency_ms: int | None = None
-
-    def to_json(self) -> list[Any]:
-        # compact: one short list per candidate (DESIGN §8.4 "Trace")
-        price = format_money(self.price) if self.price is not None else None
-        return [
-            self.order_id,
-            self.buyer_id,
-            str(self.outcome),
-            self.reason,
-            price,
-            self.latency_ms,
-        ]
-
-    @classmethod
-    def from_json(cls, row: Sequence[Any]) -> Candidate:
-        order_id, buyer_id, outcome, reason, price, latency = row
-        return cls(
-            order_id,
-            buyer_id,
-            Outcome(outcome),
-            reason,
-            Decimal(price) if price is not None else None,
-            latency,
-        )
+__all__ = ["AuctionResult", "quote_from_json", "run_auction"]
 
 
 @dataclass(frozen=True)
@@ -135,22 +101,25 @@ async def run_auction(
     ``excluded`` order ids take no part (used to re-select after a lost cap race).
     ``deadline`` is a ``time.monotonic()`` instant bounding the live-bid fan-out.
     """
-    candidates: list[Candidate] = []
     quotes: list[Quote] = []
     to_ping: list[Order] = []
-    buyers = snapshot.config.buyers
-    for order in snapshot.candidate_orders(campaign.vertical_id, lead.test):
+    state = lead.values.get(GATE_FIELD)
+    scan = snapshot.scan(
+        campaign.vertical_id, lead.test, lead.legs, lead.now, str(state) if state else None
+    )
+    candidates: list[Candidate] = [c for c in scan.settled if c.order_id not in excluded]
+    for standing in scan.evaluate:
+        order = standing.order
         if order.id in excluded:
             continue
-        buyer = buyers[order.buyer_id]
-        ineligible = check_order(order, buyer, lead, cap_check, dedup_check)
+        ineligible = check_lead(order, lead, cap_check, dedup_check)
         if ineligible is not None:
-            candidates.append(Candidate(order.id, buyer.id, ineligible.outcome, ineligible.reason))
-        elif order.pricing.kind is PricingKind.FIXED:
-            order_quotes = _fixed_quotes(order, lead)
-            quotes.extend(order_quotes)
-            best = max(q.price for q in order_quotes)
-            candidates.append(Candidate(order.id, buyer.id, Outcome.FIXED, price=best))
+            candidates.append(
+                Candidate(order.id, order.buyer_id, ineligible.outcome, ineligible.reason)
+            )
+        elif standing.priced is not None:
+            quotes.extend(standing.quotes)
+            candidates.append(standing.priced)
         else:
             to_ping.append(order)
     if to_ping:
@@ -165,14 +134,6 @@ async def run_auction(
         eligible_buyers=eligible_buyers,
         snapshot_version=snapshot.version,
     )
-
-
-def _fixed_quotes(order: Order, lead: LeadContext) -> list[Quote]:
-    return [
-        Quote(order.id, order.buyer_id, leg, price, order.priority, order.weight)
-        for leg in sorted(lead.legs)
-        if (price := order.pricing.fixed_price(leg)) is not None
-    ]
 
 
 async def _live_bids(

@@ -69,7 +69,7 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         campaign,
         lead,
         seed=ping_id,
-        cap_check=lambda order, buyer, price: ports.cap_room.check(order, buyer, price, now),
+        cap_check=lambda order: ports.cap_room.check(order, now),
         bids=ports.bids,
         deadline=deadline,
     )

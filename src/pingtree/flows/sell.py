@@ -28,7 +28,7 @@ from pingtree.domain.eligibility import Ineligible, LeadContext, check_order
 from pingtree.domain.model import Campaign, LeadValue
 from pingtree.domain.money import format_money, to_cents
 from pingtree.domain.outcomes import Outcome, Reason
-from pingtree.flows.auction import Candidate
+from pingtree.domain.trace import Candidate
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import new_id, rejected
 from pingtree.store.dedup import DedupRepository
@@ -147,7 +147,7 @@ def _recheck(
         order,
         buyer,
         context,
-        cap_check=lambda _order, _buyer, _price: None,
+        cap_check=lambda _order: None,
         dedup_check=last_sold.get,
     )
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from pingtree.domain.caps import CapCharge, charges_for, fits
-from pingtree.domain.model import Buyer, Order
+from pingtree.domain.model import Leg, Order
 from pingtree.domain.outcomes import Outcome
 from pingtree.store.caps import CapLedger
 from pingtree.store.snapshot import Snapshot
@@ -41,30 +41,40 @@ class CapRoom:
         self._snapshot = snapshot
         self._now = now
         self._refresh_seconds = refresh_seconds
-        self._usage: dict[tuple[str, str], tuple[int, int]] = {}
+        self._full: dict[str, Outcome] = {}
+        self._quarter: tuple[int, int, int, int, int] | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def check(
-        self, order: Order, buyer: Buyer, price: Decimal | None, now: dt.datetime
-    ) -> Outcome | None:
-        """``CAP`` or ``BUDGET`` when a window is full by the cached usage, else ``None``."""
-        if not order.caps and not buyer.caps:
+    def check(self, order: Order, now: dt.datetime) -> Outcome | None:
+        """``CAP`` or ``BUDGET`` when a window of the order or its buyer was full at the last
+        refresh, else ``None``: one dictionary lookup on the hot path.
+
+        Cap windows turn over on quarter hours at the finest (UTC hours; local days in
+        every time zone's offset): in another quarter hour than the refresh, a window may
+        have turned over, so the answer is "room" and the atomic reservation decides.
+        """
+        if _quarter(now) != self._quarter:
             return None
-        for charge in charges_for(order, buyer, price or _ONE_CENT, now):
-            used, held = self._usage.get((charge.scope, charge.window_key), (0, 0))
-            if not fits(charge, used, held):
-                return Outcome.BUDGET if charge.is_budget else Outcome.CAP
-        return None
+        return self._full.get(order.id)
 
     async def refresh(self) -> None:
         snapshot, now = self._snapshot(), self._now()
-        keys: set[tuple[str, str]] = set()
+        charges: dict[str, tuple[CapCharge, ...]] = {}
         for order in snapshot.config.orders.values():
             buyer = snapshot.config.buyers.get(order.buyer_id)
             if buyer is None or (not order.caps and not buyer.caps):
                 continue
-            keys.update(_keys(charges_for(order, buyer, _ONE_CENT, now)))
-        self._usage = await self._ledger.usage(sorted(keys), now) if keys else {}
+            charges[order.id] = charges_for(order, buyer, _least_price(order), now)
+        keys = sorted({(c.scope, c.window_key) for cs in charges.values() for c in cs})
+        usage = await self._ledger.usage(keys, now) if keys else {}
+        full: dict[str, Outcome] = {}
+        for order_id, order_charges in charges.items():
+            for charge in order_charges:
+                used, held = usage.get((charge.scope, charge.window_key), (0, 0))
+                if not fits(charge, used, held):
+                    full[order_id] = Outcome.BUDGET if charge.is_budget else Outcome.CAP
+                    break
+        self._full, self._quarter = full, _quarter(now)
 
     async def start(self) -> None:
         await self.refresh()
@@ -86,5 +96,11 @@ class CapRoom:
                 log.exception("cap room refresh failed; keeping the last usage")
 
 
-def _keys(charges: tuple[CapCharge, ...]) -> list[tuple[str, str]]:
-    return [(charge.scope, charge.window_key) for charge in charges]
+def _least_price(order: Order) -> Decimal:
+    """The least a sale to this order would cost: its cheapest fixed leg, or a cent."""
+    prices = [p for leg in Leg if (p := order.pricing.fixed_price(leg)) is not None]
+    return min(prices) if prices else _ONE_CENT
+
+
+def _quarter(now: dt.datetime) -> tuple[int, int, int, int, int]:
+    return (now.year, now.month, now.day, now.hour, now.minute // 15)

@@ -23,7 +23,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
     tuple_,
     union_all,
@@ -152,54 +151,10 @@ class SqlCapLedger:
             return True
         try:
             async with self._sessions.begin() as session:
-                await self._hold(session, ping_id, counters, expires_at, now)
+                await _hold(session, ping_id, counters, expires_at, now)
         except _NoRoom:
             return False
         return True
-
-    async def _hold(
-        self,
-        session: AsyncSession,
-        ping_id: str,
-        counters: Sequence[Counter],
-        expires_at: dt.datetime,
-        now: dt.datetime,
-    ) -> None:
-        """Hold ``counters`` for ``ping_id``; raises :class:`_NoRoom` (to roll back) if one
-        does not fit."""
-        keys = [c.key for c in counters]
-        await _ensure_rows(session, keys)
-        locked = await session.execute(
-            select(CapUsage.scope, CapUsage.window_key, CapUsage.used)
-            .where(_usage_in(keys))
-            .order_by(*_lock_order(session))
-            .with_for_update()
-        )
-        used = {(scope, window): int(value) for scope, window, value in locked}
-        # this ping's earlier hold on a counter is replaced, not added to; expired holds
-        # go while we are here (they no longer count either way)
-        await session.execute(
-            delete(CapHold).where(
-                _holds_in(keys), or_(CapHold.ping_id == ping_id, CapHold.expires_at <= now)
-            )
-        )
-        held = await _held(session, keys, now)
-        for counter in counters:
-            if used[counter.key] + held.get(counter.key, 0) + counter.amount > counter.limit:
-                raise _NoRoom
-        await session.execute(
-            insert(CapHold),
-            [
-                {
-                    "ping_id": ping_id,
-                    "scope": c.scope,
-                    "window_key": c.window_key,
-                    "amount": c.amount,
-                    "expires_at": expires_at,
-                }
-                for c in counters
-            ],
-        )
 
     async def release(self, ping_id: str, now: dt.datetime) -> None:
         async with self._sessions.begin() as session:
@@ -254,6 +209,54 @@ class SqlCapLedger:
                     old_used, old_held = result[(scope, window)]
                     result[(scope, window)] = (old_used + int(used), old_held + int(hold))
         return result
+
+
+async def _hold(
+    session: AsyncSession,
+    ping_id: str,
+    counters: Sequence[Counter],
+    expires_at: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Hold ``counters`` for ``ping_id``; raises :class:`_NoRoom` (to roll back) if one
+    does not fit."""
+    keys = [c.key for c in counters]
+    await _ensure_rows(session, keys)
+    locked = await session.execute(
+        select(CapUsage.scope, CapUsage.window_key, CapUsage.used)
+        .where(_usage_in(keys))
+        .order_by(*_lock_order(session))
+        .with_for_update()
+    )
+    used = {(scope, window): int(value) for scope, window, value in locked}
+    # this ping's earlier hold on a counter is replaced, not added to
+    await session.execute(delete(CapHold).where(CapHold.ping_id == ping_id, _holds_in(keys)))
+    # the scopes' expired holds go while we are here, past windows' too; they no longer
+    # count, so rows another transaction is deleting are skipped rather than waited for
+    # (waiting could deadlock with a reservation of another window of the same scope)
+    expired = (
+        select(CapHold.id)
+        .where(CapHold.scope.in_(sorted({c.scope for c in counters})), CapHold.expires_at <= now)
+        .with_for_update(skip_locked=True)
+    )
+    await session.execute(delete(CapHold).where(CapHold.id.in_(expired.scalar_subquery())))
+    held = await _held(session, keys, now)
+    for counter in counters:
+        if used[counter.key] + held.get(counter.key, 0) + counter.amount > counter.limit:
+            raise _NoRoom
+    await session.execute(
+        insert(CapHold),
+        [
+            {
+                "ping_id": ping_id,
+                "scope": c.scope,
+                "window_key": c.window_key,
+                "amount": c.amount,
+                "expires_at": expires_at,
+            }
+            for c in counters
+        ],
+    )
 
 
 class _NoRoom(Exception):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
@@ -18,10 +19,34 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.config.compile import CompiledConfig, compile_config
 from pingtree.config.schema import ConfigDocument
-from pingtree.domain.model import Order
+from pingtree.domain.auction import Quote
+from pingtree.domain.eligibility import check_standing
+from pingtree.domain.filters import GATE_FIELD
+from pingtree.domain.model import Leg, Order
+from pingtree.domain.outcomes import Outcome
+from pingtree.domain.trace import Candidate
 from pingtree.store.config_repo import ConfigRepository
 
-__all__ = ["Snapshot", "SnapshotHolder"]
+__all__ = ["Scan", "Snapshot", "SnapshotHolder", "Standing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """An order that may take a lead of this minute and state, with what does not depend on
+    the lead prebuilt: a fixed-price order's quotes and its trace line."""
+
+    order: Order
+    quotes: tuple[Quote, ...] = ()
+    priced: Candidate | None = None
+
+
+@dataclass(frozen=True)
+class Scan:
+    #: orders that may take the lead, to check against its fields
+    evaluate: tuple[Standing, ...]
+    #: the trace lines of the orders that cannot
+    settled: tuple[Candidate, ...]
+
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +57,11 @@ class Snapshot:
     config: CompiledConfig
     #: orders of a vertical by test mode: (vertical id, test) → orders
     orders_by_vertical: Mapping[tuple[str, bool], tuple[Order, ...]] = field(default_factory=dict)
+    #: what :meth:`scan` computed for the current minute
+    _scans: dict[tuple[str, bool, frozenset[Leg], str | None], Scan] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _scans_minute: list[dt.datetime] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def build(cls, version: int, config: CompiledConfig) -> Snapshot:
@@ -46,6 +76,69 @@ class Snapshot:
 
     def candidate_orders(self, vertical_id: str, test: bool) -> tuple[Order, ...]:
         return self.orders_by_vertical.get((vertical_id, test), ())
+
+    def scan(
+        self,
+        vertical_id: str,
+        test: bool,
+        legs: frozenset[Leg],
+        now: dt.datetime,
+        state: str | None,
+    ) -> Scan:
+        """The candidate orders for a lead of this state, this minute: those to evaluate on
+        the lead, and the trace lines of those that cannot take it whatever its other fields.
+
+        Status, test mode, legs and schedule do not depend on the lead, schedules are
+        minute-granular, and an order's state gate settles most filters by the lead's state
+        alone (DESIGN §8.4): so a ping touches only the orders that may want it.
+        """
+        minute = now.replace(second=0, microsecond=0)
+        if self._scans_minute != [minute]:
+            self._scans.clear()
+            self._scans_minute[:] = [minute]
+        key = (vertical_id, test, legs, state)
+        scan = self._scans.get(key)
+        if scan is None:
+            scan = self._scan(vertical_id, test, legs, now, state)
+            self._scans[key] = scan
+        return scan
+
+    def _scan(
+        self,
+        vertical_id: str,
+        test: bool,
+        legs: frozenset[Leg],
+        now: dt.datetime,
+        state: str | None,
+    ) -> Scan:
+        evaluate: list[Standing] = []
+        settled: list[Candidate] = []
+        for order in self.candidate_orders(vertical_id, test):
+            standing = check_standing(order, self.config.buyers[order.buyer_id], test, legs, now)
+            if standing is not None:
+                settled.append(
+                    Candidate(order.id, order.buyer_id, standing.outcome, standing.reason)
+                )
+            elif (
+                state is not None and order.state_gate is not None and state not in order.state_gate
+            ):
+                reason = f"{GATE_FIELD} in [{', '.join(sorted(order.state_gate))}]"
+                settled.append(Candidate(order.id, order.buyer_id, Outcome.FILTER, reason))
+            else:
+                evaluate.append(_standing(order, legs))
+        return Scan(tuple(evaluate), tuple(settled))
+
+
+def _standing(order: Order, legs: frozenset[Leg]) -> Standing:
+    quotes = tuple(
+        Quote(order.id, order.buyer_id, leg, price, order.priority, order.weight)
+        for leg in sorted(legs)
+        if (price := order.pricing.fixed_price(leg)) is not None
+    )
+    if not quotes:  # a bid order: priced per lead by its buyer
+        return Standing(order)
+    best = max(q.price for q in quotes)
+    return Standing(order, quotes, Candidate(order.id, order.buyer_id, Outcome.FIXED, price=best))
 
 
 def _compile(version: int, doc: ConfigDocument) -> Snapshot:

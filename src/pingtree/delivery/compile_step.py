@@ -1,0 +1,318 @@
+"""Compiling a step's body and response rules: the two big parts of a step spec.
+
+:func:`pingtree.delivery.spec.compile_delivery` resolves a step, checks its URL, headers
+and auth, and hands the body and the response here with a :class:`StepContext` that
+knows the step's name, its fields and where to report issues.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Protocol
+
+from pingtree.delivery.compiled import (
+    CONTENT_TYPES,
+    CompiledBody,
+    CompiledField,
+    CompiledResponse,
+)
+from pingtree.delivery.models import TOKEN, BodySpec, FieldMapSpec, ResponseSpec, RuleSpec
+from pingtree.delivery.rules import RULE_KINDS, CompiledRule, compile_re2
+from pingtree.delivery.templates import CompiledTemplate, compile_template
+from pingtree.delivery.values import PHONE_FORMATS, WireValue, check_date_format
+from pingtree.delivery.xml import XmlTarget, is_xml_name
+
+__all__ = ["StepContext", "compile_body", "compile_response"]
+
+
+class StepContext(Protocol):
+    """What compiling a part of a step needs to know and where its issues go."""
+
+    @property
+    def known(self) -> frozenset[str]:
+        """The vertical's field names."""
+        ...
+
+    @property
+    def count(self) -> int:
+        """How many issues have been reported so far (to tell whether a part added one)."""
+        ...
+
+    def at(self, key: str, *rest: str | int) -> str:
+        """The path of a key of the step (``ping.body.fields[2].from``)."""
+        ...
+
+    def issue(self, path: str, msg: str) -> None: ...
+
+    def check_name(self, path: str, name: str, *, what: str) -> None:
+        """Report a name the step may not read (unknown, PII in a ping, token in a ping)."""
+        ...
+
+
+# --- body ------------------------------------------------------------------------------
+
+
+def compile_body(ctx: StepContext, spec: BodySpec | None, content_type: str) -> CompiledBody | None:
+    """A step's body, or ``None`` when it has none; issues go to ``ctx``."""
+    if spec is None:
+        return None
+    document = CONTENT_TYPES[content_type].document
+    if spec.form_field is not None:
+        if content_type != "form":
+            ctx.issue(ctx.at("body", "form_field"), "only with content_type form")
+        elif not spec.form_field:
+            ctx.issue(ctx.at("body", "form_field"), "a form field name is required")
+        document = spec.document or "xml"
+    elif spec.document is not None:
+        ctx.issue(ctx.at("body", "document"), "only with form_field")
+    if (spec.fields is None) == (spec.template is None):
+        ctx.issue(ctx.at("body"), "exactly one of fields and template")
+        return None
+    if spec.root is not None and (document != "xml" or spec.template is not None):
+        ctx.issue(ctx.at("body", "root"), "only for an XML body built from fields")
+    root = spec.root or "lead"
+    if not is_xml_name(root):
+        ctx.issue(ctx.at("body", "root"), "not a valid XML element name")
+    template = None
+    fields: tuple[CompiledField, ...] = ()
+    if spec.template is not None:
+        template = _template(ctx, spec.template, document)
+    elif spec.fields is not None:
+        if document == "text":
+            ctx.issue(ctx.at("body", "fields"), "a text body comes from a template")
+        else:
+            fields = _fields(ctx, spec.fields, document)
+    return CompiledBody(
+        document=document,
+        fields=fields,
+        template=template,
+        root=root,
+        form_field=spec.form_field,
+        in_query=content_type == "query",
+    )
+
+
+def _template(ctx: StepContext, source: str, document: str) -> CompiledTemplate | None:
+    path = ctx.at("body", "template")
+    if document not in ("xml", "text"):
+        ctx.issue(
+            path,
+            "templates are for XML and text bodies; JSON, form and query bodies are "
+            "built from fields so a value cannot change their structure",
+        )
+        return None
+    try:
+        template = compile_template(source, document)
+    except ValueError as exc:
+        ctx.issue(path, str(exc))
+        return None
+    for name in sorted(template.names):
+        ctx.check_name(path, name, what="template variable")
+    return template
+
+
+def _fields(
+    ctx: StepContext, specs: Sequence[FieldMapSpec], document: str
+) -> tuple[CompiledField, ...]:
+    out: list[CompiledField] = []
+    taken: list[tuple[str, ...]] = []
+    for index, spec in enumerate(specs):
+        compiled = _field(ctx, index, spec, document)
+        if compiled is None:
+            continue
+        key = compiled.keys
+        if compiled.xml_target is not None:
+            elements, attribute = compiled.xml_target
+            key = elements if attribute is None else (*elements, "@" + attribute)
+        xml = compiled.xml_target is not None
+        if any(_collide(key, other, xml=xml) for other in taken):
+            ctx.issue(
+                ctx.at("body", "fields", index, "to"),
+                f"{spec.to!r} repeats or contains another field's target",
+            )
+            continue
+        taken.append(key)
+        out.append(compiled)
+    return tuple(out)
+
+
+def _field(ctx: StepContext, index: int, spec: FieldMapSpec, document: str) -> CompiledField | None:
+    def at(key: str) -> str:
+        return ctx.at("body", "fields", index, key)
+
+    ok = True
+    if (spec.from_ is None) == (spec.value is None):
+        ctx.issue(ctx.at("body", "fields", index), "exactly one of from and value")
+        ok = False
+    if spec.from_ is not None:
+        before = ctx.count
+        if spec.from_ not in ctx.known and spec.from_ != TOKEN:
+            ctx.issue(at("from"), f"unknown field {spec.from_!r}")
+        else:
+            ctx.check_name(at("from"), spec.from_, what="field")
+        ok = ok and ctx.count == before
+    if spec.value is not None and spec.default is not None:
+        ctx.issue(at("default"), "a static value needs no default")
+        ok = False
+    if spec.format is not None:
+        if spec.as_ not in (None, "string"):
+            ctx.issue(at("format"), f"a formatted value is text: not with as {spec.as_}")
+            ok = False
+        elif spec.format not in PHONE_FORMATS:
+            problem = check_date_format(spec.format)
+            if problem is not None:
+                ctx.issue(at("format"), problem)
+                ok = False
+    keys: tuple[str, ...] = ()
+    xml_target: XmlTarget | None = None
+    if document == "json":
+        keys = tuple(spec.to.split("."))
+        if not all(keys):
+            ctx.issue(at("to"), "a dotted path of non-empty keys (lead.zip)")
+            ok = False
+    elif document == "xml":
+        xml_target = _xml_target(ctx, at("to"), spec.to)
+        ok = ok and xml_target is not None
+    else:
+        keys = (spec.to,)
+        if not spec.to:
+            ctx.issue(at("to"), "a field name is required")
+            ok = False
+    if not ok:
+        return None
+    return CompiledField(
+        target=spec.to,
+        source=spec.from_,
+        static=spec.value,
+        value_map=spec.map,
+        as_kind=spec.as_,
+        fmt=spec.format,
+        default=spec.default,
+        keys=keys,
+        xml_target=xml_target,
+    )
+
+
+def _xml_target(ctx: StepContext, path: str, to: str) -> XmlTarget | None:
+    parts = re.split(r"[./]", to)
+    attribute = None
+    if parts and parts[-1].startswith("@"):
+        attribute = parts.pop()[1:]
+    if (not parts and attribute is None) or not all(is_xml_name(part) for part in parts):
+        ctx.issue(path, "an element path of XML names below the root (applicant/zip)")
+        return None
+    if attribute is not None and not is_xml_name(attribute):
+        ctx.issue(path, "not a valid XML attribute name")
+        return None
+    return tuple(parts), attribute
+
+
+# --- response ----------------------------------------------------------------------------
+
+
+def compile_response(
+    ctx: StepContext, spec: ResponseSpec | None, *, is_ping: bool
+) -> CompiledResponse | None:
+    """A step's response rules (``None`` after an issue); a ping must read a bid."""
+    spec = spec or ResponseSpec()
+    before = ctx.count
+    accepted = _rules(ctx, spec.accepted, "accepted")
+    rejected = _rules(ctx, spec.rejected, "rejected")
+    values: dict[str, CompiledRule | None] = {}
+    for key in ("bid", "token", "redirect_url", "reason"):
+        rule_spec: RuleSpec | None = getattr(spec, key)
+        values[key] = None
+        if rule_spec is not None:
+            values[key] = _rule(ctx, rule_spec, ctx.at("response", key), verdict=False)
+    if is_ping and spec.bid is None:
+        ctx.issue(ctx.at("response", "bid"), "a ping step must read the buyer's bid")
+    if ctx.count > before:
+        return None
+    return CompiledResponse(accepted=accepted, rejected=rejected, **values)
+
+
+def _rules(
+    ctx: StepContext, spec: RuleSpec | list[RuleSpec] | None, key: str
+) -> tuple[CompiledRule, ...] | None:
+    if spec is None:
+        return None
+    if isinstance(spec, RuleSpec):
+        items = [(ctx.at("response", key), spec)]
+    else:
+        if not spec:
+            ctx.issue(ctx.at("response", key), "at least one rule")
+        items = [(ctx.at("response", key, i), rule) for i, rule in enumerate(spec)]
+    rules = [_rule(ctx, rule, path, verdict=True) for path, rule in items]
+    return tuple(rule for rule in rules if rule is not None)
+
+
+def _rule(ctx: StepContext, spec: RuleSpec, path: str, *, verdict: bool) -> CompiledRule | None:
+    given = {
+        kind: value
+        for kind, value in (
+            ("json", spec.json_),
+            ("xpath", spec.xpath),
+            ("regex", spec.regex),
+            ("status", spec.status),
+            ("header", spec.header),
+        )
+        if value is not None
+    }
+    if len(given) != 1:
+        ctx.issue(path, "exactly one of " + ", ".join(RULE_KINDS) + " says what to read")
+        return None
+    ((kind, raw),) = given.items()
+    ok = True
+    try:
+        reader = RULE_KINDS[kind](raw)
+    except ValueError as exc:
+        ctx.issue(f"{path}.{kind}", str(exc))
+        ok = False
+    if not verdict and kind == "status":
+        ctx.issue(f"{path}.status", "a status code is not a value: use it in accepted/rejected")
+        ok = False
+    tested = spec.equals is not None or spec.matches is not None or spec.present is not None
+    if verdict and kind != "status" and not tested:
+        ctx.issue(path, "say what holds: equals, matches or present")
+        ok = False
+    if spec.present is False and (spec.equals is not None or spec.matches is not None):
+        ctx.issue(f"{path}.present", "present: false cannot be combined with other tests")
+        ok = False
+    if spec.equals is not None and not spec.equals:
+        ctx.issue(f"{path}.equals", "at least one value")
+        ok = False
+    matches = None
+    if spec.matches is not None:
+        try:
+            matches = compile_re2(spec.matches)
+        except ValueError as exc:
+            ctx.issue(f"{path}.matches", str(exc))
+            ok = False
+    if not ok:
+        return None
+    equals = None
+    if spec.equals is not None:
+        equals = frozenset(_equals_text(value) for value in spec.equals)
+    return CompiledRule(reader=reader, equals=equals, matches=matches, present=spec.present)
+
+
+def _collide(key: tuple[str, ...], other: tuple[str, ...], *, xml: bool) -> bool:
+    """Whether two targets clash: the same, or one inside the other's value. An XML
+    attribute (``@id``) may sit on an element that has text or children."""
+    if key == other:
+        return True
+    short, long = sorted((key, other), key=len)
+    if long[: len(short)] != short:
+        return False
+    return not (xml and len(long) == len(short) + 1 and long[-1].startswith("@"))
+
+
+def _equals_text(value: WireValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return str(value).strip().casefold()

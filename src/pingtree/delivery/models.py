@@ -1,0 +1,192 @@
+"""The YAML shape of an order's ``delivery:`` as pydantic models (``extra="forbid"``).
+
+Shapes only: types, enums, unknown keys, ``{secret: NAME}`` references. The meaning is
+checked by :func:`pingtree.delivery.spec.compile_delivery`, which documents the keys.
+Every key of a step is optional here so that ``same_as`` and ``preset`` can fill it in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PlainValidator, Tag
+
+from pingtree.delivery.compiled import SecretRef
+from pingtree.delivery.values import WireValue
+
+__all__ = [
+    "TOKEN",
+    "AuthSpec",
+    "BodySpec",
+    "DeliverySpec",
+    "FieldMapSpec",
+    "ResponseSpec",
+    "RuleOrRules",
+    "RuleSpec",
+    "Scalar",
+    "Secretable",
+    "StaticValue",
+    "StepSpec",
+]
+
+#: the buyer's token from its ping answer, usable in a post step
+TOKEN = "token"
+
+_SECRET_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+
+
+# --- scalar types --------------------------------------------------------------------------
+
+
+def _secret_ref(raw: object) -> SecretRef | None:
+    if isinstance(raw, Mapping) and set(raw) == {"secret"}:
+        name = raw["secret"]
+        if isinstance(name, str) and _SECRET_NAME.fullmatch(name):
+            return SecretRef(name)
+        raise ValueError("a secret name is letters, digits, '_', '.', '-' (at most 64)")
+    return None
+
+
+def _secretable(raw: object) -> str | SecretRef:
+    if isinstance(raw, str):
+        return raw
+    ref = _secret_ref(raw)
+    if ref is None:
+        raise ValueError("must be a string or {secret: NAME}")
+    return ref
+
+
+def _scalar(raw: object) -> WireValue:
+    if isinstance(raw, str | bool | int | Decimal):
+        return raw
+    if isinstance(raw, float):
+        value = Decimal(str(raw))
+        if value.is_finite():
+            return value
+    raise ValueError("must be a string, a number or a boolean")
+
+
+def _static(raw: object) -> WireValue | SecretRef:
+    ref = _secret_ref(raw)
+    return ref if ref is not None else _scalar(raw)
+
+
+_SCALAR_SCHEMA: Any = str | int | float | bool
+_SECRET_SCHEMA: Any = str | dict[str, str]
+
+#: a string, or ``{secret: NAME}``
+Secretable: TypeAlias = Annotated[
+    str | SecretRef, PlainValidator(_secretable, json_schema_input_type=_SECRET_SCHEMA)
+]
+#: a string, number (a float is read as ``Decimal(str(x))``) or boolean
+Scalar: TypeAlias = Annotated[
+    WireValue, PlainValidator(_scalar, json_schema_input_type=_SCALAR_SCHEMA)
+]
+StaticValue: TypeAlias = Annotated[
+    WireValue | SecretRef,
+    PlainValidator(_static, json_schema_input_type=_SCALAR_SCHEMA | dict[str, str]),
+]
+
+
+# --- the models ----------------------------------------------------------------------------
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthSpec(_Spec):
+    """``none``; ``basic`` {username, password}; ``bearer`` {token}; ``header`` {name,
+    value}; ``query`` {name, value}. Values may be ``{secret: NAME}`` (not ``name``)."""
+
+    type: Literal["none", "basic", "bearer", "header", "query"]
+    username: Secretable | None = None
+    password: Secretable | None = None
+    token: Secretable | None = None
+    name: str | None = None
+    value: Secretable | None = None
+
+
+class FieldMapSpec(_Spec):
+    """One body entry: ``from`` a lead field (or ``token``) or a static ``value``, ``to``
+    the buyer's name; then ``map`` (keyed by our value's text), ``format`` (a phone
+    format or a date pattern) and ``as`` (the buyer's type), in that order. ``default``
+    is sent as written when the lead lacks the field; without it the entry is left out."""
+
+    from_: str | None = Field(default=None, alias="from")
+    value: StaticValue | None = None
+    to: str
+    map: dict[str, Scalar] | None = None
+    as_: Literal["string", "integer", "decimal", "boolean", "yn", "yes_no", "one_zero"] | None = (
+        Field(default=None, alias="as")
+    )
+    format: str | None = None
+    default: Scalar | None = None
+
+
+class BodySpec(_Spec):
+    fields: list[FieldMapSpec] | None = None
+    template: str | None = None
+    form_field: str | None = None
+    document: Literal["xml", "json", "text"] | None = None
+    root: str | None = None
+
+
+class RuleSpec(_Spec):
+    """Reads by exactly one of ``json``, ``xpath``, ``regex``, ``status``, ``header``;
+    tests with ``equals`` (case-insensitive), ``matches`` (RE2) and ``present``."""
+
+    json_: str | None = Field(default=None, alias="json")
+    xpath: str | None = None
+    regex: str | None = None
+    status: list[int] | None = None
+    header: str | None = None
+    equals: list[Scalar] | None = None
+    matches: str | None = None
+    present: bool | None = None
+
+
+def _one_or_many(raw: object) -> str:
+    return "rules" if isinstance(raw, list) else "rule"
+
+
+#: one rule, or a list of which any may hold
+RuleOrRules: TypeAlias = Annotated[
+    Annotated[RuleSpec, Tag("rule")] | Annotated[list[RuleSpec], Tag("rules")],
+    Discriminator(_one_or_many),
+]
+
+
+class ResponseSpec(_Spec):
+    accepted: RuleOrRules | None = None
+    rejected: RuleOrRules | None = None
+    bid: RuleSpec | None = None
+    token: RuleSpec | None = None
+    redirect_url: RuleSpec | None = None
+    reason: RuleSpec | None = None
+
+
+class StepSpec(_Spec):
+    """One HTTP step. Every key is optional here so that ``same_as`` can fill it in;
+    :func:`compile_delivery` requires ``url`` of the resolved step."""
+
+    same_as: str | None = None
+    preset: str | None = None
+    url: str | None = None
+    method: Literal["GET", "POST", "PUT"] | None = None
+    headers: dict[str, Secretable] | None = None
+    auth: AuthSpec | None = None
+    content_type: Literal["json", "xml", "form", "query", "text"] | None = None
+    timeout_ms: int | None = Field(default=None, ge=1, le=120_000)
+    retries: int | None = Field(default=None, ge=0, le=5)
+    vars: dict[str, Secretable] | None = None
+    body: BodySpec | None = None
+    response: ResponseSpec | None = None
+
+
+class DeliverySpec(_Spec):
+    ping: StepSpec | None = None
+    post: StepSpec | None = None
