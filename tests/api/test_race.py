@@ -104,7 +104,7 @@ def test_two_processes_never_exceed_a_cap(two_servers: tuple[list[str], dict[str
         with httpx.Client(base_url=urls[i % 2], timeout=30) as http:
             pinged = http.post("/api/v1/ping", json={"fields": PING}, headers=seller).json()
             if pinged["status"] != "accepted":
-                return pinged["status"]
+                return str(pinged["status"])
             body = {
                 "ping_id": pinged["ping_id"],
                 "fields": {**PING, **CONTACT, "email": f"c{i}@example.com"},

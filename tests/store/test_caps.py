@@ -12,7 +12,7 @@ from pingtree.domain.caps import CapCharge
 from pingtree.store.caps import RedisCapLedger, create_cap_ledger
 from pingtree.store.caps_sql import SqlCapLedger
 from pingtree.store.tables import CapHold, CapUsage
-from tests.store.conftest import LedgerSetup
+from tests.store.ledgers import LedgerSetup
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -15,6 +15,7 @@ flushed for each test. A service that cannot be reached skips the test, except u
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Literal, NoReturn
@@ -117,13 +118,18 @@ async def _fresh_postgres() -> str:
             _unreachable["postgres"] = f"{url}: {str(error).splitlines()[0]}"
             service_unavailable("PostgreSQL", _unreachable["postgres"])
         try:
-            async with connection.begin():
-                if not _postgres_ready:
-                    await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-                    await connection.execute(text("CREATE SCHEMA public"))
-                else:
-                    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-                    await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for attempt in range(1, 6):
+                try:
+                    async with connection.begin():
+                        for statement in _wipe_sql(fresh=not _postgres_ready):
+                            await connection.execute(text(statement))
+                    break
+                except DBAPIError as error:
+                    # a previous test's server may still be finishing a transaction: its
+                    # locks and TRUNCATE's can deadlock, and PostgreSQL aborts us. Again.
+                    if "deadlock" not in str(error) or attempt == 5:
+                        raise
+                    await asyncio.sleep(0.2 * attempt)
         finally:
             await connection.close()
     finally:
@@ -132,3 +138,10 @@ async def _fresh_postgres() -> str:
         await migrate(url)
         _postgres_ready = True
     return url
+
+
+def _wipe_sql(*, fresh: bool) -> list[str]:
+    if fresh:
+        return ["DROP SCHEMA IF EXISTS public CASCADE", "CREATE SCHEMA public"]
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    return [f"TRUNCATE {tables} RESTART IDENTITY CASCADE"]

@@ -207,7 +207,8 @@ async def _record(
         answer["test"] = True
     auction = {**lead.auction, "sale_notes": [n.to_json() for n in notes]}
     async with ports.sessions.begin() as session:
-        for sale, pick in zip(sales, picks, strict=True):
+        # in buyer order, so concurrent sales lock the same counters in the same order
+        for sale, pick in sorted(zip(sales, picks, strict=True), key=lambda sp: sp[0].buyer_id):
             session.add(sale)
             if pick.charges and not await ports.caps.commit(
                 session, sale.id, lead.ping_id, pick.charges, lead.now
