@@ -146,10 +146,9 @@ async def bench_auction(orders: int, rounds: int) -> dict[str, float]:
 
 
 def bench_round_trip(leads: int, orders: int) -> dict[str, float]:
-    from tests.support.server import serve_app
-
     from pingtree.api.app import create_app
     from pingtree.settings import Settings
+    from tests.support.server import serve_app
 
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(data_dir=Path(data_dir), secret_key="bench-" + "k" * 40)

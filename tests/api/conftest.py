@@ -13,15 +13,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from pingtree.api.app import create_app
+from pingtree.settings import Settings
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.secrets import ApiKeyRepository, load_server_key
 from tests.api.market import Market
 from tests.support.clock import FrozenClock
 from tests.support.databases import backend_kind, fresh_database, fresh_redis
 from tests.support.server import serve_app
-
-from pingtree.api.app import create_app
-from pingtree.settings import Settings
 
 #: Monday 23 November 2026, 10:00 in New York
 MONDAY_10AM_NEW_YORK = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)

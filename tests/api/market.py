@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import yaml
-from tests.support.clock import FrozenClock
 
 from pingtree.settings import Settings
+from tests.support.clock import FrozenClock
 
 AUTO_VERTICAL: dict[str, Any] = {
     "id": "auto",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from tests.api.market import CONTACT, PING, Market, buyer, marketplace, order
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+
 from tests.api.market import CONTACT, PING, Market, buyer, marketplace, order
 
 NEW_YORK_9_TO_5 = {"timezone": "America/New_York", "hours": {"daily": ["09:00-17:00"]}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from tests.api.market import PING, Market, buyer, campaign, marketplace, order
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+
 from tests.api.conftest import SECRET, admin_token, market_settings
 from tests.api.market import CONTACT, PING, buyer, marketplace, order
 

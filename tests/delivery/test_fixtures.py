@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.delivery.support import compile_spec, lead_values, resolve_secret
 
 from pingtree.delivery.errors import (
     AnswerError,
@@ -27,6 +26,7 @@ from pingtree.delivery.errors import (
 )
 from pingtree.delivery.read import BuyerAnswer, read_answer
 from pingtree.delivery.render import OutboundRequest, render
+from tests.delivery.support import compile_spec, lead_values, resolve_secret
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FILES = sorted(FIXTURES.glob("*/*/*.json"))

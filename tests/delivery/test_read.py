@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tests.delivery.support import compile_spec
 
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.errors import AnswerErrorCode, UnsafeXML
@@ -18,6 +17,7 @@ from pingtree.delivery.read import (
     read_answer,
 )
 from pingtree.delivery.xml import MAX_XML_BYTES, build_xml, parse_buyer_xml
+from tests.delivery.support import compile_spec
 
 
 def _step(response: dict[str, Any], *, ping: bool = False) -> CompiledStep:

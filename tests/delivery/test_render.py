@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
-from tests.delivery.support import compile_spec, resolve_secret
 
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.render import OutboundRequest, RenderError, render
 from pingtree.delivery.templates import MAX_TEMPLATE_OUTPUT
 from pingtree.domain.model import LeadValue
+from tests.delivery.support import compile_spec, resolve_secret
 
 
 def _post(**step: Any) -> CompiledStep:

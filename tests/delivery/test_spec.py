@@ -6,12 +6,12 @@ import copy
 from typing import Any
 
 import pytest
-from tests.delivery.support import KNOWN, PII, compile_spec
 
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.errors import DeliveryConfigError
 from pingtree.delivery.presets import PRESETS
 from pingtree.delivery.spec import DeliverySpec, StepSpec, compile_delivery
+from tests.delivery.support import KNOWN, PII, compile_spec
 
 
 def _ping(**overrides: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import aiohttp
 import orjson
 import pytest
 from lxml import etree
+
 from tests.mockbuyer.conftest import StartBuyer
 
 

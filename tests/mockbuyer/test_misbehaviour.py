@@ -10,9 +10,9 @@ import aiohttp
 import orjson
 import pytest
 from lxml import etree
-from tests.mockbuyer.conftest import StartBuyer
 
 from pingtree.mockbuyer import MockBuyer
+from tests.mockbuyer.conftest import StartBuyer
 
 
 async def still_answers(http: aiohttp.ClientSession, buyer: MockBuyer) -> bool:

@@ -11,10 +11,10 @@ import time
 import aiohttp
 import orjson
 import pytest
-from tests.mockbuyer.conftest import StartBuyer
 
 from pingtree.mockbuyer import EndpointConfig, LognormalLatency
 from pingtree.mockbuyer.endpoint import latency_sampler
+from tests.mockbuyer.conftest import StartBuyer
 
 
 async def test_records_method_path_headers_body_and_time(http, start_buyer: StartBuyer):
