@@ -129,6 +129,9 @@ async def read_used(session: AsyncSession, keys: Sequence[CounterKey]) -> dict[C
     return used
 
 
+_SWEEP_INTERVAL = dt.timedelta(seconds=1)
+
+
 class SqlCapLedger:
     """The cap ledger of one database (:class:`pingtree.store.caps.CapLedger`).
 
@@ -138,6 +141,9 @@ class SqlCapLedger:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        #: when expired holds were last swept: they no longer count, so deleting them is
+        #: housekeeping, done at most once a second
+        self._swept_at: dt.datetime | None = None
 
     async def reserve(
         self,
@@ -149,11 +155,14 @@ class SqlCapLedger:
         counters = counters_of(charges)
         if not counters:
             return True
+        sweep = self._swept_at is None or abs(now - self._swept_at) >= _SWEEP_INTERVAL
         try:
             async with self._sessions.begin() as session:
-                await _hold(session, ping_id, counters, expires_at, now)
+                await _hold(session, ping_id, counters, expires_at, now, sweep=sweep)
         except _NoRoom:
             return False
+        if sweep:
+            self._swept_at = now
         return True
 
     async def release(self, ping_id: str, now: dt.datetime) -> None:
@@ -217,9 +226,11 @@ async def _hold(
     counters: Sequence[Counter],
     expires_at: dt.datetime,
     now: dt.datetime,
+    *,
+    sweep: bool,
 ) -> None:
     """Hold ``counters`` for ``ping_id``; raises :class:`_NoRoom` (to roll back) if one
-    does not fit."""
+    does not fit. With ``sweep``, the scopes' expired holds are deleted too."""
     keys = [c.key for c in counters]
     await _ensure_rows(session, keys)
     locked = await session.execute(
@@ -234,12 +245,15 @@ async def _hold(
     # the scopes' expired holds go while we are here, past windows' too; they no longer
     # count, so rows another transaction is deleting are skipped rather than waited for
     # (waiting could deadlock with a reservation of another window of the same scope)
-    expired = (
-        select(CapHold.id)
-        .where(CapHold.scope.in_(sorted({c.scope for c in counters})), CapHold.expires_at <= now)
-        .with_for_update(skip_locked=True)
-    )
-    await session.execute(delete(CapHold).where(CapHold.id.in_(expired.scalar_subquery())))
+    if sweep:
+        expired = (
+            select(CapHold.id)
+            .where(
+                CapHold.scope.in_(sorted({c.scope for c in counters})), CapHold.expires_at <= now
+            )
+            .with_for_update(skip_locked=True)
+        )
+        await session.execute(delete(CapHold).where(CapHold.id.in_(expired.scalar_subquery())))
     held = await _held(session, keys, now)
     for counter in counters:
         if used[counter.key] + held.get(counter.key, 0) + counter.amount > counter.limit:
