@@ -147,6 +147,7 @@ async def bench_auction(orders: int, rounds: int) -> dict[str, float]:
 
 def bench_round_trip(leads: int, orders: int) -> dict[str, float]:
     from pingtree.api.app import create_app
+    from pingtree.bootstrap import create_api_key
     from pingtree.settings import Settings
     from tests.support.server import serve_app
 
@@ -156,7 +157,7 @@ def bench_round_trip(leads: int, orders: int) -> dict[str, float]:
             serve_app(create_app(settings)) as base,
             httpx.Client(base_url=base, timeout=10) as http,
         ):
-            admin = _admin_token(settings)
+            admin = asyncio.run(create_api_key(settings, "admin", None, "bench"))
             auth = {"Authorization": f"Bearer {admin}"}
             text = yaml.safe_dump(marketplace(orders))
             http.post("/api/v1/admin/config", content=text, headers=auth).raise_for_status()
@@ -188,27 +189,6 @@ def bench_round_trip(leads: int, orders: int) -> dict[str, float]:
         "post_p99": percentile(posts, 99),
         "posts": len(posts),
     }
-
-
-def _admin_token(settings: Any) -> str:
-    from pingtree.store.db import create_engine, session_factory
-    from pingtree.store.secrets import ApiKeyRepository, load_server_key
-
-    async def create() -> str:
-        engine = create_engine(settings.resolved_database_url())
-        try:
-            async with session_factory(engine).begin() as session:
-                return await ApiKeyRepository(session).create(
-                    "admin",
-                    None,
-                    "bench",
-                    load_server_key(settings.secret_key, settings.data_dir),
-                    dt.datetime.now(dt.UTC),
-                )
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(create())
 
 
 def main() -> None:

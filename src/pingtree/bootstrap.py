@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -14,10 +15,10 @@ from pingtree.store.cap_room import CapRoom
 from pingtree.store.caps import create_cap_ledger, create_redis
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate
-from pingtree.store.secrets import PiiVault, load_server_key
+from pingtree.store.secrets import ApiKeyRepository, PiiVault, load_server_key
 from pingtree.store.snapshot import SnapshotHolder
 
-__all__ = ["Runtime", "start_runtime"]
+__all__ = ["Runtime", "create_api_key", "start_runtime"]
 
 
 @dataclass
@@ -62,3 +63,24 @@ async def start_runtime(
         bids=bids or NoLiveBids(),
     )
     return Runtime(settings, ports, engine, redis, server_key)
+
+
+async def create_api_key(
+    settings: Settings, role: str, campaign_id: str | None, label: str = ""
+) -> str:
+    """A new campaign key or admin token, written straight to the database; the full key,
+    which is shown this once (only its HMAC is kept)."""
+    url = settings.resolved_database_url()
+    await migrate(url)
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine).begin() as session:
+            return await ApiKeyRepository(session).create(
+                role,
+                campaign_id,
+                label,
+                load_server_key(settings.secret_key, settings.data_dir),
+                dt.datetime.now(dt.UTC),
+            )
+    finally:
+        await engine.dispose()

@@ -14,12 +14,15 @@ import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pingtree.bootstrap import create_api_key
 from pingtree.config.apply import apply_config, export_config
 from pingtree.config.errors import ConfigError
+from pingtree.config.schema import ConfigDocument
 from pingtree.settings import Settings
+from pingtree.store.config_repo import ConfigRepository
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate as run_migrations
-from pingtree.store.secrets import ApiKeyRepository, load_server_key
+from pingtree.store.secrets import load_server_key
 
 __all__ = ["main"]
 
@@ -147,15 +150,20 @@ def _create_key(
     role: str, campaign_id: str | None, label: str, data_dir: Path | None, database_url: str | None
 ) -> str:
     settings = _settings(data_dir, database_url)
-    server_key = load_server_key(settings.secret_key, settings.data_dir)
-
-    async def create(sessions: async_sessionmaker[AsyncSession]) -> str:
-        async with sessions.begin() as session:
-            return await ApiKeyRepository(session).create(
-                role, campaign_id, label, server_key, dt.datetime.now(dt.UTC)
+    if campaign_id is not None:
+        document = _with_sessions(settings, _stored_document)
+        known = {c.id for supplier in document.suppliers for c in supplier.campaigns}
+        if campaign_id not in known:
+            typer.echo(
+                f"no campaign {campaign_id!r}: apply a configuration with it first", err=True
             )
+            raise typer.Exit(1)
+    return asyncio.run(create_api_key(settings, role, campaign_id, label))
 
-    return _with_sessions(settings, create)
+
+async def _stored_document(sessions: async_sessionmaker[AsyncSession]) -> ConfigDocument:
+    async with sessions() as session:
+        return await ConfigRepository(session).load_document()
 
 
 @key_app.command("create")

@@ -15,9 +15,8 @@ import httpx
 import pytest
 
 from pingtree.api.app import create_app
+from pingtree.bootstrap import create_api_key
 from pingtree.settings import Settings
-from pingtree.store.db import create_engine, session_factory
-from pingtree.store.secrets import ApiKeyRepository, load_server_key
 from tests.api.market import Market
 from tests.support.clock import FrozenClock
 from tests.support.databases import backend_kind, fresh_database, fresh_redis
@@ -48,21 +47,7 @@ def market_settings(tmp_path: Path) -> Settings:
 
 
 def admin_token(settings: Settings) -> str:
-    async def create() -> str:
-        engine = create_engine(settings.resolved_database_url())
-        try:
-            async with session_factory(engine).begin() as session:
-                return await ApiKeyRepository(session).create(
-                    "admin",
-                    None,
-                    "tests",
-                    load_server_key(settings.secret_key, settings.data_dir),
-                    dt.datetime.now(dt.UTC),
-                )
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(create())
+    return asyncio.run(create_api_key(settings, "admin", None, "tests"))
 
 
 @pytest.fixture

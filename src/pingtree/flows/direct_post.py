@@ -18,7 +18,7 @@ from pingtree.domain.model import Campaign, LeadValue, Order, Vertical
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.auction import run_auction
 from pingtree.flows.errors import InputError
-from pingtree.flows.intake import inbound_duplicate, new_lead
+from pingtree.flows.intake import finish_rejected, inbound_duplicate, new_lead
 from pingtree.flows.ports import BidResult, Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
 from pingtree.flows.sell import LeadToSell, sell
@@ -55,7 +55,7 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
         )
     keys = dedup_keys(vertical, validated.values, ports.vault)
     if await inbound_duplicate(ports, campaign, lead_id, keys, test, now):
-        return await _finish_rejected(ports, lead_id, rejected([Reason.DUPLICATE], lead_id=lead_id))
+        return await finish_rejected(ports, lead_id, rejected([Reason.DUPLICATE], lead_id=lead_id))
 
     async with ports.sessions() as session:
         last_sold = await DedupRepository(session).last_sold(keys) if keys and not test else {}
@@ -77,7 +77,7 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
     )
     if not result.decision.accepted:
         answer = rejected(list(result.decision.reasons), lead_id=lead_id)
-        return await _finish_rejected(ports, lead_id, answer, result.to_json())
+        return await finish_rejected(ports, lead_id, answer, result.to_json())
     return await sell(
         ports,
         snapshot,
@@ -149,20 +149,3 @@ async def _persist(
     except IntegrityError:
         return None
     return lead.id
-
-
-async def _finish_rejected(
-    ports: Ports, lead_id: str, answer: dict[str, Any], auction: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    async with ports.sessions.begin() as session:
-        await LeadRepository(session).finish(
-            lead_id,
-            status="rejected",
-            reasons=answer["reasons"],
-            revenue_cents=0,
-            cost_cents=0,
-            answer=answer,
-            auction=auction,
-            now=ports.clock.now(),
-        )
-    return answer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pingtree.domain.model import Campaign, LeadValue, Vertical
 from pingtree.flows.ports import Ports
@@ -12,8 +13,9 @@ from pingtree.store.dedup import DedupRepository
 from pingtree.store.lead_fields import seal_fields
 from pingtree.store.secrets import PiiVault
 from pingtree.store.tables import Lead
+from pingtree.store.traffic import LeadRepository
 
-__all__ = ["INBOUND", "inbound_duplicate", "new_lead"]
+__all__ = ["INBOUND", "finish_rejected", "inbound_duplicate", "new_lead"]
 
 #: the dedup "buyer" under which every received lead is remembered, whoever sold it to us
 INBOUND = "*"
@@ -69,3 +71,21 @@ async def inbound_duplicate(
         )
         await dedup.record(INBOUND, keys, lead_id, now)
     return bool(seen)
+
+
+async def finish_rejected(
+    ports: Ports, lead_id: str, answer: dict[str, Any], auction: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Record a persisted lead's rejection and its answer; the answer, for the seller."""
+    async with ports.sessions.begin() as session:
+        await LeadRepository(session).finish(
+            lead_id,
+            status="rejected",
+            reasons=answer["reasons"],
+            revenue_cents=0,
+            cost_cents=0,
+            answer=answer,
+            auction=dict(auction) if auction is not None else None,
+            now=ports.clock.now(),
+        )
+    return answer

@@ -23,7 +23,7 @@ from pingtree.domain.money import from_cents
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.auction import quote_from_json
 from pingtree.flows.errors import InputError
-from pingtree.flows.intake import inbound_duplicate, new_lead
+from pingtree.flows.intake import finish_rejected, inbound_duplicate, new_lead
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
 from pingtree.flows.sell import LeadToSell, sell
@@ -65,11 +65,11 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
     mismatch = mismatched_fields(ping_values, post_values)
     if mismatch:
         answer = rejected([Reason.PING_POST_MISMATCH], lead_id=lead_id, fields=list(mismatch))
-        return await _finish_rejected(ports, ping, lead_id, answer, now)
+        return await _finish_rejected(ports, ping, lead_id, answer)
     keys = dedup_keys(vertical, values, ports.vault)
     if await inbound_duplicate(ports, campaign, lead_id, keys, ping.test, now):
         answer = rejected([Reason.DUPLICATE], lead_id=lead_id)
-        return await _finish_rejected(ports, ping, lead_id, answer, now)
+        return await _finish_rejected(ports, ping, lead_id, answer)
 
     auction = ping.auction
     return await sell(
@@ -169,18 +169,9 @@ async def _answer_repeat(
 
 
 async def _finish_rejected(
-    ports: Ports, ping: Ping, lead_id: str, answer: dict[str, Any], now: dt.datetime
+    ports: Ports, ping: Ping, lead_id: str, answer: dict[str, Any]
 ) -> dict[str, Any]:
-    async with ports.sessions.begin() as session:
-        await LeadRepository(session).finish(
-            lead_id,
-            status="rejected",
-            reasons=answer["reasons"],
-            revenue_cents=0,
-            cost_cents=0,
-            answer=answer,
-            auction=ping.auction,
-            now=now,
-        )
-    await ports.caps.release(ping.id, now)
+    """A rejected post frees the cap room its ping held."""
+    await finish_rejected(ports, lead_id, answer, ping.auction)
+    await ports.caps.release(ping.id, ports.clock.now())
     return answer

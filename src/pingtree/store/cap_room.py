@@ -8,10 +8,7 @@ authoritative, atomic checks.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-import logging
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -19,11 +16,10 @@ from pingtree.domain.caps import CapCharge, charges_for, fits
 from pingtree.domain.model import Leg, Order
 from pingtree.domain.outcomes import Outcome
 from pingtree.store.caps import CapLedger
+from pingtree.store.periodic import Periodic
 from pingtree.store.snapshot import Snapshot
 
 __all__ = ["CapRoom"]
-
-log = logging.getLogger(__name__)
 
 #: the smallest possible price, for room checks of orders whose price is not known yet
 _ONE_CENT = Decimal("0.01")
@@ -40,10 +36,11 @@ class CapRoom:
         self._ledger = ledger
         self._snapshot = snapshot
         self._now = now
-        self._refresh_seconds = refresh_seconds
+        self._refresher = Periodic(
+            "cap-room", refresh_seconds, self.refresh, "cap room refresh failed; keeping the last"
+        )
         self._full: dict[str, Outcome] = {}
         self._quarter: tuple[int, int, int, int, int] | None = None
-        self._task: asyncio.Task[None] | None = None
 
     def check(self, order: Order, now: dt.datetime) -> Outcome | None:
         """``CAP`` or ``BUDGET`` when a window of the order or its buyer was full at the last
@@ -78,22 +75,10 @@ class CapRoom:
 
     async def start(self) -> None:
         await self.refresh()
-        self._task = asyncio.create_task(self._loop(), name="cap-room")
+        self._refresher.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._refresh_seconds)
-            try:
-                await self.refresh()
-            except Exception:
-                log.exception("cap room refresh failed; keeping the last usage")
+        await self._refresher.stop()
 
 
 def _least_price(order: Order) -> Decimal:

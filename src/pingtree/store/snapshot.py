@@ -8,7 +8,6 @@ the configuration, compiles it off the event loop and swaps one reference.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections import defaultdict
@@ -26,6 +25,7 @@ from pingtree.domain.model import Leg, Order
 from pingtree.domain.outcomes import Outcome
 from pingtree.domain.trace import Candidate
 from pingtree.store.config_repo import ConfigRepository
+from pingtree.store.periodic import Periodic
 
 __all__ = ["Scan", "Snapshot", "SnapshotHolder", "Standing"]
 
@@ -150,10 +150,15 @@ class SnapshotHolder:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], poll_seconds: float = 1.0):
         self._sessions = sessions
-        self._poll_seconds = poll_seconds
+        # a bad stored configuration must not kill the worker: it keeps the last good one
+        self._poller = Periodic(
+            "config-poll",
+            poll_seconds,
+            self.refresh,
+            "configuration refresh failed; keeping the last",
+        )
         self._current: Snapshot | None = None
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
 
     def current(self) -> Snapshot:
         if self._current is None:
@@ -175,23 +180,7 @@ class SnapshotHolder:
 
     async def start(self) -> None:
         await self.refresh(force=True)
-        self._task = asyncio.create_task(self._poll(), name="config-poll")
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self._poll_seconds)
-            try:
-                await self.refresh()
-            except Exception:
-                # a bad stored configuration must not kill the worker: keep the last good one
-                log.exception("configuration refresh failed; keeping version %s", self._version())
-
-    def _version(self) -> int | None:
-        return self._current.version if self._current else None
+        await self._poller.stop()

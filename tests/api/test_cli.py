@@ -1,0 +1,80 @@
+"""The command line: apply, export, keys, as an operator types them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.api.conftest import SECRET, market_settings
+from tests.api.market import buyer, marketplace, order
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    settings = market_settings(tmp_path)
+    env = {
+        **os.environ,
+        "PINGTREE_DATA_DIR": str(tmp_path),
+        "PINGTREE_DATABASE_URL": settings.resolved_database_url(),
+        "PINGTREE_SECRET_KEY": SECRET,
+    }
+    env.pop("PINGTREE_REDIS_URL", None)
+    return env
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pingtree", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_apply_export_apply_is_a_no_op(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    example = Path(__file__).parents[2] / "src/pingtree/config/examples/marketplace.yaml"
+    applied = _run(env, "apply", str(example))
+    assert applied.returncode == 0, applied.stderr
+    assert "created" in applied.stdout
+    exported = _run(env, "export")
+    assert exported.returncode == 0, exported.stderr
+    again = tmp_path / "exported.yaml"
+    again.write_text(exported.stdout)
+    reapplied = _run(env, "apply", str(again))
+    assert reapplied.returncode == 0, reapplied.stderr
+    assert reapplied.stdout.startswith("no changes")
+
+
+def test_dry_run_writes_nothing_and_errors_name_the_path(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    config = tmp_path / "market.yaml"
+    config.write_text(yaml.safe_dump(marketplace([buyer("b", order("o", "20.00"))])))
+    dry = _run(env, "apply", "--dry-run", str(config))
+    assert "+ order o" in dry.stdout
+    assert "dry run" in dry.stdout
+    assert not (yaml.safe_load(_run(env, "export").stdout) or {}).get("buyers")
+    bad = marketplace(
+        [buyer("b", order("o", "20.00", caps=[{"kind": "count", "window": "day", "limit": -1}]))]
+    )
+    config.write_text(yaml.safe_dump(bad))
+    refused = _run(env, "apply", str(config))
+    assert refused.returncode == 1
+    assert "buyers[0].orders[0].caps[0].limit" in refused.stderr
+
+
+def test_keys_only_for_configured_campaigns(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    unknown = _run(env, "key", "create", "nope")
+    assert unknown.returncode == 1
+    assert "no campaign 'nope'" in unknown.stderr
+    config = tmp_path / "market.yaml"
+    config.write_text(yaml.safe_dump(marketplace([])))
+    assert _run(env, "apply", str(config)).returncode == 0
+    created = _run(env, "key", "create", "acme_auto")
+    assert created.returncode == 0
+    assert created.stdout.startswith("pt_")
