@@ -518,6 +518,13 @@ def test_budget_caps_are_checked_like_order_caps() -> None:
     assert found["buyers[0].budget[0].limit"].msg == "must be greater than 0"
 
 
+#: a minimal live-bid delivery: what a bid order needs to be asked for its price
+BID_DELIVERY = {
+    "ping": {"url": "http://127.0.0.1:9/ping", "response": {"bid": {"json": "$.price"}}},
+    "post": {"same_as": "ping", "url": "http://127.0.0.1:9/post"},
+}
+
+
 def test_pricing_errors() -> None:
     data = doc_with(
         buyers__0__orders__0__pricing={"type": "fixed"},
@@ -528,9 +535,20 @@ def test_pricing_errors() -> None:
             "id": "o3",
             "vertical": "auto",
             "pricing": {"type": "bid", "floor": "50", "max_bid": "20", "legs": []},
+            "delivery": BID_DELIVERY,
         },
-        {"id": "o4", "vertical": "auto", "pricing": {"type": "bid", "legs": ["shared", "shared"]}},
-        {"id": "o5", "vertical": "auto", "pricing": {"type": "bid", "max_bid": 0}},
+        {
+            "id": "o4",
+            "vertical": "auto",
+            "pricing": {"type": "bid", "legs": ["shared", "shared"]},
+            "delivery": BID_DELIVERY,
+        },
+        {
+            "id": "o5",
+            "vertical": "auto",
+            "pricing": {"type": "bid", "max_bid": 0},
+            "delivery": BID_DELIVERY,
+        },
         {"id": "o6", "vertical": "auto", "pricing": {"type": "fixed", "floor": "1"}},
     ]
     found = issues(data)
@@ -625,6 +643,7 @@ def test_money_is_decimal_from_strings_and_numbers() -> None:
     data = copy.deepcopy(BASE)
     order(data)["pricing"] = {"type": "fixed", "exclusive": 25, "shared": 9.5}
     order(data, 1)["pricing"] = {"type": "bid", "legs": ["shared"], "floor": "5", "max_bid": 200}
+    order(data, 1)["delivery"] = BID_DELIVERY
     data["suppliers"][0]["campaigns"][0]["payout"] = {"model": "fixed", "amount": " 12.5 "}
     config = compiled(data)
     fixed = config.orders["o1"].pricing
@@ -765,7 +784,7 @@ def test_order_and_campaign_fields_compile() -> None:
         dedup_days=30,
         test_mode=True,
         delivery={
-            "ping": {"url": "http://127.0.0.1:9/ping", "headers": {"X-Key": {"secret": "k"}}}
+            "post": {"url": "http://127.0.0.1:9/post", "headers": {"X-Key": {"secret": "k"}}}
         },
     )
     data["suppliers"][0]["campaigns"][0].update(
@@ -787,9 +806,12 @@ def test_order_and_campaign_fields_compile() -> None:
         True,
     )
     assert o1.delivery == {
-        "ping": {"url": "http://127.0.0.1:9/ping", "headers": {"X-Key": {"secret": "k"}}}
+        "post": {"url": "http://127.0.0.1:9/post", "headers": {"X-Key": {"secret": "k"}}}
     }
+    assert config.deliveries["o1"].ping is None
+    assert config.deliveries["o1"].post.method == "POST"
     assert config.orders["o2"].delivery is None
+    assert "o2" not in config.deliveries
     campaign = config.campaigns["acme_auto"]
     assert campaign.modes == frozenset({"ping_post", "direct_post"})
     assert campaign.payout_model is PayoutModel.REVENUE_SHARE
@@ -859,3 +881,28 @@ def test_exists_in_nested_groups() -> None:
     assert run is not None
     assert run({"zip": "10001"}, False).passed
     assert not run({}, False).passed
+
+
+def test_a_bid_order_needs_a_ping_step() -> None:
+    data = copy.deepcopy(BASE)
+    order(data)["pricing"] = {"type": "bid"}
+    found = issues(data)
+    assert found["buyers[0].orders[0].delivery.ping"].msg == (
+        "a bid order needs a ping step to ask for its price"
+    )
+
+
+def test_delivery_errors_name_their_yaml_path() -> None:
+    data = copy.deepcopy(BASE)
+    order(data)["pricing"] = {"type": "bid"}
+    order(data)["delivery"] = {
+        "ping": {
+            "url": "http://127.0.0.1:9/ping",
+            "body": {"fields": [{"from": "zip", "to": "zip"}, {"from": "phone", "to": "tel"}]},
+            "response": {"bid": {"json": "$.price"}},
+        },
+        "post": {"same_as": "ping"},
+    }
+    found = issues(data)
+    assert "buyers[0].orders[0].delivery.ping.body.fields[1].from" in found
+    assert "PII" in found["buyers[0].orders[0].delivery.ping.body.fields[1].from"].msg

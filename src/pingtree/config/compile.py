@@ -32,6 +32,8 @@ from pingtree.config.schema import (
     SupplierSpec,
     VerticalSpec,
 )
+from pingtree.delivery.compiled import CompiledDelivery
+from pingtree.delivery.spec import DeliveryConfigError, compile_delivery
 from pingtree.domain.fields import with_tracking_fields
 from pingtree.domain.filters import FilterConfigError, compile_filter, state_gate
 from pingtree.domain.model import (
@@ -82,6 +84,8 @@ class CompiledConfig:
     campaigns: Mapping[str, Campaign] = field(default_factory=dict)
     buyers: Mapping[str, Buyer] = field(default_factory=dict)
     orders: Mapping[str, Order] = field(default_factory=dict)
+    #: the HTTP delivery of the orders that have one, by order id
+    deliveries: Mapping[str, CompiledDelivery] = field(default_factory=dict)
 
 
 def compile_config(doc: ConfigDocument) -> CompiledConfig:
@@ -108,6 +112,7 @@ def compile_config(doc: ConfigDocument) -> CompiledConfig:
 
     buyers: dict[str, Buyer] = {}
     orders: dict[str, Order] = {}
+    deliveries: dict[str, CompiledDelivery] = {}
     for i, buyer_spec in enumerate(doc.buyers):
         if buyer_spec.id in buyers:
             continue
@@ -117,6 +122,9 @@ def compile_config(doc: ConfigDocument) -> CompiledConfig:
             order = _order(order_spec, buyer_spec, path, verticals, issues)
             if order is not None and order.id not in orders:
                 orders[order.id] = order
+                delivery = _delivery(order_spec, order, verticals, path, issues)
+                if delivery is not None:
+                    deliveries[order.id] = delivery
 
     if issues:
         raise ConfigError(issues)
@@ -126,7 +134,34 @@ def compile_config(doc: ConfigDocument) -> CompiledConfig:
         campaigns=campaigns,
         buyers=buyers,
         orders=orders,
+        deliveries=deliveries,
     )
+
+
+def _delivery(
+    spec: OrderSpec,
+    order: Order,
+    verticals: Mapping[str, Vertical],
+    path: str,
+    issues: _Issues,
+) -> CompiledDelivery | None:
+    """The order's HTTP steps, compiled; a bid order needs a ping step to be asked."""
+    vertical = verticals[order.vertical_id]
+    delivery: CompiledDelivery | None = None
+    if spec.delivery is not None:
+        try:
+            delivery = compile_delivery(
+                spec.delivery,
+                pii_fields=frozenset(f.name for f in vertical.fields if f.pii),
+                known_fields=frozenset(f.name for f in vertical.fields),
+            )
+        except DeliveryConfigError as exc:
+            for relative, msg in exc.issues:
+                issues.add(join_path(f"{path}.delivery", relative), msg)
+            return None
+    if order.pricing.kind is PricingKind.BID and (delivery is None or delivery.ping is None):
+        issues.add(f"{path}.delivery.ping", "a bid order needs a ping step to ask for its price")
+    return delivery
 
 
 class _Issues(list[ConfigIssue]):

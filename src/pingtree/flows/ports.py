@@ -34,6 +34,8 @@ class BidResult:
     price: Decimal | None = None
     reason: str = ""
     latency_ms: int | None = None
+    #: the buyer's own id for this bid (its ping id, auction id…), sent back in the post
+    token: str | None = None
 
 
 class BidSource(Protocol):
