@@ -22,8 +22,13 @@ from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
 from pingtree.store.lead_fields import open_fields
 from pingtree.store.secrets import ApiKeyRepository
-from pingtree.store.tables import Lead, Ping, Sale
-from pingtree.store.traffic import LeadRepository, PingRepository, SaleRepository
+from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
+from pingtree.store.traffic import (
+    AttemptRepository,
+    LeadRepository,
+    PingRepository,
+    SaleRepository,
+)
 
 __all__ = ["admin_router"]
 
@@ -94,9 +99,15 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         """A ping with its auction: every candidate order's outcome, the ranking, the winners."""
         async with ports.sessions() as session:
             ping = await PingRepository(session).get(ping_id)
+            attempts = await AttemptRepository(session).linked(None, ping_id) if ping else []
         if ping is None:
             raise NotFound("no such ping")
-        return {**_ping_summary(ping), "fields": ping.fields, "auction": _trace(ping.auction)}
+        return {
+            **_ping_summary(ping),
+            "fields": ping.fields,
+            "auction": _trace(ping.auction),
+            "attempts": [_attempt(a) for a in attempts],
+        }
 
     @router.get("/leads")
     async def list_leads(
@@ -117,6 +128,9 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         async with ports.sessions() as session:
             lead = await LeadRepository(session).get(lead_id)
             sales = await SaleRepository(session).for_lead(lead_id) if lead else []
+            attempts = (
+                await AttemptRepository(session).linked(lead_id, lead.ping_id) if lead else []
+            )
         if lead is None:
             raise NotFound("no such lead")
         vertical = ports.snapshots.current().config.verticals.get(lead.vertical_id)
@@ -127,7 +141,29 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
             "answer": lead.answer,
             "sales": [_sale(s) for s in sales],
             "auction": _trace(lead.auction or {}),
+            "attempts": [_attempt(a) for a in attempts],
         }
+
+    @router.get("/attempts")
+    async def list_attempts(
+        limit: Limit = 50,
+        order_id: str | None = None,
+        buyer_id: str | None = None,
+        outcome: str | None = None,
+        kind: str | None = None,
+        before: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The delivery log: outbound pings and posts, newest first."""
+        async with ports.sessions() as session:
+            rows = await AttemptRepository(session).recent(
+                limit,
+                order_id=order_id,
+                buyer_id=buyer_id,
+                outcome=outcome,
+                kind=kind,
+                before=before,
+            )
+        return [_attempt(a) for a in rows]
 
     @router.get("/sales")
     async def list_sales(
@@ -192,6 +228,32 @@ def _sale(sale: Sale) -> dict[str, Any]:
         "cost": _money(sale.cost_cents),
         "profit": _money(sale.revenue_cents - sale.cost_cents),
         "created_at": sale.created_at,
+    }
+
+
+def _attempt(attempt: AttemptRow) -> dict[str, Any]:
+    return {
+        column: getattr(attempt, column)
+        for column in (
+            "id",
+            "kind",
+            "order_id",
+            "buyer_id",
+            "ping_id",
+            "lead_id",
+            "started_at",
+            "duration_ms",
+            "outcome",
+            "method",
+            "url",
+            "request_headers",
+            "request_body",
+            "status",
+            "response_headers",
+            "response_body",
+            "parsed",
+            "error",
+        )
     }
 
 

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["MAX_KEPT_CHARS", "Attempt", "AttemptLog", "mask_values"]
+__all__ = ["ATTEMPT_CONTEXT", "MAX_KEPT_CHARS", "Attempt", "AttemptLog", "mask_values"]
+
+#: the (ping id, lead id) an outbound exchange is made for: set by the flows, read where an
+#: attempt is recorded (asyncio tasks inherit it), so delivery code need not carry them
+ATTEMPT_CONTEXT: ContextVar[tuple[str | None, str | None]] = ContextVar(
+    "attempt_context", default=(None, None)
+)
 
 #: the most of a request or response body kept in the log (STYLE: bound what a buyer sends)
 MAX_KEPT_CHARS = 2048

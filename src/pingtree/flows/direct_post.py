@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from pingtree.delivery.attempts import ATTEMPT_CONTEXT
 from pingtree.domain.eligibility import LeadContext, legs_offered
 from pingtree.domain.fields import Stage, validate_fields
 from pingtree.domain.model import Campaign, LeadValue, Order, Vertical
@@ -57,6 +58,7 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
     if await inbound_duplicate(ports, campaign, lead_id, keys, test, now):
         return await finish_rejected(ports, lead_id, rejected([Reason.DUPLICATE], lead_id=lead_id))
 
+    ATTEMPT_CONTEXT.set((None, lead_id))  # the buyers asked for a price are logged under it
     async with ports.sessions() as session:
         last_sold = await DedupRepository(session).last_sold(keys) if keys and not test else {}
     result = await run_auction(

@@ -10,6 +10,7 @@ import datetime as dt
 import time
 from typing import Any
 
+from pingtree.delivery.attempts import ATTEMPT_CONTEXT
 from pingtree.domain.auction import Quote
 from pingtree.domain.caps import charges_for
 from pingtree.domain.eligibility import LeadContext, legs_offered
@@ -64,6 +65,7 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         legs=legs_offered(campaign.max_sells),
     )
     deadline = started + _fan_out_budget_ms(campaign, request) / 1000
+    ATTEMPT_CONTEXT.set((ping_id, None))  # the buyers asked for a price are logged under it
     result = await run_auction(
         snapshot,
         campaign,

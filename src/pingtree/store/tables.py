@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "ApiKey",
+    "AttemptRow",
     "Base",
     "CapHold",
     "CapUsage",
@@ -248,3 +249,33 @@ class DedupKey(Base):
         #: every buyer that bought this consumer (DedupRepository.last_sold)
         Index("ix_dedup_keys_key_hmac", "key_hmac", "buyer_id", "created_at"),
     )
+
+
+# --- delivery log ----------------------------------------------------------------------------
+
+
+class AttemptRow(Base):
+    """One outbound HTTP exchange with a buyer (``pingtree.delivery.attempts.Attempt``)."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    order_id: Mapped[str] = mapped_column(String(64))
+    buyer_id: Mapped[str] = mapped_column(String(64))
+    ping_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    lead_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    started_at: Mapped[dt.datetime]
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(24))
+    method: Mapped[str] = mapped_column(String(8))
+    url: Mapped[str] = mapped_column(Text)
+    request_headers: Mapped[dict[str, Any]]
+    request_body: Mapped[str] = mapped_column(Text)
+    status: Mapped[int | None] = mapped_column(Integer)
+    response_headers: Mapped[dict[str, Any]]
+    response_body: Mapped[str] = mapped_column(Text)
+    parsed: Mapped[dict[str, Any]]
+    error: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_attempts_order_started", "order_id", "started_at"),)

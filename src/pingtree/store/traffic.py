@@ -10,12 +10,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingtree.store.tables import Lead, Ping, Sale
+from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
 
-__all__ = ["LeadRepository", "PingRepository", "SaleRepository"]
+__all__ = ["AttemptRepository", "LeadRepository", "PingRepository", "SaleRepository"]
 
 
 class PingRepository:
@@ -159,3 +159,47 @@ class SaleRepository:
     async def count_for_order(self, order_id: str) -> int:
         query = select(func.count()).select_from(Sale).where(Sale.order_id == order_id)
         return int((await self._session.scalar(query)) or 0)
+
+
+class AttemptRepository:
+    """The delivery log (written by ``store.attempt_log``; read here)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def linked(self, lead_id: str | None, ping_id: str | None) -> Sequence[AttemptRow]:
+        """The exchanges made for a lead and/or its ping: the auction's pings, the posts."""
+        matches = [
+            column == value
+            for column, value in ((AttemptRow.lead_id, lead_id), (AttemptRow.ping_id, ping_id))
+            if value is not None
+        ]
+        if not matches:
+            return []
+        query = (
+            select(AttemptRow).where(or_(*matches)).order_by(AttemptRow.started_at, AttemptRow.id)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def recent(
+        self,
+        limit: int,
+        *,
+        order_id: str | None = None,
+        buyer_id: str | None = None,
+        outcome: str | None = None,
+        kind: str | None = None,
+        before: str | None = None,
+    ) -> Sequence[AttemptRow]:
+        query = select(AttemptRow).order_by(AttemptRow.id.desc()).limit(limit)
+        for column, value in (
+            (AttemptRow.order_id, order_id),
+            (AttemptRow.buyer_id, buyer_id),
+            (AttemptRow.outcome, outcome),
+            (AttemptRow.kind, kind),
+        ):
+            if value:
+                query = query.where(column == value)
+        if before:
+            query = query.where(AttemptRow.id < before)
+        return (await self._session.scalars(query)).all()

@@ -1,0 +1,95 @@
+"""The delivery log's writer: attempts are queued in memory and inserted in batches by one
+background task per process, so an outbound exchange never waits on the database
+(DESIGN §8.4). Under an extreme backlog new attempts are dropped and counted, never
+allowed to grow memory without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pingtree.delivery.attempts import ATTEMPT_CONTEXT, MAX_KEPT_CHARS, Attempt
+from pingtree.store.tables import AttemptRow
+
+__all__ = ["BatchedAttemptLog"]
+
+log = logging.getLogger(__name__)
+
+
+class BatchedAttemptLog:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        interval: float = 0.05,
+        max_batch: int = 500,
+        max_pending: int = 20_000,
+    ) -> None:
+        self._sessions = sessions
+        self._interval = interval
+        self._max_batch = max_batch
+        self._max_pending = max_pending
+        self._pending: list[Attempt] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        #: attempts refused because the backlog was full
+        self.dropped = 0
+
+    def record(self, attempt: Attempt) -> None:
+        ping_id, lead_id = ATTEMPT_CONTEXT.get()
+        attempt = dataclasses.replace(
+            attempt, ping_id=attempt.ping_id or ping_id, lead_id=attempt.lead_id or lead_id
+        )
+        if len(self._pending) >= self._max_pending:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.warning("delivery log backlog full: %d attempts dropped", self.dropped)
+            return
+        self._pending.append(attempt)
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="attempt-log")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write everything queued so far."""
+        while self._pending:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            try:
+                async with self._sessions.begin() as session:
+                    await session.execute(insert(AttemptRow), [_row(a) for a in batch])
+            except Exception:
+                # the log must never take the traffic down with it
+                log.exception("could not write %d delivery log attempts", len(batch))
+
+    async def _loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(self._interval)  # let a fan-out's attempts gather
+            self._wake.clear()
+            await self.flush()
+
+
+def _row(attempt: Attempt) -> dict[str, object]:
+    row = dataclasses.asdict(attempt)
+    row["request_headers"] = dict(attempt.request_headers)
+    row["response_headers"] = dict(attempt.response_headers)
+    row["parsed"] = dict(attempt.parsed)
+    row["request_body"] = attempt.request_body[:MAX_KEPT_CHARS]
+    row["response_body"] = attempt.response_body[:MAX_KEPT_CHARS]
+    return row

@@ -1,0 +1,79 @@
+"""The delivery log's batching writer, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pingtree.delivery.attempts import ATTEMPT_CONTEXT, MAX_KEPT_CHARS, Attempt
+from pingtree.store.attempt_log import BatchedAttemptLog
+from pingtree.store.traffic import AttemptRepository
+
+NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
+
+
+def attempt(attempt_id: str, **changes: object) -> Attempt:
+    base = Attempt(
+        id=attempt_id,
+        kind="ping",
+        order_id="o1",
+        buyer_id="b1",
+        started_at=NOW,
+        duration_ms=42,
+        outcome="bid",
+        method="POST",
+        url="http://127.0.0.1:9/ping",
+        request_headers={"Authorization": "•••"},
+        request_body='{"zip": "33101"}',
+        status=200,
+        response_body='{"price": "12.50"}',
+        parsed={"bid": "12.50", "token": "t-1"},
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+async def test_attempts_are_written_in_batches_and_linked_to_their_ping(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    log = BatchedAttemptLog(sessions, interval=0.01)
+    log.start()
+    ATTEMPT_CONTEXT.set(("ping-1", None))
+    log.record(attempt("a1"))
+    log.record(attempt("a2", outcome="timeout", status=None, response_body=""))
+    ATTEMPT_CONTEXT.set((None, "lead-9"))
+    log.record(attempt("a3", kind="post", response_body="x" * (MAX_KEPT_CHARS + 500)))
+    for _ in range(100):
+        async with sessions() as session:
+            rows = await AttemptRepository(session).recent(10)
+        if len(rows) == 3:
+            break
+        await asyncio.sleep(0.02)
+    await log.stop()
+    assert sorted((r.id, r.ping_id, r.lead_id, r.outcome) for r in rows) == [
+        ("a1", "ping-1", None, "bid"),
+        ("a2", "ping-1", None, "timeout"),
+        ("a3", None, "lead-9", "bid"),
+    ]
+    async with sessions() as session:
+        linked = await AttemptRepository(session).linked("lead-9", "ping-1")
+        only_ping = await AttemptRepository(session).linked(None, "ping-1")
+        timeouts = await AttemptRepository(session).recent(10, outcome="timeout")
+    assert [r.id for r in linked] == ["a1", "a2", "a3"]
+    assert [r.id for r in only_ping] == ["a1", "a2"]
+    assert [r.id for r in timeouts] == ["a2"]
+    post = next(r for r in linked if r.id == "a3")
+    assert len(post.response_body) == MAX_KEPT_CHARS
+    assert post.parsed == {"bid": "12.50", "token": "t-1"}
+
+
+async def test_a_full_backlog_drops_and_counts(sessions: async_sessionmaker[AsyncSession]) -> None:
+    log = BatchedAttemptLog(sessions, max_pending=2)
+    for i in range(5):
+        log.record(attempt(f"a{i}"))
+    assert log.dropped == 3
+    await log.flush()
+    async with sessions() as session:
+        assert len(await AttemptRepository(session).recent(10)) == 2
