@@ -1,4 +1,4 @@
-"""``pingtree serve | migrate | apply | export | key | token | mockbuyer``."""
+"""``pingtree serve | migrate | apply | export | key | token | test-buyer | mockbuyer``."""
 
 from __future__ import annotations
 
@@ -8,16 +8,21 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+import yaml
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pingtree.bootstrap import create_api_key
+from pingtree.bootstrap import create_api_key, env_secret
 from pingtree.config.apply import apply_config, export_config
+from pingtree.config.compile import compile_config
 from pingtree.config.errors import ConfigError
 from pingtree.config.schema import ConfigDocument
+from pingtree.delivery.client import create_client
+from pingtree.flows.errors import InputError, NotFound
+from pingtree.flows.try_buyer import try_buyer
 from pingtree.settings import Settings
 from pingtree.store.config_repo import ConfigRepository
 from pingtree.store.db import create_engine, session_factory
@@ -183,6 +188,45 @@ def token_create(
 ) -> None:
     """Create an admin API token; it is printed once and only its HMAC is kept."""
     typer.echo(_create_key("admin", None, label, data_dir, database_url))
+
+
+@app.command("test-buyer")
+def try_buyer_command(
+    order: Annotated[str, typer.Argument(help="the order whose delivery to test")],
+    field: Annotated[
+        list[str] | None, typer.Option("--field", help="NAME=VALUE to use instead of a sample")
+    ] = None,
+    no_post: Annotated[bool, typer.Option("--no-post", help="send the ping step only")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Send a sample ping and post to an order's endpoints; show requests, answers, readings."""
+    settings = _settings(data_dir, database_url)
+    overrides = dict(item.split("=", 1) for item in field or [] if "=" in item)
+
+    async def run(sessions: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
+        async with sessions() as session:
+            document = await ConfigRepository(session).load_document()
+        async with create_client() as client:
+            return await try_buyer(
+                compile_config(document),
+                order,
+                overrides,
+                client=client,
+                resolve_secret=env_secret,
+                post=not no_post,
+            )
+
+    try:
+        exchanges = _with_sessions(settings, run)
+    except NotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    except InputError as exc:
+        for error in exc.errors:
+            typer.echo(f"--field {error.loc[-1]}: {error.msg}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(yaml.safe_dump(exchanges, sort_keys=False, allow_unicode=True), nl=False)
 
 
 @app.command()

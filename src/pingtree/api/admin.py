@@ -20,6 +20,7 @@ from pingtree.config.errors import ConfigError
 from pingtree.domain.money import format_money, from_cents
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
+from pingtree.flows.try_buyer import try_buyer
 from pingtree.store.lead_fields import open_fields
 from pingtree.store.secrets import ApiKeyRepository
 from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
@@ -85,6 +86,21 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
                 "campaign", campaign_id, label, keys.server_key, ports.clock.now()
             )
         return {"campaign_id": campaign_id, "api_key": token}
+
+    @router.post("/orders/{order_id}/test")
+    async def try_buyer_route(
+        order_id: str, fields: dict[str, Any] | None = None, post: bool = True
+    ) -> list[dict[str, Any]]:
+        """Send a sample ping and post to the order's endpoints: the exact requests, the raw
+        answers and what the response rules read. ``fields`` replace sample values."""
+        return await try_buyer(
+            ports.snapshots.current().config,
+            order_id,
+            fields or {},
+            client=ports.http,
+            resolve_secret=ports.resolve_secret,
+            post=post,
+        )
 
     @router.get("/pings")
     async def list_pings(

@@ -7,8 +7,8 @@ Shared by the ping and the direct post. Every candidate order ends with exactly 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +33,8 @@ class AuctionResult:
     decision: Decision
     eligible_buyers: int
     snapshot_version: int
+    #: the buyers' own ids for their bids (sent back in the post), by order id
+    tokens: Mapping[str, str] = field(default_factory=dict)
 
     def without(
         self, order_ids: set[str], outcome: Outcome, reason: str, campaign: Campaign, seed: str
@@ -53,6 +55,7 @@ class AuctionResult:
             decision=decide(campaign, selection, eligible_buyers),
             eligible_buyers=eligible_buyers,
             snapshot_version=self.snapshot_version,
+            tokens=self.tokens,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -65,6 +68,7 @@ class AuctionResult:
             "revenue": format_money(self.decision.revenue),
             "payout": format_money(self.decision.payout),
             "eligible_buyers": self.eligible_buyers,
+            "tokens": dict(self.tokens),
         }
 
 
@@ -122,8 +126,9 @@ async def run_auction(
             candidates.append(standing.priced)
         else:
             to_ping.append(order)
+    tokens: dict[str, str] = {}
     if to_ping:
-        candidates.extend(await _live_bids(to_ping, lead, bids, deadline, quotes))
+        candidates.extend(await _live_bids(to_ping, lead, bids, deadline, quotes, tokens))
     selection = select(quotes, campaign.max_sells, campaign.rank_by, seed)
     eligible_buyers = len({q.buyer_id for q in quotes})
     return AuctionResult(
@@ -133,6 +138,7 @@ async def run_auction(
         decision=decide(campaign, selection, eligible_buyers),
         eligible_buyers=eligible_buyers,
         snapshot_version=snapshot.version,
+        tokens=tokens,
     )
 
 
@@ -142,6 +148,7 @@ async def _live_bids(
     bids: BidSource,
     deadline: float,
     quotes: list[Quote],
+    tokens: dict[str, str],
 ) -> list[Candidate]:
     by_id = {order.id: order for order in orders}
     started = time.monotonic()
@@ -161,6 +168,8 @@ async def _live_bids(
                 result.latency_ms,
             )
         )
+        if result.token:
+            tokens[order.id] = result.token
         if result.outcome is Outcome.BID and result.price is not None:
             quotes.extend(
                 Quote(order.id, order.buyer_id, leg, result.price, order.priority, order.weight)

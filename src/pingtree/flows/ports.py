@@ -6,11 +6,12 @@ The flows receive a :class:`Ports` and never reach for a module-level singleton.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.clock import Clock
@@ -78,5 +79,9 @@ class Ports:
     clock: Clock
     vault: PiiVault
     bids: BidSource
+    #: the one pooled HTTP client for requests to buyers
+    http: aiohttp.ClientSession
+    #: a buyer credential by the name a delivery spec gives it (``{secret: NAME}``)
+    resolve_secret: Callable[[str], str]
     #: how long a post waits for a concurrent first post of the same ping to finish
     post_wait: dt.timedelta = dt.timedelta(seconds=15)

@@ -1,0 +1,462 @@
+"""The live-bid fan-out: every ``bid`` order's ping step, sent at once, bounded by one deadline.
+
+:class:`HttpBids` is the :class:`~pingtree.flows.ports.BidSource` of a running server
+(DESIGN §2 "price", §8.2 "Deadlines"; STYLE "One deadline for the fan-out")::
+
+    for each order:  skip it (skipped_slow) when its recent p90 cannot fit in the time left,
+                     else start a task: render → send → read_answer → one outcome
+    wait for the tasks until the deadline (asyncio.wait)
+    still running → timeout; the request finishes in the background, so its connection
+    stays pooled and its latency is learned
+
+Each task catches its own failure and returns its outcome; nothing escapes ``collect``.
+Requests are told less than we wait: a request's own timeout ends ``reserve_ms`` before the
+deadline, so a slow buyer normally ends as its task's own ``timeout`` and the wait at the
+deadline is only the safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import aiohttp
+import uuid_utils
+
+from pingtree.delivery.attempts import (
+    ATTEMPT_CONTEXT,
+    MAX_KEPT_CHARS,
+    Attempt,
+    AttemptLog,
+    mask_values,
+)
+from pingtree.delivery.client import RawResponse, SendError, send
+from pingtree.delivery.compiled import CompiledDelivery, CompiledStep
+from pingtree.delivery.errors import AnswerError, AnswerErrorCode, RenderError
+from pingtree.delivery.read import MAX_ANSWER_BYTES, BuyerAnswer, read_answer
+from pingtree.delivery.render import OutboundRequest, render
+from pingtree.domain.model import LeadValue, Order
+from pingtree.domain.outcomes import Outcome
+from pingtree.flows.ports import BidResult
+
+__all__ = ["HttpBids"]
+
+logger = logging.getLogger(__name__)
+
+#: latencies kept per order for its p90
+_WINDOW = 50
+#: below this many samples the p90 is not trusted (a new buyer is always asked)
+_MIN_SAMPLES = 10
+#: a buyer skipped for its p90 is still asked once in this many pings, so a buyer that got
+#: faster is noticed (a skipped buyer teaches us nothing)
+_PROBE_EVERY = 20
+#: requests left running past their deadline; beyond this, new ones are cancelled instead
+_MAX_BACKGROUND = 1024
+_MAX_REASON_CHARS = 120
+#: what a send failure is called in the trace (never the exception text: it names the URL,
+#: which may hold a query-string key)
+_SEND_REASONS = {
+    "connect": "connect failed",
+    "reset": "reset",
+    "too_large": f"answer over {MAX_ANSWER_BYTES} bytes",
+    "protocol": "invalid HTTP answer",
+}
+#: headers masked whole in the delivery log, whatever produced them
+_MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+class HttpBids:
+    """Ask every ``bid`` order's ping endpoint for its price at once, over one pooled client.
+
+    ``deliveries()`` gives the compiled deliveries of the current configuration by order
+    id; ``resolve_secret(NAME)`` a buyer credential (``KeyError`` when it is not set). With
+    a ``log``, every exchange (and every skip) is recorded as an :class:`Attempt` under
+    the ping or lead id of :data:`ATTEMPT_CONTEXT`. ``reserve_ms`` is how much earlier
+    than the deadline a request's own timeout ends.
+
+    Call :meth:`close` before closing ``client``: it cancels the requests still finishing
+    in the background.
+    """
+
+    def __init__(
+        self,
+        client: aiohttp.ClientSession,
+        deliveries: Callable[[], Mapping[str, CompiledDelivery]],
+        resolve_secret: Callable[[str], str],
+        log: AttemptLog | None = None,
+        *,
+        reserve_ms: int = 5,
+    ) -> None:
+        self._client = client
+        self._deliveries = deliveries
+        self._resolve_secret = resolve_secret
+        self._log = log
+        self._reserve_ms = reserve_ms
+        self._latency: dict[str, _Latency] = {}
+        self._background: set[asyncio.Task[BidResult]] = set()
+
+    async def collect(
+        self,
+        orders: Sequence[Order],
+        values: Mapping[str, LeadValue],
+        deadline: float,
+    ) -> list[BidResult]:
+        """One result per order, by ``deadline`` (a ``time.monotonic()`` instant).
+
+        ``values`` must hold only non-PII fields (a ping step is compiled to refuse PII
+        anyway). Outcomes: ``bid`` (accepted, a price at or above the floor, with the
+        buyer's token), ``below_floor``, ``no_bid`` (rejected, no price, or 0), ``timeout``,
+        ``error`` (render, network, 5xx/429, unreadable answer; the reason is short and
+        holds no lead value) or ``skipped_slow`` (no request sent). Never raises, except
+        on cancellation.
+        """
+        started = time.monotonic()
+        fan = _FanOut()
+        results: list[BidResult] = []
+        tasks: dict[asyncio.Task[BidResult], Order] = {}
+        try:
+            deliveries = self._deliveries()
+            left_ms = (deadline - started) * 1000
+            for order in orders:
+                delivery = deliveries.get(order.id)
+                step = delivery.ping if delivery is not None else None
+                if step is None:
+                    results.append(_error(order, "no ping step configured"))
+                    continue
+                skip = self._skip(order.id, step, left_ms)
+                if skip is not None:
+                    results.append(BidResult(order.id, Outcome.SKIPPED_SLOW, reason=skip))
+                    self._record_skip(order, step, skip)
+                    continue
+                timeout = min(step.timeout_ms, left_ms - self._reserve_ms) / 1000
+                task = asyncio.create_task(self._ask(order, step, values, timeout, fan))
+                tasks[task] = order
+        except Exception:
+            # a bug of ours (or a configuration not loaded) costs this auction its live
+            # bids, never the ping: every order not settled yet is an error
+            logger.exception("live-bid fan-out failed")
+            settled = {r.order_id for r in results} | {o.id for o in tasks.values()}
+            results += [_error(o, "internal error") for o in orders if o.id not in settled]
+        if not tasks:
+            return results
+        try:
+            done, pending = await asyncio.wait(tasks, timeout=max(deadline - time.monotonic(), 0))
+        except BaseException:
+            # the ping itself was cancelled: its requests end in the background
+            fan.closed = True
+            for task in tasks:
+                if not task.done():
+                    self._keep(task)
+            raise
+        fan.closed = True  # same step as the partition: a task ending later is late
+        waited = round((time.monotonic() - started) * 1000)
+        results += [task.result() for task in done]
+        for task in pending:
+            self._keep(task)
+            order = tasks[task]
+            results.append(
+                BidResult(
+                    order.id, Outcome.TIMEOUT, reason="no answer by the deadline", latency_ms=waited
+                )
+            )
+        return results
+
+    async def close(self) -> None:
+        """Cancel the requests still finishing in the background and wait for them."""
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    @property
+    def in_background(self) -> int:
+        """Requests left running past their fan-out's deadline, not finished yet."""
+        return len(self._background)
+
+    def p90_ms(self, order_id: str) -> int | None:
+        """The order's recent p90 latency; ``None`` before enough answers were seen."""
+        stats = self._latency.get(order_id)
+        return stats.p90() if stats is not None else None
+
+    # -- one order ------------------------------------------------------------------------
+
+    def _skip(self, order_id: str, step: CompiledStep, left_ms: float) -> str | None:
+        """Why the order is not asked at all, or ``None``."""
+        budget_ms = left_ms - self._reserve_ms
+        if budget_ms <= 0:
+            return "no time left"
+        # a configured timeout longer than the time left only shortens the request: the
+        # buyer is told less than we wait; what it has shown it needs (its p90) decides
+        stats = self._latency.get(order_id)
+        p90 = stats.p90() if stats is not None else None
+        if stats is not None and p90 is not None and p90 > budget_ms:
+            stats.skips += 1
+            if stats.skips % _PROBE_EVERY:
+                return f"p90 {p90} ms > {budget_ms:.0f} ms left"
+        return None
+
+    async def _ask(
+        self,
+        order: Order,
+        step: CompiledStep,
+        values: Mapping[str, LeadValue],
+        timeout: float,  # noqa: ASYNC109 (a budget cut from the fan-out's deadline)
+        fan: _FanOut,
+    ) -> BidResult:
+        started = time.monotonic()
+        secrets: list[str] = []
+        missing: list[str] = []
+        request: OutboundRequest | None = None
+        raw: RawResponse | None = None
+        answer: BuyerAnswer | None = None
+        error = ""
+
+        def resolve(name: str) -> str:
+            try:
+                value = self._resolve_secret(name)
+            except KeyError as exc:
+                said = exc.args[0] if exc.args else None
+                # the resolver's own words when it has any ("… is not set (PINGTREE_…)")
+                if isinstance(said, str) and said.startswith("secret "):
+                    missing.append(said)
+                else:
+                    missing.append(f"secret {name} is not set")
+                raise
+            secrets.append(value)
+            return value
+
+        try:
+            request = render(step, values, resolve_secret=resolve)
+            raw = await send(
+                self._client,
+                request.method,
+                request.url,
+                request.headers,
+                request.body,
+                timeout=timeout,
+                max_response_bytes=MAX_ANSWER_BYTES,
+            )
+            answer = read_answer(
+                step, raw.status, raw.headers, raw.body, max_bid=order.pricing.max_bid
+            )
+            result = _judge(order, answer, _since(started))
+        except RenderError as exc:
+            error = str(exc)
+            reason = missing[0] if missing else error
+            result = _error(order, reason, _since(started))
+        except SendError as exc:
+            error = str(exc)
+            if exc.kind == "timeout":
+                result = BidResult(
+                    order.id,
+                    Outcome.TIMEOUT,
+                    reason=f"no answer in {timeout * 1000:.0f} ms",
+                    latency_ms=_since(started),
+                )
+            else:
+                result = _error(order, _SEND_REASONS.get(exc.kind, exc.kind), _since(started))
+        except AnswerError as exc:
+            error = exc.msg
+            result = _error(order, _answer_reason(exc), _since(started))
+        except Exception as exc:
+            # our bug must cost this one buyer its bid, never the whole auction
+            logger.exception("live bid of order %s failed", order.id)
+            error = f"internal error ({type(exc).__name__})"
+            result = _error(order, error, _since(started))
+        if raw is not None or result.outcome is Outcome.TIMEOUT:
+            self._learn(order.id, result.latency_ms or 0)
+        if self._log is not None:
+            _record(self._log, order, started, request, raw, answer, result, error, secrets, fan)
+        return result
+
+    def _learn(self, order_id: str, latency_ms: int) -> None:
+        stats = self._latency.get(order_id)
+        if stats is None:
+            stats = self._latency[order_id] = _Latency()
+        stats.add(latency_ms)
+
+    def _keep(self, task: asyncio.Task[BidResult]) -> None:
+        """Hold a request running past its deadline until it ends (the loop keeps only a
+        weak reference to a task); past the bound, cancel it instead."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        if len(self._background) > _MAX_BACKGROUND:
+            task.cancel()
+
+    # -- the delivery log -----------------------------------------------------------------
+
+    def _record_skip(self, order: Order, step: CompiledStep, reason: str) -> None:
+        if self._log is None:
+            return
+        ping_id, lead_id = ATTEMPT_CONTEXT.get()
+        try:
+            self._log.record(
+                Attempt(
+                    id=str(uuid_utils.uuid7()),
+                    kind="ping",
+                    order_id=order.id,
+                    buyer_id=order.buyer_id,
+                    started_at=dt.datetime.now(dt.UTC),
+                    duration_ms=0,
+                    outcome=str(Outcome.SKIPPED_SLOW),
+                    ping_id=ping_id,
+                    lead_id=lead_id,
+                    method=step.method,
+                    error=reason,
+                )
+            )
+        except Exception:
+            logger.exception("recording a skipped ping of order %s failed", order.id)
+
+
+@dataclass(slots=True)
+class _FanOut:
+    #: the wait is over: a request ending now is late (counted as a timeout)
+    closed: bool = False
+
+
+class _Latency:
+    """An order's last latencies and their p90, sorted only when asked after a change."""
+
+    __slots__ = ("_p90", "_samples", "skips")
+
+    def __init__(self) -> None:
+        self._samples: deque[int] = deque(maxlen=_WINDOW)
+        self._p90: int | None = None
+        #: pings skipped for the p90 (every ``_PROBE_EVERY``-th goes through)
+        self.skips = 0
+
+    def add(self, latency_ms: int) -> None:
+        self._samples.append(latency_ms)
+        self._p90 = None
+
+    def p90(self) -> int | None:
+        if len(self._samples) < _MIN_SAMPLES:
+            return None
+        if self._p90 is None:
+            ordered = sorted(self._samples)
+            self._p90 = ordered[math.ceil(0.9 * len(ordered)) - 1]
+        return self._p90
+
+
+def _record(
+    log: AttemptLog,
+    order: Order,
+    started: float,
+    request: OutboundRequest | None,
+    raw: RawResponse | None,
+    answer: BuyerAnswer | None,
+    result: BidResult,
+    error: str,
+    secrets: list[str],
+    fan: _FanOut,
+) -> None:
+    ping_id, lead_id = ATTEMPT_CONTEXT.get()
+    duration = _since(started)
+    outcome = str(result.outcome)
+    if fan.closed:
+        # the auction counted it as a timeout; what the buyer said is kept for people
+        error = f"answered after the deadline ({outcome}, {duration} ms)"
+        outcome = str(Outcome.TIMEOUT)
+    parsed: dict[str, object] = {}
+    if answer is not None:
+        parsed = {
+            "accepted": answer.accepted,
+            "bid": str(answer.bid) if answer.bid is not None else None,
+            "token": answer.token,
+            "reason": answer.reason,
+        }
+    try:
+        log.record(
+            Attempt(
+                id=str(uuid_utils.uuid7()),
+                kind="ping",
+                order_id=order.id,
+                buyer_id=order.buyer_id,
+                started_at=_wall_clock(started),
+                duration_ms=duration,
+                outcome=outcome,
+                ping_id=ping_id,
+                lead_id=lead_id,
+                method=request.method if request is not None else "",
+                url=mask_values(request.url, secrets) if request is not None else "",
+                request_headers=_masked_headers(request, secrets),
+                request_body=_kept_text(request.body, secrets) if request is not None else "",
+                status=raw.status if raw is not None else None,
+                response_headers=dict(raw.headers) if raw is not None else {},
+                response_body=_kept_text(raw.body, ()) if raw is not None else "",
+                parsed=parsed,
+                error=mask_values(error, secrets)[:MAX_KEPT_CHARS],
+            )
+        )
+    except Exception:
+        logger.exception("recording a ping attempt of order %s failed", order.id)
+
+
+def _judge(order: Order, answer: BuyerAnswer, latency_ms: int) -> BidResult:
+    """The outcome of a buyer's readable answer."""
+    if not answer.accepted:
+        return BidResult(
+            order.id, Outcome.NO_BID, reason=answer.reason or "rejected", latency_ms=latency_ms
+        )
+    if answer.bid is None:  # accepted without a price, or 0.00
+        return BidResult(order.id, Outcome.NO_BID, reason="no price", latency_ms=latency_ms)
+    floor = order.pricing.floor
+    if floor is not None and answer.bid < floor:
+        return BidResult(
+            order.id,
+            Outcome.BELOW_FLOOR,
+            price=answer.bid,
+            reason=f"below floor {floor}",
+            latency_ms=latency_ms,
+        )
+    return BidResult(
+        order.id, Outcome.BID, price=answer.bid, latency_ms=latency_ms, token=answer.token
+    )
+
+
+def _error(order: Order, reason: str, latency_ms: int | None = None) -> BidResult:
+    return BidResult(
+        order.id, Outcome.ERROR, reason=reason[:_MAX_REASON_CHARS], latency_ms=latency_ms
+    )
+
+
+def _answer_reason(exc: AnswerError) -> str:
+    """``HTTP 503``, ``invalid JSON``, ``malformed XML``…: the parser's details (positions,
+    snippets of the buyer's body) stay in the delivery log."""
+    if exc.code is AnswerErrorCode.UNREADABLE:
+        return exc.msg.split(":", 1)[0]
+    return exc.msg
+
+
+def _since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+def _wall_clock(monotonic: float) -> dt.datetime:
+    return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=time.monotonic() - monotonic)
+
+
+def _masked_headers(request: OutboundRequest | None, secrets: list[str]) -> dict[str, str]:
+    if request is None:
+        return {}
+    return {
+        name: mask_values(value, [value] if name.lower() in _MASKED_HEADERS else secrets)
+        for name, value in request.headers
+    }
+
+
+def _kept_text(body: bytes, secrets: Sequence[str]) -> str:
+    # decode a little more than is kept: masking may shorten it, and a cut mid-secret
+    # must not leave the secret's head behind
+    text = body[: MAX_KEPT_CHARS * 4].decode("utf-8", "replace")
+    if secrets:
+        text = mask_values(text, secrets)
+    return text[:MAX_KEPT_CHARS]

@@ -1,0 +1,143 @@
+"""Test a buyer: a sample ping and post to a real mock buyer, shown in full."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from pingtree.config.compile import CompiledConfig, compile_config
+from pingtree.config.parse import parse_config
+from pingtree.delivery.client import create_client
+from pingtree.flows.errors import InputError, NotFound
+from pingtree.flows.try_buyer import try_buyer
+from pingtree.mockbuyer import EndpointConfig, MockBuyer
+
+
+def _config(buyer: MockBuyer) -> CompiledConfig:
+    return compile_config(
+        parse_config(
+            {
+                "verticals": [
+                    {
+                        "id": "auto",
+                        "fields": [
+                            {"name": "zip", "type": "zip", "ping": "required"},
+                            {"name": "age", "type": "integer", "min": 18, "max": 99},
+                            {"name": "phone", "type": "phone", "pii": True, "post": "required"},
+                        ],
+                    }
+                ],
+                "buyers": [
+                    {
+                        "id": "shield",
+                        "orders": [
+                            {
+                                "id": "live",
+                                "vertical": "auto",
+                                "pricing": {"type": "bid"},
+                                "delivery": {
+                                    "ping": {
+                                        "url": buyer.ping_url("shield"),
+                                        "body": {
+                                            "fields": [
+                                                {"from": "zip", "to": "lead.zip"},
+                                                {"from": "age", "to": "lead.age"},
+                                            ]
+                                        },
+                                        "response": {
+                                            "accepted": {"json": "$.status", "equals": ["success"]},
+                                            "bid": {"json": "$.price"},
+                                            "token": {"json": "$.ping_id"},
+                                        },
+                                    },
+                                    "post": {
+                                        "same_as": "ping",
+                                        "url": buyer.post_url("shield"),
+                                        "body": {
+                                            "fields": [
+                                                {"from": "token", "to": "ping_id"},
+                                                {
+                                                    "from": "phone",
+                                                    "to": "phone",
+                                                    "format": "dashed",
+                                                },
+                                            ]
+                                        },
+                                        "response": {
+                                            "accepted": {"json": "$.status", "equals": ["success"]},
+                                            "redirect_url": {"json": "$.redirect_url"},
+                                        },
+                                    },
+                                },
+                            },
+                            {
+                                "id": "collects",
+                                "vertical": "auto",
+                                "pricing": {"type": "fixed", "exclusive": "5"},
+                            },
+                        ],
+                    }
+                ],
+            }
+        )
+    )
+
+
+@pytest.fixture
+async def buyer() -> AsyncIterator[MockBuyer]:
+    async with MockBuyer({"shield": EndpointConfig()}) as running:
+        yield running
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    async with create_client() as session:
+        yield session
+
+
+async def test_a_sample_lead_goes_through_ping_and_post(
+    buyer: MockBuyer, client: aiohttp.ClientSession
+) -> None:
+    exchanges = await try_buyer(
+        _config(buyer), "live", {"age": "42"}, client=client, resolve_secret=lambda name: name
+    )
+    ping, post = exchanges
+    assert ping["step"] == "ping"
+    assert ping["request"]["body"] == '{"lead":{"zip":"33101","age":42}}'
+    assert ping["response"]["status"] == 200
+    assert ping["parsed"]["accepted"] is True
+    assert ping["parsed"]["bid"] == "10.00"
+    token = ping["parsed"]["token"]
+    assert token in buyer.tokens("shield")
+    # the post carries the token the ping answer gave, and the PII the ping never saw
+    assert post["request"]["body"] == f'{{"ping_id":"{token}","phone":"305-555-0100"}}'
+    assert post["parsed"]["accepted"] is True
+    assert post["parsed"]["redirect_url"] == f"https://buyer.invalid/thanks/{token}"
+    assert post["error"] == ""
+    ping_bodies = [r.body for r in buyer.requests_to("shield", "ping")]
+    assert ping_bodies
+    assert all(b"555" not in body for body in ping_bodies)
+
+
+async def test_an_unreachable_buyer_is_shown_not_raised(client: aiohttp.ClientSession) -> None:
+    async with MockBuyer({"shield": EndpointConfig()}) as gone:
+        config = _config(gone)
+    exchanges = await try_buyer(config, "live", {}, client=client, resolve_secret=str, post=False)
+    assert len(exchanges) == 1
+    assert exchanges[0]["response"] is None
+    assert exchanges[0]["error"] == "no answer: connect"
+
+
+async def test_what_cannot_be_tested(buyer: MockBuyer, client: aiohttp.ClientSession) -> None:
+    config = _config(buyer)
+    with pytest.raises(NotFound, match="no order 'nope'"):
+        await try_buyer(config, "nope", {}, client=client, resolve_secret=str)
+    with pytest.raises(NotFound, match="buyer collects its leads"):
+        await try_buyer(config, "collects", {}, client=client, resolve_secret=str)
+    with pytest.raises(InputError) as bad:
+        await try_buyer(
+            config, "live", {"age": "old", "shoe": "9"}, client=client, resolve_secret=str
+        )
+    assert sorted(e.loc[-1] for e in bad.value.errors) == ["age", "shoe"]
