@@ -77,3 +77,12 @@ async def test_a_full_backlog_drops_and_counts(sessions: async_sessionmaker[Asyn
     await log.flush()
     async with sessions() as session:
         assert len(await AttemptRepository(session).recent(10)) == 2
+
+
+def test_every_attempt_field_is_stored() -> None:
+    from pingtree.store.attempt_log import _row
+    from pingtree.store.tables import AttemptRow
+
+    names = {f.name for f in dataclasses.fields(Attempt)}
+    assert set(_row(attempt("a1"))) == names
+    assert names == set(AttemptRow.__table__.columns.keys())
