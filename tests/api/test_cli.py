@@ -11,6 +11,7 @@ import yaml
 
 from tests.api.conftest import SECRET, market_settings
 from tests.api.market import buyer, marketplace, order
+from tests.support.buyers import running_buyers
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -78,3 +79,42 @@ def test_keys_only_for_configured_campaigns(tmp_path: Path) -> None:
     created = _run(env, "key", "create", "acme_auto")
     assert created.returncode == 0
     assert created.stdout.startswith("pt_")
+
+
+def test_an_operator_tests_a_buyer_from_the_command_line(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    with running_buyers({"rich": {"bid": {"kind": "fixed", "amount": "35.00"}}}) as mock:
+        response = {
+            "accepted": {"json": "$.status", "equals": ["success"]},
+            "bid": {"json": "$.price"},
+            "token": {"json": "$.ping_id"},
+        }
+        live = order(
+            "rich_live",
+            None,
+            pricing={"type": "bid"},
+            delivery={
+                "ping": {
+                    "url": mock.ping_url("rich"),
+                    "body": {"fields": [{"from": "zip", "to": "zip"}]},
+                    "response": response,
+                },
+                "post": {
+                    "same_as": "ping",
+                    "url": mock.post_url("rich"),
+                    "body": {"fields": [{"from": "token", "to": "ping_id"}]},
+                },
+            },
+        )
+        config = tmp_path / "market.yaml"
+        config.write_text(yaml.safe_dump(marketplace([buyer("rich", live)])))
+        assert _run(env, "apply", str(config)).returncode == 0
+        tested = _run(env, "test-buyer", "rich_live", "--field", "zip=10001")
+    assert tested.returncode == 0, tested.stderr
+    ping, post = yaml.safe_load(tested.stdout)
+    assert ping["request"]["body"] == '{"zip":"10001"}'
+    assert (ping["parsed"]["bid"], ping["response"]["status"]) == ("35.00", 200)
+    assert post["request"]["body"] == f'{{"ping_id":"{ping["parsed"]["token"]}"}}'
+    assert post["parsed"]["accepted"] is True
+    unknown = _run(env, "test-buyer", "nope")
+    assert (unknown.returncode, unknown.stderr.strip()) == (1, "no order 'nope'")

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from pingtree.mockbuyer import EndpointConfig, MockBuyer
+from pingtree.mockbuyer import MockBuyer
 from tests.api.market import CONTACT, PING, Market, buyer, campaign, marketplace, order
+from tests.support.buyers import running_buyers
 
 BUYERS: dict[str, dict[str, Any]] = {
     "rich": {"bid": {"kind": "fixed", "amount": "35.00"}, "bid_format": "string"},
@@ -20,31 +18,6 @@ BUYERS: dict[str, dict[str, Any]] = {
     "dead": {"misbehaviour": {"kind": "hang", "on": "ping"}},
     **{f"b{i}": {"bid": {"kind": "fixed", "amount": f"{10 + i}.00"}} for i in range(19)},
 }
-
-
-@contextmanager
-def running_buyers(endpoints: Mapping[str, Mapping[str, Any]]) -> Iterator[MockBuyer]:
-    """A MockBuyer in a thread with its own event loop (the API tests are synchronous)."""
-    ready = threading.Event()
-    holder: dict[str, Any] = {}
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        configs = {name: EndpointConfig.model_validate(c) for name, c in endpoints.items()}
-        async with MockBuyer(configs) as mock:
-            holder.update(mock=mock, stop=stop, loop=asyncio.get_running_loop())
-            ready.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-    thread.start()
-    if not ready.wait(10):
-        raise RuntimeError("the mock buyer did not start")
-    try:
-        yield holder["mock"]
-    finally:
-        holder["loop"].call_soon_threadsafe(holder["stop"].set)
-        thread.join(10)
 
 
 @pytest.fixture(scope="module")

@@ -150,7 +150,7 @@ async def _exchange(
         name,
         method=request.method,
         url=request.url,
-        request_headers=dict(request.headers),
+        request_headers={str(k): str(v) for k, v in request.headers},
         request_body=request.body.decode("utf-8", errors="replace"),
     )
     started = time.monotonic()
@@ -169,7 +169,8 @@ async def _exchange(
     shown = _with(
         shown,
         status=response.status,
-        response_headers=dict(response.headers),
+        # plain strings: header names come as the client's own str subclass
+        response_headers={str(k): str(v) for k, v in response.headers.items()},
         response_body=response.body[:_SHOWN_CHARS].decode("utf-8", errors="replace"),
         elapsed_ms=response.elapsed_ms,
     )
