@@ -262,3 +262,20 @@ def test_an_operator_tests_a_buyer_through_the_admin_api(market: Market, mock: M
     assert bad.json()["detail"][0]["loc"] == ["fields", "zip"]
     missing = market.http.post("/api/v1/admin/orders/nope/test", headers=market.admin, json={})
     assert missing.status_code == 404
+
+
+def test_a_seller_may_ask_for_a_shorter_deadline(market: Market, mock: MockBuyer):
+    market.apply(
+        marketplace(
+            [
+                buyer("shield", order("shield_fl", "25.00")),
+                buyer("dead", live_order(mock, "dead", timeout_ms=5000)),
+            ],
+            [campaign(ping_deadline_ms=3000)],
+        )
+    )
+    started = time.monotonic()
+    pinged = market.ping(tmax_ms=200)
+    assert time.monotonic() - started < 1.0
+    assert pinged["bid"] == "17.50"
+    assert candidates(market, pinged["ping_id"])["dead_live"]["outcome"] == "timeout"
