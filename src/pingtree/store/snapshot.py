@@ -29,6 +29,8 @@ from pingtree.store.periodic import Periodic
 
 __all__ = ["Scan", "Snapshot", "SnapshotHolder", "Standing"]
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class Standing:
@@ -48,7 +50,18 @@ class Scan:
     settled: tuple[Candidate, ...]
 
 
-log = logging.getLogger(__name__)
+class _MinuteCache:
+    """What :meth:`Snapshot.scan` computed, valid for one minute of the clock."""
+
+    def __init__(self) -> None:
+        self._minute: dt.datetime | None = None
+        self._scans: dict[tuple[str, bool, frozenset[Leg], str | None], Scan] = {}
+
+    def of(self, now: dt.datetime) -> dict[tuple[str, bool, frozenset[Leg], str | None], Scan]:
+        minute = now.replace(second=0, microsecond=0)
+        if minute != self._minute:
+            self._minute, self._scans = minute, {}
+        return self._scans
 
 
 @dataclass(frozen=True)
@@ -57,11 +70,7 @@ class Snapshot:
     config: CompiledConfig
     #: orders of a vertical by test mode: (vertical id, test) → orders
     orders_by_vertical: Mapping[tuple[str, bool], tuple[Order, ...]] = field(default_factory=dict)
-    #: what :meth:`scan` computed for the current minute
-    _scans: dict[tuple[str, bool, frozenset[Leg], str | None], Scan] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-    _scans_minute: list[dt.datetime] = field(default_factory=list, compare=False, repr=False)
+    _scans: _MinuteCache = field(default_factory=lambda: _MinuteCache(), compare=False, repr=False)
 
     @classmethod
     def build(cls, version: int, config: CompiledConfig) -> Snapshot:
@@ -92,15 +101,11 @@ class Snapshot:
         minute-granular, and an order's state gate settles most filters by the lead's state
         alone (DESIGN §8.4): so a ping touches only the orders that may want it.
         """
-        minute = now.replace(second=0, microsecond=0)
-        if self._scans_minute != [minute]:
-            self._scans.clear()
-            self._scans_minute[:] = [minute]
+        scans = self._scans.of(now)
         key = (vertical_id, test, legs, state)
-        scan = self._scans.get(key)
+        scan = scans.get(key)
         if scan is None:
-            scan = self._scan(vertical_id, test, legs, now, state)
-            self._scans[key] = scan
+            scan = scans[key] = self._scan(vertical_id, test, legs, now, state)
         return scan
 
     def _scan(
