@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from pingtree.domain.fields import with_tracking_fields
-from pingtree.domain.filters import FilterConfigError, compile_filter
+from pingtree.domain.filters import FilterConfigError, compile_filter, state_gate
 from pingtree.domain.model import (
     Condition,
     FieldSpec,
@@ -354,3 +354,34 @@ def test_regex_runs_on_re2_in_linear_time() -> None:
 def test_regex_is_a_search_not_a_full_match() -> None:
     compiled = compile_filter(all_(cond("source_url", "regex", r"utm=\w")), AUTO)
     assert compiled(LEAD, False).passed
+
+
+# --- the state gate (the hot path's state index) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("group", "gate"),
+    [
+        (all_(cond("state", "in", ["fl", "Georgia"])), {"FL", "GA"}),
+        (all_(cond("state", "eq", "tx")), {"TX"}),
+        # intersected across conditions and nested all-groups
+        (
+            all_(cond("state", "in", ["FL", "GA", "TX"]), all_(cond("state", "in", ["TX", "FL"]))),
+            {"FL", "TX"},
+        ),
+        (all_(cond("age", "gte", 21), cond("state", "in", ["CA"])), {"CA"}),
+        # an any-group, a negation or no state condition says nothing about the state
+        (any_(cond("state", "in", ["CA"]), cond("age", "gte", 21)), None),
+        (all_(any_(cond("state", "in", ["CA"]), cond("age", "gte", 21))), None),
+        (all_(cond("state", "not_in", ["CA"])), None),
+        (all_(cond("age", "gte", 21)), None),
+    ],
+)
+def test_state_gate(group: FilterGroup, gate: set[str] | None) -> None:
+    found = state_gate(group, AUTO)
+    assert found == (frozenset(gate) if gate is not None else None)
+    if found is not None:
+        # whatever else a lead has, outside the gate the filter fails
+        compiled = compile_filter(group, AUTO)
+        outside = {**LEAD, "state": "NY"}
+        assert not compiled(outside, False).passed
