@@ -159,6 +159,8 @@ def main() -> None:
             **os.environ,
             "PINGTREE_DATA_DIR": str(data),
             "PINGTREE_SECRET_KEY": "bench-" + "k" * 40,
+            # the mock buyers live on loopback, which a real deployment never calls
+            "PINGTREE_OUTBOUND_ALLOW": '["127.0.0.1"]',
         }
         for name in ("PINGTREE_DATABASE_URL", "PINGTREE_REDIS_URL"):
             env.pop(name, None)

@@ -66,7 +66,7 @@ async def start_runtime(
     ledger = create_cap_ledger(sessions, redis)
     cap_room = CapRoom(ledger, snapshots.current, clock.now, settings.cap_room_refresh_seconds)
     await cap_room.start()
-    client = create_client()
+    client = create_client(allow=settings.outbound_allow)
     attempts = BatchedAttemptLog(sessions)
     attempts.start()
     live_bids = HttpBids(

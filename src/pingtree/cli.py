@@ -207,7 +207,7 @@ def try_buyer_command(
     async def run(sessions: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
         async with sessions() as session:
             document = await ConfigRepository(session).load_document()
-        async with create_client() as client:
+        async with create_client(allow=settings.outbound_allow) as client:
             return await try_buyer(
                 compile_config(document),
                 order,

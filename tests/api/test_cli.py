@@ -21,6 +21,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
         "PINGTREE_DATA_DIR": str(tmp_path),
         "PINGTREE_DATABASE_URL": settings.resolved_database_url(),
         "PINGTREE_SECRET_KEY": SECRET,
+        "PINGTREE_OUTBOUND_ALLOW": '["127.0.0.1"]',
     }
     env.pop("PINGTREE_REDIS_URL", None)
     return env

@@ -15,7 +15,7 @@ import aiohttp
 import orjson
 import pytest
 
-from pingtree.delivery.client import RawResponse, SendError, create_client, send
+from pingtree.delivery.client import AddressGuard, RawResponse, SendError, create_client, send
 from pingtree.mockbuyer import EndpointConfig, MockBuyer
 
 JSON = [("Content-Type", "application/json")]
@@ -35,6 +35,9 @@ ENDPOINTS = {
     "slow": {"latency": 300},
 }
 
+#: the mock buyers live on loopback, which a real deployment never calls
+LOOPBACK = ("127.0.0.1",)
+
 
 @pytest.fixture
 async def buyer() -> AsyncIterator[MockBuyer]:
@@ -45,7 +48,7 @@ async def buyer() -> AsyncIterator[MockBuyer]:
 
 @pytest.fixture
 async def client() -> AsyncIterator[aiohttp.ClientSession]:
-    session = create_client()
+    session = create_client(allow=LOOPBACK)
     try:
         yield session
     finally:
@@ -165,7 +168,7 @@ async def test_a_broken_connection_is_not_reused(client, buyer: MockBuyer):
 
 
 async def test_client_settings():
-    session = create_client(limit=64, limit_per_host=16)
+    session = create_client(limit=64, limit_per_host=16, allow=LOOPBACK)
     try:
         connector = session.connector
         assert isinstance(connector, aiohttp.TCPConnector)
@@ -195,7 +198,7 @@ async def test_slow_drip_is_bounded_by_the_same_timeout(client, buyer: MockBuyer
 
 
 async def test_waiting_for_a_pooled_connection_counts_and_sent_nothing(buyer: MockBuyer):
-    session = create_client(limit=1)
+    session = create_client(limit=1, allow=LOOPBACK)
     try:
         hanging = asyncio.create_task(ping(session, buyer.ping_url("hang"), seconds=5))
         await until_received(buyer)
@@ -376,3 +379,42 @@ async def test_gzip_with_content_length_is_counted_inflated(client):
 
     assert error.kind == "too_large"
     assert fits.body == inflated
+
+
+# -- only public buyers (DESIGN §8.6) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "allow", "permitted"),
+    [
+        ("93.184.216.34", (), True),
+        ("2606:2800:220:1:248:1893:25c8:1946", (), True),
+        ("127.0.0.1", (), False),
+        ("::1", (), False),
+        ("10.1.2.3", (), False),
+        ("172.16.0.9", (), False),
+        ("192.168.1.20", (), False),
+        ("169.254.169.254", (), False),  # the cloud metadata address
+        ("fe80::1", (), False),
+        ("0.0.0.0", (), False),
+        ("10.1.2.3", ("10.1.0.0/16",), True),
+        ("10.2.0.1", ("10.1.0.0/16",), False),
+        ("127.0.0.1", ("127.0.0.1",), True),
+    ],
+)
+def test_which_addresses_may_be_called(
+    address: str, allow: tuple[str, ...], permitted: bool
+) -> None:
+    assert AddressGuard(allow).permits(address) is permitted
+
+
+async def test_a_buyer_on_loopback_is_refused_unless_allowed(buyer: MockBuyer) -> None:
+    async with create_client() as guarded:
+        error, _ = await failure(ping(guarded, buyer.ping_url("ok")))
+        assert (error.kind, error.sent) == ("connect", False)
+        assert "not a public address" in str(error)
+        # a name that resolves to loopback is refused the same way
+        by_name = buyer.ping_url("ok").replace("127.0.0.1", "localhost")
+        error, _ = await failure(ping(guarded, by_name))
+        assert (error.kind, error.sent) == ("connect", False)
+    assert buyer.requests_to("ok") == []

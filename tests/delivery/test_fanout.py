@@ -54,6 +54,9 @@ XML_RULES = {
     "reason": {"xpath": "/response/reason"},
 }
 
+#: the mock buyers live on loopback, which a real deployment never calls
+LOOPBACK = ("127.0.0.1",)
+
 
 def spec(ping_url: str, timeout_ms: int = 800, **ping: Any) -> CompiledDelivery:
     """A ping step asking ``ping_url`` for a price with two non-PII fields."""
@@ -122,7 +125,7 @@ async def buyer() -> AsyncIterator[MockBuyer]:
 
 @pytest.fixture
 async def market(buyer: MockBuyer) -> AsyncIterator[Market]:
-    client = create_client()
+    client = create_client(allow=LOOPBACK)
     market = Market(buyer, client)
     try:
         yield market

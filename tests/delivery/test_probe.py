@@ -14,6 +14,9 @@ from pingtree.flows.errors import InputError, NotFound
 from pingtree.flows.try_buyer import try_buyer
 from pingtree.mockbuyer import EndpointConfig, MockBuyer
 
+#: the mock buyers live on loopback, which a real deployment never calls
+LOOPBACK = ("127.0.0.1",)
+
 
 def _config(buyer: MockBuyer) -> CompiledConfig:
     return compile_config(
@@ -93,7 +96,7 @@ async def buyer() -> AsyncIterator[MockBuyer]:
 
 @pytest.fixture
 async def client() -> AsyncIterator[aiohttp.ClientSession]:
-    async with create_client() as session:
+    async with create_client(allow=LOOPBACK) as session:
         yield session
 
 

@@ -15,16 +15,20 @@ waiting for a pooled connection), which the trace hook of ``create_client`` obse
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Literal
+from typing import Any, Literal
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 
-__all__ = ["RawResponse", "SendError", "SendErrorKind", "create_client", "send"]
+__all__ = ["AddressGuard", "RawResponse", "SendError", "SendErrorKind", "create_client", "send"]
 
 SendErrorKind = Literal["connect", "timeout", "reset", "too_large", "protocol"]
 
@@ -58,20 +62,30 @@ class SendError(Exception):
         self.sent = sent
 
 
-def create_client(limit: int = 512, limit_per_host: int = 128) -> aiohttp.ClientSession:
+def create_client(
+    limit: int = 512, limit_per_host: int = 128, *, allow: Iterable[str] = ()
+) -> aiohttp.ClientSession:
     """The process's one session. Call it inside the running loop; close it at shutdown.
 
     ``limit`` must stay above the peak number of requests in flight (the fan-out of every
     concurrent ping), or requests queue for a connection inside their own timeout.
+
+    Buyers live on the public internet: a host on a loopback, private, link-local or
+    otherwise non-public address is refused (``SendError("connect")``, nothing sent) —
+    whether the URL names the address or a name resolves to it — unless an ``allow``
+    entry (an address or a network such as ``10.1.0.0/16``) covers it (DESIGN §8.6).
     """
+    guard = AddressGuard(allow)
     connector = aiohttp.TCPConnector(
         limit=limit,
         limit_per_host=limit_per_host,
         ttl_dns_cache=_DNS_TTL_SECONDS,
         keepalive_timeout=_KEEPALIVE_SECONDS,
         enable_cleanup_closed=_NEEDS_CLEANUP_CLOSED,
+        resolver=_GuardedResolver(guard),
     )
     trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(guard.check_literal_host)
     trace.on_request_headers_sent.append(_headers_sent)
     return aiohttp.ClientSession(
         connector=connector,
@@ -81,6 +95,55 @@ def create_client(limit: int = 512, limit_per_host: int = 128) -> aiohttp.Client
         trace_configs=[trace],
         headers={"User-Agent": "pingtree"},
     )
+
+
+class AddressGuard:
+    """Which buyer addresses may be called: public ones, and those ``allow`` lists."""
+
+    def __init__(self, allow: Iterable[str] = ()) -> None:
+        self._allowed = tuple(ipaddress.ip_network(entry, strict=False) for entry in allow)
+
+    def permits(self, address: str) -> bool:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if any(ip in network for network in self._allowed):
+            return True
+        return ip.is_global and not ip.is_multicast
+
+    async def check_literal_host(
+        self, _session: aiohttp.ClientSession, _ctx: Any, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        # a URL naming an address skips the resolver: check it before anything is sent
+        host = (params.url.host or "").strip("[]")
+        if _is_ip(host) and not self.permits(host):
+            raise SendError("connect", f"{host} is not a public address", sent=False)
+
+
+class _GuardedResolver(AbstractResolver):
+    """The default resolver, keeping only the addresses the guard permits."""
+
+    def __init__(self, guard: AddressGuard) -> None:
+        self._guard = guard
+        self._inner = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        kept = [result for result in found if self._guard.permits(result["host"])]
+        if not kept:
+            raise OSError(f"{host} resolves to no public address")
+        return kept
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
 class _Progress:
