@@ -86,3 +86,17 @@ def test_every_attempt_field_is_stored() -> None:
     names = {f.name for f in dataclasses.fields(Attempt)}
     assert set(_row(attempt("a1"))) == names
     assert names == set(AttemptRow.__table__.columns.keys())
+
+
+async def test_header_names_from_the_http_client_are_stored(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from multidict import CIMultiDict, istr
+
+    headers = CIMultiDict({istr("Content-Type"): "application/json"})
+    log = BatchedAttemptLog(sessions)
+    log.record(attempt("a1", response_headers=headers))
+    await log.flush()
+    async with sessions() as session:
+        (row,) = await AttemptRepository(session).recent(10)
+    assert row.response_headers == {"Content-Type": "application/json"}

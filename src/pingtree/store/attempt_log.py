@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+from collections.abc import Mapping
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -99,11 +100,16 @@ def _row(attempt: Attempt) -> dict[str, object]:
         "outcome": attempt.outcome,
         "method": attempt.method,
         "url": attempt.url,
-        "request_headers": dict(attempt.request_headers),
+        "request_headers": _plain(attempt.request_headers),
         "request_body": attempt.request_body[:MAX_KEPT_CHARS],
         "status": attempt.status,
-        "response_headers": dict(attempt.response_headers),
+        "response_headers": _plain(attempt.response_headers),
         "response_body": attempt.response_body[:MAX_KEPT_CHARS],
         "parsed": dict(attempt.parsed),
         "error": attempt.error,
     }
+
+
+def _plain(headers: Mapping[str, str]) -> dict[str, str]:
+    # header names arrive as the HTTP client's own str subclass, which JSON encoders refuse
+    return {str(name): str(value) for name, value in headers.items()}

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -66,10 +67,18 @@ def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = _create_async_engine(url, connect_args={"timeout": 30})
+        engine = _create_async_engine(url, connect_args={"timeout": 30}, **_JSON)
         _configure_sqlite(engine, foreign_keys=foreign_keys)
         return engine
-    return _create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=False)
+    return _create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=False, **_JSON)
+
+
+def _json_dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+#: JSON columns (traces, the delivery log) are written on every ping: orjson, not json
+_JSON: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
