@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -16,6 +14,7 @@ from pingtree.delivery.fanout import HttpBids
 from pingtree.flows.ports import BidSource, Ports
 from pingtree.settings import Settings
 from pingtree.store.attempt_log import BatchedAttemptLog
+from pingtree.store.buyer_secrets import BuyerSecrets
 from pingtree.store.cap_room import CapRoom
 from pingtree.store.caps import create_cap_ledger, create_redis
 from pingtree.store.db import create_engine, session_factory
@@ -23,10 +22,7 @@ from pingtree.store.migrations import migrate
 from pingtree.store.secrets import ApiKeyRepository, PiiVault, load_server_key
 from pingtree.store.snapshot import SnapshotHolder
 
-__all__ = ["Runtime", "create_api_key", "env_secret", "start_runtime"]
-
-_SECRET_ENV_PREFIX = "PINGTREE_SECRET_"
-_NOT_ALPHANUMERIC = re.compile(r"[^A-Z0-9]")
+__all__ = ["Runtime", "create_api_key", "start_runtime"]
 
 
 @dataclass
@@ -38,11 +34,13 @@ class Runtime:
     server_key: bytes
     live_bids: HttpBids
     attempts: BatchedAttemptLog
+    secrets: BuyerSecrets
 
     async def close(self) -> None:
         await self.live_bids.close()
         await self.ports.http.close()
         await self.attempts.stop()
+        await self.secrets.stop()
         await self.ports.cap_room.stop()
         await self.ports.snapshots.stop()
         if self.redis is not None:
@@ -69,8 +67,11 @@ async def start_runtime(
     client = create_client(allow=settings.outbound_allow)
     attempts = BatchedAttemptLog(sessions)
     attempts.start()
+    vault = PiiVault(server_key)
+    secrets = BuyerSecrets(sessions, vault, settings.config_poll_seconds)
+    await secrets.start()
     live_bids = HttpBids(
-        client, lambda: snapshots.current().config.deliveries, env_secret, attempts
+        client, lambda: snapshots.current().config.deliveries, secrets.resolve, attempts
     )
     ports = Ports(
         sessions=sessions,
@@ -78,31 +79,12 @@ async def start_runtime(
         caps=ledger,
         cap_room=cap_room,
         clock=clock,
-        vault=PiiVault(server_key),
+        vault=vault,
         bids=bids or live_bids,
         http=client,
-        resolve_secret=env_secret,
+        resolve_secret=secrets.resolve,
     )
-    return Runtime(settings, ports, engine, redis, server_key, live_bids, attempts)
-
-
-def env_secret(name: str) -> str:
-    """A buyer credential (``{secret: NAME}`` in a delivery spec) from the environment.
-
-    Stand-in until buyer credentials are stored encrypted (DESIGN §8.5): ``NAME`` is read
-    from ``PINGTREE_SECRET_<NAME>``, upper-cased with every character other than A-Z and
-    0-9 turned into ``_`` (``shield-token`` → ``PINGTREE_SECRET_SHIELD_TOKEN``). Raises
-    ``KeyError`` when it is not set, and for the name ``key``: ``PINGTREE_SECRET_KEY`` is
-    the server's own key and must never be sent to a buyer. A request needing a missing
-    secret is not sent (its outcome is an error naming the secret).
-    """
-    variable = _SECRET_ENV_PREFIX + _NOT_ALPHANUMERIC.sub("_", name.upper())
-    if variable == "PINGTREE_SECRET_KEY":
-        raise KeyError(f"secret {name} is reserved: {variable} is the server's key")
-    value = os.environ.get(variable)
-    if value is None:
-        raise KeyError(f"secret {name} is not set (environment variable {variable})")
-    return value
+    return Runtime(settings, ports, engine, redis, server_key, live_bids, attempts, secrets)
 
 
 async def create_api_key(

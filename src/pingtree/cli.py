@@ -1,4 +1,4 @@
-"""``pingtree serve | migrate | apply | export | key | token | test-buyer | mockbuyer``."""
+"""``pingtree serve | migrate | apply | export | key | token | secret | test-buyer | mockbuyer``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import uvicorn
 import yaml
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pingtree.bootstrap import create_api_key, env_secret
+from pingtree.bootstrap import create_api_key
 from pingtree.config.apply import apply_config, export_config
 from pingtree.config.compile import compile_config
 from pingtree.config.errors import ConfigError
@@ -24,10 +24,11 @@ from pingtree.delivery.client import create_client
 from pingtree.flows.errors import InputError, NotFound
 from pingtree.flows.try_buyer import try_buyer
 from pingtree.settings import Settings
+from pingtree.store.buyer_secrets import SECRET_NAME, BuyerSecretRepository, env_secret
 from pingtree.store.config_repo import ConfigRepository
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate as run_migrations
-from pingtree.store.secrets import load_server_key
+from pingtree.store.secrets import PiiVault, load_server_key
 
 __all__ = ["main"]
 
@@ -35,7 +36,9 @@ app = typer.Typer(help="pingtree: real-time ping/post lead distribution.", no_ar
 key_app = typer.Typer(help="Campaign API keys.", no_args_is_help=True)
 token_app = typer.Typer(help="Admin API tokens.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
+secret_app = typer.Typer(help="Buyer credentials, stored encrypted.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(secret_app, name="secret")
 
 T = TypeVar("T")
 
@@ -190,6 +193,45 @@ def token_create(
     typer.echo(_create_key("admin", None, label, data_dir, database_url))
 
 
+@secret_app.command("set")
+def secret_set(
+    name: Annotated[str, typer.Argument(help="the name delivery specs use: {secret: NAME}")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Store a buyer credential, encrypted. The value is read from standard input (never
+    from the command line, where other users could see it)."""
+    if not SECRET_NAME.match(name):
+        typer.echo("a secret name is letters, digits, '_', '.' or '-' (64 at most)", err=True)
+        raise typer.Exit(1)
+    value = sys.stdin.read().strip()
+    settings = _settings(data_dir, database_url)
+    vault = PiiVault(load_server_key(settings.secret_key, settings.data_dir))
+
+    async def store(sessions: async_sessionmaker[AsyncSession]) -> None:
+        async with sessions.begin() as session:
+            await BuyerSecretRepository(session).set(name, value, vault, dt.datetime.now(dt.UTC))
+
+    try:
+        _with_sessions(settings, store)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"secret {name} stored")
+
+
+@secret_app.command("list")
+def secret_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """The stored secrets' names and when each was set (never their values)."""
+
+    async def listing(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[str, dt.datetime]]:
+        async with sessions() as session:
+            return list(await BuyerSecretRepository(session).listing())
+
+    for name, updated in _with_sessions(_settings(data_dir, database_url), listing):
+        typer.echo(f"{name}\t{updated.isoformat()}")
+
+
 @app.command("test-buyer")
 def try_buyer_command(
     order: Annotated[str, typer.Argument(help="the order whose delivery to test")],
@@ -205,15 +247,21 @@ def try_buyer_command(
     overrides = dict(item.split("=", 1) for item in field or [] if "=" in item)
 
     async def run(sessions: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
+        vault = PiiVault(load_server_key(settings.secret_key, settings.data_dir))
         async with sessions() as session:
             document = await ConfigRepository(session).load_document()
+            stored = await BuyerSecretRepository(session).load(vault)
+
+        def resolve_secret(name: str) -> str:
+            return stored[name] if name in stored else env_secret(name)
+
         async with create_client(allow=settings.outbound_allow) as client:
             return await try_buyer(
                 compile_config(document),
                 order,
                 overrides,
                 client=client,
-                resolve_secret=env_secret,
+                resolve_secret=resolve_secret,
                 post=not no_post,
             )
 

@@ -31,6 +31,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pingtree", *args],
         env=env,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         check=False,
@@ -119,3 +120,22 @@ def test_an_operator_tests_a_buyer_from_the_command_line(tmp_path: Path) -> None
     assert post["parsed"]["accepted"] is True
     unknown = _run(env, "test-buyer", "nope")
     assert (unknown.returncode, unknown.stderr.strip()) == (1, "no order 'nope'")
+
+
+def test_secrets_are_set_from_stdin_and_listed_without_values(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    stored = subprocess.run(
+        [sys.executable, "-m", "pingtree", "secret", "set", "shield_token"],
+        env=env,
+        input="tok-123\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert stored.returncode == 0, stored.stderr
+    assert "tok-123" not in stored.stdout
+    listed = _run(env, "secret", "list")
+    assert listed.stdout.startswith("shield_token\t")
+    assert "tok-123" not in listed.stdout
+    refused = _run(env, "secret", "set", "bad name")
+    assert refused.returncode == 1

@@ -201,7 +201,8 @@ def test_buyer_secrets_come_from_the_environment(
     assert rows["rich_live"]["outcome"] == "bid"
     assert rows["cheap_live"]["outcome"] == "error"
     assert rows["cheap_live"]["reason"] == (
-        "secret cheap.token is not set (environment variable PINGTREE_SECRET_CHEAP_TOKEN)"
+        "secret cheap.token is not set "
+        "(pingtree secret set cheap.token, or PINGTREE_SECRET_CHEAP_TOKEN)"
     )
     assert rows["b0_live"]["outcome"] == "error"
     assert rows["b0_live"]["reason"].startswith("secret key is reserved")
@@ -279,3 +280,41 @@ def test_a_seller_may_ask_for_a_shorter_deadline(market: Market, mock: MockBuyer
     assert time.monotonic() - started < 1.0
     assert pinged["bid"] == "17.50"
     assert candidates(market, pinged["ping_id"])["dead_live"]["outcome"] == "timeout"
+
+
+def test_a_stored_secret_reaches_the_buyer_and_is_never_shown(market: Market, mock: MockBuyer):
+    stored = market.http.put(
+        "/api/v1/admin/secrets/rich_token", headers=market.admin, json={"value": "s3cr3t-tok"}
+    )
+    assert stored.status_code == 204, stored.text
+    bad = market.http.put(
+        "/api/v1/admin/secrets/bad name", headers=market.admin, json={"value": "x"}
+    )
+    assert bad.status_code == 422
+    listed = market.http.get("/api/v1/admin/secrets", headers=market.admin).json()
+    assert [s["name"] for s in listed] == ["rich_token"]
+    assert "s3cr3t" not in str(listed)
+    market.apply(
+        marketplace(
+            [
+                buyer(
+                    "rich",
+                    live_order(
+                        mock, "rich", auth={"type": "bearer", "token": {"secret": "rich_token"}}
+                    ),
+                )
+            ]
+        )
+    )
+    assert "s3cr3t" not in market.http.get("/api/v1/admin/config", headers=market.admin).text
+    mock.reset()
+    for _ in range(50):  # workers pick a new secret up within a second
+        pinged = market.ping()
+        if pinged["status"] == "accepted":
+            break
+        time.sleep(0.05)
+    assert pinged["bid"] == "24.50"
+    (request,) = mock.requests_to("rich", "ping")
+    assert request.headers["Authorization"] == "Bearer s3cr3t-tok"
+    logged = _attempts_of(market, pinged["ping_id"], 1)
+    assert "s3cr3t" not in str(logged)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
 
 from pingtree.api.auth import Caller, KeyChecker, bearer_or_header
 from pingtree.api.body import read_bounded
@@ -21,6 +22,7 @@ from pingtree.domain.money import format_money, from_cents
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
 from pingtree.flows.try_buyer import try_buyer
+from pingtree.store.buyer_secrets import BuyerSecretRepository
 from pingtree.store.lead_fields import open_fields
 from pingtree.store.secrets import ApiKeyRepository
 from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
@@ -86,6 +88,25 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
                 "campaign", campaign_id, label, keys.server_key, ports.clock.now()
             )
         return {"campaign_id": campaign_id, "api_key": token}
+
+    @router.put("/secrets/{name}", status_code=204)
+    async def set_secret(name: str, body: SecretValue) -> None:
+        """Store a buyer credential, encrypted; delivery specs name it ``{secret: NAME}``.
+        Running workers pick it up within a second. A value is never shown back."""
+        try:
+            async with ports.sessions.begin() as session:
+                await BuyerSecretRepository(session).set(
+                    name, body.value, ports.vault, ports.clock.now()
+                )
+        except ValueError as exc:
+            raise Problem.from_errors([(("path", "name"), str(exc), "value_error", name)]) from None
+
+    @router.get("/secrets")
+    async def list_secrets() -> list[dict[str, Any]]:
+        """The stored secrets' names and when each was set; never their values."""
+        async with ports.sessions() as session:
+            rows = await BuyerSecretRepository(session).listing()
+        return [{"name": name, "updated_at": updated} for name, updated in rows]
 
     @router.post("/orders/{order_id}/test")
     async def try_buyer_route(
@@ -190,6 +211,10 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         return [_sale(s) for s in rows]
 
     return router
+
+
+class SecretValue(BaseModel):
+    value: str = Field(min_length=1, max_length=4096)
 
 
 def _money(cents: int) -> str:

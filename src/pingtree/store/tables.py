@@ -30,6 +30,7 @@ __all__ = [
     "ApiKey",
     "AttemptRow",
     "Base",
+    "BuyerSecret",
     "CapHold",
     "CapUsage",
     "ConfigEntity",
@@ -279,3 +280,13 @@ class AttemptRow(Base):
     error: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_attempts_order_started", "order_id", "started_at"),)
+
+
+class BuyerSecret(Base):
+    """A buyer credential that delivery specs name as ``{secret: NAME}``: encrypted (§8.5)."""
+
+    __tablename__ = "buyer_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime]
