@@ -273,29 +273,10 @@ def _sale(sale: Sale) -> dict[str, Any]:
 
 
 def _attempt(attempt: AttemptRow) -> dict[str, Any]:
-    return {
-        column: getattr(attempt, column)
-        for column in (
-            "id",
-            "kind",
-            "order_id",
-            "buyer_id",
-            "ping_id",
-            "lead_id",
-            "started_at",
-            "duration_ms",
-            "outcome",
-            "method",
-            "url",
-            "request_headers",
-            "request_body",
-            "status",
-            "response_headers",
-            "response_body",
-            "parsed",
-            "error",
-        )
-    }
+    return {column: getattr(attempt, column) for column in _ATTEMPT_COLUMNS}
+
+
+_ATTEMPT_COLUMNS = tuple(AttemptRow.__table__.columns.keys())
 
 
 def _rows(rows: Sequence[Sequence[Any]], keys: Sequence[str]) -> list[dict[str, Any]]:

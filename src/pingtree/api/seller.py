@@ -33,7 +33,9 @@ class SellerBodyDoc(BaseModel):
     fields: dict[str, Any] = Field(description="the lead's fields by the vertical's names")
     test: bool = Field(False, description="a test lead: reaches only test orders, changes nothing")
     ping_id: str | None = Field(None, description="the post's ping id (from the ping's answer)")
-    meta: dict[str, Any] = Field(default_factory=dict, description="free-form, kept with the lead")
+    meta: dict[str, Any] = Field(
+        default_factory=dict, description="free-form; accepted, not stored yet"
+    )
     api_key: str | None = Field(None, description="the campaign key, if not sent in a header")
     tmax_ms: int | None = Field(None, description="answer a ping within this many milliseconds")
 

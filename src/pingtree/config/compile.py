@@ -34,7 +34,7 @@ from pingtree.config.schema import (
 )
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.delivery.spec import DeliveryConfigError, compile_delivery
-from pingtree.domain.fields import with_tracking_fields
+from pingtree.domain.fields import pii_field_names, with_tracking_fields
 from pingtree.domain.filters import FilterConfigError, compile_filter, state_gate
 from pingtree.domain.model import (
     Buyer,
@@ -152,7 +152,7 @@ def _delivery(
         try:
             delivery = compile_delivery(
                 spec.delivery,
-                pii_fields=frozenset(f.name for f in vertical.fields if f.pii),
+                pii_fields=pii_field_names(vertical),
                 known_fields=frozenset(f.name for f in vertical.fields),
             )
         except DeliveryConfigError as exc:

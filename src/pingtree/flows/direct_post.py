@@ -14,16 +14,15 @@ from sqlalchemy.exc import IntegrityError
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT
 from pingtree.domain.eligibility import LeadContext, legs_offered
-from pingtree.domain.fields import Stage, validate_fields
+from pingtree.domain.fields import Stage, pii_field_names, validate_fields
 from pingtree.domain.model import Campaign, LeadValue, Order, Vertical
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.auction import run_auction
 from pingtree.flows.errors import InputError
-from pingtree.flows.intake import finish_rejected, inbound_duplicate, new_lead
+from pingtree.flows.intake import finish_rejected, inbound_duplicate, last_sold, new_lead
 from pingtree.flows.ports import BidResult, Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
 from pingtree.flows.sell import LeadToSell, sell
-from pingtree.store.dedup import DedupRepository
 from pingtree.store.lead_fields import dedup_keys
 from pingtree.store.traffic import LeadRepository
 
@@ -59,8 +58,7 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
         return await finish_rejected(ports, lead_id, rejected([Reason.DUPLICATE], lead_id=lead_id))
 
     ATTEMPT_CONTEXT.set((None, lead_id))  # the buyers asked for a price are logged under it
-    async with ports.sessions() as session:
-        last_sold = await DedupRepository(session).last_sold(keys) if keys and not test else {}
+    sold_before = await last_sold(ports, keys, test)
     result = await run_auction(
         snapshot,
         campaign,
@@ -75,7 +73,7 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
         cap_check=lambda order: ports.cap_room.check(order, now),
         bids=_NonPiiBids(ports, vertical),
         deadline=started + campaign.ping_deadline_ms / 1000,
-        dedup_check=last_sold.get,
+        dedup_check=sold_before.get,
     )
     if not result.decision.accepted:
         answer = rejected(list(result.decision.reasons), lead_id=lead_id)
@@ -90,6 +88,7 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
             test=test,
             now=now,
             dedup_keys=keys,
+            last_sold=sold_before,
             ranking=result.selection.ranking,
             winners=result.selection.winners,
             quoted_payout=None,
@@ -105,7 +104,7 @@ class _NonPiiBids:
 
     def __init__(self, ports: Ports, vertical: Vertical) -> None:
         self._bids = ports.bids
-        self._pii = {spec.name for spec in vertical.fields if spec.pii}
+        self._pii = pii_field_names(vertical)
 
     async def collect(
         self, orders: Sequence[Order], values: Mapping[str, LeadValue], deadline: float

@@ -15,7 +15,7 @@ from pingtree.store.secrets import PiiVault
 from pingtree.store.tables import Lead
 from pingtree.store.traffic import LeadRepository
 
-__all__ = ["INBOUND", "finish_rejected", "inbound_duplicate", "new_lead"]
+__all__ = ["INBOUND", "finish_rejected", "inbound_duplicate", "last_sold", "new_lead"]
 
 #: the dedup "buyer" under which every received lead is remembered, whoever sold it to us
 INBOUND = "*"
@@ -89,3 +89,12 @@ async def finish_rejected(
             now=ports.clock.now(),
         )
     return answer
+
+
+async def last_sold(ports: Ports, keys: Sequence[str], test: bool) -> Mapping[str, dt.datetime]:
+    """The newest sale of this consumer (by phone/email keys) to each buyer: per-buyer dedup.
+    Test leads have no dedup history."""
+    if test or not keys:
+        return {}
+    async with ports.sessions() as session:
+        return await DedupRepository(session).last_sold(keys)

@@ -43,6 +43,7 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
     if validated.errors:
         raise InputError(validated.errors)
     now = ports.clock.now()
+    expires_at = now + dt.timedelta(seconds=campaign.ping_ttl_seconds)
     test = request.test or campaign.test_mode
 
     if request.idempotency_key:
@@ -54,7 +55,9 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
     refusals = _refusals(snapshot, campaign, validated)
     if refusals:
         refused = rejected(refusals, ping_id=ping_id)
-        await _store(ports, request, campaign, validated, test, now, ping_id, refused, None)
+        await _store(
+            ports, request, campaign, validated, test, now, expires_at, ping_id, refused, None
+        )
         return refused
 
     lead = LeadContext(
@@ -75,7 +78,6 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         bids=ports.bids,
         deadline=deadline,
     )
-    expires_at = now + dt.timedelta(seconds=campaign.ping_ttl_seconds)
     if result.decision.accepted and not test:
         result = await _reserve_winners(ports, snapshot, campaign, result, ping_id, expires_at)
 
@@ -90,7 +92,9 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         answer = rejected(list(result.decision.reasons), ping_id=ping_id)
     if test:
         answer["test"] = True
-    await _store(ports, request, campaign, validated, test, now, ping_id, answer, result)
+    await _store(
+        ports, request, campaign, validated, test, now, expires_at, ping_id, answer, result
+    )
     return answer
 
 
@@ -181,6 +185,7 @@ async def _store(
     validated: Validated,
     test: bool,
     now: dt.datetime,
+    expires_at: dt.datetime,
     ping_id: str,
     answer: dict[str, Any],
     result: AuctionResult | None,
@@ -202,7 +207,7 @@ async def _store(
         auction=result.to_json() if result else {},
         idempotency_key=request.idempotency_key,
         created_at=now,
-        expires_at=now + dt.timedelta(seconds=campaign.ping_ttl_seconds),
+        expires_at=expires_at,
     )
     async with ports.sessions.begin() as session:
         PingRepository(session).add(ping)

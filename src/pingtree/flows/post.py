@@ -23,7 +23,7 @@ from pingtree.domain.money import from_cents
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.auction import quote_from_json
 from pingtree.flows.errors import InputError
-from pingtree.flows.intake import finish_rejected, inbound_duplicate, new_lead
+from pingtree.flows.intake import finish_rejected, inbound_duplicate, last_sold, new_lead
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
 from pingtree.flows.sell import LeadToSell, sell
@@ -72,6 +72,8 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         return await _finish_rejected(ports, ping, lead_id, answer)
 
     auction = ping.auction
+    ranking = [quote_from_json(row) for row in auction.get("ranking", [])]
+    winners = set(auction.get("winners", []))
     return await sell(
         ports,
         snapshot,
@@ -82,12 +84,9 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
             test=ping.test,
             now=now,
             dedup_keys=keys,
-            ranking=[quote_from_json(row) for row in auction.get("ranking", [])],
-            winners=[
-                quote_from_json(row)
-                for row in auction.get("ranking", [])
-                if row[0] in set(auction.get("winners", []))
-            ],
+            last_sold=await last_sold(ports, keys, ping.test),
+            ranking=ranking,
+            winners=[quote for quote in ranking if quote.order_id in winners],
             quoted_payout=from_cents(ping.bid_cents),
             ping_id=ping.id,
             auction=auction,

@@ -47,6 +47,8 @@ class LeadToSell:
     now: dt.datetime
     #: HMACs of the lead's phone numbers and emails
     dedup_keys: Sequence[str]
+    #: the newest sale of this consumer to each buyer (``flows.intake.last_sold``)
+    last_sold: Mapping[str, dt.datetime]
     #: the ranking of the chosen leg, winners first
     ranking: Sequence[Quote]
     winners: Sequence[Quote]
@@ -73,9 +75,8 @@ async def sell(
 ) -> dict[str, Any]:
     notes: list[Candidate] = []
     dropped: set[str] = set()
-    last_sold = await _last_sold(ports, lead)
     while True:
-        picks = _pick(snapshot, campaign, lead, last_sold, dropped, notes)
+        picks = _pick(snapshot, campaign, lead, dropped, notes)
         payout = _payout(campaign, lead, picks)
         if payout is None:
             picks, payout = [], Decimal("0.00")
@@ -94,7 +95,6 @@ def _pick(
     snapshot: Snapshot,
     campaign: Campaign,
     lead: LeadToSell,
-    last_sold: Mapping[str, dt.datetime],
     dropped: set[str],
     notes: list[Candidate],
 ) -> list[_Pick]:
@@ -115,7 +115,7 @@ def _pick(
             break
         if quote.order_id in dropped or quote.buyer_id in buyers_taken:
             continue
-        problem = _recheck(snapshot, quote, context, last_sold)
+        problem = _recheck(snapshot, quote, context, lead.last_sold)
         if problem is not None:
             if quote.order_id not in noted:
                 notes.append(
@@ -234,10 +234,3 @@ async def _record(
     if lead.ping_id is not None:
         await ports.caps.release(lead.ping_id, lead.now)
     return answer
-
-
-async def _last_sold(ports: Ports, lead: LeadToSell) -> Mapping[str, dt.datetime]:
-    if lead.test or not lead.dedup_keys:
-        return {}
-    async with ports.sessions() as session:
-        return await DedupRepository(session).last_sold(lead.dedup_keys)

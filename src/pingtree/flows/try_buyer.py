@@ -13,7 +13,7 @@ import aiohttp
 
 from pingtree.config.compile import CompiledConfig
 from pingtree.delivery.probe import probe_buyer, sample_lead
-from pingtree.domain.fields import FieldError, FieldValueError, normalize_value
+from pingtree.domain.fields import FieldError, FieldValueError, normalize_value, pii_field_names
 from pingtree.flows.errors import InputError, NotFound
 
 __all__ = ["try_buyer"]
@@ -53,7 +53,7 @@ async def try_buyer(
         client,
         delivery,
         sample_lead(vertical, values),
-        frozenset(spec.name for spec in vertical.fields if spec.pii),
+        pii_field_names(vertical),
         resolve_secret,
         max_bid=order.pricing.max_bid,
         post=post,

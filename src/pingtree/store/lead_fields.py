@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pingtree.domain.fields import values_from_json, values_to_json
+from pingtree.domain.fields import values_to_json
 from pingtree.domain.model import FieldType, LeadValue, Vertical
 from pingtree.store.secrets import PiiVault
 
@@ -37,13 +37,6 @@ def open_fields(
         if spec.pii and spec.name in shown:
             shown[spec.name] = vault.decrypt(str(shown[spec.name])) if reveal else MASK
     return shown
-
-
-def stored_values(
-    vertical: Vertical, data: Mapping[str, Any], vault: PiiVault
-) -> dict[str, LeadValue]:
-    """Stored fields back to normalized values (PII decrypted): for delivery."""
-    return values_from_json(vertical, open_fields(vertical, data, vault, reveal=True))
 
 
 def dedup_keys(vertical: Vertical, values: Mapping[str, LeadValue], vault: PiiVault) -> list[str]:

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
@@ -155,10 +155,6 @@ class SaleRepository:
         if before:
             query = query.where(Sale.id < before)
         return (await self._session.scalars(query)).all()
-
-    async def count_for_order(self, order_id: str) -> int:
-        query = select(func.count()).select_from(Sale).where(Sale.order_id == order_id)
-        return int((await self._session.scalar(query)) or 0)
 
 
 class AttemptRepository:
