@@ -36,10 +36,13 @@ __all__ = [
     "ConfigEntity",
     "ConfigState",
     "DedupKey",
+    "Delivery",
     "Lead",
     "Ping",
     "Sale",
+    "User",
     "UtcDateTime",
+    "WebSession",
 ]
 
 NAMING_CONVENTION = {
@@ -199,6 +202,10 @@ class Sale(Base):
     vertical_id: Mapped[str] = mapped_column(String(64))
     leg: Mapped[str] = mapped_column(String(16))
     test: Mapped[bool] = mapped_column(Boolean)
+    #: ``sold`` (final: no post step, or the buyer accepted), ``pending`` (being delivered to
+    #: the buyer's post endpoint), ``rejected`` (the buyer refused: reversed, caps refunded),
+    #: ``unknown`` (sent, no clear answer: the slot is kept for an operator, §8.6)
+    status: Mapped[str] = mapped_column(String(16), default="sold", server_default="sold")
     revenue_cents: Mapped[int] = mapped_column(BigInteger)
     cost_cents: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
@@ -290,3 +297,65 @@ class BuyerSecret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     ciphertext: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime]
+
+
+# --- outbox ----------------------------------------------------------------------------------
+
+
+class Delivery(Base):
+    """The outbox: a sale to post to its buyer, written in the lead's transaction (§8.6).
+
+    Dispatched at once in-process; a worker takes only rows whose lease expired, so a crash
+    or a restart between the answer and the delivery loses nothing.
+    """
+
+    __tablename__ = "deliveries"
+
+    sale_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(36), index=True)
+    order_id: Mapped[str] = mapped_column(String(64))
+    buyer_id: Mapped[str] = mapped_column(String(64))
+    #: ``queued`` → ``sending`` → ``delivered`` / ``rejected`` / ``unknown`` / ``failed``
+    status: Mapped[str] = mapped_column(String(16))
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    #: when the row may next be taken: now for a new row, later for a retry's backoff
+    due_at: Mapped[dt.datetime]
+    #: who holds the row until when; an expired lease means its worker died
+    lease_until: Mapped[dt.datetime | None]
+    #: the buyer's token from its ping answer, sent back in the post
+    token: Mapped[str | None] = mapped_column(Text)
+    redirect_url: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    __table_args__ = (Index("ix_deliveries_status_due", "status", "due_at"),)
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+class User(Base):
+    """A person who signs in to the admin UI; the password kept as an argon2 hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    #: ``admin``, ``operator`` or ``analyst`` (no PII)
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
+    disabled_at: Mapped[dt.datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie's token is kept only as its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
