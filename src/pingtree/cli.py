@@ -1,4 +1,5 @@
-"""``pingtree serve | migrate | apply | export | key | token | secret | test-buyer | mockbuyer``."""
+"""``pingtree serve | demo | migrate | apply | export | key | token | secret | user | test-buyer |
+mockbuyer``."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from pingtree.store.config_repo import ConfigRepository
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate as run_migrations
 from pingtree.store.secrets import PiiVault, load_server_key
+from pingtree.store.users import UserRepository
 
 __all__ = ["main"]
 
@@ -39,6 +41,8 @@ app.add_typer(key_app, name="key")
 secret_app = typer.Typer(help="Buyer credentials, stored encrypted.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(secret_app, name="secret")
+user_app = typer.Typer(help="People who sign in to the admin UI.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 T = TypeVar("T")
 
@@ -193,6 +197,38 @@ def token_create(
     typer.echo(_create_key("admin", None, label, data_dir, database_url))
 
 
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="the name to sign in with")],
+    role: Annotated[
+        str, typer.Option(help="admin, operator or analyst (an analyst never sees PII)")
+    ] = "admin",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PINGTREE_ADMIN_PASSWORD",
+            help="[env PINGTREE_ADMIN_PASSWORD; default: asked for, twice]",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a user of the admin UI; only an argon2 hash of the password is kept."""
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    async def create(sessions: async_sessionmaker[AsyncSession]) -> None:
+        async with sessions.begin() as session:
+            await UserRepository(session).create(username, password, role, dt.datetime.now(dt.UTC))
+
+    try:
+        _with_sessions(_settings(data_dir, database_url), create)
+    except ValueError as exc:  # a bad role, a short password, a taken name
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"user {username} created ({role})")
+
+
 @secret_app.command("set")
 def secret_set(
     name: Annotated[str, typer.Argument(help="the name delivery specs use: {secret: NAME}")],
@@ -290,6 +326,34 @@ def mockbuyer(
         typer.echo(f"mock buyer listening on {buyer.url}")
 
     run_mockbuyer(config, host, port, on_ready=ready)
+
+
+@app.command()
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="keep the data here [default: a temporary directory]")
+    ] = None,
+    traffic: Annotated[
+        float, typer.Option(min=0, help="synthetic leads a second; 0 sends none")
+    ] = 1.0,
+    password: Annotated[
+        str | None, typer.Option(help="the admin user's password [default: a random one]")
+    ] = None,
+) -> None:
+    """Run a demo marketplace in one process: pingtree on SQLite, mock buyers, traffic."""
+    from pingtree.demo import DemoAccess, DemoError, DemoOptions, banner, run_demo
+
+    def ready(access: DemoAccess) -> None:
+        typer.echo(banner(access))
+
+    options = DemoOptions(host, port, data_dir, traffic, password)
+    try:
+        asyncio.run(run_demo(options, on_ready=ready, on_tally=typer.echo))
+    except DemoError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
 
 
 def main() -> None:
