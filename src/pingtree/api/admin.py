@@ -6,38 +6,28 @@ trace of the ping or lead: every candidate order with its outcome and reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from pingtree.api import admin_views as views
 from pingtree.api.auth import Caller, KeyChecker, bearer_or_header
 from pingtree.api.body import read_bounded
 from pingtree.api.problems import Problem
 from pingtree.config.apply import apply_config, export_config
 from pingtree.config.errors import ConfigError
-from pingtree.domain.money import format_money, from_cents
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
 from pingtree.flows.try_buyer import try_buyer
 from pingtree.store.buyer_secrets import BuyerSecretRepository
-from pingtree.store.lead_fields import open_fields
 from pingtree.store.secrets import ApiKeyRepository
-from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
-from pingtree.store.traffic import (
-    AttemptRepository,
-    LeadRepository,
-    PingRepository,
-    SaleRepository,
-)
 
 __all__ = ["admin_router"]
 
 _MAX_CONFIG_BYTES = 4 * 1024 * 1024
-_CANDIDATE_KEYS = ("order_id", "buyer_id", "outcome", "reason", "price", "latency_ms")
-_QUOTE_KEYS = ("order_id", "buyer_id", "leg", "price", "priority", "weight")
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 
@@ -125,61 +115,50 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
 
     @router.get("/pings")
     async def list_pings(
-        limit: Limit = 50, campaign_id: str | None = None, before: str | None = None
+        limit: Limit = 50,
+        campaign_id: str | None = None,
+        status: str | None = None,
+        test: bool | None = None,
+        before: str | None = None,
     ) -> list[dict[str, Any]]:
-        async with ports.sessions() as session:
-            rows = await PingRepository(session).recent(limit, campaign_id, before)
-        return [_ping_summary(p) for p in rows]
+        return await views.ping_list(
+            ports, limit, campaign_id=campaign_id, status=status, test=test, before=before
+        )
 
     @router.get("/pings/{ping_id}")
     async def get_ping(ping_id: str) -> dict[str, Any]:
         """A ping with its auction: every candidate order's outcome, the ranking, the winners."""
-        async with ports.sessions() as session:
-            ping = await PingRepository(session).get(ping_id)
-            attempts = await AttemptRepository(session).linked(None, ping_id) if ping else []
-        if ping is None:
-            raise NotFound("no such ping")
-        return {
-            **_ping_summary(ping),
-            "fields": ping.fields,
-            "auction": _trace(ping.auction),
-            "attempts": [_attempt(a) for a in attempts],
-        }
+        return await views.ping_trace(ports, ping_id)
 
     @router.get("/leads")
     async def list_leads(
         limit: Limit = 50,
         campaign_id: str | None = None,
         status: str | None = None,
+        buyer_id: str | None = None,
+        test: bool | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
         before: str | None = None,
     ) -> list[dict[str, Any]]:
-        async with ports.sessions() as session:
-            rows = await LeadRepository(session).recent(
-                limit, campaign_id=campaign_id, status=status, before=before
-            )
-        return [_lead_summary(lead) for lead in rows]
+        """Leads, newest first. ``buyer_id``: those sold to that buyer; ``since``/``until``:
+        the creation time (UTC unless given), ``until`` excluded."""
+        return await views.lead_list(
+            ports,
+            limit,
+            campaign_id=campaign_id,
+            status=status,
+            buyer_id=buyer_id,
+            test=test,
+            since=since,
+            until=until,
+            before=before,
+        )
 
     @router.get("/leads/{lead_id}")
     async def get_lead(lead_id: str, reveal: bool = False) -> dict[str, Any]:
         """A lead, its sales and its trace. PII is masked unless ``reveal``."""
-        async with ports.sessions() as session:
-            lead = await LeadRepository(session).get(lead_id)
-            sales = await SaleRepository(session).for_lead(lead_id) if lead else []
-            attempts = (
-                await AttemptRepository(session).linked(lead_id, lead.ping_id) if lead else []
-            )
-        if lead is None:
-            raise NotFound("no such lead")
-        vertical = ports.snapshots.current().config.verticals.get(lead.vertical_id)
-        fields = open_fields(vertical, lead.fields, ports.vault, reveal=reveal) if vertical else {}
-        return {
-            **_lead_summary(lead),
-            "fields": fields,
-            "answer": lead.answer,
-            "sales": [_sale(s) for s in sales],
-            "auction": _trace(lead.auction or {}),
-            "attempts": [_attempt(a) for a in attempts],
-        }
+        return await views.lead_trace(ports, lead_id, reveal=reveal)
 
     @router.get("/attempts")
     async def list_attempts(
@@ -191,105 +170,24 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         before: str | None = None,
     ) -> list[dict[str, Any]]:
         """The delivery log: outbound pings and posts, newest first."""
-        async with ports.sessions() as session:
-            rows = await AttemptRepository(session).recent(
-                limit,
-                order_id=order_id,
-                buyer_id=buyer_id,
-                outcome=outcome,
-                kind=kind,
-                before=before,
-            )
-        return [_attempt(a) for a in rows]
+        return await views.attempt_list(
+            ports,
+            limit,
+            order_id=order_id,
+            buyer_id=buyer_id,
+            outcome=outcome,
+            kind=kind,
+            before=before,
+        )
 
     @router.get("/sales")
     async def list_sales(
         limit: Limit = 50, buyer_id: str | None = None, before: str | None = None
     ) -> list[dict[str, Any]]:
-        async with ports.sessions() as session:
-            rows = await SaleRepository(session).recent(limit, buyer_id=buyer_id, before=before)
-        return [_sale(s) for s in rows]
+        return await views.sale_list(ports, limit, buyer_id=buyer_id, before=before)
 
     return router
 
 
 class SecretValue(BaseModel):
     value: str = Field(min_length=1, max_length=4096)
-
-
-def _money(cents: int) -> str:
-    return format_money(from_cents(cents))
-
-
-def _ping_summary(ping: Ping) -> dict[str, Any]:
-    return {
-        "id": ping.id,
-        "campaign_id": ping.campaign_id,
-        "supplier_id": ping.supplier_id,
-        "vertical_id": ping.vertical_id,
-        "test": ping.test,
-        "status": ping.status,
-        "reasons": ping.reasons,
-        "bid": _money(ping.bid_cents),
-        "revenue": _money(ping.revenue_cents),
-        "created_at": ping.created_at,
-        "expires_at": ping.expires_at,
-        "claimed_at": ping.claimed_at,
-        "lead_id": ping.lead_id,
-    }
-
-
-def _lead_summary(lead: Lead) -> dict[str, Any]:
-    return {
-        "id": lead.id,
-        "campaign_id": lead.campaign_id,
-        "supplier_id": lead.supplier_id,
-        "vertical_id": lead.vertical_id,
-        "ping_id": lead.ping_id,
-        "test": lead.test,
-        "status": lead.status,
-        "reasons": lead.reasons,
-        "revenue": _money(lead.revenue_cents),
-        "cost": _money(lead.cost_cents),
-        "profit": _money(lead.revenue_cents - lead.cost_cents),
-        "created_at": lead.created_at,
-    }
-
-
-def _sale(sale: Sale) -> dict[str, Any]:
-    return {
-        "id": sale.id,
-        "lead_id": sale.lead_id,
-        "order_id": sale.order_id,
-        "buyer_id": sale.buyer_id,
-        "campaign_id": sale.campaign_id,
-        "leg": sale.leg,
-        "test": sale.test,
-        "revenue": _money(sale.revenue_cents),
-        "cost": _money(sale.cost_cents),
-        "profit": _money(sale.revenue_cents - sale.cost_cents),
-        "created_at": sale.created_at,
-    }
-
-
-def _attempt(attempt: AttemptRow) -> dict[str, Any]:
-    return {column: getattr(attempt, column) for column in _ATTEMPT_COLUMNS}
-
-
-_ATTEMPT_COLUMNS = tuple(AttemptRow.__table__.columns.keys())
-
-
-def _rows(rows: Sequence[Sequence[Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
-    return [dict(zip(keys, row, strict=True)) for row in rows]
-
-
-def _trace(auction: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored compact auction, spelled out for readers."""
-    if not auction:
-        return {}
-    trace = dict(auction)
-    trace["candidates"] = _rows(auction.get("candidates", []), _CANDIDATE_KEYS)
-    trace["ranking"] = _rows(auction.get("ranking", []), _QUOTE_KEYS)
-    if "sale_notes" in auction:
-        trace["sale_notes"] = _rows(auction["sale_notes"], _CANDIDATE_KEYS)
-    return trace

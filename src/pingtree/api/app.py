@@ -17,6 +17,7 @@ from pingtree.bootstrap import Runtime, start_runtime
 from pingtree.clock import Clock
 from pingtree.flows.ports import BidSource
 from pingtree.settings import Settings
+from pingtree.web.router import web_router
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -33,6 +34,7 @@ def create_app(
         keys = KeyChecker(runtime.ports, runtime.server_key)
         app.include_router(seller_router(runtime.ports, keys))
         app.include_router(admin_router(runtime.ports, keys))
+        app.include_router(web_router(runtime.ports))
         try:
             yield
         finally:

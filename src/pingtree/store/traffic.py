@@ -61,11 +61,21 @@ class PingRepository:
         await self._session.execute(update(Ping).where(Ping.id == ping_id).values(lead_id=lead_id))
 
     async def recent(
-        self, limit: int, campaign_id: str | None = None, before: str | None = None
+        self,
+        limit: int,
+        campaign_id: str | None = None,
+        before: str | None = None,
+        *,
+        status: str | None = None,
+        test: bool | None = None,
     ) -> Sequence[Ping]:
         query = select(Ping).order_by(Ping.id.desc()).limit(limit)
         if campaign_id:
             query = query.where(Ping.campaign_id == campaign_id)
+        if status:
+            query = query.where(Ping.status == status)
+        if test is not None:
+            query = query.where(Ping.test == test)
         if before:
             query = query.where(Ping.id < before)
         return (await self._session.scalars(query)).all()
@@ -124,12 +134,26 @@ class LeadRepository:
         campaign_id: str | None = None,
         status: str | None = None,
         before: str | None = None,
+        buyer_id: str | None = None,
+        test: bool | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
     ) -> Sequence[Lead]:
+        """Newest first. ``buyer_id``: leads sold to that buyer; ``since``/``until``: the
+        creation time, ``until`` excluded."""
         query = select(Lead).order_by(Lead.id.desc()).limit(limit)
         if campaign_id:
             query = query.where(Lead.campaign_id == campaign_id)
         if status:
             query = query.where(Lead.status == status)
+        if buyer_id:
+            query = query.where(Lead.id.in_(select(Sale.lead_id).where(Sale.buyer_id == buyer_id)))
+        if test is not None:
+            query = query.where(Lead.test == test)
+        if since is not None:
+            query = query.where(Lead.created_at >= since)
+        if until is not None:
+            query = query.where(Lead.created_at < until)
         if before:
             query = query.where(Lead.id < before)
         return (await self._session.scalars(query)).all()

@@ -24,10 +24,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.tables import User, WebSession
 
-__all__ = ["ROLES", "SignedIn", "UserExists", "UserRepository"]
+__all__ = [
+    "ROLES",
+    "SESSION_LIFETIME",
+    "SignedIn",
+    "UserExists",
+    "UserRepository",
+    "may_reveal_pii",
+]
 
 #: ``analyst`` sees figures but never PII; ``operator`` runs the marketplace; ``admin`` all
 ROLES = ("admin", "operator", "analyst")
+#: the roles that may reveal a lead's PII (DESIGN §8.5)
+_PII_ROLES = frozenset({"admin", "operator"})
 SESSION_LIFETIME = dt.timedelta(hours=12)
 
 _hasher = PasswordHasher()
@@ -45,6 +54,10 @@ class SignedIn:
     username: str
     role: str
     csrf_token: str
+
+
+def may_reveal_pii(role: str) -> bool:
+    return role in _PII_ROLES
 
 
 def _token_hash(token: str) -> str:

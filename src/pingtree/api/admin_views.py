@@ -1,0 +1,220 @@
+"""What the admin API shows of the traffic, as plain dicts: the JSON routes and the UI's
+pages both call these, so the UI holds no logic of its own.
+
+A missing ping or lead raises :class:`~pingtree.flows.errors.NotFound`. Naive datetimes in
+filters are taken as UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pingtree.domain.money import format_money, from_cents
+from pingtree.flows.errors import NotFound
+from pingtree.flows.ports import Ports
+from pingtree.store.lead_fields import open_fields
+from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
+from pingtree.store.traffic import (
+    AttemptRepository,
+    LeadRepository,
+    PingRepository,
+    SaleRepository,
+)
+
+__all__ = ["attempt_list", "lead_list", "lead_trace", "ping_list", "ping_trace", "sale_list"]
+
+_CANDIDATE_KEYS = ("order_id", "buyer_id", "outcome", "reason", "price", "latency_ms")
+_QUOTE_KEYS = ("order_id", "buyer_id", "leg", "price", "priority", "weight")
+_ATTEMPT_COLUMNS = tuple(AttemptRow.__table__.columns.keys())
+
+
+async def ping_list(
+    ports: Ports,
+    limit: int,
+    *,
+    campaign_id: str | None = None,
+    status: str | None = None,
+    test: bool | None = None,
+    before: str | None = None,
+) -> list[dict[str, Any]]:
+    """Pings, newest first; ``before`` is the last id of the previous page."""
+    async with ports.sessions() as session:
+        rows = await PingRepository(session).recent(
+            limit, campaign_id, before, status=status, test=test
+        )
+    return [_ping_summary(p) for p in rows]
+
+
+async def ping_trace(ports: Ports, ping_id: str) -> dict[str, Any]:
+    """A ping with its auction: every candidate order's outcome, the ranking, the winners,
+    and the outbound exchanges made for it."""
+    async with ports.sessions() as session:
+        ping = await PingRepository(session).get(ping_id)
+        attempts = await AttemptRepository(session).linked(None, ping_id) if ping else []
+    if ping is None:
+        raise NotFound("no such ping")
+    return {
+        **_ping_summary(ping),
+        "fields": ping.fields,
+        "auction": _trace(ping.auction),
+        "attempts": [_attempt(a) for a in attempts],
+    }
+
+
+async def lead_list(
+    ports: Ports,
+    limit: int,
+    *,
+    campaign_id: str | None = None,
+    status: str | None = None,
+    buyer_id: str | None = None,
+    test: bool | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    before: str | None = None,
+) -> list[dict[str, Any]]:
+    """Leads, newest first. ``buyer_id``: those sold to that buyer; ``since``/``until``: the
+    creation time, ``until`` excluded; ``before``: the last id of the previous page."""
+    async with ports.sessions() as session:
+        rows = await LeadRepository(session).recent(
+            limit,
+            campaign_id=campaign_id,
+            status=status,
+            buyer_id=buyer_id,
+            test=test,
+            since=_utc(since),
+            until=_utc(until),
+            before=before,
+        )
+    return [_lead_summary(lead) for lead in rows]
+
+
+async def lead_trace(ports: Ports, lead_id: str, *, reveal: bool) -> dict[str, Any]:
+    """A lead, its sales, its auction and its outbound exchanges. PII is masked unless
+    ``reveal`` (the caller checks the permission)."""
+    async with ports.sessions() as session:
+        lead = await LeadRepository(session).get(lead_id)
+        sales = await SaleRepository(session).for_lead(lead_id) if lead else []
+        attempts = await AttemptRepository(session).linked(lead_id, lead.ping_id) if lead else []
+    if lead is None:
+        raise NotFound("no such lead")
+    vertical = ports.snapshots.current().config.verticals.get(lead.vertical_id)
+    fields = open_fields(vertical, lead.fields, ports.vault, reveal=reveal) if vertical else {}
+    return {
+        **_lead_summary(lead),
+        "fields": fields,
+        "answer": lead.answer,
+        "sales": [_sale(s) for s in sales],
+        "auction": _trace(lead.auction or {}),
+        "attempts": [_attempt(a) for a in attempts],
+    }
+
+
+async def attempt_list(
+    ports: Ports,
+    limit: int,
+    *,
+    order_id: str | None = None,
+    buyer_id: str | None = None,
+    outcome: str | None = None,
+    kind: str | None = None,
+    before: str | None = None,
+) -> list[dict[str, Any]]:
+    """The delivery log: outbound pings and posts, newest first."""
+    async with ports.sessions() as session:
+        rows = await AttemptRepository(session).recent(
+            limit, order_id=order_id, buyer_id=buyer_id, outcome=outcome, kind=kind, before=before
+        )
+    return [_attempt(a) for a in rows]
+
+
+async def sale_list(
+    ports: Ports, limit: int, *, buyer_id: str | None = None, before: str | None = None
+) -> list[dict[str, Any]]:
+    async with ports.sessions() as session:
+        rows = await SaleRepository(session).recent(limit, buyer_id=buyer_id, before=before)
+    return [_sale(s) for s in rows]
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def _money(cents: int) -> str:
+    return format_money(from_cents(cents))
+
+
+def _ping_summary(ping: Ping) -> dict[str, Any]:
+    return {
+        "id": ping.id,
+        "campaign_id": ping.campaign_id,
+        "supplier_id": ping.supplier_id,
+        "vertical_id": ping.vertical_id,
+        "test": ping.test,
+        "status": ping.status,
+        "reasons": ping.reasons,
+        "bid": _money(ping.bid_cents),
+        "revenue": _money(ping.revenue_cents),
+        "created_at": ping.created_at,
+        "expires_at": ping.expires_at,
+        "claimed_at": ping.claimed_at,
+        "lead_id": ping.lead_id,
+    }
+
+
+def _lead_summary(lead: Lead) -> dict[str, Any]:
+    return {
+        "id": lead.id,
+        "campaign_id": lead.campaign_id,
+        "supplier_id": lead.supplier_id,
+        "vertical_id": lead.vertical_id,
+        "ping_id": lead.ping_id,
+        "test": lead.test,
+        "status": lead.status,
+        "reasons": lead.reasons,
+        "revenue": _money(lead.revenue_cents),
+        "cost": _money(lead.cost_cents),
+        "profit": _money(lead.revenue_cents - lead.cost_cents),
+        "created_at": lead.created_at,
+    }
+
+
+def _sale(sale: Sale) -> dict[str, Any]:
+    return {
+        "id": sale.id,
+        "lead_id": sale.lead_id,
+        "order_id": sale.order_id,
+        "buyer_id": sale.buyer_id,
+        "campaign_id": sale.campaign_id,
+        "leg": sale.leg,
+        "status": sale.status,
+        "test": sale.test,
+        "revenue": _money(sale.revenue_cents),
+        "cost": _money(sale.cost_cents),
+        "profit": _money(sale.revenue_cents - sale.cost_cents),
+        "created_at": sale.created_at,
+    }
+
+
+def _attempt(attempt: AttemptRow) -> dict[str, Any]:
+    return {column: getattr(attempt, column) for column in _ATTEMPT_COLUMNS}
+
+
+def _rows(rows: Sequence[Sequence[Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def _trace(auction: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored compact auction, spelled out for readers."""
+    if not auction:
+        return {}
+    trace = dict(auction)
+    trace["candidates"] = _rows(auction.get("candidates", []), _CANDIDATE_KEYS)
+    trace["ranking"] = _rows(auction.get("ranking", []), _QUOTE_KEYS)
+    if "sale_notes" in auction:
+        trace["sale_notes"] = _rows(auction["sale_notes"], _CANDIDATE_KEYS)
+    return trace

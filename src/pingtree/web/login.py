@@ -1,0 +1,115 @@
+"""Signing in and out.
+
+The session cookie carries a random token; the server keeps its hash and the session's CSRF
+token (``store.users``). The sign-in form itself is guarded against login CSRF by a
+double-submit token: a random value set as a cookie and repeated in the form, which another
+site can neither read nor set.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from pingtree.store.users import SESSION_LIFETIME, SignedIn, UserRepository
+from pingtree.web.site import LOGIN_PATH, SESSION_COOKIE, Site, local_path, same_token
+
+__all__ = ["login_pages"]
+
+log = logging.getLogger(__name__)
+
+_LOGIN_COOKIE = "pingtree_login_csrf"
+_LOGIN_COOKIE_SECONDS = 3600
+_WRONG = "Wrong username or password."
+_EXPIRED = "The sign-in form expired: please sign in again."
+
+
+def login_pages(site: Site) -> APIRouter:
+    router = site.router()
+
+    @router.get(LOGIN_PATH)
+    async def login_form(
+        request: Request, next_page: Annotated[str, Query(alias="next", max_length=2000)] = "/ui"
+    ) -> Response:
+        if await site.current_viewer(request) is not None:
+            return RedirectResponse(local_path(next_page), status_code=303)
+        return _form(site, request, next_page)
+
+    @router.post(LOGIN_PATH)
+    async def sign_in(
+        request: Request,
+        username: Annotated[str, Form(max_length=100)] = "",
+        password: Annotated[str, Form(max_length=1024)] = "",
+        csrf_token: Annotated[str, Form(max_length=200)] = "",
+        next_page: Annotated[str, Form(alias="next", max_length=2000)] = "/ui",
+    ) -> Response:
+        if not same_token(csrf_token, request.cookies.get(_LOGIN_COOKIE, "")):
+            return _form(site, request, next_page, message=_EXPIRED, status=403)
+        async with site.ports.sessions.begin() as session:
+            users = UserRepository(session)
+            user = await users.authenticate(username, password)
+            token = await users.start_session(user, site.ports.clock.now()) if user else None
+        if token is None:
+            log.info("sign-in refused")
+            return _form(site, request, next_page, message=_WRONG, status=401, username=username)
+        response = RedirectResponse(local_path(next_page), status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=int(SESSION_LIFETIME.total_seconds()),
+            path="/",
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="lax",
+        )
+        response.delete_cookie(_LOGIN_COOKIE, path=LOGIN_PATH)
+        return response
+
+    @router.post("/ui/logout")
+    async def sign_out(
+        request: Request, _viewer: SignedIn = Depends(site.signed_in_with_csrf)
+    ) -> Response:
+        async with site.ports.sessions.begin() as session:
+            await UserRepository(session).end_session(request.cookies.get(SESSION_COOKIE, ""))
+        response = RedirectResponse(LOGIN_PATH, status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    return router
+
+
+def _form(
+    site: Site,
+    request: Request,
+    next_page: str,
+    *,
+    message: str = "",
+    status: int = 200,
+    username: str = "",
+) -> Response:
+    # one token per browser, kept while it is valid, so two open sign-in tabs both work
+    token = request.cookies.get(_LOGIN_COOKIE) or secrets.token_urlsafe(32)
+    response = site.render(
+        request,
+        "login.html",
+        viewer=None,
+        status=status,
+        login_token=token,
+        next_page=local_path(next_page),
+        message=message,
+        username=username,
+    )
+    response.set_cookie(
+        _LOGIN_COOKIE,
+        token,
+        max_age=_LOGIN_COOKIE_SECONDS,
+        path=LOGIN_PATH,
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+    return response

@@ -1,0 +1,75 @@
+"""The pages' Jinja2 environment: autoescaped HTML, strict about undefined names, and the few
+filters the templates use to show times, JSON and outcomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import orjson
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+__all__ = ["NAVIGATION", "page_templates", "tone"]
+
+#: the sections of the UI, in the order of the navigation bar
+NAVIGATION = (
+    ("/ui", "Dashboard"),
+    ("/ui/leads", "Leads"),
+    ("/ui/pings", "Pings"),
+    ("/ui/attempts", "Delivery log"),
+    ("/ui/buyers", "Buyers"),
+    ("/ui/campaigns", "Campaigns"),
+    ("/ui/reports", "Reports"),
+)
+
+_GOOD = frozenset({"sold", "accepted", "fixed", "bid", "delivered", "winner"})
+_BAD = frozenset({"rejected", "error", "timeout", "unknown", "failed", "returned"})
+_WAITING = frozenset(
+    {"received", "pending", "unsold", "no_bid", "below_floor", "skipped_slow", "throttled"}
+)
+
+
+def tone(word: object) -> str:
+    """The badge colour for an outcome or a status: good, bad, waiting or quiet."""
+    text = str(word)
+    if text in _GOOD:
+        return "good"
+    if text in _BAD:
+        return "bad"
+    if text in _WAITING:
+        return "waiting"
+    return "quiet"
+
+
+def page_templates() -> Environment:
+    env = Environment(
+        loader=PackageLoader("pingtree.web", "templates"),
+        autoescape=select_autoescape(["html"], default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = _when
+    env.filters["pretty"] = _pretty
+    env.filters["tone"] = tone
+    env.globals["navigation"] = NAVIGATION
+    env.globals["section_of"] = _section_of
+    return env
+
+
+def _when(value: dt.datetime | None) -> str:
+    """A UTC timestamp to the second, or a dash."""
+    if value is None:
+        return "–"
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _pretty(value: Any) -> str:
+    """Indented JSON, for headers, parsed answers and traces (escaped by the template)."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _section_of(path: str) -> str:
+    """The navigation entry a page belongs to: the longest matching prefix."""
+    matches = [href for href, _ in NAVIGATION if path == href or path.startswith(href + "/")]
+    return max(matches, key=len, default="")

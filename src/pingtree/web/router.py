@@ -1,0 +1,65 @@
+"""The admin UI, mounted in the API's app under ``/ui``: server-rendered pages over the same
+views the admin API serves (``api.admin_views``)."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from pingtree.api import admin_views as views
+from pingtree.flows.ports import Ports
+from pingtree.store.users import SignedIn
+from pingtree.web.login import login_pages
+from pingtree.web.rendering import page_templates
+from pingtree.web.site import Site
+from pingtree.web.traffic import traffic_pages
+
+__all__ = ["web_router"]
+
+_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+_RECENT = 10
+
+
+def web_router(ports: Ports) -> APIRouter:
+    site = Site(ports, page_templates())
+    router = site.router()
+    router.include_router(login_pages(site))
+    router.include_router(traffic_pages(site))
+    router.include_router(_static_files())
+
+    @router.get("/")
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/ui", status_code=307)
+
+    @router.get("/ui")
+    async def dashboard(
+        request: Request, viewer: SignedIn = Depends(site.signed_in)
+    ) -> HTMLResponse:
+        leads = await views.lead_list(ports, _RECENT)
+        pings = await views.ping_list(ports, _RECENT)
+        return site.render(request, "dashboard.html", viewer=viewer, leads=leads, pings=pings)
+
+    return router
+
+
+def _static_files() -> APIRouter:
+    """Our own CSS and JS, read once; nothing else is served from the package."""
+    folder = files("pingtree.web") / "static"
+    assets = {
+        entry.name: (entry.read_bytes(), _STATIC_TYPES[Path(entry.name).suffix])
+        for entry in folder.iterdir()
+        if Path(entry.name).suffix in _STATIC_TYPES
+    }
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/ui/static/{name}")
+    async def static_file(name: str) -> Response:
+        if name not in assets:
+            return PlainTextResponse("not found", status_code=404)
+        body, media_type = assets[name]
+        return Response(body, media_type=media_type, headers={"Cache-Control": "max-age=3600"})
+
+    return router

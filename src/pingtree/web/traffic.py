@@ -1,0 +1,115 @@
+"""The traffic pages: leads, pings and the delivery log, each a searchable list and a page
+with its trace. The data comes from ``api.admin_views``, as the admin API's does."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from pingtree.api import admin_views as views
+from pingtree.store.users import SignedIn, may_reveal_pii
+from pingtree.web.filters import AttemptSearch, LeadSearch, PingSearch
+from pingtree.web.site import PageError, Site
+
+__all__ = ["PAGE_SIZE", "traffic_pages"]
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+
+
+def traffic_pages(site: Site) -> APIRouter:
+    router = site.router()
+    ports = site.ports
+
+    @router.get("/ui/leads")
+    async def lead_list(
+        request: Request,
+        search: Annotated[LeadSearch, Query()],
+        viewer: SignedIn = Depends(site.signed_in),
+    ) -> HTMLResponse:
+        rows = await views.lead_list(ports, PAGE_SIZE + 1, **search.filters())
+        return _list_page(site, request, viewer, "leads.html", rows, search)
+
+    @router.get("/ui/leads/{lead_id}")
+    async def lead_page(
+        request: Request, lead_id: str, viewer: SignedIn = Depends(site.signed_in)
+    ) -> HTMLResponse:
+        lead = await views.lead_trace(ports, lead_id, reveal=False)
+        return _lead_page(site, request, viewer, lead, revealed=False)
+
+    @router.post("/ui/leads/{lead_id}/reveal")
+    async def reveal_lead(
+        request: Request, lead_id: str, viewer: SignedIn = Depends(site.signed_in_with_csrf)
+    ) -> HTMLResponse:
+        if not may_reveal_pii(viewer.role):
+            raise PageError(403, f"The {viewer.role} role may not see personal data.")
+        lead = await views.lead_trace(ports, lead_id, reveal=True)
+        # the audit trail of who saw whose personal data: ids only, never the values
+        log.info("PII revealed: lead %s to user %s", lead_id, viewer.user_id)
+        return _lead_page(site, request, viewer, lead, revealed=True)
+
+    @router.get("/ui/pings")
+    async def ping_list(
+        request: Request,
+        search: Annotated[PingSearch, Query()],
+        viewer: SignedIn = Depends(site.signed_in),
+    ) -> HTMLResponse:
+        rows = await views.ping_list(ports, PAGE_SIZE + 1, **search.filters())
+        return _list_page(site, request, viewer, "pings.html", rows, search)
+
+    @router.get("/ui/pings/{ping_id}")
+    async def ping_page(
+        request: Request, ping_id: str, viewer: SignedIn = Depends(site.signed_in)
+    ) -> HTMLResponse:
+        ping = await views.ping_trace(ports, ping_id)
+        return site.render(request, "ping.html", viewer=viewer, ping=ping)
+
+    @router.get("/ui/attempts")
+    async def attempt_list(
+        request: Request,
+        search: Annotated[AttemptSearch, Query()],
+        viewer: SignedIn = Depends(site.signed_in),
+    ) -> HTMLResponse:
+        rows = await views.attempt_list(ports, PAGE_SIZE + 1, **search.filters())
+        return _list_page(site, request, viewer, "attempts.html", rows, search)
+
+    return router
+
+
+def _list_page(
+    site: Site,
+    request: Request,
+    viewer: SignedIn,
+    template: str,
+    rows: Sequence[dict[str, Any]],
+    search: Any,
+) -> HTMLResponse:
+    """One page of a list fetched one row long: the extra row says an older page exists."""
+    shown = rows[:PAGE_SIZE]
+    older = (
+        str(request.url.include_query_params(before=shown[-1]["id"]))
+        if len(rows) > PAGE_SIZE
+        else None
+    )
+    newest = str(request.url.remove_query_params("before")) if search.before else None
+    return site.render(
+        request, template, viewer=viewer, rows=shown, search=search, older=older, newest=newest
+    )
+
+
+def _lead_page(
+    site: Site, request: Request, viewer: SignedIn, lead: dict[str, Any], *, revealed: bool
+) -> HTMLResponse:
+    return site.render(
+        request,
+        "lead.html",
+        viewer=viewer,
+        lead=lead,
+        revealed=revealed,
+        may_reveal=may_reveal_pii(viewer.role),
+    )
