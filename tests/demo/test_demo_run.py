@@ -151,3 +151,23 @@ def test_the_demo_sells_traffic_answers_its_curl_and_stops_on_ctrl_c(demo: Runni
     assert demo.process.wait(timeout=10) == 0
     output = "".join(demo.lines.queue)
     assert "Traceback" not in output, output
+
+
+def test_a_busy_port_fails_at_once_and_creates_nothing(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        command = [sys.executable, "-m", "pingtree", "demo", "--port", str(port)]
+        result = subprocess.run(
+            [*command, "--data-dir", str(data_dir)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert not data_dir.exists()
