@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pingtree.clock import Clock, SystemClock
 from pingtree.delivery.client import create_client
 from pingtree.delivery.fanout import HttpBids
+from pingtree.flows.deliver import Outbox
 from pingtree.flows.ports import BidSource, Ports
 from pingtree.settings import Settings
 from pingtree.store.attempt_log import BatchedAttemptLog
@@ -35,8 +36,10 @@ class Runtime:
     live_bids: HttpBids
     attempts: BatchedAttemptLog
     secrets: BuyerSecrets
+    outbox: Outbox
 
     async def close(self) -> None:
+        await self.outbox.stop()
         await self.live_bids.close()
         await self.ports.http.close()
         await self.attempts.stop()
@@ -73,6 +76,11 @@ async def start_runtime(
     live_bids = HttpBids(
         client, lambda: snapshots.current().config.deliveries, secrets.resolve, attempts
     )
+    outbox = Outbox(
+        attempts,
+        lease_margin=dt.timedelta(seconds=settings.outbox_lease_seconds),
+        poll_seconds=settings.outbox_poll_seconds,
+    )
     ports = Ports(
         sessions=sessions,
         snapshots=snapshots,
@@ -83,8 +91,10 @@ async def start_runtime(
         bids=bids or live_bids,
         http=client,
         resolve_secret=secrets.resolve,
+        outbox=outbox,
     )
-    return Runtime(settings, ports, engine, redis, server_key, live_bids, attempts, secrets)
+    outbox.start(ports)
+    return Runtime(settings, ports, engine, redis, server_key, live_bids, attempts, secrets, outbox)
 
 
 async def create_api_key(

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     #: addresses or networks, e.g. ``["127.0.0.1"]`` for a local mock buyer (DESIGN §8.6);
     #: in the environment, a JSON list
     outbound_allow: list[str] = Field(default_factory=list)
+    #: how long a post's outbox row stays with its worker beyond the post's own timeout; a
+    #: worker that dies mid-post leaves it to another after this (as unknown, §8.6)
+    outbox_lease_seconds: float = Field(default=30.0, gt=0)
+    #: how often a worker looks for outbox rows nobody holds
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
     #: run the migrations when the server starts (convenient for the embedded database)
     migrate_on_start: bool = True
 

@@ -47,6 +47,9 @@ class SellerAnswer(BaseModel):
     bid: str | None = Field(None, description="ping: what you will be paid if the post sells")
     price: str | None = Field(None, description="post: what you are paid for this lead")
     expires_at: str | None = Field(None, description="ping: post before this instant (UTC)")
+    redirect_url: str | None = Field(
+        None, description="post: where to send the consumer, when the buyer gives one"
+    )
     reasons: list[Reason] | None = None
     fields: list[str] | None = Field(
         None, description="the fields a post disagreed with its ping on"

@@ -356,6 +356,7 @@ def _campaign(
         ping_ttl_seconds=spec.ping_ttl_seconds,
         ping_deadline_ms=spec.ping_deadline_ms,
         wait_for_delivery=spec.wait_for_delivery,
+        post_deadline_ms=spec.post_deadline_ms,
         test_mode=spec.test_mode,
         active=spec.active,
         inbound_dedup_days=spec.inbound_dedup_days,

@@ -212,6 +212,7 @@ class CampaignSpec(_Spec):
     ping_ttl_seconds: int = 300
     ping_deadline_ms: int = 1000
     wait_for_delivery: bool = True
+    post_deadline_ms: int = Field(default=15_000, ge=100, le=120_000)
     test_mode: bool = False
     active: bool = True
     inbound_dedup_days: int = 0

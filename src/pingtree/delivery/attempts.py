@@ -8,12 +8,26 @@ bodies are cut at :data:`MAX_KEPT_CHARS`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import quote, quote_plus
 
-__all__ = ["ATTEMPT_CONTEXT", "MAX_KEPT_CHARS", "Attempt", "AttemptLog", "mask_values"]
+__all__ = [
+    "ATTEMPT_CONTEXT",
+    "MAX_KEPT_CHARS",
+    "Attempt",
+    "AttemptLog",
+    "kept_text",
+    "mask_pii",
+    "mask_values",
+    "masked_headers",
+    "since_ms",
+    "wall_clock",
+]
 
 #: the (ping id, lead id) an outbound exchange is made for: set by the flows, read where an
 #: attempt is recorded (asyncio tasks inherit it), so delivery code need not carry them
@@ -24,6 +38,8 @@ ATTEMPT_CONTEXT: ContextVar[tuple[str | None, str | None]] = ContextVar(
 #: the most of a request or response body kept in the log (STYLE: bound what a buyer sends)
 MAX_KEPT_CHARS = 2048
 _MASK = "•••"
+#: headers masked whole in the delivery log, whatever produced them
+_MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 @dataclass(frozen=True)
@@ -62,3 +78,48 @@ def mask_values(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, _MASK)
     return text
+
+
+def mask_pii(text: str, pii: Mapping[str, str]) -> str:
+    """``text`` with each PII value replaced by its ``{{field}}`` placeholder: as written,
+    URL-encoded, and for a phone number in any punctuation (``(305) 555-0142``)."""
+    for name, value in sorted(pii.items(), key=lambda item: len(item[1]), reverse=True):
+        if not value:
+            continue
+        placeholder = "{{" + name + "}}"
+        for form in {value, quote(value, safe=""), quote_plus(value)}:
+            text = text.replace(form, placeholder)
+        if value.isdigit() and len(value) >= 7:
+            spread = r"[^0-9]{0,3}".join(value)
+            text = re.sub(rf"(?<![0-9])(?:1[^0-9]{{0,3}})?{spread}(?![0-9])", placeholder, text)
+    return text
+
+
+def masked_headers(headers: Iterable[tuple[str, str]], secrets: Sequence[str]) -> dict[str, str]:
+    """Request headers for the log: credentials masked, and every known secret value."""
+    return {
+        name: mask_values(value, [value] if name.lower() in _MASKED_HEADERS else secrets)
+        for name, value in headers
+    }
+
+
+def kept_text(body: bytes, secrets: Sequence[str], pii: Mapping[str, str] | None = None) -> str:
+    """A body as the log keeps it: masked, then cut at :data:`MAX_KEPT_CHARS`."""
+    # decode a little more than is kept: masking may shorten it, and a cut mid-secret
+    # must not leave the secret's head behind
+    text = body[: MAX_KEPT_CHARS * 4].decode("utf-8", "replace")
+    if secrets:
+        text = mask_values(text, secrets)
+    if pii:
+        text = mask_pii(text, pii)
+    return text[:MAX_KEPT_CHARS]
+
+
+def since_ms(started: float) -> int:
+    """Milliseconds since the ``time.monotonic()`` instant ``started``."""
+    return round((time.monotonic() - started) * 1000)
+
+
+def wall_clock(monotonic: float) -> dt.datetime:
+    """The UTC time of a ``time.monotonic()`` instant in the past."""
+    return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=time.monotonic() - monotonic)

@@ -119,7 +119,8 @@ class CompiledStep:
     """One HTTP step (``ping`` or ``post``) of an order's delivery, compiled.
 
     Public to callers: ``name``, ``method``, ``content_type``, ``timeout_ms``,
-    ``retries`` (post only: re-sends after a connect failure or 429/502/503) and
+    ``retries`` (post only: re-sends after a connect failure or 429/502/503),
+    ``on_unknown`` and
     ``fields_used`` (the lead fields the request may carry). The rest is read by
     ``render`` and ``read_answer``.
     """
@@ -129,6 +130,8 @@ class CompiledStep:
     content_type: str
     timeout_ms: int
     retries: int
+    #: post only: ``hold`` an unknown outcome for an operator, or ``retry`` it (§8.6)
+    on_unknown: str
     fields_used: frozenset[str]
     url: TextTemplate
     headers: tuple[tuple[str, TextTemplate | SecretRef], ...]

@@ -34,7 +34,11 @@ from pingtree.delivery.attempts import (
     MAX_KEPT_CHARS,
     Attempt,
     AttemptLog,
+    kept_text,
     mask_values,
+    masked_headers,
+    since_ms,
+    wall_clock,
 )
 from pingtree.delivery.client import RawResponse, SendError, send
 from pingtree.delivery.compiled import CompiledDelivery, CompiledStep
@@ -67,8 +71,6 @@ _SEND_REASONS = {
     "too_large": f"answer over {MAX_ANSWER_BYTES} bytes",
     "protocol": "invalid HTTP answer",
 }
-#: headers masked whole in the delivery log, whatever produced them
-_MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 class HttpBids:
@@ -246,11 +248,11 @@ class HttpBids:
             answer = read_answer(
                 step, raw.status, raw.headers, raw.body, max_bid=order.pricing.max_bid
             )
-            result = _judge(order, answer, _since(started))
+            result = _judge(order, answer, since_ms(started))
         except RenderError as exc:
             error = str(exc)
             reason = missing[0] if missing else error
-            result = _error(order, reason, _since(started))
+            result = _error(order, reason, since_ms(started))
         except SendError as exc:
             error = str(exc)
             if exc.kind == "timeout":
@@ -258,18 +260,18 @@ class HttpBids:
                     order.id,
                     Outcome.TIMEOUT,
                     reason=f"no answer in {timeout * 1000:.0f} ms",
-                    latency_ms=_since(started),
+                    latency_ms=since_ms(started),
                 )
             else:
-                result = _error(order, _SEND_REASONS.get(exc.kind, exc.kind), _since(started))
+                result = _error(order, _SEND_REASONS.get(exc.kind, exc.kind), since_ms(started))
         except AnswerError as exc:
             error = exc.msg
-            result = _error(order, _answer_reason(exc), _since(started))
+            result = _error(order, _answer_reason(exc), since_ms(started))
         except Exception as exc:
             # our bug must cost this one buyer its bid, never the whole auction
             logger.exception("live bid of order %s failed", order.id)
             error = f"internal error ({type(exc).__name__})"
-            result = _error(order, error, _since(started))
+            result = _error(order, error, since_ms(started))
         if raw is not None or result.outcome is Outcome.TIMEOUT:
             self._learn(order.id, result.latency_ms or 0)
         if self._log is not None:
@@ -359,7 +361,7 @@ def _record(
     fan: _FanOut,
 ) -> None:
     ping_id, lead_id = ATTEMPT_CONTEXT.get()
-    duration = _since(started)
+    duration = since_ms(started)
     outcome = str(result.outcome)
     if fan.closed:
         # the auction counted it as a timeout; what the buyer said is kept for people
@@ -380,18 +382,18 @@ def _record(
                 kind="ping",
                 order_id=order.id,
                 buyer_id=order.buyer_id,
-                started_at=_wall_clock(started),
+                started_at=wall_clock(started),
                 duration_ms=duration,
                 outcome=outcome,
                 ping_id=ping_id,
                 lead_id=lead_id,
                 method=request.method if request is not None else "",
                 url=mask_values(request.url, secrets) if request is not None else "",
-                request_headers=_masked_headers(request, secrets),
-                request_body=_kept_text(request.body, secrets) if request is not None else "",
+                request_headers=masked_headers(request.headers, secrets) if request else {},
+                request_body=kept_text(request.body, secrets) if request is not None else "",
                 status=raw.status if raw is not None else None,
                 response_headers=dict(raw.headers) if raw is not None else {},
-                response_body=_kept_text(raw.body, ()) if raw is not None else "",
+                response_body=kept_text(raw.body, ()) if raw is not None else "",
                 parsed=parsed,
                 error=mask_values(error, secrets)[:MAX_KEPT_CHARS],
             )
@@ -434,29 +436,3 @@ def _answer_reason(exc: AnswerError) -> str:
     if exc.code is AnswerErrorCode.UNREADABLE:
         return exc.msg.split(":", 1)[0]
     return exc.msg
-
-
-def _since(started: float) -> int:
-    return round((time.monotonic() - started) * 1000)
-
-
-def _wall_clock(monotonic: float) -> dt.datetime:
-    return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=time.monotonic() - monotonic)
-
-
-def _masked_headers(request: OutboundRequest | None, secrets: list[str]) -> dict[str, str]:
-    if request is None:
-        return {}
-    return {
-        name: mask_values(value, [value] if name.lower() in _MASKED_HEADERS else secrets)
-        for name, value in request.headers
-    }
-
-
-def _kept_text(body: bytes, secrets: Sequence[str]) -> str:
-    # decode a little more than is kept: masking may shorten it, and a cut mid-secret
-    # must not leave the secret's head behind
-    text = body[: MAX_KEPT_CHARS * 4].decode("utf-8", "replace")
-    if secrets:
-        text = mask_values(text, secrets)
-    return text[:MAX_KEPT_CHARS]

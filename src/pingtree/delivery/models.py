@@ -182,6 +182,10 @@ class StepSpec(_Spec):
     content_type: Literal["json", "xml", "form", "query", "text"] | None = None
     timeout_ms: int | None = Field(default=None, ge=1, le=120_000)
     retries: int | None = Field(default=None, ge=0, le=5)
+    #: post only: what follows a post whose outcome is unknown (timeout after sending, a 5xx
+    #: other than 502/503): ``hold`` for an operator, or ``retry`` with the same
+    #: ``Idempotency-Key`` (for buyers that dedupe on it)
+    on_unknown: Literal["hold", "retry"] | None = None
     vars: dict[str, Secretable] | None = None
     body: BodySpec | None = None
     response: ResponseSpec | None = None

@@ -174,8 +174,8 @@ def _resolve_same_as(
         return post, {}
     own = post.model_fields_set - {"same_as", "preset"}
     inherited = {key for key in ping.model_fields_set if key not in own | {"same_as", "preset"}}
-    # ``retries`` is post-only: refused on the ping, never inherited
-    inherited.discard("retries")
+    # ``retries`` and ``on_unknown`` are post-only: refused on the ping, never inherited
+    inherited -= {"retries", "on_unknown"}
     update = {key: getattr(ping, key) for key in inherited}
     return post.model_copy(update=update), dict.fromkeys(inherited, "ping")
 
@@ -225,6 +225,8 @@ class _StepCompiler:
         method = spec.method or "POST"
         if is_ping and spec.retries is not None:
             self.issue(self.at("retries"), "a ping is never re-sent: retries is for a post step")
+        if is_ping and spec.on_unknown is not None:
+            self.issue(self.at("on_unknown"), "a ping is never re-sent: on_unknown is for a post")
         headers = self._headers()
         auth = self._auth({name.lower() for name, _ in headers})
         body = compile_body(self, spec.body, content_type)
@@ -239,6 +241,7 @@ class _StepCompiler:
             content_type=content_type,
             timeout_ms=spec.timeout_ms or _DEFAULT_TIMEOUT_MS[self.name],
             retries=0 if is_ping else (spec.retries or 0),
+            on_unknown=spec.on_unknown or "hold",
             fields_used=frozenset(self.used),
             url=url,
             headers=headers,

@@ -320,6 +320,8 @@ class Campaign:
     ping_ttl_seconds: int = 300
     ping_deadline_ms: int = 1000
     wait_for_delivery: bool = True
+    #: with ``wait_for_delivery``: past this, the seller is answered ``pending``
+    post_deadline_ms: int = 15_000
     test_mode: bool = False
     active: bool = True
     #: reject a lead whose phone or email any supplier sold us within this many days

@@ -5,11 +5,12 @@ The flows receive a :class:`Ports` and never reach for a module-level singleton.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,7 +23,7 @@ from pingtree.store.caps import CapLedger
 from pingtree.store.secrets import PiiVault
 from pingtree.store.snapshot import SnapshotHolder
 
-__all__ = ["BidResult", "BidSource", "NoLiveBids", "Ports"]
+__all__ = ["BidResult", "BidSource", "DeliveryQueue", "NoLiveBids", "Ports"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,32 @@ class NoLiveBids:
         ]
 
 
+class DeliveryQueue(Protocol):
+    """The outbox's in-process side (``flows.deliver.Outbox``): sales whose outbox rows
+    committed are posted at once; a seller may wait for its lead's final answer."""
+
+    def expect(self, lead_id: str) -> asyncio.Future[dict[str, Any]]:
+        """A future for the lead's final answer; call before :meth:`dispatch`."""
+        ...
+
+    def dispatch(self, sale_ids: Sequence[str]) -> None:
+        """Post these sales now, in the background (their outbox rows are committed)."""
+        ...
+
+    async def wait(
+        self,
+        lead_id: str,
+        answer: asyncio.Future[dict[str, Any]],
+        timeout: float,  # noqa: ASYNC109 (the campaign's post deadline)
+    ) -> dict[str, Any]:
+        """The lead's final answer, or ``pending`` with its id past ``timeout`` seconds."""
+        ...
+
+    async def resolve(self, sale_id: str, delivered: bool) -> bool:
+        """An operator's verdict on a post of unknown outcome; ``False`` if there is none."""
+        ...
+
+
 @dataclass(frozen=True)
 class Ports:
     sessions: async_sessionmaker[AsyncSession]
@@ -83,5 +110,7 @@ class Ports:
     http: aiohttp.ClientSession
     #: a buyer credential by the name a delivery spec gives it (``{secret: NAME}``)
     resolve_secret: Callable[[str], str]
+    #: posts sold leads to their buyers
+    outbox: DeliveryQueue
     #: how long a post waits for a concurrent first post of the same ping to finish
     post_wait: dt.timedelta = dt.timedelta(seconds=15)

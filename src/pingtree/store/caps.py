@@ -83,6 +83,17 @@ class CapLedger(Protocol):
         ``sale_id``, and drops the ping's holds). A no-op for the SQL ledger."""
         ...
 
+    async def refund(self, session: AsyncSession, charges: Sequence[CapCharge]) -> None:
+        """Take a reversed sale's ``charges`` (as committed: same windows) off committed
+        usage inside ``session``'s open transaction, never below zero. Once the caller's
+        commit succeeded, it calls :meth:`after_refund`."""
+        ...
+
+    async def after_refund(self, charges: Sequence[CapCharge]) -> None:
+        """Tell the ledger a refund committed (the Redis cache forgets those counters, to
+        be rebuilt from the database). A no-op for the SQL ledger."""
+        ...
+
     async def usage(
         self, scopes_windows: Sequence[tuple[str, str]], now: dt.datetime
     ) -> dict[tuple[str, str], tuple[int, int]]:

@@ -38,7 +38,14 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.domain.caps import CapCharge
-from pingtree.store.caps_sql import Counter, CounterKey, commit_usage, counters_of, read_used
+from pingtree.store.caps_sql import (
+    Counter,
+    CounterKey,
+    commit_usage,
+    counters_of,
+    read_used,
+    refund_usage,
+)
 
 __all__ = ["COUNTER_REFRESH", "RedisCapLedger", "create_redis"]
 
@@ -264,6 +271,15 @@ class RedisCapLedger:
             keys += [f"{name}:used", f"{name}:sales", f"{name}:holds", f"{name}:amt"]
             args += [c.amount, name]
         await self._after_commit(keys=keys, args=args)
+
+    async def refund(self, session: AsyncSession, charges: Sequence[CapCharge]) -> None:
+        await refund_usage(session, counters_of(charges))
+
+    async def after_refund(self, charges: Sequence[CapCharge]) -> None:
+        # the next reader rebuilds these counters from the database, the truth
+        names = [f"{_name(c.key)}:used" for c in counters_of(charges)]
+        if names:
+            await self._redis.delete(*names)
 
     async def usage(
         self, scopes_windows: Sequence[CounterKey], now: dt.datetime

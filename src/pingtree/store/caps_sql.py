@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
+    case,
     delete,
     func,
     insert,
@@ -118,6 +119,20 @@ async def commit_usage(session: AsyncSession, counters: Sequence[Counter]) -> bo
     return True
 
 
+async def refund_usage(session: AsyncSession, counters: Sequence[Counter]) -> None:
+    """Take each counter's amount off its committed usage (never below zero), in
+    ``session``'s open transaction."""
+    for counter in counters:
+        await session.execute(
+            update(CapUsage)
+            .where(CapUsage.scope == counter.scope, CapUsage.window_key == counter.window_key)
+            .values(
+                used=case((CapUsage.used > counter.amount, CapUsage.used - counter.amount), else_=0)
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
 async def read_used(session: AsyncSession, keys: Sequence[CounterKey]) -> dict[CounterKey, int]:
     """Committed usage of ``keys``; a counter with no row is absent."""
     used: dict[CounterKey, int] = {}
@@ -190,6 +205,12 @@ class SqlCapLedger:
         return True
 
     async def after_commit(self, sale_id: str, charges: Sequence[CapCharge]) -> None:
+        return None
+
+    async def refund(self, session: AsyncSession, charges: Sequence[CapCharge]) -> None:
+        await refund_usage(session, counters_of(charges))
+
+    async def after_refund(self, charges: Sequence[CapCharge]) -> None:
         return None
 
     async def usage(

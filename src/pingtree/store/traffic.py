@@ -111,7 +111,7 @@ class LeadRepository:
         reasons: list[str],
         revenue_cents: int,
         cost_cents: int,
-        answer: dict[str, Any],
+        answer: dict[str, Any] | None,
         auction: dict[str, Any] | None,
         now: dt.datetime,
     ) -> None:
@@ -126,6 +126,10 @@ class LeadRepository:
         if auction is not None:
             values["auction"] = auction
         await self._session.execute(update(Lead).where(Lead.id == lead_id).values(**values))
+
+    async def note_auction(self, lead_id: str, auction: dict[str, Any]) -> None:
+        """Replace the lead's kept auction (the waterfall adds its sale notes)."""
+        await self._session.execute(update(Lead).where(Lead.id == lead_id).values(auction=auction))
 
     async def recent(
         self,
@@ -165,6 +169,14 @@ class SaleRepository:
 
     def add(self, sale: Sale) -> None:
         self._session.add(sale)
+
+    async def set_cost(self, sale_id: str, cost_cents: int) -> None:
+        await self._session.execute(
+            update(Sale).where(Sale.id == sale_id).values(cost_cents=cost_cents)
+        )
+
+    async def set_status(self, sale_id: str, status: str) -> None:
+        await self._session.execute(update(Sale).where(Sale.id == sale_id).values(status=status))
 
     async def for_lead(self, lead_id: str) -> Sequence[Sale]:
         query = select(Sale).where(Sale.lead_id == lead_id).order_by(Sale.created_at, Sale.id)

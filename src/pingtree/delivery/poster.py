@@ -1,0 +1,197 @@
+"""One post of a sold lead to its buyer: render → send → read → one verdict (DESIGN §8.6).
+
+A post timeout is not a rejection. The verdicts:
+
+- ``accepted``: the buyer took the lead (its redirect URL, if any, goes to the seller);
+- ``rejected``: the buyer said no in a readable answer (the lead may go to the next bidder);
+- ``failed``: nothing reached the buyer and nothing will (the request cannot be built);
+- ``retry``: nothing was processed: a connect failure, or HTTP 429/502/503. Safe to re-send;
+- ``unknown``: the request may have been processed: a timeout or reset after sending,
+  another 5xx, an unreadable answer. Never re-sent blindly: the caller follows the order's
+  ``on_unknown``.
+
+Every post carries ``Idempotency-Key: <sale id>``, so a buyer that dedupes can take a
+deliberate re-send of an unknown outcome safely.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+import aiohttp
+import uuid_utils
+
+from pingtree.delivery.attempts import (
+    MAX_KEPT_CHARS,
+    Attempt,
+    AttemptLog,
+    kept_text,
+    mask_pii,
+    mask_values,
+    masked_headers,
+    since_ms,
+    wall_clock,
+)
+from pingtree.delivery.client import RawResponse, SendError, send
+from pingtree.delivery.compiled import CompiledStep
+from pingtree.delivery.errors import AnswerError, RenderError
+from pingtree.delivery.read import MAX_ANSWER_BYTES, BuyerAnswer, read_answer
+from pingtree.delivery.render import OutboundRequest, render
+from pingtree.domain.model import LeadValue
+
+__all__ = ["RETRYABLE_STATUSES", "PostContext", "PostVerdict", "PostedLead", "post_lead"]
+
+logger = logging.getLogger(__name__)
+
+#: statuses by which a buyer says it did not process the request
+RETRYABLE_STATUSES = frozenset({429, 502, 503})
+
+
+class PostVerdict(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    RETRY = "retry"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class PostedLead:
+    verdict: PostVerdict
+    #: the buyer's reason, or what went wrong (never a lead value)
+    reason: str = ""
+    redirect_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostContext:
+    """Who the post is for, for the delivery log."""
+
+    sale_id: str
+    order_id: str
+    buyer_id: str
+    lead_id: str
+    ping_id: str | None
+
+
+async def post_lead(
+    client: aiohttp.ClientSession,
+    step: CompiledStep,
+    values: Mapping[str, LeadValue],
+    *,
+    token: str | None,
+    context: PostContext,
+    pii: Mapping[str, str],
+    resolve_secret: Callable[[str], str],
+    log: AttemptLog | None,
+) -> PostedLead:
+    """Post the full lead ``values`` (with the buyer's ``token``) by ``step``; never raises
+    for the buyer's failure. ``pii`` (field → value as text) is masked in the log."""
+    started = time.monotonic()
+    secrets: list[str] = []
+    request: OutboundRequest | None = None
+    raw: RawResponse | None = None
+    answer: BuyerAnswer | None = None
+
+    def resolve(name: str) -> str:
+        value = resolve_secret(name)
+        secrets.append(value)
+        return value
+
+    try:
+        request = _with_idempotency_key(
+            render(step, values, token=token, resolve_secret=resolve), context.sale_id
+        )
+        raw = await send(
+            client,
+            request.method,
+            request.url,
+            request.headers,
+            request.body,
+            timeout=step.timeout_ms / 1000,
+            max_response_bytes=MAX_ANSWER_BYTES,
+        )
+        answer = read_answer(step, raw.status, raw.headers, raw.body)
+        posted = _judge(answer)
+    except (RenderError, KeyError) as exc:
+        reason = f"secret {exc.args[0]} is not set" if isinstance(exc, KeyError) else str(exc)
+        posted = PostedLead(PostVerdict.FAILED, f"could not build the request: {reason}")
+    except SendError as exc:
+        verdict = PostVerdict.UNKNOWN if exc.sent else PostVerdict.RETRY
+        posted = PostedLead(verdict, f"{exc.kind}{' after sending' if exc.sent else ''}")
+    except AnswerError as exc:
+        status = raw.status if raw is not None else None
+        verdict = PostVerdict.RETRY if status in RETRYABLE_STATUSES else PostVerdict.UNKNOWN
+        posted = PostedLead(verdict, f"HTTP {status}" if status and status >= 429 else exc.msg)
+    except Exception as exc:
+        # our bug: the request may or may not have left, so it is not known either
+        logger.exception("posting sale %s failed", context.sale_id)
+        posted = PostedLead(PostVerdict.UNKNOWN, f"internal error ({type(exc).__name__})")
+    if log is not None:
+        _record(log, context, started, request, raw, answer, posted, secrets, pii)
+    return posted
+
+
+def _with_idempotency_key(request: OutboundRequest, sale_id: str) -> OutboundRequest:
+    if any(name.lower() == "idempotency-key" for name, _ in request.headers):
+        return request
+    return OutboundRequest(
+        request.method, request.url, (*request.headers, ("Idempotency-Key", sale_id)), request.body
+    )
+
+
+def _judge(answer: BuyerAnswer) -> PostedLead:
+    if answer.accepted:
+        return PostedLead(PostVerdict.ACCEPTED, answer.reason or "", answer.redirect_url)
+    return PostedLead(PostVerdict.REJECTED, answer.reason or "rejected")
+
+
+def _record(
+    log: AttemptLog,
+    context: PostContext,
+    started: float,
+    request: OutboundRequest | None,
+    raw: RawResponse | None,
+    answer: BuyerAnswer | None,
+    posted: PostedLead,
+    secrets: list[str],
+    pii: Mapping[str, str],
+) -> None:
+    parsed: dict[str, object] = {}
+    if answer is not None:
+        parsed = {
+            "accepted": answer.accepted,
+            "redirect_url": answer.redirect_url,
+            "reason": answer.reason,
+        }
+    try:
+        log.record(
+            Attempt(
+                id=str(uuid_utils.uuid7()),
+                kind="post",
+                order_id=context.order_id,
+                buyer_id=context.buyer_id,
+                started_at=wall_clock(started),
+                duration_ms=since_ms(started),
+                outcome=str(posted.verdict),
+                ping_id=context.ping_id,
+                lead_id=context.lead_id,
+                method=request.method if request is not None else "",
+                url=mask_pii(mask_values(request.url, secrets), pii) if request else "",
+                request_headers=masked_headers(request.headers, secrets) if request else {},
+                request_body=kept_text(request.body, secrets, pii) if request else "",
+                status=raw.status if raw is not None else None,
+                response_headers=dict(raw.headers) if raw is not None else {},
+                response_body=kept_text(raw.body, (), pii) if raw is not None else "",
+                parsed=parsed,
+                error=""
+                if posted.verdict is PostVerdict.ACCEPTED
+                else posted.reason[:MAX_KEPT_CHARS],
+            )
+        )
+    except Exception:
+        logger.exception("recording the post of sale %s failed", context.sale_id)

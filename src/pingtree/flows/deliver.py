@@ -1,0 +1,418 @@
+"""Posting sold leads to their buyers, from the durable outbox (DESIGN §2 "Outbox", §8.6).
+
+``sell`` writes a ``pending`` sale and its outbox row in the lead's transaction and
+dispatches it here at once; for each row::
+
+    take the row (queued → sending, leased: recorded before the first byte leaves)
+    → post the full lead with the buyer's token (``delivery.poster.post_lead``)
+    → accepted: the sale is sold (its redirect URL goes to the seller)
+    → rejected, or nothing delivered: the sale is reversed, its caps refunded, and the
+      lead falls to the next bidder (``sell.refill``, the waterfall)
+    → connect failure or 429/502/503: re-sent after a backoff, up to the step's retries
+    → timeout or reset after sending, another 5xx: unknown — the sale keeps its place and
+      is held for an operator, or re-sent with the same Idempotency-Key (``on_unknown``)
+    → once none of the lead's rows is open: the lead's final answer (``settle``)
+
+A worker polls for rows nobody holds: a queued row whose lease ran out (its process died
+before or between tries) is sent; a row left ``sending`` by a dead process is unknown,
+never re-sent blindly. A restart therefore loses nothing and delivers nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from pingtree.delivery.attempts import ATTEMPT_CONTEXT, AttemptLog
+from pingtree.delivery.compiled import CompiledStep
+from pingtree.delivery.poster import PostContext, PostedLead, PostVerdict, post_lead
+from pingtree.domain.caps import charges_for
+from pingtree.domain.fields import values_from_json
+from pingtree.domain.model import LeadValue, Vertical
+from pingtree.domain.money import format_money, from_cents
+from pingtree.domain.outcomes import Reason
+from pingtree.flows.auction import quote_from_json
+from pingtree.flows.intake import last_sold
+from pingtree.flows.ports import Ports
+from pingtree.flows.requests import rejected
+from pingtree.flows.sell import LeadToSell, refill
+from pingtree.store.lead_fields import dedup_keys, open_fields
+from pingtree.store.outbox import OPEN_STATUSES, OutboxRepository
+from pingtree.store.snapshot import Snapshot
+from pingtree.store.tables import Delivery, Lead, Sale
+from pingtree.store.traffic import LeadRepository, PingRepository, SaleRepository
+
+__all__ = ["Outbox"]
+
+logger = logging.getLogger(__name__)
+
+
+class Outbox:
+    """The outbox's dispatcher and worker for one process (:class:`DeliveryQueue`).
+
+    ``lease_margin`` is added to a post's timeout for the lease of a row being sent;
+    ``backoff`` is the first retry's delay (doubled each try); the worker looks for
+    abandoned rows every ``poll_seconds``.
+    """
+
+    def __init__(
+        self,
+        log: AttemptLog | None,
+        *,
+        lease_margin: dt.timedelta = dt.timedelta(seconds=30),
+        backoff: dt.timedelta = dt.timedelta(milliseconds=500),
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._log = log
+        self._lease_margin = lease_margin
+        self._backoff = backoff
+        self._poll_seconds = poll_seconds
+        self._ports: Ports | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._posting: dict[str, asyncio.Task[None]] = {}
+        self._waiters: dict[str, list[asyncio.Future[dict[str, Any]]]] = {}
+
+    def start(self, ports: Ports) -> None:
+        self._ports = ports
+        self._worker = asyncio.create_task(self._work(), name="outbox worker")
+
+    async def stop(self) -> None:
+        """Stop the worker; posts in flight get a moment to end, then are cancelled (a row
+        cut off mid-post is found by the next worker as unknown, never re-sent blindly)."""
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        tasks = list(self._posting.values())
+        if tasks:
+            _, running = await asyncio.wait(tasks, timeout=5)
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    # --- the in-process side (DeliveryQueue) ----------------------------------------------
+
+    def expect(self, lead_id: str) -> asyncio.Future[dict[str, Any]]:
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(lead_id, []).append(answer)
+        return answer
+
+    def dispatch(self, sale_ids: Sequence[str]) -> None:
+        for sale_id in sale_ids:
+            self._spawn(sale_id, own=True)
+
+    async def wait(
+        self,
+        lead_id: str,
+        answer: asyncio.Future[dict[str, Any]],
+        timeout: float,  # noqa: ASYNC109 (the campaign's post deadline)
+    ) -> dict[str, Any]:
+        try:
+            return await asyncio.wait_for(asyncio.shield(answer), timeout)
+        except TimeoutError:
+            return {"status": "pending", "lead_id": lead_id}
+        finally:
+            waiting = self._waiters.get(lead_id, [])
+            if answer in waiting:
+                waiting.remove(answer)
+            if not waiting:
+                self._waiters.pop(lead_id, None)
+
+    @property
+    def posting(self) -> int:
+        """Posts this process is making or waiting to retry."""
+        return len(self._posting)
+
+    # --- operators -------------------------------------------------------------------------
+
+    async def resolve(self, sale_id: str, delivered: bool) -> bool:
+        """An operator's verdict on a sale whose post outcome is unknown: the buyer has the
+        lead (sold) or not (reversed, caps refunded). ``False`` when the sale is not unknown."""
+        ports = self._require_ports()
+        async with ports.sessions() as session:
+            row = await OutboxRepository(session).get(sale_id)
+        if row is None or row.status != "unknown":
+            return False
+        verdict = PostVerdict.ACCEPTED if delivered else PostVerdict.REJECTED
+        await self._conclude(row, PostedLead(verdict, "resolved by an operator"), refill=False)
+        return True
+
+    # --- one row ---------------------------------------------------------------------------
+
+    def _spawn(self, sale_id: str, *, own: bool) -> None:
+        if sale_id in self._posting:
+            return
+        task = asyncio.create_task(self._deliver(sale_id, own=own), name=f"post {sale_id}")
+        self._posting[sale_id] = task
+        task.add_done_callback(lambda _: self._posting.pop(sale_id, None))
+
+    async def _deliver(self, sale_id: str, *, own: bool) -> None:
+        try:
+            while True:
+                again = await self._try(sale_id, own=own)
+                if again is None:
+                    return
+                await asyncio.sleep(again.total_seconds())
+                own = True
+        except Exception:
+            logger.exception("delivering sale %s failed; the worker will find its row", sale_id)
+
+    async def _try(self, sale_id: str, *, own: bool) -> dt.timedelta | None:
+        """One post of the row; the delay before the next try, or ``None`` when done."""
+        ports = self._require_ports()
+        snapshot = ports.snapshots.current()
+        now = ports.clock.now()
+        async with ports.sessions.begin() as session:
+            outbox = OutboxRepository(session)
+            row = await outbox.get(sale_id)
+            step = _post_step(snapshot, row.order_id) if row is not None else None
+            lease = self._lease(step)
+            row = await outbox.take(sale_id, now, now + lease, own=own)
+        if row is None:
+            return None
+        if step is None:
+            posted = PostedLead(PostVerdict.FAILED, "the order has no post step any more")
+        else:
+            posted = await self._post(snapshot, row, step)
+        if step is not None and row.tries <= step.retries and _retried(posted, step):
+            delay: dt.timedelta = self._backoff * 2 ** (row.tries - 1)
+            async with ports.sessions.begin() as session:
+                await OutboxRepository(session).retry_later(
+                    sale_id, now + delay, now + delay + lease, posted.reason
+                )
+            return delay
+        await self._conclude(row, posted, refill=True)
+        return None
+
+    async def _post(self, snapshot: Snapshot, row: Delivery, step: CompiledStep) -> PostedLead:
+        ports = self._require_ports()
+        async with ports.sessions() as session:
+            lead = await LeadRepository(session).get(row.lead_id)
+        if lead is None:
+            return PostedLead(PostVerdict.FAILED, "the lead is gone")
+        vertical = snapshot.config.verticals[lead.vertical_id]
+        values = _lead_values(ports, vertical, lead)
+        ATTEMPT_CONTEXT.set((lead.ping_id, lead.id))
+        return await post_lead(
+            ports.http,
+            step,
+            values,
+            token=row.token,
+            context=PostContext(row.sale_id, row.order_id, row.buyer_id, lead.id, lead.ping_id),
+            pii={
+                s.name: str(values[s.name]) for s in vertical.fields if s.pii and s.name in values
+            },
+            resolve_secret=ports.resolve_secret,
+            log=self._log,
+        )
+
+    async def _conclude(self, row: Delivery, posted: PostedLead, *, refill: bool) -> None:
+        """Record the post's verdict on the sale; a reversed sale's place goes down the
+        ranking; then the lead's answer if it was the last open row."""
+        ports = self._require_ports()
+        snapshot = ports.snapshots.current()
+        now = ports.clock.now()
+        verdict = posted.verdict
+        if verdict is PostVerdict.RETRY:  # retries used up: nothing reached the buyer
+            verdict = PostVerdict.FAILED
+        sale_status = {
+            PostVerdict.ACCEPTED: "sold",
+            PostVerdict.UNKNOWN: "unknown",
+        }.get(verdict, "rejected")
+        charges = ()
+        async with ports.sessions.begin() as session:
+            outbox = OutboxRepository(session)
+            await outbox.finish(
+                row.sale_id, _ROW_STATUS[verdict], posted.reason, posted.redirect_url, now
+            )
+            sales = SaleRepository(session)
+            await sales.set_status(row.sale_id, sale_status)
+            sale = await session.get(Sale, row.sale_id)
+            if sale_status == "rejected" and sale is not None:
+                charges = _charges(snapshot, sale)
+                await ports.caps.refund(session, charges)
+        if charges:
+            await ports.caps.after_refund(charges)
+        if sale_status == "rejected" and refill:
+            await self._refill(snapshot, row.lead_id)
+        await self._settle(row.lead_id)
+
+    async def _refill(self, snapshot: Snapshot, lead_id: str) -> None:
+        ports = self._require_ports()
+        async with ports.sessions() as session:
+            lead = await LeadRepository(session).get(lead_id)
+            sales = await SaleRepository(session).for_lead(lead_id)
+            ping = (
+                await PingRepository(session).get(lead.ping_id) if lead and lead.ping_id else None
+            )
+        if lead is None or lead.status != "pending":
+            return
+        campaign = snapshot.config.campaigns.get(lead.campaign_id)
+        vertical = snapshot.config.verticals.get(lead.vertical_id)
+        if campaign is None or vertical is None:
+            return
+        values = _lead_values(ports, vertical, lead)
+        keys = dedup_keys(vertical, values, ports.vault)
+        auction = lead.auction or {}
+        ranking = [quote_from_json(row) for row in auction.get("ranking", [])]
+        winners = set(auction.get("winners", []))
+        to_sell = LeadToSell(
+            id=lead.id,
+            values=values,
+            test=lead.test,
+            now=ports.clock.now(),
+            dedup_keys=keys,
+            last_sold=await last_sold(ports, keys, lead.test),
+            ranking=ranking,
+            winners=[quote for quote in ranking if quote.order_id in winners],
+            quoted_payout=from_cents(ping.bid_cents) if ping is not None else None,
+            ping_id=lead.ping_id,
+            auction=auction,
+        )
+        self.dispatch(await refill(ports, snapshot, campaign, to_sell, sales))
+
+    async def _settle(self, lead_id: str) -> None:
+        """The lead's final answer once none of its rows is open: sold (the price is the
+        payout on the sales the buyers took), pending (an unknown post holds its place),
+        or rejected."""
+        ports = self._require_ports()
+        async with ports.sessions.begin() as session:
+            rows = await OutboxRepository(session).for_lead(lead_id)
+            lead = await LeadRepository(session).get(lead_id)
+            if lead is None or lead.status != "pending":
+                return
+            if any(row.status in OPEN_STATUSES for row in rows):
+                return
+            sales = await SaleRepository(session).for_lead(lead_id)
+            sold = [sale for sale in sales if sale.status == "sold"]
+            answer = _settled_answer(lead, sold, sales, rows)
+            status = {"sold": "sold", "pending": "pending"}.get(answer["status"], "unsold")
+            await LeadRepository(session).finish(
+                lead_id,
+                status=status,
+                reasons=answer.get("reasons", []),
+                revenue_cents=sum(sale.revenue_cents for sale in sold),
+                cost_cents=sum(sale.cost_cents for sale in sold),
+                answer=answer,
+                auction=None,
+                now=ports.clock.now(),
+            )
+        for waiting in self._waiters.pop(lead_id, []):
+            if not waiting.done():
+                waiting.set_result(answer)
+
+    # --- the worker ------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            try:
+                await self._sweep()
+            except Exception:
+                logger.exception("outbox sweep failed")
+            await asyncio.sleep(self._poll_seconds)
+
+    async def _sweep(self) -> None:
+        ports = self._require_ports()
+        now = ports.clock.now()
+        async with ports.sessions() as session:
+            due = await OutboxRepository(session).due(now)
+        for sale_id, status in due:
+            if sale_id in self._posting:
+                continue
+            if status == "queued":
+                self._spawn(sale_id, own=False)
+            else:
+                await self._abandoned(sale_id, now)
+
+    async def _abandoned(self, sale_id: str, now: dt.datetime) -> None:
+        """A row its process left ``sending``: the buyer may have the lead."""
+        ports = self._require_ports()
+        async with ports.sessions.begin() as session:
+            outbox = OutboxRepository(session)
+            if not await outbox.take_abandoned(sale_id, now):
+                return
+            row = await outbox.get(sale_id)
+        if row is None:
+            return
+        step = _post_step(ports.snapshots.current(), row.order_id)
+        if step is not None and step.on_unknown == "retry" and row.tries <= step.retries:
+            async with ports.sessions.begin() as session:
+                await OutboxRepository(session).retry_later(sale_id, now, now, row.reason)
+            return
+        await self._conclude(row, PostedLead(PostVerdict.UNKNOWN, row.reason), refill=False)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _lease(self, step: CompiledStep | None) -> dt.timedelta:
+        timeout = dt.timedelta(milliseconds=step.timeout_ms if step is not None else 0)
+        return timeout + self._lease_margin
+
+    def _require_ports(self) -> Ports:
+        if self._ports is None:
+            raise RuntimeError("the outbox was not started")
+        return self._ports
+
+
+#: the outbox row's final status for each verdict
+_ROW_STATUS = {
+    PostVerdict.ACCEPTED: "delivered",
+    PostVerdict.REJECTED: "rejected",
+    PostVerdict.FAILED: "failed",
+    PostVerdict.UNKNOWN: "unknown",
+}
+
+
+def _post_step(snapshot: Snapshot, order_id: str) -> CompiledStep | None:
+    delivery = snapshot.config.deliveries.get(order_id)
+    return delivery.post if delivery is not None else None
+
+
+def _retried(posted: PostedLead, step: CompiledStep) -> bool:
+    """Whether this verdict is re-sent: nothing was processed, or the order's buyer dedupes
+    on the Idempotency-Key and asked for unknown outcomes to be re-sent."""
+    if posted.verdict is PostVerdict.RETRY:
+        return True
+    return posted.verdict is PostVerdict.UNKNOWN and step.on_unknown == "retry"
+
+
+def _lead_values(ports: Ports, vertical: Vertical, lead: Lead) -> dict[str, LeadValue]:
+    opened = open_fields(vertical, lead.fields, ports.vault, reveal=True)
+    return dict(values_from_json(vertical, opened))
+
+
+def _charges(snapshot: Snapshot, sale: Sale) -> tuple[Any, ...]:
+    """The cap charges the sale committed: same order, price and windows (its own time)."""
+    order = snapshot.config.orders.get(sale.order_id)
+    buyer = snapshot.config.buyers.get(sale.buyer_id)
+    if sale.test or order is None or buyer is None:
+        return ()
+    return tuple(charges_for(order, buyer, from_cents(sale.revenue_cents), sale.created_at))
+
+
+def _settled_answer(
+    lead: Lead, sold: Sequence[Sale], sales: Sequence[Sale], rows: Sequence[Delivery]
+) -> dict[str, Any]:
+    if sold:
+        cost = sum(sale.cost_cents for sale in sold)
+        answer: dict[str, Any] = {
+            "status": "sold",
+            "lead_id": lead.id,
+            "price": format_money(from_cents(cost)),
+        }
+        sold_ids = {sale.id for sale in sold}
+        redirect = next(
+            (r.redirect_url for r in rows if r.sale_id in sold_ids and r.redirect_url), None
+        )
+        if redirect:
+            answer["redirect_url"] = redirect
+    elif any(sale.status == "unknown" for sale in sales):
+        answer = {"status": "pending", "lead_id": lead.id}
+    else:
+        answer = rejected([Reason.ALL_BUYERS_DECLINED], lead_id=lead.id)
+    if lead.test:
+        answer["test"] = True
+    return answer

@@ -1,0 +1,160 @@
+"""The outbox table: one row per sale to post to its buyer (DESIGN §8.4, §8.6).
+
+A row is taken by a conditional update, so of many workers (or of the in-process dispatch
+and the worker) exactly one sends it: ``queued`` → ``sending`` with a lease. The in-process
+dispatch takes its own fresh rows at once; a worker takes only rows whose lease expired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pingtree.store.tables import Delivery
+
+__all__ = ["OPEN_STATUSES", "OutboxRepository"]
+
+#: a row in one of these is not finished: its lead has no final answer yet
+OPEN_STATUSES = ("queued", "sending")
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(
+        self,
+        sale_id: str,
+        lead_id: str,
+        order_id: str,
+        buyer_id: str,
+        token: str | None,
+        now: dt.datetime,
+        lease: dt.timedelta,
+    ) -> None:
+        """A new row, due now and leased to the process that wrote it for ``lease``."""
+        self._session.add(
+            Delivery(
+                sale_id=sale_id,
+                lead_id=lead_id,
+                order_id=order_id,
+                buyer_id=buyer_id,
+                status="queued",
+                tries=0,
+                due_at=now,
+                lease_until=now + lease,
+                token=token,
+                redirect_url=None,
+                reason="",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    async def take(
+        self, sale_id: str, now: dt.datetime, lease_until: dt.datetime, *, own: bool
+    ) -> Delivery | None:
+        """Mark a queued row ``sending`` (one more try) for whoever calls; ``None`` if another
+        took it or it is finished. ``own``: the caller holds the lease (its own dispatch), so
+        an unexpired lease does not stop it."""
+        conditions = [Delivery.sale_id == sale_id, Delivery.status == "queued"]
+        if not own:
+            conditions.append(or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now))
+        result = await self._session.execute(
+            update(Delivery)
+            .where(*conditions)
+            .values(
+                status="sending",
+                tries=Delivery.tries + 1,
+                lease_until=lease_until,
+                updated_at=now,
+            )
+            .returning(Delivery.sale_id)
+            .execution_options(synchronize_session=False)
+        )
+        if result.first() is None:
+            return None
+        return await self._session.get(Delivery, sale_id, populate_existing=True)
+
+    async def take_abandoned(self, sale_id: str, now: dt.datetime) -> bool:
+        """Claim a row left ``sending`` by a worker whose lease ran out: it died mid-post, so
+        whether the buyer got the lead is unknown. ``True`` for the one caller that gets it."""
+        result = await self._session.execute(
+            update(Delivery)
+            .where(
+                Delivery.sale_id == sale_id,
+                Delivery.status == "sending",
+                Delivery.lease_until <= now,
+            )
+            .values(status="unknown", updated_at=now, reason="worker stopped mid-post")
+            .returning(Delivery.sale_id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.first() is not None
+
+    async def retry_later(
+        self, sale_id: str, due_at: dt.datetime, lease_until: dt.datetime, reason: str
+    ) -> None:
+        """Back to ``queued`` until ``due_at``, leased (to the caller, who waits for it)."""
+        await self._session.execute(
+            update(Delivery)
+            .where(Delivery.sale_id == sale_id)
+            .values(
+                status="queued",
+                due_at=due_at,
+                lease_until=lease_until,
+                reason=reason,
+                updated_at=due_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def finish(
+        self,
+        sale_id: str,
+        status: str,
+        reason: str,
+        redirect_url: str | None,
+        now: dt.datetime,
+    ) -> None:
+        await self._session.execute(
+            update(Delivery)
+            .where(Delivery.sale_id == sale_id)
+            .values(
+                status=status,
+                reason=reason,
+                redirect_url=redirect_url,
+                lease_until=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def due(self, now: dt.datetime, limit: int = 100) -> list[tuple[str, str]]:
+        """``(sale id, status)`` of the rows a worker should act on: queued and due with no
+        live lease, or ``sending`` with an expired lease."""
+        free = or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now)
+        rows = await self._session.execute(
+            select(Delivery.sale_id, Delivery.status)
+            .where(
+                or_(
+                    and_(Delivery.status == "queued", Delivery.due_at <= now, free),
+                    and_(Delivery.status == "sending", Delivery.lease_until <= now),
+                )
+            )
+            .order_by(Delivery.due_at)
+            .limit(limit)
+        )
+        return [(sale_id, status) for sale_id, status in rows]
+
+    async def for_lead(self, lead_id: str) -> Sequence[Delivery]:
+        rows = await self._session.execute(
+            select(Delivery).where(Delivery.lead_id == lead_id).order_by(Delivery.created_at)
+        )
+        return rows.scalars().all()
+
+    async def get(self, sale_id: str) -> Delivery | None:
+        return await self._session.get(Delivery, sale_id)
