@@ -12,7 +12,7 @@ import datetime as dt
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 __all__ = ["EMAIL_DOMAINS", "LeadFactory", "SyntheticLead", "Vertical"]
 
@@ -20,6 +20,9 @@ Vertical = Literal["auto_insurance", "health_insurance"]
 FieldValue = str | int | bool
 
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
+
+T = TypeVar("T")
+_GENDERS = {"female": 49, "male": 49, "non_binary": 2}
 
 
 @dataclass(frozen=True)
@@ -149,54 +152,57 @@ class LeadFactory:
         # a few drivers are too young for any buyer: their pings find no eligible buyer
         age = rng.randint(16, 17) if rng.random() < 0.03 else self._adult_age(18, 85)
         insured = rng.random() < 0.75
+        gender = self._pick(_GENDERS)
         make = rng.choice(list(_VEHICLES))
         fields: dict[str, FieldValue] = {
             "zip": rng.choice(city.zips),
             "state": city.state,
             "city": city.name,
             "age": age,
-            "gender": rng.choices(("female", "male", "non_binary"), (49, 49, 2))[0],
-            "marital_status": rng.choices(
-                ("single", "married", "divorced", "widowed", "domestic_partner"),
-                (40, 42, 10, 4, 4),
-            )[0],
-            "credit_rating": rng.choices(("excellent", "good", "fair", "poor"), (25, 40, 25, 10))[
-                0
-            ],
+            "gender": gender,
+            "marital_status": self._pick(
+                {"single": 40, "married": 42, "divorced": 10, "widowed": 4, "domestic_partner": 4}
+            ),
+            "credit_rating": self._pick({"excellent": 25, "good": 40, "fair": 25, "poor": 10}),
             "homeowner": rng.random() < 0.55,
             "occupation": rng.choice(_OCCUPATIONS),
             "currently_insured": insured,
-            "coverage_level": rng.choices(
-                ("state_minimum", "basic", "standard", "premium"), (15, 25, 40, 20)
-            )[0],
-            "violations": rng.choices((0, 1, 2, 3), (75, 17, 6, 2))[0],
-            "accidents": rng.choices((0, 1, 2), (85, 12, 3))[0],
+            "coverage_level": self._pick(
+                {"state_minimum": 15, "basic": 25, "standard": 40, "premium": 20}
+            ),
+            "violations": self._pick({0: 75, 1: 17, 2: 6, 3: 2}),
+            "accidents": self._pick({0: 85, 1: 12, 2: 3}),
             "dui": rng.random() < 0.03,
-            "vehicle_count": rng.choices((1, 2, 3), (60, 32, 8))[0],
+            "vehicle_count": self._pick({1: 60, 2: 32, 3: 8}),
             "vehicle_year": rng.randint(2006, self._today.year),
             "vehicle_make": make,
             "vehicle_model": rng.choice(_VEHICLES[make]),
-            "vehicle_ownership": rng.choices(("owned", "financed", "leased"), (50, 38, 12))[0],
+            "vehicle_ownership": self._pick({"owned": 50, "financed": 38, "leased": 12}),
             "annual_mileage": rng.randrange(4_000, 25_000, 500),
             **self._tracking("auto_insurance"),
         }
         if insured:
             fields["current_carrier"] = rng.choice(_CARRIERS)
             fields["months_insured"] = rng.randint(1, 120)
-        return SyntheticLead("auto_insurance", fields, self._contact(city, age, fields["gender"]))
+        return SyntheticLead("auto_insurance", fields, self._contact(city, age, gender))
 
     def health_lead(self) -> SyntheticLead:
         rng = self._rng
         city = self._city()
         age = self._adult_age(18, 85)
-        gender = rng.choices(("female", "male", "non_binary"), (50, 48, 2))[0]
+        gender = self._pick(_GENDERS)
         if age >= 65:
-            coverage = rng.choices(("medicare_supplement", "medicare_advantage"), (50, 50))[0]
+            coverage = self._pick({"medicare_supplement": 50, "medicare_advantage": 50})
         else:
-            coverage = rng.choices(
-                ("individual", "family", "short_term", "dental_vision", "small_group"),
-                (40, 30, 15, 10, 5),
-            )[0]
+            coverage = self._pick(
+                {
+                    "individual": 40,
+                    "family": 30,
+                    "short_term": 15,
+                    "dental_vision": 10,
+                    "small_group": 5,
+                }
+            )
         household = 1 if coverage in ("individual", "short_term") else rng.randint(2, 6)
         fields: dict[str, FieldValue] = {
             "zip": rng.choice(city.zips),
@@ -223,6 +229,10 @@ class LeadFactory:
 
     # --- parts ---------------------------------------------------------------------------
 
+    def _pick(self, weights: Mapping[T, int]) -> T:
+        """One of the keys, drawn in proportion to its weight."""
+        return self._rng.choices(list(weights), list(weights.values()))[0]
+
     def _city(self) -> _City:
         return self._rng.choices(_CITIES, _CITY_WEIGHTS)[0]
 
@@ -230,17 +240,21 @@ class LeadFactory:
         # most shoppers are 25 to 60
         return max(low, min(high, round(self._rng.gauss(44, 14))))
 
-    def _tracking(self, vertical: Vertical) -> dict[str, FieldValue]:
+    def lead_ref(self) -> str:
+        """A new seller's reference for a lead, never drawn before by this factory."""
         self._serial += 1
+        return f"demo-{self._serial:07d}-{self._rng.getrandbits(32):08x}"
+
+    def _tracking(self, vertical: Vertical) -> dict[str, FieldValue]:
         rng = self._rng
         return {
             "sub_id": f"pub-{rng.randint(100, 120)}",
             "source_url": f"{_SOURCES[vertical]}?utm_source=demo&utm_campaign=c{rng.randint(1, 9)}",
             "user_agent": rng.choice(_USER_AGENTS),
-            "lead_ref": f"demo-{self._serial:07d}-{rng.getrandbits(32):08x}",
+            "lead_ref": self.lead_ref(),
         }
 
-    def _contact(self, city: _City, age: int, gender: FieldValue) -> dict[str, FieldValue]:
+    def _contact(self, city: _City, age: int, gender: str) -> dict[str, FieldValue]:
         rng = self._rng
         pool = _FIRST_NAMES["female" if gender == "female" else "male"]
         first, last = rng.choice(pool), rng.choice(_LAST_NAMES)

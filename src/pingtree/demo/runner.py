@@ -40,8 +40,10 @@ __all__ = ["ADMIN_USER", "DemoAccess", "DemoError", "DemoOptions", "run_demo"]
 ADMIN_USER = "admin"
 _TALLY_SECONDS = 15.0
 _START_TIMEOUT_SECONDS = 60.0
+#: open connections get this long to finish when the demo stops
+_STOP_TIMEOUT_SECONDS = 5
 #: hosts on which a server is reachable at 127.0.0.1, where the demo traffic goes
-_LOOPBACK_REACHABLE = frozenset({"127.0.0.1", "localhost", "0.0.0.0"})
+_LOOPBACK_REACHABLE = frozenset({"127.0.0.1", "0.0.0.0"})
 
 
 class DemoError(Exception):
@@ -110,7 +112,11 @@ async def run_demo(
                 admin_token, keys = await _prepare(settings, buyers.url, password)
                 server = _Server(
                     uvicorn.Config(
-                        create_app(settings), log_level="warning", access_log=False, lifespan="on"
+                        create_app(settings),
+                        log_level="warning",
+                        access_log=False,
+                        lifespan="on",
+                        timeout_graceful_shutdown=_STOP_TIMEOUT_SECONDS,
                     )
                 )
                 serving = asyncio.create_task(server.serve(sockets=[sock]))
@@ -196,6 +202,8 @@ async def _send_traffic_until(
         for task in (stopped, *tasks):
             task.cancel()
         await asyncio.gather(stopped, *tasks, return_exceptions=True)
+    if not stop.is_set():
+        raise DemoError("pingtree stopped unexpectedly (see the log above)")
 
 
 async def _report(traffic: Traffic, on_tally: Callable[[str], None]) -> None:

@@ -96,10 +96,8 @@ class Traffic:
         if roll < _DUPLICATE_RATE and sent:
             # the same consumer again, under a new seller reference
             again = self._rng.choice(sent)
-            fresh = self._factory.lead(campaign.vertical).ping_fields["lead_ref"]
-            return SyntheticLead(
-                again.vertical, {**again.ping_fields, "lead_ref": fresh}, again.contact_fields
-            )
+            ping_fields = {**again.ping_fields, "lead_ref": self._factory.lead_ref()}
+            return SyntheticLead(again.vertical, ping_fields, again.contact_fields)
         lead = self._factory.lead(campaign.vertical)
         if roll > 1 - _MALFORMED_RATE:
             return SyntheticLead(
