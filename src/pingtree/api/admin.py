@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from pingtree.api import admin_views as views
-from pingtree.api.auth import Caller, KeyChecker, bearer_or_header
+from pingtree.api.auth import KeyChecker, admin_only
 from pingtree.api.body import read_bounded
 from pingtree.api.problems import Problem
 from pingtree.config.apply import apply_config, export_config
@@ -33,13 +33,8 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
-    async def admin(request: Request) -> Caller:
-        caller = await keys.caller(bearer_or_header(request))
-        if caller.role != "admin":
-            raise Problem(403, "an admin token is required", "forbidden")
-        return caller
-
-    router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(admin)])
+    admin = Depends(admin_only(keys))
+    router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[admin])
 
     @router.get("/config", response_class=PlainTextResponse)
     async def get_config() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from pingtree.api.problems import Problem
 from pingtree.flows.ports import Ports
 from pingtree.store.secrets import ApiKeyRepository, key_hmac, parse_token
 
-__all__ = ["Caller", "KeyChecker", "bearer_or_header"]
+__all__ = ["Caller", "KeyChecker", "admin_only", "bearer_or_header"]
 
 _REMEMBER_SECONDS = 5.0
 
@@ -73,3 +74,16 @@ def bearer_or_header(request: Request) -> str | None:
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
     return request.headers.get("x-api-key") or None
+
+
+def admin_only(keys: KeyChecker) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency admitting admin tokens only: 401 without a valid key, 403 for another
+    role."""
+
+    async def admin(request: Request) -> Caller:
+        caller = await keys.caller(bearer_or_header(request))
+        if caller.role != "admin":
+            raise Problem(403, "an admin token is required", "forbidden")
+        return caller
+
+    return admin

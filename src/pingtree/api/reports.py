@@ -1,0 +1,327 @@
+"""The reports API: dashboard figures, breakdowns, buyers' response times, cap usage.
+
+Admin tokens only. A range is ``period`` (``today``, ``7d``, ``30d``: whole UTC days ending
+today) or ``from`` and ``to`` (``[from, to)``; a time without a zone is UTC); neither means
+today. Money is a string with two decimals; rates are numbers in ``[0, 1]`` to four
+decimals, ``null`` when there was nothing to divide by. The figures are defined in
+:mod:`pingtree.store.reports`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from pingtree.api.auth import KeyChecker, admin_only
+from pingtree.api.problems import field_problem
+from pingtree.domain.money import format_money
+from pingtree.flows.errors import NotFound
+from pingtree.flows.ports import Ports
+from pingtree.store import reports
+from pingtree.store.reports import Bucket, Dimension, Figures, Period
+
+__all__ = ["reports_router"]
+
+#: the longest range a report covers, and the most buckets a series has
+_MAX_RANGE = dt.timedelta(days=366)
+_MAX_BUCKETS = 2000
+_RATE_DIGITS = 4
+
+Format = Literal["json", "csv"]
+Test = Annotated[bool, Query(description="test traffic instead of live traffic")]
+_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}
+}
+
+
+@dataclass(frozen=True)
+class _Range:
+    start: dt.datetime
+    end: dt.datetime
+
+
+class FiguresOut(BaseModel):
+    pings: int
+    accepted_pings: int
+    leads: int
+    posts: int
+    sold: int
+    sales: int
+    revenue: str
+    cost: str
+    profit: str
+    #: accepted pings ÷ pings
+    acceptance_rate: float | None
+    #: posts ÷ accepted pings
+    conversion: float | None
+    #: sold leads ÷ leads
+    sell_rate: float | None
+
+
+class SummaryOut(FiguresOut):
+    start: dt.datetime
+    end: dt.datetime
+    test: bool
+
+
+class PointOut(FiguresOut):
+    start: dt.datetime
+
+
+class TimeseriesOut(BaseModel):
+    start: dt.datetime
+    end: dt.datetime
+    bucket: Bucket
+    points: list[PointOut]
+
+
+class RowOut(FiguresOut):
+    key: str
+
+
+class BreakdownOut(BaseModel):
+    start: dt.datetime
+    end: dt.datetime
+    by: Dimension
+    rows: list[RowOut]
+
+
+class BuyerPerfOut(BaseModel):
+    buyer_id: str
+    #: ``null``: all the buyer's orders
+    order_id: str | None
+    kind: str
+    attempts: int
+    avg_ms: float
+    p50_ms: int
+    p90_ms: int
+    max_ms: int
+    timeouts: int
+    errors: int
+    timeout_rate: float
+    error_rate: float
+
+
+class BuyersOut(BaseModel):
+    start: dt.datetime
+    end: dt.datetime
+    rows: list[BuyerPerfOut]
+
+
+class CapUseOut(BaseModel):
+    #: ``order`` (the order's own cap) or ``buyer`` (its buyer's budget)
+    scope: str
+    kind: str
+    window: str
+    window_key: str
+    #: counts for a count cap, money strings for a spend cap
+    limit: int | str
+    used: int | str
+    held: int | str
+    resets_at: dt.datetime | None
+
+
+class OrderCapsOut(BaseModel):
+    order_id: str
+    buyer_id: str
+    caps: list[CapUseOut]
+
+
+def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
+    router = APIRouter(
+        prefix="/api/v1/admin", tags=["reports"], dependencies=[Depends(admin_only(keys))]
+    )
+
+    async def date_range(
+        period: Annotated[
+            Period | None, Query(description="whole UTC days ending today; not with from/to")
+        ] = None,
+        start: Annotated[
+            dt.datetime | None, Query(alias="from", description="start, inclusive (UTC)")
+        ] = None,
+        end: Annotated[
+            dt.datetime | None, Query(alias="to", description="end, exclusive (UTC)")
+        ] = None,
+    ) -> _Range:
+        if period is not None and (start is not None or end is not None):
+            raise field_problem(
+                ("query", "period"), "give a period or from and to, not both", "value_error", period
+            )
+        if start is None and end is None:
+            return _Range(*reports.period_bounds(period or "today", ports.clock.now()))
+        if start is None or end is None:
+            missing = "from" if start is None else "to"
+            other = "to" if start is None else "from"
+            raise field_problem(("query", missing), f"required with {other}", "missing", None)
+        start, end = _utc(start), _utc(end)
+        if end <= start:
+            raise field_problem(("query", "to"), "must be after from", "value_error", end)
+        if end - start > _MAX_RANGE:
+            raise field_problem(
+                ("query", "to"), f"at most {_MAX_RANGE.days} days after from", "value_error", end
+            )
+        return _Range(start, end)
+
+    in_range = Depends(date_range)
+
+    @router.get("/reports/summary")
+    async def summary(range_: _Range = in_range, test: Test = False) -> SummaryOut:
+        """The dashboard's figures over the range: pings, posts, sold, acceptance rate,
+        ping → post conversion, revenue, cost and profit of the sales that count."""
+        async with ports.sessions() as session:
+            figures = await reports.summary(session, range_.start, range_.end, test=test)
+        return SummaryOut(**_figures(figures), start=range_.start, end=range_.end, test=test)
+
+    @router.get("/reports/timeseries", response_model=TimeseriesOut, responses=_CSV)
+    async def timeseries(
+        range_: _Range = in_range,
+        bucket: Bucket = "day",
+        test: Test = False,
+        format: Format = "json",
+    ) -> Response | TimeseriesOut:
+        """The figures per UTC day or hour, empty buckets included, oldest first."""
+        buckets = (range_.end - range_.start) / (
+            dt.timedelta(days=1) if bucket == "day" else dt.timedelta(hours=1)
+        )
+        if buckets > _MAX_BUCKETS:
+            raise field_problem(
+                ("query", "bucket"),
+                f"more than {_MAX_BUCKETS} buckets: a shorter range or a longer bucket",
+                "value_error",
+                bucket,
+            )
+        async with ports.sessions() as session:
+            points = await reports.timeseries(session, range_.start, range_.end, bucket, test=test)
+        if format == "csv":
+            rows = [{"start": p.start.isoformat(), **_figures(p)} for p in points]
+            return _csv(
+                rows,
+                ["start", *FiguresOut.model_fields],
+                f"timeseries-{bucket}-{range_.start:%Y-%m-%d}",
+            )
+        return TimeseriesOut(
+            start=range_.start,
+            end=range_.end,
+            bucket=bucket,
+            points=[PointOut(**_figures(p), start=p.start) for p in points],
+        )
+
+    @router.get("/reports/breakdown", response_model=BreakdownOut, responses=_CSV)
+    async def breakdown(
+        by: Dimension, range_: _Range = in_range, test: Test = False, format: Format = "json"
+    ) -> Response | BreakdownOut:
+        """The figures per supplier, campaign, buyer, order or vertical, highest revenue
+        first. For buyers and orders, pings and posts are 0 and ``leads`` are the leads
+        delivered to it, so ``sell_rate`` is its acceptance."""
+        async with ports.sessions() as session:
+            rows = await reports.breakdown(session, by, range_.start, range_.end, test=test)
+        if format == "csv":
+            lines = [{by: row.key, **_figures(row)} for row in rows]
+            return _csv(
+                lines, [by, *FiguresOut.model_fields], f"breakdown-{by}-{range_.start:%Y-%m-%d}"
+            )
+        return BreakdownOut(
+            start=range_.start,
+            end=range_.end,
+            by=by,
+            rows=[RowOut(**_figures(row), key=row.key) for row in rows],
+        )
+
+    @router.get("/reports/buyers")
+    async def buyers(range_: _Range = in_range) -> BuyersOut:
+        """Buyers' endpoints from the delivery log: response times (average, p50, p90,
+        max), timeouts and errors per buyer and kind (``order_id`` null), then per order."""
+        async with ports.sessions() as session:
+            stats = await reports.buyer_performance(session, range_.start, range_.end)
+        return BuyersOut(
+            start=range_.start,
+            end=range_.end,
+            rows=[
+                BuyerPerfOut(
+                    **asdict(s), timeout_rate=_rate(s.timeout_rate), error_rate=_rate(s.error_rate)
+                )
+                for s in stats
+            ],
+        )
+
+    @router.get("/orders/{order_id}/caps")
+    async def order_caps(order_id: str) -> OrderCapsOut:
+        """Each cap of the order and of its buyer's budget: limit, committed use and holds
+        of won pings in the current window, and when that window turns over."""
+        config = ports.snapshots.current().config
+        order = config.orders.get(order_id)
+        if order is None:
+            raise NotFound(f"no order {order_id!r}")
+        uses = await reports.cap_usage(
+            ports.caps, order, config.buyers[order.buyer_id], ports.clock.now()
+        )
+        return OrderCapsOut(
+            order_id=order.id,
+            buyer_id=order.buyer_id,
+            caps=[
+                CapUseOut(
+                    scope=use.scope,
+                    kind=use.cap.kind.value,
+                    window=use.cap.window.value,
+                    window_key=use.window_key,
+                    limit=_amount(use.limit),
+                    used=_amount(use.used),
+                    held=_amount(use.held),
+                    resets_at=use.resets_at,
+                )
+                for use in uses
+            ],
+        )
+
+    return router
+
+
+def _figures(figures: Figures) -> dict[str, Any]:
+    return {
+        "pings": figures.pings,
+        "accepted_pings": figures.accepted_pings,
+        "leads": figures.leads,
+        "posts": figures.posts,
+        "sold": figures.sold,
+        "sales": figures.sales,
+        "revenue": format_money(figures.revenue),
+        "cost": format_money(figures.cost),
+        "profit": format_money(figures.profit),
+        "acceptance_rate": _rate(figures.acceptance_rate),
+        "conversion": _rate(figures.conversion),
+        "sell_rate": _rate(figures.sell_rate),
+    }
+
+
+def _rate(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, _RATE_DIGITS)
+
+
+def _amount(amount: int | Decimal) -> int | str:
+    return format_money(amount) if isinstance(amount, Decimal) else amount
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def _csv(rows: Sequence[dict[str, Any]], header: Sequence[str], name: str) -> Response:
+    """``rows`` as a CSV download with a header row; ``None`` as an empty cell."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
