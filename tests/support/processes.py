@@ -1,0 +1,77 @@
+"""Real ``pingtree`` processes for tests that need several, or need to kill one."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from pingtree.settings import Settings
+
+__all__ = ["cli", "free_port", "server_env", "start_server", "wait_ready"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(settings: Settings, secret: str, **extra: str) -> dict[str, str]:
+    """The environment of a server process on the same database (and Redis) as ``settings``."""
+    env = {
+        **os.environ,
+        "PINGTREE_DATA_DIR": str(settings.data_dir),
+        "PINGTREE_DATABASE_URL": settings.resolved_database_url(),
+        "PINGTREE_SECRET_KEY": secret,
+        **extra,
+    }
+    if settings.redis_url:
+        env["PINGTREE_REDIS_URL"] = settings.redis_url
+    else:
+        env.pop("PINGTREE_REDIS_URL", None)
+    return env
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "pingtree", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``pingtree serve`` on ``port``, ready to answer; its output appended to ``log``."""
+    with log.open("ab") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pingtree", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    wait_ready(f"http://127.0.0.1:{port}", server, log)
+    return server
+
+
+def wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"server exited:\n{log.read_text(errors='replace')[-4000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not become ready")
