@@ -73,9 +73,7 @@ async def start_runtime(
     vault = PiiVault(server_key)
     secrets = BuyerSecrets(sessions, vault, settings.config_poll_seconds)
     await secrets.start()
-    live_bids = HttpBids(
-        client, lambda: snapshots.current().config.deliveries, secrets.resolve, attempts
-    )
+    live_bids = HttpBids(client, secrets.resolve, attempts)
     outbox = Outbox(
         attempts,
         lease_margin=dt.timedelta(seconds=settings.outbox_lease_seconds),

@@ -15,7 +15,7 @@ import pytest
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, Attempt
 from pingtree.delivery.client import create_client
-from pingtree.delivery.compiled import CompiledDelivery
+from pingtree.delivery.compiled import CompiledDelivery, CompiledLimits
 from pingtree.delivery.fanout import HttpBids
 from pingtree.domain.model import LeadValue, Order, OrderStatus, Pricing, PricingKind
 from pingtree.domain.outcomes import Outcome
@@ -92,17 +92,26 @@ class Market:
         self.client = client
         self.deliveries: dict[str, CompiledDelivery] = {}
         self.attempts: list[Attempt] = []
-        self.bids = HttpBids(client, lambda: self.deliveries, resolve_secret, self)
+        self.bids = HttpBids(client, resolve_secret, self)
         self.orders: dict[str, Order] = {}
 
     def record(self, attempt: Attempt) -> None:  # the AttemptLog protocol
         self.attempts.append(attempt)
 
     def order(
-        self, name: str, *, floor: str | None = None, order_id: str | None = None, **ping: Any
+        self,
+        name: str,
+        *,
+        floor: str | None = None,
+        order_id: str | None = None,
+        limits: CompiledLimits | None = None,
+        **ping: Any,
     ) -> Order:
         order = bid_order(order_id or name, floor)
-        self.deliveries[order.id] = spec(self.buyer.ping_url(name), **ping)
+        delivery = spec(self.buyer.ping_url(name), **ping)
+        if limits is not None:
+            delivery = dataclasses.replace(delivery, limits=limits)
+        self.deliveries[order.id] = delivery
         self.orders[order.id] = order
         return order
 
@@ -110,7 +119,7 @@ class Market:
         self, *orders: Order, seconds: float = 1.0
     ) -> tuple[dict[str, BidResult], float]:
         started = time.monotonic()
-        results = await self.bids.collect(orders, VALUES, started + seconds)
+        results = await self.bids.collect(orders, VALUES, started + seconds, self.deliveries)
         elapsed = time.monotonic() - started
         assert len(results) == len(orders)
         return {r.order_id: r for r in results}, elapsed
@@ -217,15 +226,16 @@ async def test_an_unset_secret_is_an_error_and_sends_nothing(market: Market, buy
 
 
 async def test_no_exception_escapes(market: Market, buyer: MockBuyer):
-    def broken() -> Mapping[str, CompiledDelivery]:
-        raise RuntimeError("the configuration snapshot was not loaded yet")
+    class Broken(dict[str, CompiledDelivery]):
+        def get(self, *_: object) -> Any:
+            raise RuntimeError("the configuration snapshot was not loaded yet")
 
-    market.bids = HttpBids(market.client, broken, resolve_secret)
+    market.deliveries = Broken()
     order = bid_order("json")
     results, _ = await market.collect(order)
     assert outcomes(results) == {"json": (Outcome.ERROR, "internal error")}
     # an order without a ping step is an error too, not a silence
-    market.bids = HttpBids(market.client, dict, resolve_secret)
+    market.deliveries = {}
     results, _ = await market.collect(order)
     assert outcomes(results) == {"json": (Outcome.ERROR, "no ping step configured")}
 
@@ -273,7 +283,7 @@ async def test_a_request_still_running_at_the_deadline_finishes_in_the_backgroun
         time.sleep(0.15)  # a stalled event loop: the request leaves 150 ms late
         return "tok-123"
 
-    market.bids = HttpBids(market.client, lambda: market.deliveries, slow_secret, market)
+    market.bids = HttpBids(market.client, slow_secret, market)
     order = market.order("late", timeout_ms=380, auth={"type": "bearer", "token": {"secret": "t"}})
     results, elapsed = await market.collect(order, seconds=0.4)
     assert outcomes(results) == {"late": (Outcome.TIMEOUT, "no answer by the deadline")}
@@ -295,7 +305,9 @@ async def test_a_request_still_running_at_the_deadline_finishes_in_the_backgroun
 async def test_close_cancels_requests_left_in_the_background(market: Market, buyer: MockBuyer):
     order = market.order("hang", timeout_ms=2000)
     started = time.monotonic()
-    collecting = asyncio.create_task(market.bids.collect([order], VALUES, started + 3))
+    collecting = asyncio.create_task(
+        market.bids.collect([order], VALUES, started + 3, market.deliveries)
+    )
     await until(lambda: bool(buyer.requests))
     collecting.cancel()  # the ping itself went away
     with pytest.raises(asyncio.CancelledError):
@@ -358,3 +370,53 @@ async def test_an_unreadable_answer_is_logged_with_the_parser_detail(market: Mar
     assert attempt.outcome == "error"
     assert attempt.error.startswith("invalid JSON")
     assert len(attempt.response_body) <= 2048
+
+
+# -- protection ---------------------------------------------------------------------------
+
+
+async def test_pings_beyond_an_orders_concurrency_limit_are_throttled(
+    market: Market, buyer: MockBuyer
+):
+    order = market.order("slow", limits=CompiledLimits(max_concurrent=2))
+    rounds = await asyncio.gather(*(market.collect(order) for _ in range(5)))
+    outcomes_seen = sorted(str(results["slow"].outcome) for results, _ in rounds)
+    assert outcomes_seen == ["bid", "bid", "throttled", "throttled", "throttled"]
+    assert len(buyer.requests_to("slow", "ping")) == 2
+    throttled = [a for a in market.attempts if a.outcome == "throttled"]
+    assert len(throttled) == 3
+    assert throttled[0].error == "2 pings in flight (max 2)"
+
+
+async def test_pings_beyond_an_orders_rate_are_throttled(market: Market, buyer: MockBuyer):
+    order = market.order("json", limits=CompiledLimits(per_second=3))
+    seen = [str((await market.collect(order))[0]["json"].outcome) for _ in range(5)]
+    assert seen == ["bid", "bid", "bid", "throttled", "throttled"]
+
+
+async def test_the_breaker_opens_after_failures_then_a_probe_closes_it(
+    market: Market, buyer: MockBuyer
+):
+    limits = CompiledLimits(breaker_failures=3, breaker_cooldown_s=0.3)
+    order = market.order("unavailable", limits=limits)
+    seen = [str((await market.collect(order))[0]["unavailable"].outcome) for _ in range(5)]
+    assert seen == ["error", "error", "error", "circuit_open", "circuit_open"]
+    assert len(buyer.requests_to("unavailable", "ping")) == 3
+    # after the cool-down one probe goes out; the buyer is healthy again, so it closes
+    market.deliveries["unavailable"] = dataclasses.replace(
+        spec(buyer.ping_url("json")), limits=limits
+    )
+    await asyncio.sleep(0.35)
+    probe, closed = [(await market.collect(order))[0]["unavailable"] for _ in range(2)]
+    assert (probe.outcome, closed.outcome) == (Outcome.BID, Outcome.BID)
+
+
+async def test_a_failed_probe_opens_the_breaker_again(market: Market, buyer: MockBuyer):
+    order = market.order(
+        "unavailable", limits=CompiledLimits(breaker_failures=1, breaker_cooldown_s=0.2)
+    )
+    await market.collect(order)
+    await asyncio.sleep(0.25)
+    probe = (await market.collect(order))[0]["unavailable"]
+    after = (await market.collect(order))[0]["unavailable"]
+    assert (probe.outcome, after.outcome) == (Outcome.ERROR, Outcome.CIRCUIT_OPEN)

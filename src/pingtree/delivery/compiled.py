@@ -22,6 +22,7 @@ __all__ = [
     "CompiledBody",
     "CompiledDelivery",
     "CompiledField",
+    "CompiledLimits",
     "CompiledResponse",
     "CompiledStep",
     "ContentType",
@@ -143,8 +144,23 @@ class CompiledStep:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledLimits:
+    """How hard an order's ping endpoint may be driven (``delivery.guard``)."""
+
+    #: pings in flight at once; ``None``: no limit
+    max_concurrent: int | None = None
+    #: pings per second; ``None``: no limit
+    per_second: float | None = None
+    #: consecutive failed pings that open the circuit breaker
+    breaker_failures: int = 10
+    #: how long an open breaker skips the order before one probe
+    breaker_cooldown_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledDelivery:
     """An order's delivery: a ``post`` step always, a ``ping`` step for bid orders."""
 
     ping: CompiledStep | None
     post: CompiledStep
+    limits: CompiledLimits = CompiledLimits()

@@ -41,8 +41,9 @@ from pingtree.delivery.attempts import (
     wall_clock,
 )
 from pingtree.delivery.client import RawResponse, SendError, send
-from pingtree.delivery.compiled import CompiledDelivery, CompiledStep
+from pingtree.delivery.compiled import CompiledDelivery, CompiledLimits, CompiledStep
 from pingtree.delivery.errors import AnswerError, AnswerErrorCode, RenderError
+from pingtree.delivery.guard import Admission, OrderGuard
 from pingtree.delivery.read import MAX_ANSWER_BYTES, BuyerAnswer, read_answer
 from pingtree.delivery.render import OutboundRequest, render
 from pingtree.domain.model import LeadValue, Order
@@ -76,8 +77,7 @@ _SEND_REASONS = {
 class HttpBids:
     """Ask every ``bid`` order's ping endpoint for its price at once, over one pooled client.
 
-    ``deliveries()`` gives the compiled deliveries of the current configuration by order
-    id; ``resolve_secret(NAME)`` a buyer credential (``KeyError`` when it is not set). With
+    ``resolve_secret(NAME)`` a buyer credential (``KeyError`` when it is not set). With
     a ``log``, every exchange (and every skip) is recorded as an :class:`Attempt` under
     the ping or lead id of :data:`ATTEMPT_CONTEXT`. ``reserve_ms`` is how much earlier
     than the deadline a request's own timeout ends.
@@ -89,18 +89,17 @@ class HttpBids:
     def __init__(
         self,
         client: aiohttp.ClientSession,
-        deliveries: Callable[[], Mapping[str, CompiledDelivery]],
         resolve_secret: Callable[[str], str],
         log: AttemptLog | None = None,
         *,
         reserve_ms: int = 5,
     ) -> None:
         self._client = client
-        self._deliveries = deliveries
         self._resolve_secret = resolve_secret
         self._log = log
         self._reserve_ms = reserve_ms
         self._latency: dict[str, _Latency] = {}
+        self._guards: dict[str, OrderGuard] = {}
         self._background: set[asyncio.Task[BidResult]] = set()
 
     async def collect(
@@ -108,14 +107,17 @@ class HttpBids:
         orders: Sequence[Order],
         values: Mapping[str, LeadValue],
         deadline: float,
+        deliveries: Mapping[str, CompiledDelivery],
     ) -> list[BidResult]:
-        """One result per order, by ``deadline`` (a ``time.monotonic()`` instant).
+        """One result per order, by ``deadline`` (a ``time.monotonic()`` instant), each
+        asked by its delivery in ``deliveries`` (the auction's own configuration snapshot).
 
         ``values`` must hold only non-PII fields (a ping step is compiled to refuse PII
         anyway). Outcomes: ``bid`` (accepted, a price at or above the floor, with the
         buyer's token), ``below_floor``, ``no_bid`` (rejected, no price, or 0), ``timeout``,
         ``error`` (render, network, 5xx/429, unreadable answer; the reason is short and
-        holds no lead value) or ``skipped_slow`` (no request sent). Never raises, except
+        holds no lead value), or with no request sent: ``skipped_slow``, ``throttled``
+        (over the order's concurrency or rate limit) or ``circuit_open``. Never raises, except
         on cancellation.
         """
         started = time.monotonic()
@@ -123,7 +125,6 @@ class HttpBids:
         results: list[BidResult] = []
         tasks: dict[asyncio.Task[BidResult], Order] = {}
         try:
-            deliveries = self._deliveries()
             left_ms = (deadline - started) * 1000
             for order in orders:
                 delivery = deliveries.get(order.id)
@@ -134,10 +135,22 @@ class HttpBids:
                 skip = self._skip(order.id, step, left_ms)
                 if skip is not None:
                     results.append(BidResult(order.id, Outcome.SKIPPED_SLOW, reason=skip))
-                    self._record_skip(order, step, skip)
+                    self._record_skip(order, step, Outcome.SKIPPED_SLOW, skip)
+                    continue
+                assert delivery is not None  # the step came from it
+                guard = self._guards.setdefault(order.id, OrderGuard())
+                admission = guard.admit(delivery.limits, started)
+                if not isinstance(admission, Admission):
+                    outcome, reason = admission
+                    results.append(BidResult(order.id, outcome, reason=reason))
+                    self._record_skip(order, step, outcome, reason)
                     continue
                 timeout = min(step.timeout_ms, left_ms - self._reserve_ms) / 1000
-                task = asyncio.create_task(self._ask(order, step, values, timeout, fan))
+                task = asyncio.create_task(
+                    self._guarded(
+                        guard, admission, delivery.limits, order, step, values, timeout, fan
+                    )
+                )
                 tasks[task] = order
         except Exception:
             # a bug of ours (or a configuration not loaded) costs this auction its live
@@ -203,6 +216,25 @@ class HttpBids:
             if stats.skips % _PROBE_EVERY:
                 return f"p90 {p90} ms > {budget_ms:.0f} ms left"
         return None
+
+    async def _guarded(
+        self,
+        guard: OrderGuard,
+        admission: Admission,
+        limits: CompiledLimits,
+        order: Order,
+        step: CompiledStep,
+        values: Mapping[str, LeadValue],
+        timeout: float,  # noqa: ASYNC109 (a budget cut from the fan-out's deadline)
+        fan: _FanOut,
+    ) -> BidResult:
+        outcome = Outcome.ERROR
+        try:
+            result = await self._ask(order, step, values, timeout, fan)
+            outcome = result.outcome
+            return result
+        finally:
+            guard.done(admission, outcome, limits, time.monotonic())
 
     async def _ask(
         self,
@@ -294,7 +326,7 @@ class HttpBids:
 
     # -- the delivery log -----------------------------------------------------------------
 
-    def _record_skip(self, order: Order, step: CompiledStep, reason: str) -> None:
+    def _record_skip(self, order: Order, step: CompiledStep, outcome: Outcome, reason: str) -> None:
         if self._log is None:
             return
         ping_id, lead_id = ATTEMPT_CONTEXT.get()
@@ -307,7 +339,7 @@ class HttpBids:
                     buyer_id=order.buyer_id,
                     started_at=dt.datetime.now(dt.UTC),
                     duration_ms=0,
-                    outcome=str(Outcome.SKIPPED_SLOW),
+                    outcome=str(outcome),
                     ping_id=ping_id,
                     lead_id=lead_id,
                     method=step.method,
@@ -315,7 +347,7 @@ class HttpBids:
                 )
             )
         except Exception:
-            logger.exception("recording a skipped ping of order %s failed", order.id)
+            logger.exception("recording an unsent ping of order %s failed", order.id)
 
 
 @dataclass(slots=True)

@@ -191,6 +191,22 @@ class StepSpec(_Spec):
     response: ResponseSpec | None = None
 
 
+class BreakerSpec(_Spec):
+    #: consecutive failed pings (timeouts, errors) that open the breaker
+    failures: int = Field(default=10, ge=1, le=1000)
+    #: how long the open breaker skips the order before one probe ping
+    cooldown_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+
+class LimitsSpec(_Spec):
+    """Protection of the buyer's ping endpoint: beyond a limit, a ping is ``throttled``."""
+
+    max_concurrent: int | None = Field(default=None, ge=1, le=100_000)
+    per_second: float | None = Field(default=None, gt=0, le=100_000)
+    breaker: BreakerSpec = BreakerSpec()
+
+
 class DeliverySpec(_Spec):
     ping: StepSpec | None = None
     post: StepSpec | None = None
+    limits: LimitsSpec = LimitsSpec()

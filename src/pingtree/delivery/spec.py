@@ -49,6 +49,7 @@ from pingtree.delivery.compile_step import compile_body, compile_response
 from pingtree.delivery.compiled import (
     CompiledAuth,
     CompiledDelivery,
+    CompiledLimits,
     CompiledStep,
     SecretRef,
 )
@@ -134,7 +135,13 @@ def compile_delivery(
         post = _StepCompiler("post", merged, sources, pii_fields, known_fields, issues).compile()
     if issues or post is None:
         raise DeliveryConfigError(dict.fromkeys(issues))  # an inherited issue counts once
-    return CompiledDelivery(ping=ping, post=post)
+    limits = CompiledLimits(
+        max_concurrent=spec.limits.max_concurrent,
+        per_second=spec.limits.per_second,
+        breaker_failures=spec.limits.breaker.failures,
+        breaker_cooldown_s=spec.limits.breaker.cooldown_seconds,
+    )
+    return CompiledDelivery(ping=ping, post=post, limits=limits)
 
 
 def _apply_preset(name: str, step: StepSpec, issues: list[tuple[str, str]]) -> StepSpec:

@@ -32,6 +32,7 @@ class Outcome(StrEnum):
     ERROR = "error"
     SKIPPED_SLOW = "skipped_slow"
     THROTTLED = "throttled"
+    CIRCUIT_OPEN = "circuit_open"
     # priced, then not among the winners because its buyer already won with another order
     BUYER_ALREADY_WON = "buyer_already_won"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.domain.auction import Decision, Quote, Selection, decide, select
 from pingtree.domain.eligibility import CapCheck, DedupCheck, LeadContext, check_lead
 from pingtree.domain.filters import GATE_FIELD
@@ -128,7 +129,11 @@ async def run_auction(
             to_ping.append(order)
     tokens: dict[str, str] = {}
     if to_ping:
-        candidates.extend(await _live_bids(to_ping, lead, bids, deadline, quotes, tokens))
+        candidates.extend(
+            await _live_bids(
+                to_ping, lead, bids, deadline, quotes, tokens, snapshot.config.deliveries
+            )
+        )
     selection = select(quotes, campaign.max_sells, campaign.rank_by, seed)
     eligible_buyers = len({q.buyer_id for q in quotes})
     return AuctionResult(
@@ -149,10 +154,11 @@ async def _live_bids(
     deadline: float,
     quotes: list[Quote],
     tokens: dict[str, str],
+    deliveries: Mapping[str, CompiledDelivery],
 ) -> list[Candidate]:
     by_id = {order.id: order for order in orders}
     started = time.monotonic()
-    results = await bids.collect(orders, lead.values, deadline)
+    results = await bids.collect(orders, lead.values, deadline, deliveries)
     candidates = []
     answered = set()
     for result in results:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT
+from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.domain.eligibility import LeadContext, legs_offered
 from pingtree.domain.fields import Stage, pii_field_names, validate_fields
 from pingtree.domain.model import Campaign, LeadValue, Order, Vertical
@@ -107,10 +108,14 @@ class _NonPiiBids:
         self._pii = pii_field_names(vertical)
 
     async def collect(
-        self, orders: Sequence[Order], values: Mapping[str, LeadValue], deadline: float
+        self,
+        orders: Sequence[Order],
+        values: Mapping[str, LeadValue],
+        deadline: float,
+        deliveries: Mapping[str, CompiledDelivery],
     ) -> Sequence[BidResult]:
         safe = {name: value for name, value in values.items() if name not in self._pii}
-        return await self._bids.collect(orders, safe, deadline)
+        return await self._bids.collect(orders, safe, deadline, deliveries)
 
 
 async def _repeat(ports: Ports, campaign_id: str, key: str, digest: str) -> dict[str, Any] | None:

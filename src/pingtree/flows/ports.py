@@ -16,6 +16,7 @@ import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.clock import Clock
+from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.domain.model import LeadValue, Order
 from pingtree.domain.outcomes import Outcome
 from pingtree.store.cap_room import CapRoom
@@ -46,12 +47,13 @@ class BidSource(Protocol):
         orders: Sequence[Order],
         values: Mapping[str, LeadValue],
         deadline: float,
+        deliveries: Mapping[str, CompiledDelivery],
     ) -> Sequence[BidResult]:
         """Ask every ``bid`` order for its price at once; answer by ``deadline``.
 
         ``values`` hold only non-PII fields. ``deadline`` is a ``time.monotonic()``
-        instant. One result per order, in any order; a buyer's failure is its own
-        outcome, never an exception.
+        instant. ``deliveries`` are the auction's snapshot's, by order id. One result per
+        order, in any order; a buyer's failure is its own outcome, never an exception.
         """
         ...
 
@@ -64,6 +66,7 @@ class NoLiveBids:
         orders: Sequence[Order],
         values: Mapping[str, LeadValue],
         deadline: float,
+        deliveries: Mapping[str, CompiledDelivery],
     ) -> Sequence[BidResult]:
         return [
             BidResult(order.id, Outcome.NO_BID, reason="no ping endpoint configured")
