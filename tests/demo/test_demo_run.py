@@ -68,9 +68,10 @@ def demo(tmp_path: Path) -> Iterator[RunningDemo]:
         deadline = time.monotonic() + 60
         while "/api/v1/admin/leads/" not in banner:  # the banner's last line
             try:
-                banner += lines.get(timeout=max(0.1, deadline - time.monotonic()))
+                banner += lines.get(timeout=0.5)
             except queue.Empty:
-                pytest.fail(f"no banner within 60 s; output so far:\n{banner}")
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"no banner (exit code {process.poll()}); output:\n{banner}")
         yield RunningDemo(process, banner, lines)
     finally:
         if process.poll() is None:
@@ -78,6 +79,8 @@ def demo(tmp_path: Path) -> Iterator[RunningDemo]:
         process.wait(10)
         pump.join(10)
         process.stdout.close()
+        # shown by pytest when the test fails
+        print("".join(lines.queue))
 
 
 def _value(banner: str, label: str) -> str:
@@ -111,6 +114,17 @@ def _send(args: list[str], **replace: str) -> Any:
     return response.json()
 
 
+def _admin(base_url: str, token: str, listing: str) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{base_url}/api/v1/admin/{listing}?limit=500",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=TIMEOUT,
+    )
+    assert response.status_code == 200, response.text
+    rows: list[dict[str, Any]] = response.json()
+    return rows
+
+
 def test_the_demo_sells_traffic_answers_its_curl_and_stops_on_ctrl_c(demo: RunningDemo) -> None:
     banner = demo.banner
     base_url = _value(banner, "web UI").removesuffix("/ui")
@@ -127,25 +141,22 @@ def test_the_demo_sells_traffic_answers_its_curl_and_stops_on_ctrl_c(demo: Runni
     assert pinged["status"] == "accepted", pinged
     assert keys["sunrise_auto"] in " ".join(_curl(banner, "/api/v1/ping"))
     posted = _send(_curl(banner, "/api/v1/post"), **{"PASTE-THE-PING-ID": pinged["ping_id"]})
-    assert posted["status"] == "sold", posted
+    # sold, or pending while the winner's endpoint has not yet confirmed
+    assert posted["status"] in ("sold", "pending"), posted
 
     # the traffic sells leads of every campaign, to live bidders too
-    admin = {"Authorization": f"Bearer {token}"}
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     while True:
-        sales = httpx.get(
-            f"{base_url}/api/v1/admin/sales?limit=500", headers=admin, timeout=TIMEOUT
-        ).json()
-        campaigns = {sale["campaign_id"] for sale in sales}
-        live = {sale["order_id"] for sale in sales} & LIVE_ORDERS
-        if campaigns == set(keys) and live:
+        sold = {
+            lead["campaign_id"]
+            for lead in _admin(base_url, token, "leads")
+            if lead["status"] == "sold"
+        }
+        live = {sale["order_id"] for sale in _admin(base_url, token, "sales")} & LIVE_ORDERS
+        if sold == set(keys) and live:
             break
-        assert time.monotonic() < deadline, (campaigns, live)
+        assert time.monotonic() < deadline, (sold, live)
         time.sleep(0.5)
-    leads = httpx.get(
-        f"{base_url}/api/v1/admin/leads?limit=500", headers=admin, timeout=TIMEOUT
-    ).json()
-    assert {lead["campaign_id"] for lead in leads if lead["status"] == "sold"} == set(keys)
 
     demo.process.send_signal(signal.SIGINT)
     assert demo.process.wait(timeout=10) == 0
