@@ -333,13 +333,13 @@ def demo(
     host: str = "127.0.0.1",
     port: int = 8000,
     data_dir: Annotated[
-        Path | None, typer.Option(help="keep the data here [default: a temporary directory]")
+        Path | None, typer.Option(help="keep the data here (default: a temporary directory)")
     ] = None,
     traffic: Annotated[
         float, typer.Option(min=0, help="synthetic leads a second; 0 sends none")
     ] = 1.0,
     password: Annotated[
-        str | None, typer.Option(help="the admin user's password [default: a random one]")
+        str | None, typer.Option(help="the admin user's password (default: a random one)")
     ] = None,
 ) -> None:
     """Run a demo marketplace in one process: pingtree on SQLite, mock buyers, traffic."""
