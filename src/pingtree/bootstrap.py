@@ -20,6 +20,7 @@ from pingtree.store.cap_room import CapRoom
 from pingtree.store.caps import create_cap_ledger, create_redis
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate
+from pingtree.store.ping_writer import PingWriter
 from pingtree.store.secrets import ApiKeyRepository, PiiVault, load_server_key
 from pingtree.store.snapshot import SnapshotHolder
 
@@ -40,6 +41,7 @@ class Runtime:
 
     async def close(self) -> None:
         await self.outbox.stop()
+        await self.ports.pings.stop()
         await self.live_bids.close()
         await self.ports.http.close()
         await self.attempts.stop()
@@ -90,7 +92,9 @@ async def start_runtime(
         http=client,
         resolve_secret=secrets.resolve,
         outbox=outbox,
+        pings=PingWriter(sessions),
     )
+    ports.pings.start()
     outbox.start(ports)
     return Runtime(settings, ports, engine, redis, server_key, live_bids, attempts, secrets, outbox)
 

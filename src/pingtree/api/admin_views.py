@@ -50,6 +50,7 @@ async def ping_list(
 async def ping_trace(ports: Ports, ping_id: str) -> dict[str, Any]:
     """A ping with its auction: every candidate order's outcome, the ranking, the winners,
     and the outbound exchanges made for it."""
+    await ports.pings.settled(ping_id)
     async with ports.sessions() as session:
         ping = await PingRepository(session).get(ping_id)
         attempts = await AttemptRepository(session).linked(None, ping_id) if ping else []

@@ -123,6 +123,9 @@ async def _repeat(
     ports: Ports, campaign_id: str, key: str, now: dt.datetime
 ) -> dict[str, Any] | None:
     """The first answer to a ping repeated with the same key within its TTL."""
+    queued = ports.pings.repeat(campaign_id, key, now)
+    if queued is not None:
+        return queued
     async with ports.sessions() as session:
         first = await PingRepository(session).find_repeat(campaign_id, key, now)
     return dict(first.answer) if first is not None else None
@@ -209,5 +212,4 @@ async def _store(
         created_at=now,
         expires_at=expires_at,
     )
-    async with ports.sessions.begin() as session:
-        PingRepository(session).add(ping)
+    ports.pings.add(ping)

@@ -21,6 +21,7 @@ from pingtree.domain.model import LeadValue, Order
 from pingtree.domain.outcomes import Outcome
 from pingtree.store.cap_room import CapRoom
 from pingtree.store.caps import CapLedger
+from pingtree.store.ping_writer import PingWriter
 from pingtree.store.secrets import PiiVault
 from pingtree.store.snapshot import SnapshotHolder
 
@@ -115,5 +116,7 @@ class Ports:
     resolve_secret: Callable[[str], str]
     #: posts sold leads to their buyers
     outbox: DeliveryQueue
+    #: stores pings off the ping's path; ask it before reading a ping just answered
+    pings: PingWriter
     #: how long a post waits for a concurrent first post of the same ping to finish
     post_wait: dt.timedelta = dt.timedelta(seconds=15)

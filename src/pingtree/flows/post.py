@@ -11,6 +11,8 @@ import datetime as dt
 import time
 from typing import Any
 
+import uuid_utils
+
 from pingtree.domain.fields import (
     FieldError,
     Stage,
@@ -34,6 +36,8 @@ from pingtree.store.traffic import LeadRepository, PingRepository
 __all__ = ["handle_post"]
 
 _REPEAT_POLL_SECONDS = 0.05
+#: how long a post waits for a ping just answered by another worker to be stored
+_UNSEEN_WAIT_SECONDS = 0.5
 
 
 async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
@@ -95,10 +99,26 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
 
 
 async def _find_ping(ports: Ports, campaign: Campaign, ping_id: str) -> Ping | None:
-    async with ports.sessions() as session:
-        ping = await PingRepository(session).get(ping_id)
+    await ports.pings.settled(ping_id)
+    give_up_at = time.monotonic() + _UNSEEN_WAIT_SECONDS
+    while True:
+        async with ports.sessions() as session:
+            ping = await PingRepository(session).get(ping_id)
+        # another worker answered this ping a moment ago and is still writing it
+        if ping is not None or not _just_made(ping_id) or time.monotonic() >= give_up_at:
+            break
+        await asyncio.sleep(_REPEAT_POLL_SECONDS)
     # another campaign's ping is as unknown as a made-up id
     return ping if ping is not None and ping.campaign_id == campaign.id else None
+
+
+def _just_made(ping_id: str) -> bool:
+    """Whether ``ping_id`` is a time-ordered id minted within the last seconds."""
+    try:
+        minted_ms = uuid_utils.UUID(ping_id).timestamp
+    except ValueError:
+        return False
+    return abs(time.time() * 1000 - minted_ms) < _UNSEEN_WAIT_SECONDS * 2000
 
 
 def _validate(
