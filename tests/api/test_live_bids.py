@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -318,3 +319,20 @@ def test_a_stored_secret_reaches_the_buyer_and_is_never_shown(market: Market, mo
     assert request.headers["Authorization"] == "Bearer s3cr3t-tok"
     logged = _attempts_of(market, pinged["ping_id"], 1)
     assert "s3cr3t" not in str(logged)
+
+
+def test_the_buyers_token_goes_back_in_the_post_of_the_lead(market: Market, mock: MockBuyer):
+    market.apply(
+        marketplace(
+            [buyer("shield", order("shield_fl", "25.00")), buyer("rich", live_order(mock, "rich"))]
+        )
+    )
+    mock.reset()
+    pinged = market.ping()
+    answer = market.post(pinged["ping_id"])
+    assert (answer["status"], answer["price"]) == ("sold", "24.50")
+    (post,) = mock.requests_to("rich", "post")
+    token = market.ping_trace(pinged["ping_id"])["auction"]["tokens"]["rich_live"]
+    # the mock buyer takes a post only with a token its own ping issued
+    assert json.loads(post.body)["ping_id"] == token
+    assert token in mock.tokens("rich")
