@@ -150,6 +150,10 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=10)
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=1, help="pingtree worker processes")
+    parser.add_argument(
+        "--connections", type=int, nargs="+", default=[8, 64], help="load levels to run"
+    )
     args = parser.parse_args()
     python = sys.executable
     processes: list[subprocess.Popen[bytes]] = []
@@ -220,7 +224,16 @@ def main() -> None:
                 text=True,
             ).stdout.strip()
             tree = subprocess.Popen(
-                [python, "-m", "pingtree", "serve", "--port", str(tree_port)],
+                [
+                    python,
+                    "-m",
+                    "pingtree",
+                    "serve",
+                    "--port",
+                    str(tree_port),
+                    "--workers",
+                    str(args.workers),
+                ],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -237,7 +250,7 @@ def main() -> None:
                 ),
             }
             results: dict[tuple[str, int], dict[str, float]] = {}
-            for connections in (8, 64):
+            for connections in args.connections:
                 for name, (url, headers) in targets.items():
                     asyncio.run(load(url, headers, connections, 2))  # warm up
                     results[(name, connections)] = asyncio.run(
@@ -251,7 +264,8 @@ def main() -> None:
     machine = platform.processor() or platform.machine()
     print(
         f"machine: {machine}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"{args.buyers} buyers answering in {args.latency_ms:.0f} ms; {args.seconds:.0f} s per run"
+        f"{args.buyers} buyers answering in {args.latency_ms:.0f} ms; "
+        f"{args.seconds:.0f} s per run; pingtree workers: {args.workers}"
     )
     print()
     print("| target | connections | pings/s | p50 | p90 | p99 | errors |")

@@ -1,7 +1,10 @@
 """One order's protection on the ping path (DESIGN §8.6 "Protection"): a concurrency limit
 and a rate limit (over either: ``throttled``), and a circuit breaker.
 
-The breaker counts consecutive failed pings (timeouts and errors). At
+The breaker counts consecutive failed pings: errors (refused connections, resets, 5xx,
+unreadable answers), which say the buyer is broken. A slow buyer is not broken, and a
+timeout under our own load is not its fault: slowness is the p90 skip's business
+(``fanout``). At
 ``breaker_failures`` it opens: the order is skipped (``circuit_open``) without a request
 for ``breaker_cooldown_s``; then one ping goes out as a probe (half-open) while the others
 are still skipped. An answer closes the breaker; another failure opens it again.
@@ -19,7 +22,7 @@ from pingtree.domain.outcomes import Outcome
 __all__ = ["Admission", "OrderGuard"]
 
 #: outcomes of a request that count against the breaker
-_FAILURES = frozenset({Outcome.TIMEOUT, Outcome.ERROR})
+_FAILURES = frozenset({Outcome.ERROR})
 
 
 @dataclass(frozen=True, slots=True)

@@ -192,7 +192,7 @@ class StepSpec(_Spec):
 
 
 class BreakerSpec(_Spec):
-    #: consecutive failed pings (timeouts, errors) that open the breaker
+    #: consecutive failed pings (errors, not timeouts) that open the breaker
     failures: int = Field(default=10, ge=1, le=1000)
     #: how long the open breaker skips the order before one probe ping
     cooldown_seconds: float = Field(default=30.0, gt=0, le=3600)
