@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from pingtree.api.admin import admin_router
 from pingtree.api.auth import KeyChecker
+from pingtree.api.config_entities import config_entities_router
 from pingtree.api.deliveries import deliveries_router
 from pingtree.api.problems import install_problem_handlers
 from pingtree.api.reports import reports_router
@@ -36,6 +37,7 @@ def create_app(
         keys = KeyChecker(runtime.ports, runtime.server_key)
         app.include_router(seller_router(runtime.ports, keys))
         app.include_router(admin_router(runtime.ports, keys))
+        app.include_router(config_entities_router(runtime.ports, keys))
         app.include_router(deliveries_router(runtime.ports, keys))
         app.include_router(web_router(runtime.ports))
         app.include_router(reports_router(runtime.ports, keys))

@@ -12,7 +12,7 @@ from pydantic_core import ErrorDetails
 from pingtree.config.errors import ConfigError, ConfigIssue, join_path
 from pingtree.config.schema import ConfigDocument, canonical
 
-__all__ = ["dump_yaml", "load_yaml", "parse_config"]
+__all__ = ["dump_yaml", "load_yaml", "parse_config", "read_yaml"]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -35,15 +35,23 @@ def load_yaml(text: str) -> ConfigDocument:
 
     Raises :class:`ConfigError`: YAML syntax errors name the line and column.
     """
+    return parse_config(read_yaml(text))
+
+
+def read_yaml(text: str) -> object:
+    """The data of YAML ``text`` (safe subset), unchecked: a document or any part of one.
+
+    Raises :class:`ConfigError` for a syntax error (naming the line and column) or a key
+    repeated in one mapping.
+    """
     try:
-        data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError([ConfigIssue("", f"{where}{exc.problem or exc.context}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigIssue("", f"invalid YAML: {exc}")]) from None
-    return parse_config(data)
 
 
 # --- YAML ------------------------------------------------------------------------------------
