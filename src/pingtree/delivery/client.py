@@ -37,6 +37,8 @@ SendErrorKind = Literal["connect", "timeout", "reset", "too_large", "protocol"]
 #: read as a reset: an unknown outcome)
 _KEEPALIVE_SECONDS = 4.0
 _DNS_TTL_SECONDS = 60
+#: literal hosts whose verdict is remembered (buyers are few; a bound against the odd spec)
+_MAX_REMEMBERED_HOSTS = 4096
 #: aiohttp warns that enable_cleanup_closed is useless on Pythons with CPython #118960 fixed
 _NEEDS_CLEANUP_CLOSED = sys.version_info < (3, 12, 8) or (3, 13) <= sys.version_info < (3, 13, 1)
 #: ``send`` bounds the exchange itself; aiohttp's own timeouts stay out of the way
@@ -102,6 +104,8 @@ class AddressGuard:
 
     def __init__(self, allow: Iterable[str] = ()) -> None:
         self._allowed = tuple(ipaddress.ip_network(entry, strict=False) for entry in allow)
+        #: a literal host → whether it may be called (every request checks its host)
+        self._literal_verdicts: dict[str, bool] = {}
 
     def permits(self, address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -114,7 +118,12 @@ class AddressGuard:
     ) -> None:
         # a URL naming an address skips the resolver: check it before anything is sent
         host = (params.url.host or "").strip("[]")
-        if _is_ip(host) and not self.permits(host):
+        permitted = self._literal_verdicts.get(host)
+        if permitted is None:
+            permitted = not _is_ip(host) or self.permits(host)
+            if len(self._literal_verdicts) < _MAX_REMEMBERED_HOSTS:
+                self._literal_verdicts[host] = permitted
+        if not permitted:
             raise SendError("connect", f"{host} is not a public address", sent=False)
 
 

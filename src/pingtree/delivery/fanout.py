@@ -18,6 +18,7 @@ deadline is only the safety net.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import datetime as dt
 import logging
 import math
@@ -357,27 +358,27 @@ class _FanOut:
 
 
 class _Latency:
-    """An order's last latencies and their p90, sorted only when asked after a change."""
+    """An order's last latencies, kept in arrival order and sorted (for the p90)."""
 
-    __slots__ = ("_p90", "_samples", "skips")
+    __slots__ = ("_arrived", "_sorted", "skips")
 
     def __init__(self) -> None:
-        self._samples: deque[int] = deque(maxlen=_WINDOW)
-        self._p90: int | None = None
+        self._arrived: deque[int] = deque()
+        self._sorted: list[int] = []
         #: pings skipped for the p90 (every ``_PROBE_EVERY``-th goes through)
         self.skips = 0
 
     def add(self, latency_ms: int) -> None:
-        self._samples.append(latency_ms)
-        self._p90 = None
+        self._arrived.append(latency_ms)
+        bisect.insort(self._sorted, latency_ms)
+        if len(self._arrived) > _WINDOW:
+            oldest = self._arrived.popleft()
+            del self._sorted[bisect.bisect_left(self._sorted, oldest)]
 
     def p90(self) -> int | None:
-        if len(self._samples) < _MIN_SAMPLES:
+        if len(self._sorted) < _MIN_SAMPLES:
             return None
-        if self._p90 is None:
-            ordered = sorted(self._samples)
-            self._p90 = ordered[math.ceil(0.9 * len(ordered)) - 1]
-        return self._p90
+        return self._sorted[math.ceil(0.9 * len(self._sorted)) - 1]
 
 
 def _record(
