@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from pingtree.config.entities import spec_yaml
+
 __all__ = ["NAVIGATION", "page_templates", "tone"]
 
 #: the sections of the UI, in the order of the navigation bar
@@ -19,6 +21,7 @@ NAVIGATION = (
     ("/ui/attempts", "Delivery log"),
     ("/ui/buyers", "Buyers"),
     ("/ui/campaigns", "Campaigns"),
+    ("/ui/verticals", "Verticals"),
     ("/ui/reports", "Reports"),
 )
 
@@ -52,6 +55,7 @@ def page_templates() -> Environment:
     env.filters["when"] = _when
     env.filters["pretty"] = _pretty
     env.filters["tone"] = tone
+    env.filters["spec_yaml"] = spec_yaml
     env.globals["navigation"] = NAVIGATION
     env.globals["section_of"] = _section_of
     return env

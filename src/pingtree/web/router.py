@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from pingtree.api import admin_views as views
 from pingtree.flows.ports import Ports
 from pingtree.store.users import SignedIn
+from pingtree.web.config_pages import config_pages
 from pingtree.web.login import login_pages
 from pingtree.web.rendering import page_templates
 from pingtree.web.site import Site
@@ -28,6 +29,7 @@ def web_router(ports: Ports) -> APIRouter:
     router = site.router()
     router.include_router(login_pages(site))
     router.include_router(traffic_pages(site))
+    router.include_router(config_pages(site))
     router.include_router(_static_files())
 
     @router.get("/")

@@ -1,0 +1,350 @@
+"""The configuration pages: buyers and their orders, suppliers and their campaigns, verticals.
+
+Lists, an entity's page, create and edit forms, pause and resume, and "test this buyer".
+Reads and writes go through the functions the admin API's entity routes call
+(``config.entities``, ``api.config_entities``), so a form's edit is checked with the
+messages of ``pingtree apply`` and reaches the next ping without a restart. Admins and
+operators may edit; analysts only look.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.datastructures import URL
+
+from pingtree.api.config_entities import save_entity, switch_entity
+from pingtree.config import entities
+from pingtree.config.entities import Entity, Kind
+from pingtree.config.errors import ConfigError, ConfigIssue
+from pingtree.flows.errors import NotFound
+from pingtree.flows.try_buyer import try_buyer
+from pingtree.store.reports import CapUse, cap_usage
+from pingtree.store.users import SignedIn
+from pingtree.web.config_forms import FORMS, form_values, spec_from_form
+from pingtree.web.site import PageError, Site, local_path
+
+__all__ = ["config_pages", "may_edit_config"]
+
+_EDITORS = frozenset({"admin", "operator"})
+#: the list page of each kind: children are listed under their parents
+_LIST_PAGE = {
+    Kind.VERTICALS: "/ui/verticals",
+    Kind.SUPPLIERS: "/ui/campaigns",
+    Kind.CAMPAIGNS: "/ui/campaigns",
+    Kind.BUYERS: "/ui/buyers",
+    Kind.ORDERS: "/ui/buyers",
+}
+_PAUSABLE = (Kind.SUPPLIERS, Kind.CAMPAIGNS, Kind.BUYERS, Kind.ORDERS)
+
+
+def may_edit_config(role: str) -> bool:
+    return role in _EDITORS
+
+
+def config_pages(site: Site) -> APIRouter:
+    router = site.router()
+    ports = site.ports
+
+    @router.get("/ui/buyers")
+    async def buyer_list(
+        request: Request, viewer: SignedIn = Depends(site.signed_in)
+    ) -> HTMLResponse:
+        return await _tree_page(site, request, viewer, Kind.BUYERS, "config_buyers.html")
+
+    @router.get("/ui/campaigns")
+    async def campaign_list(
+        request: Request, viewer: SignedIn = Depends(site.signed_in)
+    ) -> HTMLResponse:
+        return await _tree_page(site, request, viewer, Kind.SUPPLIERS, "config_campaigns.html")
+
+    @router.get("/ui/verticals")
+    async def vertical_list(
+        request: Request, viewer: SignedIn = Depends(site.signed_in)
+    ) -> HTMLResponse:
+        verticals = await entities.list_entities(ports.sessions, Kind.VERTICALS)
+        return _render(site, request, viewer, "config_verticals.html", verticals=verticals)
+
+    @router.post("/ui/orders/{order_id}/test")
+    async def test_order(
+        request: Request,
+        order_id: str,
+        send_post: bool = Form(False),
+        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+    ) -> HTMLResponse:
+        _editor(viewer)
+        try:
+            exchanges = await try_buyer(
+                ports.snapshots.current().config,
+                order_id,
+                {},
+                client=ports.http,
+                resolve_secret=ports.resolve_secret,
+                post=send_post,
+            )
+        except NotFound as error:
+            return await _entity_page(
+                site, request, viewer, Kind.ORDERS, order_id, test_error=str(error)
+            )
+        return await _entity_page(site, request, viewer, Kind.ORDERS, order_id, exchanges=exchanges)
+
+    for kind in (Kind.VERTICALS, Kind.SUPPLIERS, Kind.BUYERS):
+        _new_routes(router, site, kind, f"/ui/{kind.value}/new", parent=None)
+    _new_routes(
+        router, site, Kind.CAMPAIGNS, "/ui/suppliers/{parent_id}/campaigns/new", Kind.SUPPLIERS
+    )
+    _new_routes(router, site, Kind.ORDERS, "/ui/buyers/{parent_id}/orders/new", Kind.BUYERS)
+    for kind in Kind:
+        _entity_routes(router, site, kind)
+    return router
+
+
+def _entity_routes(router: APIRouter, site: Site, kind: Kind) -> None:
+    """An entity's page, its edit form, and pause/resume where it has a status."""
+    base = f"/ui/{kind.value}/{{entity_id}}"
+
+    async def show(
+        request: Request,
+        entity_id: str,
+        notice: str = "",
+        viewer: SignedIn = Depends(site.signed_in),
+    ) -> HTMLResponse:
+        return await _entity_page(site, request, viewer, kind, entity_id, notice=notice)
+
+    async def edit_form(
+        request: Request, entity_id: str, viewer: SignedIn = Depends(site.signed_in)
+    ) -> HTMLResponse:
+        _editor(viewer)
+        entity = await entities.get_entity(site.ports.sessions, kind, entity_id)
+        values = form_values(FORMS[kind], entity.spec)
+        return await _form_page(site, request, viewer, kind, values, entity=entity)
+
+    async def edit(
+        request: Request, entity_id: str, viewer: SignedIn = Depends(site.signed_in_with_csrf)
+    ) -> Any:
+        _editor(viewer)
+        entity = await entities.get_entity(site.ports.sessions, kind, entity_id)
+        return await _save(site, request, viewer, kind, entity_id, entity.parent_id, entity)
+
+    router.add_api_route(base, show, methods=["GET"])
+    router.add_api_route(f"{base}/edit", edit_form, methods=["GET"])
+    router.add_api_route(f"{base}/edit", edit, methods=["POST"])
+    if kind not in _PAUSABLE:
+        return
+
+    async def pause(
+        entity_id: str,
+        next_page: str = Form("", alias="next"),
+        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+    ) -> RedirectResponse:
+        return await _switch(site, viewer, kind, entity_id, next_page, paused=True)
+
+    async def resume(
+        entity_id: str,
+        next_page: str = Form("", alias="next"),
+        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+    ) -> RedirectResponse:
+        return await _switch(site, viewer, kind, entity_id, next_page, paused=False)
+
+    router.add_api_route(f"{base}/pause", pause, methods=["POST"])
+    router.add_api_route(f"{base}/resume", resume, methods=["POST"])
+
+
+def _new_routes(router: APIRouter, site: Site, kind: Kind, path: str, parent: Kind | None) -> None:
+    """The form for a new entity; a campaign's or order's names its parent in the path."""
+
+    async def new_form(
+        request: Request, parent_id: str = "", viewer: SignedIn = Depends(site.signed_in)
+    ) -> HTMLResponse:
+        _editor(viewer)
+        if parent is not None:
+            await entities.get_entity(site.ports.sessions, parent, parent_id)
+        values = {"id": "", **form_values(FORMS[kind], {})}
+        return await _form_page(site, request, viewer, kind, values, parent_id=parent_id or None)
+
+    async def create(
+        request: Request, parent_id: str = "", viewer: SignedIn = Depends(site.signed_in_with_csrf)
+    ) -> Any:
+        _editor(viewer)
+        entity_id = str((await request.form()).get("id", "")).strip()
+        return await _save(site, request, viewer, kind, entity_id, parent_id or None, None)
+
+    router.add_api_route(path, new_form, methods=["GET"])
+    router.add_api_route(path, create, methods=["POST"])
+
+
+# --- the pages ---------------------------------------------------------------------------------
+
+
+async def _tree_page(
+    site: Site, request: Request, viewer: SignedIn, parent: Kind, template: str
+) -> HTMLResponse:
+    """A list of parents, each with its children: buyers and orders, suppliers and campaigns."""
+    child = Kind.ORDERS if parent is Kind.BUYERS else Kind.CAMPAIGNS
+    parents = await entities.list_entities(site.ports.sessions, parent)
+    children: dict[str | None, list[Entity]] = defaultdict(list)
+    for entity in await entities.list_entities(site.ports.sessions, child):
+        children[entity.parent_id].append(entity)
+    return _render(site, request, viewer, template, parents=parents, children=children)
+
+
+async def _entity_page(
+    site: Site,
+    request: Request,
+    viewer: SignedIn,
+    kind: Kind,
+    entity_id: str,
+    *,
+    notice: str = "",
+    exchanges: Sequence[dict[str, Any]] = (),
+    test_error: str = "",
+) -> HTMLResponse:
+    ports = site.ports
+    entity = await entities.get_entity(ports.sessions, kind, entity_id)
+    context: dict[str, Any] = {"entity": entity, "notice": notice}
+    if kind is Kind.BUYERS:
+        orders = await entities.list_entities(ports.sessions, Kind.ORDERS)
+        context["orders"] = [order for order in orders if order.parent_id == entity.id]
+    if kind is Kind.ORDERS:
+        context.update(cap_uses=await _cap_uses(site, entity_id), exchanges=exchanges)
+        context.update(test_error=test_error)
+    template = {
+        Kind.BUYERS: "config_buyer.html",
+        Kind.ORDERS: "config_order.html",
+    }.get(kind, "config_entity.html")
+    return _render(site, request, viewer, template, **context)
+
+
+async def _cap_uses(site: Site, order_id: str) -> list[CapUse]:
+    """The order's caps and its buyer's budget with their use in the current windows, as
+    ``GET /api/v1/admin/orders/{id}/caps`` reports them."""
+    config = site.ports.snapshots.current().config
+    order = config.orders.get(order_id)
+    if order is None:
+        return []
+    buyer = config.buyers[order.buyer_id]
+    return await cap_usage(site.ports.caps, order, buyer, site.ports.clock.now())
+
+
+async def _form_page(
+    site: Site,
+    request: Request,
+    viewer: SignedIn,
+    kind: Kind,
+    values: dict[str, str],
+    *,
+    entity: Entity | None = None,
+    parent_id: str | None = None,
+    issues: Sequence[ConfigIssue] = (),
+) -> HTMLResponse:
+    verticals = await entities.list_entities(site.ports.sessions, Kind.VERTICALS)
+    return _render(
+        site,
+        request,
+        viewer,
+        "config_form.html",
+        status=422 if issues else 200,
+        kind=kind,
+        fields=FORMS[kind],
+        values=values,
+        entity=entity,
+        parent_id=parent_id or (entity.parent_id if entity else None),
+        issues=[str(issue) for issue in issues],
+        invalid={_field_of(issue.path) for issue in issues},
+        verticals=[vertical.id for vertical in verticals],
+    )
+
+
+async def _save(
+    site: Site,
+    request: Request,
+    viewer: SignedIn,
+    kind: Kind,
+    entity_id: str,
+    parent_id: str | None,
+    entity: Entity | None,
+) -> HTMLResponse | RedirectResponse:
+    """Apply a submitted form; the entity's page on success, the form again with every
+    issue otherwise."""
+    form = {name: value for name, value in (await request.form()).items() if isinstance(value, str)}
+    try:
+        if not entity_id:
+            raise ConfigError([ConfigIssue("id", "required")])
+        spec = spec_from_form(FORMS[kind], form)
+        if entity is None and await _exists(site, kind, entity_id):
+            raise ConfigError([ConfigIssue("id", f"a {kind.singular} has this id already")])
+        change = await save_entity(site.ports, kind, entity_id, spec, parent_id)
+    except ConfigError as error:
+        return await _form_page(
+            site,
+            request,
+            viewer,
+            kind,
+            form,
+            entity=entity,
+            parent_id=parent_id,
+            issues=error.issues,
+        )
+    notice = "created" if change.created else "saved" if change.diff.changed else "unchanged"
+    return _redirect(kind, entity_id, notice)
+
+
+async def _exists(site: Site, kind: Kind, entity_id: str) -> bool:
+    try:
+        await entities.get_entity(site.ports.sessions, kind, entity_id)
+    except NotFound:
+        return False
+    return True
+
+
+async def _switch(
+    site: Site, viewer: SignedIn, kind: Kind, entity_id: str, next_page: str, *, paused: bool
+) -> RedirectResponse:
+    _editor(viewer)
+    try:
+        await switch_entity(site.ports, kind, entity_id, paused=paused)
+    except ConfigError as error:
+        raise PageError(
+            422, "The change cannot be applied.", [str(i) for i in error.issues]
+        ) from None
+    notice = "paused" if paused else "resumed"
+    if next_page:
+        target = URL(local_path(next_page)).include_query_params(notice=notice)
+        return RedirectResponse(str(target), status_code=303)
+    return _redirect(kind, entity_id, notice)
+
+
+def _redirect(kind: Kind, entity_id: str, notice: str) -> RedirectResponse:
+    target = URL(f"/ui/{kind.value}/{entity_id}").include_query_params(notice=notice)
+    return RedirectResponse(str(target), status_code=303)
+
+
+def _render(
+    site: Site, request: Request, viewer: SignedIn, template: str, **context: Any
+) -> HTMLResponse:
+    return site.render(
+        request,
+        template,
+        viewer=viewer,
+        may_edit=may_edit_config(viewer.role),
+        list_page=_LIST_PAGE,
+        **context,
+    )
+
+
+def _editor(viewer: SignedIn) -> None:
+    if not may_edit_config(viewer.role):
+        raise PageError(403, f"The {viewer.role} role may not change the configuration.")
+
+
+def _field_of(path: str) -> str:
+    """The form field an issue's path lies in: ``caps[0].limit`` → ``caps``."""
+    head, _, rest = path.partition(".")
+    head = head.partition("[")[0]
+    if head in ("pricing", "payout") and rest:
+        return f"{head}.{rest.partition('.')[0].partition('[')[0]}"
+    return head
