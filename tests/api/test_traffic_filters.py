@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.api.market import Market, buyer, marketplace, order
@@ -42,6 +43,11 @@ def test_pings_by_status_and_test_flag(market: Market) -> None:
     market.apply(marketplace([buyer("texan", order("texan_tx", "40.00", filters=TEXAS_ONLY))]))
     refused = market.ping()["ping_id"]
     accepted = market.ping({"zip": "73301", "state": "TX"})["ping_id"]
+    # pings are stored by a batching writer, just after the answer
+    for _ in range(100):
+        if len(_ids(market, "pings")) == 2:
+            break
+        time.sleep(0.05)
     assert _ids(market, "pings", status="accepted") == [accepted]
     assert _ids(market, "pings", status="rejected") == [refused]
     assert _ids(market, "pings", test=False) == [accepted, refused]

@@ -12,10 +12,11 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from pingtree.api.app import create_app
 from pingtree.settings import Settings
@@ -82,24 +83,42 @@ def market(tmp_path: Path) -> Iterator[Market]:
         yield Market(http, token, clock, settings)
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's chromium, driven by Playwright's sync API for one test module.
+
+    Not pytest-playwright's session-wide fixtures: their event loop stays marked as running
+    in the main thread until the session ends, and every later ``asyncio.run`` would fail."""
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is absent (apt-get install chromium)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{message}; CI must run the browser tests")
         pytest.skip(message)
-    return {
-        **browser_type_launch_args,
-        "executable_path": str(CHROMIUM),
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-quic",
-        ],
-    }
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    """A fresh browser context (no cookies) and page per test."""
+    context = chromium.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

@@ -17,9 +17,6 @@ from tests.api.market import Market, buyer, campaign, marketplace, order
 from tests.support.buyers import running_buyers
 from tests.web.conftest import PASSWORD
 
-# pytest-playwright's session fixtures are methods, which pytest 9 warns about
-pytestmark = pytest.mark.filterwarnings("ignore:Session-scoped fixtures defined as instance")
-
 TEXAS_ONLY = {"all": [{"field": "state", "op": "in", "value": ["TX"]}]}
 
 
@@ -135,7 +132,6 @@ def test_an_admin_finds_a_sold_lead_and_reads_its_trace(
     )
     post.locator("summary").click()
     expect(post).to_contain_text(mock.post_url("rich"))
-    page.set_viewport_size({"width": 1200, "height": 900})
     page.screenshot(path=screenshots / "lead-trace.png", full_page=True)
 
     page.get_by_role("button", name="Reveal personal data").click()

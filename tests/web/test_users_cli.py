@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 from tests.api.conftest import market_settings
+from tests.web.conftest import in_thread
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    settings = market_settings(tmp_path)
+    settings = in_thread(lambda: market_settings(tmp_path))
     env = {
         **os.environ,
         "PINGTREE_DATA_DIR": str(tmp_path),
