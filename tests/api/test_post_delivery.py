@@ -219,3 +219,23 @@ def _post_attempts(market: Market, lead_id: str) -> list[dict[str, Any]]:
         if posts or time.monotonic() > give_up:
             return posts
         time.sleep(0.05)
+
+
+def test_the_final_answer_is_posted_to_the_campaigns_postback_url(market: Market, mock: MockBuyer):
+    postback = f"{mock.url}/postback/acme"
+    market.apply(
+        marketplace(
+            [posting(mock, "taker", "30.00")],
+            [campaign(wait_for_delivery=False, postback_url=postback)],
+        )
+    )
+    mock.reset()
+    answer = market.sell()
+    assert answer["status"] == "accepted"
+    give_up = time.monotonic() + 10
+    while not [r for r in mock.requests if r.path == "/postback/acme"]:
+        assert time.monotonic() < give_up, "no postback"
+        time.sleep(0.05)
+    (sent,) = [r for r in mock.requests if r.path == "/postback/acme"]
+    told = json.loads(sent.body)
+    assert (told["status"], told["lead_id"], told["price"]) == ("sold", answer["lead_id"], "21.00")

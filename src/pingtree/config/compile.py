@@ -357,6 +357,7 @@ def _campaign(
         ping_deadline_ms=spec.ping_deadline_ms,
         wait_for_delivery=spec.wait_for_delivery,
         post_deadline_ms=spec.post_deadline_ms,
+        postback_url=spec.postback_url,
         test_mode=spec.test_mode,
         active=spec.active,
         inbound_dedup_days=spec.inbound_dedup_days,

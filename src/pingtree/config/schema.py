@@ -213,6 +213,8 @@ class CampaignSpec(_Spec):
     ping_deadline_ms: int = 1000
     wait_for_delivery: bool = True
     post_deadline_ms: int = Field(default=15_000, ge=100, le=120_000)
+    #: where a lead's final answer is posted (JSON) once its delivery ends
+    postback_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
     test_mode: bool = False
     active: bool = True
     inbound_dedup_days: int = 0

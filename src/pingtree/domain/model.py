@@ -322,6 +322,8 @@ class Campaign:
     wait_for_delivery: bool = True
     #: with ``wait_for_delivery``: past this, the seller is answered ``pending``
     post_deadline_ms: int = 15_000
+    #: the lead's final answer is posted here once its delivery ends
+    postback_url: str | None = None
     test_mode: bool = False
     active: bool = True
     #: reject a lead whose phone or email any supplier sold us within this many days

@@ -11,7 +11,8 @@ dispatches it here at once; for each row::
     → connect failure or 429/502/503: re-sent after a backoff, up to the step's retries
     → timeout or reset after sending, another 5xx: unknown — the sale keeps its place and
       is held for an operator, or re-sent with the same Idempotency-Key (``on_unknown``)
-    → once none of the lead's rows is open: the lead's final answer (``settle``)
+    → once none of the lead's rows is open: the lead's final answer (``settle``), also
+      posted to the campaign's ``postback_url`` when it has one
 
 A worker polls for rows nobody holds: a queued row whose lease ran out (its process died
 before or between tries) is sent; a row left ``sending`` by a dead process is unknown,
@@ -27,7 +28,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, AttemptLog
+from pingtree.delivery.client import SendError, send
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.poster import PostContext, PostedLead, PostVerdict, post_lead
 from pingtree.domain.caps import charges_for
@@ -49,6 +53,9 @@ from pingtree.store.traffic import LeadRepository, PingRepository, SaleRepositor
 __all__ = ["Outbox"]
 
 logger = logging.getLogger(__name__)
+
+_POSTBACK_TRIES = 3
+_POSTBACK_TIMEOUT_SECONDS = 5.0
 
 
 class Outbox:
@@ -75,6 +82,7 @@ class Outbox:
         self._worker: asyncio.Task[None] | None = None
         self._posting: dict[str, asyncio.Task[None]] = {}
         self._waiters: dict[str, list[asyncio.Future[dict[str, Any]]]] = {}
+        self._postbacks: set[asyncio.Task[None]] = set()
 
     def start(self, ports: Ports) -> None:
         self._ports = ports
@@ -87,6 +95,8 @@ class Outbox:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
+        for postback in self._postbacks:
+            postback.cancel()
         tasks = list(self._posting.values())
         if tasks:
             _, running = await asyncio.wait(tasks, timeout=5)
@@ -304,6 +314,35 @@ class Outbox:
         for waiting in self._waiters.pop(lead_id, []):
             if not waiting.done():
                 waiting.set_result(answer)
+        campaign = ports.snapshots.current().config.campaigns.get(lead.campaign_id)
+        if campaign is not None and campaign.postback_url:
+            task = asyncio.create_task(self._postback(campaign.postback_url, answer))
+            self._postbacks.add(task)
+            task.add_done_callback(self._postbacks.discard)
+
+    async def _postback(self, url: str, answer: dict[str, Any]) -> None:
+        """Tell the seller the lead's final answer: a JSON post to the campaign's postback
+        URL, tried a few times; the seller can always read it at ``GET /leads/{id}``."""
+        ports = self._require_ports()
+        body = orjson.dumps(answer)
+        headers = [("Content-Type", "application/json")]
+        for attempt in range(_POSTBACK_TRIES):
+            try:
+                response = await send(
+                    ports.http, "POST", url, headers, body, timeout=_POSTBACK_TIMEOUT_SECONDS
+                )
+                if response.status < 500:
+                    if response.status >= 400:
+                        logger.warning(
+                            "postback of lead %s refused: HTTP %s",
+                            answer.get("lead_id"),
+                            response.status,
+                        )
+                    return
+            except SendError as exc:
+                logger.info("postback of lead %s failed: %s", answer.get("lead_id"), exc.kind)
+            await asyncio.sleep(2**attempt)
+        logger.warning("postback of lead %s given up", answer.get("lead_id"))
 
     # --- the worker ------------------------------------------------------------------------
 
