@@ -9,11 +9,8 @@ decimals, ``null`` when there was nothing to divide by. The figures are defined 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -21,20 +18,19 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from pingtree.api import report_views as views
 from pingtree.api.auth import KeyChecker, admin_only
 from pingtree.api.problems import field_problem
 from pingtree.domain.money import format_money
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
 from pingtree.store import reports
-from pingtree.store.reports import Bucket, Dimension, Figures, Period
+from pingtree.store.reports import Bucket, Dimension, Period
 
 __all__ = ["reports_router"]
 
-#: the longest range a report covers, and the most buckets a series has
-_MAX_RANGE = dt.timedelta(days=366)
+#: the most buckets a series has
 _MAX_BUCKETS = 2000
-_RATE_DIGITS = 4
 
 Format = Literal["json", "csv"]
 Test = Annotated[bool, Query(description="test traffic instead of live traffic")]
@@ -163,12 +159,9 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
             other = "to" if start is None else "from"
             raise field_problem(("query", missing), f"required with {other}", "missing", None)
         start, end = _utc(start), _utc(end)
-        if end <= start:
-            raise field_problem(("query", "to"), "must be after from", "value_error", end)
-        if end - start > _MAX_RANGE:
-            raise field_problem(
-                ("query", "to"), f"at most {_MAX_RANGE.days} days after from", "value_error", end
-            )
+        problem = views.range_problem(start, end)
+        if problem is not None:
+            raise field_problem(("query", "to"), problem, "value_error", end)
         return _Range(start, end)
 
     in_range = Depends(date_range)
@@ -177,9 +170,8 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     async def summary(range_: _Range = in_range, test: Test = False) -> SummaryOut:
         """The dashboard's figures over the range: pings, posts, sold, acceptance rate,
         ping → post conversion, revenue, cost and profit of the sales that count."""
-        async with ports.sessions() as session:
-            figures = await reports.summary(session, range_.start, range_.end, test=test)
-        return SummaryOut(**_figures(figures), start=range_.start, end=range_.end, test=test)
+        figures = await views.summary(ports, range_.start, range_.end, test=test)
+        return SummaryOut(**figures, start=range_.start, end=range_.end, test=test)
 
     @router.get("/reports/timeseries", response_model=TimeseriesOut, responses=_CSV)
     async def timeseries(
@@ -199,20 +191,14 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
                 "value_error",
                 bucket,
             )
-        async with ports.sessions() as session:
-            points = await reports.timeseries(session, range_.start, range_.end, bucket, test=test)
+        points = await views.timeseries(ports, range_.start, range_.end, bucket, test=test)
         if format == "csv":
-            rows = [{"start": p.start.isoformat(), **_figures(p)} for p in points]
-            return _csv(
-                rows,
-                ["start", *FiguresOut.model_fields],
-                f"timeseries-{bucket}-{range_.start:%Y-%m-%d}",
-            )
+            return views.timeseries_csv(points, bucket, range_.start)
         return TimeseriesOut(
             start=range_.start,
             end=range_.end,
             bucket=bucket,
-            points=[PointOut(**_figures(p), start=p.start) for p in points],
+            points=[PointOut(**point) for point in points],
         )
 
     @router.get("/reports/breakdown", response_model=BreakdownOut, responses=_CSV)
@@ -222,35 +208,20 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         """The figures per supplier, campaign, buyer, order or vertical, highest revenue
         first. For buyers and orders, pings and posts are 0 and ``leads`` are the leads
         delivered to it, so ``sell_rate`` is its acceptance."""
-        async with ports.sessions() as session:
-            rows = await reports.breakdown(session, by, range_.start, range_.end, test=test)
+        rows = await views.breakdown(ports, by, range_.start, range_.end, test=test)
         if format == "csv":
-            lines = [{by: row.key, **_figures(row)} for row in rows]
-            return _csv(
-                lines, [by, *FiguresOut.model_fields], f"breakdown-{by}-{range_.start:%Y-%m-%d}"
-            )
+            return views.breakdown_csv(rows, by, range_.start)
         return BreakdownOut(
-            start=range_.start,
-            end=range_.end,
-            by=by,
-            rows=[RowOut(**_figures(row), key=row.key) for row in rows],
+            start=range_.start, end=range_.end, by=by, rows=[RowOut(**row) for row in rows]
         )
 
     @router.get("/reports/buyers")
     async def buyers(range_: _Range = in_range) -> BuyersOut:
         """Buyers' endpoints from the delivery log: response times (average, p50, p90,
         max), timeouts and errors per buyer and kind (``order_id`` null), then per order."""
-        async with ports.sessions() as session:
-            stats = await reports.buyer_performance(session, range_.start, range_.end)
+        stats = await views.buyer_performance(ports, range_.start, range_.end)
         return BuyersOut(
-            start=range_.start,
-            end=range_.end,
-            rows=[
-                BuyerPerfOut(
-                    **asdict(s), timeout_rate=_rate(s.timeout_rate), error_rate=_rate(s.error_rate)
-                )
-                for s in stats
-            ],
+            start=range_.start, end=range_.end, rows=[BuyerPerfOut(**s) for s in stats]
         )
 
     @router.get("/orders/{order_id}/caps")
@@ -285,43 +256,9 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     return router
 
 
-def _figures(figures: Figures) -> dict[str, Any]:
-    return {
-        "pings": figures.pings,
-        "accepted_pings": figures.accepted_pings,
-        "leads": figures.leads,
-        "posts": figures.posts,
-        "sold": figures.sold,
-        "sales": figures.sales,
-        "revenue": format_money(figures.revenue),
-        "cost": format_money(figures.cost),
-        "profit": format_money(figures.profit),
-        "acceptance_rate": _rate(figures.acceptance_rate),
-        "conversion": _rate(figures.conversion),
-        "sell_rate": _rate(figures.sell_rate),
-    }
-
-
-def _rate(rate: float | None) -> float | None:
-    return None if rate is None else round(rate, _RATE_DIGITS)
-
-
 def _amount(amount: int | Decimal) -> int | str:
     return format_money(amount) if isinstance(amount, Decimal) else amount
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
-def _csv(rows: Sequence[dict[str, Any]], header: Sequence[str], name: str) -> Response:
-    """``rows`` as a CSV download with a header row; ``None`` as an empty cell."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )

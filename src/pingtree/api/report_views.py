@@ -1,0 +1,156 @@
+"""What the reports API shows, as plain dicts and CSV downloads: the JSON routes and the UI's
+dashboard and reports pages both call these, so the UI holds no logic of its own.
+
+Money is a string with two decimals; rates are numbers in ``[0, 1]`` to four decimals,
+``None`` when there was nothing to divide by. The figures are defined in
+:mod:`pingtree.store.reports`; a range is ``[start, end)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from fastapi.responses import Response
+
+from pingtree.domain.money import format_money
+from pingtree.flows.ports import Ports
+from pingtree.store import reports
+from pingtree.store.reports import Bucket, Dimension, Figures
+
+__all__ = [
+    "FIGURE_NAMES",
+    "MAX_RANGE",
+    "breakdown",
+    "breakdown_csv",
+    "buyer_performance",
+    "figures",
+    "range_problem",
+    "rate",
+    "summary",
+    "timeseries",
+    "timeseries_csv",
+]
+
+#: the longest range a report covers
+MAX_RANGE = dt.timedelta(days=366)
+#: the keys of :func:`figures`, in the order of the API's fields and CSV columns
+FIGURE_NAMES = (
+    "pings",
+    "accepted_pings",
+    "leads",
+    "posts",
+    "sold",
+    "sales",
+    "revenue",
+    "cost",
+    "profit",
+    "acceptance_rate",
+    "conversion",
+    "sell_rate",
+)
+_RATE_DIGITS = 4
+
+
+def range_problem(start: dt.datetime, end: dt.datetime) -> str | None:
+    """What is wrong with the end of ``[start, end)`` as a report's range, if anything."""
+    if end <= start:
+        return "must be after from"
+    if end - start > MAX_RANGE:
+        return f"at most {MAX_RANGE.days} days after from"
+    return None
+
+
+async def summary(
+    ports: Ports, start: dt.datetime, end: dt.datetime, *, test: bool = False
+) -> dict[str, Any]:
+    """The dashboard's figures over the range."""
+    async with ports.sessions() as session:
+        found = await reports.summary(session, start, end, test=test)
+    return figures(found)
+
+
+async def timeseries(
+    ports: Ports, start: dt.datetime, end: dt.datetime, bucket: Bucket, *, test: bool = False
+) -> list[dict[str, Any]]:
+    """The figures of each UTC ``bucket`` with its ``start``, oldest first."""
+    async with ports.sessions() as session:
+        points = await reports.timeseries(session, start, end, bucket, test=test)
+    return [{"start": point.start, **figures(point)} for point in points]
+
+
+async def breakdown(
+    ports: Ports, by: Dimension, start: dt.datetime, end: dt.datetime, *, test: bool = False
+) -> list[dict[str, Any]]:
+    """The figures of each supplier, campaign, buyer, order or vertical (its id: ``key``),
+    highest revenue first."""
+    async with ports.sessions() as session:
+        rows = await reports.breakdown(session, by, start, end, test=test)
+    return [{"key": row.key, **figures(row)} for row in rows]
+
+
+async def buyer_performance(
+    ports: Ports, start: dt.datetime, end: dt.datetime
+) -> list[dict[str, Any]]:
+    """Buyers' response times, timeouts and errors per buyer and kind (``order_id``
+    ``None``), then per order and kind."""
+    async with ports.sessions() as session:
+        stats = await reports.buyer_performance(session, start, end)
+    return [
+        {**asdict(s), "timeout_rate": rate(s.timeout_rate), "error_rate": rate(s.error_rate)}
+        for s in stats
+    ]
+
+
+def figures(found: Figures) -> dict[str, Any]:
+    """:data:`FIGURE_NAMES` with money as strings and rates rounded."""
+    return {
+        "pings": found.pings,
+        "accepted_pings": found.accepted_pings,
+        "leads": found.leads,
+        "posts": found.posts,
+        "sold": found.sold,
+        "sales": found.sales,
+        "revenue": format_money(found.revenue),
+        "cost": format_money(found.cost),
+        "profit": format_money(found.profit),
+        "acceptance_rate": rate(found.acceptance_rate),
+        "conversion": rate(found.conversion),
+        "sell_rate": rate(found.sell_rate),
+    }
+
+
+def rate(ratio: float | None) -> float | None:
+    return None if ratio is None else round(ratio, _RATE_DIGITS)
+
+
+def timeseries_csv(
+    points: Sequence[Mapping[str, Any]], bucket: Bucket, start: dt.datetime
+) -> Response:
+    """:func:`timeseries` as a CSV download: a ``start`` column, then the figures."""
+    lines = [{**point, "start": point["start"].isoformat()} for point in points]
+    return _csv(lines, ["start", *FIGURE_NAMES], f"timeseries-{bucket}-{start:%Y-%m-%d}")
+
+
+def breakdown_csv(rows: Sequence[Mapping[str, Any]], by: Dimension, start: dt.datetime) -> Response:
+    """:func:`breakdown` as a CSV download: the id in a column named ``by``, then the
+    figures."""
+    lines = [{by: row["key"], **{name: row[name] for name in FIGURE_NAMES}} for row in rows]
+    return _csv(lines, [by, *FIGURE_NAMES], f"breakdown-{by}-{start:%Y-%m-%d}")
+
+
+def _csv(rows: Sequence[Mapping[str, Any]], header: Sequence[str], name: str) -> Response:
+    """``rows`` as a CSV download with a header row; ``None`` as an empty cell."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
