@@ -40,6 +40,7 @@ async def ping_list(
     before: str | None = None,
 ) -> list[dict[str, Any]]:
     """Pings, newest first; ``before`` is the last id of the previous page."""
+    await ports.pings.drained()  # the pings answered so far, all of them
     async with ports.sessions() as session:
         rows = await PingRepository(session).recent(
             limit, campaign_id, before, status=status, test=test

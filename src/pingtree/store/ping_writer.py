@@ -54,6 +54,11 @@ class PingWriter:
         if written is not None:
             await written.wait()
 
+    async def drained(self) -> None:
+        """Return once every ping queued before the call is in the database."""
+        for written in list(self._written.values()):
+            await written.wait()
+
     def repeat(self, campaign_id: str, key: str, now: dt.datetime) -> dict[str, Any] | None:
         """The answer of a queued, unexpired ping with this idempotency key, if any."""
         for row in self._pending.values():
