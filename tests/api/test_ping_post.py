@@ -35,6 +35,11 @@ def test_ping_then_post_sells_to_the_best_price(market: Market) -> None:
     assert lead["fields"]["phone"] != CONTACT["phone"]
     revealed = market.lead(sold["lead_id"], reveal=True)["fields"]
     assert (revealed["phone"], revealed["email"]) == ("3055550142", "ana@example.com")
+    # every reveal is audited: which lead, to whom (the admin token), never the values
+    audit = market.http.get("/api/v1/admin/audit/pii-reveals", headers=market.admin).json()
+    assert [(a["lead_id"], a["viewer"]) for a in audit] == [
+        (sold["lead_id"], f"key:{market.admin_token.split('_')[1]}")
+    ]
 
 
 def test_the_trace_explains_every_candidate(market: Market) -> None:

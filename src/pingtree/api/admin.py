@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from pingtree.api import admin_views as views
-from pingtree.api.auth import KeyChecker, admin_only
+from pingtree.api.auth import Caller, KeyChecker, admin_only
 from pingtree.api.body import read_bounded
 from pingtree.api.problems import Problem
 from pingtree.config.apply import apply_config, export_config
@@ -151,9 +151,21 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         )
 
     @router.get("/leads/{lead_id}")
-    async def get_lead(lead_id: str, reveal: bool = False) -> dict[str, Any]:
-        """A lead, its sales and its trace. PII is masked unless ``reveal``."""
-        return await views.lead_trace(ports, lead_id, reveal=reveal)
+    async def get_lead(
+        lead_id: str, reveal: bool = False, caller: Caller = admin
+    ) -> dict[str, Any]:
+        """A lead, its sales and its trace. PII is masked unless ``reveal``; every reveal
+        is recorded (``GET /audit/pii-reveals``)."""
+        revealed_to = f"key:{caller.key_id}" if reveal else None
+        return await views.lead_trace(ports, lead_id, revealed_to=revealed_to)
+
+    @router.get("/audit/pii-reveals")
+    async def pii_reveals(
+        limit: Limit = 50, lead_id: str | None = None, before: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Who saw which lead's personal data, and when: people in the UI (``user:<id>``)
+        and admin tokens (``key:<id>``), newest first."""
+        return await views.reveal_list(ports, limit, lead_id=lead_id, before=before)
 
     @router.get("/attempts")
     async def list_attempts(

@@ -19,11 +19,20 @@ from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
 from pingtree.store.traffic import (
     AttemptRepository,
     LeadRepository,
+    PiiRevealRepository,
     PingRepository,
     SaleRepository,
 )
 
-__all__ = ["attempt_list", "lead_list", "lead_trace", "ping_list", "ping_trace", "sale_list"]
+__all__ = [
+    "attempt_list",
+    "lead_list",
+    "lead_trace",
+    "ping_list",
+    "ping_trace",
+    "reveal_list",
+    "sale_list",
+]
 
 _CANDIDATE_KEYS = ("order_id", "buyer_id", "outcome", "reason", "price", "latency_ms")
 _QUOTE_KEYS = ("order_id", "buyer_id", "leg", "price", "priority", "weight")
@@ -93,9 +102,16 @@ async def lead_list(
     return [_lead_summary(lead) for lead in rows]
 
 
-async def lead_trace(ports: Ports, lead_id: str, *, reveal: bool) -> dict[str, Any]:
+async def lead_trace(
+    ports: Ports, lead_id: str, *, revealed_to: str | None = None
+) -> dict[str, Any]:
     """A lead, its sales, its auction and its outbound exchanges. PII is masked unless
-    ``reveal`` (the caller checks the permission)."""
+    ``revealed_to`` names the viewer (``user:<id>``, ``key:<id>``; the caller checks the
+    permission), which is then recorded in the audit trail."""
+    reveal = revealed_to is not None
+    if revealed_to is not None:
+        async with ports.sessions.begin() as session:
+            await PiiRevealRepository(session).record(lead_id, revealed_to, ports.clock.now())
     async with ports.sessions() as session:
         lead = await LeadRepository(session).get(lead_id)
         sales = await SaleRepository(session).for_lead(lead_id) if lead else []
@@ -112,6 +128,18 @@ async def lead_trace(ports: Ports, lead_id: str, *, reveal: bool) -> dict[str, A
         "auction": _trace(lead.auction or {}),
         "attempts": [_attempt(a) for a in attempts],
     }
+
+
+async def reveal_list(
+    ports: Ports, limit: int, *, lead_id: str | None = None, before: str | None = None
+) -> list[dict[str, Any]]:
+    """Who saw which lead's personal data, newest first."""
+    async with ports.sessions() as session:
+        rows = await PiiRevealRepository(session).recent(limit, lead_id=lead_id, before=before)
+    return [
+        {"id": r.id, "lead_id": r.lead_id, "viewer": r.viewer, "revealed_at": r.revealed_at}
+        for r in rows
+    ]
 
 
 async def attempt_list(

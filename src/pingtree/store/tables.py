@@ -38,6 +38,7 @@ __all__ = [
     "DedupKey",
     "Delivery",
     "Lead",
+    "PiiReveal",
     "Ping",
     "Sale",
     "User",
@@ -359,3 +360,16 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
+
+
+class PiiReveal(Base):
+    """The audit trail of revealed personal data: who saw which lead's PII, and when
+    (§8.5). Ids only, never the values."""
+
+    __tablename__ = "pii_reveals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(36), index=True)
+    #: ``user:<id>`` for a person in the UI, ``key:<id>`` for an admin API token
+    viewer: Mapped[str] = mapped_column(String(80))
+    revealed_at: Mapped[dt.datetime] = mapped_column(index=True)

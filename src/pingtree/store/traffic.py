@@ -10,12 +10,19 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import uuid_utils
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
+from pingtree.store.tables import AttemptRow, Lead, PiiReveal, Ping, Sale
 
-__all__ = ["AttemptRepository", "LeadRepository", "PingRepository", "SaleRepository"]
+__all__ = [
+    "AttemptRepository",
+    "LeadRepository",
+    "PiiRevealRepository",
+    "PingRepository",
+    "SaleRepository",
+]
 
 
 class PingRepository:
@@ -234,4 +241,26 @@ class AttemptRepository:
                 query = query.where(column == value)
         if before:
             query = query.where(AttemptRow.id < before)
+        return (await self._session.scalars(query)).all()
+
+
+class PiiRevealRepository:
+    """The audit trail of revealed personal data."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(self, lead_id: str, viewer: str, now: dt.datetime) -> None:
+        self._session.add(
+            PiiReveal(id=str(uuid_utils.uuid7()), lead_id=lead_id, viewer=viewer, revealed_at=now)
+        )
+
+    async def recent(
+        self, limit: int, *, lead_id: str | None = None, before: str | None = None
+    ) -> Sequence[PiiReveal]:
+        query = select(PiiReveal).order_by(PiiReveal.id.desc()).limit(limit)
+        if lead_id:
+            query = query.where(PiiReveal.lead_id == lead_id)
+        if before:
+            query = query.where(PiiReveal.id < before)
         return (await self._session.scalars(query)).all()

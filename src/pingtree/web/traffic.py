@@ -3,7 +3,6 @@ with its trace. The data comes from ``api.admin_views``, as the admin API's does
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -16,8 +15,6 @@ from pingtree.web.filters import AttemptSearch, LeadSearch, PingSearch
 from pingtree.web.site import PageError, Site
 
 __all__ = ["PAGE_SIZE", "traffic_pages"]
-
-log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 
@@ -39,7 +36,7 @@ def traffic_pages(site: Site) -> APIRouter:
     async def lead_page(
         request: Request, lead_id: str, viewer: SignedIn = Depends(site.signed_in)
     ) -> HTMLResponse:
-        lead = await views.lead_trace(ports, lead_id, reveal=False)
+        lead = await views.lead_trace(ports, lead_id)
         return _lead_page(site, request, viewer, lead, revealed=False)
 
     @router.post("/ui/leads/{lead_id}/reveal")
@@ -48,9 +45,7 @@ def traffic_pages(site: Site) -> APIRouter:
     ) -> HTMLResponse:
         if not may_reveal_pii(viewer.role):
             raise PageError(403, f"The {viewer.role} role may not see personal data.")
-        lead = await views.lead_trace(ports, lead_id, reveal=True)
-        # the audit trail of who saw whose personal data: ids only, never the values
-        log.info("PII revealed: lead %s to user %s", lead_id, viewer.user_id)
+        lead = await views.lead_trace(ports, lead_id, revealed_to=f"user:{viewer.user_id}")
         return _lead_page(site, request, viewer, lead, revealed=True)
 
     @router.get("/ui/pings")
