@@ -239,3 +239,17 @@ def test_the_final_answer_is_posted_to_the_campaigns_postback_url(market: Market
     (sent,) = [r for r in mock.requests if r.path == "/postback/acme"]
     told = json.loads(sent.body)
     assert (told["status"], told["lead_id"], told["price"]) == ("sold", answer["lead_id"], "21.00")
+
+
+def test_a_lead_every_buyer_refuses_is_rejected_at_once(market: Market, mock: MockBuyer):
+    market.apply(marketplace([posting(mock, "refuser", "30.00")]))
+    started = time.monotonic()
+    answer = market.sell()
+    assert answer == {
+        "status": "rejected",
+        "lead_id": answer["lead_id"],
+        "reasons": ["all_buyers_declined"],
+    }
+    assert time.monotonic() - started < 5  # not left waiting for the post deadline
+    lead = market.lead(answer["lead_id"])
+    assert (lead["status"], lead["revenue"], lead["cost"]) == ("unsold", "0.00", "0.00")

@@ -79,20 +79,11 @@ class _CapFull(Exception):
 async def sell(
     ports: Ports, snapshot: Snapshot, campaign: Campaign, lead: LeadToSell
 ) -> dict[str, Any]:
-    notes: list[Candidate] = []
-    dropped: set[str] = set()
-    while True:
-        picks = _pick(snapshot, campaign, lead, dropped, notes, set(), len(lead.winners))
-        revenue = sum((p.quote.price for p in picks), Decimal("0.00"))
-        payout = _payout(campaign, lead, revenue) if picks else None
-        if payout is None:
-            picks, payout = [], Decimal("0.00")
-        try:
-            sales, pending = await _record(ports, snapshot, campaign, lead, picks, payout, notes)
-            break
-        except _CapFull as full:
-            dropped.add(full.quote.order_id)
-            notes.append(_cap_note(full.quote))
+    placed = await _sell_places(
+        ports, snapshot, campaign, lead, [], len(lead.winners), record_unsold=True
+    )
+    assert placed is not None  # an unsold lead is recorded as such
+    sales, pending, payout = placed
     if not pending:
         return _final_answer(lead, sales, payout)
     if not campaign.wait_for_delivery:
@@ -115,11 +106,33 @@ async def refill(
     money rules still hold; the payout is split again over all the lead's live sales. The
     new sales' ids that wait for a post."""
     live = [sale for sale in sales if sale.status != "rejected"]
-    tried = {sale.buyer_id for sale in sales}
     wanted = len(lead.winners) - len(live)
     if wanted <= 0:
         return []
     notes = [Candidate.from_json(row) for row in lead.auction.get("sale_notes", [])]
+    tried = {sale.buyer_id for sale in sales}
+    placed = await _sell_places(
+        ports, snapshot, campaign, lead, notes, wanted, live, tried, record_unsold=False
+    )
+    return placed[1] if placed is not None else []
+
+
+async def _sell_places(
+    ports: Ports,
+    snapshot: Snapshot,
+    campaign: Campaign,
+    lead: LeadToSell,
+    notes: list[Candidate],
+    wanted: int,
+    live: Sequence[Sale] = (),
+    tried: frozenset[str] | set[str] = frozenset(),
+    *,
+    record_unsold: bool,
+) -> tuple[list[Sale], list[str], Decimal] | None:
+    """Sell up to ``wanted`` places beside the ``live`` sales, to orders of buyers not
+    ``tried``, while the campaign's money rules hold; an order whose cap filled meanwhile
+    is passed over. The new sales, the ids of those to post, and the payout. When nothing
+    can be sold: the lead recorded unsold if ``record_unsold``, else ``None``."""
     dropped: set[str] = set()
     while True:
         picks = _pick(snapshot, campaign, lead, dropped, notes, set(tried), wanted)
@@ -127,19 +140,21 @@ async def refill(
         revenue += sum((p.quote.price for p in picks), Decimal("0.00"))
         payout = _payout(campaign, lead, revenue) if picks else None
         if payout is None:
-            return []
+            if not record_unsold:
+                return None
+            picks, payout = [], Decimal("0.00")
         try:
-            _, pending = await _record(
+            sales, pending = await _record(
                 ports, snapshot, campaign, lead, picks, payout, notes, live=live
             )
-            return pending
+            return sales, pending, payout
         except _CapFull as full:
             dropped.add(full.quote.order_id)
-            notes.append(_cap_note(full.quote))
-
-
-def _cap_note(quote: Quote) -> Candidate:
-    return Candidate(quote.order_id, quote.buyer_id, Outcome.CAP, "cap reached at sale")
+            notes.append(
+                Candidate(
+                    full.quote.order_id, full.quote.buyer_id, Outcome.CAP, "cap reached at sale"
+                )
+            )
 
 
 def _pick(
