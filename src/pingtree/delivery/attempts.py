@@ -13,7 +13,13 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+import uuid_utils
+
+if TYPE_CHECKING:
+    from pingtree.delivery.client import RawResponse
+    from pingtree.delivery.render import OutboundRequest
 from urllib.parse import quote, quote_plus
 
 __all__ = [
@@ -21,6 +27,7 @@ __all__ = [
     "MAX_KEPT_CHARS",
     "Attempt",
     "AttemptLog",
+    "exchange_attempt",
     "kept_text",
     "mask_pii",
     "mask_values",
@@ -65,6 +72,51 @@ class Attempt:
     #: what the response rules read: bid, token, redirect_url, reason
     parsed: Mapping[str, Any] = field(default_factory=dict)
     error: str = ""
+
+
+def exchange_attempt(
+    kind: str,
+    order_id: str,
+    buyer_id: str,
+    *,
+    started: float,
+    outcome: str,
+    error: str,
+    request: OutboundRequest | None,
+    raw: RawResponse | None,
+    parsed: Mapping[str, Any],
+    secrets: Sequence[str],
+    pii: Mapping[str, str] | None = None,
+    ping_id: str | None = None,
+    lead_id: str | None = None,
+) -> Attempt:
+    """The log's record of one exchange that began at the ``time.monotonic()`` instant
+    ``started``: secrets masked everywhere, ``pii`` values replaced by placeholders in the
+    URL and the bodies, bodies cut."""
+    url = ""
+    if request is not None:
+        url = mask_values(request.url, secrets)
+        url = mask_pii(url, pii) if pii else url
+    return Attempt(
+        id=str(uuid_utils.uuid7()),
+        kind=kind,
+        order_id=order_id,
+        buyer_id=buyer_id,
+        started_at=wall_clock(started),
+        duration_ms=since_ms(started),
+        outcome=outcome,
+        ping_id=ping_id,
+        lead_id=lead_id,
+        method=request.method if request is not None else "",
+        url=url,
+        request_headers=masked_headers(request.headers, secrets) if request else {},
+        request_body=kept_text(request.body, secrets, pii) if request else "",
+        status=raw.status if raw is not None else None,
+        response_headers=dict(raw.headers) if raw is not None else {},
+        response_body=kept_text(raw.body, (), pii) if raw is not None else "",
+        parsed=dict(parsed),
+        error=mask_values(error, secrets)[:MAX_KEPT_CHARS],
+    )
 
 
 class AttemptLog(Protocol):

@@ -32,14 +32,10 @@ import uuid_utils
 
 from pingtree.delivery.attempts import (
     ATTEMPT_CONTEXT,
-    MAX_KEPT_CHARS,
     Attempt,
     AttemptLog,
-    kept_text,
-    mask_values,
-    masked_headers,
+    exchange_attempt,
     since_ms,
-    wall_clock,
 )
 from pingtree.delivery.client import RawResponse, SendError, send
 from pingtree.delivery.compiled import CompiledDelivery, CompiledLimits, CompiledStep
@@ -410,25 +406,19 @@ def _record(
         }
     try:
         log.record(
-            Attempt(
-                id=str(uuid_utils.uuid7()),
-                kind="ping",
-                order_id=order.id,
-                buyer_id=order.buyer_id,
-                started_at=wall_clock(started),
-                duration_ms=duration,
+            exchange_attempt(
+                "ping",
+                order.id,
+                order.buyer_id,
+                started=started,
                 outcome=outcome,
+                error=error,
+                request=request,
+                raw=raw,
+                parsed=parsed,
+                secrets=secrets,
                 ping_id=ping_id,
                 lead_id=lead_id,
-                method=request.method if request is not None else "",
-                url=mask_values(request.url, secrets) if request is not None else "",
-                request_headers=masked_headers(request.headers, secrets) if request else {},
-                request_body=kept_text(request.body, secrets) if request is not None else "",
-                status=raw.status if raw is not None else None,
-                response_headers=dict(raw.headers) if raw is not None else {},
-                response_body=kept_text(raw.body, ()) if raw is not None else "",
-                parsed=parsed,
-                error=mask_values(error, secrets)[:MAX_KEPT_CHARS],
             )
         )
     except Exception:

@@ -23,19 +23,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import aiohttp
-import uuid_utils
 
-from pingtree.delivery.attempts import (
-    MAX_KEPT_CHARS,
-    Attempt,
-    AttemptLog,
-    kept_text,
-    mask_pii,
-    mask_values,
-    masked_headers,
-    since_ms,
-    wall_clock,
-)
+from pingtree.delivery.attempts import AttemptLog, exchange_attempt
 from pingtree.delivery.client import RawResponse, SendError, send
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.errors import AnswerError, RenderError
@@ -168,29 +157,23 @@ def _record(
             "redirect_url": answer.redirect_url,
             "reason": answer.reason,
         }
+    error = "" if posted.verdict is PostVerdict.ACCEPTED else posted.reason
     try:
         log.record(
-            Attempt(
-                id=str(uuid_utils.uuid7()),
-                kind="post",
-                order_id=context.order_id,
-                buyer_id=context.buyer_id,
-                started_at=wall_clock(started),
-                duration_ms=since_ms(started),
+            exchange_attempt(
+                "post",
+                context.order_id,
+                context.buyer_id,
+                started=started,
                 outcome=str(posted.verdict),
+                error=error,
+                request=request,
+                raw=raw,
+                parsed=parsed,
+                secrets=secrets,
+                pii=pii,
                 ping_id=context.ping_id,
                 lead_id=context.lead_id,
-                method=request.method if request is not None else "",
-                url=mask_pii(mask_values(request.url, secrets), pii) if request else "",
-                request_headers=masked_headers(request.headers, secrets) if request else {},
-                request_body=kept_text(request.body, secrets, pii) if request else "",
-                status=raw.status if raw is not None else None,
-                response_headers=dict(raw.headers) if raw is not None else {},
-                response_body=kept_text(raw.body, (), pii) if raw is not None else "",
-                parsed=parsed,
-                error=""
-                if posted.verdict is PostVerdict.ACCEPTED
-                else posted.reason[:MAX_KEPT_CHARS],
             )
         )
     except Exception:
