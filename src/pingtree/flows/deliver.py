@@ -22,7 +22,6 @@ never re-sent blindly. A restart therefore loses nothing and delivers nothing tw
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -46,6 +45,7 @@ from pingtree.flows.requests import rejected
 from pingtree.flows.sell import LeadToSell, refill
 from pingtree.store.lead_fields import dedup_keys, open_fields
 from pingtree.store.outbox import OPEN_STATUSES, OutboxRepository
+from pingtree.store.periodic import Periodic
 from pingtree.store.snapshot import Snapshot
 from pingtree.store.tables import Delivery, Lead, Sale
 from pingtree.store.traffic import LeadRepository, PingRepository, SaleRepository
@@ -77,24 +77,20 @@ class Outbox:
         self._log = log
         self._lease_margin = lease_margin
         self._backoff = backoff
-        self._poll_seconds = poll_seconds
         self._ports: Ports | None = None
-        self._worker: asyncio.Task[None] | None = None
+        self._worker = Periodic("outbox worker", poll_seconds, self._sweep, "outbox sweep failed")
         self._posting: dict[str, asyncio.Task[None]] = {}
         self._waiters: dict[str, list[asyncio.Future[dict[str, Any]]]] = {}
         self._postbacks: set[asyncio.Task[None]] = set()
 
     def start(self, ports: Ports) -> None:
         self._ports = ports
-        self._worker = asyncio.create_task(self._work(), name="outbox worker")
+        self._worker.start()
 
     async def stop(self) -> None:
         """Stop the worker; posts in flight get a moment to end, then are cancelled (a row
         cut off mid-post is found by the next worker as unknown, never re-sent blindly)."""
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        await self._worker.stop()
         for postback in self._postbacks:
             postback.cancel()
         tasks = list(self._posting.values())
@@ -345,14 +341,6 @@ class Outbox:
         logger.warning("postback of lead %s given up", answer.get("lead_id"))
 
     # --- the worker ------------------------------------------------------------------------
-
-    async def _work(self) -> None:
-        while True:
-            try:
-                await self._sweep()
-            except Exception:
-                logger.exception("outbox sweep failed")
-            await asyncio.sleep(self._poll_seconds)
 
     async def _sweep(self) -> None:
         ports = self._require_ports()
