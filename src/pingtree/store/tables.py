@@ -172,7 +172,8 @@ class Lead(Base):
     vertical_id: Mapped[str] = mapped_column(String(64))
     ping_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     test: Mapped[bool] = mapped_column(Boolean)
-    #: ``received`` → ``sold`` / ``unsold`` / ``rejected``; later ``returned``
+    #: ``received`` → ``sold`` / ``unsold`` / ``rejected``, through ``pending`` while its
+    #: sales are posted to buyers; later ``returned``
     status: Mapped[str] = mapped_column(String(16), index=True)
     reasons: Mapped[list[Any]]
     #: normalized fields; PII values encrypted (see store.pii)

@@ -33,7 +33,7 @@ class _Search(BaseModel):
 
 
 class LeadSearch(_Search):
-    status: Literal["received", "sold", "unsold", "rejected", "returned"] | None = None
+    status: Literal["received", "pending", "sold", "unsold", "rejected", "returned"] | None = None
     campaign_id: str | None = _Id
     buyer_id: str | None = _Id
     test: bool | None = None
