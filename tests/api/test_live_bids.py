@@ -266,6 +266,20 @@ def test_an_operator_tests_a_buyer_through_the_admin_api(market: Market, mock: M
     assert missing.status_code == 404
 
 
+def test_testing_a_buyer_never_shows_its_credentials(
+    market: Market, mock: MockBuyer, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("PINGTREE_SECRET_RICH_KEY", "s3cr3t-value")
+    auth = {"type": "query", "name": "key", "value": {"secret": "rich_key"}}
+    market.apply(marketplace([buyer("rich", live_order(mock, "rich", auth=auth))]))
+    shown = market.http.post(
+        "/api/v1/admin/orders/rich_live/test", headers=market.admin, json={}
+    ).text
+    (sent, *_) = mock.requests_to("rich", "ping")
+    assert "s3cr3t-value" in sent.query_string  # the buyer got it
+    assert "s3cr3t-value" not in shown  # the operator does not see it
+
+
 def test_a_seller_may_ask_for_a_shorter_deadline(market: Market, mock: MockBuyer):
     market.apply(
         marketplace(

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from pingtree.delivery.attempts import mask_values, masked_headers
 from pingtree.delivery.client import SendError, send
 from pingtree.delivery.compiled import CompiledDelivery, CompiledStep
 from pingtree.delivery.errors import AnswerError, RenderError
@@ -142,16 +143,24 @@ async def _exchange(
     resolve_secret: Callable[[str], str],
     max_bid: Decimal | None,
 ) -> Exchange:
+    secrets: list[str] = []
+
+    def resolve(secret_name: str) -> str:
+        value = resolve_secret(secret_name)
+        secrets.append(value)
+        return value
+
     try:
-        request = render(step, values, token=token, resolve_secret=resolve_secret)
+        request = render(step, values, token=token, resolve_secret=resolve)
     except (RenderError, KeyError) as exc:
         return Exchange(name, error=f"could not build the request: {exc}")
+    # what went out, as an operator may see it: credentials masked (as in the delivery log)
     shown = Exchange(
         name,
         method=request.method,
-        url=request.url,
-        request_headers={str(k): str(v) for k, v in request.headers},
-        request_body=request.body.decode("utf-8", errors="replace"),
+        url=mask_values(request.url, secrets),
+        request_headers=masked_headers(request.headers, secrets),
+        request_body=mask_values(request.body.decode("utf-8", errors="replace"), secrets),
     )
     started = time.monotonic()
     try:
