@@ -69,6 +69,7 @@ async def summary(
     ports: Ports, start: dt.datetime, end: dt.datetime, *, test: bool = False
 ) -> dict[str, Any]:
     """The dashboard's figures over the range."""
+    await ports.pings.drained()  # every ping answered so far counts
     async with ports.sessions() as session:
         found = await reports.summary(session, start, end, test=test)
     return figures(found)
@@ -78,6 +79,7 @@ async def timeseries(
     ports: Ports, start: dt.datetime, end: dt.datetime, bucket: Bucket, *, test: bool = False
 ) -> list[dict[str, Any]]:
     """The figures of each UTC ``bucket`` with its ``start``, oldest first."""
+    await ports.pings.drained()
     async with ports.sessions() as session:
         points = await reports.timeseries(session, start, end, bucket, test=test)
     return [{"start": point.start, **figures(point)} for point in points]
@@ -88,6 +90,7 @@ async def breakdown(
 ) -> list[dict[str, Any]]:
     """The figures of each supplier, campaign, buyer, order or vertical (its id: ``key``),
     highest revenue first."""
+    await ports.pings.drained()
     async with ports.sessions() as session:
         rows = await reports.breakdown(session, by, start, end, test=test)
     return [{"key": row.key, **figures(row)} for row in rows]
