@@ -6,28 +6,29 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from pingtree.api import admin_views as views
 from pingtree.flows.ports import Ports
-from pingtree.store.users import SignedIn
 from pingtree.web.config_pages import config_pages
+from pingtree.web.dashboard import dashboard_pages
 from pingtree.web.login import login_pages
 from pingtree.web.rendering import page_templates
+from pingtree.web.report_pages import report_pages
 from pingtree.web.site import Site
 from pingtree.web.traffic import traffic_pages
 
 __all__ = ["web_router"]
 
 _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
-_RECENT = 10
 
 
 def web_router(ports: Ports) -> APIRouter:
     site = Site(ports, page_templates())
     router = site.router()
     router.include_router(login_pages(site))
+    router.include_router(dashboard_pages(site))
+    router.include_router(report_pages(site))
     router.include_router(traffic_pages(site))
     router.include_router(config_pages(site))
     router.include_router(_static_files())
@@ -35,14 +36,6 @@ def web_router(ports: Ports) -> APIRouter:
     @router.get("/")
     async def root() -> RedirectResponse:
         return RedirectResponse("/ui", status_code=307)
-
-    @router.get("/ui")
-    async def dashboard(
-        request: Request, viewer: SignedIn = Depends(site.signed_in)
-    ) -> HTMLResponse:
-        leads = await views.lead_list(ports, _RECENT)
-        pings = await views.ping_list(ports, _RECENT)
-        return site.render(request, "dashboard.html", viewer=viewer, leads=leads, pings=pings)
 
     return router
 
