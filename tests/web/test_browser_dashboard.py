@@ -51,6 +51,7 @@ def test_the_dashboard_counts_a_new_sale(page: Page, market: Market) -> None:
     expect(page.locator('[data-figure="revenue"] dd')).to_have_text(
         f"{revenue + Decimal(sale['revenue']):.2f}"
     )
+    expect(page.locator('[data-figure="pings"] dd')).to_have_text("2")
     expect(page.locator('[data-figure="posts"] dd')).to_have_text("2")
     expect(page.locator("section", has_text="Latest leads").locator("tbody tr")).to_have_count(2)
 
