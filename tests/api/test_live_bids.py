@@ -272,10 +272,11 @@ def test_testing_a_buyer_never_shows_its_credentials(
     monkeypatch.setenv("PINGTREE_SECRET_RICH_KEY", "s3cr3t-value")
     auth = {"type": "query", "name": "key", "value": {"secret": "rich_key"}}
     market.apply(marketplace([buyer("rich", live_order(mock, "rich", auth=auth))]))
+    mock.reset()
     shown = market.http.post(
         "/api/v1/admin/orders/rich_live/test", headers=market.admin, json={}
     ).text
-    (sent, *_) = mock.requests_to("rich", "ping")
+    (sent,) = mock.requests_to("rich", "ping")
     assert "s3cr3t-value" in sent.query_string  # the buyer got it
     assert "s3cr3t-value" not in shown  # the operator does not see it
 
