@@ -79,6 +79,7 @@ async def start_runtime(
     outbox = Outbox(
         attempts,
         lease_margin=dt.timedelta(seconds=settings.outbox_lease_seconds),
+        backoff=dt.timedelta(seconds=settings.outbox_backoff_seconds),
         poll_seconds=settings.outbox_poll_seconds,
     )
     ports = Ports(

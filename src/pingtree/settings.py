@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     #: how long a post's outbox row stays with its worker beyond the post's own timeout; a
     #: worker that dies mid-post leaves it to another after this (as unknown, §8.6)
     outbox_lease_seconds: float = Field(default=30.0, gt=0)
+    #: the first retry's delay after a post that reached nobody (doubled each try)
+    outbox_backoff_seconds: float = Field(default=0.5, gt=0)
     #: how often a worker looks for outbox rows nobody holds
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     #: run the migrations when the server starts (convenient for the embedded database)

@@ -33,6 +33,8 @@ class Site:
             PINGTREE_OUTBOUND_ALLOW='["127.0.0.1"]',
             PINGTREE_OUTBOX_LEASE_SECONDS="1",
             PINGTREE_OUTBOX_POLL_SECONDS="0.2",
+            # long enough to kill a server between two tries, never during one
+            PINGTREE_OUTBOX_BACKOFF_SECONDS="4",
         )
         self.log = tmp_path / "servers.log"
         step = {
@@ -100,6 +102,10 @@ def site(tmp_path: Path) -> Iterator[Callable[..., Site]]:
         one.stop()
 
 
+def _waiting_to_retry(delivery: dict[str, Any]) -> bool:
+    return bool(delivery["status"] == "queued" and delivery["tries"] >= 1)
+
+
 def _until(check: Callable[[], bool], seconds: float = 20) -> None:
     give_up = time.monotonic() + seconds
     while not check():
@@ -115,7 +121,7 @@ def test_a_delivery_interrupted_by_a_crash_is_finished_after_the_restart(
     one.start()
     lead_id = one.sell()
     # the post failed to connect and waits to be retried; the server dies meanwhile
-    _until(lambda: one.deliveries(lead_id)[0]["tries"] >= 1)
+    _until(lambda: _waiting_to_retry(one.deliveries(lead_id)[0]))
     one.kill()
     with running_buyers({"taker": _TAKES}, port=buyer_port) as mock:
         one.start()
