@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,9 @@ from pingtree.web.router import web_router
 
 __all__ = ["create_app", "create_app_from_env"]
 
+#: allocations between young collections (CPython's default is 700)
+_YOUNG_COLLECTION_THRESHOLD = 20_000
+
 
 def create_app(
     settings: Settings, clock: Clock | None = None, bids: BidSource | None = None
@@ -41,6 +45,7 @@ def create_app(
         app.include_router(deliveries_router(runtime.ports, keys))
         app.include_router(web_router(runtime.ports))
         app.include_router(reports_router(runtime.ports, keys))
+        _settle_the_heap()
         try:
             yield
         finally:
@@ -67,6 +72,17 @@ def create_app(
         return {"status": "ready", "config_version": runtime.ports.snapshots.current().version}
 
     return app
+
+
+def _settle_the_heap() -> None:
+    """Keep the garbage collector off what start-up built (modules, the app, the snapshot):
+    frozen, those objects are never scanned again, so a full collection during traffic
+    walks only what traffic made, not the whole heap (a pause of tens of milliseconds in a
+    ping otherwise). Young collections run less often too: a ping allocates thousands of
+    short-lived objects that reference counting frees anyway."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(_YOUNG_COLLECTION_THRESHOLD, 20, 20)
 
 
 def create_app_from_env() -> FastAPI:

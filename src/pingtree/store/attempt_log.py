@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, MAX_KEPT_CHARS, Attempt
-from pingtree.store.tables import AttemptRow
+from pingtree.store.tables import AttemptRow, Base
 
 __all__ = ["BatchedAttemptLog"]
 
@@ -73,7 +73,11 @@ class BatchedAttemptLog:
             del self._pending[: self._max_batch]
             try:
                 async with self._sessions.begin() as session:
-                    await session.execute(insert(AttemptRow), [_row(a) for a in batch])
+                    # the table, not the entity: a plain executemany, no ORM bulk work
+                    await session.execute(
+                        insert(Base.metadata.tables[AttemptRow.__tablename__]),
+                        [_row(a) for a in batch],
+                    )
             except Exception:
                 # the log must never take the traffic down with it
                 log.exception("could not write %d delivery log attempts", len(batch))

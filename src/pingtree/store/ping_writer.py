@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pingtree.store.tables import Ping
+from pingtree.store.tables import Base, Ping
 
 __all__ = ["PingWriter"]
 
@@ -97,7 +97,9 @@ class PingWriter:
         rows = [self._pending[ping_id] for ping_id in ids]
         try:
             async with self._sessions.begin() as session:
-                await session.execute(insert(Ping), rows)
+                await session.execute(
+                    insert(Base.metadata.tables[Ping.__tablename__]), rows
+                )  # no ORM bulk machinery
         except Exception:
             log.exception("could not write %d pings; retrying", len(rows))
             return False
