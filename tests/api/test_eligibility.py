@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -138,6 +139,7 @@ def test_a_won_ping_holds_the_last_cap_slot_until_it_expires(market: Market) -> 
     assert first["status"] == "accepted"
     assert market.ping()["status"] == "rejected"  # the slot is held for the first ping
     market.clock.advance(seconds=301)  # the hold expires with the ping: nothing leaks
+    time.sleep(0.5)  # the cap room is refreshed every 0.2 s here (every second by default)
     second = market.ping()
     assert second["status"] == "accepted"
     assert market.post(second["ping_id"])["status"] == "sold"
