@@ -23,6 +23,7 @@ from pathlib import Path
 import uvicorn
 
 from pingtree.api.app import create_app
+from pingtree.bootstrap import Runtime
 from pingtree.config.apply import apply_config
 from pingtree.config.errors import ConfigError
 from pingtree.demo.leads import LeadFactory
@@ -110,9 +111,10 @@ async def run_demo(
             async with buyers:
                 password = options.password or secrets.token_urlsafe(12)
                 admin_token, keys = await _prepare(settings, buyers.url, password)
+                app = create_app(settings)
                 server = _Server(
                     uvicorn.Config(
-                        create_app(settings),
+                        app,
                         log_level="warning",
                         access_log=False,
                         lifespan="on",
@@ -137,6 +139,9 @@ async def run_demo(
                     )
                     await _send_traffic_until(stop, serving, options.traffic, port, keys, on_tally)
                 finally:
+                    runtime: Runtime | None = getattr(app.state, "runtime", None)
+                    if runtime is not None:  # sellers waiting on a delivery: answer them now
+                        runtime.outbox.answer_waiting()
                     server.should_exit = True
                     await asyncio.gather(serving, return_exceptions=True)
 

@@ -22,6 +22,7 @@ never re-sent blindly. A restart therefore loses nothing and delivers nothing tw
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -82,6 +83,8 @@ class Outbox:
         self._posting: dict[str, asyncio.Task[None]] = {}
         self._waiters: dict[str, list[asyncio.Future[dict[str, Any]]]] = {}
         self._postbacks: set[asyncio.Task[None]] = set()
+        #: the server is stopping: sellers are not kept waiting for deliveries
+        self._closing = False
 
     def start(self, ports: Ports) -> None:
         self._ports = ports
@@ -118,8 +121,9 @@ class Outbox:
         timeout: float,  # noqa: ASYNC109 (the campaign's post deadline)
     ) -> dict[str, Any]:
         try:
-            return await asyncio.wait_for(asyncio.shield(answer), timeout)
-        except TimeoutError:
+            if not self._closing:
+                with contextlib.suppress(TimeoutError):
+                    return await asyncio.wait_for(asyncio.shield(answer), timeout)
             return {"status": "pending", "lead_id": lead_id}
         finally:
             waiting = self._waiters.get(lead_id, [])
@@ -127,6 +131,16 @@ class Outbox:
                 waiting.remove(answer)
             if not waiting:
                 self._waiters.pop(lead_id, None)
+
+    def answer_waiting(self) -> None:
+        """Answer every seller still waiting for its lead's delivery now, ``pending`` with
+        the lead id (the delivery goes on; the final answer comes as always), and every
+        seller from now on: for a server about to stop, whose open requests end first."""
+        self._closing = True
+        for lead_id, waiting in self._waiters.items():
+            for answer in waiting:
+                if not answer.done():
+                    answer.set_result({"status": "pending", "lead_id": lead_id})
 
     @property
     def posting(self) -> int:
