@@ -253,4 +253,3 @@ def test_a_lead_every_buyer_refuses_is_rejected_at_once(market: Market, mock: Mo
     assert time.monotonic() - started < 5  # not left waiting for the post deadline
     lead = market.lead(answer["lead_id"])
     assert (lead["status"], lead["revenue"], lead["cost"]) == ("unsold", "0.00", "0.00")
-
