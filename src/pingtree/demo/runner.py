@@ -41,8 +41,9 @@ __all__ = ["ADMIN_USER", "DemoAccess", "DemoError", "DemoOptions", "run_demo"]
 ADMIN_USER = "admin"
 _TALLY_SECONDS = 15.0
 _START_TIMEOUT_SECONDS = 60.0
-#: open connections get this long to finish when the demo stops
-_STOP_TIMEOUT_SECONDS = 5
+#: open requests get this long to finish when the demo stops: as long as a request may
+#: wait for SQLite's write lock (its busy timeout), so none is cut off mid-transaction
+_STOP_TIMEOUT_SECONDS = 30
 #: hosts on which a server is reachable at 127.0.0.1, where the demo traffic goes
 _LOOPBACK_REACHABLE = frozenset({"127.0.0.1", "0.0.0.0"})
 
