@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import platform
 import socket
@@ -53,6 +54,18 @@ def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(url)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of ``pid`` and its child processes (Linux ``/proc``)."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return math.nan
+    return total + sum(cpu_seconds(int(child)) for child in children)
 
 
 def marketplace(buyer_urls: list[str]) -> dict[str, Any]:
@@ -135,6 +148,7 @@ async def load(
         await asyncio.gather(*(worker() for _ in range(connections)))
         elapsed = time.monotonic() - began
     return {
+        "elapsed": elapsed,
         "rps": len(latencies) / elapsed,
         "p50": percentile(latencies, 50),
         "p90": percentile(latencies, 90),
@@ -225,9 +239,7 @@ def main() -> None:
             ).stdout.strip()
             tree = subprocess.Popen(
                 [
-                    python,
-                    "-m",
-                    "pingtree",
+                    python, *(["/tmp/runprof.py"] if os.environ.get("CPROF") else ["-m", "pingtree"]),
                     "serve",
                     "--port",
                     str(tree_port),
@@ -243,19 +255,22 @@ def main() -> None:
             wait_http(f"http://127.0.0.1:{tree_port}", tree)
             time.sleep(1)
             targets = {
-                "bare fan-out": (f"http://127.0.0.1:{bare_port}/ping", {}),
+                "bare fan-out": (f"http://127.0.0.1:{bare_port}/ping", {}, bare.pid),
                 "pingtree": (
                     f"http://127.0.0.1:{tree_port}/api/v1/ping",
                     {"Authorization": f"Bearer {key}"},
+                    tree.pid,
                 ),
             }
             results: dict[tuple[str, int], dict[str, float]] = {}
             for connections in args.connections:
-                for name, (url, headers) in targets.items():
+                for name, (url, headers, pid) in targets.items():
                     asyncio.run(load(url, headers, connections, 2))  # warm up
-                    results[(name, connections)] = asyncio.run(
-                        load(url, headers, connections, args.seconds)
-                    )
+                    cpu = cpu_seconds(pid)
+                    result = asyncio.run(load(url, headers, connections, args.seconds))
+                    pings = result["rps"] * result["elapsed"]
+                    result["cpu_ms"] = (cpu_seconds(pid) - cpu) * 1000 / max(pings, 1)
+                    results[(name, connections)] = result
         finally:
             for process in processes:
                 process.terminate()
@@ -268,12 +283,12 @@ def main() -> None:
         f"{args.seconds:.0f} s per run; pingtree workers: {args.workers}"
     )
     print()
-    print("| target | connections | pings/s | p50 | p90 | p99 | errors |")
-    print("|---|---|---|---|---|---|---|")
+    print("| target | connections | pings/s | p50 | p90 | p99 | errors | CPU per ping |")
+    print("|---|---|---|---|---|---|---|---|")
     for (name, connections), r in results.items():
         print(
             f"| {name} | {connections} | {r['rps']:.0f} | {r['p50']:.1f} ms | {r['p90']:.1f} ms "
-            f"| {r['p99']:.1f} ms | {r['errors']:.0f} |"
+            f"| {r['p99']:.1f} ms | {r['errors']:.0f} | {r['cpu_ms']:.2f} ms |"
         )
 
 

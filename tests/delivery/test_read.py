@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import jsonpath
+import orjson
 import pytest
 
 from pingtree.delivery.compiled import CompiledStep
@@ -16,6 +18,7 @@ from pingtree.delivery.read import (
     BuyerAnswer,
     read_answer,
 )
+from pingtree.delivery.rules import RULE_KINDS, AnswerBody
 from pingtree.delivery.xml import MAX_XML_BYTES, build_xml, parse_buyer_xml
 from tests.delivery.support import compile_spec
 
@@ -116,6 +119,28 @@ def test_json_rules_take_the_first_match() -> None:
     assert _read(step, '{"errors":[{"msg":"a"},{"msg":"b"}]}').reason == "a"
     assert _read(step, '{"errors":[]}').reason is None
     assert _read(step, "[1, 2]").reason is None
+
+
+_DOCUMENTS: list[Any] = [
+    {"status": "success", "price": 12.5, "ids": [7, {"x": None}], "a": {"b": {"c": [1, 2]}}},
+    {"status": None, "ids": {"0": "not a list"}, "a": [{"b": 1}]},
+    [{"status": "in a list"}],
+    "just text",
+    7,
+    None,
+]
+
+
+@pytest.mark.parametrize(
+    "path", ["$.status", "$.price", "$.ids[0]", "$.ids[1].x", "$.ids[5]", "$.a.b.c[1]", "$[0]"]
+)
+def test_plain_json_paths_read_what_jsonpath_matches(path: str) -> None:
+    # plain member/position paths are read by dictionary lookups, never differently
+    reader = RULE_KINDS["json"](path)
+    for document in _DOCUMENTS:
+        match = jsonpath.compile(path).match(document)
+        expected = None if match is None else match.obj
+        assert reader.read(AnswerBody(200, {}, orjson.dumps(document))) == expected, document
 
 
 def test_json_with_a_byte_order_mark() -> None:

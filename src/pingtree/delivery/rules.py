@@ -18,6 +18,7 @@ Errors: builders raise ``ValueError`` with the config message; reading raises
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -118,6 +119,36 @@ class _JsonReader:
 
 
 @dataclass(frozen=True, slots=True)
+class _JsonStepsReader:
+    """A JSONPath that only names members and list positions (``$.result.bids[0].price``,
+    most buyers' rules): read by plain lookups, the same value as the path would match."""
+
+    steps: tuple[str | int, ...]
+
+    def read(self, answer: AnswerBody) -> object | None:
+        data = answer.json()
+        for step in self.steps:
+            if isinstance(step, str):
+                if not isinstance(data, dict):
+                    return None
+                data = data.get(step)
+            elif isinstance(data, list):
+                if step >= len(data):
+                    return None
+                data = data[step]
+            elif isinstance(data, dict):  # as JSONPath does: `[0]` names the member "0"
+                data = data.get(str(step))
+            else:
+                return None
+        return data
+
+
+#: ``$`` then ``.name`` or ``[index]`` steps, nothing else (see :class:`_JsonStepsReader`)
+_PLAIN_JSONPATH = re.compile(r"\$(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])+")
+_PLAIN_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[([0-9]+)\]")
+
+
+@dataclass(frozen=True, slots=True)
 class _XPathReader:
     xpath: Any  # lxml.etree.XPath
 
@@ -170,10 +201,17 @@ def _json_kind(raw: object) -> Reader:
     if not isinstance(raw, str) or not raw.strip():
         raise ValueError("a JSONPath such as $.status")
     try:
-        return _JsonReader(jsonpath.compile(raw))
+        path = jsonpath.compile(raw)
     except jsonpath.JSONPathError as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"not a JSONPath: {first_line}") from None
+    if _PLAIN_JSONPATH.fullmatch(raw.strip()):
+        return _JsonStepsReader(
+            tuple(
+                name or int(index) for name, index in _PLAIN_STEP.findall(raw.strip())
+            )
+        )
+    return _JsonReader(path)
 
 
 def _xpath_kind(raw: object) -> Reader:

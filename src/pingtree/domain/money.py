@@ -63,6 +63,10 @@ class PriceError(ValueError):
         self.msg = msg
 
 
+#: digits a ``Decimal`` operation keeps under the default context
+_EXACT_DIGITS = 28
+
+
 def to_cents(amount: Decimal) -> int:
     """``amount`` as integer cents.
 
@@ -71,6 +75,10 @@ def to_cents(amount: Decimal) -> int:
     """
     if not amount.is_finite():
         raise ValueError(f"not a finite amount: {amount}")
+    _, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    if exponent >= -2 and len(digits) + exponent + 2 <= _EXACT_DIGITS:
+        return int(amount.scaleb(2))  # the common case, and exact: no digit is dropped
     cents = Fraction(amount) * 100  # exact, whatever the decimal context's precision
     if cents.denominator != 1:
         raise ValueError(f"not a whole number of cents: {amount}")

@@ -23,7 +23,6 @@ from pingtree.flows.errors import InputError
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, new_id, rejected
 from pingtree.store.snapshot import Snapshot
-from pingtree.store.tables import Ping
 from pingtree.store.traffic import PingRepository
 
 __all__ = ["handle_ping"]
@@ -194,22 +193,23 @@ async def _store(
     result: AuctionResult | None,
 ) -> None:
     accepted = answer["status"] == "accepted"
-    ping = Ping(
-        id=ping_id,
-        campaign_id=campaign.id,
-        supplier_id=campaign.supplier_id,
-        vertical_id=campaign.vertical_id,
-        test=test,
-        status="accepted" if accepted else "rejected",
-        reasons=answer.get("reasons", []),
-        # PII refused in a ping is never stored
-        fields=values_to_json(validated.values),
-        bid_cents=to_cents(result.decision.payout) if result and accepted else 0,
-        revenue_cents=to_cents(result.decision.revenue) if result and accepted else 0,
-        answer=answer,
-        auction=result.to_json() if result else {},
-        idempotency_key=request.idempotency_key,
-        created_at=now,
-        expires_at=expires_at,
+    ports.pings.add(
+        {
+            "id": ping_id,
+            "campaign_id": campaign.id,
+            "supplier_id": campaign.supplier_id,
+            "vertical_id": campaign.vertical_id,
+            "test": test,
+            "status": "accepted" if accepted else "rejected",
+            "reasons": answer.get("reasons", []),
+            # PII refused in a ping is never stored
+            "fields": values_to_json(validated.values),
+            "bid_cents": to_cents(result.decision.payout) if result and accepted else 0,
+            "revenue_cents": to_cents(result.decision.revenue) if result and accepted else 0,
+            "answer": answer,
+            "auction": result.to_json() if result else {},
+            "idempotency_key": request.idempotency_key,
+            "created_at": now,
+            "expires_at": expires_at,
+        }
     )
-    ports.pings.add(ping)

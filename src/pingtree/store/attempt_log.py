@@ -43,10 +43,10 @@ class BatchedAttemptLog:
         self.dropped = 0
 
     def record(self, attempt: Attempt) -> None:
-        ping_id, lead_id = ATTEMPT_CONTEXT.get()
-        attempt = dataclasses.replace(
-            attempt, ping_id=attempt.ping_id or ping_id, lead_id=attempt.lead_id or lead_id
-        )
+        if attempt.ping_id is None and attempt.lead_id is None:
+            ping_id, lead_id = ATTEMPT_CONTEXT.get()
+            if ping_id is not None or lead_id is not None:
+                attempt = dataclasses.replace(attempt, ping_id=ping_id, lead_id=lead_id)
         if len(self._pending) >= self._max_pending:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:

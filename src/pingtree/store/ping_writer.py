@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import insert
@@ -42,10 +43,11 @@ class PingWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def add(self, ping: Ping) -> None:
-        """Queue a new ping (never attached to a session: read it as plain values)."""
-        self._pending[ping.id] = {column: getattr(ping, column) for column in _COLUMNS}
-        self._written[ping.id] = asyncio.Event()
+    def add(self, ping: Mapping[str, Any]) -> None:
+        """Queue a new ping: its ``pings`` columns by name (those not given are NULL)."""
+        ping_id: str = ping["id"]
+        self._pending[ping_id] = {column: ping.get(column) for column in _COLUMNS}
+        self._written[ping_id] = asyncio.Event()
         self._wake.set()
 
     async def settled(self, ping_id: str) -> None:
