@@ -8,8 +8,9 @@ Errors::
 
 ``kind`` says what went wrong; ``sent`` says whether a re-send could duplicate the lead:
 ``connect`` never sent anything, ``reset`` always may have; a ``timeout`` is ``sent=False``
-only when it struck before the request was handed to the socket (still connecting, or
-waiting for a pooled connection), which the trace hook of ``create_client`` observes.
+only when it struck before the request had a connection (still connecting, or waiting for
+a pooled one), which the connector of ``create_client`` observes. No aiohttp tracing: it
+costs every request of every ping a dozen awaited signals.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import socket
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any, Literal
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.connector import Connection
 from aiohttp.resolver import DefaultResolver
 
 __all__ = ["AddressGuard", "RawResponse", "SendError", "SendErrorKind", "create_client", "send"]
@@ -78,7 +80,8 @@ def create_client(
     entry (an address or a network such as ``10.1.0.0/16``) covers it (DESIGN §8.6).
     """
     guard = AddressGuard(allow)
-    connector = aiohttp.TCPConnector(
+    connector = _GuardedConnector(
+        guard,
         limit=limit,
         limit_per_host=limit_per_host,
         ttl_dns_cache=_DNS_TTL_SECONDS,
@@ -86,15 +89,11 @@ def create_client(
         enable_cleanup_closed=_NEEDS_CLEANUP_CLOSED,
         resolver=_GuardedResolver(guard),
     )
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(guard.check_literal_host)
-    trace.on_request_headers_sent.append(_headers_sent)
     return aiohttp.ClientSession(
         connector=connector,
         cookie_jar=aiohttp.DummyCookieJar(),
         trust_env=False,
         timeout=_NO_TIMEOUT,
-        trace_configs=[trace],
         headers={"User-Agent": "pingtree"},
     )
 
@@ -113,11 +112,10 @@ class AddressGuard:
             return True
         return ip.is_global and not ip.is_multicast
 
-    async def check_literal_host(
-        self, _session: aiohttp.ClientSession, _ctx: Any, params: aiohttp.TraceRequestStartParams
-    ) -> None:
-        # a URL naming an address skips the resolver: check it before anything is sent
-        host = (params.url.host or "").strip("[]")
+    def check_literal_host(self, host: str) -> None:
+        """Refuse (``SendError("connect")``) a host that is a non-permitted address: a URL
+        naming an address skips the resolver, so it is checked before anything is sent."""
+        host = host.strip("[]")
         permitted = self._literal_verdicts.get(host)
         if permitted is None:
             permitted = not _is_ip(host) or self.permits(host)
@@ -125,6 +123,29 @@ class AddressGuard:
                 self._literal_verdicts[host] = permitted
         if not permitted:
             raise SendError("connect", f"{host} is not a public address", sent=False)
+
+
+class _GuardedConnector(aiohttp.TCPConnector):
+    """The pool: checks a literal host before connecting, and marks the exchange that
+    ``send`` is making in this task as sent once it has a connection (the request goes out
+    right after; from then on a re-send could duplicate it)."""
+
+    def __init__(self, guard: AddressGuard, **options: Any) -> None:
+        super().__init__(**options)
+        self._guard = guard
+
+    async def connect(
+        self,
+        req: aiohttp.ClientRequest,
+        traces: list[Any],
+        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 (aiohttp's own signature)
+    ) -> Connection:
+        self._guard.check_literal_host(req.url.host or "")
+        connection = await super().connect(req, traces, timeout)
+        progress = _EXCHANGE.get()
+        if progress is not None:
+            progress.sent = True
+        return connection
 
 
 class _GuardedResolver(AbstractResolver):
@@ -156,23 +177,16 @@ def _is_ip(host: str) -> bool:
 
 
 class _Progress:
-    """How far one exchange got; the trace hook sets ``sent`` before the first byte goes."""
+    """How far one exchange got: ``sent`` once it had a connection."""
 
     __slots__ = ("sent",)
 
-    def __init__(self, *, traced: bool) -> None:
-        # without our hook we cannot know: assume the worst, the request left
-        self.sent = not traced
+    def __init__(self) -> None:
+        self.sent = False
 
 
-async def _headers_sent(
-    session: aiohttp.ClientSession,
-    ctx: SimpleNamespace,
-    params: aiohttp.TraceRequestHeadersSentParams,
-) -> None:
-    state = ctx.trace_request_ctx
-    if isinstance(state, _Progress):
-        state.sent = True
+#: the exchange ``send`` is making in the current task (aiohttp connects in the caller's task)
+_EXCHANGE: ContextVar[_Progress | None] = ContextVar("buyer_exchange", default=None)
 
 
 async def send(
@@ -194,7 +208,10 @@ async def send(
     connection broke after sending), ``too_large``, ``protocol`` (not valid HTTP, a
     corrupt encoding). Cancellation propagates unchanged.
     """
-    progress = _Progress(traced=_is_traced(client))
+    progress = _Progress()
+    # a session of another connector is not ours to watch: assume the worst, it left
+    progress.sent = not isinstance(client.connector, _GuardedConnector)
+    watched = _EXCHANGE.set(progress)
     started = time.monotonic()
     try:
         async with asyncio.timeout(timeout):
@@ -205,7 +222,6 @@ async def send(
                 data=body,
                 allow_redirects=False,
                 timeout=_NO_TIMEOUT,
-                trace_request_ctx=progress,
             ) as response:
                 progress.sent = True
                 data = await _read_bounded(response, max_response_bytes)
@@ -239,6 +255,8 @@ async def send(
         raise SendError(kind, str(exc) or type(exc).__name__, sent=progress.sent) from exc
     except aiohttp.ClientError as exc:
         raise SendError("protocol", str(exc) or type(exc).__name__, sent=progress.sent) from exc
+    finally:
+        _EXCHANGE.reset(watched)
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -257,7 +275,3 @@ async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
             raise SendError("too_large", f"body over {limit} bytes", sent=True)
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _is_traced(client: aiohttp.ClientSession) -> bool:
-    return any(_headers_sent in t.on_request_headers_sent for t in client.trace_configs)

@@ -7,7 +7,6 @@ allowed to grow memory without bound.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Mapping
@@ -39,6 +38,7 @@ class BatchedAttemptLog:
         self._pending: list[Attempt] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         #: attempts refused because the backlog was full
         self.dropped = 0
 
@@ -56,13 +56,16 @@ class BatchedAttemptLog:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._loop(), name="attempt-log")
 
     async def stop(self) -> None:
+        """Write what is queued, then end the task (never cut off inside a transaction: it
+        would keep SQLite's write lock)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self._wake.set()
+            await self._task
             self._task = None
         await self.flush()
 
@@ -83,7 +86,7 @@ class BatchedAttemptLog:
                 log.exception("could not write %d delivery log attempts", len(batch))
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             await asyncio.sleep(self._interval)  # let a fan-out's attempts gather
             self._wake.clear()

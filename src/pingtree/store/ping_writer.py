@@ -12,7 +12,6 @@ batch commits costs a quote the seller can no longer post (``ping_unknown``), ne
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -42,6 +41,7 @@ class PingWriter:
         self._written: dict[str, asyncio.Event] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def add(self, ping: Mapping[str, Any]) -> None:
         """Queue a new ping: its ``pings`` columns by name (those not given are NULL)."""
@@ -73,25 +73,26 @@ class PingWriter:
         return None
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._loop(), name="ping-writer")
 
     async def stop(self) -> None:
-        """Stop the task, writing what is queued first."""
+        """Write what is queued, then end the task (never cut off inside a transaction: it
+        would keep SQLite's write lock)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self._wake.set()
+            await self._task
             self._task = None
-        while self._pending:
-            if not await self._write_batch():
-                break
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
                 if not await self._write_batch():
+                    if self._stopping:
+                        return  # logged; what is left is lost with the process
                     await asyncio.sleep(_RETRY_SECONDS)
 
     async def _write_batch(self) -> bool:
