@@ -239,7 +239,9 @@ def main() -> None:
             ).stdout.strip()
             tree = subprocess.Popen(
                 [
-                    python, *(["/tmp/runprof.py"] if os.environ.get("CPROF") else ["-m", "pingtree"]),
+                    python,
+                    "-m",
+                    "pingtree",
                     "serve",
                     "--port",
                     str(tree_port),

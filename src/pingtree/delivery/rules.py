@@ -207,9 +207,7 @@ def _json_kind(raw: object) -> Reader:
         raise ValueError(f"not a JSONPath: {first_line}") from None
     if _PLAIN_JSONPATH.fullmatch(raw.strip()):
         return _JsonStepsReader(
-            tuple(
-                name or int(index) for name, index in _PLAIN_STEP.findall(raw.strip())
-            )
+            tuple(name or int(index) for name, index in _PLAIN_STEP.findall(raw.strip()))
         )
     return _JsonReader(path)
 
