@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 _COLUMNS = tuple(Ping.__table__.columns.keys())
 #: after a failed write, the wait before the next try (the batch is kept)
 _RETRY_SECONDS = 0.5
+#: how long the first ping of a batch waits for company: a transaction costs the process
+#: about a millisecond of CPU whatever its size, so one per ping would cost more than the ping
+_LINGER_SECONDS = 0.01
 
 
 class PingWriter:
@@ -88,6 +91,8 @@ class PingWriter:
     async def _loop(self) -> None:
         while not self._stopping:
             await self._wake.wait()
+            if not self._stopping:
+                await asyncio.sleep(_LINGER_SECONDS)
             self._wake.clear()
             while self._pending:
                 if not await self._write_batch():
