@@ -8,7 +8,8 @@ answer a bid after ``--latency-ms``), pingtree (``pingtree serve``, embedded SQL
 that pings every buyer at once and returns the best bid, nothing else). A load generator
 in this process then sends pings for ``--seconds`` at a light load (8 connections) and at
 saturation (64), first to the bare fan-out, then to pingtree, and prints pings/s and
-p50/p90/p99 latency of each. Prints a Markdown table for bench/README.md.
+p50/p90/p99 latency of each, with the CPU time the target process (and its workers) spent
+per ping. Prints a Markdown table for bench/README.md.
 """
 
 from __future__ import annotations
