@@ -181,8 +181,8 @@ class _Progress:
 
     __slots__ = ("sent",)
 
-    def __init__(self) -> None:
-        self.sent = False
+    def __init__(self, *, sent: bool) -> None:
+        self.sent = sent
 
 
 #: the exchange ``send`` is making in the current task (aiohttp connects in the caller's task)
@@ -208,9 +208,8 @@ async def send(
     connection broke after sending), ``too_large``, ``protocol`` (not valid HTTP, a
     corrupt encoding). Cancellation propagates unchanged.
     """
-    progress = _Progress()
     # a session of another connector is not ours to watch: assume the worst, it left
-    progress.sent = not isinstance(client.connector, _GuardedConnector)
+    progress = _Progress(sent=not isinstance(client.connector, _GuardedConnector))
     watched = _EXCHANGE.set(progress)
     started = time.monotonic()
     try:
