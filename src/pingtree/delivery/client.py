@@ -260,9 +260,12 @@ async def send(
 
 async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
     declared = response.content_length
-    if declared is not None and declared > limit and not response.headers.get("Content-Encoding"):
-        response.close()
-        raise SendError("too_large", f"Content-Length {declared} > {limit} bytes", sent=True)
+    if declared is not None and not response.headers.get("Content-Encoding"):
+        if declared > limit:
+            response.close()
+            raise SendError("too_large", f"Content-Length {declared} > {limit} bytes", sent=True)
+        # a plain body of a known, allowed size (most answers): aiohttp reads exactly that
+        return await response.read()
     chunks: list[bytes] = []
     size = 0
     # iter_any hands over what has arrived, already decompressed; aiohttp inflates in
