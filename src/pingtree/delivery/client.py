@@ -222,7 +222,6 @@ async def send(
                 allow_redirects=False,
                 timeout=_NO_TIMEOUT,
             ) as response:
-                progress.sent = True
                 data = await _read_bounded(response, max_response_bytes)
                 return RawResponse(
                     status=response.status,

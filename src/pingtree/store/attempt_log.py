@@ -43,9 +43,10 @@ class BatchedAttemptLog:
         self.dropped = 0
 
     def record(self, attempt: Attempt) -> None:
-        if attempt.ping_id is None and attempt.lead_id is None:
-            ping_id, lead_id = ATTEMPT_CONTEXT.get()
-            if ping_id is not None or lead_id is not None:
+        if attempt.ping_id is None or attempt.lead_id is None:
+            context_ping, context_lead = ATTEMPT_CONTEXT.get()
+            ping_id, lead_id = attempt.ping_id or context_ping, attempt.lead_id or context_lead
+            if (ping_id, lead_id) != (attempt.ping_id, attempt.lead_id):  # copy only to fill
                 attempt = dataclasses.replace(attempt, ping_id=ping_id, lead_id=lead_id)
         if len(self._pending) >= self._max_pending:
             self.dropped += 1

@@ -87,6 +87,9 @@ class PingWriter:
             self._wake.set()
             await self._task
             self._task = None
+        while self._pending:  # queued while the task was not running
+            if not await self._write_batch():
+                break
 
     async def _loop(self) -> None:
         while not self._stopping:
