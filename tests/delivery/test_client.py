@@ -14,8 +14,16 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+import uvloop
 
-from pingtree.delivery.client import AddressGuard, RawResponse, SendError, create_client, send
+from pingtree.delivery.client import (
+    AddressGuard,
+    BuyerClient,
+    RawResponse,
+    SendError,
+    create_client,
+    send,
+)
 from pingtree.mockbuyer import EndpointConfig, MockBuyer
 
 JSON = [("Content-Type", "application/json")]
@@ -47,7 +55,7 @@ async def buyer() -> AsyncIterator[MockBuyer]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[aiohttp.ClientSession]:
+async def client() -> AsyncIterator[BuyerClient]:
     session = create_client(allow=LOOPBACK)
     try:
         yield session
@@ -55,9 +63,7 @@ async def client() -> AsyncIterator[aiohttp.ClientSession]:
         await session.close()
 
 
-async def ping(
-    client: aiohttp.ClientSession, url: str, seconds: float = 2.0, **kwargs: Any
-) -> RawResponse:
+async def ping(client: BuyerClient, url: str, seconds: float = 2.0, **kwargs: Any) -> RawResponse:
     return await send(client, "POST", url, JSON, b'{"zip":"10001"}', timeout=seconds, **kwargs)
 
 
@@ -167,16 +173,89 @@ async def test_a_broken_connection_is_not_reused(client, buyer: MockBuyer):
     assert [r.connection for r in buyer.requests] == [1, 1, 2]
 
 
-async def test_client_settings():
-    session = create_client(limit=64, limit_per_host=16, allow=LOOPBACK)
+async def test_connections_to_one_host_are_bounded(buyer: MockBuyer):
+    session = create_client(limit=64, limit_per_host=3, allow=LOOPBACK)
     try:
-        connector = session.connector
-        assert isinstance(connector, aiohttp.TCPConnector)
-        assert (connector.limit, connector.limit_per_host) == (64, 16)
-        assert isinstance(session.cookie_jar, aiohttp.DummyCookieJar)
-        assert session.trust_env is False
+        answers = await asyncio.gather(*(ping(session, buyer.ping_url("slow")) for _ in range(6)))
     finally:
         await session.close()
+
+    assert [a.status for a in answers] == [200] * 6
+    assert buyer.connections_accepted == 3  # the other three waited for a free one
+    assert len(buyer.requests) == 6
+
+
+async def test_an_idle_connection_to_another_host_gives_way_at_the_limit(buyer: MockBuyer):
+    by_name = buyer.ping_url("ok").replace("127.0.0.1", "localhost")  # another pool key
+    session = create_client(limit=1, allow=LOOPBACK)
+    try:
+        for url in (buyer.ping_url("ok"), by_name, buyer.ping_url("ok")):
+            assert (await ping(session, url, seconds=1)).status == 200
+    finally:
+        await session.close()
+
+    # each idle connection was closed to make room for the next host's
+    assert [r.connection for r in buyer.requests] == [1, 2, 3]
+
+
+async def test_default_headers_and_a_steps_own(client, buyer: MockBuyer):
+    await send(
+        client,
+        "POST",
+        buyer.ping_url("ok"),
+        [("User-Agent", "acme-leads"), ("Content-Length", "999"), ("Host", "evil.example")],
+        b"{}",
+        timeout=2,
+    )
+
+    (received,) = buyer.requests
+    assert received.headers["User-Agent"] == "acme-leads"  # a step may name itself
+    assert received.headers["Content-Length"] == "2"  # framing is never the step's
+    assert received.headers["Host"].startswith("127.0.0.1:")
+    assert "Cookie" not in received.headers
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("X-Key", "a\r\nX-Injected: 1"), ("Bad Name", "v"), ("X-Key", "a\nb")],
+)
+async def test_a_header_that_would_split_the_request_is_refused(
+    client, buyer: MockBuyer, name: str, value: str
+):
+    error, _ = await failure(
+        send(client, "POST", buyer.ping_url("ok"), [(name, value)], b"{}", timeout=2)
+    )
+
+    assert (error.kind, error.sent) == ("connect", False)
+    assert buyer.requests == []
+
+
+async def test_a_target_with_spaces_or_non_ascii_is_percent_encoded(client, buyer: MockBuyer):
+    response = await send(
+        client, "GET", buyer.ping_url("ok") + "?city=São Paulo&x=a%20b", [], b"", timeout=2
+    )
+
+    assert response.status == 200
+    (received,) = buyer.requests
+    assert received.query_string == "city=São Paulo&x=a b"  # as the buyer decodes it
+
+
+def test_the_same_under_uvloop():
+    """The server runs on uvloop, whose transports differ from asyncio's."""
+
+    async def exchanges() -> list[object]:
+        configs = {name: EndpointConfig.model_validate(c) for name, c in ENDPOINTS.items()}
+        async with MockBuyer(configs) as buyer, create_client(allow=LOOPBACK) as session:
+            seen: list[object] = []
+            for endpoint in ("ok", "ok", "gzip", "reset", "hang"):
+                try:
+                    seen.append((await ping(session, buyer.ping_url(endpoint), 0.3)).status)
+                except SendError as error:
+                    seen.append(error.kind)
+            seen.append(buyer.connections_accepted)
+            return seen
+
+    assert uvloop.run(exchanges()) == [200, 200, 200, "reset", "timeout", 2]
 
 
 # -- failures -----------------------------------------------------------------------------

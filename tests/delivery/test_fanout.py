@@ -10,11 +10,10 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
 import pytest
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, Attempt
-from pingtree.delivery.client import create_client
+from pingtree.delivery.client import BuyerClient, create_client
 from pingtree.delivery.compiled import CompiledDelivery, CompiledLimits
 from pingtree.delivery.fanout import HttpBids
 from pingtree.domain.model import LeadValue, Order, OrderStatus, Pricing, PricingKind
@@ -87,7 +86,7 @@ def bid_order(order_id: str, floor: str | None = None) -> Order:
 class Market:
     """Orders named after mock endpoints, their deliveries, and the fan-out over them."""
 
-    def __init__(self, buyer: MockBuyer, client: aiohttp.ClientSession) -> None:
+    def __init__(self, buyer: MockBuyer, client: BuyerClient) -> None:
         self.buyer = buyer
         self.client = client
         self.deliveries: dict[str, CompiledDelivery] = {}

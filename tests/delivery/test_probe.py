@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
 from pingtree.config.compile import CompiledConfig, compile_config
 from pingtree.config.parse import parse_config
-from pingtree.delivery.client import create_client
+from pingtree.delivery.client import BuyerClient, create_client
 from pingtree.flows.errors import InputError, NotFound
 from pingtree.flows.try_buyer import try_buyer
 from pingtree.mockbuyer import EndpointConfig, MockBuyer
@@ -95,13 +94,13 @@ async def buyer() -> AsyncIterator[MockBuyer]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[aiohttp.ClientSession]:
+async def client() -> AsyncIterator[BuyerClient]:
     async with create_client(allow=LOOPBACK) as session:
         yield session
 
 
 async def test_a_sample_lead_goes_through_ping_and_post(
-    buyer: MockBuyer, client: aiohttp.ClientSession
+    buyer: MockBuyer, client: BuyerClient
 ) -> None:
     exchanges = await try_buyer(
         _config(buyer), "live", {"age": "42"}, client=client, resolve_secret=lambda name: name
@@ -124,7 +123,7 @@ async def test_a_sample_lead_goes_through_ping_and_post(
     assert all(b"555" not in body for body in ping_bodies)
 
 
-async def test_an_unreachable_buyer_is_shown_not_raised(client: aiohttp.ClientSession) -> None:
+async def test_an_unreachable_buyer_is_shown_not_raised(client: BuyerClient) -> None:
     async with MockBuyer({"shield": EndpointConfig()}) as gone:
         config = _config(gone)
     exchanges = await try_buyer(config, "live", {}, client=client, resolve_secret=str, post=False)
@@ -133,7 +132,7 @@ async def test_an_unreachable_buyer_is_shown_not_raised(client: aiohttp.ClientSe
     assert exchanges[0]["error"] == "no answer: connect"
 
 
-async def test_what_cannot_be_tested(buyer: MockBuyer, client: aiohttp.ClientSession) -> None:
+async def test_what_cannot_be_tested(buyer: MockBuyer, client: BuyerClient) -> None:
     config = _config(buyer)
     with pytest.raises(NotFound, match="no order 'nope'"):
         await try_buyer(config, "nope", {}, client=client, resolve_secret=str)

@@ -1,55 +1,65 @@
 """The one pooled HTTP client, and ``send``: the only function in ``delivery`` doing I/O.
 
-Errors::
+Errors: ``SendError`` (from ``connection``), whose ``kind`` says what went wrong and
+``sent`` whether a re-send could duplicate the lead: ``connect`` never sent anything (refused,
+DNS, TLS, a bad URL, an address the guard refuses), ``reset`` always may have; a
+``timeout`` is ``sent=False`` only when it struck before the request had a connection
+(still connecting, or waiting for a pooled one).
 
-    Exception
-     └── SendError   .kind: "connect" | "timeout" | "reset" | "too_large" | "protocol"
-                     .sent: whether any byte of the request may have left
-
-``kind`` says what went wrong; ``sent`` says whether a re-send could duplicate the lead:
-``connect`` never sent anything, ``reset`` always may have; a ``timeout`` is ``sent=False``
-only when it struck before the request had a connection (still connecting, or waiting for
-a pooled one), which the connector of ``create_client`` observes. No aiohttp tracing: it
-costs every request of every ping a dozen awaited signals.
+The pool keeps connections alive per scheme, host and port, at most ``limit`` in all and
+``limit_per_host`` to one host; a request waits inside its own timeout for a free one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
-import sys
+import ssl
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal
+from types import TracebackType
+from typing import Self
+from urllib.parse import quote, urlsplit
 
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.connector import Connection
-from aiohttp.resolver import DefaultResolver
+from multidict import CIMultiDict, CIMultiDictProxy
 
-__all__ = ["AddressGuard", "RawResponse", "SendError", "SendErrorKind", "create_client", "send"]
+from pingtree.delivery.connection import BuyerConnection, SendError, SendErrorKind
 
-SendErrorKind = Literal["connect", "timeout", "reset", "too_large", "protocol"]
+__all__ = [
+    "AddressGuard",
+    "BuyerClient",
+    "RawResponse",
+    "SendError",
+    "SendErrorKind",
+    "create_client",
+    "send",
+]
 
 #: below the 5 s idle timeout of Apache, Node and uvicorn: we drop an idle connection before
 #: the buyer does, so a post never goes out on a socket the buyer is closing (that would
 #: read as a reset: an unknown outcome)
 _KEEPALIVE_SECONDS = 4.0
-_DNS_TTL_SECONDS = 60
+_DNS_TTL_SECONDS = 60.0
 #: literal hosts whose verdict is remembered (buyers are few; a bound against the odd spec)
 _MAX_REMEMBERED_HOSTS = 4096
-#: aiohttp warns that enable_cleanup_closed is useless on Pythons with CPython #118960 fixed
-_NEEDS_CLEANUP_CLOSED = sys.version_info < (3, 12, 8) or (3, 13) <= sys.version_info < (3, 13, 1)
-#: ``send`` bounds the exchange itself; aiohttp's own timeouts stay out of the way
-_NO_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=None, sock_read=None, sock_connect=None)
+_DEFAULT_HEADERS = (("User-Agent", "pingtree"), ("Accept", "*/*"), ("Accept-Encoding", "gzip"))
+#: set by ``send`` itself, whatever a step's headers say
+_OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_UNSAFE_VALUE = re.compile(r"[\r\n\x00]")
+#: what may stay as it is in a request target; anything else is percent-encoded
+_TARGET_SAFE = "/?&=%:@!$'()*+,;~-._[]"
+_NEEDS_QUOTING = re.compile(r"[^\x21-\x7e]")
 
 
 @dataclass(frozen=True, slots=True)
 class RawResponse:
     status: int
+    #: case-insensitive
     headers: Mapping[str, str]
     #: at most ``max_response_bytes``, decompressed
     body: bytes
@@ -57,19 +67,10 @@ class RawResponse:
     elapsed_ms: int
 
 
-class SendError(Exception):
-    """The exchange failed; see the module docstring for ``kind`` and ``sent``."""
-
-    def __init__(self, kind: SendErrorKind, message: str, *, sent: bool) -> None:
-        super().__init__(f"{kind}: {message}")
-        self.kind: SendErrorKind = kind
-        self.sent = sent
-
-
 def create_client(
     limit: int = 512, limit_per_host: int = 128, *, allow: Iterable[str] = ()
-) -> aiohttp.ClientSession:
-    """The process's one session. Call it inside the running loop; close it at shutdown.
+) -> BuyerClient:
+    """The process's one client. Use it inside the running loop; close it at shutdown.
 
     ``limit`` must stay above the peak number of requests in flight (the fan-out of every
     concurrent ping), or requests queue for a connection inside their own timeout.
@@ -79,23 +80,7 @@ def create_client(
     whether the URL names the address or a name resolves to it — unless an ``allow``
     entry (an address or a network such as ``10.1.0.0/16``) covers it (DESIGN §8.6).
     """
-    guard = AddressGuard(allow)
-    connector = _GuardedConnector(
-        guard,
-        limit=limit,
-        limit_per_host=limit_per_host,
-        ttl_dns_cache=_DNS_TTL_SECONDS,
-        keepalive_timeout=_KEEPALIVE_SECONDS,
-        enable_cleanup_closed=_NEEDS_CLEANUP_CLOSED,
-        resolver=_GuardedResolver(guard),
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        cookie_jar=aiohttp.DummyCookieJar(),
-        trust_env=False,
-        timeout=_NO_TIMEOUT,
-        headers={"User-Agent": "pingtree"},
-    )
+    return BuyerClient(AddressGuard(allow), limit=limit, limit_per_host=limit_per_host)
 
 
 class AddressGuard:
@@ -125,47 +110,186 @@ class AddressGuard:
             raise SendError("connect", f"{host} is not a public address", sent=False)
 
 
-class _GuardedConnector(aiohttp.TCPConnector):
-    """The pool: checks a literal host before connecting, and marks the exchange that
-    ``send`` is making in this task as sent once it has a connection (the request goes out
-    right after; from then on a re-send could duplicate it)."""
+#: a pool's key: scheme, host, port
+_Key = tuple[str, str, int]
 
-    def __init__(self, guard: AddressGuard, **options: Any) -> None:
-        super().__init__(**options)
-        self._guard = guard
 
-    async def connect(
+class BuyerClient:
+    """Keep-alive connections to buyers, pooled per scheme, host and port (see ``send``)."""
+
+    def __init__(self, guard: AddressGuard, *, limit: int, limit_per_host: int) -> None:
+        self.guard = guard
+        self.limit = limit
+        self.limit_per_host = limit_per_host
+        self._idle: dict[_Key, list[BuyerConnection]] = {}
+        #: connections open or opening, in all and per key
+        self._total = 0
+        self._open: dict[_Key, int] = {}
+        self._live: set[BuyerConnection] = set()
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._addresses: dict[tuple[str, int], tuple[float, list[str]]] = {}
+        self._tls: ssl.SSLContext | None = None
+        self._last_sweep = 0.0
+        self.closed = False
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
         self,
-        req: aiohttp.ClientRequest,
-        traces: list[Any],
-        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 (aiohttp's own signature)
-    ) -> Connection:
-        self._guard.check_literal_host(req.url.host or "")
-        connection = await super().connect(req, traces, timeout)
-        progress = _EXCHANGE.get()
-        if progress is not None:
-            progress.sent = True
-        return connection
-
-
-class _GuardedResolver(AbstractResolver):
-    """The default resolver, keeping only the addresses the guard permits."""
-
-    def __init__(self, guard: AddressGuard) -> None:
-        self._guard = guard
-        self._inner = DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        found = await self._inner.resolve(host, port, family)
-        kept = [result for result in found if self._guard.permits(result["host"])]
-        if not kept:
-            raise OSError(f"{host} resolves to no public address")
-        return kept
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
 
     async def close(self) -> None:
-        await self._inner.close()
+        """Close every idle connection; one in use closes when its exchange ends."""
+        self.closed = True
+        for idle in self._idle.values():
+            for connection in idle:
+                connection.close()
+        self._idle.clear()
+        while self._waiters:
+            self._wake()
+        await asyncio.sleep(0)  # the transports finish closing
+
+    async def acquire(self, key: _Key) -> BuyerConnection:
+        """A connection to ``key``: an idle one, a new one, or the next one freed."""
+        while True:
+            if self.closed:
+                raise SendError("connect", "the client is closed", sent=False)
+            idle = self._idle.get(key)
+            if idle:
+                now = time.monotonic()
+                while idle:
+                    connection = idle.pop()
+                    if connection.usable and now - connection.idle_since < _KEEPALIVE_SECONDS:
+                        return connection
+                    self._drop(key, connection)
+            if self._total < self.limit and self._open.get(key, 0) < self.limit_per_host:
+                return await self._connect(key)
+            if self._total >= self.limit and self._drop_one_idle():
+                continue
+            await self._wait_for_room()
+
+    def release(self, key: _Key, connection: BuyerConnection, *, reusable: bool) -> None:
+        if reusable and connection.usable and not self.closed:
+            now = time.monotonic()
+            connection.idle_since = now
+            self._idle.setdefault(key, []).append(connection)
+            self._wake()
+            if now - self._last_sweep > 1.0:
+                self._sweep(now)
+        else:
+            self._drop(key, connection)
+
+    async def _connect(self, key: _Key) -> BuyerConnection:
+        _, host, port = key
+        self._total += 1
+        self._open[key] = self._open.get(key, 0) + 1
+        connection: BuyerConnection | None = None
+        try:
+            self.guard.check_literal_host(host)
+            addresses = [host] if _is_ip(host) else await self._resolve(host, port)
+            connection = await self._open_connection(key, addresses)
+            self._live.add(connection)
+            return connection
+        finally:
+            if connection is None:
+                self._total -= 1
+                self._open[key] -= 1
+                self._wake()
+
+    async def _open_connection(self, key: _Key, addresses: list[str]) -> BuyerConnection:
+        scheme, host, port = key
+        loop = asyncio.get_running_loop()
+        tls = self._tls_context() if scheme == "https" else None
+        failures: list[str] = []
+        for address in addresses:
+            try:
+                _, connection = await loop.create_connection(
+                    lambda: BuyerConnection(lambda lost: self._forget(key, lost)),
+                    address,
+                    port,
+                    ssl=tls,
+                    server_hostname=host if tls is not None else None,
+                )
+            except OSError as exc:  # refused, unreachable, TLS (SSLError is an OSError)
+                failures.append(f"{address}: {exc}")
+            else:
+                return connection
+        said = "; ".join(failures)
+        raise SendError("connect", f"cannot connect to {host} port {port} ({said})", sent=False)
+
+    async def _resolve(self, host: str, port: int) -> list[str]:
+        """The addresses of ``host`` that the guard permits, remembered for a minute."""
+        now = time.monotonic()
+        known = self._addresses.get((host, port))
+        if known is not None and known[0] > now:
+            return known[1]
+        loop = asyncio.get_running_loop()
+        try:
+            found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise SendError("connect", f"cannot resolve {host} ({exc})", sent=False) from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+        kept = [address for address in addresses if self.guard.permits(address)]
+        if not kept:
+            raise SendError("connect", f"{host} resolves to no public address", sent=False)
+        if len(self._addresses) >= _MAX_REMEMBERED_HOSTS:
+            self._addresses.clear()
+        self._addresses[(host, port)] = (now + _DNS_TTL_SECONDS, kept)
+        return kept
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
+        return self._tls
+
+    def _drop(self, key: _Key, connection: BuyerConnection) -> None:
+        connection.close()
+        self._forget(key, connection)
+
+    def _forget(self, key: _Key, connection: BuyerConnection) -> None:
+        """Called once a connection is closed, by us or by the buyer (idempotent)."""
+        if connection in self._live:
+            self._live.discard(connection)
+            self._total -= 1
+            self._open[key] -= 1
+            self._wake()
+
+    def _drop_one_idle(self) -> bool:
+        for key, idle in self._idle.items():
+            if idle:
+                self._drop(key, idle.pop(0))  # the longest idle
+                return True
+        return False
+
+    def _sweep(self, now: float) -> None:
+        self._last_sweep = now
+        for key, idle in self._idle.items():
+            stale = [c for c in idle if not c.usable or now - c.idle_since >= _KEEPALIVE_SECONDS]
+            for connection in stale:
+                idle.remove(connection)
+                self._drop(key, connection)
+
+    async def _wait_for_room(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._wake()  # woken, then cancelled: the room goes to the next in line
+            raise
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
 
 def _is_ip(host: str) -> bool:
@@ -176,21 +300,8 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-class _Progress:
-    """How far one exchange got: ``sent`` once it had a connection."""
-
-    __slots__ = ("sent",)
-
-    def __init__(self, *, sent: bool) -> None:
-        self.sent = sent
-
-
-#: the exchange ``send`` is making in the current task (aiohttp connects in the caller's task)
-_EXCHANGE: ContextVar[_Progress | None] = ContextVar("buyer_exchange", default=None)
-
-
 async def send(
-    client: aiohttp.ClientSession,
+    client: BuyerClient,
     method: str,
     url: str,
     headers: Sequence[tuple[str, str]],
@@ -204,75 +315,76 @@ async def send(
     Redirects are returned, not followed. The body is read as it arrives and counted after
     decompression; past ``max_response_bytes`` the connection is dropped. Any status is a
     response (reading it is the caller's job). Network trouble raises ``SendError`` only:
-    ``connect`` (refused, DNS, TLS, bad URL: nothing sent), ``timeout``, ``reset`` (the
-    connection broke after sending), ``too_large``, ``protocol`` (not valid HTTP, a
+    ``connect`` (refused, DNS, TLS, bad URL or header: nothing sent), ``timeout``, ``reset``
+    (the connection broke after sending), ``too_large``, ``protocol`` (not valid HTTP, a
     corrupt encoding). Cancellation propagates unchanged.
     """
-    # a session of another connector is not ours to watch: assume the worst, it left
-    progress = _Progress(sent=not isinstance(client.connector, _GuardedConnector))
-    watched = _EXCHANGE.set(progress)
     started = time.monotonic()
+    key, request = _request(method, url, headers, body)
+    connection: BuyerConnection | None = None
+    reusable = False
     try:
         async with asyncio.timeout(timeout):
-            async with client.request(
-                method,
-                url,
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-                timeout=_NO_TIMEOUT,
-            ) as response:
-                data = await _read_bounded(response, max_response_bytes)
-                return RawResponse(
-                    status=response.status,
-                    headers=response.headers,
-                    body=data,
-                    elapsed_ms=round((time.monotonic() - started) * 1000),
-                )
-    except SendError:
-        raise
+            connection = await client.acquire(key)
+            answer = await connection.exchange(request, max_response_bytes)
+            reusable = answer.keep_alive
     except TimeoutError as exc:
-        # asyncio's own timeout; aiohttp's are off, so none of its timeout errors arrive
-        raise SendError(
-            "timeout", f"no complete answer in {timeout:g} s", sent=progress.sent
-        ) from exc
-    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
-        raise SendError("connect", f"invalid URL: {exc}", sent=False) from exc
-    except aiohttp.ClientConnectorError as exc:
-        raise SendError("connect", str(exc), sent=False) from exc
-    except aiohttp.ClientPayloadError as exc:
-        # a body cut short by the connection closing is a reset; else a broken encoding
-        if "not completed" in str(exc):
-            raise SendError("reset", str(exc), sent=True) from exc
-        raise SendError("protocol", str(exc), sent=True) from exc
-    except aiohttp.ClientResponseError as exc:
-        raise SendError("protocol", f"invalid HTTP response: {exc.message}", sent=True) from exc
-    except (aiohttp.ClientConnectionError, OSError) as exc:
-        # ServerDisconnectedError, ClientOSError (ECONNRESET, EPIPE), a closed connection
-        kind: SendErrorKind = "reset" if progress.sent else "connect"
-        raise SendError(kind, str(exc) or type(exc).__name__, sent=progress.sent) from exc
-    except aiohttp.ClientError as exc:
-        raise SendError("protocol", str(exc) or type(exc).__name__, sent=progress.sent) from exc
+        # from a connection on, the request may have left
+        sent = connection is not None
+        raise SendError("timeout", f"no complete answer in {timeout:g} s", sent=sent) from exc
     finally:
-        _EXCHANGE.reset(watched)
+        if connection is not None:
+            client.release(key, connection, reusable=reusable)
+    decoded = CIMultiDict(
+        (name.decode("latin-1"), value.decode("utf-8", "replace")) for name, value in answer.headers
+    )
+    return RawResponse(
+        status=answer.status,
+        headers=CIMultiDictProxy(decoded),
+        body=answer.body,
+        elapsed_ms=round((time.monotonic() - started) * 1000),
+    )
 
 
-async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    declared = response.content_length
-    if declared is not None and not response.headers.get("Content-Encoding"):
-        if declared > limit:
-            response.close()
-            raise SendError("too_large", f"Content-Length {declared} > {limit} bytes", sent=True)
-        # a plain body of a known, allowed size (most answers): aiohttp reads exactly that
-        return await response.read()
-    chunks: list[bytes] = []
-    size = 0
-    # iter_any hands over what has arrived, already decompressed; aiohttp inflates in
-    # bounded steps, so a gzip bomb never materializes beyond one read buffer
-    async for chunk in response.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            response.close()  # drop the connection rather than drain the rest
-            raise SendError("too_large", f"body over {limit} bytes", sent=True)
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _request(
+    method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
+) -> tuple[_Key, bytes]:
+    """The pool's key for ``url``, and the request's bytes, ready to write."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname or ""
+        if not host.isascii():
+            host = host.encode("idna").decode("ascii")
+    except (ValueError, UnicodeError) as exc:
+        raise SendError("connect", f"invalid URL ({exc})", sent=False) from exc
+    scheme = parts.scheme
+    if scheme not in ("http", "https") or not host:
+        raise SendError("connect", "invalid URL: not http(s) with a host", sent=False)
+    default_port = 443 if scheme == "https" else 80
+    port = port or default_port
+    authority = f"[{host}]" if ":" in host else host
+    if port != default_port:
+        authority = f"{authority}:{port}"
+    target = parts.path or "/"
+    if parts.query:
+        target = f"{target}?{parts.query}"
+    if _NEEDS_QUOTING.search(target):
+        target = quote(target, safe=_TARGET_SAFE)
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {authority}"]
+    given: set[str] = set()
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in _OWN_HEADERS:
+            continue
+        if not _TOKEN.fullmatch(name) or _UNSAFE_VALUE.search(value):
+            raise SendError("connect", f"header {name!r} is not a valid header", sent=False)
+        given.add(lowered)
+        lines.append(f"{name}: {value}")
+    for name, value in _DEFAULT_HEADERS:
+        if name.lower() not in given:
+            lines.append(f"{name}: {value}")
+    if body or method != "GET":
+        lines.append(f"Content-Length: {len(body)}")
+    lines.append("\r\n")
+    return (scheme, host, port), "\r\n".join(lines).encode() + body

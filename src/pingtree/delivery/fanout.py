@@ -27,7 +27,6 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import aiohttp
 import uuid_utils
 
 from pingtree.delivery.attempts import (
@@ -37,7 +36,7 @@ from pingtree.delivery.attempts import (
     exchange_attempt,
     since_ms,
 )
-from pingtree.delivery.client import RawResponse, SendError, send
+from pingtree.delivery.client import BuyerClient, RawResponse, SendError, send
 from pingtree.delivery.compiled import CompiledDelivery, CompiledLimits, CompiledStep
 from pingtree.delivery.errors import AnswerError, AnswerErrorCode, RenderError
 from pingtree.delivery.guard import Admission, OrderGuard
@@ -85,7 +84,7 @@ class HttpBids:
 
     def __init__(
         self,
-        client: aiohttp.ClientSession,
+        client: BuyerClient,
         resolve_secret: Callable[[str], str],
         log: AttemptLog | None = None,
         *,

@@ -22,10 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-import aiohttp
-
 from pingtree.delivery.attempts import AttemptLog, exchange_attempt
-from pingtree.delivery.client import RawResponse, SendError, send
+from pingtree.delivery.client import BuyerClient, RawResponse, SendError, send
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.errors import AnswerError, RenderError
 from pingtree.delivery.read import MAX_ANSWER_BYTES, BuyerAnswer, read_answer
@@ -68,7 +66,7 @@ class PostContext:
 
 
 async def post_lead(
-    client: aiohttp.ClientSession,
+    client: BuyerClient,
     step: CompiledStep,
     values: Mapping[str, LeadValue],
     *,

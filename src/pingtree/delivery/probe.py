@@ -12,10 +12,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
-
 from pingtree.delivery.attempts import mask_values, masked_headers
-from pingtree.delivery.client import SendError, send
+from pingtree.delivery.client import BuyerClient, SendError, send
 from pingtree.delivery.compiled import CompiledDelivery, CompiledStep
 from pingtree.delivery.errors import AnswerError, RenderError
 from pingtree.delivery.read import read_answer
@@ -109,7 +107,7 @@ def _sample(spec: FieldSpec) -> LeadValue:
 
 
 async def probe_buyer(
-    client: aiohttp.ClientSession,
+    client: BuyerClient,
     delivery: CompiledDelivery,
     lead: Mapping[str, LeadValue],
     pii_fields: frozenset[str],
@@ -136,7 +134,7 @@ async def probe_buyer(
 
 async def _exchange(
     name: str,
-    client: aiohttp.ClientSession,
+    client: BuyerClient,
     step: CompiledStep,
     values: Mapping[str, LeadValue],
     token: str | None,

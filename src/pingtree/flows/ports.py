@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.clock import Clock
+from pingtree.delivery.client import BuyerClient
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.domain.model import LeadValue, Order
 from pingtree.domain.outcomes import Outcome
@@ -111,7 +111,7 @@ class Ports:
     vault: PiiVault
     bids: BidSource
     #: the one pooled HTTP client for requests to buyers
-    http: aiohttp.ClientSession
+    http: BuyerClient
     #: a buyer credential by the name a delivery spec gives it (``{secret: NAME}``)
     resolve_secret: Callable[[str], str]
     #: posts sold leads to their buyers

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import aiohttp
-
 from pingtree.config.compile import CompiledConfig
+from pingtree.delivery.client import BuyerClient
 from pingtree.delivery.probe import probe_buyer, sample_lead
 from pingtree.domain.fields import FieldError, FieldValueError, normalize_value, pii_field_names
 from pingtree.flows.errors import InputError, NotFound
@@ -24,7 +23,7 @@ async def try_buyer(
     order_id: str,
     overrides: Mapping[str, object],
     *,
-    client: aiohttp.ClientSession,
+    client: BuyerClient,
     resolve_secret: Callable[[str], str],
     post: bool = True,
 ) -> list[dict[str, Any]]:
