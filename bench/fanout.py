@@ -180,6 +180,10 @@ def main() -> None:
             "PINGTREE_SECRET_KEY": "bench-" + "k" * 40,
             # the mock buyers live on loopback, which a real deployment never calls
             "PINGTREE_OUTBOUND_ALLOW": '["127.0.0.1"]',
+            # the buyers are one mock server: one host to the pool, as they are to the bare
+            # fan-out (whose pool has no bound)
+            "PINGTREE_OUTBOUND_CONNECTIONS": "2048",
+            "PINGTREE_OUTBOUND_CONNECTIONS_PER_HOST": "2048",
         }
         for name in ("PINGTREE_DATABASE_URL", "PINGTREE_REDIS_URL"):
             env.pop(name, None)

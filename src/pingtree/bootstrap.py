@@ -69,7 +69,11 @@ async def start_runtime(
     ledger = create_cap_ledger(sessions, redis)
     cap_room = CapRoom(ledger, snapshots.current, clock.now, settings.cap_room_refresh_seconds)
     await cap_room.start()
-    client = create_client(allow=settings.outbound_allow)
+    client = create_client(
+        settings.outbound_connections,
+        settings.outbound_connections_per_host,
+        allow=settings.outbound_allow,
+    )
     attempts = BatchedAttemptLog(sessions)
     attempts.start()
     vault = PiiVault(server_key)

@@ -291,7 +291,11 @@ def try_buyer_command(
         def resolve_secret(name: str) -> str:
             return stored[name] if name in stored else env_secret(name)
 
-        async with create_client(allow=settings.outbound_allow) as client:
+        async with create_client(
+            settings.outbound_connections,
+            settings.outbound_connections_per_host,
+            allow=settings.outbound_allow,
+        ) as client:
             return await try_buyer(
                 compile_config(document),
                 order,

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     #: addresses or networks, e.g. ``["127.0.0.1"]`` for a local mock buyer (DESIGN §8.6);
     #: in the environment, a JSON list
     outbound_allow: list[str] = Field(default_factory=list)
+    #: connections to buyers open at most, in all and to one host (scheme, host, port);
+    #: past them a request waits for a free one inside its own timeout. Busy at once: pings/s
+    #: × buyers asked × their latency (200/s × 10 × 50 ms = 100); raise the per-host bound
+    #: when many buyers share one host (a lead platform's, a mock buyer's)
+    outbound_connections: int = Field(default=512, gt=0)
+    outbound_connections_per_host: int = Field(default=128, gt=0)
     #: how long a post's outbox row stays with its worker beyond the post's own timeout; a
     #: worker that dies mid-post leaves it to another after this (as unknown, §8.6)
     outbox_lease_seconds: float = Field(default=30.0, gt=0)

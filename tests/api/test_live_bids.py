@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -9,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from pingtree.bootstrap import start_runtime
 from pingtree.mockbuyer import MockBuyer
+from tests.api.conftest import market_settings
 from tests.api.market import CONTACT, PING, Market, buyer, campaign, marketplace, order
 from tests.support.buyers import running_buyers
 
@@ -351,3 +354,18 @@ def test_the_buyers_token_goes_back_in_the_post_of_the_lead(market: Market, mock
     # the mock buyer takes a post only with a token its own ping issued
     assert json.loads(post.body)["ping_id"] == token
     assert token in mock.tokens("rich")
+
+
+def test_the_buyer_pool_takes_its_bounds_from_the_settings(tmp_path):
+    settings = market_settings(tmp_path).model_copy(
+        update={"outbound_connections": 64, "outbound_connections_per_host": 3}
+    )
+
+    async def bounds() -> tuple[int, int]:
+        runtime = await start_runtime(settings)
+        try:
+            return runtime.ports.http.limit, runtime.ports.http.limit_per_host
+        finally:
+            await runtime.close()
+
+    assert asyncio.run(bounds()) == (64, 3)
