@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import gzip
+import ipaddress
 import socket
+import ssl
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
 import pytest
 import uvloop
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from pingtree.delivery.client import (
     AddressGuard,
@@ -430,6 +438,24 @@ async def test_invalid_http_is_a_protocol_error(client, data: bytes):
     assert (error.kind, error.sent) == ("protocol", True)
 
 
+async def test_an_interim_answer_is_skipped(client):
+    data = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    async with raw_server(writes(data)) as url:
+        response = await ping(client, url)
+
+    assert (response.status, response.body) == (200, b"ok")
+
+
+async def test_a_second_answer_to_one_request_is_not_mixed_in(client):
+    first = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
+    second = b"HTTP/1.1 200 OK\r\nX-Second: 1\r\nContent-Length: 6\r\n\r\nsecond"
+    async with raw_server(writes(first + second)) as url:
+        response = await ping(client, url)
+
+    assert response.body == b"first"
+    assert "X-Second" not in response.headers
+
+
 async def test_closed_before_answering_is_a_reset(client):
     async with raw_server(writes(b"")) as url:
         error, _ = await failure(ping(client, url))
@@ -458,6 +484,87 @@ async def test_gzip_with_content_length_is_counted_inflated(client):
 
     assert error.kind == "too_large"
     assert fits.body == inflated
+
+
+# -- https -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@contextlib.asynccontextmanager
+async def tls_server(certificate: tuple[Path, Path]) -> AsyncIterator[str]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nsecured"
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
+            while True:  # keep-alive: one answer per request
+                await reader.readuntil(b"\r\n\r\n")
+                await reader.readexactly(len(b'{"zip":"10001"}'))
+                writer.write(answer)
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"https://127.0.0.1:{port}/ping"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_https_buyer_with_a_trusted_certificate(certificate: tuple[Path, Path]):
+    trusted = ssl.create_default_context(cafile=str(certificate[0]))
+    async with (
+        tls_server(certificate) as url,
+        create_client(allow=LOOPBACK, tls=trusted) as session,
+    ):
+        answers = [await ping(session, url) for _ in range(3)]
+
+    assert [(a.status, a.body) for a in answers] == [(200, b"secured")] * 3
+
+
+async def test_https_buyer_with_an_untrusted_certificate_is_never_sent_to(
+    client, certificate: tuple[Path, Path]
+):
+    async with tls_server(certificate) as url:
+        error, _ = await failure(ping(client, url))
+
+    assert (error.kind, error.sent) == ("connect", False)
+    assert "certificate" in str(error).lower()
 
 
 # -- only public buyers (DESIGN §8.6) ------------------------------------------------------

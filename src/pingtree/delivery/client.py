@@ -68,7 +68,11 @@ class RawResponse:
 
 
 def create_client(
-    limit: int = 512, limit_per_host: int = 128, *, allow: Iterable[str] = ()
+    limit: int = 512,
+    limit_per_host: int = 128,
+    *,
+    allow: Iterable[str] = (),
+    tls: ssl.SSLContext | None = None,
 ) -> BuyerClient:
     """The process's one client. Use it inside the running loop; close it at shutdown.
 
@@ -79,8 +83,10 @@ def create_client(
     otherwise non-public address is refused (``SendError("connect")``, nothing sent) —
     whether the URL names the address or a name resolves to it — unless an ``allow``
     entry (an address or a network such as ``10.1.0.0/16``) covers it (DESIGN §8.6).
+
+    ``https`` buyers are verified against ``tls`` (default: the system's trusted CAs).
     """
-    return BuyerClient(AddressGuard(allow), limit=limit, limit_per_host=limit_per_host)
+    return BuyerClient(AddressGuard(allow), limit=limit, limit_per_host=limit_per_host, tls=tls)
 
 
 class AddressGuard:
@@ -117,7 +123,14 @@ _Key = tuple[str, str, int]
 class BuyerClient:
     """Keep-alive connections to buyers, pooled per scheme, host and port (see ``send``)."""
 
-    def __init__(self, guard: AddressGuard, *, limit: int, limit_per_host: int) -> None:
+    def __init__(
+        self,
+        guard: AddressGuard,
+        *,
+        limit: int,
+        limit_per_host: int,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.guard = guard
         self.limit = limit
         self.limit_per_host = limit_per_host
@@ -128,7 +141,7 @@ class BuyerClient:
         self._live: set[BuyerConnection] = set()
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._addresses: dict[tuple[str, int], tuple[float, list[str]]] = {}
-        self._tls: ssl.SSLContext | None = None
+        self._tls = tls
         self._last_sweep = 0.0
         self.closed = False
 

@@ -97,14 +97,8 @@ class BuyerConnection(asyncio.Protocol):
             raise SendError("connect", "the connection closed before the request", sent=False)
         self._answered = asyncio.get_running_loop().create_future()
         self._limit = limit
-        self._head_size = 0
         self._unparsed = 0
         self._head_done = False
-        self._headers = []
-        self._chunks = []
-        self._size = 0
-        self._inflater = None
-        self._framed = False
         self._transport.write(request)
         return self._answered
 
@@ -165,6 +159,18 @@ class BuyerConnection(asyncio.Protocol):
 
     # -- httptools' callbacks -------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        if self._answered is None:
+            # a second answer to one request: nothing read from here on can be trusted
+            raise _protocol("an answer to no request")
+        self._head_size = 0
+        self._head_done = False
+        self._headers = []
+        self._chunks = []
+        self._size = 0
+        self._inflater = None
+        self._framed = False
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_size += len(name) + len(value)
         if self._head_size > MAX_HEAD_BYTES:
@@ -213,10 +219,7 @@ class BuyerConnection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if 100 <= self._status < 200:
-            # an interim answer (100 Continue): the real one follows
-            self._head_done = False
-            self._headers = []
-            return
+            return  # an interim answer (100 Continue): the real one follows
         self._finish(keep_alive=self._parser.should_keep_alive())
 
     # -- inside ---------------------------------------------------------------------------
