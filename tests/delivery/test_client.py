@@ -206,6 +206,28 @@ async def test_an_idle_connection_to_another_host_gives_way_at_the_limit(buyer: 
     assert [r.connection for r in buyer.requests] == [1, 2, 3]
 
 
+async def test_a_freed_connection_goes_to_a_request_for_its_host(buyer: MockBuyer):
+    a = buyer.ping_url("hang")
+    b = buyer.ping_url("slow").replace("127.0.0.1", "localhost")  # another host to the pool
+    session = create_client(limit=10, limit_per_host=1, allow=LOOPBACK)
+    try:
+        a_busy = asyncio.create_task(ping(session, a, seconds=5))
+        b_busy = asyncio.create_task(ping(session, b, seconds=5))
+        await asyncio.sleep(0.05)
+        a_waiting = asyncio.create_task(ping(session, a, seconds=1.5))  # first in line
+        b_waiting = asyncio.create_task(ping(session, b.replace("slow", "ok"), seconds=1.5))
+
+        assert (await b_busy).status == 200
+        assert (await b_waiting).status == 200  # not left waiting behind a_waiting
+        error, _ = await failure(a_waiting)
+        assert (error.kind, error.sent) == ("timeout", False)
+        a_busy.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await a_busy
+    finally:
+        await session.close()
+
+
 async def test_default_headers_and_a_steps_own(client, buyer: MockBuyer):
     await send(
         client,

@@ -94,7 +94,7 @@ class AddressGuard:
 
     def __init__(self, allow: Iterable[str] = ()) -> None:
         self._allowed = tuple(ipaddress.ip_network(entry, strict=False) for entry in allow)
-        #: a literal host → whether it may be called (every request checks its host)
+        #: a literal host → whether it may be called (every new connection checks its host)
         self._literal_verdicts: dict[str, bool] = {}
 
     def permits(self, address: str) -> bool:
@@ -139,7 +139,8 @@ class BuyerClient:
         self._total = 0
         self._open: dict[_Key, int] = {}
         self._live: set[BuyerConnection] = set()
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        #: requests waiting for room, per key
+        self._waiters: dict[_Key, deque[asyncio.Future[None]]] = {}
         self._addresses: dict[tuple[str, int], tuple[float, list[str]]] = {}
         self._tls = tls
         self._last_sweep = 0.0
@@ -163,8 +164,9 @@ class BuyerClient:
             for connection in idle:
                 connection.close()
         self._idle.clear()
-        while self._waiters:
-            self._wake()
+        for waiters in self._waiters.values():
+            while _wake_one(waiters):
+                pass
         await asyncio.sleep(0)  # the transports finish closing
 
     async def acquire(self, key: _Key) -> BuyerConnection:
@@ -184,14 +186,14 @@ class BuyerClient:
                 return await self._connect(key)
             if self._total >= self.limit and self._drop_one_idle():
                 continue
-            await self._wait_for_room()
+            await self._wait_for_room(key)
 
     def release(self, key: _Key, connection: BuyerConnection, *, reusable: bool) -> None:
         if reusable and connection.usable and not self.closed:
             now = time.monotonic()
             connection.idle_since = now
             self._idle.setdefault(key, []).append(connection)
-            self._wake()
+            self._wake(key)
             if now - self._last_sweep > 1.0:
                 self._sweep(now)
         else:
@@ -212,7 +214,7 @@ class BuyerClient:
             if connection is None:
                 self._total -= 1
                 self._open[key] -= 1
-                self._wake()
+                self._wake(key)
 
     async def _open_connection(self, key: _Key, addresses: list[str]) -> BuyerConnection:
         scheme, host, port = key
@@ -270,7 +272,7 @@ class BuyerClient:
             self._live.discard(connection)
             self._total -= 1
             self._open[key] -= 1
-            self._wake()
+            self._wake(key)
 
     def _drop_one_idle(self) -> bool:
         for key, idle in self._idle.items():
@@ -287,22 +289,33 @@ class BuyerClient:
                 idle.remove(connection)
                 self._drop(key, connection)
 
-    async def _wait_for_room(self) -> None:
+    async def _wait_for_room(self, key: _Key) -> None:
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        self._waiters.setdefault(key, deque()).append(waiter)
         try:
             await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
-                self._wake()  # woken, then cancelled: the room goes to the next in line
+                self._wake(key)  # woken, then cancelled: the room goes to the next in line
             raise
 
-    def _wake(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
+    def _wake(self, key: _Key) -> None:
+        """Room was made at ``key`` (a connection idle or closed there): a request waiting
+        for that host first, else any (at the bound in all, it can close the idle one)."""
+        if _wake_one(self._waiters.get(key)):
+            return
+        for waiters in self._waiters.values():
+            if _wake_one(waiters):
                 return
+
+
+def _wake_one(waiters: deque[asyncio.Future[None]] | None) -> bool:
+    while waiters:
+        waiter = waiters.popleft()
+        if not waiter.done():
+            waiter.set_result(None)
+            return True
+    return False
 
 
 def _is_ip(host: str) -> bool:
