@@ -46,6 +46,8 @@ _KEEPALIVE_SECONDS = 4.0
 _DNS_TTL_SECONDS = 60.0
 #: literal hosts whose verdict is remembered (buyers are few; a bound against the odd spec)
 _MAX_REMEMBERED_HOSTS = 4096
+#: request heads remembered per client (a URL holding lead values is seldom seen twice)
+_MAX_REMEMBERED_HEADS = 1024
 _DEFAULT_HEADERS = (("User-Agent", "pingtree"), ("Accept", "*/*"), ("Accept-Encoding", "gzip"))
 #: set by ``send`` itself, whatever a step's headers say
 _OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
@@ -143,6 +145,7 @@ class BuyerClient:
         self._waiters: dict[_Key, deque[asyncio.Future[None]]] = {}
         self._addresses: dict[tuple[str, int], tuple[float, list[str]]] = {}
         self._tls = tls
+        self._heads: dict[tuple[str, str, tuple[tuple[str, str], ...]], tuple[_Key, str]] = {}
         self._last_sweep = 0.0
         self.closed = False
 
@@ -168,6 +171,23 @@ class BuyerClient:
             while _wake_one(waiters):
                 pass
         await asyncio.sleep(0)  # the transports finish closing
+
+    def request_bytes(
+        self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
+    ) -> tuple[_Key, bytes]:
+        """The pool's key for ``url``, and the request, ready to write (``SendError`` for a
+        bad URL or header). Heads are remembered: most pings repeat their buyer's."""
+        remembered = (method, url, tuple(headers))
+        known = self._heads.get(remembered)
+        if known is None:
+            known = _head(method, url, headers)
+            if len(self._heads) >= _MAX_REMEMBERED_HEADS:
+                self._heads.clear()
+            self._heads[remembered] = known
+        key, head = known
+        if body or method != "GET":
+            head = f"{head}Content-Length: {len(body)}\r\n"
+        return key, f"{head}\r\n".encode() + body
 
     async def acquire(self, key: _Key) -> BuyerConnection:
         """A connection to ``key``: an idle one, a new one, or the next one freed."""
@@ -346,7 +366,7 @@ async def send(
     corrupt encoding). Cancellation propagates unchanged.
     """
     started = time.monotonic()
-    key, request = _request(method, url, headers, body)
+    key, request = client.request_bytes(method, url, headers, body)
     connection: BuyerConnection | None = None
     reusable = False
     try:
@@ -372,10 +392,9 @@ async def send(
     )
 
 
-def _request(
-    method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
-) -> tuple[_Key, bytes]:
-    """The pool's key for ``url``, and the request's bytes, ready to write."""
+def _head(method: str, url: str, headers: Sequence[tuple[str, str]]) -> tuple[_Key, str]:
+    """The pool's key for ``url``, and the request's head up to its framing (each line
+    ended by CRLF; ``Content-Length`` and the blank line come with the body)."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -410,7 +429,5 @@ def _request(
     for name, value in _DEFAULT_HEADERS:
         if name.lower() not in given:
             lines.append(f"{name}: {value}")
-    if body or method != "GET":
-        lines.append(f"Content-Length: {len(body)}")
-    lines.append("\r\n")
-    return (scheme, host, port), "\r\n".join(lines).encode() + body
+    lines.append("")
+    return (scheme, host, port), "\r\n".join(lines)
