@@ -11,10 +11,11 @@ Errors::
      └── SendError   .kind: "connect" | "timeout" | "reset" | "too_large" | "protocol"
                      .sent: whether any byte of the request may have left
 
-Once ``exchange`` was called the request may have left, so every error it raises says
-``sent=True``: ``reset`` (the connection closed before the answer was complete),
-``too_large`` (the body, counted after decompression, passed the limit; the connection is
-dropped rather than drained), ``protocol`` (not valid HTTP, a corrupt encoding).
+``exchange`` refuses a connection the buyer already closed (``connect``, nothing sent);
+once it wrote, the request may have left, so every error after says ``sent=True``:
+``reset`` (the connection closed before the answer was complete), ``too_large`` (the body,
+counted after decompression, passed the limit; the connection is dropped rather than
+drained), ``protocol`` (not valid HTTP, a corrupt encoding).
 """
 
 from __future__ import annotations
