@@ -478,6 +478,17 @@ async def test_a_second_answer_to_one_request_is_not_mixed_in(client):
     assert "X-Second" not in response.headers
 
 
+async def test_a_connection_the_buyer_closed_while_idle_is_not_reused(client):
+    # keep-alive by HTTP/1.1's default, then the buyer closes: the next request must not go
+    # out on that socket (it would read as a reset, an unknown outcome for a post)
+    async with raw_server(writes(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")) as url:
+        first = await ping(client, url)
+        await asyncio.sleep(0.1)  # the buyer's close arrives
+        second = await ping(client, url)
+
+    assert (first.body, second.body) == (b"ok", b"ok")
+
+
 async def test_closed_before_answering_is_a_reset(client):
     async with raw_server(writes(b"")) as url:
         error, _ = await failure(ping(client, url))
