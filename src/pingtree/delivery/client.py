@@ -199,7 +199,7 @@ class BuyerClient:
                 now = time.monotonic()
                 while idle:
                     connection = idle.pop()
-                    if connection.usable and now - connection.idle_since < _KEEPALIVE_SECONDS:
+                    if _still_good(connection, now):
                         return connection
                     self._drop(key, connection)
             if self._total < self.limit and self._open.get(key, 0) < self.limit_per_host:
@@ -304,7 +304,7 @@ class BuyerClient:
     def _sweep(self, now: float) -> None:
         self._last_sweep = now
         for key, idle in self._idle.items():
-            stale = [c for c in idle if not c.usable or now - c.idle_since >= _KEEPALIVE_SECONDS]
+            stale = [c for c in idle if not _still_good(c, now)]
             for connection in stale:
                 idle.remove(connection)
                 self._drop(key, connection)
@@ -327,6 +327,12 @@ class BuyerClient:
         for waiters in self._waiters.values():
             if _wake_one(waiters):
                 return
+
+
+def _still_good(connection: BuyerConnection, now: float) -> bool:
+    """An idle connection may carry a request: open, and not idle long enough for the
+    buyer to be closing it."""
+    return connection.usable and now - connection.idle_since < _KEEPALIVE_SECONDS
 
 
 def _wake_one(waiters: deque[asyncio.Future[None]] | None) -> bool:

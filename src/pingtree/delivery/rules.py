@@ -205,9 +205,10 @@ def _json_kind(raw: object) -> Reader:
     except jsonpath.JSONPathError as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"not a JSONPath: {first_line}") from None
-    if _PLAIN_JSONPATH.fullmatch(raw.strip()):
+    plain = raw.strip()
+    if _PLAIN_JSONPATH.fullmatch(plain):
         return _JsonStepsReader(
-            tuple(name or int(index) for name, index in _PLAIN_STEP.findall(raw.strip()))
+            tuple(name or int(index) for name, index in _PLAIN_STEP.findall(plain))
         )
     return _JsonReader(path)
 
