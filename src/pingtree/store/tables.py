@@ -180,7 +180,10 @@ class Lead(Base):
     fields: Mapped[dict[str, Any]]
     revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the lead's answer as it stands (``GET /api/v1/leads/{id}``): final once settled
     answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: the answer the seller's post got, which a repeat of the same post gets again
+    first_answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     auction: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_digest: Mapped[str | None] = mapped_column(String(64))
