@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pingtree.mockbuyer import MockBuyer
-from tests.api.market import CONTACT, Market, buyer, campaign, marketplace, order
+from tests.api.market import CONTACT, PING, Market, buyer, campaign, marketplace, order
 from tests.support.buyers import running_buyers
 
 _TAKES = {"check_token": False}
@@ -167,6 +167,28 @@ def test_a_timeout_or_500_is_unknown_held_not_resent_nor_fallen_over(
     assert again.status_code == 409
 
 
+def test_an_operators_not_delivered_offers_the_lead_to_the_next_bidder(
+    market: Market, mock: MockBuyer
+):
+    market.apply(marketplace([posting(mock, "broken", "30.00"), posting(mock, "taker", "25.00")]))
+    mock.reset()
+    answer = market.sell()
+    assert answer["status"] == "pending", answer
+    lead_id = answer["lead_id"]
+    (sale,) = market.lead(lead_id)["sales"]
+    resolved = market.http.post(
+        f"/api/v1/admin/sales/{sale['id']}/resolve", json={"delivered": False}, headers=market.admin
+    )
+    assert resolved.status_code == 200, resolved.text
+    # as after a rejection: the next bidder buys it, at its own (lower) price
+    final = _final_answer(market, lead_id)
+    assert final["status"] == "sold", final
+    assert posts_to(mock, "taker") == 1
+    assert sales_by_order(market, lead_id) == {"broken_fixed": "rejected", "taker_fixed": "sold"}
+    lead = market.lead(lead_id)
+    assert (lead["status"], lead["revenue"]) == ("sold", "25.00")
+
+
 def test_on_unknown_retry_resends_with_the_same_idempotency_key(market: Market, mock: MockBuyer):
     market.apply(marketplace([posting(mock, "broken", "30.00", retries=1, on_unknown="retry")]))
     mock.reset()
@@ -183,10 +205,15 @@ def test_without_wait_for_delivery_the_seller_is_answered_at_once(market: Market
             [posting(mock, "slow", "30.00", timeout_ms=2000)], [campaign(wait_for_delivery=False)]
         )
     )
-    answer = market.sell()
+    pinged = market.ping()
+    body = {"ping_id": pinged["ping_id"], "fields": {**PING, **CONTACT}}
+    answer = market.http.post("/api/v1/post", json=body, headers=market.seller()).json()
     assert answer["status"] == "accepted"
     final = _final_answer(market, answer["lead_id"])
     assert (final["status"], final["price"]) == ("sold", "21.00")
+    # a repeat of the post gets its first answer; the lead's state is at GET /leads/{id}
+    repeat = market.http.post("/api/v1/post", json=body, headers=market.seller()).json()
+    assert repeat == answer
 
 
 def test_past_the_post_deadline_the_seller_gets_pending_and_the_lead_sells_later(
@@ -197,9 +224,13 @@ def test_past_the_post_deadline_the_seller_gets_pending_and_the_lead_sells_later
             [posting(mock, "slow", "30.00", timeout_ms=2000)], [campaign(post_deadline_ms=200)]
         )
     )
-    answer = market.sell()
+    pinged = market.ping()
+    body = {"ping_id": pinged["ping_id"], "fields": {**PING, **CONTACT}}
+    answer = market.http.post("/api/v1/post", json=body, headers=market.seller()).json()
     assert answer["status"] == "pending"
     assert _final_answer(market, answer["lead_id"])["status"] == "sold"
+    repeat = market.http.post("/api/v1/post", json=body, headers=market.seller()).json()
+    assert repeat == answer
 
 
 def _final_answer(market: Market, lead_id: str) -> dict[str, Any]:

@@ -39,8 +39,8 @@ from pingtree.domain.fields import values_from_json
 from pingtree.domain.model import LeadValue, Vertical
 from pingtree.domain.money import format_money, from_cents
 from pingtree.domain.outcomes import Reason
+from pingtree.failpoints import failpoint
 from pingtree.flows.auction import quote_from_json
-from pingtree.flows.intake import last_sold
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import rejected
 from pingtree.flows.sell import LeadToSell, refill
@@ -123,14 +123,25 @@ class Outbox:
         try:
             if not self._closing:
                 with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(asyncio.shield(answer), timeout)
-            return {"status": "pending", "lead_id": lead_id}
+                    settled = await asyncio.wait_for(asyncio.shield(answer), timeout)
+                    if settled["status"] != "pending":
+                        return settled
+            # the seller is answered pending, unless the lead settled meanwhile: whichever
+            # is recorded first is the answer a repeat of the post gets
+            return await self._answer_pending(lead_id)
         finally:
             waiting = self._waiters.get(lead_id, [])
             if answer in waiting:
                 waiting.remove(answer)
             if not waiting:
                 self._waiters.pop(lead_id, None)
+
+    async def _answer_pending(self, lead_id: str) -> dict[str, Any]:
+        pending = {"status": "pending", "lead_id": lead_id}
+        ports = self._require_ports()
+        async with ports.sessions.begin() as session:
+            first = await LeadRepository(session).answer_first(lead_id, pending)
+        return dict(first) if first is not None else pending
 
     def answer_waiting(self) -> None:
         """Answer every seller still waiting for its lead's delivery now, ``pending`` with
@@ -151,14 +162,15 @@ class Outbox:
 
     async def resolve(self, sale_id: str, delivered: bool) -> bool:
         """An operator's verdict on a sale whose post outcome is unknown: the buyer has the
-        lead (sold) or not (reversed, caps refunded). ``False`` when the sale is not unknown."""
+        lead (sold), or not (reversed, caps refunded, and its place offered to the next
+        bidders as after a rejection). ``False`` when the sale is not unknown."""
         ports = self._require_ports()
         async with ports.sessions() as session:
             row = await OutboxRepository(session).get(sale_id)
         if row is None or row.status != "unknown":
             return False
         verdict = PostVerdict.ACCEPTED if delivered else PostVerdict.REJECTED
-        await self._conclude(row, PostedLead(verdict, "resolved by an operator"), refill=False)
+        await self._conclude(row, PostedLead(verdict, "resolved by an operator"), refill=True)
         return True
 
     # --- one row ---------------------------------------------------------------------------
@@ -194,16 +206,19 @@ class Outbox:
             row = await outbox.take(sale_id, now, now + lease, own=own)
         if row is None:
             return None
+        failpoint("delivery.taken")
         if step is None:
             posted = PostedLead(PostVerdict.FAILED, "the order has no post step any more")
         else:
             posted = await self._post(snapshot, row, step)
+            failpoint("delivery.answered")
         if step is not None and row.tries <= step.retries and _retried(posted, step):
             delay: dt.timedelta = self._backoff * 2 ** (row.tries - 1)
             async with ports.sessions.begin() as session:
                 await OutboxRepository(session).retry_later(
                     sale_id, now + delay, now + delay + lease, posted.reason
                 )
+            failpoint("delivery.retry_queued")
             return delay
         await self._conclude(row, posted, refill=True)
         return None
@@ -286,7 +301,6 @@ class Outbox:
             test=lead.test,
             now=ports.clock.now(),
             dedup_keys=keys,
-            last_sold=await last_sold(ports, keys, lead.test),
             ranking=ranking,
             winners=[quote for quote in ranking if quote.order_id in winners],
             quoted_payout=from_cents(ping.bid_cents) if ping is not None else None,
@@ -321,6 +335,9 @@ class Outbox:
                 auction=None,
                 now=ports.clock.now(),
             )
+            if answer["status"] != "pending":
+                # a seller still waiting gets this; one answered already keeps its answer
+                await LeadRepository(session).answer_first(lead_id, answer)
         for waiting in self._waiters.pop(lead_id, []):
             if not waiting.done():
                 waiting.set_result(answer)

@@ -1,11 +1,15 @@
 """The direct post (DESIGN §2): a full lead with no ping, distributed the same way.
 
-validate → repeat? → persist the lead → inbound duplicate? → auction on the full lead (bid
-orders see only its non-PII fields) → ping options → sell.
+validate → repeat? → inbound duplicate? → auction on the full lead (bid orders see only its
+non-PII fields) → ping options → sell: the lead, its sales, caps and outbox rows in one
+transaction (``flows.sell``). Nothing is stored before that step, so a crash during the
+auction leaves nothing behind: the seller's retry (same ``Idempotency-Key``) starts afresh.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,11 +24,14 @@ from pingtree.domain.model import Campaign, LeadValue, Order, Vertical
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.auction import run_auction
 from pingtree.flows.errors import InputError
-from pingtree.flows.intake import finish_rejected, inbound_duplicate, last_sold, new_lead
+from pingtree.flows.intake import INBOUND, new_lead
 from pingtree.flows.ports import BidResult, Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
-from pingtree.flows.sell import LeadToSell, sell
+from pingtree.flows.sell import Intake, LeadToSell, sell
+from pingtree.store.dedup import DedupRepository
 from pingtree.store.lead_fields import dedup_keys
+from pingtree.store.snapshot import Snapshot
+from pingtree.store.tables import Lead
 from pingtree.store.traffic import LeadRepository
 
 __all__ = ["handle_direct_post"]
@@ -48,18 +55,34 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
 
     now = ports.clock.now()
     test = request.test or campaign.test_mode
-    lead_id = await _persist(ports, campaign, vertical, request, validated.values, test)
-    if lead_id is None:  # a concurrent first request with the same key won the race
-        key = request.idempotency_key or ""
-        return await _repeat(ports, campaign.id, key, request.digest()) or rejected(
-            [Reason.DUPLICATE]
-        )
+    lead = new_lead(
+        campaign,
+        vertical,
+        validated.values,
+        ports.vault,
+        test=test,
+        now=now,
+        idempotency_key=request.idempotency_key,
+    )
+    lead.request_digest = request.digest()
     keys = dedup_keys(vertical, validated.values, ports.vault)
-    if await inbound_duplicate(ports, campaign, lead_id, keys, test, now):
-        return await finish_rejected(ports, lead_id, rejected([Reason.DUPLICATE], lead_id=lead_id))
+    to_sell = LeadToSell(
+        id=lead.id,
+        values=validated.values,
+        test=test,
+        now=now,
+        dedup_keys=keys,
+        ranking=[],
+        winners=[],
+        quoted_payout=None,
+        ping_id=None,
+        auction={},
+    )
+    sold_before, duplicate = await _history(ports, campaign, keys, test, now)
+    if duplicate:  # known before the auction: no buyer is asked for a price
+        return await _sell(ports, snapshot, campaign, request, to_sell, lead, [Reason.DUPLICATE])
 
-    ATTEMPT_CONTEXT.set((None, lead_id))  # the buyers asked for a price are logged under it
-    sold_before = await last_sold(ports, keys, test)
+    ATTEMPT_CONTEXT.set((None, lead.id))  # the buyers asked for a price are logged under it
     result = await run_auction(
         snapshot,
         campaign,
@@ -70,33 +93,60 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
             qualify_all=campaign.ping_options.qualify_all_criteria,
             legs=legs_offered(campaign.max_sells),
         ),
-        seed=lead_id,
+        seed=lead.id,
         cap_check=lambda order: ports.cap_room.check(order, now),
         bids=_NonPiiBids(ports, vertical),
         deadline=started + campaign.ping_deadline_ms / 1000,
         dedup_check=sold_before.get,
     )
-    if not result.decision.accepted:
-        answer = rejected(list(result.decision.reasons), lead_id=lead_id)
-        return await finish_rejected(ports, lead_id, answer, result.to_json())
-    return await sell(
-        ports,
-        snapshot,
-        campaign,
-        LeadToSell(
-            id=lead_id,
-            values=validated.values,
-            test=test,
-            now=now,
-            dedup_keys=keys,
-            last_sold=sold_before,
-            ranking=result.selection.ranking,
-            winners=result.selection.winners,
-            quoted_payout=None,
-            ping_id=None,
-            auction=result.to_json(),
-        ),
+    to_sell = dataclasses.replace(
+        to_sell,
+        ranking=result.selection.ranking,
+        winners=result.selection.winners,
+        auction=result.to_json(),
     )
+    refused = None if result.decision.accepted else list(result.decision.reasons)
+    return await _sell(ports, snapshot, campaign, request, to_sell, lead, refused)
+
+
+async def _sell(
+    ports: Ports,
+    snapshot: Snapshot,
+    campaign: Campaign,
+    request: SellerRequest,
+    lead: LeadToSell,
+    row: Lead,
+    refused: list[Reason] | None,
+) -> dict[str, Any]:
+    """The one durable step (``flows.sell``); a concurrent first request with the same
+    idempotency key that committed first wins, and this one gets its answer."""
+    refusal = rejected(refused, lead_id=lead.id) if refused is not None else None
+    try:
+        answer = await sell(ports, snapshot, campaign, lead, Intake(row, None, refusal))
+    except IntegrityError:
+        if not request.idempotency_key:
+            raise
+        repeat = await _repeat(ports, campaign.id, request.idempotency_key, request.digest())
+        return repeat or rejected([Reason.DUPLICATE])
+    assert answer is not None  # only a post's claim can be lost
+    return answer
+
+
+async def _history(
+    ports: Ports, campaign: Campaign, keys: Sequence[str], test: bool, now: dt.datetime
+) -> tuple[Mapping[str, dt.datetime], bool]:
+    """Before the auction: the newest sale of this consumer to each buyer (per-buyer dedup),
+    and whether any supplier sent it within the campaign's inbound window (the sale's
+    transaction checks again, and remembers this lead). Test leads have no history."""
+    if test or not keys:
+        return {}, False
+    async with ports.sessions() as session:
+        dedup = DedupRepository(session)
+        last_sold = await dedup.last_sold(keys)
+        seen = campaign.inbound_dedup_days > 0 and await dedup.seen(
+            INBOUND, keys, now - dt.timedelta(days=campaign.inbound_dedup_days)
+        )
+    return last_sold, bool(seen)
 
 
 class _NonPiiBids:
@@ -126,32 +176,6 @@ async def _repeat(ports: Ports, campaign_id: str, key: str, digest: str) -> dict
         return None
     if first.request_digest != digest:
         return rejected([Reason.DUPLICATE], lead_id=first.id)
-    if first.answer is None:
+    if first.first_answer is None:
         return {"status": "pending", "lead_id": first.id}
-    return dict(first.answer)
-
-
-async def _persist(
-    ports: Ports,
-    campaign: Campaign,
-    vertical: Vertical,
-    request: SellerRequest,
-    values: dict[str, LeadValue],
-    test: bool,
-) -> str | None:
-    lead = new_lead(
-        campaign,
-        vertical,
-        values,
-        ports.vault,
-        test=test,
-        now=ports.clock.now(),
-        idempotency_key=request.idempotency_key,
-    )
-    lead.request_digest = request.digest()
-    try:
-        async with ports.sessions.begin() as session:
-            LeadRepository(session).add(lead)
-    except IntegrityError:
-        return None
-    return lead.id
+    return dict(first.first_answer)

@@ -1,7 +1,9 @@
 """The post (DESIGN §2, §8.2): the full lead and its ping id in, ``sold`` or ``rejected`` out.
 
-find the ping → validate the full lead (inheriting the pinged fields) → claim the ping and
-persist the lead in one transaction → post agrees with ping? → inbound duplicate? → sell.
+find the ping → validate the full lead (inheriting the pinged fields) → post agrees with
+ping? → sell, in one transaction: claim the ping, persist the lead, inbound duplicate?,
+sales, caps and outbox rows (``flows.sell``) → answer. A repeated post gets the first
+answer.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from pingtree.domain.money import from_cents
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.auction import quote_from_json
 from pingtree.flows.errors import InputError
-from pingtree.flows.intake import finish_rejected, inbound_duplicate, last_sold, new_lead
+from pingtree.flows.intake import new_lead
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
-from pingtree.flows.sell import LeadToSell, sell
+from pingtree.flows.sell import Intake, LeadToSell, sell
 from pingtree.store.lead_fields import dedup_keys
 from pingtree.store.tables import Ping
 from pingtree.store.traffic import LeadRepository, PingRepository
@@ -60,42 +62,37 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
     values = {**ping_values, **post_values}
     now = ports.clock.now()
     digest = request.digest()
-    lead_id = await _claim_and_persist(
-        ports, campaign, vertical, request, ping, values, digest, now
+    lead = new_lead(
+        campaign, vertical, values, ports.vault, test=ping.test, now=now, ping_id=ping.id
     )
-    if lead_id is None:
-        return await _answer_repeat(ports, ping.id, digest, now)
-
+    lead.request_digest = digest
     mismatch = mismatched_fields(ping_values, post_values)
+    refused = None
     if mismatch:
-        answer = rejected([Reason.PING_POST_MISMATCH], lead_id=lead_id, fields=list(mismatch))
-        return await _finish_rejected(ports, ping, lead_id, answer)
-    keys = dedup_keys(vertical, values, ports.vault)
-    if await inbound_duplicate(ports, campaign, lead_id, keys, ping.test, now):
-        answer = rejected([Reason.DUPLICATE], lead_id=lead_id)
-        return await _finish_rejected(ports, ping, lead_id, answer)
-
-    auction = ping.auction
-    ranking = [quote_from_json(row) for row in auction.get("ranking", [])]
-    winners = set(auction.get("winners", []))
-    return await sell(
+        refused = rejected([Reason.PING_POST_MISMATCH], lead_id=lead.id, fields=list(mismatch))
+    ranking = [quote_from_json(row) for row in ping.auction.get("ranking", [])]
+    winners = set(ping.auction.get("winners", []))
+    answer = await sell(
         ports,
         snapshot,
         campaign,
         LeadToSell(
-            id=lead_id,
+            id=lead.id,
             values=values,
             test=ping.test,
             now=now,
-            dedup_keys=keys,
-            last_sold=await last_sold(ports, keys, ping.test),
+            dedup_keys=dedup_keys(vertical, values, ports.vault),
             ranking=ranking,
             winners=[quote for quote in ranking if quote.order_id in winners],
             quoted_payout=from_cents(ping.bid_cents),
             ping_id=ping.id,
-            auction=auction,
+            auction=ping.auction,
         ),
+        Intake(lead, claim=(ping.id, digest), refusal=refused),
     )
+    if answer is None:  # claimed already (by this very post, or another) or expired
+        return await _answer_repeat(ports, ping.id, digest, now)
+    return answer
 
 
 async def _find_ping(ports: Ports, campaign: Campaign, ping_id: str) -> Ping | None:
@@ -135,34 +132,6 @@ def _validate(
     return validated.values
 
 
-async def _claim_and_persist(
-    ports: Ports,
-    campaign: Campaign,
-    vertical: Vertical,
-    request: SellerRequest,
-    ping: Ping,
-    values: dict[str, LeadValue],
-    digest: str,
-    now: dt.datetime,
-) -> str | None:
-    """Claim the ping for this post and make the lead durable, atomically.
-
-    ``None`` when the ping was already claimed (by this very post, or another) or expired.
-    """
-    async with ports.sessions.begin() as session:
-        pings = PingRepository(session)
-        if not await pings.claim(ping.id, digest, now):
-            return None
-        lead = new_lead(
-            campaign, vertical, values, ports.vault, test=ping.test, now=now, ping_id=ping.id
-        )
-        lead.request_digest = digest
-        LeadRepository(session).add(lead)
-        await session.flush()
-        await pings.link_lead(ping.id, lead.id)
-        return lead.id
-
-
 async def _answer_repeat(
     ports: Ports, ping_id: str, digest: str, now: dt.datetime
 ) -> dict[str, Any]:
@@ -179,18 +148,9 @@ async def _answer_repeat(
             return rejected([Reason.PING_EXPIRED], ping_id=ping_id)
         if ping.post_digest != digest:
             return rejected([Reason.PING_ALREADY_USED], ping_id=ping_id)
-        if lead is not None and lead.answer is not None:
-            return dict(lead.answer)
+        if lead is not None and lead.first_answer is not None:
+            return dict(lead.first_answer)
         # the first post of this very body is still being sold: wait for its answer
         if time.monotonic() >= give_up_at:
             return {"status": "pending", "ping_id": ping_id, "lead_id": ping.lead_id}
         await asyncio.sleep(_REPEAT_POLL_SECONDS)
-
-
-async def _finish_rejected(
-    ports: Ports, ping: Ping, lead_id: str, answer: dict[str, Any]
-) -> dict[str, Any]:
-    """A rejected post frees the cap room its ping held."""
-    await finish_rejected(ports, lead_id, answer, ping.auction)
-    await ports.caps.release(ping.id, ports.clock.now())
-    return answer

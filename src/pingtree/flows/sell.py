@@ -1,8 +1,11 @@
-"""Selling a persisted lead: the end of the post and of the direct post (DESIGN §2, §8.1).
+"""Selling a lead: the end of the post and of the direct post (DESIGN §2, §8.1, §9).
 
-re-check each winner on the full lead → fall back down the ranking for a winner that can no
-longer take it → commit caps and record the sales, revenue, cost and profit in one
-transaction, with an outbox row for each sale to post to its buyer → answer.
+**One durable step.** Once the seller's request is decided, a single transaction claims the
+post's ping, writes the lead, re-checks each winner on the full lead (falling back down the
+ranking for one that can no longer take it), commits the caps and records the sales,
+revenue, cost and profit, with an outbox row for each sale to post to its buyer. All of it
+is in the database, or none of it: a crash before the commit leaves the ping unclaimed for
+the seller's retry; a crash after it leaves outbox rows a surviving worker delivers.
 
 An order with no post step takes the lead at once (its buyer collects it): that sale is
 ``sold`` in the transaction. A sale to an order with a post step is ``pending`` until
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from pingtree.domain.auction import (
     Quote,
     payout_for,
@@ -34,15 +39,17 @@ from pingtree.domain.model import Campaign, LeadValue
 from pingtree.domain.money import format_money, from_cents, to_cents
 from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.domain.trace import Candidate
+from pingtree.failpoints import failpoint
+from pingtree.flows.intake import inbound_duplicate
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import new_id, rejected
 from pingtree.store.dedup import DedupRepository
 from pingtree.store.outbox import OutboxRepository
 from pingtree.store.snapshot import Snapshot
-from pingtree.store.tables import Sale
-from pingtree.store.traffic import LeadRepository, SaleRepository
+from pingtree.store.tables import Lead, Sale
+from pingtree.store.traffic import LeadRepository, PingRepository, SaleRepository
 
-__all__ = ["LeadToSell", "refill", "sell"]
+__all__ = ["Intake", "LeadToSell", "refill", "sell"]
 
 
 @dataclass(frozen=True)
@@ -53,8 +60,6 @@ class LeadToSell:
     now: dt.datetime
     #: HMACs of the lead's phone numbers and emails
     dedup_keys: Sequence[str]
-    #: the newest sale of this consumer to each buyer (``flows.intake.last_sold``)
-    last_sold: Mapping[str, dt.datetime]
     #: the ranking of the chosen leg, winners first
     ranking: Sequence[Quote]
     winners: Sequence[Quote]
@@ -66,9 +71,33 @@ class LeadToSell:
 
 
 @dataclass(frozen=True)
+class Intake:
+    """How a new lead enters :func:`sell`'s transaction."""
+
+    #: the lead's row, not yet added to any session (``flows.intake.new_lead``)
+    row: Lead
+    #: the post's claim on its ping, ``(ping id, the post's digest)``; ``None`` for a
+    #: direct post
+    claim: tuple[str, str] | None
+    #: the seller's answer when the lead is refused before any sale (the post disagrees
+    #: with its ping, the auction found no buyer); ``None`` to sell it
+    refusal: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class _Pick:
     quote: Quote
     charges: tuple[CapCharge, ...]
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """What a sale's transaction wrote: the new sales (with their picks), the ids of those
+    to post, and the answer the seller gets now (``None``: it waits for the buyers)."""
+
+    sales: list[tuple[Sale, _Pick]]
+    pending: list[str]
+    answer: dict[str, Any] | None
 
 
 class _CapFull(Exception):
@@ -77,20 +106,31 @@ class _CapFull(Exception):
 
 
 async def sell(
-    ports: Ports, snapshot: Snapshot, campaign: Campaign, lead: LeadToSell
-) -> dict[str, Any]:
-    placed = await _sell_places(
-        ports, snapshot, campaign, lead, [], len(lead.winners), record_unsold=True
-    )
-    assert placed is not None  # an unsold lead is recorded as such
-    sales, pending, payout = placed
-    if not pending:
-        return _final_answer(lead, sales, payout)
-    if not campaign.wait_for_delivery:
-        ports.outbox.dispatch(pending)
-        return _accepted(lead)
+    ports: Ports, snapshot: Snapshot, campaign: Campaign, lead: LeadToSell, intake: Intake
+) -> dict[str, Any] | None:
+    """The one durable step of a post or direct post, then the seller's answer; ``None``
+    when the ping was no longer open to claim (claimed by another post, or expired)."""
+    notes: list[Candidate] = []
+    dropped: set[str] = set()
+    while True:
+        try:
+            async with ports.sessions.begin() as session:
+                placed = await _take_in(
+                    session, ports, snapshot, campaign, lead, intake, notes, dropped
+                )
+        except _CapFull as full:  # the transaction rolled back: again without that order
+            _drop(full.quote, dropped, notes)
+            continue
+        break
+    if placed is None:
+        return None
+    failpoint("sale.committed")
+    await _after_commit(ports, lead, placed, release_holds=True)
+    if placed.answer is not None:
+        ports.outbox.dispatch(placed.pending)
+        return placed.answer
     answer = ports.outbox.expect(lead.id)
-    ports.outbox.dispatch(pending)
+    ports.outbox.dispatch(placed.pending)
     return await ports.outbox.wait(lead.id, answer, campaign.post_deadline_ms / 1000)
 
 
@@ -111,56 +151,168 @@ async def refill(
         return []
     notes = [Candidate.from_json(row) for row in lead.auction.get("sale_notes", [])]
     tried = {sale.buyer_id for sale in sales}
-    placed = await _sell_places(
-        ports, snapshot, campaign, lead, notes, wanted, live, tried, record_unsold=False
+    dropped: set[str] = set()
+    while True:
+        try:
+            async with ports.sessions.begin() as session:
+                placed = await _place(
+                    session, ports, snapshot, campaign, lead, notes, dropped, wanted, live, tried
+                )
+        except _CapFull as full:
+            _drop(full.quote, dropped, notes)
+            continue
+        break
+    if placed is None:
+        return []
+    await _after_commit(ports, lead, placed, release_holds=False)
+    return placed.pending
+
+
+async def _take_in(
+    session: AsyncSession,
+    ports: Ports,
+    snapshot: Snapshot,
+    campaign: Campaign,
+    lead: LeadToSell,
+    intake: Intake,
+    notes: list[Candidate],
+    dropped: set[str],
+) -> _Placed | None:
+    """The transaction's work: claim → lead → refused, or sold / pending / unsold."""
+    if intake.claim is not None:
+        ping_id, digest = intake.claim
+        if not await PingRepository(session).claim(ping_id, digest, lead.now, lead.id):
+            return None
+    failpoint("sale.claimed")
+    duplicate = await inbound_duplicate(
+        session, campaign, lead.id, lead.dedup_keys, lead.test, lead.now
     )
-    return placed[1] if placed is not None else []
+    refusal = intake.refusal
+    if refusal is None and duplicate:
+        refusal = rejected([Reason.DUPLICATE], lead_id=lead.id)
+    if refusal is not None:
+        _finish(intake.row, "rejected", refusal, refusal, lead.auction, lead.now)
+        LeadRepository(session).add(intake.row)
+        await session.flush()
+        failpoint("sale.lead")
+        return _Placed([], [], refusal)
+    LeadRepository(session).add(intake.row)
+    await session.flush()
+    failpoint("sale.lead")
+    placed = await _place(
+        session, ports, snapshot, campaign, lead, notes, dropped, len(lead.winners), row=intake.row
+    )
+    assert placed is not None  # a new lead is always placed, if only as unsold
+    return placed
 
 
-async def _sell_places(
+async def _place(
+    session: AsyncSession,
     ports: Ports,
     snapshot: Snapshot,
     campaign: Campaign,
     lead: LeadToSell,
     notes: list[Candidate],
+    dropped: set[str],
     wanted: int,
     live: Sequence[Sale] = (),
-    tried: frozenset[str] | set[str] = frozenset(),
+    tried: set[str] | frozenset[str] = frozenset(),
     *,
-    record_unsold: bool,
-) -> tuple[list[Sale], list[str], Decimal] | None:
+    row: Lead | None = None,
+) -> _Placed | None:
     """Sell up to ``wanted`` places beside the ``live`` sales, to orders of buyers not
-    ``tried``, while the campaign's money rules hold; an order whose cap filled meanwhile
-    is passed over. The new sales, the ids of those to post, and the payout. When nothing
-    can be sold: the lead recorded unsold if ``record_unsold``, else ``None``."""
-    dropped: set[str] = set()
-    while True:
-        picks = _pick(snapshot, campaign, lead, dropped, notes, set(tried), wanted)
-        revenue = sum((from_cents(s.revenue_cents) for s in live), Decimal("0.00"))
-        revenue += sum((p.quote.price for p in picks), Decimal("0.00"))
-        payout = _payout(campaign, lead, revenue) if picks else None
-        if payout is None:
-            if not record_unsold:
-                return None
-            picks, payout = [], Decimal("0.00")
-        try:
-            sales, pending = await _record(
-                ports, snapshot, campaign, lead, picks, payout, notes, live=live
-            )
-            return sales, pending, payout
-        except _CapFull as full:
-            dropped.add(full.quote.order_id)
-            notes.append(
-                Candidate(
-                    full.quote.order_id, full.quote.buyer_id, Outcome.CAP, "cap reached at sale"
-                )
-            )
+    ``tried`` and not ``dropped``, while the campaign's money rules hold, in ``session``'s
+    transaction: the sales with their cap commits (:class:`_CapFull` when a cap filled
+    meanwhile: roll back and call again) and outbox rows, the payout split again over all
+    the live sales, dedup history, and the lead's state. ``row``: the new lead's row, which
+    is recorded unsold when nothing can be sold; for an older lead (the waterfall) nothing
+    sold is ``None``."""
+    last_sold = await _last_sold(session, lead)
+    picks = _pick(snapshot, campaign, lead, last_sold, dropped, notes, set(tried), wanted)
+    revenue = sum((from_cents(s.revenue_cents) for s in live), Decimal("0.00"))
+    revenue += sum((p.quote.price for p in picks), Decimal("0.00"))
+    payout = _payout(campaign, lead, revenue) if picks else None
+    if payout is None:
+        if row is None:
+            return None
+        picks, payout = [], Decimal("0.00")
+
+    deliveries = snapshot.config.deliveries
+    prices = [from_cents(s.revenue_cents) for s in live] + [p.quote.price for p in picks]
+    costs = split_payout(payout, prices) if prices else []
+    sales = [
+        (_new_sale(campaign, lead, pick, cost, post=pick.quote.order_id in deliveries), pick)
+        for pick, cost in zip(picks, costs[len(live) :], strict=True)
+    ]
+    pending = [sale.id for sale, _ in sales if sale.status == "pending"]
+    for sale, cost in zip(live, costs, strict=False):
+        await SaleRepository(session).set_cost(sale.id, to_cents(cost))
+    # in buyer order, so concurrent sales lock the same counters in the same order
+    for sale, pick in sorted(sales, key=lambda sp: sp[0].buyer_id):
+        session.add(sale)
+        if pick.charges and not await ports.caps.commit(
+            session, sale.id, lead.ping_id, pick.charges, lead.now
+        ):
+            raise _CapFull(pick.quote)
+    tokens: Mapping[str, str] = lead.auction.get("tokens", {})
+    outbox = OutboxRepository(session)
+    now = ports.clock.now()
+    for sale, _ in sales:
+        if sale.status == "pending":
+            token = tokens.get(sale.order_id)
+            outbox.add(sale.id, lead.id, sale.order_id, sale.buyer_id, token, now, _LEASE)
+    if sales and not lead.test and lead.dedup_keys:
+        dedup = DedupRepository(session)
+        for buyer_id in sorted({sale.buyer_id for sale, _ in sales}):
+            await dedup.record(buyer_id, lead.dedup_keys, lead.id, lead.now)
+
+    auction = {**lead.auction, "sale_notes": [n.to_json() for n in notes]}
+    answer: dict[str, Any] | None = None
+    if row is None:
+        await LeadRepository(session).note_auction(lead.id, auction)
+    elif pending:
+        answer = _accepted(lead) if not campaign.wait_for_delivery else None
+        # the lead's own answer stays open (``pending`` at GET) until its posts settle
+        _finish(row, "pending", None, answer, auction, lead.now)
+    else:
+        answer = _final_answer(lead, [sale for sale, _ in sales], payout)
+        _finish(row, "sold" if sales else "unsold", answer, answer, auction, lead.now)
+        row.revenue_cents = sum(sale.revenue_cents for sale, _ in sales)
+        row.cost_cents = to_cents(payout) if sales else 0
+    await session.flush()
+    failpoint("sale.recorded")
+    return _Placed(sales, pending, answer)
+
+
+async def _after_commit(
+    ports: Ports, lead: LeadToSell, placed: _Placed, *, release_holds: bool
+) -> None:
+    """Tell the cap ledger what committed; a new lead's ping holds no room any more."""
+    for sale, pick in placed.sales:
+        if pick.charges:
+            await ports.caps.after_commit(sale.id, pick.charges)
+    if release_holds and lead.ping_id is not None:
+        await ports.caps.release(lead.ping_id, lead.now)
+
+
+async def _last_sold(session: AsyncSession, lead: LeadToSell) -> Mapping[str, dt.datetime]:
+    """The newest sale of this consumer (by phone/email keys) to each buyer: per-buyer
+    dedup. Test leads have no dedup history."""
+    if lead.test or not lead.dedup_keys:
+        return {}
+    return await DedupRepository(session).last_sold(lead.dedup_keys)
+
+
+def _drop(quote: Quote, dropped: set[str], notes: list[Candidate]) -> None:
+    dropped.add(quote.order_id)
+    notes.append(Candidate(quote.order_id, quote.buyer_id, Outcome.CAP, "cap reached at sale"))
 
 
 def _pick(
     snapshot: Snapshot,
     campaign: Campaign,
     lead: LeadToSell,
+    last_sold: Mapping[str, dt.datetime],
     dropped: set[str],
     notes: list[Candidate],
     buyers_taken: set[str],
@@ -183,7 +335,7 @@ def _pick(
             break
         if quote.order_id in dropped or quote.buyer_id in buyers_taken:
             continue
-        problem = _recheck(snapshot, quote, context, lead.last_sold)
+        problem = _recheck(snapshot, quote, context, last_sold)
         if problem is not None:
             if quote.order_id not in noted:
                 notes.append(
@@ -232,96 +384,41 @@ def _payout(campaign: Campaign, lead: LeadToSell, revenue: Decimal) -> Decimal |
     return payout
 
 
-async def _record(
-    ports: Ports,
-    snapshot: Snapshot,
-    campaign: Campaign,
-    lead: LeadToSell,
-    picks: Sequence[_Pick],
-    payout: Decimal,
-    notes: Sequence[Candidate],
-    *,
-    live: Sequence[Sale] = (),
-) -> tuple[list[Sale], list[str]]:
-    """One transaction: the new sales with their cap commits and outbox rows, the payout
-    split again over ``live`` (the lead's earlier sales still standing) and the new ones,
-    dedup history, and the lead's state. The new sales, and the ids of those to post."""
-    deliveries = snapshot.config.deliveries
-    prices = [from_cents(s.revenue_cents) for s in live] + [p.quote.price for p in picks]
-    costs = split_payout(payout, prices) if prices else []
-    sales = [
-        Sale(
-            id=new_id(),
-            lead_id=lead.id,
-            order_id=pick.quote.order_id,
-            buyer_id=pick.quote.buyer_id,
-            campaign_id=campaign.id,
-            supplier_id=campaign.supplier_id,
-            vertical_id=campaign.vertical_id,
-            leg=str(pick.quote.leg),
-            test=lead.test,
-            status="pending" if pick.quote.order_id in deliveries else "sold",
-            revenue_cents=to_cents(pick.quote.price),
-            cost_cents=to_cents(cost),
-            created_at=lead.now,
-        )
-        for pick, cost in zip(picks, costs[len(live) :], strict=True)
-    ]
-    pending = [sale.id for sale in sales if sale.status == "pending"]
-    tokens: Mapping[str, str] = lead.auction.get("tokens", {})
-    auction = {**lead.auction, "sale_notes": [n.to_json() for n in notes]}
-    now = ports.clock.now()
-    async with ports.sessions.begin() as session:
-        for sale, cost in zip(live, costs, strict=False):
-            await SaleRepository(session).set_cost(sale.id, to_cents(cost))
-        # in buyer order, so concurrent sales lock the same counters in the same order
-        for sale, pick in sorted(zip(sales, picks, strict=True), key=lambda sp: sp[0].buyer_id):
-            session.add(sale)
-            if pick.charges and not await ports.caps.commit(
-                session, sale.id, lead.ping_id, pick.charges, lead.now
-            ):
-                raise _CapFull(pick.quote)
-        outbox = OutboxRepository(session)
-        for sale in sales:
-            if sale.status == "pending":
-                token = tokens.get(sale.order_id)
-                outbox.add(sale.id, lead.id, sale.order_id, sale.buyer_id, token, now, _LEASE)
-        if sales and not lead.test and lead.dedup_keys:
-            dedup = DedupRepository(session)
-            for buyer_id in sorted({s.buyer_id for s in sales}):
-                await dedup.record(buyer_id, lead.dedup_keys, lead.id, lead.now)
-        if live:
-            await LeadRepository(session).note_auction(lead.id, auction)
-        elif pending:
-            answer = _accepted(lead) if campaign.wait_for_delivery is False else None
-            await LeadRepository(session).finish(
-                lead.id,
-                status="pending",
-                reasons=[],
-                revenue_cents=0,
-                cost_cents=0,
-                answer=answer,
-                auction=auction,
-                now=lead.now,
-            )
-        else:
-            answer = _final_answer(lead, sales, payout)
-            await LeadRepository(session).finish(
-                lead.id,
-                status="sold" if sales else "unsold",
-                reasons=answer.get("reasons", []),
-                revenue_cents=sum(s.revenue_cents for s in sales),
-                cost_cents=to_cents(payout) if sales else 0,
-                answer=answer,
-                auction=auction,
-                now=lead.now,
-            )
-    for sale, pick in zip(sales, picks, strict=True):
-        if pick.charges:
-            await ports.caps.after_commit(sale.id, pick.charges)
-    if lead.ping_id is not None and not live:
-        await ports.caps.release(lead.ping_id, lead.now)
-    return sales, pending
+def _new_sale(
+    campaign: Campaign, lead: LeadToSell, pick: _Pick, cost: Decimal, *, post: bool
+) -> Sale:
+    return Sale(
+        id=new_id(),
+        lead_id=lead.id,
+        order_id=pick.quote.order_id,
+        buyer_id=pick.quote.buyer_id,
+        campaign_id=campaign.id,
+        supplier_id=campaign.supplier_id,
+        vertical_id=campaign.vertical_id,
+        leg=str(pick.quote.leg),
+        test=lead.test,
+        status="pending" if post else "sold",
+        revenue_cents=to_cents(pick.quote.price),
+        cost_cents=to_cents(cost),
+        created_at=lead.now,
+    )
+
+
+def _finish(
+    row: Lead,
+    status: str,
+    answer: dict[str, Any] | None,
+    first_answer: dict[str, Any] | None,
+    auction: Mapping[str, Any],
+    now: dt.datetime,
+) -> None:
+    """The new lead's row as the transaction leaves it."""
+    row.status = status
+    row.reasons = list(answer.get("reasons", [])) if answer is not None else []
+    row.answer = answer
+    row.first_answer = first_answer
+    row.auction = dict(auction)
+    row.updated_at = now
 
 
 #: how long a new outbox row is left to the process that wrote it, before a worker may take

@@ -49,8 +49,9 @@ class PingRepository:
         )
         return (await self._session.scalars(query)).first()
 
-    async def claim(self, ping_id: str, post_digest: str, now: dt.datetime) -> bool:
-        """Atomically mark an accepted, unexpired, unclaimed ping as used by one post."""
+    async def claim(self, ping_id: str, post_digest: str, now: dt.datetime, lead_id: str) -> bool:
+        """Atomically mark an accepted, unexpired, unclaimed ping as used by one post, whose
+        lead is ``lead_id``."""
         result = await self._session.execute(
             update(Ping)
             .where(
@@ -59,13 +60,10 @@ class PingRepository:
                 Ping.claimed_at.is_(None),
                 Ping.expires_at > now,
             )
-            .values(claimed_at=now, post_digest=post_digest)
+            .values(claimed_at=now, post_digest=post_digest, lead_id=lead_id)
             .returning(Ping.id)
         )
         return result.first() is not None
-
-    async def link_lead(self, ping_id: str, lead_id: str) -> None:
-        await self._session.execute(update(Ping).where(Ping.id == ping_id).values(lead_id=lead_id))
 
     async def recent(
         self,
@@ -133,6 +131,17 @@ class LeadRepository:
         if auction is not None:
             values["auction"] = auction
         await self._session.execute(update(Lead).where(Lead.id == lead_id).values(**values))
+
+    async def answer_first(self, lead_id: str, answer: dict[str, Any]) -> dict[str, Any] | None:
+        """Record ``answer`` as the one the seller's post got, unless one is recorded: the
+        first answer, which a repeat of the post gets again (``None`` if no such lead)."""
+        await self._session.execute(
+            update(Lead)
+            .where(Lead.id == lead_id, Lead.first_answer.is_(None))
+            .values(first_answer=answer)
+            .execution_options(synchronize_session=False)
+        )
+        return await self._session.scalar(select(Lead.first_answer).where(Lead.id == lead_id))
 
     async def note_auction(self, lead_id: str, auction: dict[str, Any]) -> None:
         """Replace the lead's kept auction (the waterfall adds its sale notes)."""
