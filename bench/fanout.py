@@ -9,17 +9,20 @@ that pings every buyer at once and returns the best bid, nothing else). A load g
 in this process then sends pings for ``--seconds`` at a light load (8 connections) and at
 saturation (64), first to the bare fan-out, then to pingtree, and prints pings/s and
 p50/p90/p99 latency of each, with the CPU time the target process (and its workers) spent
-per ping. Prints a Markdown table for bench/README.md.
+per ping, and counts the delivery log's ping attempts against the pings answered × buyers.
+Prints a Markdown table for bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import platform
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -131,18 +134,21 @@ async def load(
 ) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
+    accepted = 0
     stop_at = time.monotonic() + seconds
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector) as client:
 
         async def worker() -> None:
-            nonlocal errors
+            nonlocal errors, accepted
             while time.monotonic() < stop_at:
                 started = time.perf_counter()
                 async with client.post(url, json={"fields": FIELDS}, headers=headers) as response:
                     answer = await response.json()
                 if response.status != 200 or answer.get("status") != "accepted":
                     errors += 1
+                else:
+                    accepted += 1
                 latencies.append((time.perf_counter() - started) * 1000)
 
         began = time.monotonic()
@@ -155,6 +161,7 @@ async def load(
         "p90": percentile(latencies, 90),
         "p99": percentile(latencies, 99),
         "errors": errors,
+        "accepted": accepted,
     }
 
 
@@ -172,6 +179,9 @@ def main() -> None:
     args = parser.parse_args()
     python = sys.executable
     processes: list[subprocess.Popen[bytes]] = []
+    results: dict[tuple[str, int], dict[str, float]] = {}
+    #: pings pingtree answered (warm-ups too): each should leave one attempt per buyer
+    tree_pings = 0
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         env = {
@@ -269,20 +279,24 @@ def main() -> None:
                     tree.pid,
                 ),
             }
-            results: dict[tuple[str, int], dict[str, float]] = {}
             for connections in args.connections:
                 for name, (url, headers, pid) in targets.items():
-                    asyncio.run(load(url, headers, connections, 2))  # warm up
+                    warm = asyncio.run(load(url, headers, connections, 2))  # warm up
                     cpu = cpu_seconds(pid)
                     result = asyncio.run(load(url, headers, connections, args.seconds))
                     pings = result["rps"] * result["elapsed"]
                     result["cpu_ms"] = (cpu_seconds(pid) - cpu) * 1000 / max(pings, 1)
                     results[(name, connections)] = result
+                    if name == "pingtree":
+                        tree_pings += int(warm["accepted"] + result["accepted"])
         finally:
             for process in processes:
                 process.terminate()
             for process in processes:
                 process.wait(timeout=30)
+        # pingtree has stopped: its delivery log wrote what it held
+        with contextlib.closing(sqlite3.connect(data / "pingtree.db")) as db:
+            (stored,) = db.execute("SELECT count(*) FROM attempts WHERE kind = 'ping'").fetchone()
     machine = platform.processor() or platform.machine()
     print(
         f"machine: {machine}, {os.cpu_count()} cores, Python {platform.python_version()}; "
@@ -297,6 +311,12 @@ def main() -> None:
             f"| {name} | {connections} | {r['rps']:.0f} | {r['p50']:.1f} ms | {r['p90']:.1f} ms "
             f"| {r['p99']:.1f} ms | {r['errors']:.0f} | {r['cpu_ms']:.2f} ms |"
         )
+    expected = tree_pings * args.buyers
+    print(
+        f"\nDelivery log: pingtree answered {tree_pings} pings (warm-ups included) × "
+        f"{args.buyers} buyers = {expected} attempts expected, {stored} stored: "
+        f"{max(expected - stored, 0)} missing"
+    )
 
 
 if __name__ == "__main__":
