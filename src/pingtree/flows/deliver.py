@@ -11,8 +11,8 @@ dispatches it here at once; for each row::
     → connect failure or 429/502/503: re-sent after a backoff, up to the step's retries
     → timeout or reset after sending, another 5xx: unknown — the sale keeps its place and
       is held for an operator, or re-sent with the same Idempotency-Key (``on_unknown``)
-    → once none of the lead's rows is open: the lead's final answer (``settle``), also
-      posted to the campaign's ``postback_url`` when it has one
+    → once none of the lead's rows is open: the lead's final answer (``flows.settle``, in
+      the verdict's transaction), also posted to the campaign's ``postback_url``
 
 A worker polls for rows nobody holds: a queued row whose lease ran out (its process died
 before or between tries) is sent; a row left ``sending`` by a dead process is unknown,
@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,15 +38,14 @@ from pingtree.delivery.poster import PostContext, PostedLead, PostVerdict, post_
 from pingtree.domain.caps import charges_for
 from pingtree.domain.fields import values_from_json
 from pingtree.domain.model import LeadValue, Vertical
-from pingtree.domain.money import format_money, from_cents
-from pingtree.domain.outcomes import Reason
+from pingtree.domain.money import from_cents
 from pingtree.failpoints import failpoint
 from pingtree.flows.auction import quote_from_json
-from pingtree.flows.ports import Ports
-from pingtree.flows.requests import rejected
+from pingtree.flows.ports import LeadOnHand, Ports
 from pingtree.flows.sell import LeadToSell, refill
+from pingtree.flows.settle import Settled, settle
 from pingtree.store.lead_fields import dedup_keys, open_fields
-from pingtree.store.outbox import OPEN_STATUSES, OutboxRepository
+from pingtree.store.outbox import OutboxRepository
 from pingtree.store.periodic import Periodic
 from pingtree.store.snapshot import Snapshot
 from pingtree.store.tables import Delivery, Lead, Sale
@@ -56,6 +56,8 @@ __all__ = ["Outbox"]
 logger = logging.getLogger(__name__)
 
 _POSTBACK_TRIES = 3
+#: leads kept on hand for their posts at most (each is a few fields)
+_ON_HAND_MAX = 10_000
 _POSTBACK_TIMEOUT_SECONDS = 5.0
 
 
@@ -83,6 +85,8 @@ class Outbox:
         self._posting: dict[str, asyncio.Task[None]] = {}
         self._waiters: dict[str, list[asyncio.Future[dict[str, Any]]]] = {}
         self._postbacks: set[asyncio.Task[None]] = set()
+        #: leads this process sold and is posting, by id (the oldest forgotten first)
+        self._on_hand: OrderedDict[str, LeadOnHand] = OrderedDict()
         #: the server is stopping: sellers are not kept waiting for deliveries
         self._closing = False
 
@@ -110,7 +114,11 @@ class Outbox:
         self._waiters.setdefault(lead_id, []).append(answer)
         return answer
 
-    def dispatch(self, sale_ids: Sequence[str]) -> None:
+    def dispatch(self, sale_ids: Sequence[str], lead: LeadOnHand | None = None) -> None:
+        if lead is not None and sale_ids:
+            self._on_hand[lead.id] = lead
+            while len(self._on_hand) > _ON_HAND_MAX:
+                self._on_hand.popitem(last=False)
         for sale_id in sale_ids:
             self._spawn(sale_id, own=True)
 
@@ -225,12 +233,11 @@ class Outbox:
 
     async def _post(self, snapshot: Snapshot, row: Delivery, step: CompiledStep) -> PostedLead:
         ports = self._require_ports()
-        async with ports.sessions() as session:
-            lead = await LeadRepository(session).get(row.lead_id)
+        lead = self._on_hand.get(row.lead_id) or await self._read_lead(snapshot, row.lead_id)
         if lead is None:
             return PostedLead(PostVerdict.FAILED, "the lead is gone")
         vertical = snapshot.config.verticals[lead.vertical_id]
-        values = _lead_values(ports, vertical, lead)
+        values = lead.values
         ATTEMPT_CONTEXT.set((lead.ping_id, lead.id))
         return await post_lead(
             ports.http,
@@ -244,6 +251,16 @@ class Outbox:
             resolve_secret=ports.resolve_secret,
             log=self._log,
         )
+
+    async def _read_lead(self, snapshot: Snapshot, lead_id: str) -> LeadOnHand | None:
+        ports = self._require_ports()
+        async with ports.sessions() as session:
+            lead = await LeadRepository(session).get(lead_id)
+        vertical = snapshot.config.verticals.get(lead.vertical_id) if lead is not None else None
+        if lead is None or vertical is None:
+            return None
+        values = _lead_values(ports, vertical, lead)
+        return LeadOnHand(lead.id, lead.vertical_id, lead.ping_id, values)
 
     async def _conclude(self, row: Delivery, posted: PostedLead, *, refill: bool) -> None:
         """Record the post's verdict on the sale; a reversed sale's place goes down the
@@ -259,6 +276,8 @@ class Outbox:
             PostVerdict.UNKNOWN: "unknown",
         }.get(verdict, "rejected")
         charges = ()
+        falls_through = sale_status == "rejected" and refill
+        settled = None
         async with ports.sessions.begin() as session:
             outbox = OutboxRepository(session)
             await outbox.finish(
@@ -270,11 +289,16 @@ class Outbox:
             if sale_status == "rejected" and sale is not None:
                 charges = _charges(snapshot, sale)
                 await ports.caps.refund(session, charges)
+            if not falls_through:  # the usual end: the lead settles in the same transaction
+                settled = await settle(session, row.lead_id, now)
         if charges:
             await ports.caps.after_refund(charges)
-        if sale_status == "rejected" and refill:
+        if falls_through:
             await self._refill(snapshot, row.lead_id)
-        await self._settle(row.lead_id)
+            async with ports.sessions.begin() as session:
+                settled = await settle(session, row.lead_id, ports.clock.now())
+        if settled is not None:
+            self._announce(settled)
 
     async def _refill(self, snapshot: Snapshot, lead_id: str) -> None:
         ports = self._require_ports()
@@ -309,41 +333,17 @@ class Outbox:
         )
         self.dispatch(await refill(ports, snapshot, campaign, to_sell, sales))
 
-    async def _settle(self, lead_id: str) -> None:
-        """The lead's final answer once none of its rows is open: sold (the price is the
-        payout on the sales the buyers took), pending (an unknown post holds its place),
-        or rejected."""
-        ports = self._require_ports()
-        async with ports.sessions.begin() as session:
-            rows = await OutboxRepository(session).for_lead(lead_id)
-            lead = await LeadRepository(session).get(lead_id)
-            if lead is None or lead.status != "pending":
-                return
-            if any(row.status in OPEN_STATUSES for row in rows):
-                return
-            sales = await SaleRepository(session).for_lead(lead_id)
-            sold = [sale for sale in sales if sale.status == "sold"]
-            answer = _settled_answer(lead, sold, sales, rows)
-            status = {"sold": "sold", "pending": "pending"}.get(answer["status"], "unsold")
-            await LeadRepository(session).finish(
-                lead_id,
-                status=status,
-                reasons=answer.get("reasons", []),
-                revenue_cents=sum(sale.revenue_cents for sale in sold),
-                cost_cents=sum(sale.cost_cents for sale in sold),
-                answer=answer,
-                auction=None,
-                now=ports.clock.now(),
-            )
-            if answer["status"] != "pending":
-                # a seller still waiting gets this; one answered already keeps its answer
-                await LeadRepository(session).answer_first(lead_id, answer)
-        for waiting in self._waiters.pop(lead_id, []):
+    def _announce(self, settled: Settled) -> None:
+        """Give a settled lead's answer to the sellers waiting for it, and to the campaign's
+        postback URL."""
+        self._on_hand.pop(settled.lead_id, None)
+        for waiting in self._waiters.pop(settled.lead_id, []):
             if not waiting.done():
-                waiting.set_result(answer)
-        campaign = ports.snapshots.current().config.campaigns.get(lead.campaign_id)
+                waiting.set_result(settled.answer)
+        ports = self._require_ports()
+        campaign = ports.snapshots.current().config.campaigns.get(settled.campaign_id)
         if campaign is not None and campaign.postback_url:
-            task = asyncio.create_task(self._postback(campaign.postback_url, answer))
+            task = asyncio.create_task(self._postback(campaign.postback_url, settled.answer))
             self._postbacks.add(task)
             task.add_done_callback(self._postbacks.discard)
 
@@ -449,28 +449,3 @@ def _charges(snapshot: Snapshot, sale: Sale) -> tuple[Any, ...]:
     if sale.test or order is None or buyer is None:
         return ()
     return tuple(charges_for(order, buyer, from_cents(sale.revenue_cents), sale.created_at))
-
-
-def _settled_answer(
-    lead: Lead, sold: Sequence[Sale], sales: Sequence[Sale], rows: Sequence[Delivery]
-) -> dict[str, Any]:
-    if sold:
-        cost = sum(sale.cost_cents for sale in sold)
-        answer: dict[str, Any] = {
-            "status": "sold",
-            "lead_id": lead.id,
-            "price": format_money(from_cents(cost)),
-        }
-        sold_ids = {sale.id for sale in sold}
-        redirect = next(
-            (r.redirect_url for r in rows if r.sale_id in sold_ids and r.redirect_url), None
-        )
-        if redirect:
-            answer["redirect_url"] = redirect
-    elif any(sale.status == "unknown" for sale in sales):
-        answer = {"status": "pending", "lead_id": lead.id}
-    else:
-        answer = rejected([Reason.ALL_BUYERS_DECLINED], lead_id=lead.id)
-    if lead.test:
-        answer["test"] = True
-    return answer

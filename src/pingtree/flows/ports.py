@@ -25,7 +25,7 @@ from pingtree.store.ping_writer import PingWriter
 from pingtree.store.secrets import PiiVault
 from pingtree.store.snapshot import SnapshotHolder
 
-__all__ = ["BidResult", "BidSource", "DeliveryQueue", "NoLiveBids", "Ports"]
+__all__ = ["BidResult", "BidSource", "DeliveryQueue", "LeadOnHand", "NoLiveBids", "Ports"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,18 @@ class NoLiveBids:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class LeadOnHand:
+    """A lead as its sale's transaction committed it, kept by the process that sold it so
+    that its posts need not read it back."""
+
+    id: str
+    vertical_id: str
+    ping_id: str | None
+    #: the full lead, PII in clear
+    values: Mapping[str, LeadValue]
+
+
 class DeliveryQueue(Protocol):
     """The outbox's in-process side (``flows.deliver.Outbox``): sales whose outbox rows
     committed are posted at once; a seller may wait for its lead's final answer."""
@@ -83,8 +95,9 @@ class DeliveryQueue(Protocol):
         """A future for the lead's final answer; call before :meth:`dispatch`."""
         ...
 
-    def dispatch(self, sale_ids: Sequence[str]) -> None:
-        """Post these sales now, in the background (their outbox rows are committed)."""
+    def dispatch(self, sale_ids: Sequence[str], lead: LeadOnHand | None = None) -> None:
+        """Post these sales now, in the background (their outbox rows are committed);
+        ``lead``, their lead as committed, spares reading it back."""
         ...
 
     async def wait(

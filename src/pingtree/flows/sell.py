@@ -18,6 +18,7 @@ campaign's ``wait_for_delivery``, up to ``post_deadline_ms``, else ``pending``),
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.domain.trace import Candidate
 from pingtree.failpoints import failpoint
 from pingtree.flows.intake import inbound_duplicate
-from pingtree.flows.ports import Ports
+from pingtree.flows.ports import LeadOnHand, Ports
 from pingtree.flows.requests import new_id, rejected
 from pingtree.store.dedup import DedupRepository
 from pingtree.store.outbox import OutboxRepository
@@ -98,6 +99,8 @@ class _Placed:
     sales: list[tuple[Sale, _Pick]]
     pending: list[str]
     answer: dict[str, Any] | None
+    #: the ping's cap holds were dropped in the transaction
+    released: bool = False
 
 
 class _CapFull(Exception):
@@ -125,12 +128,13 @@ async def sell(
     if placed is None:
         return None
     failpoint("sale.committed")
-    await _after_commit(ports, lead, placed, release_holds=True)
+    await _after_commit(ports, lead, placed, release_holds=not placed.released)
+    on_hand = LeadOnHand(lead.id, campaign.vertical_id, lead.ping_id, lead.values)
     if placed.answer is not None:
-        ports.outbox.dispatch(placed.pending)
+        ports.outbox.dispatch(placed.pending, on_hand)
         return placed.answer
     answer = ports.outbox.expect(lead.id)
-    ports.outbox.dispatch(placed.pending)
+    ports.outbox.dispatch(placed.pending, on_hand)
     return await ports.outbox.wait(lead.id, answer, campaign.post_deadline_ms / 1000)
 
 
@@ -184,6 +188,7 @@ async def _take_in(
         if not await PingRepository(session).claim(ping_id, digest, lead.now, lead.id):
             return None
     failpoint("sale.claimed")
+    released = lead.ping_id is not None and await ports.caps.release_in(session, lead.ping_id)
     duplicate = await inbound_duplicate(
         session, campaign, lead.id, lead.dedup_keys, lead.test, lead.now
     )
@@ -195,7 +200,7 @@ async def _take_in(
         LeadRepository(session).add(intake.row)
         await session.flush()
         failpoint("sale.lead")
-        return _Placed([], [], refusal)
+        return _Placed([], [], refusal, released)
     LeadRepository(session).add(intake.row)
     await session.flush()
     failpoint("sale.lead")
@@ -203,7 +208,7 @@ async def _take_in(
         session, ports, snapshot, campaign, lead, notes, dropped, len(lead.winners), row=intake.row
     )
     assert placed is not None  # a new lead is always placed, if only as unsold
-    return placed
+    return dataclasses.replace(placed, released=released)
 
 
 async def _place(

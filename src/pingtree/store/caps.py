@@ -60,6 +60,12 @@ class CapLedger(Protocol):
         """Drop every hold of ``ping_id`` (idempotent; an unknown ping is fine)."""
         ...
 
+    async def release_in(self, session: AsyncSession, ping_id: str) -> bool:
+        """Drop every hold of ``ping_id`` in ``session``'s open transaction, if this ledger
+        keeps holds in the database (``True``); ``False`` if not: the caller calls
+        :meth:`release` once its transaction committed."""
+        ...
+
     async def commit(
         self,
         session: AsyncSession,

@@ -241,6 +241,9 @@ class RedisCapLedger:
     async def release(self, ping_id: str, now: dt.datetime) -> None:
         await self._release(keys=[_ping_key(ping_id)], args=[ping_id])
 
+    async def release_in(self, session: AsyncSession, ping_id: str) -> bool:
+        return False  # holds live in Redis, outside the transaction
+
     async def commit(
         self,
         session: AsyncSession,

@@ -182,7 +182,11 @@ class SqlCapLedger:
 
     async def release(self, ping_id: str, now: dt.datetime) -> None:
         async with self._sessions.begin() as session:
-            await session.execute(delete(CapHold).where(CapHold.ping_id == ping_id))
+            await self.release_in(session, ping_id)
+
+    async def release_in(self, session: AsyncSession, ping_id: str) -> bool:
+        await session.execute(delete(CapHold).where(CapHold.ping_id == ping_id))
+        return True
 
     async def commit(
         self,
