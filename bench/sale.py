@@ -1,7 +1,7 @@
 """The sale benchmark: pingtree's ping → post → delivery against a bare ping/post proxy.
 
     .venv/bin/python bench/sale.py [--sellers 4 16 32] [--seconds 10] [--engine sqlite]
-        [--workers 1] [--code DIR …] [--buyers 10] [--latency-ms 50]
+        [--workers 1] [--code DIR …] [--buyers 10] [--latency-ms 50] [--count-sql]
 
 Starts, each in its own process on 127.0.0.1: the mock buyer (``pingtree mockbuyer``:
 ``--buyers`` endpoints answering a ping with a bid and a post with an accept, each after
@@ -25,7 +25,9 @@ db 9 (schema ``public`` dropped and Redis db 9 flushed before each pingtree star
 else may use them); ``--engine both`` runs one, then the other. ``--code DIR`` runs
 pingtree from another checkout's ``src`` (``git worktree add /tmp/pt-before <commit>``):
 several ``--code`` compare them in one run, each after the other against the same buyers.
-Prints a Markdown table for bench/README.md.
+``--count-sql`` also counts pingtree's transactions and statements per sale by the code
+that opened them, with SQLite's wait for its write lock (``bench/sqlcount``; it costs the
+server CPU, so such a run's timings are not figures). Prints Markdown for bench/README.md.
 """
 
 from __future__ import annotations
@@ -34,13 +36,15 @@ import argparse
 import asyncio
 import collections
 import itertools
+import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,9 +243,16 @@ def _kind(answer: dict[str, Any]) -> str:
     return f"{answer.get('status')}" + (f" ({', '.join(map(str, reasons))})" if reasons else "")
 
 
-def measure(target: Target, sellers: int, seconds: float, warmup: float) -> tuple[Tally, Tally]:
-    """A warm-up run, then the measured one with its CPU per sale."""
+def measure(
+    target: Target,
+    sellers: int,
+    seconds: float,
+    warmup: float,
+    before: Callable[[], None] = lambda: None,
+) -> tuple[Tally, Tally]:
+    """A warm-up run, then (after ``before``) the measured one with its CPU per sale."""
     warm = asyncio.run(load(target, sellers, warmup))
+    before()
     cpu = cpu_seconds(target.pid)
     tally = asyncio.run(load(target, sellers, seconds))
     tally.cpu_ms = (cpu_seconds(target.pid) - cpu) * 1000 / max(tally.sold, 1)
@@ -338,6 +349,7 @@ def run_pingtree(
     buyer_urls: list[str],
     results: dict[tuple[str, str, str, int], Tally],
     checks: list[LogCheck],
+    counts: dict[tuple[str, str, str, int], SqlCounts],
 ) -> None:
     label = code_label(code)
     python = sys.executable
@@ -370,6 +382,9 @@ def run_pingtree(
         key = cli("key", "create", "seller-auto").splitlines()[-1].strip()
         port = free_port()
         serve = [python, "-m", "pingtree", "serve", "--port", str(port)]
+        if args.count_sql:
+            env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench/sqlcount"), env["PYTHONPATH"]])
+            env["PINGTREE_BENCH_SQLCOUNT"] = str(data / "sql")
         pinged = sold = 0
         with running([*serve, "--workers", str(args.workers)], env, port) as tree:
             time.sleep(1)
@@ -380,10 +395,14 @@ def run_pingtree(
                 {"Authorization": f"Bearer {key}"},
                 tree.pid,
             )
+            counter = SqlCounter(data / "sql", tree.pid) if args.count_sql else None
             for sellers in args.sellers:
-                for tally in measure(target, sellers, args.seconds, args.warmup):
+                before = counter.reset if counter else lambda: None
+                for tally in measure(target, sellers, args.seconds, args.warmup, before):
                     pinged, sold = pinged + tally.pinged, sold + tally.sold
                 results[(label, engine, "pingtree", sellers)] = tally
+                if counter:
+                    counts[(label, engine, "pingtree", sellers)] = counter.collect()
                 _progress(label, engine, "pingtree", sellers, tally)
         # stopped: the delivery log has written what it held
         checks.append(
@@ -398,6 +417,101 @@ def _progress(label: str, engine: str, name: str, sellers: int, tally: Tally) ->
         file=sys.stderr,
         flush=True,
     )
+
+
+# -- transactions per sale (--count-sql) -----------------------------------------------------
+
+
+SqlCounts = dict[str, Any]
+
+
+def process_tree(pid: int) -> list[int]:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [pid, *(p for child in children for p in process_tree(int(child)))]
+
+
+@dataclass
+class SqlCounter:
+    """Drives bench/sqlcount in a running pingtree (``SIGUSR1``: write the counts, restart)."""
+
+    prefix: Path
+    pid: int
+
+    def _signal(self) -> list[Path]:
+        files = []
+        for pid in process_tree(self.pid):
+            path = Path(f"{self.prefix}.{pid}.json")
+            path.unlink(missing_ok=True)
+            os.kill(pid, signal.SIGUSR1)
+            files.append(path)
+        return files
+
+    def reset(self) -> None:
+        self._signal()
+
+    def collect(self) -> SqlCounts:
+        """The counts since :meth:`reset`, summed over the server's processes."""
+        files = self._signal()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(f.exists() for f in files):
+            time.sleep(0.05)
+        origins: dict[str, dict[str, Any]] = {}
+        events: collections.Counter[str] = collections.Counter()
+        for path in files:
+            if not path.exists():
+                continue  # a process without a database (uvicorn's supervisor)
+            data = json.loads(path.read_text())
+            events.update(data["events"])
+            for name, counted in data["origins"].items():
+                mine = origins.get(name)
+                if mine is None:
+                    origins[name] = dict(counted)
+                    continue
+                for key in ("transactions", "statements", "locked"):
+                    mine[key] += counted[key]
+                for key in ("begin_wait_s", "held_s", "total_s"):
+                    mine[key] += counted[key]
+                for end, n in counted["ends"].items():
+                    mine["ends"][end] = mine["ends"].get(end, 0) + n
+        return {"origins": origins, "events": dict(events)}
+
+
+def report_sql(
+    results: dict[tuple[str, str, str, int], Tally],
+    counts: dict[tuple[str, str, str, int], SqlCounts],
+) -> None:
+    print("\nTransactions per sale, by the code that opened them (--count-sql):")
+    for key, counted in counts.items():
+        label, engine, _, sellers = key
+        sold = max(results[key].sold, 1)
+        origins = sorted(counted["origins"].items(), key=lambda kv: -kv[1]["transactions"])
+        txs = sum(o["transactions"] for _, o in origins)
+        statements = sum(o["statements"] for _, o in origins)
+        print(
+            f"\n`{label}` {engine} S={sellers}: {txs / sold:.1f} transactions and "
+            f"{statements / sold:.1f} statements per sale ({sold} sold)"
+            + "".join(f"; {k}: {v}" for k, v in sorted(counted["events"].items()))
+            + "\n"
+        )
+        print(
+            "| opened by | per sale | statements | BEGIN wait | lock held | begin → end "
+            "| ended | statements |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        for name, o in origins:
+            n = o["transactions"]
+            locked = o["locked"]
+            wait = f"{o['begin_wait_s'] * 1000 / locked:.1f} ms" if locked else "–"
+            held = f"{o['held_s'] * 1000 / locked:.1f} ms" if locked else "–"
+            ends = "/".join(f"{k} {v}" for k, v in o["ends"].items())
+            shape = o["shapes"][0][0] if o["shapes"] else ""
+            print(
+                f"| {name} | {n / sold:.2f} | {o['statements'] / max(n, 1):.1f} | {wait} "
+                f"| {held} | {o['total_s'] * 1000 / max(n, 1):.1f} ms | {ends} | {shape} |"
+            )
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -487,6 +601,12 @@ def main() -> None:
         help="the checkout whose mock buyer serves the buyers (default: the first --code)",
     )
     parser.add_argument("--no-bare", action="store_true", help="skip the bare proxy")
+    parser.add_argument(
+        "--count-sql",
+        action="store_true",
+        help="count pingtree's transactions per sale by origin (bench/sqlcount; costs CPU: "
+        "its timings are not figures)",
+    )
     args = parser.parse_args()
     engines = ["sqlite", "postgres"] if args.engine == "both" else [args.engine]
     python = sys.executable
@@ -504,6 +624,7 @@ def main() -> None:
         env.pop(name, None)
     results: dict[tuple[str, str, str, int], Tally] = {}
     checks: list[LogCheck] = []
+    counts: dict[tuple[str, str, str, int], SqlCounts] = {}
     with tempfile.TemporaryDirectory() as tmp:
         endpoints = {
             f"b{i}": {
@@ -537,10 +658,14 @@ def main() -> None:
             for code in args.code:
                 for engine in engines:
                     try:
-                        run_pingtree(code.resolve(), engine, args, env, buyer_urls, results, checks)
+                        run_pingtree(
+                            code.resolve(), engine, args, env, buyer_urls, results, checks, counts
+                        )
                     except RuntimeError as exc:  # a checkout mid-edit: report the others
                         print(f"skipped {code} {engine}: {exc}", file=sys.stderr)
     report(args, results, checks)
+    if counts:
+        report_sql(results, counts)
 
 
 if __name__ == "__main__":
