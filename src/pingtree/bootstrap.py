@@ -60,7 +60,13 @@ async def start_runtime(
     url = settings.resolved_database_url()
     if settings.migrate_on_start:
         await migrate(url)
-    engine = create_engine(url)
+    pool_size, max_overflow = settings.pool_sizes()
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=settings.database_pool_timeout,
+    )
     sessions = session_factory(engine)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     server_key = load_server_key(settings.secret_key, settings.data_dir)
@@ -74,7 +80,7 @@ async def start_runtime(
         settings.outbound_connections_per_host,
         allow=settings.outbound_allow,
     )
-    attempts = BatchedAttemptLog(sessions)
+    attempts = BatchedAttemptLog(sessions, high_water=settings.attempt_log_high_water)
     attempts.start()
     vault = PiiVault(server_key)
     secrets = BuyerSecrets(sessions, vault, settings.config_poll_seconds)
@@ -97,7 +103,11 @@ async def start_runtime(
         http=client,
         resolve_secret=secrets.resolve,
         outbox=outbox,
-        pings=PingWriter(sessions),
+        pings=PingWriter(
+            sessions,
+            high_water=settings.ping_writer_high_water,
+            wait_seconds=settings.writer_wait_seconds,
+        ),
     )
     ports.pings.start()
     outbox.start(ports)

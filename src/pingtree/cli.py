@@ -102,6 +102,8 @@ def serve(
         "PINGTREE_DATABASE_URL": settings.resolved_database_url(),
         "PINGTREE_REDIS_URL": settings.redis_url or "",
         "PINGTREE_MIGRATE_ON_START": "false",
+        # each worker sizes its database pool to its share of the connections
+        "PINGTREE_WORKERS": str(settings.workers),
     }.items():
         os.environ[name] = value
     if not settings.redis_url:

@@ -24,6 +24,26 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    #: connections to PostgreSQL that all of this server's workers together may hold: each
+    #: worker's pool is sized to its share (``database_connections // workers``) unless
+    #: ``database_pool_size`` / ``database_max_overflow`` say otherwise. PostgreSQL's
+    #: default ``max_connections`` is 100; 80 leaves room for migrations, the CLI and psql
+    database_connections: int = Field(default=80, gt=0)
+    #: connections a worker keeps open (default: its share, at most 10)
+    database_pool_size: int | None = Field(default=None, gt=0)
+    #: connections a worker may open beyond its pool under load (default: the rest of its
+    #: share, at most 20)
+    database_max_overflow: int | None = Field(default=None, ge=0)
+    #: how long a request waits for a free connection before it is answered 503 with
+    #: ``Retry-After`` (nothing done, nothing acknowledged)
+    database_pool_timeout: float = Field(default=5.0, gt=0)
+    #: the longest a request waits on a background writer (a post for its ping's row);
+    #: past it the answer is 503 with ``Retry-After``
+    writer_wait_seconds: float = Field(default=5.0, gt=0)
+    #: rows queued for the pings' writer and the delivery log past which the seller API
+    #: answers 503 with ``Retry-After`` until they are written (DESIGN §9: never dropped)
+    ping_writer_high_water: int = Field(default=10_000, gt=0)
+    attempt_log_high_water: int = Field(default=20_000, gt=0)
     #: how often a worker checks for a new configuration version
     config_poll_seconds: float = Field(default=1.0, gt=0)
     #: how often the per-order cap room is refreshed for the ping hot path
@@ -52,3 +72,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'pingtree.db').resolve()}"
+
+    def pool_sizes(self) -> tuple[int, int]:
+        """One worker's PostgreSQL pool: (pool size, overflow). Unless set, the worker's
+        share of ``database_connections`` (at least 2), at most 10 kept plus 20 overflow,
+        so ``workers × (pool + overflow) ≤ database_connections``."""
+        share = max(2, self.database_connections // max(1, self.workers))
+        size = self.database_pool_size or min(10, share)
+        overflow = self.database_max_overflow
+        if overflow is None:
+            overflow = min(20, max(0, share - size))
+        return size, overflow

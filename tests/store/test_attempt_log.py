@@ -69,14 +69,33 @@ async def test_attempts_are_written_in_batches_and_linked_to_their_ping(
     assert post.parsed == {"bid": "12.50", "token": "t-1"}
 
 
-async def test_a_full_backlog_drops_and_counts(sessions: async_sessionmaker[AsyncSession]) -> None:
-    log = BatchedAttemptLog(sessions, max_pending=2)
+async def test_a_full_backlog_is_behind_and_keeps_every_attempt(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    log = BatchedAttemptLog(sessions, high_water=2)
     for i in range(5):
         log.record(attempt(f"a{i}"))
-    assert log.dropped == 3
+    assert log.behind
+    assert log.backlog == 5
+    await log.flush()
+    assert not log.behind
+    async with sessions() as session:
+        assert len(await AttemptRepository(session).recent(10)) == 5
+
+
+async def test_an_attempt_the_database_refuses_is_set_aside(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    log = BatchedAttemptLog(sessions)
+    log.record(attempt("a1"))
+    log.record(attempt("a2", parsed={"bid": 10**20}))  # past 64 bits: no JSON takes it
+    log.record(attempt("a3"))
     await log.flush()
     async with sessions() as session:
-        assert len(await AttemptRepository(session).recent(10)) == 2
+        rows = await AttemptRepository(session).recent(10)
+    assert sorted(r.id for r in rows) == ["a1", "a3"]
+    assert log.set_aside_count == 1
+    assert log.backlog == 0
 
 
 def test_every_attempt_field_is_stored() -> None:

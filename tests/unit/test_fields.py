@@ -139,6 +139,12 @@ def test_normalize_value_accepts(field: FieldSpec, raw: object, expected: LeadVa
         (of(FieldType.INTEGER), float("nan"), "invalid_integer"),
         (of(FieldType.INTEGER, min=Decimal(16)), "15", "too_small"),
         (of(FieldType.INTEGER, max=Decimal(120)), 121, "too_large"),
+        (of(FieldType.INTEGER), "1" * 20, "integer_out_of_range"),
+        (of(FieldType.INTEGER), 2**63, "integer_out_of_range"),
+        (of(FieldType.INTEGER), -(2**63) - 1, "integer_out_of_range"),
+        (of(FieldType.INTEGER), 1e20, "integer_out_of_range"),
+        (of(FieldType.STRING), "a\x00b", "invalid_characters"),
+        (of(FieldType.EMAIL), "jo\x00hn@example.com", "invalid_characters"),
         (of(FieldType.DECIMAL), "NaN", "invalid_decimal"),
         (of(FieldType.DECIMAL), "Infinity", "invalid_decimal"),
         (of(FieldType.DECIMAL), "1e5", "invalid_decimal"),
@@ -264,6 +270,20 @@ def test_decimal_json_form_has_no_exponent(number: Decimal) -> None:
     assert isinstance(text, str)
     assert "e" not in text.lower()
     assert Decimal(text) == number
+
+
+def test_integers_fit_in_64_bits_as_every_store_keeps_them() -> None:
+    # the JSON encoder of both databases refuses anything wider (issue 11: the ping writer
+    # retried such a batch forever)
+    field = of(FieldType.INTEGER)
+    assert normalize_value(field, str(2**63 - 1)) == 2**63 - 1
+    assert normalize_value(field, -(2**63)) == -(2**63)
+    problem = validate_fields(
+        Vertical("v", "V", (field,)), {field.name: "12345678901234567890"}, Stage.PING
+    ).errors
+    assert [(e.loc, e.type, e.input) for e in problem] == [
+        (("body", "fields", field.name), "integer_out_of_range", "12345678901234567890")
+    ]
 
 
 def test_integer_refuses_fractional_text_but_takes_whole_floats() -> None:

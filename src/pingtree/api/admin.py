@@ -187,6 +187,15 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
             before=before,
         )
 
+    @router.get("/set-aside")
+    async def list_set_aside(
+        limit: Limit = 50, writer: str | None = None, before: str | None = None
+    ) -> dict[str, Any]:
+        """Rows a background writer could not store (``ping-writer``, ``attempt-log``),
+        newest first, each with its values and the database's error; ``counts`` per
+        writer. They were kept aside so the rows behind them were written."""
+        return await views.set_aside_list(ports, limit, writer=writer, before=before)
+
     @router.get("/sales")
     async def list_sales(
         limit: Limit = 50, buyer_id: str | None = None, before: str | None = None

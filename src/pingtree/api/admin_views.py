@@ -15,6 +15,7 @@ from pingtree.domain.money import format_money, from_cents
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
 from pingtree.store.lead_fields import open_fields
+from pingtree.store.set_aside import SetAsideRepository
 from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
 from pingtree.store.traffic import (
     AttemptRepository,
@@ -32,6 +33,7 @@ __all__ = [
     "ping_trace",
     "reveal_list",
     "sale_list",
+    "set_aside_list",
 ]
 
 _CANDIDATE_KEYS = ("order_id", "buyer_id", "outcome", "reason", "price", "latency_ms")
@@ -140,6 +142,32 @@ async def reveal_list(
         {"id": r.id, "lead_id": r.lead_id, "viewer": r.viewer, "revealed_at": r.revealed_at}
         for r in rows
     ]
+
+
+async def set_aside_list(
+    ports: Ports, limit: int, *, writer: str | None = None, before: str | None = None
+) -> dict[str, Any]:
+    """Rows the background writers could not store, newest first, with how many each
+    writer has set aside in all (DESIGN §9): an operator sees them, nothing blocks on them."""
+    async with ports.sessions() as session:
+        repository = SetAsideRepository(session)
+        rows = await repository.recent(limit, writer=writer, before=before)
+        counts = await repository.counts()
+    return {
+        "counts": counts,
+        "total": sum(counts.values()),
+        "rows": [
+            {
+                "id": r.id,
+                "writer": r.writer,
+                "row_key": r.row_key,
+                "error": r.error,
+                "created_at": r.created_at,
+                "row": r.row,
+            }
+            for r in rows
+        ],
+    }
 
 
 async def attempt_list(

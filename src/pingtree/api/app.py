@@ -39,7 +39,8 @@ def create_app(
         runtime = await start_runtime(settings, clock, bids)
         app.state.runtime = runtime
         keys = KeyChecker(runtime.ports, runtime.server_key)
-        app.include_router(seller_router(runtime.ports, keys))
+        writers = (runtime.ports.pings, runtime.attempts)
+        app.include_router(seller_router(runtime.ports, keys, writers))
         app.include_router(admin_router(runtime.ports, keys))
         app.include_router(config_entities_router(runtime.ports, keys))
         app.include_router(deliveries_router(runtime.ports, keys))

@@ -2,6 +2,11 @@
 
 Field errors take pydantic's shape ``{loc, msg, type, input}`` so that the answers to our
 own checks and to FastAPI's request validation read alike (STYLE "Errors carry field paths").
+
+When the server cannot take the work now (a background writer is behind, no database
+connection came free in time, the database has no room for another client) the answer is
+503 with ``Retry-After`` and ``{"detail": {"msg", "type": "unavailable"}}``, given before
+anything was acknowledged, never a 500 (DESIGN §9 "back-pressure, never silent loss").
 """
 
 from __future__ import annotations
@@ -12,13 +17,19 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 
 from pingtree.domain.fields import FieldError
 from pingtree.flows.errors import InputError, NotFound
+from pingtree.store.batch_writer import WriterBehind
+from pingtree.store.set_aside import unavailable_reason
 
-__all__ = ["Problem", "field_problem", "install_problem_handlers"]
+__all__ = ["Problem", "field_problem", "install_problem_handlers", "unavailable"]
 
 Loc = tuple[str | int, ...]
+
+#: what a refused caller is told to wait: writers catch up and pools free up in moments
+RETRY_AFTER_SECONDS = 1
 
 
 class Problem(Exception):
@@ -75,6 +86,30 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_not_found(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": {"msg": str(exc) or "not found"}}, status_code=404)
 
+    async def on_behind(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, WriterBehind)
+        return unavailable("the server is catching up on its writes; try again shortly")
+
+    async def on_database(_request: Request, exc: Exception) -> JSONResponse:
+        reason = unavailable_reason(exc)
+        if reason is None:
+            raise exc  # a defect, not a full pool: the 500 it is, logged
+        return unavailable(f"{reason}; try again shortly")
+
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(InputError, on_input)
     app.add_exception_handler(NotFound, on_not_found)
+    app.add_exception_handler(WriterBehind, on_behind)
+    # the pool had no connection in time; the server had no room for another client
+    # (asyncpg's "too many clients", SQLSTATE 53300, arrives wrapped as a DBAPIError)
+    app.add_exception_handler(sa_exc.TimeoutError, on_database)
+    app.add_exception_handler(sa_exc.DBAPIError, on_database)
+
+
+def unavailable(message: str, retry_after: int = RETRY_AFTER_SECONDS) -> JSONResponse:
+    """503 with ``Retry-After``: the work was refused before anything was done."""
+    return JSONResponse(
+        {"detail": {"msg": message, "type": "unavailable"}},
+        status_code=503,
+        headers={"Retry-After": str(retry_after)},
+    )

@@ -6,8 +6,8 @@ Auth, malformed input and size are 4xx; every business outcome is HTTP 200 with 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal, Protocol
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -22,6 +22,7 @@ from pingtree.flows.ping import handle_ping
 from pingtree.flows.ports import Ports
 from pingtree.flows.post import handle_post
 from pingtree.flows.requests import SellerRequest
+from pingtree.store.batch_writer import WriterBehind
 from pingtree.store.traffic import LeadRepository
 
 __all__ = ["SellerAnswer", "seller_router"]
@@ -72,15 +73,23 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "body above 64 KiB"},
     415: {"description": "content type not JSON or form"},
     422: {"description": "invalid fields: each with its loc, msg and type"},
+    503: {
+        "description": "the server cannot take more work right now (its writers are behind,"
+        " or no database connection came free in time): nothing was done; try again after"
+        " the Retry-After seconds"
+    },
 }
 
 Flow = Callable[[Ports, SellerRequest], Awaitable[dict[str, Any]]]
 
 
-def seller_router(ports: Ports, keys: KeyChecker) -> APIRouter:
+def seller_router(ports: Ports, keys: KeyChecker, writers: Sequence[Backlogged] = ()) -> APIRouter:
+    """The seller routes. While one of ``writers`` is behind, ping, post and direct post
+    answer 503 with ``Retry-After`` before doing any work (DESIGN §9)."""
     router = APIRouter(prefix="/api/v1", tags=["seller"])
 
     async def run(request: Request, flow: Flow) -> dict[str, Any]:
+        _refuse_when_behind(writers)  # before any work: nothing is acknowledged
         body = await read_seller_body(request)
         caller = await _campaign_caller(keys, request, body)
         if caller.campaign_id not in ports.snapshots.current().config.campaigns:
@@ -92,7 +101,7 @@ def seller_router(ports: Ports, keys: KeyChecker) -> APIRouter:
                 fields=body.fields,
                 test=body.test,
                 ping_id=body.ping_id,
-                idempotency_key=request.headers.get("idempotency-key") or None,
+                idempotency_key=_idempotency_key(request),
                 tmax_ms=body.tmax_ms,
                 meta=body.meta,
             ),
@@ -155,3 +164,38 @@ async def _campaign_caller(keys: KeyChecker, request: Request, body: SellerBody 
     if caller.role != "campaign" or caller.campaign_id is None:
         raise Problem(403, "this key is not a campaign key", "forbidden")
     return caller
+
+
+class Backlogged(Protocol):
+    """A background writer that says when it is too far behind to take more work."""
+
+    name: str
+
+    @property
+    def behind(self) -> bool: ...
+
+
+def _refuse_when_behind(writers: Sequence[Backlogged]) -> None:
+    for writer in writers:
+        if writer.behind:
+            raise WriterBehind(writer.name, f"{writer.name} is behind")
+
+
+#: the longest ``Idempotency-Key`` kept (the ``idempotency_key`` columns' width)
+_MAX_IDEMPOTENCY_KEY = 200
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key") or None
+    if key is not None and len(key) > _MAX_IDEMPOTENCY_KEY:
+        raise Problem.from_errors(
+            [
+                (
+                    ("header", "idempotency-key"),
+                    f"must be at most {_MAX_IDEMPOTENCY_KEY} characters",
+                    "too_long",
+                    None,
+                )
+            ]
+        )
+    return key

@@ -135,6 +135,11 @@ def pii_field_names(vertical: Vertical) -> frozenset[str]:
 # Numbers are bounded to 30 digits before and after the point: far beyond any lead
 # field, and it keeps int() and Decimal() of hostile text cheap.
 _MAX_DIGITS = 30
+# Every value must fit what stores it (DESIGN §9): an integer is kept as a JSON number,
+# which the JSON encoder of both databases refuses past signed 64 bits; a decimal is kept
+# as its text, within the 30 digits above; text may not hold NUL, which PostgreSQL refuses.
+_MIN_INTEGER = -(2**63)
+_MAX_INTEGER = 2**63 - 1
 _INTEGER_RE = re.compile(r"[+-]?\d{1,30}")
 _DECIMAL_RE = re.compile(r"[+-]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})")
 _ISO_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -170,6 +175,8 @@ _MAX_EMAIL_LENGTH = 254
 def _text(spec: FieldSpec, raw: object) -> str:
     """Trimmed text of a text-like value; JSON numbers are accepted as their digits."""
     if isinstance(raw, str):
+        if "\x00" in raw:
+            raise FieldValueError("invalid_characters", "must not contain NUL characters")
         return raw.strip()
     if isinstance(raw, int) and not isinstance(raw, bool):
         return str(raw)
@@ -212,6 +219,11 @@ def _integer(spec: FieldSpec, raw: object) -> int:
         number = int(text)
     else:
         raise bad
+    if not _MIN_INTEGER <= number <= _MAX_INTEGER:
+        raise FieldValueError(
+            "integer_out_of_range",
+            f"must be a 64-bit whole number, from {_MIN_INTEGER} to {_MAX_INTEGER}",
+        )
     _check_bounds(spec, number)
     return number
 

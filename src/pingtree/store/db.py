@@ -5,8 +5,11 @@ and every transaction opened with ``BEGIN IMMEDIATE``: the write lock is taken u
 two processes doing read-then-write never interleave (DESIGN §8.4). Without it, SQLite
 upgrades a read lock to a write lock mid-transaction and read-check-increment races lose.
 
-PostgreSQL (many workers): asyncpg with a pool of 10 (+20 overflow) per process; correctness
-under concurrency comes from conditional updates and row locks, not from the isolation level.
+PostgreSQL (many workers): asyncpg with a bounded pool per process, sized by the settings so
+that all workers together stay under the server's ``max_connections`` (``Settings.pool_sizes``);
+a request that gets no connection within ``pool_timeout`` fails fast (the API answers 503)
+rather than queueing without end. Correctness under concurrency comes from conditional
+updates and row locks, not from the isolation level.
 
 URLs are accepted in their everyday spellings and given the async driver:
 ``sqlite:///x.db`` → ``sqlite+aiosqlite:///x.db``; ``postgres://`` and ``postgresql://`` →
@@ -54,12 +57,22 @@ def async_url(url: str) -> str:
     )
 
 
-def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    foreign_keys: bool = True,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+    pool_timeout: float = 30.0,
+) -> AsyncEngine:
     """An engine for ``url`` (see :func:`async_url`), set up for pingtree's concurrency rules.
 
     For a SQLite file, its parent directory is created. ``foreign_keys=False`` is only for
     migrations: SQLite's batch mode rebuilds a table by copy-and-rename, which a parent
-    table's enforced foreign keys would refuse. The caller disposes of the engine.
+    table's enforced foreign keys would refuse. ``pool_size``, ``max_overflow`` and
+    ``pool_timeout`` (seconds to wait for a free connection, then
+    ``sqlalchemy.exc.TimeoutError``) size a PostgreSQL pool. The caller disposes of the
+    engine.
     """
     url = async_url(url)
     parsed = make_url(url)
@@ -70,7 +83,14 @@ def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
         engine = _create_async_engine(url, connect_args={"timeout": 30}, **_JSON)
         _configure_sqlite(engine, foreign_keys=foreign_keys)
         return engine
-    return _create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=False, **_JSON)
+    return _create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=False,
+        **_JSON,
+    )
 
 
 def _json_dumps(value: object) -> str:

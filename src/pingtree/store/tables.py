@@ -41,6 +41,7 @@ __all__ = [
     "PiiReveal",
     "Ping",
     "Sale",
+    "SetAside",
     "User",
     "UtcDateTime",
     "WebSession",
@@ -377,3 +378,24 @@ class PiiReveal(Base):
     #: ``user:<id>`` for a person in the UI, ``key:<id>`` for an admin API token
     viewer: Mapped[str] = mapped_column(String(80))
     revealed_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+# --- rows a writer could not store -----------------------------------------------------------
+
+
+class SetAside(Base):
+    """A row a background writer could not store, kept with its error for an operator
+    (DESIGN §9): it never blocks the rows behind it. Ping rows hold no PII; attempt rows
+    hold masked bodies."""
+
+    __tablename__ = "set_aside"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: which writer refused it: ``ping-writer`` or ``attempt-log``
+    writer: Mapped[str] = mapped_column(String(32))
+    #: the row's own id (a ping id, an attempt id)
+    row_key: Mapped[str] = mapped_column(String(64))
+    #: the row's values, made printable (what JSON cannot hold becomes its text)
+    row: Mapped[dict[str, Any]]
+    error: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -1,0 +1,131 @@
+"""Back-pressure, never silent loss (DESIGN §9), at the seller API: a value no store can keep
+is a 422 at the door, a writer that is behind turns new work away with 503 and
+``Retry-After``, and what a writer could not store is shown to an operator."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from pingtree.api.app import create_app
+from pingtree.store.ping_writer import PingWriter
+from tests.api.conftest import admin_token, market_settings
+from tests.api.market import AUTO_VERTICAL, CONTACT, PING, Market, buyer, marketplace, order
+from tests.support.clock import FrozenClock
+from tests.support.server import serve_app
+
+#: 20 digits: past 64 bits, which is what stopped the pings' writer for good (issue 11)
+HUGE = "12345678901234567890"
+
+
+def _with_vehicles(config: dict[str, Any]) -> dict[str, Any]:
+    """The market with an integer field that has no ``max``: nothing but 64 bits bounds it."""
+    vertical = copy.deepcopy(AUTO_VERTICAL)
+    vertical["fields"].append({"name": "vehicles", "type": "integer"})
+    return {**config, "verticals": [vertical]}
+
+
+def _error_types(response: httpx.Response) -> dict[tuple[Any, ...], str]:
+    return {tuple(e["loc"]): e["type"] for e in response.json()["detail"]}
+
+
+@pytest.mark.parametrize("huge", [HUGE, int(HUGE)], ids=["text", "number"])
+def test_a_20_digit_integer_is_a_422_everywhere_and_pings_go_on_being_stored(
+    market: Market, huge: object
+) -> None:
+    market.apply(_with_vehicles(marketplace([buyer("shield", order("shield_fl", "25.00"))])))
+    seller = market.seller()
+    refused = market.http.post(
+        "/api/v1/ping", json={"fields": {**PING, "vehicles": huge}}, headers=seller
+    )
+    assert refused.status_code == 422, refused.text
+    assert _error_types(refused) == {("body", "fields", "vehicles"): "integer_out_of_range"}
+
+    pinged = market.ping()
+    lead = {**PING, **CONTACT, "vehicles": huge}
+    for path, body in [
+        ("/api/v1/post", {"ping_id": pinged["ping_id"], "fields": lead}),
+        ("/api/v1/leads", {"fields": lead}),
+    ]:
+        response = market.http.post(path, json=body, headers=seller)
+        assert response.status_code == 422, (path, response.text)
+        assert _error_types(response) == {("body", "fields", "vehicles"): "integer_out_of_range"}
+
+    # the writer was never fed what it cannot store: pings are still stored, posts still sell
+    assert market.ping_trace(pinged["ping_id"])["id"] == pinged["ping_id"]
+    assert market.post(pinged["ping_id"])["status"] == "sold"
+    later = market.ping({**PING, "vehicles": 2})
+    assert market.ping_trace(later["ping_id"])["fields"]["vehicles"] == 2
+    aside = market.http.get("/api/v1/admin/set-aside", headers=market.admin).json()
+    assert aside == {"counts": {}, "total": 0, "rows": []}
+
+
+def test_an_idempotency_key_longer_than_its_column_is_a_422(market: Market) -> None:
+    market.apply(marketplace([buyer("shield", order("shield_fl", "25.00"))]))
+    response = market.http.post(
+        "/api/v1/ping",
+        json={"fields": PING},
+        headers={**market.seller(), "Idempotency-Key": "k" * 201},
+    )
+    assert response.status_code == 422
+    assert _error_types(response) == {("header", "idempotency-key"): "too_long"}
+
+
+def test_set_aside_rows_are_for_admins(market: Market) -> None:
+    market.apply(marketplace([]))
+    assert market.http.get("/api/v1/admin/set-aside").status_code == 401
+    as_seller = market.http.get("/api/v1/admin/set-aside", headers=market.seller())
+    assert as_seller.status_code == 403
+
+
+class DatabaseDown:
+    """Sessions whose transactions fail as a database that is down would."""
+
+    def begin(self) -> Any:
+        raise OperationalError("INSERT", {}, ConnectionRefusedError("database is down"))
+
+
+@pytest.fixture
+def behind(tmp_path: Path, clock: FrozenClock) -> Iterator[tuple[Market, PingWriter]]:
+    """A server whose pings' writer reports ``behind`` from one queued ping (high water 1)."""
+    settings = market_settings(tmp_path).model_copy(update={"ping_writer_high_water": 1})
+    token = admin_token(settings)
+    app = create_app(settings, clock=clock)
+    with (
+        serve_app(app) as base_url,
+        httpx.Client(base_url=base_url, timeout=30) as http,
+    ):
+        yield Market(http, token, clock, settings), app.state.runtime.ports.pings
+
+
+def test_a_writer_that_is_behind_turns_new_work_away_with_503(
+    behind: tuple[Market, PingWriter],
+) -> None:
+    market, writer = behind
+    market.apply(marketplace([]))  # no buyers: a ping writes nothing but its own row
+    seller = market.seller()
+    sessions = writer._sessions
+    writer._sessions = DatabaseDown()  # type: ignore[assignment]
+    try:
+        first = market.ping()
+        assert first["status"] == "rejected"  # answered; its row is queued, not dropped
+        for path, body in [
+            ("/api/v1/ping", {"fields": PING}),
+            ("/api/v1/post", {"ping_id": first["ping_id"], "fields": {**PING, **CONTACT}}),
+            ("/api/v1/leads", {"fields": {**PING, **CONTACT}}),
+        ]:
+            refused = market.http.post(path, json=body, headers=seller)
+            assert refused.status_code == 503, (path, refused.text)
+            assert refused.headers["retry-after"] == "1"
+            assert refused.json()["detail"]["type"] == "unavailable"
+    finally:
+        writer._sessions = sessions
+    # the database is back: the queued ping was kept and written, new work is taken again
+    assert market.ping_trace(first["ping_id"])["status"] == "rejected"
+    assert market.ping()["status"] == "rejected"
