@@ -87,6 +87,8 @@ class Outbox:
         self._postbacks: set[asyncio.Task[None]] = set()
         #: leads this process sold and is posting, by id (the oldest forgotten first)
         self._on_hand: OrderedDict[str, LeadOnHand] = OrderedDict()
+        #: the order of each sale dispatched here and not yet taken
+        self._orders: dict[str, str] = {}
         #: the server is stopping: sellers are not kept waiting for deliveries
         self._closing = False
 
@@ -119,6 +121,7 @@ class Outbox:
             self._on_hand[lead.id] = lead
             while len(self._on_hand) > _ON_HAND_MAX:
                 self._on_hand.popitem(last=False)
+            self._orders.update((s, lead.orders[s]) for s in sale_ids if s in lead.orders)
         for sale_id in sale_ids:
             self._spawn(sale_id, own=True)
 
@@ -208,8 +211,13 @@ class Outbox:
         now = ports.clock.now()
         async with ports.sessions.begin() as session:
             outbox = OutboxRepository(session)
-            row = await outbox.get(sale_id)
-            step = _post_step(snapshot, row.order_id) if row is not None else None
+            # the post's timeout sets the row's lease: its order is known for a sale this
+            # process just made, else read from the row
+            order_id = self._orders.pop(sale_id, None)
+            if order_id is None:
+                row = await outbox.get(sale_id)
+                order_id = row.order_id if row is not None else None
+            step = _post_step(snapshot, order_id) if order_id is not None else None
             lease = self._lease(step)
             row = await outbox.take(sale_id, now, now + lease, own=own)
         if row is None:
@@ -283,10 +291,9 @@ class Outbox:
             await outbox.finish(
                 row.sale_id, _ROW_STATUS[verdict], posted.reason, posted.redirect_url, now
             )
-            sales = SaleRepository(session)
-            await sales.set_status(row.sale_id, sale_status)
-            sale = await session.get(Sale, row.sale_id)
-            if sale_status == "rejected" and sale is not None:
+            await SaleRepository(session).set_status(row.sale_id, sale_status)
+            sale = await session.get(Sale, row.sale_id) if sale_status == "rejected" else None
+            if sale is not None:
                 charges = _charges(snapshot, sale)
                 await ports.caps.refund(session, charges)
             if not falls_through:  # the usual end: the lead settles in the same transaction

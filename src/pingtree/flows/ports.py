@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -85,6 +85,8 @@ class LeadOnHand:
     ping_id: str | None
     #: the full lead, PII in clear
     values: Mapping[str, LeadValue]
+    #: the order of each of its sales to post, by sale id
+    orders: Mapping[str, str] = field(default_factory=dict)
 
 
 class DeliveryQueue(Protocol):

@@ -72,6 +72,13 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         refused = rejected([Reason.PING_POST_MISMATCH], lead_id=lead.id, fields=list(mismatch))
     ranking = [quote_from_json(row) for row in ping.auction.get("ranking", [])]
     winners = set(ping.auction.get("winners", []))
+    row = ports.pings.take(ping.id)  # still queued here: the sale stores it, claimed
+    if row is None:
+        await ports.pings.settled(ping.id)  # being written right now: claim it once stored
+    elif row["expires_at"] <= now:
+        ports.pings.add(row)
+        await ports.caps.release(ping.id, now)
+        return rejected([Reason.PING_EXPIRED], ping_id=ping.id)
     answer = await sell(
         ports,
         snapshot,
@@ -88,7 +95,7 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
             ping_id=ping.id,
             auction=ping.auction,
         ),
-        Intake(lead, claim=(ping.id, digest), refusal=refused),
+        Intake(lead, claim=(ping.id, digest), refusal=refused, ping_row=row),
     )
     if answer is None:  # claimed already (by this very post, or another) or expired
         return await _answer_repeat(ports, ping.id, digest, now)
@@ -96,15 +103,18 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
 
 
 async def _find_ping(ports: Ports, campaign: Campaign, ping_id: str) -> Ping | None:
-    await ports.pings.settled(ping_id)
-    give_up_at = time.monotonic() + _UNSEEN_WAIT_SECONDS
-    while True:
-        async with ports.sessions() as session:
-            ping = await PingRepository(session).get(ping_id)
-        # another worker answered this ping a moment ago and is still writing it
-        if ping is not None or not _just_made(ping_id) or time.monotonic() >= give_up_at:
-            break
-        await asyncio.sleep(_REPEAT_POLL_SECONDS)
+    queued = ports.pings.get(ping_id)
+    if queued is not None:  # answered by this process a moment ago, not stored yet
+        ping: Ping | None = Ping(**queued)
+    else:
+        give_up_at = time.monotonic() + _UNSEEN_WAIT_SECONDS
+        while True:
+            async with ports.sessions() as session:
+                ping = await PingRepository(session).get(ping_id)
+            # another worker answered this ping a moment ago and is still writing it
+            if ping is not None or not _just_made(ping_id) or time.monotonic() >= give_up_at:
+                break
+            await asyncio.sleep(_REPEAT_POLL_SECONDS)
     # another campaign's ping is as unknown as a made-up id
     return ping if ping is not None and ping.campaign_id == campaign.id else None
 

@@ -83,6 +83,9 @@ class Intake:
     #: the seller's answer when the lead is refused before any sale (the post disagrees
     #: with its ping, the auction found no buyer); ``None`` to sell it
     refusal: dict[str, Any] | None = None
+    #: the claimed ping's row when it was still queued in this process's ping writer
+    #: (taken from it): inserted here, already claimed, instead of claimed by an update
+    ping_row: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,12 +127,17 @@ async def sell(
         except _CapFull as full:  # the transaction rolled back: again without that order
             _drop(full.quote, dropped, notes)
             continue
+        except BaseException:
+            if intake.ping_row is not None:  # not stored: back to the writer it came from
+                ports.pings.add(intake.ping_row)
+            raise
         break
     if placed is None:
         return None
     failpoint("sale.committed")
     await _after_commit(ports, lead, placed, release_holds=not placed.released)
-    on_hand = LeadOnHand(lead.id, campaign.vertical_id, lead.ping_id, lead.values)
+    orders = {sale.id: sale.order_id for sale, _ in placed.sales}
+    on_hand = LeadOnHand(lead.id, campaign.vertical_id, lead.ping_id, lead.values, orders)
     if placed.answer is not None:
         ports.outbox.dispatch(placed.pending, on_hand)
         return placed.answer
@@ -185,10 +193,15 @@ async def _take_in(
     """The transaction's work: claim → lead → refused, or sold / pending / unsold."""
     if intake.claim is not None:
         ping_id, digest = intake.claim
-        if not await PingRepository(session).claim(ping_id, digest, lead.now, lead.id):
+        pings = PingRepository(session)
+        if intake.ping_row is not None:
+            await pings.add_claimed(intake.ping_row, digest, lead.now, lead.id)
+        elif not await pings.claim(ping_id, digest, lead.now, lead.id):
             return None
     failpoint("sale.claimed")
-    released = lead.ping_id is not None and await ports.caps.release_in(session, lead.ping_id)
+    released = _held_nothing(snapshot, lead) or (
+        lead.ping_id is not None and await ports.caps.release_in(session, lead.ping_id)
+    )
     duplicate = await inbound_duplicate(
         session, campaign, lead.id, lead.dedup_keys, lead.test, lead.now
     )
@@ -201,9 +214,6 @@ async def _take_in(
         await session.flush()
         failpoint("sale.lead")
         return _Placed([], [], refusal, released)
-    LeadRepository(session).add(intake.row)
-    await session.flush()
-    failpoint("sale.lead")
     placed = await _place(
         session, ports, snapshot, campaign, lead, notes, dropped, len(lead.winners), row=intake.row
     )
@@ -250,11 +260,28 @@ async def _place(
         for pick, cost in zip(picks, costs[len(live) :], strict=True)
     ]
     pending = [sale.id for sale, _ in sales if sale.status == "pending"]
+    auction = {**lead.auction, "sale_notes": [n.to_json() for n in notes]}
+    answer: dict[str, Any] | None = None
+    if row is None:
+        await LeadRepository(session).note_auction(lead.id, auction)
+    else:  # the new lead goes in as the transaction leaves it: one INSERT
+        if pending:
+            answer = _accepted(lead) if not campaign.wait_for_delivery else None
+            # the lead's own answer stays open (``pending`` at GET) until its posts settle
+            _finish(row, "pending", None, answer, auction, lead.now)
+        else:
+            answer = _final_answer(lead, [sale for sale, _ in sales], payout)
+            _finish(row, "sold" if sales else "unsold", answer, answer, auction, lead.now)
+            row.revenue_cents = sum(sale.revenue_cents for sale, _ in sales)
+            row.cost_cents = to_cents(payout) if sales else 0
+        LeadRepository(session).add(row)
+        await session.flush()
+        failpoint("sale.lead")
     for sale, cost in zip(live, costs, strict=False):
         await SaleRepository(session).set_cost(sale.id, to_cents(cost))
     # in buyer order, so concurrent sales lock the same counters in the same order
+    session.add_all(sale for sale, _ in sales)
     for sale, pick in sorted(sales, key=lambda sp: sp[0].buyer_id):
-        session.add(sale)
         if pick.charges and not await ports.caps.commit(
             session, sale.id, lead.ping_id, pick.charges, lead.now
         ):
@@ -270,20 +297,6 @@ async def _place(
         dedup = DedupRepository(session)
         for buyer_id in sorted({sale.buyer_id for sale, _ in sales}):
             await dedup.record(buyer_id, lead.dedup_keys, lead.id, lead.now)
-
-    auction = {**lead.auction, "sale_notes": [n.to_json() for n in notes]}
-    answer: dict[str, Any] | None = None
-    if row is None:
-        await LeadRepository(session).note_auction(lead.id, auction)
-    elif pending:
-        answer = _accepted(lead) if not campaign.wait_for_delivery else None
-        # the lead's own answer stays open (``pending`` at GET) until its posts settle
-        _finish(row, "pending", None, answer, auction, lead.now)
-    else:
-        answer = _final_answer(lead, [sale for sale, _ in sales], payout)
-        _finish(row, "sold" if sales else "unsold", answer, answer, auction, lead.now)
-        row.revenue_cents = sum(sale.revenue_cents for sale, _ in sales)
-        row.cost_cents = to_cents(payout) if sales else 0
     await session.flush()
     failpoint("sale.recorded")
     return _Placed(sales, pending, answer)
@@ -306,6 +319,21 @@ async def _last_sold(session: AsyncSession, lead: LeadToSell) -> Mapping[str, dt
     if lead.test or not lead.dedup_keys:
         return {}
     return await DedupRepository(session).last_sold(lead.dedup_keys)
+
+
+def _held_nothing(snapshot: Snapshot, lead: LeadToSell) -> bool:
+    """Whether the lead's ping held no cap room: none of its winners' orders has a cap or
+    a budget (holds of a configuration changed since expire by themselves)."""
+    for quote in lead.winners:
+        order = snapshot.config.orders.get(quote.order_id)
+        buyer = snapshot.config.buyers.get(quote.buyer_id)
+        if (
+            order is not None
+            and buyer is not None
+            and charges_for(order, buyer, quote.price, lead.now)
+        ):
+            return False
+    return True
 
 
 def _drop(quote: Quote, dropped: set[str], notes: list[Candidate]) -> None:

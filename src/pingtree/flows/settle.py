@@ -55,10 +55,9 @@ async def settle(session: AsyncSession, lead_id: str, now: dt.datetime) -> Settl
         answer=answer,
         auction=None,
         now=now,
-    )
-    if answer["status"] != "pending":
         # a seller still waiting gets this; one answered already keeps its answer
-        await leads.answer_first(lead_id, answer)
+        first=answer["status"] != "pending",
+    )
     return Settled(lead_id, lead.campaign_id, answer)
 
 

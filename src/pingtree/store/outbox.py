@@ -72,12 +72,10 @@ class OutboxRepository:
                 lease_until=lease_until,
                 updated_at=now,
             )
-            .returning(Delivery.sale_id)
-            .execution_options(synchronize_session=False)
+            .returning(Delivery)
+            .execution_options(synchronize_session=False, populate_existing=True)
         )
-        if result.first() is None:
-            return None
-        return await self._session.get(Delivery, sale_id, populate_existing=True)
+        return result.scalars().first()
 
     async def take_abandoned(self, sale_id: str, now: dt.datetime) -> bool:
         """Claim a row left ``sending`` by a worker whose lease ran out: it died mid-post, so

@@ -7,11 +7,11 @@ transaction (STYLE "Storage").
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import uuid_utils
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.tables import AttemptRow, Lead, PiiReveal, Ping, Sale
@@ -48,6 +48,14 @@ class PingRepository:
             .limit(1)
         )
         return (await self._session.scalars(query)).first()
+
+    async def add_claimed(
+        self, row: Mapping[str, Any], post_digest: str, now: dt.datetime, lead_id: str
+    ) -> None:
+        """Insert a ping not stored yet (its row, as the ping writer queues it), claimed by
+        the post whose lead is ``lead_id``."""
+        claimed = {**row, "claimed_at": now, "post_digest": post_digest, "lead_id": lead_id}
+        await self._session.execute(insert(Ping).values(claimed))
 
     async def claim(self, ping_id: str, post_digest: str, now: dt.datetime, lead_id: str) -> bool:
         """Atomically mark an accepted, unexpired, unclaimed ping as used by one post, whose
@@ -119,7 +127,10 @@ class LeadRepository:
         answer: dict[str, Any] | None,
         auction: dict[str, Any] | None,
         now: dt.datetime,
+        first: bool = False,
     ) -> None:
+        """The lead's state and answer; ``first``: the answer is also the seller's first,
+        unless one is recorded (see :meth:`answer_first`)."""
         values: dict[str, Any] = {
             "status": status,
             "reasons": reasons,
@@ -130,6 +141,10 @@ class LeadRepository:
         }
         if auction is not None:
             values["auction"] = auction
+        if first:
+            values["first_answer"] = func.coalesce(
+                Lead.first_answer, bindparam("answer_given", answer, type_=Lead.first_answer.type)
+            )
         await self._session.execute(update(Lead).where(Lead.id == lead_id).values(**values))
 
     async def answer_first(self, lead_id: str, answer: dict[str, Any]) -> dict[str, Any] | None:
