@@ -4,6 +4,7 @@ is a 422 at the door, a writer that is behind turns new work away with 503 and
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import insert
 from sqlalchemy.exc import OperationalError
 
 from pingtree.api.app import create_app
+from pingtree.store.db import create_engine, session_factory
 from pingtree.store.ping_writer import PingWriter
+from pingtree.store.set_aside import SET_ASIDE, set_aside_row
 from tests.api.conftest import admin_token, market_settings
 from tests.api.market import AUTO_VERTICAL, CONTACT, PING, Market, buyer, marketplace, order
 from tests.support.clock import FrozenClock
@@ -77,11 +81,34 @@ def test_an_idempotency_key_longer_than_its_column_is_a_422(market: Market) -> N
     assert _error_types(response) == {("header", "idempotency-key"): "too_long"}
 
 
-def test_set_aside_rows_are_for_admins(market: Market) -> None:
+def test_set_aside_rows_are_shown_to_admins_only(market: Market) -> None:
     market.apply(marketplace([]))
+    url = market.settings.resolved_database_url()
+    asyncio.run(_set_aside(url, {"id": "p-1", "fields": {"vehicles": 10**20}}))
+    shown = market.http.get("/api/v1/admin/set-aside", headers=market.admin)
+    assert shown.status_code == 200
+    answer = shown.json()
+    assert (answer["counts"], answer["total"]) == ({"ping-writer": 1}, 1)
+    (row,) = answer["rows"]
+    assert (row["writer"], row["row_key"]) == ("ping-writer", "p-1")
+    assert row["row"] == {"id": "p-1", "fields": {"vehicles": str(10**20)}}
+    assert row["error"] == "TypeError: Integer exceeds 64-bit range"
     assert market.http.get("/api/v1/admin/set-aside").status_code == 401
     as_seller = market.http.get("/api/v1/admin/set-aside", headers=market.seller())
     assert as_seller.status_code == 403
+
+
+async def _set_aside(url: str, row: dict[str, Any]) -> None:
+    """Set ``row`` aside as the pings' writer does when the database refuses it."""
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine).begin() as session:
+            error = TypeError("Integer exceeds 64-bit range")
+            await session.execute(
+                insert(SET_ASIDE), [set_aside_row("ping-writer", row["id"], row, error)]
+            )
+    finally:
+        await engine.dispose()
 
 
 class DatabaseDown:
