@@ -151,8 +151,14 @@ def test_a_writer_that_is_behind_turns_new_work_away_with_503(
             assert refused.status_code == 503, (path, refused.text)
             assert refused.headers["retry-after"] == "1"
             assert refused.json()["detail"]["type"] == "unavailable"
+        ready = market.http.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json() == {"status": "behind", "writers": ["ping-writer"]}
     finally:
         writer._sessions = sessions
     # the database is back: the queued ping was kept and written, new work is taken again
     assert market.ping_trace(first["ping_id"])["status"] == "rejected"
-    assert market.ping()["status"] == "rejected"
+    later = market.ping()
+    assert later["status"] == "rejected"
+    market.ping_trace(later["ping_id"])  # written
+    assert market.http.get("/readyz").status_code == 200

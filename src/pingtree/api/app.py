@@ -70,6 +70,11 @@ def create_app(
         runtime: Runtime | None = getattr(app.state, "runtime", None)
         if runtime is None:
             return JSONResponse({"status": "starting"}, status_code=503)
+        # a worker whose writers are behind refuses sellers (503): out of rotation until
+        # it caught up, so a load balancer sends the work elsewhere
+        behind = [w.name for w in (runtime.ports.pings, runtime.attempts) if w.behind]
+        if behind:
+            return JSONResponse({"status": "behind", "writers": behind}, status_code=503)
         return {"status": "ready", "config_version": runtime.ports.snapshots.current().version}
 
     return app
