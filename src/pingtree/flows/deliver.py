@@ -134,25 +134,14 @@ class Outbox:
         try:
             if not self._closing:
                 with contextlib.suppress(TimeoutError):
-                    settled = await asyncio.wait_for(asyncio.shield(answer), timeout)
-                    if settled["status"] != "pending":
-                        return settled
-            # the seller is answered pending, unless the lead settled meanwhile: whichever
-            # is recorded first is the answer a repeat of the post gets
-            return await self._answer_pending(lead_id)
+                    return await asyncio.wait_for(asyncio.shield(answer), timeout)
+            return {"status": "pending", "lead_id": lead_id}
         finally:
             waiting = self._waiters.get(lead_id, [])
             if answer in waiting:
                 waiting.remove(answer)
             if not waiting:
                 self._waiters.pop(lead_id, None)
-
-    async def _answer_pending(self, lead_id: str) -> dict[str, Any]:
-        pending = {"status": "pending", "lead_id": lead_id}
-        ports = self._require_ports()
-        async with ports.sessions.begin() as session:
-            first = await LeadRepository(session).answer_first(lead_id, pending)
-        return dict(first) if first is not None else pending
 
     def answer_waiting(self) -> None:
         """Answer every seller still waiting for its lead's delivery now, ``pending`` with

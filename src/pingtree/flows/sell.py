@@ -141,9 +141,16 @@ async def sell(
     if placed.answer is not None:
         ports.outbox.dispatch(placed.pending, on_hand)
         return placed.answer
-    answer = ports.outbox.expect(lead.id)
+    waiting = ports.outbox.expect(lead.id)
     ports.outbox.dispatch(placed.pending, on_hand)
-    return await ports.outbox.wait(lead.id, answer, campaign.post_deadline_ms / 1000)
+    answer = await ports.outbox.wait(lead.id, waiting, campaign.post_deadline_ms / 1000)
+    if answer["status"] != "pending":
+        return answer  # settled: recorded as the first answer with it
+    # the seller is answered pending, unless the lead settled meanwhile: whichever is
+    # recorded first is the answer a repeat of the post gets
+    async with ports.sessions.begin() as session:
+        first = await LeadRepository(session).answer_first(lead.id, answer)
+    return dict(first) if first is not None else answer
 
 
 async def refill(

@@ -29,6 +29,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from pingtree.store.sqlite_driver import one_trip_dbapi
+
 __all__ = ["async_url", "create_engine", "is_sqlite", "session_factory"]
 
 _SQLITE_PRAGMAS = ("synchronous=NORMAL", "busy_timeout=30000")
@@ -80,7 +82,20 @@ def create_engine(
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = _create_async_engine(url, connect_args={"timeout": 30}, **_JSON)
+        # one connection a process: every transaction takes SQLite's write lock (BEGIN
+        # IMMEDIATE), so a second connection could only wait for it in SQLite's busy
+        # handler, which sleeps (up to 100 ms a turn) instead of queueing; the pool's own
+        # queue hands the one connection over in order, at once. A statement is one trip to
+        # the connection's thread (store.sqlite_driver), so the lock is held briefly.
+        engine = _create_async_engine(
+            url,
+            module=one_trip_dbapi(),
+            connect_args={"timeout": 30},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=pool_timeout,
+            **_JSON,
+        )
         _configure_sqlite(engine, foreign_keys=foreign_keys)
         return engine
     return _create_async_engine(

@@ -184,7 +184,7 @@ class Lead(Base):
     #: the lead's answer as it stands (``GET /api/v1/leads/{id}``): final once settled
     answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: the answer the seller's post got, which a repeat of the same post gets again
-    first_answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    first_answer: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     auction: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_digest: Mapped[str | None] = mapped_column(String(64))
