@@ -13,6 +13,14 @@ from pingtree.delivery.client import create_client
 from pingtree.delivery.fanout import HttpBids
 from pingtree.flows.deliver import Outbox
 from pingtree.flows.ports import BidSource, Ports
+from pingtree.metrics import (
+    MeteredAttemptLog,
+    Metrics,
+    Sampler,
+    Sources,
+    process_metrics,
+    time_pool_checkouts,
+)
 from pingtree.settings import Settings
 from pingtree.store.attempt_log import BatchedAttemptLog
 from pingtree.store.buyer_secrets import BuyerSecrets
@@ -38,8 +46,11 @@ class Runtime:
     attempts: BatchedAttemptLog
     secrets: BuyerSecrets
     outbox: Outbox
+    metrics: Metrics
+    sampler: Sampler
 
     async def close(self) -> None:
+        await self.sampler.stop()
         await self.outbox.stop()
         await self.ports.pings.stop()
         await self.live_bids.close()
@@ -67,6 +78,8 @@ async def start_runtime(
         max_overflow=max_overflow,
         pool_timeout=settings.database_pool_timeout,
     )
+    metrics = process_metrics()
+    time_pool_checkouts(engine.pool, metrics)
     sessions = session_factory(engine)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     server_key = load_server_key(settings.secret_key, settings.data_dir)
@@ -82,12 +95,14 @@ async def start_runtime(
     )
     attempts = BatchedAttemptLog(sessions, high_water=settings.attempt_log_high_water)
     attempts.start()
+    # what buyers are sent goes through the metrics on its way to the delivery log
+    metered = MeteredAttemptLog(attempts, metrics)
     vault = PiiVault(server_key)
     secrets = BuyerSecrets(sessions, vault, settings.config_poll_seconds)
     await secrets.start()
-    live_bids = HttpBids(client, secrets.resolve, attempts)
+    live_bids = HttpBids(client, secrets.resolve, metered)
     outbox = Outbox(
-        attempts,
+        metered,
         lease_margin=dt.timedelta(seconds=settings.outbox_lease_seconds),
         backoff=dt.timedelta(seconds=settings.outbox_backoff_seconds),
         poll_seconds=settings.outbox_poll_seconds,
@@ -111,7 +126,29 @@ async def start_runtime(
     )
     ports.pings.start()
     outbox.start(ports)
-    return Runtime(settings, ports, engine, redis, server_key, live_bids, attempts, secrets, outbox)
+    sampler = Sampler(
+        metrics,
+        Sources(
+            sessions,
+            clock.now,
+            engine,
+            writers={"ping-writer": ports.pings, "attempt-log": attempts},
+        ),
+    )
+    sampler.start()
+    return Runtime(
+        settings,
+        ports,
+        engine,
+        redis,
+        server_key,
+        live_bids,
+        attempts,
+        secrets,
+        outbox,
+        metrics,
+        sampler,
+    )
 
 
 async def create_api_key(

@@ -24,6 +24,7 @@ from pingtree.config.schema import ConfigDocument
 from pingtree.delivery.client import create_client
 from pingtree.flows.errors import InputError, NotFound
 from pingtree.flows.try_buyer import try_buyer
+from pingtree.metrics import MULTIPROCESS_ENV, prepare_multiprocess_dir
 from pingtree.settings import Settings
 from pingtree.store.buyer_secrets import SECRET_NAME, BuyerSecretRepository, env_secret
 from pingtree.store.config_repo import ConfigRepository
@@ -108,6 +109,9 @@ def serve(
         os.environ[name] = value
     if not settings.redis_url:
         os.environ.pop("PINGTREE_REDIS_URL")
+    if settings.workers > 1:
+        # before uvicorn starts the workers, which choose prometheus-client's mode on import
+        os.environ[MULTIPROCESS_ENV] = str(prepare_multiprocess_dir(settings.data_dir))
     uvicorn.run(
         "pingtree.api.app:create_app_from_env",
         factory=True,

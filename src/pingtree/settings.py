@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: float = Field(default=0.5, gt=0)
     #: how often a worker looks for outbox rows nobody holds
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    #: a bearer token that may read ``/metrics`` and nothing else (for Prometheus); admin
+    #: API tokens may read it too. Unset: admin tokens only
+    metrics_token: str | None = None
     #: run the migrations when the server starts (convenient for the embedded database)
     migrate_on_start: bool = True
 

@@ -6,6 +6,7 @@ Auth, malformed input and size are 4xx; every business outcome is HTTP 200 with 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, Protocol
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from pingtree.api.auth import Caller, KeyChecker, bearer_or_header
 from pingtree.api.body import SellerBody, read_seller_body
+from pingtree.api.metrics import refusal
 from pingtree.api.problems import Problem
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.direct_post import handle_direct_post
@@ -22,6 +24,7 @@ from pingtree.flows.ping import handle_ping
 from pingtree.flows.ports import Ports
 from pingtree.flows.post import handle_post
 from pingtree.flows.requests import SellerRequest
+from pingtree.metrics import Metrics
 from pingtree.store.batch_writer import WriterBehind
 from pingtree.store.traffic import LeadRepository
 
@@ -83,18 +86,31 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 Flow = Callable[[Ports, SellerRequest], Awaitable[dict[str, Any]]]
 
 
-def seller_router(ports: Ports, keys: KeyChecker, writers: Sequence[Backlogged] = ()) -> APIRouter:
+def seller_router(
+    ports: Ports, keys: KeyChecker, metrics: Metrics, writers: Sequence[Backlogged] = ()
+) -> APIRouter:
     """The seller routes. While one of ``writers`` is behind, ping, post and direct post
     answer 503 with ``Retry-After`` before doing any work (DESIGN §9)."""
     router = APIRouter(prefix="/api/v1", tags=["seller"])
 
-    async def run(request: Request, flow: Flow) -> dict[str, Any]:
+    async def run(request: Request, flow: Flow, endpoint: str) -> dict[str, Any]:
+        """The flow's answer to one request, counted by ``endpoint`` (answer or refusal)."""
+        started = time.perf_counter()
+        try:
+            campaign_id, answer = await answer_of(request, flow)
+        except Exception as error:
+            metrics.seller_refusal(endpoint, *refusal(error), time.perf_counter() - started)
+            raise
+        metrics.seller_answer(endpoint, campaign_id, answer, time.perf_counter() - started)
+        return answer
+
+    async def answer_of(request: Request, flow: Flow) -> tuple[str, dict[str, Any]]:
         _refuse_when_behind(writers)  # before any work: nothing is acknowledged
         body = await read_seller_body(request)
         caller = await _campaign_caller(keys, request, body)
         if caller.campaign_id not in ports.snapshots.current().config.campaigns:
             raise Problem(403, "the campaign of this key is not configured", "forbidden")
-        return await flow(
+        return str(caller.campaign_id), await flow(
             ports,
             SellerRequest(
                 campaign_id=str(caller.campaign_id),
@@ -116,7 +132,7 @@ def seller_router(ports: Ports, keys: KeyChecker, writers: Sequence[Backlogged] 
     )
     async def ping(request: Request) -> dict[str, Any]:
         """Partial, non-PII lead data in; a bid and a ping id out."""
-        return await run(request, handle_ping)
+        return await run(request, handle_ping, "ping")
 
     @router.post(
         "/post",
@@ -127,7 +143,7 @@ def seller_router(ports: Ports, keys: KeyChecker, writers: Sequence[Backlogged] 
     )
     async def post(request: Request) -> dict[str, Any]:
         """The full lead with the ping id of an accepted ping, before it expires."""
-        return await run(request, handle_post)
+        return await run(request, handle_post, "post")
 
     @router.post(
         "/leads",
@@ -138,7 +154,7 @@ def seller_router(ports: Ports, keys: KeyChecker, writers: Sequence[Backlogged] 
     )
     async def direct_post(request: Request) -> dict[str, Any]:
         """A full lead with no ping, sold the same way."""
-        return await run(request, handle_direct_post)
+        return await run(request, handle_direct_post, "direct_post")
 
     @router.get(
         "/leads/{lead_id}",
