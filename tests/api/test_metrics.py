@@ -15,6 +15,7 @@ import yaml
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import insert
 from sqlalchemy.pool import QueuePool
 
 from pingtree.api.app import create_app
@@ -25,6 +26,8 @@ from pingtree.mockbuyer import MockBuyer
 from pingtree.settings import Settings
 from pingtree.store.batch_writer import WriterBehind
 from pingtree.store.db import create_engine, session_factory
+from pingtree.store.set_aside import set_aside_row
+from pingtree.store.tables import SetAside
 from tests.api.conftest import SECRET, admin_token, market_settings
 from tests.api.market import CONTACT, PING, Market, buyer, campaign, marketplace, order
 from tests.support.buyers import running_buyers
@@ -203,12 +206,13 @@ def test_writers_and_the_database_pool_are_reported(market: Market, mock: MockBu
     size = seen("pingtree_db_pool_connections", state="size")
     assert size >= 1
     assert 0 <= seen("pingtree_db_pool_connections", state="checked_out") <= size
-    until(
-        lambda: (
-            scrape(market.http, market.admin)("pingtree_writer_backlog", writer="ping-writer") == 0
-        )
-    )
     assert seen("pingtree_writer_set_aside_total", writer="ping-writer") == 0
+    assert seen("pingtree_set_aside_rows", writer="attempt-log") == 0
+    # the pings are written a moment after their answers
+    until(lambda: scrape(market.http, market.admin)("pingtree_writer_backlog") == 0)
+    # rows set aside are read from the database, whoever set them aside and when
+    asyncio.run(_set_aside(market.settings, "attempt-log", 2))
+    assert scrape(market.http, market.admin)("pingtree_set_aside_rows", writer="attempt-log") == 2
     # one process: its own CPU and memory too
     assert seen("process_cpu_seconds_total") > 0
 
@@ -373,6 +377,17 @@ def test_serve_with_two_workers_answers_for_both(tmp_path: Path, mock: MockBuyer
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+async def _set_aside(settings: Settings, writer: str, count: int) -> None:
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        async with session_factory(engine).begin() as session:
+            for n in range(count):
+                row = set_aside_row(writer, f"row-{n}", {"id": n}, ValueError("refused"))
+                await session.execute(insert(SetAside), [row])
+    finally:
+        await engine.dispose()
 
 
 def _worker_pids(serve_pid: int, count: int) -> set[int]:

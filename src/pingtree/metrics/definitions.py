@@ -180,6 +180,16 @@ class Metrics:
                 registry=r,
             )
         )
+        self.set_aside_rows = _Family(
+            Gauge(
+                "pingtree_set_aside_rows",
+                "Rows in the set_aside table, by writer: what an operator has to look at "
+                "(read from the database; at most 10000 counted)",
+                ["writer"],
+                multiprocess_mode="mostrecent",
+                registry=r,
+            )
+        )
         self.writer_lost = _Family(
             Counter(
                 "pingtree_writer_lost",

@@ -4,8 +4,9 @@
   are this process's state: read at scrape time, and with several workers also every
   :data:`SAMPLE_SECONDS` by each worker (the one scraped cannot read the others' memory;
   their last readings are in the shared files).
-- The outbox's depth and age are the database's: read by the scraped worker only, with a
-  bounded query (:mod:`pingtree.store.outbox_depth`), never per request. A scrape waits
+- The outbox's depth and age, and the rows set aside, are the database's: read by the
+  scraped worker only, with bounded queries (:mod:`pingtree.store.readings`), never per
+  request. A scrape waits
   for it a moment only; a slow reading is never cancelled (cut off inside a transaction,
   it could keep SQLite's write lock) but finishes on its own, one at a time.
 - Pool waits are timed where the pool hands out a connection (:func:`time_pool_checkouts`).
@@ -27,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import Pool, QueuePool
 
 from pingtree.metrics.definitions import Metrics
-from pingtree.store.outbox_depth import COUNTED_STATUSES, outbox_depth
 from pingtree.store.periodic import Periodic
+from pingtree.store.readings import COUNTED_STATUSES, outbox_depth, set_aside_rows
 
 __all__ = ["SAMPLE_SECONDS", "Sampler", "Sources", "Writer", "time_pool_checkouts"]
 
@@ -36,8 +37,8 @@ log = logging.getLogger(__name__)
 
 #: how often each worker writes its own gauges to the shared files (multiprocess mode)
 SAMPLE_SECONDS = 2.0
-#: how long a scrape waits for the outbox's reading: past it the last reading is shown
-_OUTBOX_WAIT_SECONDS = 2.0
+#: how long a scrape waits for the database reading: past it the last one is shown
+_READING_WAIT_SECONDS = 2.0
 
 
 class Writer(Protocol):
@@ -72,7 +73,7 @@ class Sampler:
         #: each writer's set-aside and lost counts when last read (the metrics are counters)
         self._seen = {name: (0, 0) for name in sources.writers}
         self._periodic: Periodic | None = None
-        #: the outbox reading in progress, if any
+        #: the database reading in progress, if any
         self._reading: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -97,7 +98,7 @@ class Sampler:
     async def scrape(self) -> None:
         """Bring every sampled value up to date before an exposition."""
         self.sample_process()
-        await self.sample_outbox()
+        await self.sample_database()
 
     def sample_process(self) -> None:
         """Read the writers and the pool of this process into their gauges."""
@@ -118,21 +119,27 @@ class Sampler:
             metrics.pool_connections("overflow").set(max(pool.overflow(), 0))
             metrics.pool_connections("size").set(pool.size())
 
-    async def sample_outbox(self) -> None:
-        """Read the outbox's depth and age, waiting :data:`_OUTBOX_WAIT_SECONDS` at most:
-        a scrape must answer even when the database does not (the last reading stays)."""
+    async def sample_database(self) -> None:
+        """Read the outbox's depth and age and the set-aside rows, waiting
+        :data:`_READING_WAIT_SECONDS` at most: a scrape must answer even when the database
+        does not (the last reading stays)."""
         if self._reading is None or self._reading.done():
-            self._reading = asyncio.create_task(self._read_outbox(), name="metrics-outbox")
+            self._reading = asyncio.create_task(self._read_database(), name="metrics-reading")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._reading), _OUTBOX_WAIT_SECONDS)
+            await asyncio.wait_for(asyncio.shield(self._reading), _READING_WAIT_SECONDS)
 
-    async def _read_outbox(self) -> None:
+    async def _read_database(self) -> None:
         try:
             async with self._sources.sessions() as session:
                 depth = await outbox_depth(session)
+                set_aside = await set_aside_rows(session)
         except Exception:
-            log.warning("could not read the outbox's depth for the metrics", exc_info=True)
+            log.warning(
+                "could not read the outbox and set-aside rows for the metrics", exc_info=True
+            )
             return
+        for writer in self._sources.writers:
+            self._metrics.set_aside_rows(writer).set(set_aside.get(writer, 0))
         for status in COUNTED_STATUSES:
             self._metrics.outbox_rows(status).set(depth.rows.get(status, 0))
         age = 0.0

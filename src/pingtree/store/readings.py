@@ -1,8 +1,9 @@
-"""How far behind the outbox is, for the metrics: rows by status and the oldest open row.
+"""What the metrics read from the database at scrape time: how far behind the outbox is
+(rows by status, the oldest open row) and the rows writers set aside.
 
-Read at scrape time, so the query is bounded: it looks at :data:`MAX_COUNTED` rows at most
-(a backlog past that is an emergency whatever its exact size) through the
-``(status, due_at)`` index, and never locks anything.
+Every reading is bounded: it looks at :data:`MAX_COUNTED` rows at most (a backlog past that
+is an emergency whatever its exact size), the outbox's through its ``(status, due_at)``
+index. It is short because, on SQLite, every transaction holds the write lock.
 """
 
 from __future__ import annotations
@@ -13,16 +14,22 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingtree.store.tables import Delivery
+from pingtree.store.tables import Delivery, SetAside
 
-__all__ = ["COUNTED_STATUSES", "MAX_COUNTED", "OPEN_STATUSES", "OutboxDepth", "outbox_depth"]
+__all__ = [
+    "COUNTED_STATUSES",
+    "MAX_COUNTED",
+    "OPEN_STATUSES",
+    "OutboxDepth",
+    "outbox_depth",
+    "set_aside_rows",
+]
 
 #: rows a worker still has to post: waiting, or being posted right now (tables.Delivery)
 OPEN_STATUSES = ("queued", "sending")
 #: counted too: ``unknown`` rows wait for an operator's word (the buyer never answered)
 COUNTED_STATUSES = (*OPEN_STATUSES, "unknown")
-#: the most rows one reading looks at, per status: a backlog past it is an emergency whatever
-#: its exact size, and on SQLite the reading holds the write lock while it counts
+#: the most rows one reading looks at (per outbox status)
 MAX_COUNTED = 10_000
 
 
@@ -54,6 +61,14 @@ async def outbox_depth(session: AsyncSession) -> OutboxDepth:
             first = _aware(first)
             oldest = first if oldest is None else min(oldest, first)
     return OutboxDepth(rows, oldest)
+
+
+async def set_aside_rows(session: AsyncSession) -> dict[str, int]:
+    """Rows set aside by writer (``ping-writer``, ``attempt-log``), :data:`MAX_COUNTED` at
+    most in all; a writer with none is absent."""
+    some = select(SetAside.writer).limit(MAX_COUNTED).subquery()
+    counted = await session.execute(select(some.c.writer, func.count()).group_by(some.c.writer))
+    return {str(writer): int(count) for writer, count in counted.all()}
 
 
 def _aware(value: dt.datetime | str) -> dt.datetime:
