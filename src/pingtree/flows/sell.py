@@ -217,8 +217,7 @@ async def _take_in(
         refusal = rejected([Reason.DUPLICATE], lead_id=lead.id)
     if refusal is not None:
         _finish(intake.row, "rejected", refusal, refusal, lead.auction, lead.now)
-        LeadRepository(session).add(intake.row)
-        await session.flush()
+        await LeadRepository(session).insert(intake.row)
         failpoint("sale.lead")
         return _Placed([], [], refusal, released)
     placed = await _place(
@@ -281,30 +280,28 @@ async def _place(
             _finish(row, "sold" if sales else "unsold", answer, answer, auction, lead.now)
             row.revenue_cents = sum(sale.revenue_cents for sale, _ in sales)
             row.cost_cents = to_cents(payout) if sales else 0
-        LeadRepository(session).add(row)
-        await session.flush()
+        await LeadRepository(session).insert(row)
         failpoint("sale.lead")
     for sale, cost in zip(live, costs, strict=False):
         await SaleRepository(session).set_cost(sale.id, to_cents(cost))
+    await SaleRepository(session).insert([sale for sale, _ in sales])
     # in buyer order, so concurrent sales lock the same counters in the same order
-    session.add_all(sale for sale, _ in sales)
     for sale, pick in sorted(sales, key=lambda sp: sp[0].buyer_id):
         if pick.charges and not await ports.caps.commit(
             session, sale.id, lead.ping_id, pick.charges, lead.now
         ):
             raise _CapFull(pick.quote)
     tokens: Mapping[str, str] = lead.auction.get("tokens", {})
-    outbox = OutboxRepository(session)
-    now = ports.clock.now()
-    for sale, _ in sales:
-        if sale.status == "pending":
-            token = tokens.get(sale.order_id)
-            outbox.add(sale.id, lead.id, sale.order_id, sale.buyer_id, token, now, _LEASE)
+    posts = [
+        (sale.id, lead.id, sale.order_id, sale.buyer_id, tokens.get(sale.order_id))
+        for sale, _ in sales
+        if sale.status == "pending"
+    ]
+    await OutboxRepository(session).add(posts, ports.clock.now(), _LEASE)
     if sales and not lead.test and lead.dedup_keys:
         dedup = DedupRepository(session)
         for buyer_id in sorted({sale.buyer_id for sale, _ in sales}):
             await dedup.record(buyer_id, lead.dedup_keys, lead.id, lead.now)
-    await session.flush()
     failpoint("sale.recorded")
     return _Placed(sales, pending, answer)
 

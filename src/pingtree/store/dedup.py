@@ -14,9 +14,12 @@ from collections.abc import Sequence
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingtree.store.tables import DedupKey
+from pingtree.store.tables import Base, DedupKey
 
 __all__ = ["INBOUND", "DedupRepository"]
+
+#: the table itself: a Core statement costs less than the ORM's bulk path (the sale's)
+_DEDUPKEY = Base.metadata.tables[DedupKey.__tablename__]
 
 #: the buyer id of the inbound (any supplier) history
 INBOUND = "*"
@@ -51,7 +54,7 @@ class DedupRepository:
         if not key_hmacs:
             return
         await self._session.execute(
-            insert(DedupKey),
+            insert(_DEDUPKEY),
             [
                 {"buyer_id": buyer_id, "key_hmac": key, "lead_id": lead_id, "created_at": now}
                 for key in sorted(set(key_hmacs))
