@@ -29,10 +29,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, AttemptLog
-from pingtree.delivery.client import SendError, send
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.poster import PostContext, PostedLead, PostVerdict, post_lead
 from pingtree.domain.caps import charges_for
@@ -41,8 +38,10 @@ from pingtree.domain.model import LeadValue, Vertical
 from pingtree.domain.money import from_cents
 from pingtree.failpoints import failpoint
 from pingtree.flows.auction import quote_from_json
+from pingtree.flows.picks import LeadToSell
 from pingtree.flows.ports import LeadOnHand, Ports
-from pingtree.flows.sell import LeadToSell, refill
+from pingtree.flows.postback import post_back
+from pingtree.flows.sell import refill
 from pingtree.flows.settle import Settled, settle
 from pingtree.store.lead_fields import dedup_keys, open_fields
 from pingtree.store.outbox import OutboxRepository
@@ -55,10 +54,8 @@ __all__ = ["Outbox"]
 
 logger = logging.getLogger(__name__)
 
-_POSTBACK_TRIES = 3
 #: leads kept on hand for their posts at most (each is a few fields)
 _ON_HAND_MAX = 10_000
-_POSTBACK_TIMEOUT_SECONDS = 5.0
 
 
 class Outbox:
@@ -339,33 +336,9 @@ class Outbox:
         ports = self._require_ports()
         campaign = ports.snapshots.current().config.campaigns.get(settled.campaign_id)
         if campaign is not None and campaign.postback_url:
-            task = asyncio.create_task(self._postback(campaign.postback_url, settled.answer))
+            task = asyncio.create_task(post_back(ports.http, campaign.postback_url, settled.answer))
             self._postbacks.add(task)
             task.add_done_callback(self._postbacks.discard)
-
-    async def _postback(self, url: str, answer: dict[str, Any]) -> None:
-        """Tell the seller the lead's final answer: a JSON post to the campaign's postback
-        URL, tried a few times; the seller can always read it at ``GET /leads/{id}``."""
-        ports = self._require_ports()
-        body = orjson.dumps(answer)
-        headers = [("Content-Type", "application/json")]
-        for attempt in range(_POSTBACK_TRIES):
-            try:
-                response = await send(
-                    ports.http, "POST", url, headers, body, timeout=_POSTBACK_TIMEOUT_SECONDS
-                )
-                if response.status < 500:
-                    if response.status >= 400:
-                        logger.warning(
-                            "postback of lead %s refused: HTTP %s",
-                            answer.get("lead_id"),
-                            response.status,
-                        )
-                    return
-            except SendError as exc:
-                logger.info("postback of lead %s failed: %s", answer.get("lead_id"), exc.kind)
-            await asyncio.sleep(2**attempt)
-        logger.warning("postback of lead %s given up", answer.get("lead_id"))
 
     # --- the worker ------------------------------------------------------------------------
 

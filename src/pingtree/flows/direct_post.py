@@ -25,9 +25,10 @@ from pingtree.domain.outcomes import Reason
 from pingtree.flows.auction import run_auction
 from pingtree.flows.errors import InputError
 from pingtree.flows.intake import INBOUND, new_lead
+from pingtree.flows.picks import LeadToSell
 from pingtree.flows.ports import BidResult, Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
-from pingtree.flows.sell import Intake, LeadToSell, sell
+from pingtree.flows.sell import Intake, sell
 from pingtree.store.dedup import DedupRepository
 from pingtree.store.lead_fields import dedup_keys
 from pingtree.store.snapshot import Snapshot

@@ -28,9 +28,10 @@ from pingtree.domain.outcomes import Reason
 from pingtree.flows.auction import quote_from_json
 from pingtree.flows.errors import InputError
 from pingtree.flows.intake import new_lead
+from pingtree.flows.picks import LeadToSell
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
-from pingtree.flows.sell import Intake, LeadToSell, sell
+from pingtree.flows.sell import Intake, sell
 from pingtree.store.lead_fields import dedup_keys
 from pingtree.store.tables import Ping
 from pingtree.store.traffic import LeadRepository, PingRepository

@@ -29,19 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.domain.auction import (
     Quote,
-    payout_for,
-    realized_payout,
-    sale_failures,
     split_payout,
 )
-from pingtree.domain.caps import CapCharge, charges_for
-from pingtree.domain.eligibility import Ineligible, LeadContext, check_order
-from pingtree.domain.model import Campaign, LeadValue
+from pingtree.domain.model import Campaign
 from pingtree.domain.money import format_money, from_cents, to_cents
 from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.domain.trace import Candidate
 from pingtree.failpoints import failpoint
 from pingtree.flows.intake import inbound_duplicate
+from pingtree.flows.picks import LeadToSell, Pick, held_nothing, pick_orders, seller_payout
 from pingtree.flows.ports import LeadOnHand, Ports
 from pingtree.flows.requests import new_id, rejected
 from pingtree.store.dedup import DedupRepository
@@ -50,25 +46,7 @@ from pingtree.store.snapshot import Snapshot
 from pingtree.store.tables import Lead, Sale
 from pingtree.store.traffic import LeadRepository, PingRepository, SaleRepository
 
-__all__ = ["Intake", "LeadToSell", "refill", "sell"]
-
-
-@dataclass(frozen=True)
-class LeadToSell:
-    id: str
-    values: Mapping[str, LeadValue]
-    test: bool
-    now: dt.datetime
-    #: HMACs of the lead's phone numbers and emails
-    dedup_keys: Sequence[str]
-    #: the ranking of the chosen leg, winners first
-    ranking: Sequence[Quote]
-    winners: Sequence[Quote]
-    #: the payout promised at the ping (a ceiling); ``None`` for a direct post
-    quoted_payout: Decimal | None
-    ping_id: str | None
-    #: the auction to keep with the lead, to which the sale's own notes are added
-    auction: Mapping[str, Any]
+__all__ = ["Intake", "refill", "sell"]
 
 
 @dataclass(frozen=True)
@@ -89,17 +67,11 @@ class Intake:
 
 
 @dataclass(frozen=True)
-class _Pick:
-    quote: Quote
-    charges: tuple[CapCharge, ...]
-
-
-@dataclass(frozen=True)
 class _Placed:
     """What a sale's transaction wrote: the new sales (with their picks), the ids of those
     to post, and the answer the seller gets now (``None``: it waits for the buyers)."""
 
-    sales: list[tuple[Sale, _Pick]]
+    sales: list[tuple[Sale, Pick]]
     pending: list[str]
     answer: dict[str, Any] | None
     #: the ping's cap holds were dropped in the transaction
@@ -206,7 +178,7 @@ async def _take_in(
         elif not await pings.claim(ping_id, digest, lead.now, lead.id):
             return None
     failpoint("sale.claimed")
-    released = _held_nothing(snapshot, lead) or (
+    released = held_nothing(snapshot, lead) or (
         lead.ping_id is not None and await ports.caps.release_in(session, lead.ping_id)
     )
     duplicate = await inbound_duplicate(
@@ -249,10 +221,10 @@ async def _place(
     is recorded unsold when nothing can be sold; for an older lead (the waterfall) nothing
     sold is ``None``."""
     last_sold = await _last_sold(session, lead)
-    picks = _pick(snapshot, campaign, lead, last_sold, dropped, notes, set(tried), wanted)
+    picks = pick_orders(snapshot, campaign, lead, last_sold, dropped, notes, set(tried), wanted)
     revenue = sum((from_cents(s.revenue_cents) for s in live), Decimal("0.00"))
     revenue += sum((p.quote.price for p in picks), Decimal("0.00"))
-    payout = _payout(campaign, lead, revenue) if picks else None
+    payout = seller_payout(campaign, lead, revenue) if picks else None
     if payout is None:
         if row is None:
             return None
@@ -325,104 +297,13 @@ async def _last_sold(session: AsyncSession, lead: LeadToSell) -> Mapping[str, dt
     return await DedupRepository(session).last_sold(lead.dedup_keys)
 
 
-def _held_nothing(snapshot: Snapshot, lead: LeadToSell) -> bool:
-    """Whether the lead's ping held no cap room: none of its winners' orders has a cap or
-    a budget (holds of a configuration changed since expire by themselves)."""
-    for quote in lead.winners:
-        order = snapshot.config.orders.get(quote.order_id)
-        buyer = snapshot.config.buyers.get(quote.buyer_id)
-        if (
-            order is not None
-            and buyer is not None
-            and charges_for(order, buyer, quote.price, lead.now)
-        ):
-            return False
-    return True
-
-
 def _drop(quote: Quote, dropped: set[str], notes: list[Candidate]) -> None:
     dropped.add(quote.order_id)
     notes.append(Candidate(quote.order_id, quote.buyer_id, Outcome.CAP, "cap reached at sale"))
 
 
-def _pick(
-    snapshot: Snapshot,
-    campaign: Campaign,
-    lead: LeadToSell,
-    last_sold: Mapping[str, dt.datetime],
-    dropped: set[str],
-    notes: list[Candidate],
-    buyers_taken: set[str],
-    wanted: int,
-) -> list[_Pick]:
-    """Up to ``wanted`` orders able to take the lead: the winners first, then down the
-    ranking; one per buyer, none of ``buyers_taken``."""
-    context = LeadContext(
-        values=lead.values,
-        test=lead.test,
-        now=lead.now,
-        qualify_all=campaign.ping_options.qualify_all_criteria,
-        legs=frozenset(q.leg for q in lead.ranking),
-    )
-    picks: list[_Pick] = []
-    noted = {n.order_id for n in notes}
-    queue = [*lead.winners, *(q for q in lead.ranking if q not in lead.winners)]
-    for quote in queue:
-        if len(picks) == wanted:
-            break
-        if quote.order_id in dropped or quote.buyer_id in buyers_taken:
-            continue
-        problem = _recheck(snapshot, quote, context, last_sold)
-        if problem is not None:
-            if quote.order_id not in noted:
-                notes.append(
-                    Candidate(quote.order_id, quote.buyer_id, problem.outcome, problem.reason)
-                )
-                noted.add(quote.order_id)
-            continue
-        order = snapshot.config.orders[quote.order_id]
-        buyer = snapshot.config.buyers[order.buyer_id]
-        charges = () if lead.test else charges_for(order, buyer, quote.price, lead.now)
-        picks.append(_Pick(quote, charges))
-        buyers_taken.add(quote.buyer_id)
-    return picks
-
-
-def _recheck(
-    snapshot: Snapshot,
-    quote: Quote,
-    context: LeadContext,
-    last_sold: Mapping[str, dt.datetime],
-) -> Ineligible | None:
-    """Can this order still take the lead? Its filters and dedup run on the full lead now;
-    caps are checked by the atomic commit itself."""
-    order = snapshot.config.orders.get(quote.order_id)
-    buyer = snapshot.config.buyers.get(quote.buyer_id)
-    if order is None or buyer is None:
-        return Ineligible(Outcome.PAUSED, "order removed")
-    return check_order(
-        order,
-        buyer,
-        context,
-        cap_check=lambda _order: None,
-        dedup_check=last_sold.get,
-    )
-
-
-def _payout(campaign: Campaign, lead: LeadToSell, revenue: Decimal) -> Decimal | None:
-    """The seller's payout on the revenue actually sold, or ``None`` if that would break the
-    campaign's minimum profit rules (a fallback is made only if it still meets them)."""
-    if lead.quoted_payout is None:
-        payout = payout_for(campaign.payout_model, campaign.payout_value, revenue)
-    else:
-        payout = realized_payout(campaign, revenue, lead.quoted_payout)
-    if sale_failures(campaign.ping_options, revenue, payout):
-        return None
-    return payout
-
-
 def _new_sale(
-    campaign: Campaign, lead: LeadToSell, pick: _Pick, cost: Decimal, *, post: bool
+    campaign: Campaign, lead: LeadToSell, pick: Pick, cost: Decimal, *, post: bool
 ) -> Sale:
     return Sale(
         id=new_id(),
