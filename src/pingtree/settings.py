@@ -58,8 +58,9 @@ class Settings(BaseSettings):
     #: when many buyers share one host (a lead platform's, a mock buyer's)
     outbound_connections: int = Field(default=512, gt=0)
     outbound_connections_per_host: int = Field(default=128, gt=0)
-    #: how long a post's outbox row stays with its worker beyond the post's own timeout; a
-    #: worker that dies mid-post leaves it to another after this (as unknown, §8.6)
+    #: how long a new outbox row stays with the worker that sold it, and a post's row with
+    #: its worker beyond the post's own timeout; a worker that dies leaves its rows to
+    #: another after this (a row it was posting, as unknown: §8.6)
     outbox_lease_seconds: float = Field(default=30.0, gt=0)
     #: the first retry's delay after a post that reached nobody (doubled each try)
     outbox_backoff_seconds: float = Field(default=0.5, gt=0)

@@ -108,6 +108,10 @@ class Outbox:
 
     # --- the in-process side (DeliveryQueue) ----------------------------------------------
 
+    @property
+    def fresh_lease(self) -> dt.timedelta:
+        return self._lease_margin
+
     def expect(self, lead_id: str) -> asyncio.Future[dict[str, Any]]:
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(lead_id, []).append(answer)

@@ -93,6 +93,12 @@ class DeliveryQueue(Protocol):
     """The outbox's in-process side (``flows.deliver.Outbox``): sales whose outbox rows
     committed are posted at once; a seller may wait for its lead's final answer."""
 
+    @property
+    def fresh_lease(self) -> dt.timedelta:
+        """How long a new outbox row is left to the process that wrote it (it dispatches
+        the row at once: only a crash leaves it to another worker, after this)."""
+        ...
+
     def expect(self, lead_id: str) -> asyncio.Future[dict[str, Any]]:
         """A future for the lead's final answer; call before :meth:`dispatch`."""
         ...

@@ -269,7 +269,7 @@ async def _place(
         for sale, _ in sales
         if sale.status == "pending"
     ]
-    await OutboxRepository(session).add(posts, ports.clock.now(), _LEASE)
+    await OutboxRepository(session).add(posts, ports.clock.now(), ports.outbox.fresh_lease)
     if sales and not lead.test and lead.dedup_keys:
         dedup = DedupRepository(session)
         for buyer_id in sorted({sale.buyer_id for sale, _ in sales}):
@@ -337,11 +337,6 @@ def _finish(
     row.first_answer = first_answer
     row.auction = dict(auction)
     row.updated_at = now
-
-
-#: how long a new outbox row is left to the process that wrote it, before a worker may take
-#: it (it is dispatched at once: only a crash leaves it to a worker)
-_LEASE = dt.timedelta(seconds=30)
 
 
 def _final_answer(lead: LeadToSell, sales: Sequence[Sale], payout: Decimal) -> dict[str, Any]:
