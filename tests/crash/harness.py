@@ -21,6 +21,7 @@ the sales it sold. Two campaigns sell into all three: ``wait`` (``wait_for_deliv
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import signal
 import subprocess
@@ -35,8 +36,11 @@ from typing import Any
 import httpx
 import orjson
 import yaml
+from sqlalchemy import select
 
 from pingtree.mockbuyer import EndpointConfig, MockBuyer
+from pingtree.store.db import create_engine
+from pingtree.store.tables import CapUsage
 from tests.api.conftest import SECRET, admin_token, market_settings
 from tests.api.market import buyer, campaign, marketplace, order
 from tests.support.processes import free_port, server_env, start_server
@@ -187,6 +191,7 @@ class Site:
 
     def __post_init__(self) -> None:
         settings = market_settings(self.tmp_path)
+        self.database_url = settings.resolved_database_url()
         self.env = server_env(
             settings, SECRET, PINGTREE_OUTBOUND_ALLOW='["127.0.0.1"]', **self.timers
         )
@@ -221,10 +226,19 @@ class Site:
         env = dict(self.env)
         if armed:
             env["PINGTREE_FAILPOINTS"] = armed
-        with self.log.open("a") as out:
-            out.write(f"\n=== serve, armed: {armed or 'nothing'} ===\n")
-        port = free_port()
-        self.server = start_server(env, port, self.log)
+        for attempt in range(3):
+            with self.log.open("a") as out:
+                out.write(f"\n=== serve, armed: {armed or 'nothing'} ===\n")
+            started_at = self.log.stat().st_size
+            port = free_port()
+            try:
+                self.server = start_server(env, port, self.log)
+                break
+            except RuntimeError:
+                # the free port was taken meanwhile (an outgoing connection's, say): another
+                said = self.log.read_bytes()[started_at:]
+                if b"address already in use" not in said or attempt == 2:
+                    raise
         self.armed = armed
         self.url = f"http://127.0.0.1:{port}"
         # a fresh pool: nothing kept alive towards a dead server
@@ -367,9 +381,10 @@ class Site:
         )
         assert answer.status_code == 200, answer.text
 
-    def cap_used(self, order_id: str) -> int:
-        (cap,) = self._admin_get(f"/orders/{order_id}/caps")["caps"]
-        return int(cap["used"])
+    def committed_use(self) -> dict[str, int]:
+        """order id → the committed use of its cap (one window: ``total``), read from the
+        database, the truth (on PostgreSQL the admin report reads Redis, a cache of it)."""
+        return asyncio.run(_committed_use(self.database_url))
 
     def sales(self, status: str | Iterable[str] | None = None) -> Counter[str]:
         """order id → how many of its sales (with ``status``, or any), over the whole site."""
@@ -395,6 +410,20 @@ class Site:
 
     def set_endpoint(self, name: str, config: dict[str, Any]) -> None:
         self.mock.configure(name, EndpointConfig.model_validate(config))
+
+
+async def _committed_use(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(select(CapUsage.scope, CapUsage.used))
+            return {
+                scope.removeprefix("order:"): int(used)
+                for scope, used in rows
+                if scope.startswith("order:")
+            }
+    finally:
+        await engine.dispose()
 
 
 def until(check: Callable[[], Any], what: str, seconds: float = 20) -> Any:
