@@ -27,10 +27,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingtree.domain.auction import (
-    Quote,
-    split_payout,
-)
+from pingtree.domain.auction import Quote, split_payout
 from pingtree.domain.model import Campaign
 from pingtree.domain.money import format_money, from_cents, to_cents
 from pingtree.domain.outcomes import Outcome, Reason
@@ -257,12 +254,6 @@ async def _place(
     for sale, cost in zip(live, costs, strict=False):
         await SaleRepository(session).set_cost(sale.id, to_cents(cost))
     await SaleRepository(session).insert([sale for sale, _ in sales])
-    # in buyer order, so concurrent sales lock the same counters in the same order
-    for sale, pick in sorted(sales, key=lambda sp: sp[0].buyer_id):
-        if pick.charges and not await ports.caps.commit(
-            session, sale.id, lead.ping_id, pick.charges, lead.now
-        ):
-            raise _CapFull(pick.quote)
     tokens: Mapping[str, str] = lead.auction.get("tokens", {})
     posts = [
         (sale.id, lead.id, sale.order_id, sale.buyer_id, tokens.get(sale.order_id))
@@ -274,6 +265,13 @@ async def _place(
         dedup = DedupRepository(session)
         for buyer_id in sorted({sale.buyer_id for sale, _ in sales}):
             await dedup.record(buyer_id, lead.dedup_keys, lead.id, lead.now)
+    # last, so that the counters' rows (shared by every sale of the order) are locked for
+    # as short a time as can be; in buyer order, so concurrent sales lock them in one order
+    for sale, pick in sorted(sales, key=lambda sp: sp[0].buyer_id):
+        if pick.charges and not await ports.caps.commit(
+            session, sale.id, lead.ping_id, pick.charges, lead.now
+        ):
+            raise _CapFull(pick.quote)
     failpoint("sale.recorded")
     return _Placed(sales, pending, answer)
 
