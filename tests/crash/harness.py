@@ -7,15 +7,16 @@ a time, ``armed`` with a failpoint (``PINGTREE_FAILPOINTS``: the process kills i
 the sale reaches it) or not. The mock buyers live in the test process, so they outlive
 every server and count every post they received.
 
-The marketplace has three lanes, told apart by the lead's zip (each order filters on it),
+The marketplace has lanes, told apart by the lead's zip (each order filters on it),
 each with a first buyer ($30) and a second ($20) to fall back to:
 
 - ``hold``: a post of unknown outcome waits for an operator (``on_unknown: hold``);
 - ``retry``: it is re-sent with the same ``Idempotency-Key`` (``on_unknown: retry``);
-- ``flaky``: the first buyer's endpoint answers 503 until the test says otherwise.
+- ``flaky``: the first buyer's endpoint answers 503 until the test says otherwise;
+- ``slow``: the first buyer answers in 300 ms and dedupes (``on_unknown: retry``).
 
 Every order has a count cap over its whole life, so committed use can be compared with
-the sales it sold. Two campaigns sell into all three: ``wait`` (``wait_for_delivery``) and
+the sales it sold. Two campaigns sell into every lane: ``wait`` (``wait_for_delivery``) and
 ``nowait``.
 """
 

@@ -53,8 +53,9 @@ def test_a_kill_at_a_random_moment_loses_no_lead_and_sells_none_twice(site: Site
         if call.ping_id is not None:
             site.ping_row(call.ping_id)
     delay = random.uniform(0.02, 0.5)
-    note = f"(killed {delay:.2f} s into the posts)"
     firsts = _all_at_once(site, calls, kill_after=delay)
+    unanswered = sum(first is None for first in firsts)
+    note = f"(killed {delay:.2f} s into the posts, {unanswered} of {SELLERS} unanswered)"
 
     site.start()
     retries = _all_at_once(site, calls)
