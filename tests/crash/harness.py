@@ -200,7 +200,6 @@ class Site:
         self.log = self.tmp_path / "servers.log"
         self.admin = {"Authorization": f"Bearer {admin_token(settings)}"}
         self.server: subprocess.Popen[bytes] | None = None
-        self.armed: str | None = None
         self.http = httpx.Client(timeout=30)
         self.url = ""
         self.start()
@@ -240,7 +239,6 @@ class Site:
                 said = self.log.read_bytes()[started_at:]
                 if b"address already in use" not in said or attempt == 2:
                     raise
-        self.armed = armed
         self.url = f"http://127.0.0.1:{port}"
         # a fresh pool: nothing kept alive towards a dead server
         self.http.close()
