@@ -147,27 +147,9 @@ def site(shared_site: Site) -> Iterator[Site]:
     shared_site.settle()
 
 
-#: cases that fail for a known reason, not yet decided
-KNOWN: dict[str, str] = {
-    "sale.recorded-ping_post-nowait-ping_unsaved": (
-        "a ping still in the ping writer's queue is stored by its post's transaction, so a "
-        "crash before that commit loses the ping: the retry is rejected, ping_unknown"
-    ),
-}
-
-
 @pytest.mark.parametrize(
     "case",
-    [
-        pytest.param(
-            c,
-            id=c.id,
-            marks=[pytest.mark.xfail(reason=KNOWN[c.id], raises=AssertionError, strict=True)]
-            if c.id in KNOWN
-            else [],
-        )
-        for c in CASES
-    ],
+    [pytest.param(c, id=c.id) for c in CASES],
 )
 def test_a_crash_at_the_boundary_loses_no_lead_and_sells_none_twice(site: Site, case: Case):
     # --- the sale reaches the point and the server dies --------------------------------------

@@ -177,24 +177,22 @@ async def test_every_wait_has_a_limit(sessions: async_sessionmaker[AsyncSession]
     await writer.settled("not-queued-here")  # this process never had it: at once
 
 
-async def test_take_hands_a_queued_ping_to_the_post(
+async def test_a_post_waiting_for_its_ping_ends_the_writers_linger(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     writer = PingWriter(sessions)
-    row = ping(idempotency_key="k-1")
-    writer.add(row)
-    assert writer.repeat("acme_auto", "k-1", NOW) == {"status": "accepted"}
-    taken = writer.take(row["id"])
-    assert taken is not None
-    assert taken["id"] == row["id"]
-    assert taken["claimed_at"] is None
-    assert writer.take(row["id"]) is None
-    await writer.settled(row["id"])  # no longer the writer's to wait for
-    await writer.flush()
-    assert await stored_ids(sessions) == set()  # the taker stores it, not the writer
+    writer._linger = 30.0  # a linger no test would sit out
+    writer.start()
+    try:
+        row = ping()
+        writer.add(row)
+        await asyncio.wait_for(writer.settled(row["id"]), 5)
+        assert await stored_ids(sessions) == {row["id"]}
+    finally:
+        await writer.stop()
 
 
-async def test_a_ping_in_the_batch_being_written_is_not_taken(
+async def test_a_ping_in_the_batch_being_written_is_waited_for(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     writer = PingWriter(sessions)
@@ -203,7 +201,6 @@ async def test_a_ping_in_the_batch_being_written_is_not_taken(
     writing = asyncio.create_task(writer.flush())
     await asyncio.sleep(0)  # the batch has left the queue
     assert writer.pending(row["id"])
-    assert writer.take(row["id"]) is None
     await writer.settled(row["id"])
     await writing
     assert await stored_ids(sessions) == {row["id"]}

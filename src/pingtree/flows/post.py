@@ -73,13 +73,9 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         refused = rejected([Reason.PING_POST_MISMATCH], lead_id=lead.id, fields=list(mismatch))
     ranking = [quote_from_json(row) for row in ping.auction.get("ranking", [])]
     winners = set(ping.auction.get("winners", []))
-    row = ports.pings.take(ping.id)  # still queued here: the sale stores it, claimed
-    if row is None:
-        await ports.pings.settled(ping.id)  # being written right now: claim it once stored
-    elif row["expires_at"] <= now:
-        ports.pings.add(row)
-        await ports.caps.release(ping.id, now)
-        return rejected([Reason.PING_EXPIRED], ping_id=ping.id)
+    # answered by this process a moment ago: the sale claims it once it is stored (a
+    # ping stored before its post is claimed, so a crash in between never loses it)
+    await ports.pings.settled(ping.id)
     answer = await sell(
         ports,
         snapshot,
@@ -96,7 +92,7 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
             ping_id=ping.id,
             auction=ping.auction,
         ),
-        Intake(lead, claim=(ping.id, digest), refusal=refused, ping_row=row),
+        Intake(lead, claim=(ping.id, digest), refusal=refused),
     )
     if answer is None:  # claimed already (by this very post, or another) or expired
         return await _answer_repeat(ports, ping.id, digest, now)

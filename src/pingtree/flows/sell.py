@@ -58,9 +58,6 @@ class Intake:
     #: the seller's answer when the lead is refused before any sale (the post disagrees
     #: with its ping, the auction found no buyer); ``None`` to sell it
     refusal: dict[str, Any] | None = None
-    #: the claimed ping's row when it was still queued in this process's ping writer
-    #: (taken from it): inserted here, already claimed, instead of claimed by an update
-    ping_row: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -96,10 +93,6 @@ async def sell(
         except _CapFull as full:  # the transaction rolled back: again without that order
             _drop(full.quote, dropped, notes)
             continue
-        except BaseException:
-            if intake.ping_row is not None:  # not stored: back to the writer it came from
-                ports.pings.add(intake.ping_row)
-            raise
         break
     if placed is None:
         return None
@@ -169,10 +162,7 @@ async def _take_in(
     """The transaction's work: claim → lead → refused, or sold / pending / unsold."""
     if intake.claim is not None:
         ping_id, digest = intake.claim
-        pings = PingRepository(session)
-        if intake.ping_row is not None:
-            await pings.add_claimed(intake.ping_row, digest, lead.now, lead.id)
-        elif not await pings.claim(ping_id, digest, lead.now, lead.id):
+        if not await PingRepository(session).claim(ping_id, digest, lead.now, lead.id):
             return None
     failpoint("sale.claimed")
     released = held_nothing(snapshot, lead) or (

@@ -28,6 +28,7 @@ Errors::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -98,9 +99,11 @@ class BatchWriter(Generic[T]):
         self._stop_seconds = stop_seconds
         #: queued items by key, oldest first
         self._queue: dict[str, T] = {}
-        #: the batch being written right now (never taken back by :meth:`take`)
+        #: the batch being written right now
         self._flight: dict[str, T] = {}
         self._wake = asyncio.Event()
+        #: set by a caller waiting for an item: the linger ends at once
+        self._hurry = asyncio.Event()
         #: set (and replaced) whenever items leave the writer: the waiters look again
         self._progress = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -147,21 +150,15 @@ class BatchWriter(Generic[T]):
         """``key``'s item while it waits here (queued or being written), else ``None``."""
         return self._queue.get(key) or self._flight.get(key)
 
-    def take(self, key: str) -> T | None:
-        """Remove ``key``'s item if it is queued and not being written, for the caller to
-        store itself; ``None`` otherwise (then :meth:`settled` tells when it is stored)."""
-        item = self._queue.pop(key, None)
-        if item is not None:
-            self._notify()
-        return item
-
     def pending(self, key: str) -> bool:
         return key in self._queue or key in self._flight
 
     async def settled(self, key: str, seconds: float) -> None:
-        """Return once ``key``'s item is no longer waiting here (written, set aside or
-        taken); at once if this process never had it. Raises :class:`WriterBehind` past
-        ``seconds`` seconds."""
+        """Return once ``key``'s item is no longer waiting here (written or set aside); at
+        once if this process never had it. Someone waits for it, so the writer ends its
+        linger for company now. Raises :class:`WriterBehind` past ``seconds`` seconds."""
+        if self.pending(key):
+            self._hurry.set()
         await self._wait_until(lambda: not self.pending(key), seconds)
 
     async def drained(self, seconds: float) -> None:
@@ -221,7 +218,9 @@ class BatchWriter(Generic[T]):
                 self._wake.clear()
                 await self._wake.wait()
                 if not self._stopping and len(self._queue) < self._max_batch:
-                    await asyncio.sleep(self._linger)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._hurry.wait(), self._linger)
+            self._hurry.clear()
             if self._queue and not await self._write_next():
                 return
 

@@ -4,9 +4,8 @@ The flow hands the row over and answers; one background task per process inserts
 queued up in one transaction (group commit: the busier the process, the bigger the batch;
 see :mod:`pingtree.store.batch_writer` for what happens to a row the database refuses and
 to a backlog past high water). Until then the ping lives here, so everyone who needs it
-by id sees it: a post first :meth:`PingWriter.take`\\ s it to insert in its own
-transaction, or waits for :meth:`PingWriter.settled`; a repeated ping looks here before
-the database.
+by id sees it: a post reads it here and waits for :meth:`PingWriter.settled` (which ends
+the writer's linger) before claiming it; a repeated ping looks here before the database.
 
 A ping is a price quote, not a lead: one lost to a crash in the milliseconds before its
 batch commits costs a quote the seller can no longer post (``ping_unknown``), never a lead.
@@ -67,7 +66,7 @@ class PingWriter(BatchWriter[dict[str, Any]]):
         super().add({column: ping.get(column) for column in _COLUMNS})
 
     async def settled(self, ping_id: str, seconds: float | None = None) -> None:
-        """Return once ``ping_id`` is in the database (or set aside, or taken), if this
+        """Return once ``ping_id`` is in the database (or set aside), if this
         process is writing it. Raises :class:`~pingtree.store.batch_writer.WriterBehind`
         past ``seconds`` (default: the writer's ``wait_seconds``): the post answers 503."""
         await super().settled(ping_id, self._wait_seconds if seconds is None else seconds)
@@ -76,13 +75,6 @@ class PingWriter(BatchWriter[dict[str, Any]]):
         """Return once every ping queued before the call is in the database; raises
         :class:`~pingtree.store.batch_writer.WriterBehind` past ``seconds``."""
         await super().drained(self._wait_seconds if seconds is None else seconds)
-
-    def take(self, ping_id: str) -> dict[str, Any] | None:
-        """The row values of ``ping_id``, removed from the queue, when it is queued and not
-        in a batch being written right now: the post inserts the ping in its own sale
-        transaction instead of waiting for the writer's linger. ``None`` otherwise: then
-        :meth:`settled` tells when the writer has stored it."""
-        return super().take(ping_id)
 
     def repeat(self, campaign_id: str, key: str, now: dt.datetime) -> dict[str, Any] | None:
         """The answer of a queued, unexpired ping with this idempotency key, if any."""

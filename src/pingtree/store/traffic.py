@@ -7,7 +7,7 @@ transaction (STYLE "Storage").
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import uuid_utils
@@ -50,14 +50,6 @@ class PingRepository:
             .limit(1)
         )
         return (await self._session.scalars(query)).first()
-
-    async def add_claimed(
-        self, row: Mapping[str, Any], post_digest: str, now: dt.datetime, lead_id: str
-    ) -> None:
-        """Insert a ping not stored yet (its row, as the ping writer queues it), claimed by
-        the post whose lead is ``lead_id``."""
-        claimed = {**row, "claimed_at": now, "post_digest": post_digest, "lead_id": lead_id}
-        await self._session.execute(insert(_PING).values(claimed))
 
     async def claim(self, ping_id: str, post_digest: str, now: dt.datetime, lead_id: str) -> bool:
         """Atomically mark an accepted, unexpired, unclaimed ping as used by one post, whose
