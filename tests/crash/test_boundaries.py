@@ -101,8 +101,8 @@ CASES = [
     Case("sale.lead", "direct", "wait"),
     Case("sale.recorded", "ping_post", "wait"),
     Case("sale.recorded", "direct", "nowait"),
-    # posted the moment its ping was answered (its row perhaps still in the ping writer's
-    # queue): the retry still sells
+    # posted the moment its ping was answered, its row perhaps still in the ping writer's
+    # queue: the post waits for it to be stored, so the retry still sells
     Case("sale.recorded", "ping_post", "nowait", ping_stored=False),
     Case("sale.committed", "ping_post", "wait"),
     Case("sale.committed", "ping_post", "nowait"),
@@ -147,10 +147,7 @@ def site(shared_site: Site) -> Iterator[Site]:
     shared_site.settle()
 
 
-@pytest.mark.parametrize(
-    "case",
-    [pytest.param(c, id=c.id) for c in CASES],
-)
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
 def test_a_crash_at_the_boundary_loses_no_lead_and_sells_none_twice(site: Site, case: Case):
     # --- the sale reaches the point and the server dies --------------------------------------
     if case.lane is FLAKY:
