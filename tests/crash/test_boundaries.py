@@ -217,7 +217,12 @@ def _died_at_the_point(site: Site, case: Case, first: dict[str, Any] | None) -> 
 
 
 def _unknown_sale(site: Site, lead_id: str) -> str | None:
-    unknown = [d["sale_id"] for d in site.deliveries(lead_id) if d["status"] == "unknown"]
+    """The lead's sale whose post is unknown once the worker has recorded it so: its outbox
+    row and the sale itself. (The row is marked first, in a transaction of its own; an
+    operator's verdict given between the two is overwritten by the worker's "unknown".)"""
+    rows = {d["sale_id"] for d in site.deliveries(lead_id) if d["status"] == "unknown"}
+    sales = {s["id"] for s in site.lead(lead_id)["sales"] if s["status"] == "unknown"}
+    unknown = sorted(rows & sales)
     return unknown[0] if unknown else None
 
 
