@@ -171,8 +171,8 @@ class Outbox:
         if row is None or row.status != "unknown":
             return False
         verdict = PostVerdict.ACCEPTED if delivered else PostVerdict.REJECTED
-        await self._conclude(row, PostedLead(verdict, "resolved by an operator"), refill=True)
-        return True
+        posted = PostedLead(verdict, "resolved by an operator")
+        return await self._conclude(row, posted, refill=True, was="unknown")
 
     # --- one row ---------------------------------------------------------------------------
 
@@ -226,7 +226,7 @@ class Outbox:
                 )
             failpoint("delivery.retry_queued")
             return delay
-        await self._conclude(row, posted, refill=True)
+        await self._conclude(row, posted, refill=True, was="sending")
         return None
 
     async def _post(self, snapshot: Snapshot, row: Delivery, step: CompiledStep) -> PostedLead:
@@ -260,9 +260,19 @@ class Outbox:
         values = _lead_values(ports, vertical, lead)
         return LeadOnHand(lead.id, lead.vertical_id, lead.ping_id, values)
 
-    async def _conclude(self, row: Delivery, posted: PostedLead, *, refill: bool) -> None:
-        """Record the post's verdict on the sale; a reversed sale's place goes down the
-        ranking; then the lead's answer if it was the last open row."""
+    async def _conclude(
+        self,
+        row: Delivery,
+        posted: PostedLead,
+        *,
+        refill: bool,
+        was: str,
+        abandoned: bool = False,
+    ) -> bool:
+        """Record the post's verdict on the sale, if its row is still ``was`` (see
+        :meth:`OutboxRepository.finish`); a reversed sale's place goes down the ranking;
+        then the lead's answer if it was the last open row. ``False`` when another
+        verdict came first."""
         ports = self._require_ports()
         snapshot = ports.snapshots.current()
         now = ports.clock.now()
@@ -277,10 +287,16 @@ class Outbox:
         falls_through = sale_status == "rejected" and refill
         settled = None
         async with ports.sessions.begin() as session:
-            outbox = OutboxRepository(session)
-            await outbox.finish(
-                row.sale_id, _ROW_STATUS[verdict], posted.reason, posted.redirect_url, now
-            )
+            if not await OutboxRepository(session).finish(
+                row.sale_id,
+                _ROW_STATUS[verdict],
+                posted.reason,
+                posted.redirect_url,
+                now,
+                was=was,
+                abandoned=abandoned,
+            ):
+                return False
             await SaleRepository(session).set_status(row.sale_id, sale_status)
             sale = await session.get(Sale, row.sale_id) if sale_status == "rejected" else None
             if sale is not None:
@@ -296,6 +312,7 @@ class Outbox:
                 settled = await settle(session, row.lead_id, ports.clock.now())
         if settled is not None:
             self._announce(settled)
+        return True
 
     async def _refill(self, snapshot: Snapshot, lead_id: str) -> None:
         ports = self._require_ports()
@@ -360,21 +377,21 @@ class Outbox:
                 await self._abandoned(sale_id, now)
 
     async def _abandoned(self, sale_id: str, now: dt.datetime) -> None:
-        """A row its process left ``sending``: the buyer may have the lead."""
+        """A row its process left ``sending``: the buyer may have the lead. Re-sent with
+        the same Idempotency-Key for a buyer that dedupes, else unknown until an operator
+        says (each a conditional update: a verdict that came first stands)."""
         ports = self._require_ports()
-        async with ports.sessions.begin() as session:
-            outbox = OutboxRepository(session)
-            if not await outbox.take_abandoned(sale_id, now):
-                return
-            row = await outbox.get(sale_id)
-        if row is None:
+        async with ports.sessions() as session:
+            row = await OutboxRepository(session).get(sale_id)
+        if row is None or row.status != "sending":
             return
         step = _post_step(ports.snapshots.current(), row.order_id)
         if step is not None and step.on_unknown == "retry" and row.tries <= step.retries:
             async with ports.sessions.begin() as session:
-                await OutboxRepository(session).retry_later(sale_id, now, now, row.reason)
+                await OutboxRepository(session).retry_abandoned(sale_id, now)
             return
-        await self._conclude(row, PostedLead(PostVerdict.UNKNOWN, row.reason), refill=False)
+        posted = PostedLead(PostVerdict.UNKNOWN, "worker stopped mid-post")
+        await self._conclude(row, posted, refill=False, was="sending", abandoned=True)
 
     # --- helpers ---------------------------------------------------------------------------
 

@@ -139,5 +139,3 @@ class Ports:
     outbox: DeliveryQueue
     #: stores pings off the ping's path; ask it before reading a ping just answered
     pings: PingWriter
-    #: how long a post waits for a concurrent first post of the same ping to finish
-    post_wait: dt.timedelta = dt.timedelta(seconds=15)

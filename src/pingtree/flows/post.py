@@ -95,7 +95,7 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         Intake(lead, claim=(ping.id, digest), refusal=refused),
     )
     if answer is None:  # claimed already (by this very post, or another) or expired
-        return await _answer_repeat(ports, ping.id, digest, now)
+        return await _answer_repeat(ports, ping.id, digest, now, campaign.post_deadline_ms)
     return answer
 
 
@@ -140,10 +140,12 @@ def _validate(
 
 
 async def _answer_repeat(
-    ports: Ports, ping_id: str, digest: str, now: dt.datetime
+    ports: Ports, ping_id: str, digest: str, now: dt.datetime, deadline_ms: int
 ) -> dict[str, Any]:
-    """A post of a ping that is no longer open: the first answer, or why not."""
-    give_up_at = time.monotonic() + ports.post_wait.total_seconds()
+    """A post of a ping that is no longer open: the first answer, or why not. While the
+    first post of the same body is still being sold, it is waited for as the first would
+    be (the campaign's post deadline), then answered ``pending``."""
+    give_up_at = time.monotonic() + deadline_ms / 1000
     while True:
         async with ports.sessions() as session:
             ping = await PingRepository(session).get(ping_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.tables import Base, Delivery
@@ -84,17 +84,20 @@ class OutboxRepository:
         taken = result.first()
         return Delivery(**taken._asdict()) if taken is not None else None
 
-    async def take_abandoned(self, sale_id: str, now: dt.datetime) -> bool:
-        """Claim a row left ``sending`` by a worker whose lease ran out: it died mid-post, so
-        whether the buyer got the lead is unknown. ``True`` for the one caller that gets it."""
+    async def retry_abandoned(self, sale_id: str, now: dt.datetime) -> bool:
+        """Queue again, due now, a row left ``sending`` by a worker whose lease ran out (it
+        died mid-post; its buyer dedupes on the Idempotency-Key, so a re-send is safe).
+        ``True`` for the one caller that gets it."""
         result = await self._session.execute(
             update(_DELIVERY)
-            .where(
-                _DELIVERY.c.sale_id == sale_id,
-                _DELIVERY.c.status == "sending",
-                _DELIVERY.c.lease_until <= now,
+            .where(*_abandoned(sale_id, now))
+            .values(
+                status="queued",
+                due_at=now,
+                lease_until=now,
+                reason="worker stopped mid-post",
+                updated_at=now,
             )
-            .values(status="unknown", updated_at=now, reason="worker stopped mid-post")
             .returning(_DELIVERY.c.sale_id)
         )
         return result.first() is not None
@@ -122,10 +125,21 @@ class OutboxRepository:
         reason: str,
         redirect_url: str | None,
         now: dt.datetime,
-    ) -> None:
-        await self._session.execute(
+        *,
+        was: str,
+        abandoned: bool = False,
+    ) -> bool:
+        """The row's verdict, if it is still ``was`` (and, ``abandoned``, left by a worker
+        whose lease ran out): ``False`` when another got there first (a worker, an
+        operator), whose verdict stands."""
+        conditions = (
+            _abandoned(sale_id, now)
+            if abandoned
+            else (_DELIVERY.c.sale_id == sale_id, _DELIVERY.c.status == was)
+        )
+        result = await self._session.execute(
             update(_DELIVERY)
-            .where(_DELIVERY.c.sale_id == sale_id)
+            .where(*conditions)
             .values(
                 status=status,
                 reason=reason,
@@ -133,7 +147,9 @@ class OutboxRepository:
                 lease_until=None,
                 updated_at=now,
             )
+            .returning(_DELIVERY.c.sale_id)
         )
+        return result.first() is not None
 
     async def due(self, now: dt.datetime, limit: int = 100) -> list[tuple[str, str]]:
         """``(sale id, status)`` of the rows a worker should act on: queued and due with no
@@ -160,3 +176,9 @@ class OutboxRepository:
 
     async def get(self, sale_id: str) -> Delivery | None:
         return await self._session.get(Delivery, sale_id)
+
+
+def _abandoned(sale_id: str, now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
+    """A row left ``sending`` by a worker whose lease ran out."""
+    row = _DELIVERY.c
+    return (row.sale_id == sale_id, row.status == "sending", row.lease_until <= now)
