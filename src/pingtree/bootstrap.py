@@ -31,6 +31,7 @@ from pingtree.store.migrations import migrate
 from pingtree.store.ping_writer import PingWriter
 from pingtree.store.secrets import ApiKeyRepository, PiiVault, load_server_key
 from pingtree.store.snapshot import SnapshotHolder
+from pingtree.store.transactions import Transactions
 
 __all__ = ["Runtime", "create_api_key", "start_runtime"]
 
@@ -93,7 +94,8 @@ async def start_runtime(
         settings.outbound_connections_per_host,
         allow=settings.outbound_allow,
     )
-    attempts = BatchedAttemptLog(sessions, high_water=settings.attempt_log_high_water)
+    transactions = Transactions(sessions)
+    attempts = BatchedAttemptLog(transactions, high_water=settings.attempt_log_high_water)
     attempts.start()
     # what buyers are sent goes through the metrics on its way to the delivery log
     metered = MeteredAttemptLog(attempts, metrics)
@@ -109,6 +111,7 @@ async def start_runtime(
     )
     ports = Ports(
         sessions=sessions,
+        transactions=transactions,
         snapshots=snapshots,
         caps=ledger,
         cap_room=cap_room,
@@ -119,7 +122,7 @@ async def start_runtime(
         resolve_secret=secrets.resolve,
         outbox=outbox,
         pings=PingWriter(
-            sessions,
+            transactions,
             high_water=settings.ping_writer_high_water,
             wait_seconds=settings.writer_wait_seconds,
         ),

@@ -112,9 +112,9 @@ async def _set_aside(url: str, row: dict[str, Any]) -> None:
 
 
 class DatabaseDown:
-    """Sessions whose transactions fail as a database that is down would."""
+    """Transactions that fail as a database that is down would."""
 
-    def begin(self) -> Any:
+    async def run(self, work: Any) -> Any:
         raise OperationalError("INSERT", {}, ConnectionRefusedError("database is down"))
 
 
@@ -137,8 +137,8 @@ def test_a_writer_that_is_behind_turns_new_work_away_with_503(
     market, writer = behind
     market.apply(marketplace([]))  # no buyers: a ping writes nothing but its own row
     seller = market.seller()
-    sessions = writer._sessions
-    writer._sessions = DatabaseDown()  # type: ignore[assignment]
+    transactions = writer._transactions
+    writer._transactions = DatabaseDown()  # type: ignore[assignment]
     try:
         first = market.ping()
         assert first["status"] == "rejected"  # answered; its row is queued, not dropped
@@ -155,7 +155,7 @@ def test_a_writer_that_is_behind_turns_new_work_away_with_503(
         assert ready.status_code == 503
         assert ready.json() == {"status": "behind", "writers": ["ping-writer"]}
     finally:
-        writer._sessions = sessions
+        writer._transactions = transactions
     # the database is back: the queued ping was kept and written, new work is taken again
     assert market.ping_trace(first["ping_id"])["status"] == "rejected"
     later = market.ping()

@@ -218,9 +218,9 @@ def test_writers_and_the_database_pool_are_reported(market: Market, mock: MockBu
 
 
 class _DatabaseDown:
-    """Sessions whose transactions fail as a database that is down would."""
+    """Transactions that fail as a database that is down would."""
 
-    def begin(self) -> Any:
+    async def run(self, work: Any) -> Any:
         raise sa_exc.OperationalError("INSERT", {}, ConnectionRefusedError("database is down"))
 
 
@@ -238,7 +238,7 @@ def test_a_writer_falling_behind_shows_before_and_while_work_is_turned_away(
         market = Market(http, token, clock, settings)
         market.apply(marketplace([]))
         writer = app.state.runtime.ports.pings
-        sessions, writer._sessions = writer._sessions, _DatabaseDown()
+        transactions, writer._transactions = writer._transactions, _DatabaseDown()
         try:
             assert market.ping()["status"] == "rejected"  # answered, its row queued
             refused = http.post("/api/v1/ping", json={"fields": PING}, headers=market.seller())
@@ -248,7 +248,7 @@ def test_a_writer_falling_behind_shows_before_and_while_work_is_turned_away(
             refusals = "pingtree_seller_refusals_total"
             assert seen(refusals, endpoint="ping", status="503", kind="writer_behind") == 1
         finally:
-            writer._sessions = sessions
+            writer._transactions = transactions
         # back: the queued ping is written, and the backlog shows it
         until(lambda: scrape(http, market.admin)("pingtree_writer_backlog") == 0)
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, MAX_KEPT_CHARS, Attempt
 from pingtree.store.attempt_log import BatchedAttemptLog
 from pingtree.store.traffic import AttemptRepository
+from pingtree.store.transactions import Transactions
 
 NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
 
@@ -38,7 +39,7 @@ def attempt(attempt_id: str, **changes: object) -> Attempt:
 async def test_attempts_are_written_in_batches_and_linked_to_their_ping(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    log = BatchedAttemptLog(sessions, interval=0.01)
+    log = BatchedAttemptLog(Transactions(sessions), interval=0.01)
     log.start()
     ATTEMPT_CONTEXT.set(("ping-1", None))
     log.record(attempt("a1"))
@@ -72,7 +73,7 @@ async def test_attempts_are_written_in_batches_and_linked_to_their_ping(
 async def test_a_full_backlog_is_behind_and_keeps_every_attempt(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    log = BatchedAttemptLog(sessions, high_water=2)
+    log = BatchedAttemptLog(Transactions(sessions), high_water=2)
     for i in range(5):
         log.record(attempt(f"a{i}"))
     assert log.behind
@@ -86,7 +87,7 @@ async def test_a_full_backlog_is_behind_and_keeps_every_attempt(
 async def test_an_attempt_the_database_refuses_is_set_aside(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    log = BatchedAttemptLog(sessions)
+    log = BatchedAttemptLog(Transactions(sessions))
     log.record(attempt("a1"))
     log.record(attempt("a2", parsed={"bid": 10**20}))  # past 64 bits: no JSON takes it
     log.record(attempt("a3"))
@@ -113,7 +114,7 @@ async def test_header_names_from_the_http_client_are_stored(
     from multidict import CIMultiDict, istr
 
     headers = CIMultiDict({istr("Content-Type"): "application/json"})
-    log = BatchedAttemptLog(sessions)
+    log = BatchedAttemptLog(Transactions(sessions))
     log.record(attempt("a1", response_headers=headers))
     await log.flush()
     async with sessions() as session:

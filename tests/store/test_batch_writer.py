@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import uuid_utils
@@ -20,6 +18,7 @@ from pingtree.store.batch_writer import BatchWriter, WriterBehind
 from pingtree.store.ping_writer import PingWriter
 from pingtree.store.set_aside import SetAsideRepository, is_transient, printable
 from pingtree.store.tables import Ping
+from pingtree.store.transactions import Transactions, Work
 
 NOW = dt.datetime(2026, 12, 6, 15, 0, tzinfo=dt.UTC)
 
@@ -53,7 +52,7 @@ async def stored_ids(sessions: async_sessionmaker[AsyncSession]) -> set[str]:
 async def test_a_row_the_database_refuses_is_set_aside_and_the_rest_are_written(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    writer = PingWriter(sessions)
+    writer = PingWriter(Transactions(sessions))
     writer.start()
     good = [ping() for _ in range(9)]
     # past 64 bits: no JSON encoder of either engine takes it (issue 11's stuck writer)
@@ -80,7 +79,7 @@ async def test_a_row_the_database_refuses_is_set_aside_and_the_rest_are_written(
 async def test_a_row_breaking_a_constraint_is_set_aside(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    writer = PingWriter(sessions)
+    writer = PingWriter(Transactions(sessions))
     first = ping()
     writer.add(first)
     await writer.flush()
@@ -94,30 +93,31 @@ async def test_a_row_breaking_a_constraint_is_set_aside(
     assert writer.backlog == 0
 
 
-class FlakySessions:
-    """Real sessions whose transactions fail as a database that is down would, ``failures``
-    times, before they work again (or always)."""
+T = TypeVar("T")
+
+
+class FlakyTransactions(Transactions):
+    """Real transactions that fail as a database that is down would, ``failures`` times,
+    before they work again (or always)."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], failures: int) -> None:
-        self._sessions = sessions
+        super().__init__(sessions)
         self.failures = failures
         self.tries = 0
 
-    @asynccontextmanager
-    async def begin(self) -> AsyncIterator[AsyncSession]:
+    async def run(self, work: Work[T]) -> T:
         self.tries += 1
         if self.failures:
             self.failures -= 1
             raise OperationalError("INSERT", {}, ConnectionRefusedError("database is down"))
-        async with self._sessions.begin() as session:
-            yield session
+        return await super().run(work)
 
 
 async def test_a_failing_database_is_waited_out_and_nothing_is_set_aside(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    flaky = FlakySessions(sessions, failures=3)
-    writer = PingWriter(flaky)  # type: ignore[arg-type]
+    flaky = FlakyTransactions(sessions, failures=3)
+    writer = PingWriter(flaky)
     writer.start()
     rows = [ping() for _ in range(5)]
     for row in rows:
@@ -132,10 +132,10 @@ async def test_a_failing_database_is_waited_out_and_nothing_is_set_aside(
 async def test_stop_gives_up_on_a_database_that_stays_down(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    flaky = FlakySessions(sessions, failures=10**6)
+    flaky = FlakyTransactions(sessions, failures=10**6)
     writer = BatchWriter[dict[str, Any]](
         "ping-writer",
-        flaky,  # type: ignore[arg-type]
+        flaky,
         Ping.__table__,  # type: ignore[arg-type]
         key=lambda row: str(row["id"]),
         to_row=dict,
@@ -152,7 +152,7 @@ async def test_stop_gives_up_on_a_database_that_stays_down(
 async def test_a_backlog_past_high_water_is_behind_and_nothing_is_dropped(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    writer = PingWriter(sessions, high_water=4)
+    writer = PingWriter(Transactions(sessions), high_water=4)
     rows = [ping() for _ in range(6)]
     for row in rows[:3]:
         writer.add(row)
@@ -167,7 +167,9 @@ async def test_a_backlog_past_high_water_is_behind_and_nothing_is_dropped(
 
 
 async def test_every_wait_has_a_limit(sessions: async_sessionmaker[AsyncSession]) -> None:
-    writer = PingWriter(sessions, wait_seconds=0.05)  # never started: nothing is written
+    writer = PingWriter(
+        Transactions(sessions), wait_seconds=0.05
+    )  # never started: nothing is written
     row = ping()
     writer.add(row)
     with pytest.raises(WriterBehind):
@@ -180,7 +182,7 @@ async def test_every_wait_has_a_limit(sessions: async_sessionmaker[AsyncSession]
 async def test_a_post_waiting_for_its_ping_ends_the_writers_linger(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    writer = PingWriter(sessions)
+    writer = PingWriter(Transactions(sessions))
     writer._linger = 30.0  # a linger no test would sit out
     writer.start()
     try:
@@ -195,7 +197,7 @@ async def test_a_post_waiting_for_its_ping_ends_the_writers_linger(
 async def test_a_ping_in_the_batch_being_written_is_waited_for(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    writer = PingWriter(sessions)
+    writer = PingWriter(Transactions(sessions))
     row = ping()
     writer.add(row)
     writing = asyncio.create_task(writer.flush())

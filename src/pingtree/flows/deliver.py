@@ -27,12 +27,15 @@ import datetime as dt
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, AttemptLog
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.poster import PostContext, PostedLead, PostVerdict, post_lead
-from pingtree.domain.caps import charges_for
+from pingtree.domain.caps import CapCharge, charges_for
 from pingtree.domain.fields import values_from_json
 from pingtree.domain.model import LeadValue, Vertical
 from pingtree.domain.money import from_cents
@@ -199,17 +202,22 @@ class Outbox:
         ports = self._require_ports()
         snapshot = ports.snapshots.current()
         now = ports.clock.now()
-        async with ports.sessions.begin() as session:
+        # the post's timeout sets the row's lease: its order is known for a sale this
+        # process just made, else read from the row
+        known_order = self._orders.pop(sale_id, None)
+
+        async def take(session: AsyncSession) -> tuple[Delivery | None, CompiledStep | None]:
             outbox = OutboxRepository(session)
-            # the post's timeout sets the row's lease: its order is known for a sale this
-            # process just made, else read from the row
-            order_id = self._orders.pop(sale_id, None)
+            order_id = known_order
             if order_id is None:
-                row = await outbox.get(sale_id)
-                order_id = row.order_id if row is not None else None
+                found = await outbox.get(sale_id)
+                order_id = found.order_id if found is not None else None
             step = _post_step(snapshot, order_id) if order_id is not None else None
-            lease = self._lease(step)
-            row = await outbox.take(sale_id, now, now + lease, own=own)
+            lease_until = now + self._lease(step)
+            return await outbox.take(sale_id, now, lease_until, own=own), step
+
+        row, step = await ports.transactions.run(take)
+        lease = self._lease(step)
         if row is None:
             return None
         failpoint("delivery.taken")
@@ -283,10 +291,9 @@ class Outbox:
             PostVerdict.ACCEPTED: "sold",
             PostVerdict.UNKNOWN: "unknown",
         }.get(verdict, "rejected")
-        charges = ()
         falls_through = sale_status == "rejected" and refill
-        settled = None
-        async with ports.sessions.begin() as session:
+
+        async def record(session: AsyncSession) -> _Recorded | None:
             if not await OutboxRepository(session).finish(
                 row.sale_id,
                 _ROW_STATUS[verdict],
@@ -296,20 +303,26 @@ class Outbox:
                 was=was,
                 abandoned=abandoned,
             ):
-                return False
+                return None
             await SaleRepository(session).set_status(row.sale_id, sale_status)
             sale = await session.get(Sale, row.sale_id) if sale_status == "rejected" else None
-            if sale is not None:
-                charges = _charges(snapshot, sale)
-                await ports.caps.refund(session, charges)
-            if not falls_through:  # the usual end: the lead settles in the same transaction
-                settled = await settle(session, row.lead_id, now)
-        if charges:
-            await ports.caps.after_refund(charges)
+            charges = _charges(snapshot, sale) if sale is not None else ()
+            await ports.caps.refund(session, charges)
+            # the usual end: the lead settles in the same transaction
+            settled = None if falls_through else await settle(session, row.lead_id, now)
+            return _Recorded(charges, settled)
+
+        recorded = await ports.transactions.run(record)
+        if recorded is None:
+            return False
+        if recorded.charges:
+            await ports.caps.after_refund(recorded.charges)
+        settled = recorded.settled
         if falls_through:
             await self._refill(snapshot, row.lead_id)
-            async with ports.sessions.begin() as session:
-                settled = await settle(session, row.lead_id, ports.clock.now())
+            settled = await ports.transactions.run(
+                lambda session: settle(session, row.lead_id, ports.clock.now())
+            )
         if settled is not None:
             self._announce(settled)
         return True
@@ -405,6 +418,14 @@ class Outbox:
         return self._ports
 
 
+@dataclass(frozen=True)
+class _Recorded:
+    """What a verdict's transaction did: the cap charges it refunded, the lead it settled."""
+
+    charges: tuple[CapCharge, ...]
+    settled: Settled | None
+
+
 #: the outbox row's final status for each verdict
 _ROW_STATUS = {
     PostVerdict.ACCEPTED: "delivered",
@@ -432,7 +453,7 @@ def _lead_values(ports: Ports, vertical: Vertical, lead: Lead) -> dict[str, Lead
     return dict(values_from_json(vertical, opened))
 
 
-def _charges(snapshot: Snapshot, sale: Sale) -> tuple[Any, ...]:
+def _charges(snapshot: Snapshot, sale: Sale) -> tuple[CapCharge, ...]:
     """The cap charges the sale committed: same order, price and windows (its own time)."""
     order = snapshot.config.orders.get(sale.order_id)
     buyer = snapshot.config.buyers.get(sale.buyer_id)

@@ -24,6 +24,7 @@ from pingtree.store.caps import CapLedger
 from pingtree.store.ping_writer import PingWriter
 from pingtree.store.secrets import PiiVault
 from pingtree.store.snapshot import SnapshotHolder
+from pingtree.store.transactions import Transactions
 
 __all__ = ["BidResult", "BidSource", "DeliveryQueue", "LeadOnHand", "NoLiveBids", "Ports"]
 
@@ -125,6 +126,8 @@ class DeliveryQueue(Protocol):
 @dataclass(frozen=True)
 class Ports:
     sessions: async_sessionmaker[AsyncSession]
+    #: runs a transaction's work whole (the sale's, the outbox's): see store.transactions
+    transactions: Transactions
     snapshots: SnapshotHolder
     caps: CapLedger
     cap_room: CapRoom

@@ -86,10 +86,11 @@ async def sell(
     dropped: set[str] = set()
     while True:
         try:
-            async with ports.sessions.begin() as session:
-                placed = await _take_in(
+            placed = await ports.transactions.run(
+                lambda session: _take_in(
                     session, ports, snapshot, campaign, lead, intake, notes, dropped
                 )
+            )
         except _CapFull as full:  # the transaction rolled back: again without that order
             _drop(full.quote, dropped, notes)
             continue
@@ -110,8 +111,9 @@ async def sell(
         return answer  # settled: recorded as the first answer with it
     # the seller is answered pending, unless the lead settled meanwhile: whichever is
     # recorded first is the answer a repeat of the post gets
-    async with ports.sessions.begin() as session:
-        first = await LeadRepository(session).answer_first(lead.id, answer)
+    first = await ports.transactions.run(
+        lambda session: LeadRepository(session).answer_first(lead.id, answer)
+    )
     return dict(first) if first is not None else answer
 
 
@@ -135,10 +137,11 @@ async def refill(
     dropped: set[str] = set()
     while True:
         try:
-            async with ports.sessions.begin() as session:
-                placed = await _place(
+            placed = await ports.transactions.run(
+                lambda session: _place(
                     session, ports, snapshot, campaign, lead, notes, dropped, wanted, live, tried
                 )
+            )
         except _CapFull as full:
             _drop(full.quote, dropped, notes)
             continue

@@ -11,11 +11,11 @@ import dataclasses
 from collections.abc import Mapping
 
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, MAX_KEPT_CHARS, Attempt
 from pingtree.store.batch_writer import BatchWriter
 from pingtree.store.tables import AttemptRow
+from pingtree.store.transactions import Transactions
 
 __all__ = ["BatchedAttemptLog"]
 
@@ -38,7 +38,7 @@ class BatchedAttemptLog(BatchWriter[Attempt]):
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        transactions: Transactions,
         *,
         interval: float = 0.05,
         max_batch: int = 2000,
@@ -46,7 +46,7 @@ class BatchedAttemptLog(BatchWriter[Attempt]):
     ) -> None:
         super().__init__(
             "attempt-log",
-            sessions,
+            transactions,
             _TABLE,
             key=_key,
             to_row=_row,

@@ -35,9 +35,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.store.set_aside import SET_ASIDE, is_transient, set_aside_row
+from pingtree.store.transactions import Transactions
 
 __all__ = ["BatchWriter", "WriterBehind"]
 
@@ -78,7 +78,7 @@ class BatchWriter(Generic[T]):
     def __init__(
         self,
         name: str,
-        sessions: async_sessionmaker[AsyncSession],
+        transactions: Transactions,
         table: Table,
         *,
         key: Callable[[T], str],
@@ -89,7 +89,7 @@ class BatchWriter(Generic[T]):
         stop_seconds: float = _STOP_SECONDS,
     ) -> None:
         self.name = name
-        self._sessions = sessions
+        self._transactions = transactions
         self._table = table
         self._key = key
         self._to_row = to_row
@@ -262,9 +262,8 @@ class BatchWriter(Generic[T]):
         pause = _FIRST_RETRY_SECONDS
         while True:
             try:
-                async with self._sessions.begin() as session:
-                    # the table, not an entity: a plain executemany, no per-row ORM work
-                    await session.execute(insert(table), rows)
+                # the table, not an entity: a plain executemany, no per-row ORM work
+                await self._transactions.run(lambda session: session.execute(insert(table), rows))
                 return None
             except Exception as error:
                 if not is_transient(error):

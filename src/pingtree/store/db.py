@@ -25,13 +25,20 @@ from typing import Any
 
 import orjson
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from pingtree.store.sqlite_driver import one_trip_dbapi
 
-__all__ = ["async_url", "create_engine", "is_sqlite", "session_factory"]
+__all__ = [
+    "JSON_CODECS",
+    "async_url",
+    "begin_immediately",
+    "create_engine",
+    "is_sqlite",
+    "session_factory",
+]
 
 _SQLITE_PRAGMAS = ("synchronous=NORMAL", "busy_timeout=30000")
 #: how long connecting waits for the switch of a new database file to WAL
@@ -94,7 +101,7 @@ def create_engine(
             pool_size=1,
             max_overflow=0,
             pool_timeout=pool_timeout,
-            **_JSON,
+            **JSON_CODECS,
         )
         _configure_sqlite(engine, foreign_keys=foreign_keys)
         return engine
@@ -104,7 +111,7 @@ def create_engine(
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_pre_ping=False,
-        **_JSON,
+        **JSON_CODECS,
     )
 
 
@@ -113,7 +120,7 @@ def _json_dumps(value: object) -> str:
 
 
 #: JSON columns (traces, the delivery log) are written on every ping: orjson, not json
-_JSON: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+JSON_CODECS: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -142,7 +149,14 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    begin_immediately(engine.sync_engine)
+
+
+def begin_immediately(engine: Engine) -> None:
+    """Open every transaction of a SQLite ``engine`` with ``BEGIN IMMEDIATE`` (the write
+    lock up front; its connections must have ``isolation_level = None``)."""
+
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 

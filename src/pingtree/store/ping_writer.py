@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.store.batch_writer import BatchWriter
 from pingtree.store.tables import Ping
+from pingtree.store.transactions import Transactions
 
 __all__ = ["PingWriter"]
 
@@ -43,7 +43,7 @@ class PingWriter(BatchWriter[dict[str, Any]]):
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        transactions: Transactions,
         max_batch: int = 2000,
         *,
         high_water: int = 10_000,
@@ -51,7 +51,7 @@ class PingWriter(BatchWriter[dict[str, Any]]):
     ) -> None:
         super().__init__(
             "ping-writer",
-            sessions,
+            transactions,
             _TABLE,
             key=_key,
             to_row=_same,

@@ -1,0 +1,79 @@
+"""Transactions run whole: committed when the work returns, rolled back when it raises; on
+SQLite on the connection's own thread, in one trip, never on the event loop's."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from pingtree.store.db import is_sqlite
+from pingtree.store.tables import Base, ConfigState
+from pingtree.store.transactions import Transactions, TransactionSuspended
+
+STATE = Base.metadata.tables[ConfigState.__tablename__]
+NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
+
+
+async def _count(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(STATE)) or 0)
+
+
+async def test_work_is_committed_or_rolled_back_whole(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    transactions = Transactions(sessions)
+    before = await _count(sessions)
+
+    async def add_one(session: AsyncSession) -> int:
+        await session.execute(insert(STATE).values(id=2, version=7, updated_at=NOW))
+        return int(await session.scalar(select(func.count()).select_from(STATE)) or 0)
+
+    assert await transactions.run(add_one) == before + 1
+    assert await _count(sessions) == before + 1
+
+    async def fail_after_a_write(session: AsyncSession) -> None:
+        await session.execute(insert(STATE).values(id=3, version=8, updated_at=NOW))
+        raise LookupError("the work's own error")
+
+    with pytest.raises(LookupError):
+        await transactions.run(fail_after_a_write)
+    assert await _count(sessions) == before + 1
+
+
+async def test_on_sqlite_the_work_runs_off_the_event_loop(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    transactions = Transactions(sessions)
+    loop_thread = threading.get_ident()
+
+    async def where(session: AsyncSession) -> int:
+        await session.execute(select(1))
+        return threading.get_ident()
+
+    ran_on = await transactions.run(where)
+    engine = sessions.kw["bind"]
+    assert (ran_on != loop_thread) == is_sqlite(engine)
+
+
+async def test_work_that_waits_on_anything_else_is_refused_on_sqlite(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    transactions = Transactions(sessions)
+    before = await _count(sessions)
+
+    async def waits(session: AsyncSession) -> None:
+        await session.execute(insert(STATE).values(id=4, version=9, updated_at=NOW))
+        await asyncio.sleep(0.001)  # not the session's: it would hold the write lock
+
+    if not is_sqlite(sessions.kw["bind"]):
+        await transactions.run(waits)  # an ordinary transaction elsewhere
+        return
+    with pytest.raises(TransactionSuspended):
+        await transactions.run(waits)
+    assert await _count(sessions) == before  # rolled back
