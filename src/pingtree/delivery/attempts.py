@@ -141,10 +141,19 @@ def mask_pii(text: str, pii: Mapping[str, str]) -> str:
         placeholder = "{{" + name + "}}"
         for form in {value, quote(value, safe=""), quote_plus(value)}:
             text = text.replace(form, placeholder)
-        if value.isdigit() and len(value) >= 7:
+        # a number written another way still has its digits in a row once all else is
+        # gone: without them, no pattern to compile (each number's is new to re's cache)
+        if value.isdigit() and len(value) >= 7 and value in _digits(text):
             spread = r"[^0-9]{0,3}".join(value)
             text = re.sub(rf"(?<![0-9])(?:1[^0-9]{{0,3}})?{spread}(?![0-9])", placeholder, text)
     return text
+
+
+def _digits(text: str) -> str:
+    return _NOT_DIGITS.sub("", text)
+
+
+_NOT_DIGITS = re.compile(r"[^0-9]+")
 
 
 def masked_headers(headers: Iterable[tuple[str, str]], secrets: Sequence[str]) -> dict[str, str]:
