@@ -72,7 +72,9 @@ class Transactions:
 
     def _run_here(self, work: Work[T], dbapi_connection: sqlite3.Connection) -> T:
         """On the connection's thread: the whole transaction."""
-        with Session(self._sync_engine(dbapi_connection)) as session, session.begin():
+        engine = self._sync_engine(dbapi_connection)
+        # objects stay readable after commit, as with the async sessions (session_factory)
+        with Session(engine, expire_on_commit=False) as session, session.begin():
             return _drive(work(cast(AsyncSession, _SessionNow(session))))
 
     def _sync_engine(self, dbapi_connection: sqlite3.Connection) -> Engine:
