@@ -35,13 +35,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, AttemptLog
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.poster import PostContext, PostedLead, PostVerdict, post_lead
-from pingtree.domain.caps import CapCharge, charges_for
+from pingtree.domain.caps import CapCharge
 from pingtree.domain.fields import values_from_json
 from pingtree.domain.model import LeadValue, Vertical
 from pingtree.domain.money import from_cents
 from pingtree.failpoints import failpoint
 from pingtree.flows.auction import quote_from_json
-from pingtree.flows.picks import LeadToSell
+from pingtree.flows.picks import LeadToSell, charges_of
 from pingtree.flows.ports import LeadOnHand, Ports
 from pingtree.flows.postback import post_back
 from pingtree.flows.sell import refill
@@ -455,8 +455,7 @@ def _lead_values(ports: Ports, vertical: Vertical, lead: Lead) -> dict[str, Lead
 
 def _charges(snapshot: Snapshot, sale: Sale) -> tuple[CapCharge, ...]:
     """The cap charges the sale committed: same order, price and windows (its own time)."""
-    order = snapshot.config.orders.get(sale.order_id)
-    buyer = snapshot.config.buyers.get(sale.buyer_id)
-    if sale.test or order is None or buyer is None:
+    if sale.test:
         return ()
-    return tuple(charges_for(order, buyer, from_cents(sale.revenue_cents), sale.created_at))
+    price = from_cents(sale.revenue_cents)
+    return charges_of(snapshot, sale.order_id, sale.buyer_id, price, sale.created_at)

@@ -21,7 +21,14 @@ from pingtree.domain.outcomes import Outcome
 from pingtree.domain.trace import Candidate
 from pingtree.store.snapshot import Snapshot
 
-__all__ = ["LeadToSell", "Pick", "held_nothing", "pick_orders", "seller_payout"]
+__all__ = [
+    "LeadToSell",
+    "Pick",
+    "charges_of",
+    "held_nothing",
+    "pick_orders",
+    "seller_payout",
+]
 
 
 @dataclass(frozen=True)
@@ -55,16 +62,21 @@ class Pick:
 def held_nothing(snapshot: Snapshot, lead: LeadToSell) -> bool:
     """Whether the lead's ping held no cap room: none of its winners' orders has a cap or
     a budget (holds of a configuration changed since expire by themselves)."""
-    for quote in lead.winners:
-        order = snapshot.config.orders.get(quote.order_id)
-        buyer = snapshot.config.buyers.get(quote.buyer_id)
-        if (
-            order is not None
-            and buyer is not None
-            and charges_for(order, buyer, quote.price, lead.now)
-        ):
-            return False
-    return True
+    return not any(
+        charges_of(snapshot, q.order_id, q.buyer_id, q.price, lead.now) for q in lead.winners
+    )
+
+
+def charges_of(
+    snapshot: Snapshot, order_id: str, buyer_id: str, price: Decimal, at: dt.datetime
+) -> tuple[CapCharge, ...]:
+    """What a sale at ``price`` charges its order's caps and its buyer's budgets, in the
+    windows of ``at``; none when the order or the buyer is gone."""
+    order = snapshot.config.orders.get(order_id)
+    buyer = snapshot.config.buyers.get(buyer_id)
+    if order is None or buyer is None:
+        return ()
+    return tuple(charges_for(order, buyer, price, at))
 
 
 def pick_orders(
@@ -102,9 +114,11 @@ def pick_orders(
                 )
                 noted.add(quote.order_id)
             continue
-        order = snapshot.config.orders[quote.order_id]
-        buyer = snapshot.config.buyers[order.buyer_id]
-        charges = () if lead.test else charges_for(order, buyer, quote.price, lead.now)
+        charges = (
+            ()
+            if lead.test
+            else charges_of(snapshot, quote.order_id, quote.buyer_id, quote.price, lead.now)
+        )
         picks.append(Pick(quote, charges))
         buyers_taken.add(quote.buyer_id)
     return picks
