@@ -20,8 +20,8 @@ from pingtree.domain.money import format_money, from_cents
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.requests import rejected
 from pingtree.store.outbox import OPEN_STATUSES, OutboxRepository
-from pingtree.store.tables import Delivery, Lead, Sale
-from pingtree.store.traffic import LeadRepository, SaleRepository
+from pingtree.store.tables import Delivery, Sale
+from pingtree.store.traffic import LeadRepository, LeadStanding, SaleRepository
 
 __all__ = ["Settled", "settle"]
 
@@ -40,7 +40,7 @@ async def settle(session: AsyncSession, lead_id: str, now: dt.datetime) -> Settl
     if any(row.status in OPEN_STATUSES for row in rows):
         return None
     leads = LeadRepository(session)
-    lead = await leads.get(lead_id)
+    lead = await leads.standing(lead_id)
     if lead is None or lead.status != "pending":
         return None
     sales = await SaleRepository(session).for_lead(lead_id)
@@ -62,7 +62,7 @@ async def settle(session: AsyncSession, lead_id: str, now: dt.datetime) -> Settl
 
 
 def _answer(
-    lead: Lead, sold: Sequence[Sale], sales: Sequence[Sale], rows: Sequence[Delivery]
+    lead: LeadStanding, sold: Sequence[Sale], sales: Sequence[Sale], rows: Sequence[Delivery]
 ) -> dict[str, Any]:
     if sold:
         cost = sum(sale.cost_cents for sale in sold)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import uuid_utils
@@ -19,6 +20,7 @@ from pingtree.store.tables import AttemptRow, Base, Lead, PiiReveal, Ping, Sale
 __all__ = [
     "AttemptRepository",
     "LeadRepository",
+    "LeadStanding",
     "PiiRevealRepository",
     "PingRepository",
     "SaleRepository",
@@ -88,6 +90,15 @@ class PingRepository:
         return (await self._session.scalars(query)).all()
 
 
+@dataclass(frozen=True)
+class LeadStanding:
+    id: str
+    campaign_id: str
+    #: ``received``, ``pending`` while its posts are made, ``sold``, ``unsold``, ``rejected``
+    status: str
+    test: bool
+
+
 class LeadRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -142,6 +153,16 @@ class LeadRepository:
                 first_answer, bindparam("answer_given", answer, type_=first_answer.type)
             )
         await self._session.execute(update(_LEAD).where(_LEAD.c.id == lead_id).values(**values))
+
+    async def standing(self, lead_id: str) -> LeadStanding | None:
+        """Where the lead stands, without its fields and auction (nothing to decode)."""
+        lead = _LEAD.c
+        row = (
+            await self._session.execute(
+                select(lead.id, lead.campaign_id, lead.status, lead.test).where(lead.id == lead_id)
+            )
+        ).first()
+        return LeadStanding(*row) if row is not None else None
 
     async def answer_first(self, lead_id: str, answer: dict[str, Any]) -> dict[str, Any] | None:
         """Record ``answer`` as the one the seller's post got, unless one is recorded: the
