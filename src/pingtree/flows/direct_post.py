@@ -24,7 +24,7 @@ from pingtree.domain.model import Campaign, LeadValue, Order, Vertical
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.auction import run_auction
 from pingtree.flows.errors import InputError
-from pingtree.flows.intake import INBOUND, new_lead
+from pingtree.flows.intake import new_lead, seen_inbound
 from pingtree.flows.picks import LeadToSell
 from pingtree.flows.ports import BidResult, Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
@@ -142,12 +142,9 @@ async def _history(
     if test or not keys:
         return {}, False
     async with ports.sessions() as session:
-        dedup = DedupRepository(session)
-        last_sold = await dedup.last_sold(keys)
-        seen = campaign.inbound_dedup_days > 0 and await dedup.seen(
-            INBOUND, keys, now - dt.timedelta(days=campaign.inbound_dedup_days)
-        )
-    return last_sold, bool(seen)
+        last_sold = await DedupRepository(session).last_sold(keys)
+        seen = await seen_inbound(session, campaign, keys, now)
+    return last_sold, seen
 
 
 class _NonPiiBids:

@@ -15,7 +15,7 @@ from pingtree.store.lead_fields import seal_fields
 from pingtree.store.secrets import PiiVault
 from pingtree.store.tables import Lead
 
-__all__ = ["INBOUND", "inbound_duplicate", "new_lead"]
+__all__ = ["INBOUND", "inbound_duplicate", "new_lead", "seen_inbound"]
 
 #: the dedup "buyer" under which every received lead is remembered, whoever sold it to us
 INBOUND = "*"
@@ -65,9 +65,17 @@ async def inbound_duplicate(
     """
     if test or not keys:
         return False
-    dedup = DedupRepository(session)
-    seen = campaign.inbound_dedup_days > 0 and await dedup.seen(
-        INBOUND, keys, now - dt.timedelta(days=campaign.inbound_dedup_days)
-    )
-    await dedup.record(INBOUND, keys, lead_id, now)
-    return bool(seen)
+    seen = await seen_inbound(session, campaign, keys, now)
+    await DedupRepository(session).record(INBOUND, keys, lead_id, now)
+    return seen
+
+
+async def seen_inbound(
+    session: AsyncSession, campaign: Campaign, keys: Sequence[str], now: dt.datetime
+) -> bool:
+    """Whether any supplier sent us this consumer (by its phone/email ``keys``) within the
+    campaign's inbound window; a campaign without one never refuses a duplicate."""
+    if campaign.inbound_dedup_days <= 0:
+        return False
+    since = now - dt.timedelta(days=campaign.inbound_dedup_days)
+    return await DedupRepository(session).seen(INBOUND, keys, since)
