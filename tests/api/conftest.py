@@ -9,14 +9,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from pingtree.api.app import create_app
 from pingtree.bootstrap import create_api_key
 from pingtree.settings import Settings
+from pingtree.store.ping_writer import PingWriter
 from tests.api.market import Market
 from tests.support.clock import FrozenClock
 from tests.support.databases import backend_kind, fresh_database, fresh_redis
@@ -61,3 +64,34 @@ def market(tmp_path: Path, clock: FrozenClock) -> Iterator[Market]:
         httpx.Client(base_url=base_url, timeout=30) as http,
     ):
         yield Market(http, token, clock, settings)
+
+
+@pytest.fixture
+def behind(tmp_path: Path, clock: FrozenClock) -> Iterator[tuple[Market, PingWriter]]:
+    """A server whose pings' writer reports ``behind`` from one queued ping (high water 1),
+    and that writer."""
+    settings = market_settings(tmp_path).model_copy(update={"ping_writer_high_water": 1})
+    token = admin_token(settings)
+    app = create_app(settings, clock=clock)
+    with (
+        serve_app(app) as base_url,
+        httpx.Client(base_url=base_url, timeout=30) as http,
+    ):
+        yield Market(http, token, clock, settings), app.state.runtime.ports.pings
+
+
+@contextmanager
+def database_down(writer: PingWriter) -> Iterator[None]:
+    """The writer's transactions fail as a database that is down would, until the block
+    ends."""
+    transactions = writer._transactions
+    writer._transactions = _DatabaseDown()  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        writer._transactions = transactions
+
+
+class _DatabaseDown:
+    async def run(self, work: object) -> object:
+        raise OperationalError("INSERT", {}, ConnectionRefusedError("database is down"))

@@ -6,23 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import insert
-from sqlalchemy.exc import OperationalError
 
-from pingtree.api.app import create_app
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.ping_writer import PingWriter
 from pingtree.store.set_aside import SET_ASIDE, set_aside_row
-from tests.api.conftest import admin_token, market_settings
+from tests.api.conftest import database_down
 from tests.api.market import AUTO_VERTICAL, CONTACT, PING, Market, buyer, marketplace, order
-from tests.support.clock import FrozenClock
-from tests.support.server import serve_app
 
 #: 20 digits: past 64 bits, which is what stopped the pings' writer for good (issue 11)
 HUGE = "12345678901234567890"
@@ -111,35 +105,13 @@ async def _set_aside(url: str, row: dict[str, Any]) -> None:
         await engine.dispose()
 
 
-class DatabaseDown:
-    """Transactions that fail as a database that is down would."""
-
-    async def run(self, work: Any) -> Any:
-        raise OperationalError("INSERT", {}, ConnectionRefusedError("database is down"))
-
-
-@pytest.fixture
-def behind(tmp_path: Path, clock: FrozenClock) -> Iterator[tuple[Market, PingWriter]]:
-    """A server whose pings' writer reports ``behind`` from one queued ping (high water 1)."""
-    settings = market_settings(tmp_path).model_copy(update={"ping_writer_high_water": 1})
-    token = admin_token(settings)
-    app = create_app(settings, clock=clock)
-    with (
-        serve_app(app) as base_url,
-        httpx.Client(base_url=base_url, timeout=30) as http,
-    ):
-        yield Market(http, token, clock, settings), app.state.runtime.ports.pings
-
-
 def test_a_writer_that_is_behind_turns_new_work_away_with_503(
     behind: tuple[Market, PingWriter],
 ) -> None:
     market, writer = behind
     market.apply(marketplace([]))  # no buyers: a ping writes nothing but its own row
     seller = market.seller()
-    transactions = writer._transactions
-    writer._transactions = DatabaseDown()  # type: ignore[assignment]
-    try:
+    with database_down(writer):
         first = market.ping()
         assert first["status"] == "rejected"  # answered; its row is queued, not dropped
         for path, body in [
@@ -154,8 +126,6 @@ def test_a_writer_that_is_behind_turns_new_work_away_with_503(
         ready = market.http.get("/readyz")
         assert ready.status_code == 503
         assert ready.json() == {"status": "behind", "writers": ["ping-writer"]}
-    finally:
-        writer._transactions = transactions
     # the database is back: the queued ping was kept and written, new work is taken again
     assert market.ping_trace(first["ping_id"])["status"] == "rejected"
     later = market.ping()

@@ -26,9 +26,10 @@ from pingtree.mockbuyer import MockBuyer
 from pingtree.settings import Settings
 from pingtree.store.batch_writer import WriterBehind
 from pingtree.store.db import create_engine, session_factory
+from pingtree.store.ping_writer import PingWriter
 from pingtree.store.set_aside import set_aside_row
 from pingtree.store.tables import SetAside
-from tests.api.conftest import SECRET, admin_token, market_settings
+from tests.api.conftest import SECRET, admin_token, database_down, market_settings
 from tests.api.market import CONTACT, PING, Market, buyer, campaign, marketplace, order
 from tests.support.buyers import running_buyers
 from tests.support.clock import FrozenClock
@@ -217,40 +218,22 @@ def test_writers_and_the_database_pool_are_reported(market: Market, mock: MockBu
     assert seen("process_cpu_seconds_total") > 0
 
 
-class _DatabaseDown:
-    """Transactions that fail as a database that is down would."""
-
-    async def run(self, work: Any) -> Any:
-        raise sa_exc.OperationalError("INSERT", {}, ConnectionRefusedError("database is down"))
-
-
 def test_a_writer_falling_behind_shows_before_and_while_work_is_turned_away(
-    tmp_path: Path, clock: FrozenClock
+    behind: tuple[Market, PingWriter],
 ):
     # the pings' writer is behind from one queued ping, and its database is down
-    settings = market_settings(tmp_path).model_copy(update={"ping_writer_high_water": 1})
-    token = admin_token(settings)
-    app = create_app(settings, clock=clock)
-    with (
-        serve_app(app) as base_url,
-        httpx.Client(base_url=base_url, timeout=30) as http,
-    ):
-        market = Market(http, token, clock, settings)
-        market.apply(marketplace([]))
-        writer = app.state.runtime.ports.pings
-        transactions, writer._transactions = writer._transactions, _DatabaseDown()
-        try:
-            assert market.ping()["status"] == "rejected"  # answered, its row queued
-            refused = http.post("/api/v1/ping", json={"fields": PING}, headers=market.seller())
-            assert refused.status_code == 503
-            seen = scrape(http, market.admin)
-            assert seen("pingtree_writer_backlog", writer="ping-writer") == 1
-            refusals = "pingtree_seller_refusals_total"
-            assert seen(refusals, endpoint="ping", status="503", kind="writer_behind") == 1
-        finally:
-            writer._transactions = transactions
-        # back: the queued ping is written, and the backlog shows it
-        until(lambda: scrape(http, market.admin)("pingtree_writer_backlog") == 0)
+    market, writer = behind
+    market.apply(marketplace([]))
+    with database_down(writer):
+        assert market.ping()["status"] == "rejected"  # answered, its row queued
+        refused = market.http.post("/api/v1/ping", json={"fields": PING}, headers=market.seller())
+        assert refused.status_code == 503
+        seen = scrape(market.http, market.admin)
+        assert seen("pingtree_writer_backlog", writer="ping-writer") == 1
+        refusals = "pingtree_seller_refusals_total"
+        assert seen(refusals, endpoint="ping", status="503", kind="writer_behind") == 1
+    # back: the queued ping is written, and the backlog shows it
+    until(lambda: scrape(market.http, market.admin)("pingtree_writer_backlog") == 0)
 
 
 def test_503_refusals_are_told_apart_by_cause():

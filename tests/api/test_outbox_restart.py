@@ -3,7 +3,6 @@ and a post that may have reached the buyer is never sent again (DESIGN §8.6).""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +16,14 @@ import yaml
 from tests.api.conftest import SECRET, admin_token, market_settings
 from tests.api.market import CONTACT, PING, buyer, campaign, marketplace, order
 from tests.support.buyers import running_buyers
-from tests.support.processes import cli, free_port, server_env, start_server
+from tests.support.processes import (
+    cli,
+    free_port,
+    kill_server,
+    server_env,
+    start_server,
+    stop_server,
+)
 
 _TAKES = {"check_token": False}
 
@@ -63,14 +69,12 @@ class Site:
 
     def kill(self) -> None:
         assert self.server is not None
-        self.server.send_signal(signal.SIGKILL)
-        self.server.wait(timeout=10)
+        kill_server(self.server)
         self.server = None
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.terminate()
-            self.server.wait(timeout=30)
+            stop_server(self.server)
 
     def sell(self) -> str:
         pinged = httpx.post(f"{self.url}/api/v1/ping", json={"fields": PING}, headers=self.seller)

@@ -44,7 +44,7 @@ from pingtree.store.db import create_engine
 from pingtree.store.tables import CapUsage
 from tests.api.conftest import SECRET, admin_token, market_settings
 from tests.api.market import buyer, campaign, marketplace, order
-from tests.support.processes import free_port, server_env, start_server
+from tests.support.processes import free_port, kill_server, server_env, start_server, stop_server
 
 __all__ = [
     "CAMPAIGNS",
@@ -257,18 +257,12 @@ class Site:
 
     def kill(self) -> None:
         assert self.server is not None
-        self.server.send_signal(signal.SIGKILL)
-        self.server.wait(timeout=10)
+        kill_server(self.server)
         self.server = None
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.terminate()
-            try:
-                self.server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait(timeout=10)
+            stop_server(self.server)
             self.server = None
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,7 +14,15 @@ import httpx
 
 from pingtree.settings import Settings
 
-__all__ = ["cli", "free_port", "server_env", "start_server", "wait_ready"]
+__all__ = [
+    "cli",
+    "free_port",
+    "kill_server",
+    "server_env",
+    "start_server",
+    "stop_server",
+    "wait_ready",
+]
 
 
 def free_port() -> int:
@@ -75,3 +84,18 @@ def wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not become ready")
+
+
+def kill_server(server: subprocess.Popen[bytes]) -> None:
+    """SIGKILL: the server dies at once, wherever it is, as in a crash."""
+    server.send_signal(signal.SIGKILL)
+    server.wait(timeout=10)
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL if it has not stopped within 30 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        kill_server(server)
