@@ -22,7 +22,6 @@ the same code either way:
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
 
@@ -54,9 +53,9 @@ class Transactions:
             raise TypeError("the sessions must be bound to an engine")
         self._engine = engine
         self._in_thread = is_sqlite(engine)
-        #: a synchronous engine over each SQLite connection the pool has handed out
-        self._sync_engines: dict[int, Engine] = {}
-        self._lock = threading.Lock()
+        #: a synchronous engine over the SQLite connection the pool hands out, by the
+        #: connection's id (a new one if the pool replaced it)
+        self._sync: tuple[int, Engine] | None = None
 
     async def run(self, work: Work[T]) -> T:
         """``work(session)`` in one transaction, committed when it returns, rolled back when
@@ -78,19 +77,18 @@ class Transactions:
             return _drive(work(cast(AsyncSession, _SessionNow(session))))
 
     def _sync_engine(self, dbapi_connection: sqlite3.Connection) -> Engine:
-        key = id(dbapi_connection)
-        with self._lock:
-            engine = self._sync_engines.get(key)
-            if engine is None:
-                engine = create_engine(
-                    "sqlite://",
-                    creator=lambda: dbapi_connection,
-                    poolclass=StaticPool,
-                    **JSON_CODECS,
-                )
-                begin_immediately(engine)
-                self._sync_engines = {key: engine}  # the pool's connection was replaced
-            return engine
+        """Only ever called with the pool's one connection checked out, so never twice at
+        once."""
+        if self._sync is None or self._sync[0] != id(dbapi_connection):
+            engine = create_engine(
+                "sqlite://",
+                creator=lambda: dbapi_connection,
+                poolclass=StaticPool,
+                **JSON_CODECS,
+            )
+            begin_immediately(engine)
+            self._sync = (id(dbapi_connection), engine)
+        return self._sync[1]
 
 
 def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
