@@ -4,6 +4,9 @@ SQLite (one machine): WAL, ``synchronous=NORMAL``, a 30 s ``busy_timeout``, fore
 and every transaction opened with ``BEGIN IMMEDIATE``: the write lock is taken up front, so
 two processes doing read-then-write never interleave (DESIGN §8.4). Without it, SQLite
 upgrades a read lock to a write lock mid-transaction and read-check-increment races lose.
+One connection a process, with one trip to its thread per statement
+(``store.sqlite_driver``); the hot transactions run whole on that thread
+(``store.transactions``).
 
 PostgreSQL (many workers): asyncpg with a bounded pool per process, sized by the settings so
 that all workers together stay under the server's ``max_connections`` (``Settings.pool_sizes``);
