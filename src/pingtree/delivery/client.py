@@ -13,7 +13,6 @@ The pool keeps connections alive per scheme, host and port, at most ``limit`` in
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
 import socket
 import ssl
@@ -27,6 +26,7 @@ from urllib.parse import quote, urlsplit
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from pingtree.delivery.addresses import AddressGuard, is_ip_literal
 from pingtree.delivery.connection import BuyerConnection, SendError, SendErrorKind
 
 __all__ = [
@@ -89,33 +89,6 @@ def create_client(
     ``https`` buyers are verified against ``tls`` (default: the system's trusted CAs).
     """
     return BuyerClient(AddressGuard(allow), limit=limit, limit_per_host=limit_per_host, tls=tls)
-
-
-class AddressGuard:
-    """Which buyer addresses may be called: public ones, and those ``allow`` lists."""
-
-    def __init__(self, allow: Iterable[str] = ()) -> None:
-        self._allowed = tuple(ipaddress.ip_network(entry, strict=False) for entry in allow)
-        #: a literal host → whether it may be called (every new connection checks its host)
-        self._literal_verdicts: dict[str, bool] = {}
-
-    def permits(self, address: str) -> bool:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if any(ip in network for network in self._allowed):
-            return True
-        return ip.is_global and not ip.is_multicast
-
-    def check_literal_host(self, host: str) -> None:
-        """Refuse (``SendError("connect")``) a host that is a non-permitted address: a URL
-        naming an address skips the resolver, so it is checked before anything is sent."""
-        host = host.strip("[]")
-        permitted = self._literal_verdicts.get(host)
-        if permitted is None:
-            permitted = not _is_ip(host) or self.permits(host)
-            if len(self._literal_verdicts) < _MAX_REMEMBERED_HOSTS:
-                self._literal_verdicts[host] = permitted
-        if not permitted:
-            raise SendError("connect", f"{host} is not a public address", sent=False)
 
 
 #: a pool's key: scheme, host, port
@@ -226,7 +199,7 @@ class BuyerClient:
         connection: BuyerConnection | None = None
         try:
             self.guard.check_literal_host(host)
-            addresses = [host] if _is_ip(host) else await self._resolve(host, port)
+            addresses = [host] if is_ip_literal(host) else await self._resolve(host, port)
             connection = await self._open_connection(key, addresses)
             self._live.add(connection)
             return connection
@@ -342,14 +315,6 @@ def _wake_one(waiters: deque[asyncio.Future[None]] | None) -> bool:
             waiter.set_result(None)
             return True
     return False
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
 
 
 async def send(
