@@ -8,6 +8,7 @@ bodies are cut at :data:`MAX_KEPT_CHARS`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -87,16 +88,30 @@ def exchange_attempt(
     parsed: Mapping[str, Any],
     secrets: Sequence[str],
     pii: Mapping[str, str] | None = None,
+    shown: OutboundRequest | None = None,
     ping_id: str | None = None,
     lead_id: str | None = None,
 ) -> Attempt:
     """The log's record of one exchange that began at the ``time.monotonic()`` instant
-    ``started``: secrets masked everywhere, ``pii`` values replaced by placeholders in the
-    URL and the bodies, bodies cut."""
-    url = ""
-    if request is not None:
-        url = mask_values(request.url, secrets)
-        url = mask_pii(url, pii) if pii else url
+    ``started``: secrets masked everywhere, ``pii`` values replaced by placeholders, bodies
+    cut.
+
+    ``shown`` is ``request`` rendered with the PII already replaced by placeholders
+    (:func:`pingtree.delivery.render.render_masked`): it is logged in place of the request
+    with no search for values. Without it, the request is masked by :func:`mask_pii`, as
+    the response, the buyer's parsed answer and the error always are (what a buyer says
+    back cannot be rendered again).
+    """
+    pii = pii or {}
+    method, url, headers, body = "", "", {}, ""
+    if shown is not None:
+        method, url = shown.method, mask_values(shown.url, secrets)
+        headers = masked_headers(shown.headers, secrets)
+        body = kept_text(shown.body, secrets)
+    elif request is not None:
+        method, url = request.method, mask_pii(mask_values(request.url, secrets), pii)
+        headers = masked_headers(request.headers, secrets, pii)
+        body = kept_text(request.body, secrets, pii)
     return Attempt(
         id=str(uuid_utils.uuid7()),
         kind=kind,
@@ -107,15 +122,23 @@ def exchange_attempt(
         outcome=outcome,
         ping_id=ping_id,
         lead_id=lead_id,
-        method=request.method if request is not None else "",
+        method=method,
         url=url,
-        request_headers=masked_headers(request.headers, secrets) if request else {},
-        request_body=kept_text(request.body, secrets, pii) if request else "",
+        request_headers=headers,
+        request_body=body,
         status=raw.status if raw is not None else None,
-        response_headers=dict(raw.headers) if raw is not None else {},
+        response_headers=(
+            {name: mask_pii(value, pii) for name, value in raw.headers.items()}
+            if raw is not None
+            else {}
+        ),
         response_body=kept_text(raw.body, (), pii) if raw is not None else "",
-        parsed=dict(parsed),
-        error=mask_values(error, secrets)[:MAX_KEPT_CHARS],
+        # a buyer's reason is cut to a few hundred characters before it gets here
+        parsed={
+            name: mask_pii(value, pii, cut=True) if isinstance(value, str) else value
+            for name, value in parsed.items()
+        },
+        error=mask_pii(mask_values(error, secrets), pii, cut=True)[:MAX_KEPT_CHARS],
     )
 
 
@@ -132,15 +155,35 @@ def mask_values(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def mask_pii(text: str, pii: Mapping[str, str]) -> str:
-    """``text`` with each PII value replaced by its ``{{field}}`` placeholder: as written,
-    URL-encoded, and for a phone number in any punctuation (``(305) 555-0142``)."""
+def mask_pii(text: str, pii: Mapping[str, str], *, cut: bool = False) -> str:
+    """``text`` with each PII value replaced by its ``{{field}}`` placeholder in every
+    shape a value takes on the wire: as written (in any letter case), URL-encoded
+    (``quote`` and ``quote_plus``), JSON-escaped (``\\"``, ``\\\\``, ``\\/``, and
+    ``\\uXXXX`` with surrogate pairs when ASCII-only), XML- or HTML-escaped (named,
+    decimal and hex character references), and a phone number in any punctuation
+    (``(305) 555-0142``).
+
+    For what was built from the lead, prefer rendering it masked
+    (:func:`pingtree.delivery.render.render_masked`); this is for what comes back. It is
+    cheap when a value is absent: a value whose longest run of letters and digits is not
+    in the text is in it in no shape, and the shapes are only built for a value found.
+
+    ``cut``: the text may have been cut short (a buyer's reason is): a value's head of
+    :data:`_MIN_HEAD` characters or more at its end is masked too.
+    """
+    if not pii:
+        return text
     for name, value in sorted(pii.items(), key=lambda item: len(item[1]), reverse=True):
         if not value:
             continue
         placeholder = "{{" + name + "}}"
-        for form in {value, quote(value, safe=""), quote_plus(value)}:
-            text = text.replace(form, placeholder)
+        if value in text:
+            text = text.replace(value, placeholder)
+        anchor = _anchor(value)
+        if anchor is None or anchor in text.lower():
+            text = _shapes(value).sub(placeholder, text)
+        if cut:
+            text = _without_head(text, value, placeholder)
         # a number written another way still has its digits in a row once all else is
         # gone: without them, no pattern to compile (each number's is new to re's cache)
         if value.isdigit() and len(value) >= 7 and value in _digits(text):
@@ -149,17 +192,83 @@ def mask_pii(text: str, pii: Mapping[str, str]) -> str:
     return text
 
 
+#: the shortest head of a value masked at the end of a text that may have been cut
+_MIN_HEAD = 3
+
+
+def _without_head(text: str, value: str, placeholder: str) -> str:
+    """``text`` whose end, if it is the head of ``value`` in one of its shapes, is
+    replaced by ``placeholder``."""
+    tail = text[-len(value) * 6 :].lower()  # no shape is longer than 6 characters a char
+    for form in (value, _json(value, ascii_only=False), quote_plus(value), quote(value, safe="")):
+        form = form.lower()
+        for size in range(min(len(form) - 1, len(tail)), _MIN_HEAD - 1, -1):
+            if tail.endswith(form[:size]):
+                return text[: len(text) - size] + placeholder
+    return text
+
+
 def _digits(text: str) -> str:
     return _NOT_DIGITS.sub("", text)
 
 
 _NOT_DIGITS = re.compile(r"[^0-9]+")
+#: characters written the same in every encoding (URL, JSON, XML, HTML) a value may take
+_PLAIN_RUN = re.compile(r"[A-Za-z0-9]{2,}")
+#: XML's and HTML's names for the characters they escape
+_NAMED = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
 
 
-def masked_headers(headers: Iterable[tuple[str, str]], secrets: Sequence[str]) -> dict[str, str]:
-    """Request headers for the log: credentials masked, and every known secret value."""
+def _anchor(value: str) -> str | None:
+    """The longest run of ASCII letters and digits of ``value``, in lower case: every
+    shape of the value holds it; ``None`` when there is none."""
+    runs = _PLAIN_RUN.findall(value)
+    return max(runs, key=len).lower() if runs else None
+
+
+def _shapes(value: str) -> re.Pattern[str]:
+    """One pattern matching ``value`` in each of its shapes, any letter case."""
+    forms = {
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+        _json(value, ascii_only=True),
+        _json(value, ascii_only=True).replace("/", "\\/"),
+        _json(value, ascii_only=False),
+        _json(value, ascii_only=False).replace("/", "\\/"),
+    }
+    alternatives = sorted((re.escape(form) for form in forms), key=len, reverse=True)
+    # XML and HTML: each character that may be escaped, in any of its ways
+    alternatives.append("".join(_xml_char(c) for c in value))
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def _json(value: str, *, ascii_only: bool) -> str:
+    return json.dumps(value, ensure_ascii=ascii_only)[1:-1]
+
+
+def _xml_char(char: str) -> str:
+    if char.isascii() and (char.isalnum() or char in " _.,-"):
+        return re.escape(char)
+    code = ord(char)
+    ways = [re.escape(char), f"&#0*{code};", f"&#x0*{code:x};"]
+    if char in _NAMED:
+        ways.append(f"&{_NAMED[char]};")
+    return "(?:" + "|".join(ways) + ")"
+
+
+def masked_headers(
+    headers: Iterable[tuple[str, str]],
+    secrets: Sequence[str],
+    pii: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Request headers for the log: credentials masked, every known secret value, and
+    ``pii`` values replaced by placeholders (:func:`mask_pii`)."""
     return {
-        name: mask_values(value, [value] if name.lower() in _MASKED_HEADERS else secrets)
+        name: mask_pii(
+            mask_values(value, [value] if name.lower() in _MASKED_HEADERS else secrets),
+            pii or {},
+        )
         for name, value in headers
     }
 

@@ -22,12 +22,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pingtree.delivery.attempts import AttemptLog, exchange_attempt
+from pingtree.delivery.attempts import AttemptLog, exchange_attempt, mask_pii
 from pingtree.delivery.client import BuyerClient, RawResponse, SendError, send
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.errors import AnswerError, RenderError
 from pingtree.delivery.read import MAX_ANSWER_BYTES, BuyerAnswer, read_answer
-from pingtree.delivery.render import OutboundRequest, render
+from pingtree.delivery.render import OutboundRequest, render, render_masked
 from pingtree.domain.model import LeadValue
 
 __all__ = ["RETRYABLE_STATUSES", "PostContext", "PostVerdict", "PostedLead", "post_lead"]
@@ -77,7 +77,9 @@ async def post_lead(
     log: AttemptLog | None,
 ) -> PostedLead:
     """Post the full lead ``values`` (with the buyer's ``token``) by ``step``; never raises
-    for the buyer's failure. ``pii`` (field → value as text) is masked in the log."""
+    for the buyer's failure. ``pii`` (field → value as text) is masked in the log (the
+    request rendered again with placeholders) and in the verdict's reason (a buyer may
+    say why with the lead's own words)."""
     started = time.monotonic()
     secrets: list[str] = []
     request: OutboundRequest | None = None
@@ -118,9 +120,35 @@ async def post_lead(
         # our bug: the request may or may not have left, so it is not known either
         logger.exception("posting sale %s failed", context.sale_id)
         posted = PostedLead(PostVerdict.UNKNOWN, f"internal error ({type(exc).__name__})")
+    if pii and posted.reason:
+        reason = mask_pii(posted.reason, pii, cut=True)  # a buyer's reason comes cut
+        posted = PostedLead(posted.verdict, reason, posted.redirect_url)
     if log is not None:
-        _record(log, context, started, request, raw, answer, posted, secrets, pii)
+        shown = _shown(step, values, token, context, pii, resolve_secret) if request else None
+        _record(log, context, started, request, raw, answer, posted, secrets, pii, shown)
     return posted
+
+
+def _shown(
+    step: CompiledStep,
+    values: Mapping[str, LeadValue],
+    token: str | None,
+    context: PostContext,
+    pii: Mapping[str, str],
+    resolve_secret: Callable[[str], str],
+) -> OutboundRequest | None:
+    """The request as the log keeps it: rendered again, after it was sent, with the PII
+    values as placeholders; ``None`` (the request sent is masked by search instead) when
+    there is no PII or a template cannot take a placeholder for a value."""
+    if not pii:
+        return None
+    try:
+        masked = render_masked(
+            step, values, frozenset(pii), token=token, resolve_secret=resolve_secret
+        )
+    except (RenderError, KeyError):
+        return None
+    return _with_idempotency_key(masked, context.sale_id)
 
 
 def _with_idempotency_key(request: OutboundRequest, sale_id: str) -> OutboundRequest:
@@ -147,6 +175,7 @@ def _record(
     posted: PostedLead,
     secrets: list[str],
     pii: Mapping[str, str],
+    shown: OutboundRequest | None,
 ) -> None:
     parsed: dict[str, object] = {}
     if answer is not None:
@@ -170,6 +199,7 @@ def _record(
                 parsed=parsed,
                 secrets=secrets,
                 pii=pii,
+                shown=shown,
                 ping_id=context.ping_id,
                 lead_id=context.lead_id,
             )

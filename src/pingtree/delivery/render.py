@@ -8,6 +8,10 @@ refuse CR/LF (DESIGN §8.6).
 
 The request carries only what the step names: a ping step compiled without PII reads no
 PII, whatever ``values`` holds.
+
+:func:`render_masked` builds the same request for the delivery log with the lead's PII
+values replaced by their ``{{field}}`` placeholders before anything is encoded (DESIGN
+§8.5): a value's JSON, XML, URL or template shape never has to be searched for.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from pingtree.delivery.values import AS_KINDS, WireValue, format_value, to_text
 from pingtree.delivery.xml import XmlTarget, build_xml
 from pingtree.domain.model import LeadValue
 
-__all__ = ["OutboundRequest", "RenderError", "render"]
+__all__ = ["OutboundRequest", "RenderError", "placeholder", "render", "render_masked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,43 @@ def render(
     value holds CR/LF, or a template fails or outgrows its cap. Messages name fields,
     never values.
     """
-    scope = _Scope(step, values, token, resolve_secret)
+    return _render(step, _Scope(step, values, token, resolve_secret))
+
+
+def render_masked(
+    step: CompiledStep,
+    values: Mapping[str, LeadValue],
+    masked: frozenset[str],
+    *,
+    token: str | None = None,
+    resolve_secret: Callable[[str], str],
+) -> OutboundRequest:
+    """The request :func:`render` builds, as the delivery log shows it: each field of
+    ``masked`` that has a value reads as its placeholder (``{{email}}``) wherever the step
+    puts it (URL, headers, body, template), taken before any format, ``as`` or value map
+    and before the body's encoder, so no shape of the value is left to search for. A
+    placeholder a URL or a form percent-encodes is written back as ``{{email}}``.
+
+    Raises as :func:`render` does, and :class:`RenderError` when a template cannot take a
+    placeholder for a value (a filter that needs a phone number or a date): the caller
+    then falls back to masking the request sent.
+    """
+    request = _render(step, _MaskedScope(step, values, token, resolve_secret, masked))
+    url, body = request.url, request.body
+    for name in masked:
+        shown = placeholder(name)
+        encoded = _quote(shown)  # the same for quote_plus: names hold no space
+        url = url.replace(encoded, shown)
+        body = body.replace(encoded.encode(), shown.encode())
+    return OutboundRequest(request.method, url, request.headers, body)
+
+
+def placeholder(name: str) -> str:
+    """How the delivery log writes a field's masked value: ``{{name}}``."""
+    return "{{" + name + "}}"
+
+
+def _render(step: CompiledStep, scope: _Scope) -> OutboundRequest:
     url = step.url.fill(scope.text, _quote)
     headers = [(name, scope.header(name, value)) for name, value in step.headers]
     query: list[tuple[str, str]] = []
@@ -187,6 +227,34 @@ class _Scope:
             value = self.raw(name)
             context[name] = "" if value is None else value
         return context
+
+
+class _MaskedScope(_Scope):
+    """A scope whose ``masked`` fields read as their placeholders, as they are."""
+
+    def __init__(
+        self,
+        step: CompiledStep,
+        values: Mapping[str, LeadValue],
+        token: str | None,
+        resolve_secret: Callable[[str], str],
+        masked: frozenset[str],
+    ) -> None:
+        super().__init__(step, values, token, resolve_secret)
+        self.masked = masked
+
+    def raw(self, name: str) -> LeadValue | None:
+        value = super().raw(name)
+        if value is None or name not in self.masked or name == "token" or name in self.step.vars:
+            return value
+        return placeholder(name)
+
+    def field(self, field: CompiledField) -> WireValue | None:
+        source = field.source
+        if field.static is None and source in self.masked and self.raw(source) is not None:
+            # before its value map, format and ``as``: a placeholder is no phone or date
+            return placeholder(source)
+        return super().field(field)
 
 
 def _body(body: CompiledBody, scope: _Scope) -> bytes:

@@ -244,6 +244,8 @@ class ResponseFields(_Model):
     reason: str | None = "reason"
     #: the buyer's lead id, returned by an accepted post
     lead_id: str | None = "lead_id"
+    #: what the buyer read from a post, with ``echo_lead`` (the name may be ``reason``'s)
+    echo: str | None = "echo"
 
 
 class EndpointConfig(_Model):
@@ -264,7 +266,7 @@ class EndpointConfig(_Model):
     extra: dict[str, Scalar] = Field(default_factory=dict)
     xml_root: str = "response"
     #: text answers: a ``string.Template`` over status, price, token, redirect_url,
-    #: reason, lead_id (absent ones are empty)
+    #: reason, lead_id, echo (absent ones are empty)
     text_template: str = "$status|$price|$token|$redirect_url|$reason"
     #: ``{token}`` is replaced by the buyer's ping id; ``None`` sends none
     redirect_url: str | None = "https://buyer.invalid/thanks/{token}"
@@ -273,6 +275,10 @@ class EndpointConfig(_Model):
     reject_style: Literal["body", "4xx", "404"] = "body"
     reject_status: int = Field(default=400, ge=400, le=499)
     reject_reason: str = "declined"
+    #: a post's answer, accepted or rejected, repeats the values the buyer read from it
+    #: (JSON leaves, XML texts, form and query values) in the ``echo`` field, as buyers
+    #: that confirm what they got do: the lead's personal data comes back in the answer
+    echo_lead: bool = False
 
     #: a post must carry a token this endpoint's ping issued, else it is rejected
     check_token: bool = True

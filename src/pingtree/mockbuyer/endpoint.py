@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Literal
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
 import orjson
 from aiohttp import web
@@ -24,7 +24,7 @@ from pingtree.mockbuyer.config import (
 )
 from pingtree.mockbuyer.render import CONTENT_TYPES, Answer, compile_renderer
 
-__all__ = ["Endpoint", "Kind", "latency_sampler"]
+__all__ = ["Endpoint", "Kind", "latency_sampler", "received_values"]
 
 Kind = Literal["ping", "post"]
 
@@ -82,6 +82,15 @@ class Endpoint:
         return self.reject(config.reject_reason)
 
     def post(
+        self, request: web.BaseRequest, body: bytes, path_token: str | None
+    ) -> tuple[int, Answer]:
+        status, answer = self._post(request, body, path_token)
+        if self.config.echo_lead:
+            read = received_values(request.content_type, request.query_string, body)
+            answer = {**answer, "echo": " | ".join(read)}
+        return status, answer
+
+    def _post(
         self, request: web.BaseRequest, body: bytes, path_token: str | None
     ) -> tuple[int, Answer]:
         config = self.config
@@ -163,6 +172,47 @@ def find_token(
         return values[0] if values else None
     except (ValueError, etree.XMLSyntaxError):  # orjson.JSONDecodeError is a ValueError
         return None
+
+
+def received_values(ctype: str, query_string: str, body: bytes) -> list[str]:
+    """The values a buyer reads from a request: its query's, then its body's by content
+    type ``ctype`` (JSON leaves, XML texts and attributes, form values; an XML document
+    carried in a form field is read too; text as it is)."""
+    values = [v for _, v in parse_qsl(query_string, keep_blank_values=True)]
+    text = body.decode("utf-8", "replace")
+    if not body:
+        return values
+    try:
+        if "json" in ctype:
+            values += _json_leaves(orjson.loads(body))
+        elif "xml" in ctype:
+            values += _xml_values(body)
+        elif "form" in ctype:
+            for _, value in parse_qsl(text, keep_blank_values=True):
+                values += _xml_values(value.encode()) if value.startswith("<") else [value]
+        else:
+            values.append(text)
+    except (ValueError, etree.XMLSyntaxError):  # orjson.JSONDecodeError is a ValueError
+        values.append(text)
+    return values
+
+
+def _json_leaves(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _json_leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _json_leaves(item)]
+    return [] if value is None else [str(value)]
+
+
+def _xml_values(document: bytes) -> list[str]:
+    root = etree.fromstring(document, _xml_parser())
+    values: list[str] = []
+    for element in root.iter():
+        values += [str(v) for v in element.attrib.values()]
+        if element.text and element.text.strip():
+            values.append(element.text)
+    return values
 
 
 def _xml_parser() -> Any:

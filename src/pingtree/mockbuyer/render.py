@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 #: one answer by role: status, price (a decimal string), token, redirect_url, reason,
-#: lead_id; a role that is absent or ``None`` is left out
+#: lead_id, echo; a role that is absent or ``None`` is left out
 Answer = Mapping[str, Scalar | None]
 
 CONTENT_TYPES = {
@@ -33,7 +33,8 @@ CONTENT_TYPES = {
     "text": "text/plain; charset=utf-8",
 }
 
-_ROLES = ("status", "price", "token", "redirect_url", "reason", "lead_id")
+# echo last: named as another role (``reason``), it takes that role's place
+_ROLES = ("status", "price", "token", "redirect_url", "reason", "lead_id", "echo")
 
 ENTITY_BOMB = (
     b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
