@@ -25,10 +25,10 @@ from typing import Any, Protocol
 
 import jsonpath
 import orjson
-import re2
 from lxml import etree
 
 from pingtree.delivery.errors import AnswerError, AnswerErrorCode
+from pingtree.delivery.jsonpaths import compile_jsonpath, compile_re2
 from pingtree.delivery.xml import parse_buyer_xml
 
 __all__ = [
@@ -39,21 +39,6 @@ __all__ = [
     "compile_re2",
     "value_text",
 ]
-
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # a bad configured pattern is reported as a config issue
-_RE2_OPTIONS.max_mem = 8 << 20
-
-
-def compile_re2(pattern: str) -> Any:
-    """``pattern`` compiled on RE2 (linear time). Raises ``ValueError`` with RE2's reason."""
-    try:
-        return re2.compile(pattern, _RE2_OPTIONS)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else exc
-        if isinstance(reason, bytes):
-            reason = reason.decode(errors="replace")
-        raise ValueError(f"not an RE2 pattern: {reason}") from None
 
 
 class AnswerBody:
@@ -104,10 +89,10 @@ class Reader(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class _JsonReader:
-    path: Any  # jsonpath.JSONPath | jsonpath.CompoundJSONPath
+    path: jsonpath.JSONPath  # from compile_jsonpath: RE2 patterns, linear in the answer
 
     def read(self, answer: AnswerBody) -> object | None:
-        data = answer.json()
+        data: Any = answer.json()
         try:
             match = self.path.match(data)
         except RecursionError:
@@ -200,11 +185,7 @@ class _HeaderReader:
 def _json_kind(raw: object) -> Reader:
     if not isinstance(raw, str) or not raw.strip():
         raise ValueError("a JSONPath such as $.status")
-    try:
-        path = jsonpath.compile(raw)
-    except jsonpath.JSONPathError as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(f"not a JSONPath: {first_line}") from None
+    path = compile_jsonpath(raw)
     plain = raw.strip()
     if _PLAIN_JSONPATH.fullmatch(plain):
         return _JsonStepsReader(
@@ -216,11 +197,38 @@ def _json_kind(raw: object) -> Reader:
 def _xpath_kind(raw: object) -> Reader:
     if not isinstance(raw, str) or not raw.strip():
         raise ValueError("an XPath such as /response/status")
+    _check_xpath_cost(raw)
     try:
         # regexp=False: EXSLT regular expressions would run configured patterns on `re`
         return _XPathReader(etree.XPath(raw, regexp=False, smart_strings=False))
     except etree.XPathSyntaxError as exc:
         raise ValueError(f"not an XPath: {exc}") from None
+
+
+#: string literals, blanked before the shape of an XPath is looked at
+_XPATH_LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"")
+#: axes whose node-sets, merged over many context nodes, cost the square of the answer
+_XPATH_WIDE_AXIS = re.compile(r"\b(?:ancestor|following|preceding)(?:-or-self|-sibling)?\s*::")
+_XPATH_DESCENT = re.compile(r"//|\bdescendant(?:-or-self)?\s*::")
+
+
+def _check_xpath_cost(raw: str) -> None:
+    """Refuse an XPath whose cost grows faster than the answer (libxml2 cannot be
+    interrupted): ``ancestor``, ``following`` and ``preceding`` axes, more than one
+    descent (``//``), a descent inside a predicate. ``//a//a//a//a`` takes 70 s on a
+    256 KB answer nested 200 deep."""
+    shape = _XPATH_LITERAL.sub("''", raw)
+    wide = _XPATH_WIDE_AXIS.search(shape)
+    if wide is not None:
+        axis = wide.group(0).split(":")[0].strip()
+        raise ValueError(f"the {axis} axis is not allowed: read down the tree from / or //")
+    descents = list(_XPATH_DESCENT.finditer(shape))
+    if len(descents) > 1:
+        raise ValueError(f"{len(descents)} descents (//): at most one, each walks the answer")
+    for found in descents:
+        before = shape[: found.start()]
+        if before.count("[") > before.count("]"):
+            raise ValueError("a descent (//) inside a predicate walks the answer once per node")
 
 
 def _regex_kind(raw: object) -> Reader:
@@ -283,18 +291,29 @@ class CompiledRule:
 
     def holds(self, answer: AnswerBody) -> bool:
         """Whether the rule holds on ``answer``. Raises ``AnswerError`` if the body it
-        reads cannot be read."""
-        value = self.reader.read(answer)
+        reads cannot be read, or reading it fails in any way (never another exception)."""
+        value, passes = self._evaluate(answer)
         if self.present is False:
             return value is None
-        return value is not None and self._passes(value)
+        return passes
 
     def value(self, answer: AnswerBody) -> object | None:
         """What the rule reads when it holds, else ``None``. Raises like :meth:`holds`."""
-        value = self.reader.read(answer)
-        if value is None or not self._passes(value):
-            return None
-        return value
+        value, passes = self._evaluate(answer)
+        return value if passes else None
+
+    def _evaluate(self, answer: AnswerBody) -> tuple[object | None, bool]:
+        try:
+            value = self.reader.read(answer)
+            return value, value is not None and self._passes(value)
+        except AnswerError:
+            raise
+        except Exception as exc:  # a buyer's answer is never a crash
+            # RecursionError from a value nested too deeply, a library's own failure…:
+            # the answer cannot be read by this rule, which is the buyer's error outcome
+            raise AnswerError(
+                AnswerErrorCode.UNREADABLE, f"rule failed: {type(exc).__name__}"
+            ) from None
 
     def _passes(self, value: object) -> bool:
         text = value_text(value).strip()
