@@ -12,6 +12,7 @@ from pingtree.clock import Clock, SystemClock
 from pingtree.delivery.client import create_client
 from pingtree.delivery.fanout import HttpBids
 from pingtree.flows.deliver import Outbox
+from pingtree.flows.erase import erase_older_than, ports_eraser
 from pingtree.flows.ports import BidSource, Ports
 from pingtree.metrics import (
     MeteredAttemptLog,
@@ -28,6 +29,7 @@ from pingtree.store.cap_room import CapRoom
 from pingtree.store.caps import create_cap_ledger, create_redis
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate
+from pingtree.store.periodic import Periodic
 from pingtree.store.ping_writer import PingWriter
 from pingtree.store.secrets import ApiKeyRepository, PiiVault, load_server_key
 from pingtree.store.snapshot import SnapshotHolder
@@ -49,8 +51,12 @@ class Runtime:
     outbox: Outbox
     metrics: Metrics
     sampler: Sampler
+    #: erases old leads' PII when ``pii_retention_days`` is set
+    retention: Periodic | None = None
 
     async def close(self) -> None:
+        if self.retention is not None:
+            await self.retention.stop()
         await self.sampler.stop()
         await self.outbox.stop()
         await self.ports.pings.stop()
@@ -139,6 +145,7 @@ async def start_runtime(
         ),
     )
     sampler.start()
+    retention = _retention(settings, ports)
     return Runtime(
         settings,
         ports,
@@ -151,7 +158,24 @@ async def start_runtime(
         outbox,
         metrics,
         sampler,
+        retention,
     )
+
+
+def _retention(settings: Settings, ports: Ports) -> Periodic | None:
+    """The PII retention sweep (DESIGN §8.5), started; ``None`` when PII is kept."""
+    days = settings.pii_retention_days
+    if days <= 0:
+        return None
+    eraser = ports_eraser(ports)
+    sweep = Periodic(
+        "pii retention",
+        settings.pii_retention_check_seconds,
+        lambda: erase_older_than(eraser, days),
+        "erasing old leads' PII failed",
+    )
+    sweep.start()
+    return sweep
 
 
 async def create_api_key(

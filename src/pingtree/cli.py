@@ -1,5 +1,5 @@
-"""``pingtree serve | demo | migrate | apply | export | key | token | secret | user | test-buyer |
-mockbuyer``."""
+"""``pingtree serve | demo | migrate | apply | export | key | token | secret | user | erase |
+test-buyer | mockbuyer``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from pingtree.config.compile import compile_config
 from pingtree.config.errors import ConfigError
 from pingtree.config.schema import ConfigDocument
 from pingtree.delivery.client import create_client
+from pingtree.domain.fields import FieldError
+from pingtree.flows.erase import Eraser, erase_consumer, erase_older_than
 from pingtree.flows.errors import InputError, NotFound
 from pingtree.flows.try_buyer import try_buyer
 from pingtree.metrics import MULTIPROCESS_ENV, prepare_multiprocess_dir
@@ -31,6 +33,7 @@ from pingtree.store.config_repo import ConfigRepository
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate as run_migrations
 from pingtree.store.secrets import PiiVault, load_server_key
+from pingtree.store.transactions import Transactions
 from pingtree.store.users import UserRepository
 
 __all__ = ["main"]
@@ -272,6 +275,57 @@ def secret_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> N
 
     for name, updated in _with_sessions(_settings(data_dir, database_url), listing):
         typer.echo(f"{name}\t{updated.isoformat()}")
+
+
+@app.command()
+def erase(
+    email: Annotated[str | None, typer.Option(help="the person's email address")] = None,
+    phone: Annotated[str | None, typer.Option(help="the person's phone, any format")] = None,
+    lead: Annotated[str | None, typer.Option(help="one lead's id")] = None,
+    older_than_days: Annotated[
+        int | None, typer.Option(min=1, help="every lead created more than N days ago")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Erase a person's PII everywhere (by email, phone or lead id), or every lead's older
+    than N days; money records stay. Recorded in the erasures' audit trail as ``cli``."""
+    settings = _settings(data_dir, database_url)
+    vault = PiiVault(load_server_key(settings.secret_key, settings.data_dir))
+
+    async def run(sessions: async_sessionmaker[AsyncSession]) -> str:
+        verticals = compile_config(await _stored_document(sessions)).verticals
+        eraser = Eraser(sessions, Transactions(sessions), vault, lambda: verticals, _utc_now)
+        if older_than_days is not None and (email, phone, lead) == (None, None, None):
+            erased = await erase_older_than(eraser, older_than_days, "cli")
+            return f"erased the PII of {erased} lead(s) older than {older_than_days} day(s)"
+        if older_than_days is not None:
+            alone = "not with --email, --phone or --lead"
+            raise InputError([FieldError(("body", "older_than_days"), alone, "value_error")])
+        done = await erase_consumer(eraser, "cli", email=email, phone=phone, lead_id=lead)
+        return f"erased the PII of {done['leads']} lead(s) (erasure {done['id']})"
+
+    try:
+        typer.echo(_with_sessions(settings, run))
+    except NotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    except InputError as exc:
+        for error in exc.errors:
+            typer.echo(f"{_option(error.loc)}: {error.msg}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _option(loc: tuple[str | int, ...]) -> str:
+    """``--email`` for an error at ``("body", "email")``; ``erase`` for the whole call."""
+    if len(loc) < 2:
+        return "erase"
+    name = str(loc[-1])
+    return "--lead" if name == "lead_id" else "--" + name.replace("_", "-")
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 @app.command("test-buyer")

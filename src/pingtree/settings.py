@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: float = Field(default=0.5, gt=0)
     #: how often a worker looks for outbox rows nobody holds
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    #: erase the PII of leads created more than this many days ago (``flows.erase``: the
+    #: money stays), checked every ``pii_retention_check_seconds``; 0: PII is kept
+    pii_retention_days: int = Field(default=0, ge=0)
+    pii_retention_check_seconds: float = Field(default=3600.0, gt=0)
     #: a bearer token that may read ``/metrics`` and nothing else (for Prometheus); admin
     #: API tokens may read it too. Unset: admin tokens only
     metrics_token: str | None = None

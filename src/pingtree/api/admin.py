@@ -14,6 +14,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from pingtree.api import admin_views as views
+from pingtree.api import erasure_views as erasures
 from pingtree.api.auth import Caller, KeyChecker, admin_only
 from pingtree.api.body import read_bounded
 from pingtree.api.problems import Problem
@@ -202,8 +203,32 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     ) -> list[dict[str, Any]]:
         return await views.sale_list(ports, limit, buyer_id=buyer_id, before=before)
 
+    @router.post("/erasures", status_code=201)
+    async def erase_person(body: ErasureAsked, caller: Caller = admin) -> dict[str, Any]:
+        """Erase one person's PII everywhere it lives, found by ``email`` or ``phone`` (any
+        spelling intake accepts), or one lead's by ``lead_id``: exactly one. The money stays
+        (leads, sales, reports); the erasure is recorded (``GET /erasures``) with the HMAC
+        of what was asked, never its value."""
+        return await erasures.erase(
+            ports, f"key:{caller.key_id}", email=body.email, phone=body.phone, lead_id=body.lead_id
+        )
+
+    @router.get("/erasures")
+    async def list_erasures(limit: Limit = 50, before: str | None = None) -> list[dict[str, Any]]:
+        """Who erased whom and when, newest first: the HMAC of the email or phone asked, or
+        the lead id, or a retention run's cutoff; how many leads lost their PII."""
+        return await erasures.erasure_list(ports, limit, before=before)
+
     return router
 
 
 class SecretValue(BaseModel):
     value: str = Field(min_length=1, max_length=4096)
+
+
+class ErasureAsked(BaseModel):
+    """Whom to erase: exactly one of these."""
+
+    email: str | None = Field(default=None, min_length=1, max_length=320)
+    phone: str | None = Field(default=None, min_length=1, max_length=64)
+    lead_id: str | None = Field(default=None, min_length=1, max_length=64)

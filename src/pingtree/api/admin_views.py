@@ -14,6 +14,7 @@ from typing import Any
 from pingtree.domain.money import format_money, from_cents
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
+from pingtree.store.erasure import ERASED
 from pingtree.store.lead_fields import open_fields
 from pingtree.store.set_aside import SetAsideRepository
 from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
@@ -122,6 +123,9 @@ async def lead_trace(
         raise NotFound("no such lead")
     vertical = ports.snapshots.current().config.verticals.get(lead.vertical_id)
     fields = open_fields(vertical, lead.fields, ports.vault, reveal=reveal) if vertical else {}
+    if lead.erased_at is not None and vertical is not None:
+        # the person was erased (flows.erase): a reveal shows that, not a missing value
+        fields.update({spec.name: ERASED for spec in vertical.fields if spec.pii})
     return {
         **_lead_summary(lead),
         "fields": fields,
@@ -238,6 +242,7 @@ def _lead_summary(lead: Lead) -> dict[str, Any]:
         "cost": _money(lead.cost_cents),
         "profit": _money(lead.revenue_cents - lead.cost_cents),
         "created_at": lead.created_at,
+        "erased_at": lead.erased_at,
     }
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "ConfigState",
     "DedupKey",
     "Delivery",
+    "Erasure",
     "Lead",
     "PiiReveal",
     "Ping",
@@ -190,6 +191,9 @@ class Lead(Base):
     request_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
     updated_at: Mapped[dt.datetime]
+    #: when the consumer's PII was erased (``flows.erase``): the PII fields are gone, the
+    #: money and the ids stay
+    erased_at: Mapped[dt.datetime | None]
 
     __table_args__ = (
         Index("ux_leads_campaign_idem", "campaign_id", "idempotency_key", unique=True),
@@ -398,4 +402,27 @@ class SetAside(Base):
     #: the row's values, made printable (what JSON cannot hold becomes its text)
     row: Mapped[dict[str, Any]]
     error: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+# --- erasures ----------------------------------------------------------------------------------
+
+
+class Erasure(Base):
+    """The audit trail of erased consumers (DESIGN §8.5): who asked, when, for what, and how
+    many leads lost their PII. What was asked is kept as the HMAC index of the email or
+    phone (never the value), a lead id, or a retention cutoff."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: ``user:<id>``, ``key:<id>`` (an admin API token), ``cli`` or ``retention``
+    principal: Mapped[str] = mapped_column(String(80))
+    #: ``email``, ``phone``, ``lead`` or ``retention``
+    kind: Mapped[str] = mapped_column(String(16))
+    #: the HMAC index of the email or phone, the lead id, or "" for retention
+    subject: Mapped[str] = mapped_column(String(80))
+    #: retention: every lead created before this has been erased (the next run starts here)
+    older_than: Mapped[dt.datetime | None]
+    leads: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
