@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_to_bytes
 
 import orjson
 from starlette.requests import Request
@@ -23,6 +23,7 @@ MAX_BODY_BYTES = 64 * 1024
 _TOP_LEVEL = frozenset({"fields", "test", "ping_id", "meta", "api_key", "tmax_ms"})
 _TRUE = frozenset({"1", "true", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "no", "n", "off", ""})
+_NOT_UTF8 = "{} is not valid UTF-8 once percent-decoded"
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,9 @@ def _from_json(raw: bytes) -> SellerBody:
 
 
 def _from_form(raw: bytes) -> SellerBody:
-    try:
-        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-    except UnicodeDecodeError:
-        raise Problem(400, "the form is not valid UTF-8") from None
-    data: dict[str, str] = {}
     errors: list[tuple[tuple[str | int, ...], str, str, object]] = []
+    pairs = _form_pairs(raw, errors)
+    data: dict[str, str] = {}
     for name, value in pairs:
         if name in data:
             errors.append((("body", name), "sent more than once", "duplicate_field", value))
@@ -115,6 +113,33 @@ def _from_form(raw: bytes) -> SellerBody:
     return SellerBody(
         fields, test, data.get("ping_id") or None, data.get("api_key") or None, tmax, meta
     )
+
+
+def _form_pairs(raw: bytes, errors: list[Any]) -> list[tuple[str, str]]:
+    """The form's names and values, each percent-decoded then read as strict UTF-8.
+
+    A value that is not UTF-8 once decoded (``%C3%28``, a lone ``%FF``, raw Latin-1 bytes)
+    is an error naming its field, never a value with U+FFFD in it: a replaced character
+    would reach buyers and dedup as a different value. A name that is not UTF-8 cannot be
+    named: its error is at ``body``. Its value is left out (it may be PII).
+    """
+    pairs: list[tuple[str, str]] = []
+    for chunk in raw.split(b"&"):
+        if not chunk:
+            continue
+        raw_name, _, raw_value = chunk.partition(b"=")
+        try:
+            name = unquote_to_bytes(raw_name.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append((("body",), _NOT_UTF8.format("a field name"), "invalid_encoding", None))
+            continue
+        try:
+            value = unquote_to_bytes(raw_value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append((("body", name), _NOT_UTF8.format("the value"), "invalid_encoding", None))
+            continue
+        pairs.append((name, value))
+    return pairs
 
 
 def _flag(value: object, errors: list[Any]) -> bool:
