@@ -28,6 +28,9 @@ LOOPBACK = ("127.0.0.1",)
         "::ffff:100.64.0.1",
         "::ffff:224.0.0.1",
         "::ffff:240.0.0.1",
+        # IPv4-translated (SIIT)
+        "::ffff:0:7f00:1",
+        "::ffff:0:10.0.0.1",
         # IPv4-compatible (deprecated)
         "::127.0.0.1",
         "::10.0.0.1",
@@ -59,6 +62,7 @@ LOOPBACK = ("127.0.0.1",)
         "fe80::1",
         "fe80::1%eth0",
         "fc00::1",
+        "fec0::1",  # site-local, deprecated
         "ff02::1",
     ],
 )
@@ -71,6 +75,7 @@ def test_ipv6_spellings_of_non_public_addresses_are_refused(address: str) -> Non
     [
         "93.184.216.34",
         "::ffff:93.184.216.34",  # mapped public
+        "::ffff:0:93.184.216.34",  # translated public
         "64:ff9b::93.184.216.34",  # NAT64 of a public address: DNS64 gives every buyer so
         "64:ff9b::808:808",
         "2606:2800:220:1:248:1893:25c8:1946",

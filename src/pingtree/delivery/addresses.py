@@ -25,13 +25,15 @@ class AddressGuard:
 
     An IPv6 address that carries an IPv4 address is judged by where it leads:
 
-    - IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible ``::a.b.c.d`` and the well-known
-      NAT64 prefix ``64:ff9b::/96`` reach ``a.b.c.d``: permitted when that IPv4 address is
-      public (an IPv6-only network with DNS64 resolves every buyer so), refused when it is
-      loopback, private, link-local, unspecified, reserved or multicast.
+    - IPv4-mapped ``::ffff:a.b.c.d``, IPv4-translated ``::ffff:0:a.b.c.d``,
+      IPv4-compatible ``::a.b.c.d`` and the well-known NAT64 prefix ``64:ff9b::/96``
+      reach ``a.b.c.d``: permitted when that IPv4 address is public (an IPv6-only network
+      with DNS64 resolves every buyer so), refused when it is loopback, private,
+      link-local, unspecified, reserved or multicast.
     - The local-use NAT64 prefix ``64:ff9b:1::/48``, 6to4 ``2002::/16`` and Teredo
       ``2001::/32`` are refused whatever they carry: a site's own translator or a relay we
-      do not control decides where they lead, and no buyer endpoint needs them.
+      do not control decides where they lead, and no buyer endpoint needs them. So is the
+      deprecated site-local ``fec0::/10``.
 
     An ``allow`` entry covers the addresses it names, in their own family: allowing
     ``127.0.0.1`` does not allow ``::ffff:127.0.0.1`` (the same host, but a spelling no
@@ -68,16 +70,21 @@ class AddressGuard:
             raise SendError("connect", f"{host} is not a public address", sent=False)
 
 
-#: IPv6 prefixes whose packets a relay or a site's translator delivers (see AddressGuard)
+#: IPv6 prefixes refused unless allowed: a relay or a site's translator delivers their
+#: packets (see AddressGuard), or they are a site's own (site-local, which ``is_global``
+#: does not know as such)
 _RELAYED = (
     ipaddress.IPv6Network("64:ff9b:1::/48"),  # NAT64, local use (RFC 8215)
     ipaddress.IPv6Network("2002::/16"),  # 6to4 (RFC 3056)
     ipaddress.IPv6Network("2001::/32"),  # Teredo (RFC 4380)
+    ipaddress.IPv6Network("fec0::/10"),  # site-local, deprecated (RFC 3879)
 )
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated (RFC 4291)
 #: IPv6 prefixes whose last 32 bits are the IPv4 address reached
 _CARRYING = (
     ipaddress.IPv6Network("::ffff:0:0/96"),  # IPv4-mapped (RFC 4291)
-    ipaddress.IPv6Network("::/96"),  # IPv4-compatible, deprecated (RFC 4291)
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),  # IPv4-translated, SIIT (RFC 6145)
+    _IPV4_COMPATIBLE,
     ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64, well-known prefix (RFC 6052)
 )
 
@@ -85,7 +92,7 @@ _CARRYING = (
 def _carried_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 address of a carrying prefix leads to, else ``None``.
     ``::`` and ``::1`` are IPv6's own unspecified and loopback addresses, not IPv4's."""
-    if ip in _CARRYING[1] and int(ip) <= 1:
+    if ip in _IPV4_COMPATIBLE and int(ip) <= 1:
         return None
     if any(ip in network for network in _CARRYING):
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
