@@ -132,6 +132,7 @@ async def start_runtime(
             high_water=settings.ping_writer_high_water,
             wait_seconds=settings.writer_wait_seconds,
         ),
+        sign_in=settings.sign_in_policy(),
     )
     ports.pings.start()
     outbox.start(ports)

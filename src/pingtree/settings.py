@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pingtree.domain.throttle import SignInPolicy
 
 __all__ = ["Settings"]
 
@@ -73,6 +76,17 @@ class Settings(BaseSettings):
     #: a bearer token that may read ``/metrics`` and nothing else (for Prometheus); admin
     #: API tokens may read it too. Unset: admin tokens only
     metrics_token: str | None = None
+    #: the sign-in throttle (``domain.throttle``): failures of one account, and from one
+    #: address, allowed before each further one doubles the wait from the first; that many
+    #: failures of one account within the window lock it. Counted in the database, so they
+    #: hold across workers and hosts
+    sign_in_free_failures: int = Field(default=3, ge=1)
+    sign_in_address_free_failures: int = Field(default=10, ge=1)
+    sign_in_backoff_seconds: float = Field(default=1.0, gt=0, le=3600)
+    sign_in_backoff_max_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    sign_in_lock_failures: int = Field(default=10, ge=1)
+    sign_in_window_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    sign_in_lock_seconds: float = Field(default=900.0, gt=0, le=86_400)
     #: run the migrations when the server starts (convenient for the embedded database)
     migrate_on_start: bool = True
 
@@ -91,3 +105,14 @@ class Settings(BaseSettings):
         if overflow is None:
             overflow = min(20, max(0, share - size))
         return size, overflow
+
+    def sign_in_policy(self) -> SignInPolicy:
+        return SignInPolicy(
+            free_failures=self.sign_in_free_failures,
+            address_free_failures=self.sign_in_address_free_failures,
+            backoff=dt.timedelta(seconds=self.sign_in_backoff_seconds),
+            backoff_max=dt.timedelta(seconds=self.sign_in_backoff_max_seconds),
+            lock_failures=self.sign_in_lock_failures,
+            window=dt.timedelta(seconds=self.sign_in_window_seconds),
+            lock=dt.timedelta(seconds=self.sign_in_lock_seconds),
+        )

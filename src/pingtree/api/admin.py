@@ -15,11 +15,13 @@ from pydantic import BaseModel, Field
 
 from pingtree.api import admin_views as views
 from pingtree.api import erasure_views as erasures
+from pingtree.api import sign_in_views
 from pingtree.api.auth import Caller, KeyChecker, admin_only
 from pingtree.api.body import read_bounded
 from pingtree.api.problems import Problem
 from pingtree.config.apply import apply_config, export_config
 from pingtree.config.errors import ConfigError
+from pingtree.domain.throttle import SignInOutcome
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
 from pingtree.flows.try_buyer import try_buyer
@@ -167,6 +169,21 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         """Who saw which lead's personal data, and when: people in the UI (``user:<id>``)
         and admin tokens (``key:<id>``), newest first."""
         return await views.reveal_list(ports, limit, lead_id=lead_id, before=before)
+
+    @router.get("/sign-ins")
+    async def list_sign_ins(
+        limit: Limit = 50,
+        username: Annotated[str | None, Query(max_length=100)] = None,
+        address: Annotated[str | None, Query(max_length=45)] = None,
+        outcome: SignInOutcome | None = None,
+        before: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Tries to sign in to the UI, newest first: the username as typed, the user it
+        named (if any), the client's address and the outcome (``throttled`` and ``locked``
+        were refused without checking the password). Never the password."""
+        return await sign_in_views.sign_in_list(
+            ports, limit, username=username, address=address, outcome=outcome, before=before
+        )
 
     @router.get("/attempts")
     async def list_attempts(

@@ -19,6 +19,7 @@ from pingtree.delivery.client import BuyerClient
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.domain.model import LeadValue, Order
 from pingtree.domain.outcomes import Outcome
+from pingtree.domain.throttle import SignInPolicy
 from pingtree.store.cap_room import CapRoom
 from pingtree.store.caps import CapLedger
 from pingtree.store.ping_writer import PingWriter
@@ -142,3 +143,5 @@ class Ports:
     outbox: DeliveryQueue
     #: stores pings off the ping's path; ask it before reading a ping just answered
     pings: PingWriter
+    #: when a sign-in to the UI must wait (``Settings.sign_in_*``)
+    sign_in: SignInPolicy = field(default_factory=SignInPolicy)

@@ -43,6 +43,7 @@ __all__ = [
     "Ping",
     "Sale",
     "SetAside",
+    "SignIn",
     "User",
     "UtcDateTime",
     "WebSession",
@@ -403,6 +404,33 @@ class SetAside(Base):
     row: Mapped[dict[str, Any]]
     error: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+# --- sign-ins ---------------------------------------------------------------------------------
+
+
+class SignIn(Base):
+    """One try to sign in to the admin UI and how it ended (``domain.throttle``): the
+    throttle counts these, admins read them. Never the password."""
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: as typed (the form allows 100 characters), whether or not such a user exists
+    username: Mapped[str] = mapped_column(String(100))
+    #: the user of that name when there is one
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    #: the client's address as the server saw it ("" when it has none)
+    address: Mapped[str] = mapped_column(String(45))
+    #: a ``SignInOutcome``: success, wrong_password, unknown_user, disabled, throttled,
+    #: locked, or checking while the password is checked
+    outcome: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        Index("ix_sign_ins_username_at", "username", "at"),
+        Index("ix_sign_ins_address_at", "address", "at"),
+    )
 
 
 # --- erasures ----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ __all__ = [
     "UserExists",
     "UserRepository",
     "may_reveal_pii",
+    "password_matches",
 ]
 
 #: ``analyst`` sees figures but never PII; ``operator`` runs the marketplace; ``admin`` all
@@ -96,18 +97,9 @@ class UserRepository:
         user.password_hash = await asyncio.to_thread(_hasher.hash, password)
         return True
 
-    async def authenticate(self, username: str, password: str) -> User | None:
-        """The user if the password is right and the account enabled, else None. An unknown
-        name costs a hash too, so timing does not tell which names exist."""
-        user = await self._by_name(username)
-        stored = user.password_hash if user is not None else _dummy_hash()
-        try:
-            await asyncio.to_thread(_hasher.verify, stored, password)
-        except (VerificationError, InvalidHashError):
-            return None
-        if user is None or user.disabled_at is not None:
-            return None
-        return user
+    async def by_name(self, username: str) -> User | None:
+        """The user of that name, enabled or not."""
+        return await self._by_name(username)
 
     async def start_session(self, user: User, now: dt.datetime) -> str:
         """A new session for ``user``; returns the cookie token (shown this once)."""
@@ -148,6 +140,22 @@ class UserRepository:
         return (
             await self._session.execute(select(User).where(User.username == username))
         ).scalar_one_or_none()
+
+
+async def password_matches(user: User | None, password: str) -> bool:
+    """Whether ``password`` is ``user``'s (``False`` for no user). About 125 ms in a worker
+    thread either way: an unknown name costs a hash too, so timing does not tell which
+    names exist. Whether the account is enabled is the caller's question."""
+    stored = user.password_hash if user is not None else None
+    return await asyncio.to_thread(_verify, stored, password) and user is not None
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    # the dummy hash is made here on first use, off the event loop too
+    try:
+        return _hasher.verify(stored or _dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 @functools.cache

@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["AttemptSearch", "LeadSearch", "PingSearch"]
+from pingtree.domain.throttle import SignInOutcome
+
+__all__ = ["AttemptSearch", "LeadSearch", "PingSearch", "SignInSearch"]
 
 _Id = Field(default=None, max_length=64)
 
@@ -64,6 +66,12 @@ class AttemptSearch(_Search):
     order_id: str | None = _Id
     buyer_id: str | None = _Id
     outcome: str | None = Field(default=None, max_length=24)
+
+
+class SignInSearch(_Search):
+    username: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=45)
+    outcome: SignInOutcome | None = None
 
 
 def _midnight(day: dt.date | None) -> dt.datetime | None:

@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from pingtree.config.entities import spec_yaml
 
-__all__ = ["NAVIGATION", "page_templates", "tone"]
+__all__ = ["ADMIN_SECTIONS", "NAVIGATION", "page_templates", "tone"]
 
 #: the sections of the UI, in the order of the navigation bar
 NAVIGATION = (
@@ -23,10 +23,17 @@ NAVIGATION = (
     ("/ui/campaigns", "Campaigns"),
     ("/ui/verticals", "Verticals"),
     ("/ui/reports", "Reports"),
+    ("/ui/sign-ins", "Sign-ins"),
 )
+#: the sections only admins may open (the others are answered 403), so not shown to others
+ADMIN_SECTIONS = frozenset({"/ui/sign-ins"})
 
-_GOOD = frozenset({"sold", "accepted", "fixed", "bid", "delivered", "winner"})
-_BAD = frozenset({"rejected", "error", "timeout", "unknown", "failed", "returned"})
+_GOOD = frozenset({"sold", "accepted", "fixed", "bid", "delivered", "winner", "success"})
+_BAD = frozenset(
+    {"rejected", "error", "timeout", "unknown", "failed", "returned"}
+    # how a sign-in failed
+    | {"wrong_password", "unknown_user", "disabled", "locked"}
+)
 _WAITING = frozenset(
     {"received", "pending", "unsold", "no_bid", "below_floor", "skipped_slow", "throttled"}
 )
@@ -57,6 +64,7 @@ def page_templates() -> Environment:
     env.filters["tone"] = tone
     env.filters["spec_yaml"] = spec_yaml
     env.globals["navigation"] = NAVIGATION
+    env.globals["admin_sections"] = ADMIN_SECTIONS
     env.globals["section_of"] = _section_of
     return env
 

@@ -16,6 +16,7 @@ from pingtree.web.erasure_pages import erasure_pages
 from pingtree.web.login import login_pages
 from pingtree.web.rendering import page_templates
 from pingtree.web.report_pages import report_pages
+from pingtree.web.sign_in_pages import sign_in_pages
 from pingtree.web.site import Site
 from pingtree.web.traffic import traffic_pages
 
@@ -33,6 +34,7 @@ def web_router(ports: Ports) -> APIRouter:
     router.include_router(traffic_pages(site))
     router.include_router(config_pages(site))
     router.include_router(erasure_pages(site))
+    router.include_router(sign_in_pages(site))
     router.include_router(_static_files())
 
     @router.get("/")
