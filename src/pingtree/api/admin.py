@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from pingtree.api import admin_views as views
 from pingtree.api import erasure_views as erasures
 from pingtree.api import sign_in_views
-from pingtree.api.auth import Caller, KeyChecker, admin_only
+from pingtree.api.auth import ADMIN_RESPONSES, Caller, KeyChecker, admin_only
 from pingtree.api.body import read_bounded
 from pingtree.api.problems import Problem
 from pingtree.config.apply import apply_config, export_config
@@ -37,7 +37,9 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     admin = Depends(admin_only(keys))
-    router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[admin])
+    router = APIRouter(
+        prefix="/api/v1/admin", tags=["admin"], dependencies=[admin], responses=ADMIN_RESPONSES
+    )
 
     @router.get("/config", response_class=PlainTextResponse)
     async def get_config() -> str:

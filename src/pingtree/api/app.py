@@ -14,6 +14,7 @@ from pingtree.api.admin import admin_router
 from pingtree.api.auth import KeyChecker
 from pingtree.api.config_entities import config_entities_router
 from pingtree.api.deliveries import deliveries_router
+from pingtree.api.instructions import instructions_router
 from pingtree.api.metrics import metrics_router
 from pingtree.api.problems import install_problem_handlers
 from pingtree.api.reports import reports_router
@@ -42,6 +43,7 @@ def create_app(
         keys = KeyChecker(runtime.ports, runtime.server_key)
         writers = (runtime.ports.pings, runtime.attempts)
         app.include_router(seller_router(runtime.ports, keys, runtime.metrics, writers))
+        app.include_router(instructions_router(runtime.ports, keys))
         app.include_router(
             metrics_router(runtime.metrics, runtime.sampler, keys, settings.metrics_token)
         )

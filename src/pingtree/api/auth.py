@@ -18,7 +18,14 @@ from pingtree.api.problems import Problem
 from pingtree.flows.ports import Ports
 from pingtree.store.secrets import ApiKeyRepository, key_hmac, parse_token
 
-__all__ = ["Caller", "KeyChecker", "admin_only", "bearer_or_header"]
+__all__ = ["ADMIN_RESPONSES", "Caller", "KeyChecker", "admin_only", "bearer_or_header"]
+
+#: what any admin route may answer besides its own outcome, for its OpenAPI document
+ADMIN_RESPONSES: dict[int | str, dict[str, str]] = {
+    401: {"description": "missing or invalid API key"},
+    403: {"description": "not an admin token"},
+    404: {"description": "no such entity (a route that names one by its id)"},
+}
 
 _REMEMBER_SECONDS = 5.0
 

@@ -6,6 +6,7 @@ flat in a form, where every other name is a field (DESIGN §8.2).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ MAX_BODY_BYTES = 64 * 1024
 _TOP_LEVEL = frozenset({"fields", "test", "ping_id", "meta", "api_key", "tmax_ms"})
 _TRUE = frozenset({"1", "true", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "no", "n", "off", ""})
+_DIGITS = re.compile(r"[+-]?[0-9]{1,18}")
 _NOT_UTF8 = "{} is not valid UTF-8 once percent-decoded"
 
 
@@ -162,13 +164,24 @@ def _text(data: Mapping[str, object], name: str, errors: list[Any]) -> str | Non
 def _tmax(value: object, errors: list[Any]) -> int | None:
     if value is None:
         return None
-    try:
-        tmax = int(str(value))
-    except ValueError:
-        tmax = -1
-    if tmax <= 0 or isinstance(value, bool):
+    tmax = _whole_number(value)
+    if tmax is None or tmax <= 0:
         errors.append(
             (("body", "tmax_ms"), "must be a positive number of milliseconds", "int_parsing", value)
         )
         return None
     return tmax
+
+
+def _whole_number(value: object) -> int | None:
+    """A JSON integer, a JSON number with no fraction (``431.0``, as JSON Schema's
+    ``integer`` admits) or the digits of one as text; ``None`` for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value)
+    return None

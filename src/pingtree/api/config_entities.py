@@ -16,7 +16,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
-from pingtree.api.auth import KeyChecker, admin_only
+from pingtree.api.auth import ADMIN_RESPONSES, KeyChecker, admin_only
 from pingtree.api.body import read_bounded
 from pingtree.api.problems import Problem
 from pingtree.config import entities
@@ -78,6 +78,7 @@ def config_entities_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         prefix="/api/v1/admin/config",
         tags=["configuration"],
         dependencies=[Depends(admin_only(keys))],
+        responses=ADMIN_RESPONSES,
     )
 
     @router.get("/{kind}")
@@ -90,7 +91,11 @@ def config_entities_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         """One entity: its spec as JSON and as YAML text."""
         return _detail(await entities.get_entity(ports.sessions, kind, entity_id))
 
-    @router.put("/{kind}/{entity_id}", openapi_extra=_SPEC_BODY)
+    @router.put(
+        "/{kind}/{entity_id}",
+        openapi_extra=_SPEC_BODY,
+        responses={201: {"model": ChangeOut, "description": "created"}},
+    )
     async def put_entity(
         request: Request,
         response: Response,

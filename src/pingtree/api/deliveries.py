@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from pingtree.api.auth import KeyChecker, admin_only
+from pingtree.api.auth import ADMIN_RESPONSES, KeyChecker, admin_only
 from pingtree.api.problems import Problem
 from pingtree.flows.ports import Ports
 from pingtree.store.outbox import OutboxRepository
@@ -25,7 +25,10 @@ class Verdict(BaseModel):
 
 def deliveries_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router = APIRouter(
-        prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(admin_only(keys))]
+        prefix="/api/v1/admin",
+        tags=["admin"],
+        dependencies=[Depends(admin_only(keys))],
+        responses=ADMIN_RESPONSES,
     )
 
     @router.get("/leads/{lead_id}/deliveries")
@@ -49,7 +52,10 @@ def deliveries_router(ports: Ports, keys: KeyChecker) -> APIRouter:
             for row in rows
         ]
 
-    @router.post("/sales/{sale_id}/resolve")
+    @router.post(
+        "/sales/{sale_id}/resolve",
+        responses={409: {"description": "the sale has no post of unknown outcome"}},
+    )
     async def resolve_sale(sale_id: str, verdict: Verdict) -> dict[str, Any]:
         """Settle a sale whose post outcome is unknown (a timeout after sending, a 5xx):
         the operator asked the buyer. The lead's answer follows."""

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from pingtree.api import report_views as views
-from pingtree.api.auth import KeyChecker, admin_only
+from pingtree.api.auth import ADMIN_RESPONSES, KeyChecker, admin_only
 from pingtree.api.problems import field_problem
 from pingtree.domain.money import format_money
 from pingtree.flows.errors import NotFound
@@ -134,7 +134,10 @@ class OrderCapsOut(BaseModel):
 
 def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router = APIRouter(
-        prefix="/api/v1/admin", tags=["reports"], dependencies=[Depends(admin_only(keys))]
+        prefix="/api/v1/admin",
+        tags=["reports"],
+        dependencies=[Depends(admin_only(keys))],
+        responses=ADMIN_RESPONSES,
     )
 
     async def date_range(

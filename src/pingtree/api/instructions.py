@@ -1,0 +1,301 @@
+"""A campaign's posting instructions as a typed OpenAPI 3.1 document (DESIGN §9).
+
+``GET /api/v1/campaigns/{campaign_id}/openapi.json`` answers, to that campaign's key or an
+admin token, the seller API as this campaign may use it: its operations (ping and post,
+direct post, by its modes), each body with the vertical's fields typed
+(:mod:`pingtree.api.field_schemas`), the answers and the reasons. It is computed from the
+configuration snapshot, never written by hand, and kept per snapshot version: a change to
+the campaign or its vertical shows in the next request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from pingtree.api.auth import KeyChecker, bearer_or_header
+from pingtree.api.body import MAX_BODY_BYTES
+from pingtree.api.field_schemas import fields_schema
+from pingtree.api.problems import Problem
+from pingtree.api.seller import SellerAnswer
+from pingtree.domain.fields import Stage
+from pingtree.domain.model import Campaign, Vertical
+from pingtree.domain.outcomes import Reason
+from pingtree.flows.errors import NotFound
+from pingtree.flows.ports import Ports
+from pingtree.store.snapshot import Snapshot
+
+__all__ = ["campaign_openapi", "instructions_router"]
+
+_REF = "#/components/schemas/"
+#: the longest ``Idempotency-Key`` kept (as the seller API checks it)
+_MAX_IDEMPOTENCY_KEY = 200
+
+
+def instructions_router(ports: Ports, keys: KeyChecker) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["seller"])
+    cache: dict[str, bytes] = {}
+    cached_version = [-1]
+
+    @router.get(
+        "/campaigns/{campaign_id}/openapi.json",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "the campaign's OpenAPI 3.1 document",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            401: {"description": "missing or invalid API key"},
+            403: {"description": "a key of another campaign, or neither a campaign key nor"},
+            404: {"description": "no such campaign (admin tokens only)"},
+        },
+    )
+    async def campaign_document(campaign_id: str, request: Request) -> Response:
+        """The campaign's posting instructions, machine-readable: the seller API with its
+        fields typed (JSON type, format, pattern, bounds, allowed values, required per
+        stage). Readable with the campaign's own key or an admin token."""
+        caller = await keys.caller(bearer_or_header(request))
+        if caller.role != "admin" and not (
+            caller.role == "campaign" and caller.campaign_id == campaign_id
+        ):
+            raise Problem(403, "a key of this campaign or an admin token is needed", "forbidden")
+        snapshot = ports.snapshots.current()
+        if snapshot.version != cached_version[0]:
+            cache.clear()
+            cached_version[0] = snapshot.version
+        document = cache.get(campaign_id)
+        if document is None:
+            if campaign_id not in snapshot.config.campaigns:
+                raise NotFound(f"no campaign {campaign_id!r}")
+            document = orjson.dumps(campaign_openapi(snapshot, campaign_id))
+            cache[campaign_id] = document
+        return Response(document, media_type="application/json")
+
+    return router
+
+
+def campaign_openapi(snapshot: Snapshot, campaign_id: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of one configured campaign (``KeyError`` if it is not)."""
+    campaign = snapshot.config.campaigns[campaign_id]
+    vertical = snapshot.config.verticals[campaign.vertical_id]
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {**_common_schemas()}
+    if "ping_post" in campaign.modes:
+        ping_fields = fields_schema(vertical, Stage.PING, campaign.ping_options.required_fields)
+        schemas["PingFields"] = ping_fields
+        schemas["PingRequest"] = _envelope("PingFields", ping=True)
+        schemas["PingForm"] = _form(ping_fields, ping=True)
+        schemas["PostFields"] = fields_schema(vertical, Stage.POST)
+        schemas["PostRequest"] = _envelope("PostFields", post=True)
+        schemas["PostForm"] = _form(schemas["PostFields"], post=True)
+        paths["/api/v1/ping"] = {"post": _operation("ping", "Ping", campaign, idempotent=True)}
+        paths["/api/v1/post"] = {"post": _operation("post", "Post", campaign)}
+    if "direct_post" in campaign.modes:
+        schemas["LeadFields"] = fields_schema(vertical, Stage.POST)
+        schemas["LeadRequest"] = _envelope("LeadFields")
+        schemas["LeadForm"] = _form(schemas["LeadFields"])
+        paths["/api/v1/leads"] = {
+            "post": _operation("direct_post", "Lead", campaign, idempotent=True)
+        }
+    paths["/api/v1/leads/{lead_id}"] = {"get": _lead_outcome()}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": f"pingtree: posting instructions for {campaign.name}",
+            "version": str(snapshot.version),
+            "description": _summary(campaign, vertical),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "the campaign key"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+            },
+        },
+        "security": [{"bearer": []}, {"apiKey": []}],
+    }
+
+
+def _summary(campaign: Campaign, vertical: Vertical) -> str:
+    modes = " and ".join(
+        {"ping_post": "ping then post", "direct_post": "direct post"}[mode]
+        for mode in sorted(campaign.modes)
+    )
+    return (
+        f"Campaign `{campaign.id}` sells {vertical.name} leads by {modes}. A ping's answer"
+        f" holds for {campaign.ping_ttl_seconds} s (`expires_at`); a ping is answered within"
+        f" {campaign.ping_deadline_ms} ms (less with `tmax_ms`). Post the ping's fields"
+        " again or leave them out (they are inherited); a field posted again must equal the"
+        " pinged value. Every business outcome is HTTP 200 with `status` and `reasons`;"
+        " bad input is a 422 naming each field and why. Bodies are JSON or a form with the"
+        f" same names flat, at most {MAX_BODY_BYTES} bytes."
+    )
+
+
+def _envelope(fields: str, *, ping: bool = False, post: bool = False) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "fields": {"$ref": _REF + fields},
+        "test": {"type": "boolean", "description": "a test lead: reaches only test orders"},
+        "meta": {"type": "object", "description": "free-form; accepted, not stored yet"},
+        "api_key": {"type": "string", "description": "the campaign key, if not in a header"},
+    }
+    required = ["fields"]
+    if ping:
+        properties["tmax_ms"] = _TMAX
+    if post:
+        properties["ping_id"] = _PING_ID
+        required.append("ping_id")
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def _form(fields: dict[str, Any], *, ping: bool = False, post: bool = False) -> dict[str, Any]:
+    """The same names flat, each value as text; ``meta.NAME`` for meta."""
+    # a form cannot send null: every field is its plain schema
+    properties = {
+        name: schema["anyOf"][0] if "anyOf" in schema and "title" in schema else schema
+        for name, schema in fields["properties"].items()
+    }
+    properties["test"] = {"type": "boolean"}
+    properties["api_key"] = {"type": "string"}
+    required = list(fields["required"])
+    if ping:
+        properties["tmax_ms"] = _TMAX
+    if post:
+        properties["ping_id"] = _PING_ID
+        required.append("ping_id")
+    return {
+        "type": "object",
+        "properties": properties,
+        "patternProperties": {r"^meta\.": {"type": "string"}},
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+_TMAX = {"type": "integer", "minimum": 1, "description": "answer within this many ms"}
+_PING_ID = {
+    "type": "string",
+    "minLength": 1,
+    "description": "the ping id from the ping's answer; an unknown one is answered `ping_unknown`",
+}
+
+
+def _operation(
+    operation_id: str, schema: str, campaign: Campaign, *, idempotent: bool = False
+) -> dict[str, Any]:
+    summary = {
+        "ping": "Partial, non-PII lead data in; a bid and a ping id out",
+        "post": "The full lead with the ping id of an accepted ping, before it expires",
+        "direct_post": "A full lead with no ping, sold the same way",
+    }[operation_id]
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"{_REF}{schema}Request"}},
+                "application/x-www-form-urlencoded": {"schema": {"$ref": f"{_REF}{schema}Form"}},
+            },
+        },
+        "responses": {
+            "200": _answer("the outcome: `status` and, when rejected, `reasons`"),
+            **_problems(400, 401, 403, 413, 415, 422, 503),
+        },
+    }
+    if idempotent:
+        operation["parameters"] = [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "a repeat within the ping TTL gets the first answer",
+                "schema": {"type": "string", "maxLength": _MAX_IDEMPOTENCY_KEY},
+            }
+        ]
+    return operation
+
+
+def _lead_outcome() -> dict[str, Any]:
+    return {
+        "operationId": "lead_outcome",
+        "summary": "A lead's final outcome, as it was (or will be) answered",
+        "parameters": [
+            {"name": "lead_id", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "responses": {"200": _answer("the lead's answer"), **_problems(401, 403, 404)},
+    }
+
+
+def _answer(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": _REF + "SellerAnswer"}}},
+    }
+
+
+_PROBLEM_TEXT = {
+    400: "malformed JSON or form",
+    401: "missing or invalid API key",
+    403: "not this campaign's key, or the campaign is not configured",
+    404: "no such lead",
+    413: f"body above {MAX_BODY_BYTES} bytes",
+    415: "content type not JSON or form",
+    422: "invalid input: each field with its loc, msg and type",
+    503: "the server cannot take more work now; nothing was done: retry after Retry-After",
+}
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    return {
+        str(status): {
+            "description": _PROBLEM_TEXT[status],
+            "content": {"application/json": {"schema": {"$ref": _REF + "Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+def _common_schemas() -> dict[str, Any]:
+    answer = SellerAnswer.model_json_schema(ref_template=_REF + "{model}", mode="serialization")
+    definitions = answer.pop("$defs", {})
+    definitions["Reason"] = {"type": "string", "enum": [str(reason) for reason in Reason]}
+    return {
+        **definitions,
+        "SellerAnswer": answer,
+        "FieldProblem": {
+            "type": "object",
+            "properties": {
+                "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                "msg": {"type": "string"},
+                "type": {"type": "string"},
+                "input": {},
+            },
+            "required": ["loc", "msg", "type"],
+        },
+        "Problem": {
+            "type": "object",
+            "properties": {
+                "detail": {
+                    "anyOf": [
+                        {"type": "string"},
+                        {
+                            "type": "object",
+                            "properties": {"msg": {"type": "string"}, "type": {"type": "string"}},
+                            "required": ["msg"],
+                        },
+                        {"type": "array", "items": {"$ref": _REF + "FieldProblem"}},
+                    ]
+                }
+            },
+            "required": ["detail"],
+        },
+    }
