@@ -20,7 +20,7 @@ from pingtree.delivery.compiled import (
 )
 from pingtree.delivery.models import TOKEN, BodySpec, FieldMapSpec, ResponseSpec, RuleSpec
 from pingtree.delivery.rules import RULE_KINDS, CompiledRule, compile_re2
-from pingtree.delivery.templates import CompiledTemplate, compile_template
+from pingtree.delivery.templates import CompiledTemplate, compile_template, template_format
 from pingtree.delivery.values import PHONE_FORMATS, WireValue, check_date_format
 from pingtree.delivery.xml import XmlTarget, is_xml_name
 
@@ -54,8 +54,16 @@ class StepContext(Protocol):
 # --- body ------------------------------------------------------------------------------
 
 
-def compile_body(ctx: StepContext, spec: BodySpec | None, content_type: str) -> CompiledBody | None:
-    """A step's body, or ``None`` when it has none; issues go to ``ctx``."""
+def compile_body(
+    ctx: StepContext,
+    spec: BodySpec | None,
+    content_type: str,
+    declared: tuple[str, object] | None = None,
+) -> CompiledBody | None:
+    """A step's body, or ``None`` when it has none; issues go to ``ctx``.
+
+    ``declared`` is the step's own ``Content-Type`` header (its name as written, its
+    value), which a template's values are escaped for (:func:`_template_format`)."""
     if spec is None:
         return None
     document = CONTENT_TYPES[content_type].document
@@ -78,7 +86,10 @@ def compile_body(ctx: StepContext, spec: BodySpec | None, content_type: str) -> 
     template = None
     fields: tuple[CompiledField, ...] = ()
     if spec.template is not None:
-        template = _template(ctx, spec.template, document)
+        fmt: str | None = document
+        if spec.form_field is None:  # in a form field, the form's encoder escapes it all
+            fmt = _template_format(ctx, content_type, document, declared)
+        template = None if fmt is None else _template(ctx, spec.template, document, fmt)
     elif spec.fields is not None:
         if document == "text":
             ctx.issue(ctx.at("body", "fields"), "a text body comes from a template")
@@ -94,7 +105,62 @@ def compile_body(ctx: StepContext, spec: BodySpec | None, content_type: str) -> 
     )
 
 
-def _template(ctx: StepContext, source: str, document: str) -> CompiledTemplate | None:
+def _template_format(
+    ctx: StepContext, content_type: str, document: str, declared: tuple[str, object] | None
+) -> str | None:
+    """What a template's values are escaped for: the type the body is sent as, its
+    ``Content-Type`` header when the step sets one. ``None`` after an issue: a type no
+    template can be escaped for (JSON above all), or one an XML template's escaping does
+    not fit."""
+    if document not in ("xml", "text"):
+        return document  # refused by _template
+    mime = CONTENT_TYPES[content_type].mime or ""
+    where = f"content_type {content_type}"
+    if declared is not None:
+        name, value = declared
+        where = f"headers.{name}"
+        if not isinstance(value, str) or "{" in value:
+            ctx.issue(
+                ctx.at("headers", name),
+                "a template body's Content-Type is fixed text: its values are escaped for it",
+            )
+            return None
+        mime = value
+    media = mime.split(";", 1)[0].strip().lower()
+    fmt = template_format(mime)
+    path = ctx.at("body", "template")
+    if fmt is None:
+        subtype = media.partition("/")[2]
+        if subtype in _JSON_SUBTYPES or subtype.endswith("+json"):
+            ctx.issue(
+                path,
+                f"the body is sent as {media} ({where}), and a template cannot keep a value "
+                "from changing JSON's structure: build a JSON body from fields "
+                "(content_type: json)",
+            )
+        else:
+            ctx.issue(
+                path,
+                f"the body is sent as {media} ({where}), which a template's values cannot be "
+                "escaped for: send text/plain, text/csv, application/x-www-form-urlencoded "
+                "or an XML type, or build the body from fields",
+            )
+        return None
+    if document == "xml" and fmt not in ("xml", "text"):
+        ctx.issue(
+            path,
+            f"an XML template's values are escaped for XML; the body is sent as {media} ({where})",
+        )
+        return None
+    # XML escaping is also safe in plain text: an XML template stays escaped for XML
+    return "xml" if document == "xml" else fmt
+
+
+#: JSON's subtypes besides ``*+json``
+_JSON_SUBTYPES = frozenset({"json", "x-json", "javascript", "x-javascript", "ecmascript"})
+
+
+def _template(ctx: StepContext, source: str, document: str, fmt: str) -> CompiledTemplate | None:
     path = ctx.at("body", "template")
     if document not in ("xml", "text"):
         ctx.issue(
@@ -104,7 +170,7 @@ def _template(ctx: StepContext, source: str, document: str) -> CompiledTemplate 
         )
         return None
     try:
-        template = compile_template(source, document)
+        template = compile_template(source, fmt)
     except ValueError as exc:
         ctx.issue(path, str(exc))
         return None

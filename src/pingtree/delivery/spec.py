@@ -17,7 +17,9 @@ An order's ``delivery`` has a ``post`` step (deliver the lead) and, for bid orde
             - {from: state, to: lead.state, map: {FL: Florida}}
             - {from: age, to: lead.age, as: integer}
             - {value: pingtree, to: source}
-          template: null      # xml/text: a sandboxed Jinja2 template instead of fields
+          template: null      # xml/text: a sandboxed Jinja2 template instead of fields,
+                              # values escaped for the Content-Type sent (XML, form,
+                              # CSV, plain text; never JSON: build that from fields)
           form_field: null    # form: the whole document in this one field
           document: null      # with form_field: xml (default) | json | text
           root: lead          # XML built from fields: the root element
@@ -113,8 +115,10 @@ def compile_delivery(
     not http(s) or has a placeholder in its host, an unknown ``from``/placeholder/template
     name, a PII field anywhere in a ping step ("PII never goes into a ping"), ``token``
     outside a post step, ``retries`` on a ping, CR/LF in headers, JSONPaths, XPaths, RE2
-    patterns and templates that do not compile, rules without a test, a ping without a
-    bid rule.
+    patterns and templates that do not compile, JSONPaths and XPaths whose cost grows
+    faster than the answer (:mod:`pingtree.delivery.jsonpaths`), a template sent as a type
+    its values cannot be escaped for (JSON above all), rules without a test, a ping
+    without a bid rule.
     """
     try:
         spec = DeliverySpec.model_validate(raw)
@@ -236,7 +240,10 @@ class _StepCompiler:
             self.issue(self.at("on_unknown"), "a ping is never re-sent: on_unknown is for a post")
         headers = self._headers()
         auth = self._auth({name.lower() for name, _ in headers})
-        body = compile_body(self, spec.body, content_type)
+        declared = next(
+            ((n, v) for n, v in (spec.headers or {}).items() if n.lower() == "content-type"), None
+        )
+        body = compile_body(self, spec.body, content_type, declared)
         if method == "GET" and body is not None and not body.in_query:
             self.issue(self.at("method"), "a GET sends no body: use content_type query")
         response = compile_response(self, spec.response, is_ping=is_ping)

@@ -1,8 +1,13 @@
 """Jinja2 body templates for XML and text bodies, sandboxed (STACK.md "Templates").
 
 An ``ImmutableSandboxedEnvironment`` with ``StrictUndefined`` and no globals (no
-``range``, ``dict``, ``lipsum``…); XML templates autoescape and drop XML-illegal
-characters from every ``{{ … }}`` output. A template is checked statically when compiled:
+``range``, ``dict``, ``lipsum``…). Every ``{{ … }}`` output is escaped for the type the
+body is sent as (:data:`TEMPLATE_FORMATS`, chosen by :func:`template_format`): ``xml``
+autoescapes and drops XML-illegal characters, ``form`` percent-encodes each value
+(``a&b=1`` stays one value), ``csv`` quotes a value holding a comma, a quote or a line
+break, ``text`` (``text/plain``) writes values as they are. There is no JSON template:
+a JSON body is built from fields, so a value cannot change its structure; a text
+template declared as JSON is refused. A template is checked statically when compiled:
 no attribute or item starting with ``_`` (``''.__class__``), no ``include``/``import``/
 ``extends``/``autoescape`` blocks, no ``safe`` filter, only known names. Rendering is
 bounded: ``*`` and ``**`` are capped and the output stops at :data:`MAX_TEMPLATE_OUTPUT`
@@ -23,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote_plus
 
 import orjson
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
@@ -37,9 +43,11 @@ from pingtree.delivery.xml import strip_xml_illegal
 __all__ = [
     "MAX_TEMPLATE_OUTPUT",
     "MAX_TEMPLATE_SOURCE",
+    "TEMPLATE_FORMATS",
     "CompiledTemplate",
     "compile_template",
     "render_template",
+    "template_format",
 ]
 
 #: largest rendered body, in bytes
@@ -114,12 +122,57 @@ def _as(kind: str) -> Callable[[Any], Any]:
     return lambda value: convert(value)
 
 
+def _form_value(value: object) -> str:
+    # every character that means something in a form is percent-encoded, as urlencode does
+    return quote_plus(str(value), safe="")
+
+
+def _csv_value(value: object) -> str:
+    text = str(value)
+    if any(char in text for char in _CSV_SPECIAL):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+_CSV_SPECIAL = frozenset(',"\r\n')
+
+#: how each template format escapes a ``{{ … }}`` output (``None``: as it is)
+_FINALIZE: Mapping[str, Callable[[Any], Any] | None] = {
+    "xml": _xml_strip,
+    "form": _form_value,
+    "csv": _csv_value,
+    "text": None,
+}
+
+#: the template formats: what a template body's values are escaped for
+TEMPLATE_FORMATS = frozenset(_FINALIZE)
+
+
+def template_format(media_type: str) -> str | None:
+    """The format that escapes values for a body sent as ``media_type`` (a
+    ``Content-Type`` value; parameters and case ignored), or ``None`` when no template can
+    be escaped for it: JSON (``application/json``, ``*/*+json``: build it from fields),
+    HTML, binary and unknown types."""
+    essence = media_type.split(";", 1)[0].strip().lower()
+    _, _, subtype = essence.partition("/")
+    if subtype == "xml" or subtype.endswith("+xml"):
+        return "xml"
+    return _MEDIA_FORMATS.get(essence)
+
+
+_MEDIA_FORMATS = {
+    "text/plain": "text",
+    "text/csv": "csv",
+    "application/x-www-form-urlencoded": "form",
+}
+
+
 def _environment(fmt: str) -> _Sandbox:
     xml = fmt == "xml"
     env = _Sandbox(
         autoescape=xml,
         undefined=StrictUndefined,
-        finalize=_xml_strip if xml else None,
+        finalize=_FINALIZE[fmt],
         auto_reload=False,
     )
     env.globals.clear()
@@ -139,7 +192,7 @@ def _environment(fmt: str) -> _Sandbox:
     return env
 
 
-_ENVIRONMENTS: Mapping[str, _Sandbox] = {fmt: _environment(fmt) for fmt in ("xml", "text")}
+_ENVIRONMENTS: Mapping[str, _Sandbox] = {fmt: _environment(fmt) for fmt in TEMPLATE_FORMATS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +205,8 @@ class CompiledTemplate:
 
 
 def compile_template(source: str, fmt: str) -> CompiledTemplate:
-    """``source`` compiled for ``fmt`` (``xml`` autoescapes; ``text`` does not).
+    """``source`` compiled for ``fmt``, one of :data:`TEMPLATE_FORMATS` (``xml``
+    autoescapes, ``form`` and ``csv`` escape every output, ``text`` does not).
 
     Raises ``ValueError`` for syntax errors, unknown filters, a source over
     :data:`MAX_TEMPLATE_SOURCE`, ``include``/``import``/``extends``, and any attribute or
