@@ -18,12 +18,9 @@ The repository never commits: the flow (``flows.erase``) owns each batch's trans
 from __future__ import annotations
 
 import datetime as dt
-import html
-import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
 
 import uuid_utils
 from sqlalchemy import bindparam, delete, func, select, update
@@ -31,28 +28,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.domain.model import FieldSpec, FieldType, Vertical
 from pingtree.store.lead_fields import dedup_keys
-from pingtree.store.secrets import PiiError, PiiVault
+from pingtree.store.pii_text import ERASED, holds, origin, pii_forms, scrub, scrub_auction
+from pingtree.store.secrets import PiiVault
 from pingtree.store.tables import AttemptRow, Base, DedupKey, Delivery, Erasure, Lead, SetAside
 
-__all__ = [
-    "ERASED",
-    "ErasedLead",
-    "ErasureRepository",
-    "consumer_key",
-    "scrub",
-]
-
-#: what an erased value reads as
-ERASED = "[erased]"
+__all__ = ["ERASED", "ErasedLead", "ErasureRepository", "consumer_key"]
 
 _LEAD = Base.metadata.tables[Lead.__tablename__]
 _ATTEMPT = Base.metadata.tables[AttemptRow.__tablename__]
 _DELIVERY = Base.metadata.tables[Delivery.__tablename__]
 _SALE = Base.metadata.tables["sales"]
-
-#: values shorter than this are not searched for in free text (a two-letter name would
-#: match half the words of a buyer's reason); the fields holding them are erased all the same
-_MIN_SEARCHED = 3
 
 
 def consumer_key(kind: FieldType, value: str, vault: PiiVault) -> str:
@@ -112,12 +97,15 @@ class ErasureRepository:
         self, since: dt.datetime | None, before: dt.datetime, limit: int
     ) -> list[tuple[str, dt.datetime]]:
         """``(id, created at)`` of not yet erased leads created in ``[since, before)``,
-        oldest first."""
+        oldest first, locked for the caller's transaction: on PostgreSQL, a lead another
+        worker's retention is erasing is waited for, then left out (never skipped while
+        unerased: the next run starts where this one stopped)."""
         query = (
             select(Lead.id, Lead.created_at)
             .where(Lead.created_at < before, Lead.erased_at.is_(None))
             .order_by(Lead.created_at, Lead.id)
             .limit(limit)
+            .with_for_update()
         )
         if since is not None:
             query = query.where(Lead.created_at >= since)
@@ -148,7 +136,7 @@ class ErasureRepository:
         erased: list[ErasedLead] = []
         ping_ids: set[str] = set()
         for lead in leads:
-            values = _pii_values(lead, verticals.get(lead.vertical_id), vault)
+            values = pii_forms(lead, verticals.get(lead.vertical_id), vault)
             await self._erase_lead(lead, values, verticals.get(lead.vertical_id), vault, now)
             await self._erase_attempts(lead.id, values)
             abandoned = await self._erase_deliveries(lead.id, values, now)
@@ -190,8 +178,8 @@ class ErasureRepository:
                 fields=scrub(fields, values),
                 answer=scrub(lead.answer, values),
                 first_answer=scrub(lead.first_answer, values),
-                auction=_scrub_auction(lead.auction, values),
-                idempotency_key=None if key is not None and _holds(key, values) else key,
+                auction=scrub_auction(lead.auction, values),
+                idempotency_key=None if key is not None and holds(key, values) else key,
                 erased_at=now,
             )
         )
@@ -203,7 +191,7 @@ class ErasureRepository:
             )
         )
         changes = [
-            {"b_id": attempt_id, "b_url": _origin(url), "b_error": scrub(error, values)}
+            {"b_id": attempt_id, "b_url": origin(url), "b_error": scrub(error, values)}
             for attempt_id, url, error in rows
         ]
         if not changes:
@@ -233,22 +221,33 @@ class ErasureRepository:
         rows = (
             await self._session.scalars(select(Delivery).where(Delivery.lead_id == lead_id))
         ).all()
+        row = _DELIVERY.c
         abandoned: list[str] = []
-        for row in rows:
-            changes: dict[str, Any] = {
-                "reason": scrub(row.reason, values),
-                "redirect_url": scrub(row.redirect_url, values),
-                "token": scrub(row.token, values),
-            }
-            if row.status == "queued":
-                changes.update(status="failed", reason="lead erased before delivery")
-                changes.update(lease_until=None, updated_at=now)
-                abandoned.append(row.sale_id)
-            await self._session.execute(
-                update(_DELIVERY)
-                .where(_DELIVERY.c.sale_id == row.sale_id, _DELIVERY.c.status == row.status)
-                .values(**changes)
-            )
+        for delivery in rows:
+            if delivery.status == "queued":
+                # conditional: a worker that took the row meanwhile is posting it already
+                taken = await self._session.execute(
+                    update(_DELIVERY)
+                    .where(row.sale_id == delivery.sale_id, row.status == "queued")
+                    .values(
+                        status="failed",
+                        reason="lead erased before delivery",
+                        lease_until=None,
+                        updated_at=now,
+                    )
+                    .returning(row.sale_id)
+                )
+                if taken.first() is not None:
+                    abandoned.append(delivery.sale_id)
+            for column in (row.reason, row.redirect_url, row.token):
+                text = getattr(delivery, column.key)
+                if text is not None and holds(text, values):
+                    # only the text read here: a verdict written since stands
+                    await self._session.execute(
+                        update(_DELIVERY)
+                        .where(row.sale_id == delivery.sale_id, column == text)
+                        .values({column.key: ERASED})
+                    )
         if abandoned:
             await self._session.execute(
                 update(_SALE)
@@ -265,7 +264,7 @@ class ErasureRepository:
             )
         )
         for sale_id, reason in rows:
-            if _holds(reason, values):
+            if holds(reason, values):
                 await self._session.execute(
                     update(_SALE).where(_SALE.c.id == sale_id).values(return_reason=ERASED)
                 )
@@ -314,93 +313,3 @@ class ErasureRepository:
         if before:
             query = query.where(Erasure.id < before)
         return (await self._session.scalars(query)).all()
-
-
-def scrub(value: Any, pii: Sequence[str]) -> Any:
-    """``value`` (JSON, or text) with every string that holds one of the ``pii`` values —
-    as it is, lower-cased, URL-, HTML- or JSON-escaped — replaced by :data:`ERASED`; ids
-    (the values of keys ``id`` and ``…_id``) are ours, never PII, and stay."""
-    if not pii or value is None:
-        return value
-    if isinstance(value, str):
-        return ERASED if _holds(value, pii) else value
-    if isinstance(value, Mapping):
-        return {key: item if _is_id(key) else scrub(item, pii) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [scrub(item, pii) for item in value]
-    return value
-
-
-def _is_id(key: object) -> bool:
-    return isinstance(key, str) and (key == "id" or key.endswith("_id"))
-
-
-#: where free text sits in the auction's compact candidate rows (``domain.trace``)
-_REASON = 3
-
-
-def _scrub_auction(auction: Mapping[str, Any] | None, pii: Sequence[str]) -> Any:
-    """The kept auction with its free text scrubbed: the candidates' reasons (a buyer's,
-    read from its answer) and the buyers' tokens. Order and buyer ids, outcomes, prices
-    and the ranking are ours and stay, so the trace still answers "why not"."""
-    if auction is None or not pii:
-        return auction
-    kept = dict(auction)
-    for name in ("candidates", "sale_notes"):
-        if name not in auction:
-            continue
-        kept[name] = [
-            [scrub(item, pii) if i == _REASON else item for i, item in enumerate(row)]
-            if isinstance(row, list)
-            else row
-            for row in auction.get(name, [])
-        ]
-    if isinstance(auction.get("tokens"), Mapping):
-        kept["tokens"] = {k: scrub(v, pii) for k, v in auction["tokens"].items()}
-    return kept
-
-
-def _holds(text: str, pii: Sequence[str]) -> bool:
-    folded = text.casefold()
-    return any(form in folded for form in pii)
-
-
-def _pii_values(lead: Lead, vertical: Vertical | None, vault: PiiVault) -> list[str]:
-    """The lead's PII values in every form a buyer or a log may have kept, case-folded (to
-    look for in free text before the fields go)."""
-    pii = {spec.name for spec in vertical.fields if spec.pii} if vertical else set()
-    plain: list[str] = []
-    for name, value in lead.fields.items():
-        if isinstance(value, str) and PiiVault.is_encrypted(value):
-            try:
-                plain.append(vault.decrypt(value))
-            except PiiError:  # sealed under another key: unreadable, erased all the same
-                continue
-        elif name in pii and value is not None:
-            plain.append(str(value))
-    return sorted({form for value in plain for form in _forms(value)})
-
-
-def _forms(value: str) -> Iterable[str]:
-    if len(value) < _MIN_SEARCHED:
-        return ()
-    forms = {
-        value,
-        quote(value, safe=""),
-        quote_plus(value),
-        html.escape(value),
-        html.escape(value, quote=False),
-        json.dumps(value)[1:-1],
-        json.dumps(value, ensure_ascii=False)[1:-1],
-    }
-    return {form.casefold() for form in forms}
-
-
-def _origin(url: str) -> str:
-    """Where an exchange went, without its path and query (which may carry PII)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ""
-    host = parts.netloc.rpartition("@")[2]  # never a user name or password
-    return f"{parts.scheme}://{host}" if parts.scheme and host else ""
