@@ -313,12 +313,16 @@ def test_erasing_by_phone_in_another_format_and_by_lead_id(market: Market, buyer
     market.apply(the_market(buyers))
     sold = market.sell({**PING, **ZEB})
     other = market.direct_post({**PING, **MARI})
+    # a test lead never enters the dedup history: found by its decrypted phone
+    tried = market.direct_post({**PING, **ZEB}, test=True)
     posted_attempts(market, sold["lead_id"], 2)
     posted_attempts(market, other["lead_id"], 1)
+    assert decrypted_fields(market, tried["lead_id"])["phone"] == "3055550142"
 
     done = erase(market, phone="(305) 555-0142")
     assert done.status_code == 201, done.text
-    assert done.json()["leads"] == 1
+    assert done.json()["leads"] == 2
+    assert decrypted_fields(market, tried["lead_id"]) == {}
     assert traces_of(market, ZEB_TRACES) == {}
     assert traces_of(market, MARI_TRACES)
 
