@@ -3,6 +3,7 @@ structure), and what comes back masked in every shape a value takes on the wire.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 from typing import Any
@@ -16,7 +17,7 @@ from lxml import etree
 from pingtree.delivery.attempts import exchange_attempt, mask_pii
 from pingtree.delivery.client import RawResponse
 from pingtree.delivery.compiled import CompiledStep
-from pingtree.delivery.render import OutboundRequest, RenderError, render, render_masked
+from pingtree.delivery.render import OutboundRequest, render, render_masked, sent_in_place
 from pingtree.domain.model import LeadValue
 from tests.delivery.support import PII, compile_spec, resolve_secret
 
@@ -209,10 +210,42 @@ def test_an_absent_pii_field_stays_absent() -> None:
     assert json.loads(shown.body) == {"zip": "33101"}
 
 
-def test_a_template_that_needs_a_real_value_cannot_be_rendered_masked() -> None:
-    step = _step(content_type="text", body={"template": "Phone: {{ phone|phone('parens') }}"})
-    with pytest.raises(RenderError):
-        render_masked(step, LEAD, PII, token=None, resolve_secret=resolve_secret)
+def test_a_template_filter_that_needs_a_real_value_gets_a_stand_in_masked_after() -> None:
+    step = _step(
+        content_type="text",
+        body={
+            "template": "Phone: {{ phone|phone('parens') }}\n"
+            "Born: {{ date_of_birth|date('%m/%d/%Y') }} ({{ date_of_birth.year }})"
+        },
+    )
+    lead = {**LEAD, "date_of_birth": dt.date(1937, 11, 29)}
+    sent = render(step, lead, resolve_secret=resolve_secret)
+    assert sent.body.decode() == "Phone: (305) 555-0199\nBorn: 11/29/1937 (1937)"
+    shown = render_masked(step, lead, PII, resolve_secret=resolve_secret)
+    # the stand-in's year is the stand-in's: 1900, not the lead's
+    assert shown.body.decode() == "Phone: ({{phone}}\nBorn: {{date_of_birth}} (1900)"
+
+
+def test_what_a_template_made_of_each_value_is_found_in_the_request_sent() -> None:
+    step = _step(
+        content_type="text",
+        body={
+            "template": "To {{ first_name|truncate(12) }}, {{ address|replace('Ave', 'Avenue') }}"
+            "{{ email }}."
+        },
+    )
+    sent = render(step, LEAD, resolve_secret=resolve_secret).body.decode()
+    shown = render_masked(step, LEAD, PII, resolve_secret=resolve_secret).body.decode()
+    assert shown == "To {{first_name}}, {{address}}{{email}}."
+    made = sent_in_place(shown, sent, PII)
+    assert [name for name, _ in made] == ["first_name", "address"]
+    assert sent == f"To {made[0][1]}, {made[1][1]}."
+    assert made[0][1] != NAME
+    assert NAME.startswith(made[0][1].removesuffix("..."))
+    assert "Avenue" in made[1][1]
+    assert made[1][1].endswith(EMAIL)  # side by side: one text for both, the first's name
+    assert sent_in_place("Hello {{first_name}}!", "Goodbye Ana!", PII) == []
+    assert sent_in_place("no placeholders", "no placeholders", PII) == []
 
 
 # --- the attempt: shown request, or the sent one searched --------------------------------

@@ -41,7 +41,10 @@ CANARY: dict[str, str] = {
     "address": '12 "Oak" Ave <Apt 3> & Co\\Zoë 🦊 Yarrowmere\'s Lane, ✓ #4',
     "email": "zoe.o'brien+a&b=c/d{x}~qwyzzle@example.com",
     "phone": "(305) 555-0199",
+    "date_of_birth": "1937-11-29",
 }
+#: the date of birth as a template or a buyer may write it
+DATES = ("11/29/1937", "29/11/1937", "11-29-1937", "19371129", "1937/11/29", "11/29/37")
 
 _ECHO = {"check_token": False, "echo_lead": True}
 BUYERS: dict[str, dict[str, Any]] = {
@@ -51,6 +54,7 @@ BUYERS: dict[str, dict[str, Any]] = {
     "form": {**_ECHO, "post_accept_rate": 0.0, "format": "form", "fields": {"echo": "reason"}},
     "query": {**_ECHO, "post_accept_rate": 0.0, "format": "text", "text_template": "$status|$echo"},
     "text": {**_ECHO, "post_accept_rate": 0.0, "fields": {"echo": "reason"}},
+    "text_filters": {**_ECHO, "post_accept_rate": 0.0, "fields": {"echo": "reason"}},
     "xml_in_form": {**_ECHO, "format": "xml"},
 }
 _FIELDS = [
@@ -61,12 +65,19 @@ _FIELDS = [
     {"from": "email", "to": "email"},
     {"from": "phone", "to": "phone"},
     {"from": "phone", "to": "phone_dashed", "format": "dashed"},
+    {"from": "date_of_birth", "to": "dob", "format": "%m/%d/%Y"},
 ]
 _TEMPLATE = (
     "Lead for {{ zip }}\n"
     "Name: {{ first_name }} {{ last_name|upper }}\n"
     "Address: {{ address }}\n"
     "Contact: {{ email }} / {{ phone }}\n"
+)
+# filters that need the real value: the log masks the request sent by search instead
+_FILTERED = (
+    "{{ first_name|lower }} born {{ date_of_birth|date('%m/%d/%Y') }}\n"
+    "{{ address|replace('Ave', 'Avenue') }}\n"
+    "{{ email }} {{ phone|phone('parens') }}\n"
 )
 _JSON_RULES = {
     "accepted": {"json": "$.status", "equals": ["success"]},
@@ -102,6 +113,11 @@ STEPS: dict[str, dict[str, Any]] = {
         "response": _TEXT_RULES,
     },
     "text": {"content_type": "text", "body": {"template": _TEMPLATE}, "response": _JSON_RULES},
+    "text_filters": {
+        "content_type": "text",
+        "body": {"template": _FILTERED},
+        "response": _JSON_RULES,
+    },
     "xml_in_form": {
         "content_type": "form",
         "body": {"form_field": "xml_lead", "fields": _FIELDS},
@@ -154,6 +170,7 @@ def leaks(text: str, where: str) -> list[str]:
         for form in encodings(value):
             if form in text:
                 found.append(f"{where}: {name} as {form!r}")
+    found += [f"{where}: date_of_birth as {date!r}" for date in DATES if date in text]
     return found
 
 
@@ -174,6 +191,7 @@ def _marketplace(mock: MockBuyer) -> dict[str, Any]:
     vertical["fields"] += [
         {"name": "last_name", "type": "string", "pii": True},
         {"name": "address", "type": "string", "pii": True},
+        {"name": "date_of_birth", "type": "date", "pii": True},
     ]
     # the waterfall: the highest price first, each refusal falls to the next
     buyers = [

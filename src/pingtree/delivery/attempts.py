@@ -28,6 +28,7 @@ __all__ = [
     "MAX_KEPT_CHARS",
     "Attempt",
     "AttemptLog",
+    "PiiValues",
     "exchange_attempt",
     "kept_text",
     "mask_pii",
@@ -42,6 +43,10 @@ __all__ = [
 ATTEMPT_CONTEXT: ContextVar[tuple[str | None, str | None]] = ContextVar(
     "attempt_context", default=(None, None)
 )
+
+#: a lead's PII values by field (``{"email": "ana@example.com"}``), or as pairs when one
+#: field has several (what a template made of it besides the value itself)
+PiiValues = Mapping[str, str] | Sequence[tuple[str, str]]
 
 #: the most of a request or response body kept in the log (STYLE: bound what a buyer sends)
 MAX_KEPT_CHARS = 2048
@@ -87,7 +92,7 @@ def exchange_attempt(
     raw: RawResponse | None,
     parsed: Mapping[str, Any],
     secrets: Sequence[str],
-    pii: Mapping[str, str] | None = None,
+    pii: PiiValues | None = None,
     shown: OutboundRequest | None = None,
     ping_id: str | None = None,
     lead_id: str | None = None,
@@ -155,13 +160,13 @@ def mask_values(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def mask_pii(text: str, pii: Mapping[str, str], *, cut: bool = False) -> str:
+def mask_pii(text: str, pii: PiiValues, *, cut: bool = False) -> str:
     """``text`` with each PII value replaced by its ``{{field}}`` placeholder in every
     shape a value takes on the wire: as written (in any letter case), URL-encoded
     (``quote`` and ``quote_plus``), JSON-escaped (``\\"``, ``\\\\``, ``\\/``, and
     ``\\uXXXX`` with surrogate pairs when ASCII-only), XML- or HTML-escaped (named,
-    decimal and hex character references), and a phone number in any punctuation
-    (``(305) 555-0142``).
+    decimal and hex character references), a phone number in any punctuation
+    (``(305) 555-0142``) and a date as people write it (``03/15/1980``, ``19800315``).
 
     For what was built from the lead, prefer rendering it masked
     (:func:`pingtree.delivery.render.render_masked`); this is for what comes back. It is
@@ -173,7 +178,8 @@ def mask_pii(text: str, pii: Mapping[str, str], *, cut: bool = False) -> str:
     """
     if not pii:
         return text
-    for name, value in sorted(pii.items(), key=lambda item: len(item[1]), reverse=True):
+    pairs = pii.items() if isinstance(pii, Mapping) else pii
+    for name, value in sorted(pairs, key=lambda item: len(item[1]), reverse=True):
         if not value:
             continue
         placeholder = "{{" + name + "}}"
@@ -182,6 +188,8 @@ def mask_pii(text: str, pii: Mapping[str, str], *, cut: bool = False) -> str:
         anchor = _anchor(value)
         if anchor is None or anchor in text.lower():
             text = _shapes(value).sub(placeholder, text)
+        if _ISO_DATE.fullmatch(value):
+            text = _without_dates(text, value, placeholder)
         if cut:
             text = _without_head(text, value, placeholder)
         # a number written another way still has its digits in a row once all else is
@@ -189,6 +197,23 @@ def mask_pii(text: str, pii: Mapping[str, str], *, cut: bool = False) -> str:
         if value.isdigit() and len(value) >= 7 and value in _digits(text):
             spread = r"[^0-9]{0,3}".join(value)
             text = re.sub(rf"(?<![0-9])(?:1[^0-9]{{0,3}})?{spread}(?![0-9])", placeholder, text)
+    return text
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: how a date is written besides ISO (a template's ``date`` filter, a buyer's answer)
+_DATE_FORMS = ("%m/%d/%Y", "%m-%d-%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%Y%m%d", "%m/%d/%y")
+
+
+def _without_dates(text: str, value: str, placeholder: str) -> str:
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return text
+    for form in _DATE_FORMS:
+        written = day.strftime(form)
+        if written in text:
+            text = re.sub(rf"(?<![0-9]){re.escape(written)}(?![0-9])", placeholder, text)
     return text
 
 
@@ -260,7 +285,7 @@ def _xml_char(char: str) -> str:
 def masked_headers(
     headers: Iterable[tuple[str, str]],
     secrets: Sequence[str],
-    pii: Mapping[str, str] | None = None,
+    pii: PiiValues | None = None,
 ) -> dict[str, str]:
     """Request headers for the log: credentials masked, every known secret value, and
     ``pii`` values replaced by placeholders (:func:`mask_pii`)."""
@@ -273,7 +298,7 @@ def masked_headers(
     }
 
 
-def kept_text(body: bytes, secrets: Sequence[str], pii: Mapping[str, str] | None = None) -> str:
+def kept_text(body: bytes, secrets: Sequence[str], pii: PiiValues | None = None) -> str:
     """A body as the log keeps it: masked, then cut at :data:`MAX_KEPT_CHARS`."""
     # decode a little more than is kept: masking may shorten it, and a cut mid-secret
     # must not leave the secret's head behind

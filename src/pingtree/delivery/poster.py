@@ -22,12 +22,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pingtree.delivery.attempts import AttemptLog, exchange_attempt, mask_pii
+from pingtree.delivery.attempts import AttemptLog, PiiValues, exchange_attempt, mask_pii
 from pingtree.delivery.client import BuyerClient, RawResponse, SendError, send
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.errors import AnswerError, RenderError
 from pingtree.delivery.read import MAX_ANSWER_BYTES, BuyerAnswer, read_answer
-from pingtree.delivery.render import OutboundRequest, render, render_masked
+from pingtree.delivery.render import OutboundRequest, render, render_masked, sent_in_place
 from pingtree.domain.model import LeadValue
 
 __all__ = ["RETRYABLE_STATUSES", "PostContext", "PostVerdict", "PostedLead", "post_lead"]
@@ -120,13 +120,37 @@ async def post_lead(
         # our bug: the request may or may not have left, so it is not known either
         logger.exception("posting sale %s failed", context.sale_id)
         posted = PostedLead(PostVerdict.UNKNOWN, f"internal error ({type(exc).__name__})")
+    shown = None
+    said_back: PiiValues = pii
+    if pii and request is not None and log is not None:
+        shown = _shown(step, values, token, context, pii, resolve_secret)
+        said_back = _said_back(step, request, shown, pii)
     if pii and posted.reason:
-        reason = mask_pii(posted.reason, pii, cut=True)  # a buyer's reason comes cut
+        reason = mask_pii(posted.reason, said_back, cut=True)  # a buyer's reason comes cut
         posted = PostedLead(posted.verdict, reason, posted.redirect_url)
     if log is not None:
-        shown = _shown(step, values, token, context, pii, resolve_secret) if request else None
-        _record(log, context, started, request, raw, answer, posted, secrets, pii, shown)
+        _record(log, context, started, request, raw, answer, posted, secrets, said_back, shown)
     return posted
+
+
+def _said_back(
+    step: CompiledStep,
+    request: OutboundRequest,
+    shown: OutboundRequest | None,
+    pii: Mapping[str, str],
+) -> PiiValues:
+    """The PII values an answer may say back: each value, and for a template body what
+    its filters made of the value (an encoder's shapes :func:`mask_pii` knows itself)."""
+    if shown is None or step.body is None or step.body.template is None:
+        return pii
+    made = sent_in_place(
+        shown.body.decode("utf-8", "replace"),
+        request.body.decode("utf-8", "replace"),
+        frozenset(pii),
+    )
+    # an initial (``first_name[0]``) is no value to hunt for: it would mask every "A"
+    kept = [(name, text) for name, text in made if len(text) >= 3 and text != pii.get(name)]
+    return [*pii.items(), *kept]
 
 
 def _shown(
@@ -174,7 +198,7 @@ def _record(
     answer: BuyerAnswer | None,
     posted: PostedLead,
     secrets: list[str],
-    pii: Mapping[str, str],
+    pii: PiiValues,
     shown: OutboundRequest | None,
 ) -> None:
     parsed: dict[str, object] = {}

@@ -17,6 +17,7 @@ values replaced by their ``{{field}}`` placeholders before anything is encoded (
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,6 +26,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 
+from pingtree.delivery.attempts import mask_pii
 from pingtree.delivery.auth import AUTH_KINDS
 from pingtree.delivery.compiled import (
     CONTENT_TYPES,
@@ -40,7 +42,14 @@ from pingtree.delivery.values import AS_KINDS, WireValue, format_value, to_text
 from pingtree.delivery.xml import XmlTarget, build_xml
 from pingtree.domain.model import LeadValue
 
-__all__ = ["OutboundRequest", "RenderError", "placeholder", "render", "render_masked"]
+__all__ = [
+    "OutboundRequest",
+    "RenderError",
+    "placeholder",
+    "render",
+    "render_masked",
+    "sent_in_place",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +100,19 @@ def render_masked(
     and before the body's encoder, so no shape of the value is left to search for. A
     placeholder a URL or a form percent-encodes is written back as ``{{email}}``.
 
-    Raises as :func:`render` does, and :class:`RenderError` when a template cannot take a
-    placeholder for a value (a filter that needs a phone number or a date): the caller
-    then falls back to masking the request sent.
+    A template gets a stand-in of the value's kind where a placeholder would not pass its
+    filters: a date for a date (``date(...)``), a run of zeros for a number written in
+    digits (``phone(...)``); what the filters made of it is then masked as the value.
+
+    Raises as :func:`render` does, and :class:`RenderError` when a template still cannot
+    take what it is given for a value: the caller then masks the request sent instead.
     """
-    request = _render(step, _MaskedScope(step, values, token, resolve_secret, masked))
+    scope = _MaskedScope(step, values, token, resolve_secret, masked)
+    request = _render(step, scope)
     url, body = request.url, request.body
+    if scope.stand_ins:
+        # what a template's filters made of a stand-in (``(000) 000-0001``, ``01/02/1900``)
+        body = mask_pii(body.decode(), scope.stand_ins).encode()
     for name in masked:
         shown = placeholder(name)
         encoded = _quote(shown)  # the same for quote_plus: names hold no space
@@ -108,6 +124,45 @@ def render_masked(
 def placeholder(name: str) -> str:
     """How the delivery log writes a field's masked value: ``{{name}}``."""
     return "{{" + name + "}}"
+
+
+def sent_in_place(shown: str, sent: str, names: frozenset[str]) -> list[tuple[str, str]]:
+    """What ``sent`` holds where ``shown`` (its masked rendering) has each placeholder of
+    ``names``, as (field, text) pairs: what a template's filters made of a value
+    (``replace``, ``truncate``…), for masking a buyer's answer that says it back.
+
+    The texts between placeholders are found left to right, in linear time; when they
+    do not line up (a condition on a value changed the text), nothing is returned.
+    Placeholders next to each other come back as one text, under the first one's name.
+    """
+    parts = _SHOWN_PLACEHOLDER.split(shown)
+    if len(parts) == 1 or not sent.startswith(parts[0]):
+        return []
+    by_lower = {name.lower(): name for name in names}
+    found: list[tuple[str, str]] = []
+    position = len(parts[0])
+    name: str | None = None
+    for index in range(1, len(parts), 2):
+        name = name or by_lower.get(parts[index].lower())
+        literal = parts[index + 1]
+        if index + 2 == len(parts):  # the last text: the rest of ``sent`` must end with it
+            if not sent.endswith(literal) or len(sent) - len(literal) < position:
+                return []
+            end = len(sent) - len(literal)
+        elif not literal:
+            continue  # two placeholders in a row: one text for both
+        else:
+            end = sent.find(literal, position)
+            if end < 0:
+                return []
+        if name is not None and end > position:
+            found.append((name, sent[position:end]))
+        position, name = end + len(literal), None
+    return found
+
+
+#: a placeholder in a masked rendering, in any case (a template may have upper-cased it)
+_SHOWN_PLACEHOLDER = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
 
 
 def _render(step: CompiledStep, scope: _Scope) -> OutboundRequest:
@@ -131,6 +186,10 @@ def _render(step: CompiledStep, scope: _Scope) -> OutboundRequest:
     if query:
         url += ("&" if "?" in url else "?") + urlencode(query, quote_via=quote)
     return OutboundRequest(step.method, url, tuple(headers), body)
+
+
+#: a number written in digits, long enough for a phone (``phone(...)`` needs 10)
+_DIGITS = re.compile(r"[0-9]{7,}")
 
 
 def _quote(text: str) -> str:
@@ -242,6 +301,8 @@ class _MaskedScope(_Scope):
     ) -> None:
         super().__init__(step, values, token, resolve_secret)
         self.masked = masked
+        #: field → the text of the stand-in a template got for it
+        self.stand_ins: dict[str, str] = {}
 
     def raw(self, name: str) -> LeadValue | None:
         value = super().raw(name)
@@ -255,6 +316,24 @@ class _MaskedScope(_Scope):
             # before its value map, format and ``as``: a placeholder is no phone or date
             return placeholder(source)
         return super().field(field)
+
+    def template_context(self, names: frozenset[str]) -> dict[str, object]:
+        context = super().template_context(names)
+        for name in sorted(names & self.masked):
+            value = super().raw(name)
+            if isinstance(value, dt.date) or (isinstance(value, str) and _DIGITS.fullmatch(value)):
+                context[name] = self._stand_in(name, value)
+        return context
+
+    def _stand_in(self, name: str, value: dt.date | str) -> dt.date | str:
+        """A value of ``value``'s kind that no lead has, unique to ``name``."""
+        number = len(self.stand_ins) + 1
+        if isinstance(value, dt.date):
+            stand_in: dt.date | str = dt.date(1900, 1, 1) + dt.timedelta(days=number)
+        else:
+            stand_in = str(number).rjust(len(value), "0")
+        self.stand_ins[name] = stand_in.isoformat() if isinstance(stand_in, dt.date) else stand_in
+        return stand_in
 
 
 def _body(body: CompiledBody, scope: _Scope) -> bytes:
