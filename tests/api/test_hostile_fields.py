@@ -341,3 +341,24 @@ def _attempts_of(market: Market, lead_id: str, order_id: str) -> list[dict[str, 
         if found or time.monotonic() > give_up:
             return found
         time.sleep(0.05)
+
+
+# --- ids in the envelope -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ping_id", ["a\x00b", "\x1b[2J", "01a2\x7f"])
+def test_a_ping_id_with_control_characters_is_refused_not_a_500(
+    market: Market, ping_id: str
+) -> None:
+    # PostgreSQL refuses NUL in a query parameter: this was a 500 there
+    market.apply(marketplace([buyer("b", order("b", "20.00"))]))
+    response = market.http.post(
+        "/api/v1/post",
+        json={"ping_id": ping_id, "fields": {**PING, **CONTACT}},
+        headers=market.seller(),
+    )
+    assert errors(response) == [(("body", "ping_id"), "invalid_characters", None)]
+    form = _form({**PING, **CONTACT}) + b"&ping_id=" + quote(ping_id).encode()
+    assert errors(post_form(market, "/api/v1/post", form)) == [
+        (("body", "ping_id"), "invalid_characters", None)
+    ]

@@ -26,6 +26,7 @@ _TRUE = frozenset({"1", "true", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "no", "n", "off", ""})
 _DIGITS = re.compile(r"[+-]?[0-9]{1,18}")
 _NOT_UTF8 = "{} is not valid UTF-8 once percent-decoded"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,12 @@ def _from_form(raw: bytes) -> SellerBody:
             )
         )
     test = _flag(data.get("test", "false"), errors)
+    ping_id = _text(data, "ping_id", errors)
+    api_key = _text(data, "api_key", errors)
     tmax = _tmax(data.get("tmax_ms") or None, errors)
     if errors:
         raise Problem.from_errors(errors)
-    return SellerBody(
-        fields, test, data.get("ping_id") or None, data.get("api_key") or None, tmax, meta
-    )
+    return SellerBody(fields, test, ping_id, api_key, tmax, meta)
 
 
 def _form_pairs(raw: bytes, errors: list[Any]) -> list[tuple[str, str]]:
@@ -154,8 +155,15 @@ def _flag(value: object, errors: list[Any]) -> bool:
 
 
 def _text(data: Mapping[str, object], name: str, errors: list[Any]) -> str | None:
+    """An id or a key: text without control characters (PostgreSQL refuses NUL in a
+    query's parameters, which would make a 500 of a seller's typo)."""
     value = data.get(name)
     if value is None or isinstance(value, str):
+        if value and _CONTROL.search(value):
+            errors.append(
+                (("body", name), "must not contain control characters", "invalid_characters", None)
+            )
+            return None
         return value or None
     errors.append((("body", name), "must be a string", "string_type", value))
     return None
