@@ -39,7 +39,7 @@ from tests.api.market import PING, Market, buyer, campaign, marketplace, order
 from tests.support.clock import FrozenClock
 from tests.support.server import serve_app
 from tests.web.conftest import in_thread
-from tests.web.session import sign_in
+from tests.web.session import csrf_token, sign_in
 
 ZEB = {"first_name": "Zebulon", "phone": "+13055550142", "email": "Zeb.Quill@Example.com"}
 #: how the person's values may sit in a row: as sent, normalized, URL-encoded
@@ -350,6 +350,7 @@ def test_erasing_by_phone_in_another_format_and_by_lead_id(market: Market, buyer
 def test_only_admins_erase_and_read_the_erasures(market: Market, buyers: str) -> None:
     market.apply(the_market(buyers))
     sold = market.sell({**PING, **ZEB})
+    other = market.direct_post({**PING, **MARI})
     seller = market.seller()
     refused = market.http.post(
         "/api/v1/admin/erasures", json={"lead_id": sold["lead_id"]}, headers=seller
@@ -357,17 +358,38 @@ def test_only_admins_erase_and_read_the_erasures(market: Market, buyers: str) ->
     assert refused.status_code == 403
     assert market.http.get("/api/v1/admin/erasures", headers=seller).status_code == 403
     assert erase(market, lead_id=sold["lead_id"]).status_code == 201
-    # in the UI: an admin sees the trail, an analyst or an operator may not
+    # in the UI: an admin sees the trail and erases, an analyst or an operator may not
     base = str(market.http.base_url)
     for username, status in (("ada", 200), ("otto", 403), ("ana", 403)):
         with httpx.Client(base_url=base, timeout=30) as browser:
             assert sign_in(browser, username).status_code == 303
             page = browser.get("/ui/erasures")
             assert page.status_code == status, (username, page.text)
-            if status == 200:
-                assert sold["lead_id"] in page.text
-            else:
+            if status != 200:
                 assert sold["lead_id"] not in page.text
+                form = {"by": "email", "value": MARI["email"], "confirm": "true"}
+                tried = browser.post("/ui/erasures", data=form)
+                assert tried.status_code == 403  # no form, no token: refused either way
+                continue
+            assert sold["lead_id"] in page.text
+            form = {"by": "email", "value": "MARI.KEEP@example.com", "confirm": "true"}
+            forged = browser.post("/ui/erasures", data=form)
+            assert forged.status_code == 403  # no CSRF token
+            form["csrf_token"] = csrf_token(page.text)
+            unconfirmed = browser.post("/ui/erasures", data={**form, "confirm": "false"})
+            assert unconfirmed.status_code == 400
+            bad = browser.post("/ui/erasures", data={**form, "value": "mari at example"})
+            assert bad.status_code == 422
+            assert "mari at example" not in bad.text
+            done = browser.post("/ui/erasures", data=form)
+            assert done.status_code == 303, done.text
+            shown = browser.get(done.headers["location"])
+            assert "Erased the personal data of 1 lead(s)" in shown.text
+            assert "mari.keep" not in shown.text.casefold()
+    assert decrypted_fields(market, other["lead_id"]) == {}
+    newest = erasures(market)[0]
+    assert (newest["kind"], newest["leads"]) == ("email", 1)
+    assert newest["principal"].startswith("user:")
 
 
 # --- the command line and the retention ------------------------------------------------------
