@@ -84,6 +84,30 @@ def test_a_type_no_template_can_escape_for_is_refused(declared: str) -> None:
     assert "cannot be escaped" in message
 
 
+@pytest.mark.parametrize(
+    ("template", "shape"),
+    [
+        ('{"city": "{{ city }}"}', "looks like JSON"),
+        ('  [{"city": "{{ city }}"}]', "looks like JSON"),
+        ('["{{ city }}"]', "looks like JSON"),
+        ("<lead><city>{{ city }}</city></lead>", "looks like XML"),
+        ('<?xml version="1.0"?><lead>{{ city }}</lead>', "looks like XML"),
+    ],
+)
+def test_a_plain_text_template_shaped_as_json_or_xml_is_refused(template: str, shape: str) -> None:
+    # many buyers parse the body whatever its Content-Type says: text/plain is no way round
+    assert shape in _issues(_ping(template))["ping.body.template"]
+    in_form = {"template": template, "form_field": "data", "document": "text"}
+    assert shape in _issues(_ping(template, "form", body=in_form))["ping.body.template"]
+
+
+@pytest.mark.parametrize(
+    "template", ["{{ city }},{{ zip }}", "{% if city %}c={{ city }}{% endif %}"]
+)
+def test_a_template_starting_with_jinja_is_plain_text(template: str) -> None:
+    assert compile_spec({"ping": _ping(template), "post": {"url": "https://b.example/post"}}).ping
+
+
 def test_a_template_body_content_type_is_fixed_text() -> None:
     ping = _ping("{{ city }}", headers={"Content-Type": "{kind}"}, vars={"kind": "text/plain"})
     assert "fixed text" in _issues(ping)["ping.headers.Content-Type"]

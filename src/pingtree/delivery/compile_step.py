@@ -169,6 +169,23 @@ def _template(ctx: StepContext, source: str, document: str, fmt: str) -> Compile
             "built from fields so a value cannot change their structure",
         )
         return None
+    if fmt == "text":
+        shape = _looks_like(source)
+        if shape == "JSON":
+            ctx.issue(
+                path,
+                "this text template looks like JSON, which many buyers parse whatever the "
+                "Content-Type, and a template cannot keep a value from changing JSON's "
+                "structure: build a JSON body from fields (content_type: json)",
+            )
+            return None
+        if shape == "XML":
+            ctx.issue(
+                path,
+                "this text template looks like XML, whose values a text template does not "
+                "escape: use content_type xml (document: xml in a form field)",
+            )
+            return None
     try:
         template = compile_template(source, fmt)
     except ValueError as exc:
@@ -177,6 +194,21 @@ def _template(ctx: StepContext, source: str, document: str, fmt: str) -> Compile
     for name in sorted(template.names):
         ctx.check_name(path, name, what="template variable")
     return template
+
+
+def _looks_like(source: str) -> str | None:
+    """``JSON`` or ``XML`` when a template's text starts as one would (``{"``, ``[{``,
+    ``<lead>``, ``<?xml``), else ``None``. ``{{``, ``{%`` and ``{#`` start Jinja, not JSON."""
+    text = source.lstrip()
+    if text.startswith("{") and text[1:2] not in ("{", "%", "#"):
+        return "JSON"
+    if text.startswith("["):
+        inner = text[1:].lstrip()
+        if inner[:1] in ('"', "[") or (inner.startswith("{") and inner[1:2] not in ("{", "%", "#")):
+            return "JSON"
+    if text.startswith("<") and (text[1:2].isalpha() or text[1:2] in ("?", "!", "_")):
+        return "XML"
+    return None
 
 
 def _fields(
