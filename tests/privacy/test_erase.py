@@ -334,8 +334,16 @@ def test_erasing_by_phone_in_another_format_and_by_lead_id(market: Market, buyer
     assert market.lead(other["lead_id"])["status"] == "sold"
 
     # what cannot be erased is a 4xx naming the field, never echoing the value
-    unknown = erase(market, lead_id="no-such-lead")
+    unknown = erase(market, lead_id="0190aaaa-0000-7000-8000-000000000000")
     assert unknown.status_code == 404, unknown.text
+    for hostile in ("no-such-lead", "1\x00", "' OR 1=1 --"):
+        refused = erase(market, lead_id=hostile)
+        assert refused.status_code == 422, refused.text
+    assert erase(market, email="a\x00@b.co").status_code == 422
+    paged = market.http.get(
+        "/api/v1/admin/erasures", params={"before": "1\x00"}, headers=market.admin
+    )
+    assert paged.status_code == 422
     bad = erase(market, email="not an email")
     assert bad.status_code == 422, bad.text
     (error,) = bad.json()["detail"]

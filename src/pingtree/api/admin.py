@@ -33,6 +33,8 @@ __all__ = ["admin_router"]
 _MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 Limit = Annotated[int, Query(ge=1, le=500)]
+#: an id of ours (a UUIDv7), as a page's ``before``
+_ID_PATTERN = r"^[0-9a-fA-F-]{1,64}$"
 
 
 def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
@@ -233,7 +235,9 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         )
 
     @router.get("/erasures")
-    async def list_erasures(limit: Limit = 50, before: str | None = None) -> list[dict[str, Any]]:
+    async def list_erasures(
+        limit: Limit = 50, before: Annotated[str | None, Query(pattern=_ID_PATTERN)] = None
+    ) -> list[dict[str, Any]]:
         """Who erased whom and when, newest first: the HMAC of the email or phone asked, or
         the lead id, or a retention run's cutoff; how many leads lost their PII."""
         return await erasures.erasure_list(ports, limit, before=before)

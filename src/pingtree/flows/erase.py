@@ -22,6 +22,7 @@ never exceeded. A post already being sent is left to its worker.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,8 @@ __all__ = ["Eraser", "erase_consumer", "erase_older_than", "erasure_json", "port
 _BATCH = 200
 #: test leads decrypted at once while looking for a person
 _SCAN = 1000
+#: what a lead id looks like (a UUIDv7): anything else is refused before a query
+_LEAD_ID = re.compile(r"[0-9a-fA-F-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -174,8 +177,8 @@ def _asked(*, email: str | None, phone: str | None, lead_id: str | None) -> tupl
         raise InputError([FieldError(("body",), message, "value_error")])
     name, value = given[0]
     if name == "lead_id":
-        if not value.strip():
-            raise InputError([FieldError(("body", name), "must not be empty", "value_error")])
+        if not _LEAD_ID.fullmatch(value.strip()):
+            raise InputError([FieldError(("body", name), "must be a lead id", "value_error")])
         return "lead", value.strip()
     try:
         canonical = normalize_value(FieldSpec(name=name, type=FieldType(name), pii=True), value)

@@ -27,7 +27,7 @@ def erasure_pages(site: Site) -> APIRouter:
     @router.get("/ui/erasures")
     async def erasures(
         request: Request,
-        before: Annotated[str | None, Query(max_length=36)] = None,
+        before: Annotated[str | None, Query(pattern=r"^[0-9a-fA-F-]{0,64}$")] = None,
         viewer: SignedIn = Depends(site.signed_in),
     ) -> HTMLResponse:
         _admin(viewer)
