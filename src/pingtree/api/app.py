@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
 from pingtree.api.admin import admin_router
@@ -16,7 +16,7 @@ from pingtree.api.config_entities import config_entities_router
 from pingtree.api.deliveries import deliveries_router
 from pingtree.api.instructions import instructions_router
 from pingtree.api.metrics import metrics_router
-from pingtree.api.problems import install_problem_handlers
+from pingtree.api.problems import install_problem_handlers, refuse_nul
 from pingtree.api.reports import reports_router
 from pingtree.api.seller import seller_router
 from pingtree.bootstrap import Runtime, start_runtime
@@ -64,6 +64,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         responses={400: {"description": "malformed request"}},
+        dependencies=[Depends(refuse_nul)],
     )
     install_problem_handlers(app)
 

@@ -24,7 +24,13 @@ from pingtree.flows.errors import InputError, NotFound
 from pingtree.store.batch_writer import WriterBehind
 from pingtree.store.set_aside import unavailable_reason
 
-__all__ = ["Problem", "field_problem", "install_problem_handlers", "unavailable"]
+__all__ = [
+    "Problem",
+    "field_problem",
+    "install_problem_handlers",
+    "refuse_nul",
+    "unavailable",
+]
 
 Loc = tuple[str | int, ...]
 
@@ -70,6 +76,24 @@ def field_problem(loc: Loc, msg: str, type_: str, value: object) -> Problem:
 
 def input_problem(errors: Sequence[FieldError]) -> Problem:
     return Problem.from_errors([(e.loc, e.msg, e.type, e.input) for e in errors])
+
+
+def refuse_nul(request: Request) -> None:
+    """A dependency refusing (422) a NUL character in any query or path parameter, naming
+    each: PostgreSQL text cannot hold one, so it would fail the query (a 500) instead of
+    matching nothing. Found by fuzzing the admin API's filters."""
+    errors: list[tuple[Loc, str, str, object]] = [
+        (("query", name), "must not contain NUL characters", "invalid_characters", None)
+        for name, value in request.query_params.multi_items()
+        if "\x00" in name or "\x00" in value
+    ]
+    errors += [
+        (("path", name), "must not contain NUL characters", "invalid_characters", None)
+        for name, value in request.path_params.items()
+        if isinstance(value, str) and "\x00" in value
+    ]
+    if errors:
+        raise Problem.from_errors(errors)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
