@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from pingtree.delivery.errors import AnswerError, AnswerErrorCode, DeliveryConfigError
+from pingtree.delivery.jsonpaths import MAX_JSONPATH_STEPS
 from pingtree.delivery.read import read_answer
 from pingtree.mockbuyer import MockBuyer
 from tests.api.conftest import SECRET, market_settings
@@ -149,6 +150,25 @@ def test_deep_nesting_is_an_unreadable_answer_not_a_crash() -> None:
         assert caught.value.code is AnswerErrorCode.UNREADABLE, rule
     # the same rules on a sane answer
     assert _answer({"accepted": {"json": "$[0][0]", "equals": ["x"]}}, b'[["x"]]').accepted
+
+
+def test_a_path_over_a_huge_answer_gives_up_after_its_steps() -> None:
+    # linear, but python-jsonpath's few microseconds a node would hold the event loop
+    # for 0.4 s over 240 KB of numbers: the rule stops at its budget
+    numbers = b"[" + b",".join([b"1"] * 120_000) + b"]"
+    objects = b"[" + b",".join([b'{"a":1}'] * 30_000) + b"]"
+    for path, body in (("$[?(@ == 2)]", numbers), ("$[*].price", numbers), ("$..price", objects)):
+        with pytest.raises(AnswerError) as caught:
+            _answer({"accepted": {"json": path, "present": True}}, body)
+        assert caught.value.code is AnswerErrorCode.UNREADABLE
+        assert f"over {MAX_JSONPATH_STEPS} steps" in str(caught.value)
+    # a large answer of the usual shape still reads
+    bids = [{"price": 1.5, "who": "x", "meta": {"a": [1, 2, 3]}} for _ in range(2000)]
+    usual = {"result": {"bids": bids}, "price": 3}
+    assert len(orjson.dumps(usual)) > 80_000
+    assert _answer({"accepted": {"json": "$..price", "equals": ["3"]}}, usual).bid == 3
+    at_last = {"result": {"bids": bids, "total": {"price": 7}}}
+    assert _answer({"bid": {"json": "$.result..total.price"}}, at_last).bid == 7
 
 
 # --- a real ping to a real buyer -----------------------------------------------------------------

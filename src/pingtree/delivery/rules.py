@@ -28,7 +28,13 @@ import orjson
 from lxml import etree
 
 from pingtree.delivery.errors import AnswerError, AnswerErrorCode
-from pingtree.delivery.jsonpaths import compile_jsonpath, compile_re2
+from pingtree.delivery.jsonpaths import (
+    MAX_JSONPATH_STEPS,
+    JSONPathOverBudget,
+    compile_jsonpath,
+    compile_re2,
+    first_match,
+)
 from pingtree.delivery.xml import parse_buyer_xml
 
 __all__ = [
@@ -92,12 +98,17 @@ class _JsonReader:
     path: jsonpath.JSONPath  # from compile_jsonpath: RE2 patterns, linear in the answer
 
     def read(self, answer: AnswerBody) -> object | None:
-        data: Any = answer.json()
+        data = answer.json()
         try:
-            match = self.path.match(data)
+            match = first_match(self.path, data)
         except RecursionError:
             # `$..x` over a deeply nested body: buyer garbage, not a crash
             raise AnswerError(AnswerErrorCode.UNREADABLE, "JSON nested too deeply") from None
+        except JSONPathOverBudget:
+            # a huge answer: reading on would hold every other ping on the event loop
+            raise AnswerError(
+                AnswerErrorCode.UNREADABLE, f"JSONPath over {MAX_JSONPATH_STEPS} steps"
+            ) from None
         except jsonpath.JSONPathError as exc:
             raise AnswerError(AnswerErrorCode.UNREADABLE, f"JSONPath failed: {exc}") from None
         return None if match is None else match.obj
