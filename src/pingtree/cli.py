@@ -289,7 +289,10 @@ def erase(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Erase a person's PII everywhere (by email, phone or lead id), or every lead's older
-    than N days; money records stay. Recorded in the erasures' audit trail as ``cli``."""
+    than N days; money records stay. Recorded in the erasures' audit trail as "cli"."""
+    if (email, phone, lead, older_than_days) == (None, None, None, None):
+        typer.echo("give --email, --phone, --lead or --older-than-days", err=True)
+        raise typer.Exit(1)
     settings = _settings(data_dir, database_url)
     vault = PiiVault(load_server_key(settings.secret_key, settings.data_dir))
 
