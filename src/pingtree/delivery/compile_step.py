@@ -20,7 +20,13 @@ from pingtree.delivery.compiled import (
 )
 from pingtree.delivery.models import TOKEN, BodySpec, FieldMapSpec, ResponseSpec, RuleSpec
 from pingtree.delivery.rules import RULE_KINDS, CompiledRule, compile_re2
-from pingtree.delivery.templates import CompiledTemplate, compile_template, template_format
+from pingtree.delivery.templates import (
+    CompiledTemplate,
+    compile_template,
+    is_json_type,
+    looks_like,
+    template_format,
+)
 from pingtree.delivery.values import PHONE_FORMATS, WireValue, check_date_format
 from pingtree.delivery.xml import XmlTarget, is_xml_name
 
@@ -130,8 +136,7 @@ def _template_format(
     fmt = template_format(mime)
     path = ctx.at("body", "template")
     if fmt is None:
-        subtype = media.partition("/")[2]
-        if subtype in _JSON_SUBTYPES or subtype.endswith("+json"):
+        if is_json_type(media):
             ctx.issue(
                 path,
                 f"the body is sent as {media} ({where}), and a template cannot keep a value "
@@ -156,10 +161,6 @@ def _template_format(
     return "xml" if document == "xml" else fmt
 
 
-#: JSON's subtypes besides ``*+json``
-_JSON_SUBTYPES = frozenset({"json", "x-json", "javascript", "x-javascript", "ecmascript"})
-
-
 def _template(ctx: StepContext, source: str, document: str, fmt: str) -> CompiledTemplate | None:
     path = ctx.at("body", "template")
     if document not in ("xml", "text"):
@@ -170,7 +171,7 @@ def _template(ctx: StepContext, source: str, document: str, fmt: str) -> Compile
         )
         return None
     if fmt == "text":
-        shape = _looks_like(source)
+        shape = looks_like(source)
         if shape == "JSON":
             ctx.issue(
                 path,
@@ -194,21 +195,6 @@ def _template(ctx: StepContext, source: str, document: str, fmt: str) -> Compile
     for name in sorted(template.names):
         ctx.check_name(path, name, what="template variable")
     return template
-
-
-def _looks_like(source: str) -> str | None:
-    """``JSON`` or ``XML`` when a template's text starts as one would (``{"``, ``[{``,
-    ``<lead>``, ``<?xml``), else ``None``. ``{{``, ``{%`` and ``{#`` start Jinja, not JSON."""
-    text = source.lstrip()
-    if text.startswith("{") and text[1:2] not in ("{", "%", "#"):
-        return "JSON"
-    if text.startswith("["):
-        inner = text[1:].lstrip()
-        if inner[:1] in ('"', "[") or (inner.startswith("{") and inner[1:2] not in ("{", "%", "#")):
-            return "JSON"
-    if text.startswith("<") and (text[1:2].isalpha() or text[1:2] in ("?", "!", "_")):
-        return "XML"
-    return None
 
 
 def _fields(

@@ -46,6 +46,8 @@ __all__ = [
     "TEMPLATE_FORMATS",
     "CompiledTemplate",
     "compile_template",
+    "is_json_type",
+    "looks_like",
     "render_template",
     "template_format",
 ]
@@ -158,6 +160,32 @@ def template_format(media_type: str) -> str | None:
     if subtype == "xml" or subtype.endswith("+xml"):
         return "xml"
     return _MEDIA_FORMATS.get(essence)
+
+
+def is_json_type(media_type: str) -> bool:
+    """Whether ``media_type`` says JSON (``application/json``, ``text/json``, ``*+json``…)."""
+    essence = media_type.split(";", 1)[0].strip().lower()
+    subtype = essence.partition("/")[2]
+    return subtype in _JSON_SUBTYPES or subtype.endswith("+json")
+
+
+#: JSON's subtypes besides ``*+json``
+_JSON_SUBTYPES = frozenset({"json", "x-json", "javascript", "x-javascript", "ecmascript"})
+
+
+def looks_like(source: str) -> str | None:
+    """``JSON`` or ``XML`` when a template's text starts as one would (``{"``, ``[{``,
+    ``<lead>``, ``<?xml``), else ``None``. ``{{``, ``{%`` and ``{#`` start Jinja, not JSON."""
+    text = source.lstrip()
+    if text.startswith("{") and text[1:2] not in ("{", "%", "#"):
+        return "JSON"
+    if text.startswith("["):
+        inner = text[1:].lstrip()
+        if inner[:1] in ('"', "[") or (inner.startswith("{") and inner[1:2] not in ("{", "%", "#")):
+            return "JSON"
+    if text.startswith("<") and (text[1:2].isalpha() or text[1:2] in ("?", "!", "_")):
+        return "XML"
+    return None
 
 
 _MEDIA_FORMATS = {
