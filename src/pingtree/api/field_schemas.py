@@ -51,12 +51,15 @@ _URL = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[
 _MAX_EMAIL_LENGTH = 254
 
 
-def fields_schema(vertical: Vertical, stage: Stage, required: Iterable[str] = ()) -> dict[str, Any]:
+def fields_schema(
+    vertical: Vertical, stage: Stage, required: Iterable[str] = (), *, nullable: bool = True
+) -> dict[str, Any]:
     """The object schema of a request's ``fields`` at ``stage``.
 
     ``required`` adds names to those the vertical requires at the stage (a campaign's
     required ping fields); a name the schema does not hold (a PII field in a ping) is left
     out. Unknown names are refused (``additionalProperties: false``), as the API does.
+    ``nullable``: optional fields admit ``null`` (JSON; a form has no null).
     """
     specs = [s for s in vertical.fields if not (stage is Stage.PING and s.pii)]
     extra = set(required)
@@ -64,15 +67,17 @@ def fields_schema(vertical: Vertical, stage: Stage, required: Iterable[str] = ()
     names += [s.name for s in specs if s.name in extra and s.name not in names]
     return {
         "type": "object",
-        "properties": {s.name: field_schema(s, required=s.name in names) for s in specs},
+        "properties": {
+            s.name: field_schema(s, nullable=nullable and s.name not in names) for s in specs
+        },
         "required": names,
         "additionalProperties": False,
     }
 
 
-def field_schema(spec: FieldSpec, *, required: bool = False) -> dict[str, Any]:
+def field_schema(spec: FieldSpec, *, nullable: bool = False) -> dict[str, Any]:
     """One field's schema, with its label and what the API also accepts in its
-    description; an optional field also admits ``null``."""
+    description; ``nullable``: ``null`` too (an absent value)."""
     schema = {**_TYPES[spec.type](spec), "title": spec.label or spec.name}
     notes = [_LENIENT[spec.type]] if spec.type in _LENIENT else []
     if spec.pii:
@@ -80,7 +85,7 @@ def field_schema(spec: FieldSpec, *, required: bool = False) -> dict[str, Any]:
         notes.append("personal data: never sent in a ping, sent only to the buyer who wins")
     if notes:
         schema["description"] = "; ".join(notes)
-    if required:
+    if not nullable:
         return schema
     return {"anyOf": [schema, {"type": "null"}], "title": schema["title"]} | (
         {"description": schema["description"] + "; null: absent"}

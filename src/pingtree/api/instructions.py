@@ -19,7 +19,7 @@ from pingtree.api.auth import KeyChecker, bearer_or_header
 from pingtree.api.body import MAX_BODY_BYTES
 from pingtree.api.field_schemas import fields_schema
 from pingtree.api.problems import Problem
-from pingtree.api.seller import SellerAnswer
+from pingtree.api.seller import MAX_IDEMPOTENCY_KEY, SellerAnswer
 from pingtree.domain.fields import Stage
 from pingtree.domain.model import Campaign, Vertical
 from pingtree.domain.outcomes import Reason
@@ -30,14 +30,11 @@ from pingtree.store.snapshot import Snapshot
 __all__ = ["campaign_openapi", "instructions_router"]
 
 _REF = "#/components/schemas/"
-#: the longest ``Idempotency-Key`` kept (as the seller API checks it)
-_MAX_IDEMPOTENCY_KEY = 200
 
 
 def instructions_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["seller"])
-    cache: dict[str, bytes] = {}
-    cached_version = [-1]
+    documents = _Documents()
 
     @router.get(
         "/campaigns/{campaign_id}/openapi.json",
@@ -62,18 +59,28 @@ def instructions_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         ):
             raise Problem(403, "a key of this campaign or an admin token is needed", "forbidden")
         snapshot = ports.snapshots.current()
-        if snapshot.version != cached_version[0]:
-            cache.clear()
-            cached_version[0] = snapshot.version
-        document = cache.get(campaign_id)
-        if document is None:
-            if campaign_id not in snapshot.config.campaigns:
-                raise NotFound(f"no campaign {campaign_id!r}")
-            document = orjson.dumps(campaign_openapi(snapshot, campaign_id))
-            cache[campaign_id] = document
-        return Response(document, media_type="application/json")
+        if campaign_id not in snapshot.config.campaigns:
+            raise NotFound(f"no campaign {campaign_id!r}")
+        return Response(documents.of(snapshot, campaign_id), media_type="application/json")
 
     return router
+
+
+class _Documents:
+    """The campaigns' documents as JSON bytes, built once per snapshot version."""
+
+    def __init__(self) -> None:
+        self._version = -1
+        self._documents: dict[str, bytes] = {}
+
+    def of(self, snapshot: Snapshot, campaign_id: str) -> bytes:
+        if snapshot.version != self._version:
+            self._version, self._documents = snapshot.version, {}
+        document = self._documents.get(campaign_id)
+        if document is None:
+            document = orjson.dumps(campaign_openapi(snapshot, campaign_id))
+            self._documents[campaign_id] = document
+        return document
 
 
 def campaign_openapi(snapshot: Snapshot, campaign_id: str) -> dict[str, Any]:
@@ -86,16 +93,21 @@ def campaign_openapi(snapshot: Snapshot, campaign_id: str) -> dict[str, Any]:
         ping_fields = fields_schema(vertical, Stage.PING, campaign.ping_options.required_fields)
         schemas["PingFields"] = ping_fields
         schemas["PingRequest"] = _envelope("PingFields", ping=True)
-        schemas["PingForm"] = _form(ping_fields, ping=True)
+        schemas["PingForm"] = _form(
+            fields_schema(
+                vertical, Stage.PING, campaign.ping_options.required_fields, nullable=False
+            ),
+            ping=True,
+        )
         schemas["PostFields"] = fields_schema(vertical, Stage.POST)
         schemas["PostRequest"] = _envelope("PostFields", post=True)
-        schemas["PostForm"] = _form(schemas["PostFields"], post=True)
+        schemas["PostForm"] = _form(fields_schema(vertical, Stage.POST, nullable=False), post=True)
         paths["/api/v1/ping"] = {"post": _operation("ping", "Ping", campaign, idempotent=True)}
         paths["/api/v1/post"] = {"post": _operation("post", "Post", campaign)}
     if "direct_post" in campaign.modes:
         schemas["LeadFields"] = fields_schema(vertical, Stage.POST)
         schemas["LeadRequest"] = _envelope("LeadFields")
-        schemas["LeadForm"] = _form(schemas["LeadFields"])
+        schemas["LeadForm"] = _form(fields_schema(vertical, Stage.POST, nullable=False))
         paths["/api/v1/leads"] = {
             "post": _operation("direct_post", "Lead", campaign, idempotent=True)
         }
@@ -140,7 +152,7 @@ def _envelope(fields: str, *, ping: bool = False, post: bool = False) -> dict[st
         "fields": {"$ref": _REF + fields},
         "test": {"type": "boolean", "description": "a test lead: reaches only test orders"},
         "meta": {"type": "object", "description": "free-form; accepted, not stored yet"},
-        "api_key": {"type": "string", "description": "the campaign key, if not in a header"},
+        "api_key": _API_KEY,
     }
     required = ["fields"]
     if ping:
@@ -157,14 +169,11 @@ def _envelope(fields: str, *, ping: bool = False, post: bool = False) -> dict[st
 
 
 def _form(fields: dict[str, Any], *, ping: bool = False, post: bool = False) -> dict[str, Any]:
-    """The same names flat, each value as text; ``meta.NAME`` for meta."""
-    # a form cannot send null: every field is its plain schema
-    properties = {
-        name: schema["anyOf"][0] if "anyOf" in schema and "title" in schema else schema
-        for name, schema in fields["properties"].items()
-    }
+    """The same names flat (``fields`` with no ``null``: a form has none), each value as
+    text; ``meta.NAME`` for meta."""
+    properties = dict(fields["properties"])
     properties["test"] = {"type": "boolean"}
-    properties["api_key"] = {"type": "string"}
+    properties["api_key"] = _API_KEY
     required = list(fields["required"])
     if ping:
         properties["tmax_ms"] = _TMAX
@@ -181,9 +190,18 @@ def _form(fields: dict[str, Any], *, ping: bool = False, post: bool = False) -> 
 
 
 _TMAX = {"type": "integer", "minimum": 1, "description": "answer within this many ms"}
+# an id or a key holds no control character (the seller API refuses one, naming it); said
+# as "no match anywhere", since a pattern's $ admits a final line feed in some dialects
+_NO_CONTROL = {"pattern": r"[\x00-\x1f\x7f]"}
+_API_KEY = {
+    "type": "string",
+    "not": _NO_CONTROL,
+    "description": "the campaign key, if not in a header",
+}
 _PING_ID = {
     "type": "string",
     "minLength": 1,
+    "not": _NO_CONTROL,
     "description": "the ping id from the ping's answer; an unknown one is answered `ping_unknown`",
 }
 
@@ -218,7 +236,7 @@ def _operation(
                 "in": "header",
                 "required": False,
                 "description": "a repeat within the ping TTL gets the first answer",
-                "schema": {"type": "string", "maxLength": _MAX_IDEMPOTENCY_KEY},
+                "schema": {"type": "string", "maxLength": MAX_IDEMPOTENCY_KEY},
             }
         ]
     return operation

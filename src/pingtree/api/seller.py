@@ -28,7 +28,7 @@ from pingtree.metrics import Metrics
 from pingtree.store.batch_writer import WriterBehind
 from pingtree.store.traffic import LeadRepository
 
-__all__ = ["SellerAnswer", "seller_router"]
+__all__ = ["MAX_IDEMPOTENCY_KEY", "SellerAnswer", "seller_router"]
 
 
 class SellerBodyDoc(BaseModel):
@@ -64,6 +64,8 @@ class SellerAnswer(BaseModel):
 _DOC = {
     "requestBody": {
         "required": True,
+        "description": "The fields are the campaign's vertical's; each campaign's own document"
+        " types them: GET /api/v1/campaigns/{campaign_id}/openapi.json",
         "content": {
             "application/json": {"schema": SellerBodyDoc.model_json_schema()},
             "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
@@ -198,17 +200,17 @@ def _refuse_when_behind(writers: Sequence[Backlogged]) -> None:
 
 
 #: the longest ``Idempotency-Key`` kept (the ``idempotency_key`` columns' width)
-_MAX_IDEMPOTENCY_KEY = 200
+MAX_IDEMPOTENCY_KEY = 200
 
 
 def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key") or None
-    if key is not None and len(key) > _MAX_IDEMPOTENCY_KEY:
+    if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
         raise Problem.from_errors(
             [
                 (
                     ("header", "idempotency-key"),
-                    f"must be at most {_MAX_IDEMPOTENCY_KEY} characters",
+                    f"must be at most {MAX_IDEMPOTENCY_KEY} characters",
                     "too_long",
                     None,
                 )
