@@ -4,9 +4,9 @@ the retention that erases every lead's PII after N days.
 Erasing by email or phone::
 
     canonicalize the value as intake does (``domain.fields``) → its HMAC index
-    → the leads with that dedup key (every live lead is in the inbound history), and the
-      test leads whose phone or email decrypts to it (test leads have no dedup history)
-    → in one transaction: erase their PII (``store.erasure``), abandon their queued posts
+    → the test leads whose phone or email decrypts to it (they have no dedup history)
+    → in one transaction: the leads with that dedup key (every live lead is in the
+      inbound history), erase their PII (``store.erasure``), abandon their queued posts
       and settle those leads, forget every dedup key of the person, record the erasure
 
 By lead id, the same for one lead. Retention erases the leads created before ``now - N
@@ -81,13 +81,15 @@ async def erase_consumer(
         found = [value]
     else:
         key = consumer_key(FieldType(kind), value, eraser.vault)
-        found = await _leads_of(eraser, key)
+        found = await _test_leads_of(eraser, key)
 
     async def work(session: AsyncSession) -> Erasure:
         erasures = ErasureRepository(session)
         if kind == "lead" and not await erasures.lead_exists(value):
             raise NotFound(f"no lead {value!r}")
-        erased = await _erase(session, eraser, found)
+        if key is not None:  # in the transaction: a lead of the person sold meanwhile too
+            found.extend(await erasures.leads_by_keys([key]))
+        erased = await _erase(session, eraser, sorted(set(found)))
         if key is not None:
             await erasures.forget_keys([key])
         return await erasures.record(principal, kind, key or value, len(erased), eraser.now())
@@ -188,20 +190,21 @@ def _asked(*, email: str | None, phone: str | None, lead_id: str | None) -> tupl
     return name, str(canonical)
 
 
-async def _leads_of(eraser: Eraser, key: str) -> list[str]:
-    """Every lead of the person whose phone or email has dedup key ``key``."""
+async def _test_leads_of(eraser: Eraser, key: str) -> list[str]:
+    """The person's test leads, whose phone or email has dedup key ``key``: they never
+    enter the dedup history, so their values are decrypted and compared."""
     async with eraser.sessions() as session:
         erasures = ErasureRepository(session)
-        found = set(await erasures.leads_by_keys([key]))
         verticals = eraser.verticals()
+        found: list[str] = []
         after: str | None = None
         while True:
             rows = await erasures.test_leads(after, _SCAN)
-            found.update(
+            found.extend(
                 i for i, v, f in rows if _holds_key(eraser.vault, verticals.get(v), f, key)
             )
             if len(rows) < _SCAN:
-                return sorted(found)
+                return found
             after = rows[-1][0]
 
 
