@@ -22,6 +22,7 @@ import httpx
 import markupsafe
 import orjson
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import inspect, select
 
 from pingtree.mockbuyer import MockBuyer
@@ -235,6 +236,7 @@ def test_the_canary_never_shows_in_clear(
 
     found: list[str] = []
     found += _database_leaks(market)
+    found += _redis_leaks(market)
     found += _api_leaks(market, lead_id, pinged["ping_id"])
     found += _page_leaks(market, lead_id, pinged["ping_id"])
     for record in caplog.records:
@@ -281,6 +283,42 @@ def _database_leaks(market: Market) -> list[str]:
     return asyncio.run(read())
 
 
+def _redis_leaks(market: Market) -> list[str]:
+    """Every key and value in Redis (PostgreSQL + Redis deployments): caps, holds, rates."""
+    if market.settings.redis_url is None:
+        return []
+
+    async def read() -> list[str]:
+        client: Redis = Redis.from_url(market.settings.redis_url or "")
+        found: list[str] = []
+        try:
+            async for key in client.scan_iter(count=500):
+                found += [leak for text in _texts(key) for leak in leaks(text, "redis key")]
+                for text in _texts(await _redis_value(client, key)):
+                    found += leaks(text, f"redis {key!r}")
+        finally:
+            await client.aclose()
+        return found
+
+    return asyncio.run(read())
+
+
+async def _redis_value(client: Redis, key: bytes) -> object:
+    kind = await client.type(key)
+    kind = kind.decode() if isinstance(kind, bytes) else kind
+    if kind == "string":
+        return await client.get(key)
+    if kind == "hash":
+        return await client.hgetall(key)
+    if kind == "list":
+        return await client.lrange(key, 0, -1)
+    if kind == "set":
+        return await client.smembers(key)
+    if kind == "zset":
+        return await client.zrange(key, 0, -1)
+    return await client.dump(key)
+
+
 def _texts(value: object) -> Iterator[str]:
     if isinstance(value, str):
         yield value
@@ -290,7 +328,7 @@ def _texts(value: object) -> Iterator[str]:
         for key, item in value.items():
             yield str(key)
             yield from _texts(item)
-    elif isinstance(value, list | tuple):
+    elif isinstance(value, list | tuple | set):
         for item in value:
             yield from _texts(item)
     elif value is not None:
