@@ -179,15 +179,20 @@ def mask_pii(text: str, pii: PiiValues, *, cut: bool = False) -> str:
     if not pii:
         return text
     pairs = pii.items() if isinstance(pii, Mapping) else pii
+    lowered = text.lower()  # kept while nothing is replaced: the text is read far more
     for name, value in sorted(pairs, key=lambda item: len(item[1]), reverse=True):
         if not value:
             continue
         placeholder = "{{" + name + "}}"
         if value in text:
             text = text.replace(value, placeholder)
+            lowered = text.lower()
         anchor = _anchor(value)
-        if anchor is None or anchor in text.lower():
-            text = _shapes(value).sub(placeholder, text)
+        if anchor is None or anchor in lowered:
+            masked = _shapes(value).sub(placeholder, text)
+            if masked != text:
+                text, lowered = masked, masked.lower()
+        before = text
         if _ISO_DATE.fullmatch(value):
             text = _without_dates(text, value, placeholder)
         if cut:
@@ -197,6 +202,8 @@ def mask_pii(text: str, pii: PiiValues, *, cut: bool = False) -> str:
         if value.isdigit() and len(value) >= 7 and value in _digits(text):
             spread = r"[^0-9]{0,3}".join(value)
             text = re.sub(rf"(?<![0-9])(?:1[^0-9]{{0,3}})?{spread}(?![0-9])", placeholder, text)
+        if text != before:
+            lowered = text.lower()
     return text
 
 
