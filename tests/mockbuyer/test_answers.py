@@ -341,3 +341,26 @@ async def test_configure_changes_behaviour_live_and_keeps_tokens(http, start_buy
     assert parse_qs(body.decode())["status"] == ["failure"]
     assert parse_qs(post.decode())["status"] == ["success"]
     assert (await ping_json(http, buyer.ping_url("new")))["status"] == "success"
+
+
+async def test_echo_lead_says_back_what_the_buyer_read(http, start_buyer: StartBuyer):
+    echo = {"check_token": False, "echo_lead": True}
+    buyer = await start_buyer(
+        {
+            "j": echo,
+            "x": {**echo, "format": "xml", "post_accept_rate": 0.0, "fields": {"echo": "reason"}},
+        }
+    )
+    name = "O'Brien & <Co> 🦊"
+
+    _, _, body = await call(
+        http, buyer.post_url("j") + "?src=web", json={"lead": {"name": name, "age": 34}}
+    )
+    assert orjson.loads(body)["echo"] == f"web | {name} | 34"
+
+    # an XML document carried in a form field is read too; the echo takes the reason's place
+    document = f'<lead id="7"><name>{name.replace("&", "&amp;").replace("<", "&lt;")}</name></lead>'
+    _, _, body = await call(http, buyer.post_url("x"), data={"xml": document})
+    root = etree.fromstring(body)
+    assert root.findtext("status") == "failure"
+    assert root.findtext("reason") == f"7 | {name}"
