@@ -25,7 +25,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import inspect, select
 
-from pingtree.mockbuyer import MockBuyer
+from pingtree.mockbuyer import EndpointConfig, MockBuyer
 from pingtree.mockbuyer.endpoint import received_values
 from pingtree.store.db import create_engine
 from pingtree.store.tables import Base
@@ -208,11 +208,33 @@ def _marketplace(mock: MockBuyer) -> dict[str, Any]:
     }
 
 
+#: the buyer that takes the lead sends the consumer to a page that knows their email
+_REDIRECT_WITH_EMAIL = "https://buyer.invalid/thanks?email=" + quote_plus(CANARY["email"])
+
+
+@pytest.mark.parametrize(
+    "redirect_url",
+    [
+        None,
+        pytest.param(
+            _REDIRECT_WITH_EMAIL,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the redirect URL the seller gets back is stored in clear "
+                "(deliveries.redirect_url, leads.answer, leads.first_answer) and shown on "
+                "the lead's page and GET /admin/leads/{id}",
+            ),
+            id="redirect-url-with-pii",
+        ),
+    ],
+)
 def test_the_canary_never_shows_in_clear(
-    market: Market, mock: MockBuyer, caplog: pytest.LogCaptureFixture
+    market: Market, mock: MockBuyer, caplog: pytest.LogCaptureFixture, redirect_url: str | None
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="pingtree")
     market.apply(_marketplace(mock))
+    taker = {**BUYERS["xml_in_form"], "redirect_url": redirect_url or "https://buyer.invalid/ok"}
+    mock.configure("xml_in_form", EndpointConfig.model_validate(taker))
     mock.reset()
     pinged = market.ping()
     assert pinged["status"] == "accepted", pinged
