@@ -383,6 +383,14 @@ def _api_leaks(market: Market, lead_id: str, ping_id: str) -> list[str]:
         assert got.status_code == 200, (path, got.status_code, got.text[:300])
         found += leaks(got.text, f"GET {path}")
         found += _json_leaks(got, f"GET {path}")
+    # and every other admin list the API documents, as it answers without parameters
+    schema = market.http.get("/openapi.json").json()
+    for path, operations in schema["paths"].items():
+        if "get" not in operations or "{" in path or path in paths:
+            continue
+        got = market.http.get(path, headers=market.admin)
+        assert got.status_code < 500, (path, got.status_code, got.text[:300])
+        found += leaks(got.text, f"GET {path}")
     return found
 
 
@@ -413,6 +421,11 @@ def _page_leaks(market: Market, lead_id: str, ping_id: str) -> list[str]:
     for path in pages:
         got = market.http.get(path)
         assert got.status_code == 200, (path, got.status_code, got.text[:300])
+        found += leaks(got.text, f"page {path}")
+    # pages for admins only: refused to the analyst, and what the refusal says is read too
+    for path in ("/ui/sign-ins", "/ui/erasures"):
+        got = market.http.get(path)
+        assert got.status_code < 500, (path, got.status_code, got.text[:300])
         found += leaks(got.text, f"page {path}")
     # the lead's page shows its delivery log: the bodies are there, masked
     assert "{{first_name}}" in market.http.get(f"/ui/leads/{lead_id}").text
