@@ -15,7 +15,7 @@ from pingtree.domain.money import format_money, from_cents
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
 from pingtree.store.erasure import ERASED
-from pingtree.store.lead_fields import open_fields
+from pingtree.store.lead_fields import open_answer, open_fields
 from pingtree.store.set_aside import SetAsideRepository
 from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
 from pingtree.store.traffic import (
@@ -129,7 +129,7 @@ async def lead_trace(
     return {
         **_lead_summary(lead),
         "fields": fields,
-        "answer": lead.answer,
+        "answer": open_answer(lead.answer, ports.vault, reveal=reveal) if lead.answer else None,
         "sales": [_sale(s) for s in sales],
         "auction": _trace(lead.auction or {}),
         "attempts": [_attempt(a) for a in attempts],

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from pingtree.api.auth import ADMIN_RESPONSES, KeyChecker, admin_only
 from pingtree.api.problems import Problem
 from pingtree.flows.ports import Ports
+from pingtree.store.lead_fields import shown_redirect
 from pingtree.store.outbox import OutboxRepository
 
 __all__ = ["deliveries_router"]
@@ -45,7 +46,8 @@ def deliveries_router(ports: Ports, keys: KeyChecker) -> APIRouter:
                 "status": row.status,
                 "tries": row.tries,
                 "reason": row.reason,
-                "redirect_url": row.redirect_url,
+                # sealed: it may carry the consumer's data (the lead's trace reveals it)
+                "redirect_url": shown_redirect(row.redirect_url, ports.vault, reveal=False),
                 "created_at": row.created_at,
                 "updated_at": row.updated_at,
             }

@@ -26,6 +26,7 @@ from pingtree.flows.post import handle_post
 from pingtree.flows.requests import SellerRequest
 from pingtree.metrics import Metrics
 from pingtree.store.batch_writer import WriterBehind
+from pingtree.store.lead_fields import open_answer
 from pingtree.store.traffic import LeadRepository
 
 __all__ = ["MAX_IDEMPOTENCY_KEY", "SellerAnswer", "seller_router"]
@@ -171,7 +172,9 @@ def seller_router(
             lead = await LeadRepository(session).get(lead_id)
         if lead is None or lead.campaign_id != caller.campaign_id:
             raise NotFound("no such lead")
-        return dict(lead.answer) if lead.answer else {"status": "pending", "lead_id": lead.id}
+        if not lead.answer:
+            return {"status": "pending", "lead_id": lead.id}
+        return open_answer(lead.answer, ports.vault)
 
     return router
 

@@ -46,7 +46,7 @@ from pingtree.flows.ports import LeadOnHand, Ports
 from pingtree.flows.postback import post_back
 from pingtree.flows.sell import refill
 from pingtree.flows.settle import Settled, settle
-from pingtree.store.lead_fields import dedup_keys, open_fields
+from pingtree.store.lead_fields import dedup_keys, open_answer, open_fields, seal_redirect
 from pingtree.store.outbox import OutboxRepository
 from pingtree.store.periodic import Periodic
 from pingtree.store.snapshot import Snapshot
@@ -298,7 +298,7 @@ class Outbox:
                 row.sale_id,
                 _ROW_STATUS[verdict],
                 posted.reason,
-                posted.redirect_url,
+                seal_redirect(posted.redirect_url, ports.vault),
                 now,
                 was=was,
                 abandoned=abandoned,
@@ -364,13 +364,14 @@ class Outbox:
         """Give a settled lead's answer to the sellers waiting for it, and to the campaign's
         postback URL."""
         self._on_hand.pop(settled.lead_id, None)
+        ports = self._require_ports()
+        answer = open_answer(settled.answer, ports.vault)
         for waiting in self._waiters.pop(settled.lead_id, []):
             if not waiting.done():
-                waiting.set_result(settled.answer)
-        ports = self._require_ports()
+                waiting.set_result(answer)
         campaign = ports.snapshots.current().config.campaigns.get(settled.campaign_id)
         if campaign is not None and campaign.postback_url:
-            task = asyncio.create_task(post_back(ports.http, campaign.postback_url, settled.answer))
+            task = asyncio.create_task(post_back(ports.http, campaign.postback_url, answer))
             self._postbacks.add(task)
             task.add_done_callback(self._postbacks.discard)
 

@@ -30,7 +30,7 @@ from pingtree.flows.ports import BidResult, Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
 from pingtree.flows.sell import Intake, sell
 from pingtree.store.dedup import DedupRepository
-from pingtree.store.lead_fields import dedup_keys
+from pingtree.store.lead_fields import dedup_keys, open_answer
 from pingtree.store.snapshot import Snapshot
 from pingtree.store.tables import Lead
 from pingtree.store.traffic import LeadRepository
@@ -176,4 +176,4 @@ async def _repeat(ports: Ports, campaign_id: str, key: str, digest: str) -> dict
         return rejected([Reason.DUPLICATE], lead_id=first.id)
     if first.first_answer is None:
         return {"status": "pending", "lead_id": first.id}
-    return dict(first.first_answer)
+    return open_answer(first.first_answer, ports.vault)

@@ -32,7 +32,7 @@ from pingtree.flows.picks import LeadToSell
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
 from pingtree.flows.sell import Intake, sell
-from pingtree.store.lead_fields import dedup_keys
+from pingtree.store.lead_fields import dedup_keys, open_answer
 from pingtree.store.tables import Ping
 from pingtree.store.traffic import LeadRepository, PingRepository
 
@@ -158,7 +158,7 @@ async def _answer_repeat(
         if ping.post_digest != digest:
             return rejected([Reason.PING_ALREADY_USED], ping_id=ping_id)
         if lead is not None and lead.first_answer is not None:
-            return dict(lead.first_answer)
+            return open_answer(lead.first_answer, ports.vault)
         # the first post of this very body is still being sold: wait for its answer
         if time.monotonic() >= give_up_at:
             return {"status": "pending", "ping_id": ping_id, "lead_id": ping.lead_id}

@@ -38,6 +38,7 @@ from pingtree.flows.picks import LeadToSell, Pick, held_nothing, pick_orders, se
 from pingtree.flows.ports import LeadOnHand, Ports
 from pingtree.flows.requests import new_id, rejected
 from pingtree.store.dedup import DedupRepository
+from pingtree.store.lead_fields import open_answer
 from pingtree.store.outbox import OutboxRepository
 from pingtree.store.snapshot import Snapshot
 from pingtree.store.tables import Lead, Sale
@@ -114,7 +115,7 @@ async def sell(
     first = await ports.transactions.run(
         lambda session: LeadRepository(session).answer_first(lead.id, answer)
     )
-    return dict(first) if first is not None else answer
+    return open_answer(first, ports.vault) if first is not None else answer
 
 
 async def refill(

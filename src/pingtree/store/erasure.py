@@ -176,8 +176,8 @@ class ErasureRepository:
             .where(_LEAD.c.id == lead.id)
             .values(
                 fields=scrub(fields, values),
-                answer=scrub(lead.answer, values),
-                first_answer=scrub(lead.first_answer, values),
+                answer=_without_redirect(scrub(lead.answer, values)),
+                first_answer=_without_redirect(scrub(lead.first_answer, values)),
                 auction=scrub_auction(lead.auction, values),
                 idempotency_key=None if key is not None and holds(key, values) else key,
                 erased_at=now,
@@ -241,7 +241,8 @@ class ErasureRepository:
                     abandoned.append(delivery.sale_id)
             for column in (row.reason, row.redirect_url, row.token):
                 text = getattr(delivery, column.key)
-                if text is not None and holds(text, values):
+                # a sealed redirect URL may hold the person's data: it goes whole
+                if text is not None and (holds(text, values) or PiiVault.is_encrypted(text)):
                     # only the text read here: a verdict written since stands
                     await self._session.execute(
                         update(_DELIVERY)
@@ -313,3 +314,11 @@ class ErasureRepository:
         if before:
             query = query.where(Erasure.id < before)
         return (await self._session.scalars(query)).all()
+
+
+def _without_redirect(answer: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored answer without its sealed redirect URL (``store.lead_fields``), which may
+    hold the person's data where no search can see it."""
+    if not answer or not PiiVault.is_encrypted(str(answer.get("redirect_url", ""))):
+        return answer
+    return {**answer, "redirect_url": ERASED}

@@ -1,4 +1,8 @@
-"""A lead's fields at rest: PII encrypted field by field, with HMAC keys for dedup (§8.5)."""
+"""A lead's fields at rest: PII encrypted field by field, with HMAC keys for dedup (§8.5).
+
+A buyer's redirect URL is PII at rest too: buyers prefill their landing page with the
+consumer's email or name. It is sealed where it is stored (the outbox row, the lead's
+answers) and opened only for the seller it is answered to, and for a reveal."""
 
 from __future__ import annotations
 
@@ -9,7 +13,15 @@ from pingtree.domain.fields import values_to_json
 from pingtree.domain.model import FieldType, LeadValue, Vertical
 from pingtree.store.secrets import PiiVault
 
-__all__ = ["MASK", "dedup_keys", "open_fields", "seal_fields"]
+__all__ = [
+    "MASK",
+    "dedup_keys",
+    "open_answer",
+    "open_fields",
+    "seal_fields",
+    "seal_redirect",
+    "shown_redirect",
+]
 
 MASK = "•••"
 
@@ -48,3 +60,27 @@ def dedup_keys(vertical: Vertical, values: Mapping[str, LeadValue], vault: PiiVa
             if spec.type in _DEDUP_TYPES and spec.name in values
         }
     )
+
+
+def seal_redirect(url: str | None, vault: PiiVault) -> str | None:
+    """A buyer's redirect URL as it is stored: encrypted."""
+    return vault.encrypt(url) if url else url
+
+
+def shown_redirect(url: str | None, vault: PiiVault, *, reveal: bool) -> str | None:
+    """A stored redirect URL for display: opened when ``reveal``, else masked; a value that
+    is not sealed (an erased one, ``[erased]``) as it is."""
+    if not url or not vault.is_encrypted(url):
+        return url
+    return vault.decrypt(url) if reveal else MASK
+
+
+def open_answer(
+    answer: Mapping[str, Any], vault: PiiVault, *, reveal: bool = True
+) -> dict[str, Any]:
+    """A stored answer to a seller as it is given: its redirect URL opened (the seller it
+    answers sends the consumer there), or masked for a viewer without ``reveal``."""
+    opened = dict(answer)
+    if "redirect_url" in opened:
+        opened["redirect_url"] = shown_redirect(opened["redirect_url"], vault, reveal=reveal)
+    return opened
