@@ -53,7 +53,8 @@ MARI_TRACES = ("marisol", "mari.keep@example.com", "mari.keep%40example.com", "7
 
 def buyer_app() -> FastAPI:
     """``/take`` accepts a post and echoes it back (the email also in its redirect URL);
-    ``/refuse`` rejects it naming the person; ``/busy`` is down (503)."""
+    ``/refuse`` rejects it naming the person; ``/busy`` is down (503); ``/unsure`` fails
+    after taking it (500: the outcome is unknown)."""
     app = FastAPI()
 
     @app.post("/take")
@@ -70,6 +71,10 @@ def buyer_app() -> FastAPI:
     @app.post("/busy")
     async def busy() -> JSONResponse:
         return JSONResponse({"status": "error"}, status_code=503)
+
+    @app.post("/unsure")
+    async def unsure() -> JSONResponse:
+        return JSONResponse({"status": "error"}, status_code=500)
 
     return app
 
@@ -380,6 +385,8 @@ def test_only_admins_erase_and_read_the_erasures(market: Market, buyers: str) ->
     for username, status in (("ada", 200), ("otto", 403), ("ana", 403)):
         with httpx.Client(base_url=base, timeout=30) as browser:
             assert sign_in(browser, username).status_code == 303
+            # the navigation shows the section to whoever may open it
+            assert ('href="/ui/erasures"' in browser.get("/ui").text) is (status == 200)
             page = browser.get("/ui/erasures")
             assert page.status_code == status, (username, page.text)
             if status != 200:
@@ -534,3 +541,34 @@ def test_a_post_still_queued_is_abandoned_not_sent_after_the_erasure(
     posts = [a for a in market.lead(lead_id)["attempts"] if a["kind"] == "post"]
     assert len(posts) == 1
     assert traces_of(market, ZEB_TRACES) == {}
+
+
+def test_an_unknown_post_resolved_undelivered_after_the_erasure_goes_to_no_other_buyer(
+    market: Market, buyers: str
+) -> None:
+    """The next bidder would get a lead without its person: the lead settles instead."""
+    config = marketplace(
+        [
+            posting(f"{buyers}/unsure", "unsure", "40.00"),
+            posting(f"{buyers}/take", "taker", "30.00"),
+        ],
+        [campaign(wait_for_delivery=False)],
+    )
+    market.apply(config)
+    accepted = market.direct_post({**PING, **ZEB})
+    assert accepted["status"] == "accepted", accepted
+    lead_id = accepted["lead_id"]
+    posted_attempts(market, lead_id, 1)
+    [sale] = market.lead(lead_id)["sales"]
+    assert sale["status"] == "unknown", sale
+    assert erase(market, lead_id=lead_id).status_code == 201
+
+    resolved = market.http.post(
+        f"/api/v1/admin/sales/{sale['id']}/resolve", json={"delivered": False}, headers=market.admin
+    )
+    assert resolved.status_code == 200, resolved.text
+    lead = market.lead(lead_id)
+    assert [s["status"] for s in lead["sales"]] == ["rejected"]
+    assert lead["status"] == "unsold"
+    posts = [a for a in lead["attempts"] if a["kind"] == "post"]
+    assert [a["order_id"] for a in posts] == ["unsure_fixed"]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, MAX_KEPT_CHARS, Attempt
 from pingtree.store.attempt_log import BatchedAttemptLog
+from pingtree.store.tables import Lead
 from pingtree.store.traffic import AttemptRepository
 from pingtree.store.transactions import Transactions
 
@@ -120,3 +121,43 @@ async def test_header_names_from_the_http_client_are_stored(
     async with sessions() as session:
         (row,) = await AttemptRepository(session).recent(10)
     assert row.response_headers == {"Content-Type": "application/json"}
+
+
+def lead(lead_id: str, erased_at: dt.datetime | None) -> Lead:
+    return Lead(
+        id=lead_id,
+        campaign_id="c1",
+        supplier_id="s1",
+        vertical_id="auto",
+        test=False,
+        status="sold",
+        reasons=[],
+        fields={},
+        created_at=NOW,
+        updated_at=NOW,
+        erased_at=erased_at,
+    )
+
+
+async def test_an_exchange_written_after_its_lead_was_erased_keeps_nothing_said(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The log writes after the exchange: an erasure may come between, and must hold."""
+    async with sessions.begin() as session:
+        session.add_all([lead("gone", erased_at=NOW), lead("kept", erased_at=None)])
+    log = BatchedAttemptLog(Transactions(sessions), interval=0.01)
+    log.start()
+    echo = '{"email": "zoe@example.com"}'
+    said = {"request_body": echo, "response_body": echo, "response_headers": {"X-Echo": echo}}
+    log.record(attempt("erased", kind="post", lead_id="gone", **said))
+    log.record(attempt("other", kind="post", lead_id="kept", **said))
+    log.record(attempt("ping", ping_id="p1"))
+    await log.stop()
+    async with sessions() as session:
+        rows = {r.id: r for r in await AttemptRepository(session).recent(10)}
+    erased = rows["erased"]
+    assert (erased.request_body, erased.response_body, erased.parsed) == ("", "", {})
+    assert (erased.request_headers, erased.response_headers) == ({}, {})
+    assert (erased.outcome, erased.url) == ("bid", "http://127.0.0.1:9/ping")
+    assert (rows["other"].request_body, rows["other"].response_body) == (echo, echo)
+    assert rows["ping"].response_body == '{"price": "12.50"}'

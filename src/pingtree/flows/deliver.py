@@ -335,8 +335,8 @@ class Outbox:
             ping = (
                 await PingRepository(session).get(lead.ping_id) if lead and lead.ping_id else None
             )
-        if lead is None or lead.status != "pending":
-            return
+        if lead is None or lead.status != "pending" or lead.erased_at is not None:
+            return  # an erased lead has no person left to sell: it settles as it stands
         campaign = snapshot.config.campaigns.get(lead.campaign_id)
         vertical = snapshot.config.verticals.get(lead.vertical_id)
         if campaign is None or vertical is None:

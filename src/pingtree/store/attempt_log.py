@@ -2,19 +2,23 @@
 background task per process, so an outbound exchange never waits on the database
 (DESIGN §8.4). Nothing is dropped: past its high water the log is ``behind`` and the
 seller API refuses new work with 503 until it caught up; an attempt the database refuses
-is set aside (:mod:`pingtree.store.batch_writer`).
+is set aside (:mod:`pingtree.store.batch_writer`). An exchange of a lead erased before
+its row went in keeps what the erasure leaves of the others (:mod:`pingtree.store.erasure`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, MAX_KEPT_CHARS, Attempt
 from pingtree.store.batch_writer import BatchWriter
-from pingtree.store.tables import AttemptRow
+from pingtree.store.erasure import ERASED_EXCHANGE
+from pingtree.store.tables import AttemptRow, Lead
 from pingtree.store.transactions import Transactions
 
 __all__ = ["BatchedAttemptLog"]
@@ -53,6 +57,7 @@ class BatchedAttemptLog(BatchWriter[Attempt]):
             max_batch=max_batch,
             linger=interval,
             high_water=high_water,
+            after_insert=_forget_for_the_erased,
         )
 
     def record(self, attempt: Attempt) -> None:
@@ -62,6 +67,19 @@ class BatchedAttemptLog(BatchWriter[Attempt]):
             if (ping_id, lead_id) != (attempt.ping_id, attempt.lead_id):  # copy only to fill
                 attempt = dataclasses.replace(attempt, ping_id=ping_id, lead_id=lead_id)
         self.add(attempt)
+
+
+async def _forget_for_the_erased(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """The exchanges just written of a lead erased meanwhile keep nothing of what was said:
+    the log writes after the exchange, and an erasure may have come between (one statement,
+    and only for a batch with a lead's exchanges in it)."""
+    lead_ids = {row["lead_id"] for row in rows if row["lead_id"] is not None}
+    if not lead_ids:
+        return
+    erased = select(Lead.id).where(Lead.id.in_(lead_ids), Lead.erased_at.is_not(None))
+    await session.execute(
+        update(_TABLE).where(_TABLE.c.lead_id.in_(erased)).values(**ERASED_EXCHANGE)
+    )
 
 
 def _row(attempt: Attempt) -> dict[str, object]:

@@ -31,10 +31,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.set_aside import SET_ASIDE, is_transient, set_aside_row
 from pingtree.store.transactions import Transactions
@@ -50,6 +51,9 @@ _FIRST_RETRY_SECONDS = 0.1
 _MAX_RETRY_SECONDS = 5.0
 #: how long :meth:`BatchWriter.stop` keeps trying a database that fails before giving up
 _STOP_SECONDS = 10.0
+
+#: more work in a batch's transaction, after its rows went in
+AfterInsert = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
 
 
 class WriterBehind(Exception):
@@ -72,7 +76,8 @@ class BatchWriter(Generic[T]):
     first item after a quiet spell waits for company: a transaction costs about a
     millisecond of CPU whatever its size, so one per item would cost more than the item.
     ``high_water``: where it reports :attr:`behind`; ``stop_seconds``: how long
-    :meth:`stop` keeps trying a failing database.
+    :meth:`stop` keeps trying a failing database; ``after_insert`` runs in each batch's
+    transaction once its rows are in.
     """
 
     def __init__(
@@ -87,8 +92,10 @@ class BatchWriter(Generic[T]):
         linger: float = 0.01,
         high_water: int = 20_000,
         stop_seconds: float = _STOP_SECONDS,
+        after_insert: AfterInsert | None = None,
     ) -> None:
         self.name = name
+        self._after_insert = after_insert
         self._transactions = transactions
         self._table = table
         self._key = key
@@ -262,8 +269,7 @@ class BatchWriter(Generic[T]):
         pause = _FIRST_RETRY_SECONDS
         while True:
             try:
-                # the table, not an entity: a plain executemany, no per-row ORM work
-                await self._transactions.run(lambda session: session.execute(insert(table), rows))
+                await self._transactions.run(lambda session: self._insert(session, table, rows))
                 return None
             except Exception as error:
                 if not is_transient(error):
@@ -279,6 +285,14 @@ class BatchWriter(Generic[T]):
                 )
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, _MAX_RETRY_SECONDS)
+
+    async def _insert(
+        self, session: AsyncSession, table: Table, rows: list[dict[str, Any]]
+    ) -> None:
+        # the table, not an entity: a plain executemany, no per-row ORM work
+        await session.execute(insert(table), rows)
+        if self._after_insert is not None and table is self._table:
+            await self._after_insert(session, rows)
 
     async def _set_aside(self, item: T, row: Mapping[str, Any], error: Exception) -> bool:
         """Keep a refused row in ``set_aside``; ``False`` only when giving up at stop."""

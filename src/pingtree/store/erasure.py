@@ -32,12 +32,21 @@ from pingtree.store.pii_text import ERASED, holds, origin, pii_forms, scrub, scr
 from pingtree.store.secrets import PiiVault
 from pingtree.store.tables import AttemptRow, Base, DedupKey, Delivery, Erasure, Lead, SetAside
 
-__all__ = ["ERASED", "ErasedLead", "ErasureRepository", "consumer_key"]
+__all__ = ["ERASED", "ERASED_EXCHANGE", "ErasedLead", "ErasureRepository", "consumer_key"]
 
 _LEAD = Base.metadata.tables[Lead.__tablename__]
 _ATTEMPT = Base.metadata.tables[AttemptRow.__tablename__]
 _DELIVERY = Base.metadata.tables[Delivery.__tablename__]
 _SALE = Base.metadata.tables["sales"]
+
+#: what an erased lead's delivery log keeps of each exchange: none of what was said
+ERASED_EXCHANGE: Mapping[str, Any] = {
+    "request_headers": {},
+    "request_body": "",
+    "response_headers": {},
+    "response_body": "",
+    "parsed": {},
+}
 
 
 def consumer_key(kind: FieldType, value: str, vault: PiiVault) -> str:
@@ -200,15 +209,7 @@ class ErasureRepository:
         await self._session.execute(
             update(_ATTEMPT)
             .where(row.id == bindparam("b_id"))
-            .values(
-                url=bindparam("b_url"),
-                error=bindparam("b_error"),
-                request_headers={},
-                request_body="",
-                response_headers={},
-                response_body="",
-                parsed={},
-            ),
+            .values(url=bindparam("b_url"), error=bindparam("b_error"), **ERASED_EXCHANGE),
             changes,
         )
 

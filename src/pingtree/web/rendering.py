@@ -24,9 +24,10 @@ NAVIGATION = (
     ("/ui/verticals", "Verticals"),
     ("/ui/reports", "Reports"),
     ("/ui/sign-ins", "Sign-ins"),
+    ("/ui/erasures", "Erasures"),
 )
 #: the sections only admins may open (the others are answered 403), so not shown to others
-ADMIN_SECTIONS = frozenset({"/ui/sign-ins"})
+ADMIN_SECTIONS = frozenset({"/ui/sign-ins", "/ui/erasures"})
 
 _GOOD = frozenset({"sold", "accepted", "fixed", "bid", "delivered", "winner", "success"})
 _BAD = frozenset(
