@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.domain.model import FieldSpec, FieldType, Vertical
 from pingtree.store.lead_fields import dedup_keys
-from pingtree.store.pii_text import ERASED, holds, origin, pii_forms, scrub, scrub_auction
+from pingtree.store.pii_text import ERASED, holds, origin, pii_values, scrub, scrub_auction
 from pingtree.store.secrets import PiiVault
 from pingtree.store.tables import AttemptRow, Base, DedupKey, Delivery, Erasure, Lead, SetAside
 
@@ -145,7 +145,7 @@ class ErasureRepository:
         erased: list[ErasedLead] = []
         ping_ids: set[str] = set()
         for lead in leads:
-            values = pii_forms(lead, verticals.get(lead.vertical_id), vault)
+            values = pii_values(lead, verticals.get(lead.vertical_id), vault)
             await self._erase_lead(lead, values, verticals.get(lead.vertical_id), vault, now)
             await self._erase_attempts(lead.id, values)
             abandoned = await self._erase_deliveries(lead.id, values, now)

@@ -1,20 +1,19 @@
 """Finding a consumer's PII in free text: what a buyer said back, a redirect URL, a trace
-(``store.erasure``). A value is looked for in every form it may have been kept in: as it
-is, case-folded, URL-, HTML- or JSON-escaped."""
+(``store.erasure``). A value is looked for in every shape it may have been kept in, as the
+delivery log masks it (:func:`pingtree.delivery.attempts.mask_pii`)."""
 
 from __future__ import annotations
 
-import html
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
+from pingtree.delivery.attempts import mask_pii
 from pingtree.domain.model import Vertical
 from pingtree.store.secrets import PiiError, PiiVault
 from pingtree.store.tables import Lead
 
-__all__ = ["ERASED", "holds", "origin", "pii_forms", "scrub", "scrub_auction"]
+__all__ = ["ERASED", "holds", "origin", "pii_values", "scrub", "scrub_auction"]
 
 #: what an erased value reads as
 ERASED = "[erased]"
@@ -27,9 +26,9 @@ _REASON = 3
 
 
 def scrub(value: Any, pii: Sequence[str]) -> Any:
-    """``value`` (JSON, or text) with every string that holds one of the ``pii`` values —
-    as it is, lower-cased, URL-, HTML- or JSON-escaped — replaced by :data:`ERASED`; ids
-    (the values of keys ``id`` and ``…_id``) are ours, never PII, and stay."""
+    """``value`` (JSON, or text) with every string that :func:`holds` one of the ``pii``
+    values replaced by :data:`ERASED`; ids (the values of keys ``id`` and ``…_id``) are
+    ours, never PII, and stay."""
     if not pii or value is None:
         return value
     if isinstance(value, str):
@@ -67,39 +66,24 @@ def scrub_auction(auction: Mapping[str, Any] | None, pii: Sequence[str]) -> Any:
 
 
 def holds(text: str, pii: Sequence[str]) -> bool:
-    folded = text.casefold()
-    return any(form in folded for form in pii)
+    """Whether ``text`` holds one of the ``pii`` values in any shape a value takes on the
+    wire or in a log (:func:`pingtree.delivery.attempts.mask_pii`'s)."""
+    return mask_pii(text, [("", value) for value in pii]) != text
 
 
-def pii_forms(lead: Lead, vertical: Vertical | None, vault: PiiVault) -> list[str]:
-    """The lead's PII values in every form a buyer or a log may have kept, case-folded (to
-    look for in free text before the fields go)."""
+def pii_values(lead: Lead, vertical: Vertical | None, vault: PiiVault) -> list[str]:
+    """The lead's PII values, to look for in free text before the fields go."""
     pii = {spec.name for spec in vertical.fields if spec.pii} if vertical else set()
-    plain: list[str] = []
+    plain: set[str] = set()
     for name, value in lead.fields.items():
         if isinstance(value, str) and PiiVault.is_encrypted(value):
             try:
-                plain.append(vault.decrypt(value))
+                plain.add(vault.decrypt(value))
             except PiiError:  # sealed under another key: unreadable, erased all the same
                 continue
         elif name in pii and value is not None:
-            plain.append(str(value))
-    return sorted({form for value in plain for form in _forms(value)})
-
-
-def _forms(value: str) -> Iterable[str]:
-    if len(value) < _MIN_SEARCHED:
-        return ()
-    forms = {
-        value,
-        quote(value, safe=""),
-        quote_plus(value),
-        html.escape(value),
-        html.escape(value, quote=False),
-        json.dumps(value)[1:-1],
-        json.dumps(value, ensure_ascii=False)[1:-1],
-    }
-    return {form.casefold() for form in forms}
+            plain.add(str(value))
+    return sorted(value for value in plain if len(value) >= _MIN_SEARCHED)
 
 
 def origin(url: str) -> str:
