@@ -14,6 +14,7 @@ from pingtree.delivery.fanout import HttpBids
 from pingtree.flows.deliver import Outbox
 from pingtree.flows.erase import erase_older_than, ports_eraser
 from pingtree.flows.ports import BidSource, Ports
+from pingtree.flows.sign_in import forget_old_sign_ins
 from pingtree.metrics import (
     MeteredAttemptLog,
     Metrics,
@@ -51,12 +52,13 @@ class Runtime:
     outbox: Outbox
     metrics: Metrics
     sampler: Sampler
-    #: erases old leads' PII when ``pii_retention_days`` is set
-    retention: Periodic | None = None
+    #: what is kept for a while only: old leads' PII (``pii_retention_days``), the record
+    #: of sign-ins (``sign_in_keep_days``)
+    sweeps: tuple[Periodic, ...] = ()
 
     async def close(self) -> None:
-        if self.retention is not None:
-            await self.retention.stop()
+        for sweep in self.sweeps:
+            await sweep.stop()
         await self.sampler.stop()
         await self.outbox.stop()
         await self.ports.pings.stop()
@@ -146,7 +148,7 @@ async def start_runtime(
         ),
     )
     sampler.start()
-    retention = _retention(settings, ports)
+    sweeps = _sweeps(settings, ports)
     return Runtime(
         settings,
         ports,
@@ -159,24 +161,39 @@ async def start_runtime(
         outbox,
         metrics,
         sampler,
-        retention,
+        sweeps,
     )
 
 
-def _retention(settings: Settings, ports: Ports) -> Periodic | None:
-    """The PII retention sweep (DESIGN §8.5), started; ``None`` when PII is kept."""
-    days = settings.pii_retention_days
-    if days <= 0:
-        return None
-    eraser = ports_eraser(ports)
-    sweep = Periodic(
-        "pii retention",
-        settings.pii_retention_check_seconds,
-        lambda: erase_older_than(eraser, days),
-        "erasing old leads' PII failed",
-    )
-    sweep.start()
-    return sweep
+def _sweeps(settings: Settings, ports: Ports) -> tuple[Periodic, ...]:
+    """The background sweeps of what is kept for a while only, started: the PII retention
+    (DESIGN §8.5; when ``pii_retention_days`` is set) and the record of sign-ins."""
+    keep_days = settings.sign_in_keep_days
+    sweeps = [
+        Periodic(
+            "sign-in record",
+            _HOURLY,
+            lambda: forget_old_sign_ins(ports, keep_days),
+            "forgetting old sign-ins failed",
+        )
+    ]
+    if settings.pii_retention_days > 0:
+        eraser, days = ports_eraser(ports), settings.pii_retention_days
+        sweeps.append(
+            Periodic(
+                "pii retention",
+                settings.pii_retention_check_seconds,
+                lambda: erase_older_than(eraser, days),
+                "erasing old leads' PII failed",
+            )
+        )
+    for sweep in sweeps:
+        sweep.start()
+    return tuple(sweeps)
+
+
+#: how often the record of sign-ins is trimmed
+_HOURLY = 3600.0
 
 
 async def create_api_key(

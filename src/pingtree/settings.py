@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     sign_in_lock_failures: int = Field(default=10, ge=1)
     sign_in_window_seconds: float = Field(default=900.0, gt=0, le=86_400)
     sign_in_lock_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    #: how long the record of sign-ins is kept (checked hourly), in days
+    sign_in_keep_days: int = Field(default=90, ge=1)
     #: run the migrations when the server starts (convenient for the embedded database)
     migrate_on_start: bool = True
 

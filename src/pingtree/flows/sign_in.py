@@ -21,7 +21,14 @@ from pingtree.store.sign_ins import SignInRepository
 from pingtree.store.tables import User
 from pingtree.store.users import SESSION_LIFETIME, SignedIn, UserRepository, password_matches
 
-__all__ = ["SESSION_SECONDS", "SignInResult", "SignedIn", "sign_in", "sign_out"]
+__all__ = [
+    "SESSION_SECONDS",
+    "SignInResult",
+    "SignedIn",
+    "forget_old_sign_ins",
+    "sign_in",
+    "sign_out",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +75,15 @@ async def sign_out(ports: Ports, token: str) -> None:
     """End the session the cookie ``token`` names (nothing if there is none)."""
     async with ports.sessions.begin() as session:
         await UserRepository(session).end_session(token)
+
+
+async def forget_old_sign_ins(ports: Ports, keep_days: int) -> int:
+    """Drop the record of tries older than ``keep_days`` (the throttle reads minutes of it;
+    admins, weeks): refused tries are recorded too, so without this a flood of them would
+    grow it for ever. How many went."""
+    cutoff = ports.clock.now() - dt.timedelta(days=keep_days)
+    async with ports.sessions.begin() as session:
+        return await SignInRepository(session).forget_before(cutoff)
 
 
 async def _decide(

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Sequence
 
 import uuid_utils
-from sqlalchemy import ColumnElement, func, select, text, update
+from sqlalchemy import ColumnElement, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.domain.throttle import SignInOutcome
@@ -96,6 +96,11 @@ class SignInRepository:
             .where(SignIn.id == sign_in_id, SignIn.outcome == SignInOutcome.CHECKING.value)
             .values(outcome=outcome.value)
         )
+
+    async def forget_before(self, cutoff: dt.datetime) -> int:
+        """Drop the tries made before ``cutoff``; how many went."""
+        gone = await self._session.execute(delete(SignIn).where(SignIn.at < cutoff))
+        return int(getattr(gone, "rowcount", 0) or 0)
 
     async def recent(
         self,
