@@ -8,6 +8,7 @@ a form gives goes to the same function as the admin API's ``PUT``, which checks 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,7 +18,7 @@ from pingtree.config.errors import ConfigError, ConfigIssue, join_path
 from pingtree.config.parse import read_yaml
 from pingtree.domain.model import RankBy
 
-__all__ = ["FORMS", "FormField", "form_values", "spec_from_form"]
+__all__ = ["FORMS", "FormField", "form_values", "merge_form", "spec_from_form"]
 
 #: ``vertical``: a choice among the stored verticals; ``yaml``: a textarea of YAML
 Widget = Literal["text", "number", "select", "checkbox", "vertical", "yaml"]
@@ -161,6 +162,44 @@ def spec_from_form(fields: tuple[FormField, ...], form: Mapping[str, str]) -> di
     if issues:
         raise ConfigError(issues)
     return spec
+
+
+def merge_form(
+    fields: tuple[FormField, ...], stored: Mapping[str, Any], submitted: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The spec an edit saves: the ``stored`` spec with every key the form shows replaced by
+    what was ``submitted`` (:func:`spec_from_form`). A key the form does not show (a
+    campaign's ``postback_url``, a key added to the schema later) is kept as stored, so
+    saving a form never drops what it could not display."""
+    spec = copy.deepcopy(dict(stored))
+    for form_field in fields:
+        _drop(spec, form_field.name)
+    _merge(spec, submitted)
+    return spec
+
+
+def _drop(spec: dict[str, Any], dotted: str) -> None:
+    """Take ``dotted`` out of ``spec``, and a parent mapping it leaves empty."""
+    *parents, last = dotted.split(".")
+    chain = [spec]
+    for key in parents:
+        child = chain[-1].get(key)
+        if not isinstance(child, dict):
+            return
+        chain.append(child)
+    chain[-1].pop(last, None)
+    for key, parent in zip(reversed(parents), reversed(chain[:-1]), strict=True):
+        if parent[key]:
+            break
+        del parent[key]
+
+
+def _merge(spec: dict[str, Any], submitted: Mapping[str, Any]) -> None:
+    for key, value in submitted.items():
+        if isinstance(value, Mapping) and isinstance(spec.get(key), dict):
+            _merge(spec[key], value)
+        else:
+            spec[key] = value
 
 
 def _get(spec: Mapping[str, Any], dotted: str) -> Any:

@@ -25,7 +25,7 @@ from pingtree.flows.errors import NotFound
 from pingtree.flows.try_buyer import try_buyer
 from pingtree.store.reports import CapUse, cap_usage
 from pingtree.store.users import SignedIn
-from pingtree.web.config_forms import FORMS, form_values, spec_from_form
+from pingtree.web.config_forms import FORMS, form_values, merge_form, spec_from_form
 from pingtree.web.site import PageError, Site, local_path
 
 __all__ = ["config_pages", "may_edit_config"]
@@ -275,6 +275,9 @@ async def _save(
         if not entity_id:
             raise ConfigError([ConfigIssue("id", "required")])
         spec = spec_from_form(FORMS[kind], form)
+        if entity is not None:
+            # the form shows some keys only: the others are kept as stored
+            spec = merge_form(FORMS[kind], entity.spec, spec)
         if entity is None and await _exists(site, kind, entity_id):
             raise ConfigError([ConfigIssue("id", f"a {kind.singular} has this id already")])
         change = await save_entity(site.ports, kind, entity_id, spec, parent_id)
