@@ -39,6 +39,7 @@ _LIST_PAGE = {
     Kind.BUYERS: "/ui/buyers",
     Kind.ORDERS: "/ui/buyers",
 }
+_CHILD_OF = {Kind.ORDERS: Kind.BUYERS, Kind.CAMPAIGNS: Kind.SUPPLIERS}
 _PAUSABLE = (Kind.SUPPLIERS, Kind.CAMPAIGNS, Kind.BUYERS, Kind.ORDERS)
 
 
@@ -205,7 +206,11 @@ async def _entity_page(
 ) -> HTMLResponse:
     ports = site.ports
     entity = await entities.get_entity(ports.sessions, kind, entity_id)
-    context: dict[str, Any] = {"entity": entity, "notice": notice}
+    context: dict[str, Any] = {"entity": entity, "notice": notice, "parent_status": "active"}
+    if kind in _CHILD_OF and entity.parent_id is not None:
+        # an order of a paused buyer, a campaign of a paused supplier, is effectively paused
+        parent = await entities.get_entity(ports.sessions, _CHILD_OF[kind], entity.parent_id)
+        context["parent_status"] = parent.status
     if kind is Kind.BUYERS:
         orders = await entities.list_entities(ports.sessions, Kind.ORDERS)
         context["orders"] = [order for order in orders if order.parent_id == entity.id]

@@ -105,6 +105,8 @@ def _lead_page(
         "lead.html",
         viewer=viewer,
         lead=lead,
+        # the auction's winners are shown with their sale's status (a reversed sale is no win)
+        sale_status={sale["order_id"]: sale["status"] for sale in lead["sales"]},
         revealed=revealed,
         may_reveal=may_reveal_pii(viewer.role),
     )
