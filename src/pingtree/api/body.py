@@ -17,9 +17,11 @@ from starlette.requests import Request
 
 from pingtree.api.problems import Problem, field_problem
 
-__all__ = ["MAX_BODY_BYTES", "SellerBody", "read_seller_body"]
+__all__ = ["MAX_BODY_BYTES", "MAX_IDEMPOTENCY_KEY", "SellerBody", "read_seller_body"]
 
 MAX_BODY_BYTES = 64 * 1024
+#: the longest ``Idempotency-Key`` kept (the ``idempotency_key`` columns' width)
+MAX_IDEMPOTENCY_KEY = 200
 
 _TOP_LEVEL = frozenset({"fields", "test", "ping_id", "meta", "api_key", "tmax_ms"})
 _TRUE = frozenset({"1", "true", "yes", "y", "on"})

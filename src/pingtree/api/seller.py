@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from pingtree.api.auth import Caller, KeyChecker, bearer_or_header
-from pingtree.api.body import SellerBody, read_seller_body
+from pingtree.api.body import MAX_IDEMPOTENCY_KEY, SellerBody, read_seller_body
 from pingtree.api.metrics import refusal
 from pingtree.api.problems import Problem
 from pingtree.domain.outcomes import Reason
@@ -58,6 +58,11 @@ class SellerAnswer(BaseModel):
     reasons: list[Reason] | None = None
     fields: list[str] | None = Field(
         None, description="the fields a post disagreed with its ping on"
+    )
+    missing: list[str] | None = Field(
+        None,
+        description="`missing_required_fields`: the campaign's required ping fields the"
+        " ping lacked",
     )
     test: bool | None = None
 
@@ -200,10 +205,6 @@ def _refuse_when_behind(writers: Sequence[Backlogged]) -> None:
     for writer in writers:
         if writer.behind:
             raise WriterBehind(writer.name, f"{writer.name} is behind")
-
-
-#: the longest ``Idempotency-Key`` kept (the ``idempotency_key`` columns' width)
-MAX_IDEMPOTENCY_KEY = 200
 
 
 def _idempotency_key(request: Request) -> str | None:

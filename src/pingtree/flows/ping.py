@@ -51,9 +51,11 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
             return repeat
 
     ping_id = new_id()
-    refusals = _refusals(snapshot, campaign, validated)
+    refusals, missing = _refusals(snapshot, campaign, validated)
     if refusals:
         refused = rejected(refusals, ping_id=ping_id)
+        if missing:
+            refused["missing"] = missing
         await _store(
             ports, request, campaign, validated, test, now, expires_at, ping_id, refused, None
         )
@@ -97,18 +99,21 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
     return answer
 
 
-def _refusals(snapshot: Snapshot, campaign: Campaign, validated: Validated) -> list[Reason]:
-    """Reasons to refuse the ping before any buyer is considered."""
+def _refusals(
+    snapshot: Snapshot, campaign: Campaign, validated: Validated
+) -> tuple[list[Reason], list[str]]:
+    """Reasons to refuse the ping before any buyer is considered, and the names of the
+    campaign's required ping fields it lacks (``missing_required_fields`` names them)."""
     refusal = campaign_refusal(snapshot, campaign, "ping_post")
     if refusal is not None:
-        return [refusal]
+        return [refusal], []
     reasons = []
     if validated.pii_in_ping:
         reasons.append(Reason.PII_IN_PING)
-    required = campaign.ping_options.required_fields
-    if any(name not in validated.values for name in required):
+    missing = [n for n in campaign.ping_options.required_fields if n not in validated.values]
+    if missing:
         reasons.append(Reason.MISSING_REQUIRED_FIELDS)
-    return reasons
+    return reasons, missing
 
 
 def _fan_out_budget_ms(campaign: Campaign, request: SellerRequest) -> int:

@@ -13,6 +13,7 @@ from pingtree.flows.ports import Ports
 from pingtree.web.config_pages import config_pages
 from pingtree.web.dashboard import dashboard_pages
 from pingtree.web.erasure_pages import erasure_pages
+from pingtree.web.instructions_pages import instructions_pages
 from pingtree.web.login import login_pages
 from pingtree.web.rendering import page_templates
 from pingtree.web.report_pages import report_pages
@@ -33,6 +34,7 @@ def web_router(ports: Ports) -> APIRouter:
     router.include_router(report_pages(site))
     router.include_router(traffic_pages(site))
     router.include_router(config_pages(site))
+    router.include_router(instructions_pages(site))
     router.include_router(erasure_pages(site))
     router.include_router(sign_in_pages(site))
     router.include_router(_static_files())
