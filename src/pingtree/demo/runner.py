@@ -167,8 +167,11 @@ async def _prepare(
         async with sessions.begin() as session:
             users = UserRepository(session)
             try:
-                await users.create(ADMIN_USER, password, "admin", now)
-            except UserExists:  # a data directory used before
+                # in a savepoint: the refused insert of a data directory used before must
+                # not end the transaction
+                async with session.begin_nested():
+                    await users.create(ADMIN_USER, password, "admin", now)
+            except UserExists:  # a data directory used before keeps its data
                 await users.set_password(ADMIN_USER, password)
             except ValueError as exc:
                 raise DemoError(f"--password: {exc}") from None
