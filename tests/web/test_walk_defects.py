@@ -12,7 +12,7 @@ from pingtree.mockbuyer import MockBuyer
 from tests.api.market import Market, buyer, campaign, marketplace, order
 from tests.api.test_post_delivery import BUYERS, posting
 from tests.support.buyers import running_buyers
-from tests.web.test_config_pages import signed_in
+from tests.web.test_config_pages import signed_in, submit
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +96,10 @@ def test_a_paused_suppliers_campaigns_are_shown_paused(market: Market) -> None:
     assert word in row[: row.index("</tr>")]
     page = http.get("/ui/campaigns/acme_auto").text
     assert word in page[page.index("<h1>") : page.index("</h1>")]
+
+
+def test_a_long_name_is_refused_by_the_form_naming_the_field(market: Market) -> None:
+    market.apply(marketplace([buyer("shield", order("shield_fl"))]))
+    answer = submit(signed_in(market), "/ui/buyers/shield/edit", name="n" * 101)
+    assert answer.status_code == 422
+    assert "name: string should have at most 100 characters" in answer.text

@@ -43,6 +43,9 @@ from pingtree.domain.model import (
 from pingtree.domain.money import format_money, parse_money
 
 __all__ = [
+    "MAX_NAME",
+    "MAX_REF",
+    "MAX_TEXT",
     "SLUG_PATTERN",
     "BidPricingSpec",
     "BuyerSpec",
@@ -131,6 +134,18 @@ def _json_value_in(raw: object) -> object:
 
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+#: the longest name or label: pages show them whole (issue 13: unlimited names broke them)
+MAX_NAME = 100
+#: the longest reference to an id, a time zone name or a field name
+MAX_REF = 64
+#: the longest URL or free text value of a list (enum values, filter fields)
+MAX_TEXT = 2048
+#: a display name: a vertical's, a supplier's, a campaign's, a buyer's, an order's
+Name = Annotated[str, StringConstraints(max_length=MAX_NAME)]
+#: a field's label or an enum field's allowed value
+Label = Annotated[str, StringConstraints(max_length=MAX_NAME)]
+#: a vertical id, a field name or a time zone named by another entity
+Ref = Annotated[str, StringConstraints(max_length=MAX_REF)]
 FieldName = Annotated[str, StringConstraints(pattern=_FIELD_NAME_PATTERN)]
 Number = Annotated[
     Decimal,
@@ -157,12 +172,12 @@ class _Spec(BaseModel):
 class FieldSpecModel(_Spec):
     name: FieldName
     type: FieldType
-    label: str = ""
+    label: Label = ""
     pii: bool = False
     ping: Requirement = Requirement.OPTIONAL
     post: Requirement = Requirement.OPTIONAL
     #: allowed values of an ``enum`` field
-    values: list[str] = []
+    values: list[Label] = []
     #: bounds of an ``integer`` or ``decimal`` field
     min: Number | None = None
     max: Number | None = None
@@ -171,7 +186,7 @@ class FieldSpecModel(_Spec):
 
 class VerticalSpec(_Spec):
     id: Slug
-    name: str = ""
+    name: Name = ""
     fields: list[FieldSpecModel] = []
 
 
@@ -197,14 +212,14 @@ class PingOptionsSpec(_Spec):
     min_profit: Money = Decimal("0.00")
     min_profit_percent: Number | None = None
     min_buyers: int = 1
-    required_fields: list[str] = []
+    required_fields: list[Ref] = []
     qualify_all_criteria: bool = False
 
 
 class CampaignSpec(_Spec):
     id: Slug
-    name: str = ""
-    vertical: str
+    name: Name = ""
+    vertical: Ref
     modes: list[Mode] = ["ping_post"]
     payout: PayoutSpec
     max_sells: int = 1
@@ -214,7 +229,9 @@ class CampaignSpec(_Spec):
     wait_for_delivery: bool = True
     post_deadline_ms: int = Field(default=15_000, ge=100, le=120_000)
     #: where a lead's final answer is posted (JSON) once its delivery ends
-    postback_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    postback_url: (
+        Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=MAX_TEXT)] | None
+    ) = None
     test_mode: bool = False
     active: bool = True
     inbound_dedup_days: int = 0
@@ -223,7 +240,7 @@ class CampaignSpec(_Spec):
 
 class SupplierSpec(_Spec):
     id: Slug
-    name: str = ""
+    name: Name = ""
     active: bool = True
     campaigns: list[CampaignSpec] = []
 
@@ -264,7 +281,7 @@ PricingSpec = Annotated[FixedPricingSpec | BidPricingSpec, Field(discriminator="
 
 
 class ConditionSpec(_Spec):
-    field: str
+    field: Ref
     op: FilterOp
     value: JsonValue = None
 
@@ -328,15 +345,15 @@ class HoursSpec(_Spec):
 
 class ScheduleSpec(_Spec):
     #: default: the order's time zone, else the buyer's
-    timezone: str | None = None
+    timezone: Ref | None = None
     hours: HoursSpec = HoursSpec()
     closed: list[dt.date] = []
 
 
 class OrderSpec(_Spec):
     id: Slug
-    name: str = ""
-    vertical: str
+    name: Name = ""
+    vertical: Ref
     status: OrderStatus = OrderStatus.ACTIVE
     pricing: PricingSpec
     priority: int = 100
@@ -348,16 +365,16 @@ class OrderSpec(_Spec):
     dedup_days: int = 0
     test_mode: bool = False
     #: for cap windows; default: the schedule's time zone, else the buyer's
-    timezone: str | None = None
+    timezone: Ref | None = None
     #: free-form for now; ``None`` means the buyer collects in the portal/API
     delivery: dict[str, JsonValue] | None = None
 
 
 class BuyerSpec(_Spec):
     id: Slug
-    name: str = ""
+    name: Name = ""
     active: bool = True
-    timezone: str = "UTC"
+    timezone: Ref = "UTC"
     #: caps over all the buyer's orders
     budget: list[CapSpec] = []
     orders: list[OrderSpec] = []
