@@ -15,18 +15,16 @@ from pydantic import BaseModel, Field
 
 from pingtree.api import admin_views as views
 from pingtree.api import erasure_views as erasures
-from pingtree.api import sign_in_views
+from pingtree.api import key_views, sign_in_views
 from pingtree.api.auth import ADMIN_RESPONSES, Caller, KeyChecker, admin_only
 from pingtree.api.body import read_bounded
 from pingtree.api.problems import Problem
 from pingtree.config.apply import apply_config, export_config
 from pingtree.config.errors import ConfigError
 from pingtree.domain.throttle import SignInOutcome
-from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
 from pingtree.flows.try_buyer import try_buyer
 from pingtree.store.buyer_secrets import BuyerSecretRepository
-from pingtree.store.secrets import ApiKeyRepository
 
 __all__ = ["admin_router"]
 
@@ -71,15 +69,35 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         return {"dry_run": dry_run, "changed": diff.changed, "diff": diff.render()}
 
     @router.post("/campaigns/{campaign_id}/keys", status_code=201)
-    async def create_campaign_key(campaign_id: str, label: str = "") -> dict[str, str]:
-        """A new API key for a campaign. The key is shown this once; only its HMAC is kept."""
-        if campaign_id not in ports.snapshots.current().config.campaigns:
-            raise NotFound(f"no campaign {campaign_id!r}")
-        async with ports.sessions.begin() as session:
-            token = await ApiKeyRepository(session).create(
-                "campaign", campaign_id, label, keys.server_key, ports.clock.now()
-            )
-        return {"campaign_id": campaign_id, "api_key": token}
+    async def create_campaign_key(
+        campaign_id: str,
+        body: KeyAsked | None = None,
+        label: Annotated[str, Query(max_length=200)] = "",
+    ) -> dict[str, Any]:
+        """A new API key for a campaign, named ``name`` (or the older ``label`` query). The
+        key (``api_key``) is shown this once; only its HMAC is kept."""
+        name = body.name if body is not None else label
+        return await key_views.create_key(ports, keys, campaign_id, name)
+
+    @router.get("/campaigns/{campaign_id}/keys")
+    async def list_campaign_keys(campaign_id: str) -> list[dict[str, Any]]:
+        """The campaign's keys, revoked and expired ones too: id, name, ``state``, when
+        created, last used (to the minute), expiring (a rotated key) or revoked. Never a
+        secret."""
+        return await key_views.key_list(ports, campaign_id=campaign_id)
+
+    @router.post("/campaigns/{campaign_id}/keys/{key_id}/rotate", status_code=201)
+    async def rotate_campaign_key(
+        campaign_id: str, key_id: str, body: RotationAsked
+    ) -> dict[str, Any]:
+        """A new key replacing ``key_id`` (shown this once, ``api_key``); the old one keeps
+        working for ``overlap_hours`` (``replaces.expires_at``), then stops."""
+        return await key_views.rotate_key(ports, keys, campaign_id, key_id, body.overlap_hours)
+
+    @router.delete("/campaigns/{campaign_id}/keys/{key_id}", status_code=204)
+    async def revoke_campaign_key(campaign_id: str, key_id: str) -> None:
+        """Revoke a key: it stops working now."""
+        await key_views.revoke_key(ports, keys, campaign_id, key_id)
 
     @router.put("/secrets/{name}", status_code=204)
     async def set_secret(name: str, body: SecretValue) -> None:
@@ -142,9 +160,16 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         before: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        ref: Annotated[str | None, Query(max_length=200)] = None,
+        sub_id: Annotated[str | None, Query(max_length=200)] = None,
     ) -> list[dict[str, Any]]:
         """Leads, newest first. ``buyer_id``: those sold to that buyer; ``since``/``until``:
-        the creation time (UTC unless given), ``until`` excluded."""
+        the creation time (UTC unless given), ``until`` excluded. ``email``, ``phone``: one
+        person's live leads, in any spelling intake accepts, found by the value's HMAC
+        (never by decrypting; test leads are not found this way); ``ref``: the lead's id or
+        the seller's ``lead_ref``; ``sub_id``: the seller's ``sub_id``."""
         return await views.lead_list(
             ports,
             limit,
@@ -155,6 +180,10 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
             since=since,
             until=until,
             before=before,
+            email=email,
+            phone=phone,
+            ref=ref,
+            sub_id=sub_id,
         )
 
     @router.get("/leads/{lead_id}")
@@ -243,6 +272,15 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         return await erasures.erasure_list(ports, limit, before=before)
 
     return router
+
+
+class KeyAsked(BaseModel):
+    name: str = Field(default="", max_length=200)
+
+
+class RotationAsked(BaseModel):
+    #: how long the old key keeps working next to the new one
+    overlap_hours: int = Field(default=24, ge=0, le=key_views.MAX_OVERLAP_HOURS)
 
 
 class SecretValue(BaseModel):

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pingtree.api.lead_search import person_keys
 from pingtree.domain.money import format_money, from_cents
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
@@ -88,9 +89,17 @@ async def lead_list(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     before: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    persons: Sequence[str] = (),
+    ref: str | None = None,
+    sub_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Leads, newest first. ``buyer_id``: those sold to that buyer; ``since``/``until``: the
-    creation time, ``until`` excluded; ``before``: the last id of the previous page."""
+    creation time, ``until`` excluded; ``before``: the last id of the previous page.
+    ``email``/``phone``: a person's live leads, found by HMAC (``api.lead_search``), as are
+    ``persons`` (HMAC indexes); ``ref``: the lead's id or the seller's ``lead_ref``;
+    ``sub_id``: the seller's ``sub_id``."""
     async with ports.sessions() as session:
         rows = await LeadRepository(session).recent(
             limit,
@@ -101,6 +110,9 @@ async def lead_list(
             since=_utc(since),
             until=_utc(until),
             before=before,
+            persons=[*persons, *person_keys(ports.vault, email=email, phone=phone)],
+            ref=ref,
+            sub_id=sub_id,
         )
     return [_lead_summary(lead) for lead in rows]
 

@@ -50,7 +50,7 @@ def create_app(
         app.include_router(admin_router(runtime.ports, keys))
         app.include_router(config_entities_router(runtime.ports, keys))
         app.include_router(deliveries_router(runtime.ports, keys))
-        app.include_router(web_router(runtime.ports))
+        app.include_router(web_router(runtime.ports, keys))
         app.include_router(reports_router(runtime.ports, keys))
         _settle_the_heap()
         try:

@@ -2,11 +2,15 @@
 
 Keys are ``pt_<id>_<secret>`` found by id and checked by HMAC in constant time (DESIGN
 §8.5). A verified key is remembered for a few seconds so the ping path does not query the
-database per request; revoking a key takes effect within that time.
+database per request; revoking a key takes effect at once in the process that revoked it
+(:meth:`KeyChecker.forget`), within that time in the others. A rotated key's expiry is
+checked on every request, cached or not. A key's last use is recorded when the cache is
+refreshed, at most once a minute per key: never a database write per ping.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import time
 from collections.abc import Awaitable, Callable
@@ -28,6 +32,8 @@ ADMIN_RESPONSES: dict[int | str, dict[str, str]] = {
 }
 
 _REMEMBER_SECONDS = 5.0
+#: a key's ``last_used_at`` is rewritten at most this often
+_USE_PRECISION = dt.timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,8 @@ class _Known:
     caller: Caller
     secret_hmac: str
     until: float
+    #: a rotated key's end (the overlap), checked against the clock on each request
+    expires_at: dt.datetime | None
 
 
 class KeyChecker:
@@ -58,20 +66,33 @@ class KeyChecker:
         if parsed is None:
             raise Problem(401, "the API key is malformed", "invalid_api_key")
         key_id, secret = parsed
+        now = self._ports.clock.now()
         known = self._known.get(key_id)
         if known is not None and known.until > time.monotonic():
+            if known.expires_at is not None and known.expires_at <= now:
+                raise Problem(401, "the API key has expired", "invalid_api_key")
             if hmac.compare_digest(known.secret_hmac, key_hmac(self.server_key, secret)):
                 return known.caller
             raise Problem(401, "the API key is not valid", "invalid_api_key")
         async with self._ports.sessions() as session:
-            row = await ApiKeyRepository(session).verify(
-                token, self.server_key, self._ports.clock.now()
+            keys = ApiKeyRepository(session)
+            row = await keys.verify(token, self.server_key, now)
+            if row is None:
+                raise Problem(401, "the API key is not valid", "invalid_api_key")
+            caller = Caller(row.id, row.role, row.campaign_id)
+            remembered = _Known(
+                caller, row.secret_hmac, time.monotonic() + _REMEMBER_SECONDS, row.expires_at
             )
-        if row is None:
-            raise Problem(401, "the API key is not valid", "invalid_api_key")
-        caller = Caller(row.id, row.role, row.campaign_id)
-        self._known[key_id] = _Known(caller, row.secret_hmac, time.monotonic() + _REMEMBER_SECONDS)
+            if row.last_used_at is None or row.last_used_at <= now - _USE_PRECISION:
+                await keys.note_use(row.id, now, _USE_PRECISION)
+                await session.commit()
+        self._known[key_id] = remembered
         return caller
+
+    def forget(self, key_id: str) -> None:
+        """Drop what is remembered of ``key_id``: its next request is checked against the
+        database (after a revocation or a rotation in this process)."""
+        self._known.pop(key_id, None)
 
 
 def bearer_or_header(request: Request) -> str | None:

@@ -39,7 +39,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.tables import ApiKey
@@ -184,20 +184,25 @@ class ApiKeyRepository:
     ) -> str:
         """Add a key for ``role`` (``campaign`` with its ``campaign_id``, ``admin``…) and
         return its token: the only time the secret exists in clear."""
+        return (await self.issue(role, campaign_id, label, server_key, now))[1]
+
+    async def issue(
+        self, role: str, campaign_id: str | None, label: str, server_key: bytes, now: dt.datetime
+    ) -> tuple[ApiKey, str]:
+        """As :meth:`create`: ``(the new row, its token)``."""
         key_id, secret, token = new_api_key()
-        self._session.add(
-            ApiKey(
-                id=key_id,
-                secret_hmac=key_hmac(server_key, secret),
-                role=role,
-                campaign_id=campaign_id,
-                label=label,
-                created_at=now,
-                revoked_at=None,
-            )
+        row = ApiKey(
+            id=key_id,
+            secret_hmac=key_hmac(server_key, secret),
+            role=role,
+            campaign_id=campaign_id,
+            label=label,
+            created_at=now,
+            revoked_at=None,
         )
+        self._session.add(row)
         await self._session.flush()
-        return token
+        return row, token
 
     async def verify(self, token: str, server_key: bytes, now: dt.datetime) -> ApiKey | None:
         """The key ``token`` stands for; ``None`` if malformed, unknown, wrong or revoked
@@ -213,7 +218,40 @@ class ApiKeyRepository:
             return None
         if row.revoked_at is not None and row.revoked_at <= now:
             return None
+        if row.expires_at is not None and row.expires_at <= now:
+            return None
         return row
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        return await self._session.get(ApiKey, key_id)
+
+    async def note_use(self, key_id: str, now: dt.datetime, every: dt.timedelta) -> None:
+        """Record that key ``key_id`` was used at ``now``, unless it was recorded less than
+        ``every`` ago: one conditional UPDATE, at most one write per key per ``every``."""
+        await self._session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == key_id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - every),
+            )
+            .values(last_used_at=now)
+        )
+
+    async def rotate(
+        self, key_id: str, server_key: bytes, now: dt.datetime, overlap: dt.timedelta
+    ) -> tuple[ApiKey, str] | None:
+        """A new key for the same campaign, role and name as ``key_id``, whose old key keeps
+        working until ``now + overlap`` (or its earlier expiry), then stops. ``(the new
+        row, its token)``; ``None`` if there is no such key or it no longer works."""
+        old = await self._session.get(ApiKey, key_id)
+        if old is None or not _working(old, now):
+            return None
+        new = await self.issue(old.role, old.campaign_id, old.label, server_key, now)
+        until = now + overlap
+        if old.expires_at is None or old.expires_at > until:
+            old.expires_at = until
+        await self._session.flush()
+        return new
 
     async def revoke(self, key_id: str, now: dt.datetime) -> bool:
         """Revoke key ``key_id`` from ``now``; ``False`` if there is no such key. Revoking a
@@ -226,12 +264,22 @@ class ApiKeyRepository:
             await self._session.flush()
         return True
 
+    @staticmethod
+    def working(row: ApiKey, now: dt.datetime) -> bool:
+        """Whether ``row`` opens the API at ``now``: neither revoked nor expired."""
+        return _working(row, now)
+
     async def list(self, campaign_id: str | None = None) -> Sequence[ApiKey]:
         """Every key (revoked ones too), oldest first; only ``campaign_id``'s when given."""
         query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
         if campaign_id is not None:
             query = query.where(ApiKey.campaign_id == campaign_id)
         return (await self._session.scalars(query)).all()
+
+
+def _working(row: ApiKey, now: dt.datetime) -> bool:
+    revoked = row.revoked_at is not None and row.revoked_at <= now
+    return not revoked and (row.expires_at is None or row.expires_at > now)
 
 
 # --- PII -----------------------------------------------------------------------------------

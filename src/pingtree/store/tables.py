@@ -130,6 +130,10 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
+    #: when the key was last seen working, to the minute (written at most once a minute)
+    last_used_at: Mapped[dt.datetime | None]
+    #: a rotated key keeps working until then (the overlap the operator picked)
+    expires_at: Mapped[dt.datetime | None]
 
 
 # --- traffic -------------------------------------------------------------------------------

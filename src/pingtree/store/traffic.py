@@ -15,7 +15,8 @@ import uuid_utils
 from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingtree.store.tables import AttemptRow, Base, Lead, PiiReveal, Ping, Sale
+from pingtree.store.dedup import INBOUND
+from pingtree.store.tables import AttemptRow, Base, DedupKey, Lead, PiiReveal, Ping, Sale
 
 __all__ = [
     "AttemptRepository",
@@ -191,10 +192,23 @@ class LeadRepository:
         test: bool | None = None,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
+        persons: Sequence[str] = (),
+        ref: str | None = None,
+        sub_id: str | None = None,
     ) -> Sequence[Lead]:
         """Newest first. ``buyer_id``: leads sold to that buyer; ``since``/``until``: the
         creation time, ``until`` excluded."""
         query = select(Lead).order_by(Lead.id.desc()).limit(limit)
+        for person in persons:
+            # a person's HMAC index (api.lead_search): the live leads remembered under it
+            inbound = select(DedupKey.lead_id).where(
+                DedupKey.buyer_id == INBOUND, DedupKey.key_hmac == person
+            )
+            query = query.where(Lead.id.in_(inbound))
+        if ref:  # the lead's id or the seller's own reference
+            query = query.where(or_(Lead.id == ref, Lead.fields["lead_ref"].as_string() == ref))
+        if sub_id:
+            query = query.where(Lead.fields["sub_id"].as_string() == sub_id)
         if campaign_id:
             query = query.where(Lead.campaign_id == campaign_id)
         if status:

@@ -8,9 +8,16 @@ UTC days, both ends included. Each form turns into the keyword arguments of the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from pingtree.domain.throttle import SignInOutcome
 
@@ -41,6 +48,14 @@ class LeadSearch(_Search):
     test: bool | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    #: a person's email or phone as typed: the page swaps it for ``person`` (never kept)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=64)
+    #: people's HMAC indexes (``api.lead_search``), as the page's links carry them
+    person: list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] = []
+    #: the lead's id or the seller's ``lead_ref``
+    ref: str | None = Field(default=None, max_length=200)
+    sub_id: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> LeadSearch:
@@ -49,7 +64,8 @@ class LeadSearch(_Search):
         return self
 
     def filters(self) -> dict[str, Any]:
-        found = self.model_dump(exclude={"date_from", "date_to"})
+        found = self.model_dump(exclude={"date_from", "date_to", "email", "phone", "person"})
+        found["persons"] = list(self.person)
         found["since"] = _midnight(self.date_from)
         found["until"] = _midnight(self.date_to + dt.timedelta(days=1) if self.date_to else None)
         return found

@@ -21,6 +21,7 @@ NAVIGATION = (
     ("/ui/attempts", "Delivery log"),
     ("/ui/buyers", "Buyers"),
     ("/ui/campaigns", "Campaigns"),
+    ("/ui/keys", "API keys"),
     ("/ui/verticals", "Verticals"),
     ("/ui/reports", "Reports"),
     ("/ui/sign-ins", "Sign-ins"),

@@ -9,11 +9,13 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
+from pingtree.api.auth import KeyChecker
 from pingtree.flows.ports import Ports
 from pingtree.web.config_pages import config_pages
 from pingtree.web.dashboard import dashboard_pages
 from pingtree.web.erasure_pages import erasure_pages
 from pingtree.web.instructions_pages import instructions_pages
+from pingtree.web.key_pages import key_pages
 from pingtree.web.login import login_pages
 from pingtree.web.rendering import page_templates
 from pingtree.web.report_pages import report_pages
@@ -26,7 +28,7 @@ __all__ = ["web_router"]
 _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 
-def web_router(ports: Ports) -> APIRouter:
+def web_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     site = Site(ports, page_templates())
     router = site.router()
     router.include_router(login_pages(site))
@@ -36,6 +38,7 @@ def web_router(ports: Ports) -> APIRouter:
     router.include_router(config_pages(site))
     router.include_router(instructions_pages(site))
     router.include_router(erasure_pages(site))
+    router.include_router(key_pages(site, keys))
     router.include_router(sign_in_pages(site))
     router.include_router(_static_files())
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pingtree.api import admin_views as views
+from pingtree.api.lead_search import person_keys
+from pingtree.flows.errors import InputError
 from pingtree.store.users import SignedIn, may_reveal_pii
 from pingtree.web.filters import AttemptSearch, LeadSearch, PingSearch
 from pingtree.web.site import PageError, Site
@@ -28,7 +31,11 @@ def traffic_pages(site: Site) -> APIRouter:
         request: Request,
         search: Annotated[LeadSearch, Query()],
         viewer: SignedIn = Depends(site.signed_in),
-    ) -> HTMLResponse:
+    ) -> Response:
+        if search.email or search.phone:
+            # the person's HMAC index takes the typed value's place in the URL, so no link,
+            # page or history entry past this one request holds the email or phone
+            return _person_search(site, request, search)
         rows = await views.lead_list(ports, PAGE_SIZE + 1, **search.filters())
         return _list_page(site, request, viewer, "leads.html", rows, search)
 
@@ -74,6 +81,23 @@ def traffic_pages(site: Site) -> APIRouter:
         return _list_page(site, request, viewer, "attempts.html", rows, search)
 
     return router
+
+
+def _person_search(site: Site, request: Request, search: LeadSearch) -> Response:
+    """A redirect to the same search with the email and phone asked replaced by their HMAC
+    indexes (``person``); a 422 page naming a malformed one, never showing its value."""
+    try:
+        keys = person_keys(site.ports.vault, email=search.email, phone=search.phone)
+    except InputError as error:
+        details = [f"{e.loc[-1]}: {e.msg}" for e in error.errors]
+        raise PageError(422, "Nothing was searched.", details) from None
+    kept = [
+        (name, value)
+        for name, value in request.query_params.multi_items()
+        if name not in ("email", "phone", "before") and value
+    ]
+    query = urlencode([*kept, *(("person", key) for key in keys)])
+    return RedirectResponse(str(request.url.replace(query=query)), status_code=303)
 
 
 def _list_page(
