@@ -169,6 +169,18 @@ def test_the_examples_sell_a_test_lead_through_a_real_server(
     examples = _examples(markdown)
     assert set(examples) == {"Ping", "Post (after an accepted ping)", "Direct post"}
     key = market.key()
+    # the campaign's OpenAPI document shows the very same examples
+    document = market.http.get(
+        "/api/v1/campaigns/acme_auto/openapi.json", headers=market.admin
+    ).json()
+    for path, title in (
+        ("/api/v1/ping", "Ping"),
+        ("/api/v1/post", "Post (after an accepted ping)"),
+        ("/api/v1/leads", "Direct post"),
+    ):
+        content = document["paths"][path]["post"]["requestBody"]["content"]
+        shown = content["application/json"]["examples"]["test_lead"]["value"]
+        assert shown == json.loads(examples[title]["body"]), path
 
     # the JSON ping example's body, as a seller's code would send it
     body = json.loads(examples["Ping"]["body"])

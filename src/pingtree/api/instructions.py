@@ -13,13 +13,25 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, Security
 
 from pingtree.api.auth import KeyChecker, bearer_or_header
 from pingtree.api.body import MAX_BODY_BYTES
 from pingtree.api.field_schemas import fields_schema
+from pingtree.api.instructions_examples import example_bodies
+from pingtree.api.instructions_model import REASON_MEANINGS
 from pingtree.api.problems import Problem
-from pingtree.api.seller import MAX_IDEMPOTENCY_KEY, SellerAnswer
+from pingtree.api.seller import SellerAnswer
+from pingtree.api.seller_docs import (
+    API_KEY_HEADER,
+    BEARER,
+    SECURITY_SCHEMES,
+    answer_examples,
+    error_responses,
+    idempotency_parameter,
+    main_error_responses,
+    problem_schemas,
+)
 from pingtree.domain.fields import Stage
 from pingtree.domain.model import Campaign, Vertical
 from pingtree.domain.outcomes import Reason
@@ -44,10 +56,9 @@ def instructions_router(ports: Ports, keys: KeyChecker) -> APIRouter:
                 "description": "the campaign's OpenAPI 3.1 document",
                 "content": {"application/json": {"schema": {"type": "object"}}},
             },
-            401: {"description": "missing or invalid API key"},
-            403: {"description": "a key of another campaign, or neither a campaign key nor"},
-            404: {"description": "no such campaign (admin tokens only)"},
+            **main_error_responses(401, 403, 404),
         },
+        dependencies=[Security(BEARER), Security(API_KEY_HEADER)],
     )
     async def campaign_document(campaign_id: str, request: Request) -> Response:
         """The campaign's posting instructions, machine-readable: the seller API with its
@@ -89,6 +100,7 @@ def campaign_openapi(snapshot: Snapshot, campaign_id: str) -> dict[str, Any]:
     vertical = snapshot.config.verticals[campaign.vertical_id]
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {**_common_schemas()}
+    examples = example_bodies(vertical, campaign)
     if "ping_post" in campaign.modes:
         ping_fields = fields_schema(vertical, Stage.PING, campaign.ping_options.required_fields)
         schemas["PingFields"] = ping_fields
@@ -102,14 +114,14 @@ def campaign_openapi(snapshot: Snapshot, campaign_id: str) -> dict[str, Any]:
         schemas["PostFields"] = fields_schema(vertical, Stage.POST)
         schemas["PostRequest"] = _envelope("PostFields", post=True)
         schemas["PostForm"] = _form(fields_schema(vertical, Stage.POST, nullable=False), post=True)
-        paths["/api/v1/ping"] = {"post": _operation("ping", "Ping", campaign, idempotent=True)}
-        paths["/api/v1/post"] = {"post": _operation("post", "Post", campaign)}
+        paths["/api/v1/ping"] = {"post": _operation("ping", "Ping", examples["ping"])}
+        paths["/api/v1/post"] = {"post": _operation("post", "Post", examples["post"])}
     if "direct_post" in campaign.modes:
         schemas["LeadFields"] = fields_schema(vertical, Stage.POST)
         schemas["LeadRequest"] = _envelope("LeadFields")
         schemas["LeadForm"] = _form(fields_schema(vertical, Stage.POST, nullable=False))
         paths["/api/v1/leads"] = {
-            "post": _operation("direct_post", "Lead", campaign, idempotent=True)
+            "post": _operation("direct_post", "Lead", examples["direct_post"])
         }
     paths["/api/v1/leads/{lead_id}"] = {"get": _lead_outcome()}
     return {
@@ -122,10 +134,7 @@ def campaign_openapi(snapshot: Snapshot, campaign_id: str) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "description": "the campaign key"},
-                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
-            },
+            "securitySchemes": SECURITY_SCHEMES,
         },
         "security": [{"bearer": []}, {"apiKey": []}],
     }
@@ -206,9 +215,7 @@ _PING_ID = {
 }
 
 
-def _operation(
-    operation_id: str, schema: str, campaign: Campaign, *, idempotent: bool = False
-) -> dict[str, Any]:
+def _operation(operation_id: str, schema: str, example: dict[str, Any]) -> dict[str, Any]:
     summary = {
         "ping": "Partial, non-PII lead data in; a bid and a ping id out",
         "post": "The full lead with the ping id of an accepted ping, before it expires",
@@ -220,26 +227,31 @@ def _operation(
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": {"$ref": f"{_REF}{schema}Request"}},
-                "application/x-www-form-urlencoded": {"schema": {"$ref": f"{_REF}{schema}Form"}},
+                "application/json": {
+                    "schema": {"$ref": f"{_REF}{schema}Request"},
+                    "examples": {"test_lead": {"summary": "a test lead", "value": example}},
+                },
+                "application/x-www-form-urlencoded": {
+                    "schema": {"$ref": f"{_REF}{schema}Form"},
+                    "examples": {
+                        "test_lead": {"summary": "a test lead", "value": _form_example(example)}
+                    },
+                },
             },
         },
         "responses": {
-            "200": _answer("the outcome: `status` and, when rejected, `reasons`"),
-            **_problems(400, 401, 403, 413, 415, 422, 503),
+            "200": _answer("the outcome: `status` and, when rejected, `reasons`", operation_id),
+            **error_responses(_REF, 400, 401, 403, 413, 415, 422, 429, 503),
         },
     }
-    if idempotent:
-        operation["parameters"] = [
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "description": "a repeat within the ping TTL gets the first answer",
-                "schema": {"type": "string", "maxLength": MAX_IDEMPOTENCY_KEY},
-            }
-        ]
+    if operation_id in ("ping", "direct_post"):
+        operation["parameters"] = [idempotency_parameter(operation_id)]
     return operation
+
+
+def _form_example(example: dict[str, Any]) -> dict[str, Any]:
+    """A JSON example's form twin: the same names flat (a form's values are their text)."""
+    return {**{k: v for k, v in example.items() if k != "fields"}, **example["fields"]}
 
 
 def _lead_outcome() -> dict[str, Any]:
@@ -249,71 +261,32 @@ def _lead_outcome() -> dict[str, Any]:
         "parameters": [
             {"name": "lead_id", "in": "path", "required": True, "schema": {"type": "string"}}
         ],
-        "responses": {"200": _answer("the lead's answer"), **_problems(401, 403, 404)},
+        "responses": {
+            "200": _answer("the lead's answer", "lead_outcome"),
+            **error_responses(_REF, 401, 403, 404),
+        },
     }
 
 
-def _answer(description: str) -> dict[str, Any]:
+def _answer(description: str, stage: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": {"application/json": {"schema": {"$ref": _REF + "SellerAnswer"}}},
-    }
-
-
-_PROBLEM_TEXT = {
-    400: "malformed JSON or form",
-    401: "missing or invalid API key",
-    403: "not this campaign's key, or the campaign is not configured",
-    404: "no such lead",
-    413: f"body above {MAX_BODY_BYTES} bytes",
-    415: "content type not JSON or form",
-    422: "invalid input: each field with its loc, msg and type",
-    503: "the server cannot take more work now; nothing was done: retry after Retry-After",
-}
-
-
-def _problems(*statuses: int) -> dict[str, Any]:
-    return {
-        str(status): {
-            "description": _PROBLEM_TEXT[status],
-            "content": {"application/json": {"schema": {"$ref": _REF + "Problem"}}},
-        }
-        for status in statuses
+        "content": {
+            "application/json": {
+                "schema": {"$ref": _REF + "SellerAnswer"},
+                "examples": answer_examples(stage),
+            }
+        },
     }
 
 
 def _common_schemas() -> dict[str, Any]:
     answer = SellerAnswer.model_json_schema(ref_template=_REF + "{model}", mode="serialization")
     definitions = answer.pop("$defs", {})
-    definitions["Reason"] = {"type": "string", "enum": [str(reason) for reason in Reason]}
-    return {
-        **definitions,
-        "SellerAnswer": answer,
-        "FieldProblem": {
-            "type": "object",
-            "properties": {
-                "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
-                "msg": {"type": "string"},
-                "type": {"type": "string"},
-                "input": {},
-            },
-            "required": ["loc", "msg", "type"],
-        },
-        "Problem": {
-            "type": "object",
-            "properties": {
-                "detail": {
-                    "anyOf": [
-                        {"type": "string"},
-                        {
-                            "type": "object",
-                            "properties": {"msg": {"type": "string"}, "type": {"type": "string"}},
-                            "required": ["msg"],
-                        },
-                        {"type": "array", "items": {"$ref": _REF + "FieldProblem"}},
-                    ]
-                }
-            },
-            "required": ["detail"],
-        },
+    definitions["Reason"] = {
+        "type": "string",
+        "enum": [str(reason) for reason in Reason],
+        "description": "why a call was not accepted or not sold:\n"
+        + "\n".join(f"- `{reason}`: {meaning}" for reason, meaning in REASON_MEANINGS.items()),
     }
+    return {**definitions, "SellerAnswer": answer, **problem_schemas(_REF)}

@@ -10,13 +10,21 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, Protocol
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Security
 from pydantic import BaseModel, Field
 
 from pingtree.api.auth import Caller, KeyChecker, bearer_or_header
 from pingtree.api.body import MAX_IDEMPOTENCY_KEY, SellerBody, read_seller_body
 from pingtree.api.metrics import refusal
 from pingtree.api.problems import Problem
+from pingtree.api.seller_docs import (
+    API_KEY_HEADER,
+    BEARER,
+    answer_examples,
+    idempotency_parameter,
+    main_error_responses,
+    request_examples,
+)
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.direct_post import handle_direct_post
 from pingtree.flows.errors import NotFound
@@ -67,29 +75,37 @@ class SellerAnswer(BaseModel):
     test: bool | None = None
 
 
-_DOC = {
-    "requestBody": {
-        "required": True,
-        "description": "The fields are the campaign's vertical's; each campaign's own document"
-        " types them: GET /api/v1/campaigns/{campaign_id}/openapi.json",
-        "content": {
-            "application/json": {"schema": SellerBodyDoc.model_json_schema()},
-            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+def _doc(stage: str) -> dict[str, Any]:
+    """The OpenAPI of a seller call besides its answer's model: the body (with examples),
+    ``Idempotency-Key`` (ping and direct post), example answers."""
+    doc: dict[str, Any] = {
+        "requestBody": {
+            "required": True,
+            "description": "The fields are the campaign's vertical's; each campaign's own"
+            " document types them: GET /api/v1/campaigns/{campaign_id}/openapi.json",
+            "content": {
+                "application/json": {
+                    "schema": SellerBodyDoc.model_json_schema(),
+                    "examples": request_examples(stage),
+                },
+                "application/x-www-form-urlencoded": {
+                    "schema": {"type": "object", "additionalProperties": {"type": "string"}}
+                },
+            },
+        },
+        "responses": {
+            "200": {"content": {"application/json": {"examples": answer_examples(stage)}}}
         },
     }
-}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "malformed JSON"},
-    401: {"description": "missing or invalid API key"},
-    413: {"description": "body above 64 KiB"},
-    415: {"description": "content type not JSON or form"},
-    422: {"description": "invalid fields: each with its loc, msg and type"},
-    503: {
-        "description": "the server cannot take more work right now (its writers are behind,"
-        " or no database connection came free in time): nothing was done; try again after"
-        " the Retry-After seconds"
-    },
-}
+    if stage in ("ping", "direct_post"):
+        doc["parameters"] = [idempotency_parameter(stage)]
+    return doc
+
+
+_ERRORS = main_error_responses(400, 401, 403, 413, 415, 422, 429, 503)
+#: who may call: the campaign key as a bearer token or ``X-Api-Key`` (or an ``api_key``
+#: field); documented by these dependencies, checked by the route itself
+_SECURITY = [Security(BEARER), Security(API_KEY_HEADER)]
 
 Flow = Callable[[Ports, SellerRequest], Awaitable[dict[str, Any]]]
 
@@ -135,8 +151,9 @@ def seller_router(
         "/ping",
         response_model=SellerAnswer,
         response_model_exclude_none=True,
-        openapi_extra=_DOC,
+        openapi_extra=_doc("ping"),
         responses=_ERRORS,
+        dependencies=_SECURITY,
     )
     async def ping(request: Request) -> dict[str, Any]:
         """Partial, non-PII lead data in; a bid and a ping id out."""
@@ -146,8 +163,9 @@ def seller_router(
         "/post",
         response_model=SellerAnswer,
         response_model_exclude_none=True,
-        openapi_extra=_DOC,
+        openapi_extra=_doc("post"),
         responses=_ERRORS,
+        dependencies=_SECURITY,
     )
     async def post(request: Request) -> dict[str, Any]:
         """The full lead with the ping id of an accepted ping, before it expires."""
@@ -157,8 +175,9 @@ def seller_router(
         "/leads",
         response_model=SellerAnswer,
         response_model_exclude_none=True,
-        openapi_extra=_DOC,
+        openapi_extra=_doc("direct_post"),
         responses=_ERRORS,
+        dependencies=_SECURITY,
     )
     async def direct_post(request: Request) -> dict[str, Any]:
         """A full lead with no ping, sold the same way."""
@@ -168,7 +187,15 @@ def seller_router(
         "/leads/{lead_id}",
         response_model=SellerAnswer,
         response_model_exclude_none=True,
-        responses={401: _ERRORS[401], 404: {"description": "no such lead"}},
+        responses=main_error_responses(401, 403, 404),
+        openapi_extra={
+            "responses": {
+                "200": {
+                    "content": {"application/json": {"examples": answer_examples("lead_outcome")}}
+                }
+            }
+        },
+        dependencies=_SECURITY,
     )
     async def lead_outcome(lead_id: str, request: Request) -> dict[str, Any]:
         """A lead's final outcome, as it was (or will be) answered."""
