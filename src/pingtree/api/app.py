@@ -14,6 +14,7 @@ from pingtree.api.admin import admin_router
 from pingtree.api.auth import KeyChecker
 from pingtree.api.config_entities import config_entities_router
 from pingtree.api.deliveries import deliveries_router
+from pingtree.api.docs import install_docs
 from pingtree.api.instructions import instructions_router
 from pingtree.api.metrics import metrics_router
 from pingtree.api.problems import install_problem_handlers, refuse_nul
@@ -65,8 +66,12 @@ def create_app(
         lifespan=lifespan,
         responses={400: {"description": "malformed request"}},
         dependencies=[Depends(refuse_nul)],
+        # served from the installed package instead of a CDN (api.docs)
+        docs_url=None,
+        redoc_url=None,
     )
     install_problem_handlers(app)
+    install_docs(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
