@@ -13,24 +13,33 @@ import datetime as dt
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.responses import Response
 
 from pingtree.domain.money import format_money
+from pingtree.domain.report_days import UTC_ZONE, time_zone
 from pingtree.flows.ports import Ports
 from pingtree.store import reports
 from pingtree.store.reports import Bucket, Dimension, Figures
 
 __all__ = [
+    "DEFAULT_SORT",
     "FIGURE_NAMES",
     "MAX_RANGE",
+    "SORTABLE",
     "breakdown",
     "breakdown_csv",
+    "breakdown_total",
     "buyer_performance",
     "figures",
     "range_problem",
     "rate",
+    "report_zone",
+    "sort_problem",
+    "sort_rows",
     "summary",
     "timeseries",
     "timeseries_csv",
@@ -54,13 +63,51 @@ FIGURE_NAMES = (
     "sell_rate",
 )
 _RATE_DIGITS = 4
+#: a breakdown's columns it may be sorted by (``-`` first: highest first)
+SORTABLE = ("key", *FIGURE_NAMES)
+DEFAULT_SORT = "-revenue"
+_MONEY = frozenset({"revenue", "cost", "profit"})
+
+
+def report_zone(name: str | None, default: str = "UTC") -> ZoneInfo:
+    """The time zone of a report's days: ``name`` (an IANA name), else ``default``.
+
+    Raises ``ValueError`` naming the problem for an unknown name."""
+    return time_zone(name if name is not None else default)
+
+
+def sort_problem(sort: str) -> str | None:
+    """What is wrong with a breakdown's ``sort`` (``revenue``, ``-sold``, ``key``…)."""
+    if sort.removeprefix("-") in SORTABLE:
+        return None
+    return f"one of {', '.join(SORTABLE)}, with '-' first for highest first"
+
+
+def sort_rows(rows: Sequence[Mapping[str, Any]], sort: str) -> list[Mapping[str, Any]]:
+    """``rows`` of :func:`breakdown` by ``sort``'s column (ties by key); rows without a
+    rate (nothing to divide by) last either way.
+
+    Raises ``ValueError`` for a column that is not :data:`SORTABLE`."""
+    problem = sort_problem(sort)
+    if problem:
+        raise ValueError(f"sort: {problem}")
+    name = sort.removeprefix("-")
+    by_key = sorted(rows, key=lambda row: str(row["key"]))
+    present = [row for row in by_key if row[name] is not None]
+    absent = [row for row in by_key if row[name] is None]
+
+    def value(row: Mapping[str, Any]) -> Any:
+        return Decimal(row[name]) if name in _MONEY else row[name]
+
+    # a stable sort: equal values keep the key order, highest first or not
+    return [*sorted(present, key=value, reverse=sort.startswith("-")), *absent]
 
 
 def range_problem(start: dt.datetime, end: dt.datetime) -> str | None:
     """What is wrong with the end of ``[start, end)`` as a report's range, if anything."""
     if end <= start:
         return "must be after from"
-    if end - start > MAX_RANGE:
+    if end.astimezone(dt.UTC) - start.astimezone(dt.UTC) > MAX_RANGE:
         return f"at most {MAX_RANGE.days} days after from"
     return None
 
@@ -76,24 +123,45 @@ async def summary(
 
 
 async def timeseries(
-    ports: Ports, start: dt.datetime, end: dt.datetime, bucket: Bucket, *, test: bool = False
+    ports: Ports,
+    start: dt.datetime,
+    end: dt.datetime,
+    bucket: Bucket,
+    *,
+    test: bool = False,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> list[dict[str, Any]]:
-    """The figures of each UTC ``bucket`` with its ``start``, oldest first."""
+    """The figures of each ``bucket`` of ``zone`` with its ``start``, oldest first."""
     await ports.pings.drained()
     async with ports.sessions() as session:
-        points = await reports.timeseries(session, start, end, bucket, test=test)
+        points = await reports.timeseries(session, start, end, bucket, test=test, zone=zone)
     return [{"start": point.start, **figures(point)} for point in points]
 
 
 async def breakdown(
-    ports: Ports, by: Dimension, start: dt.datetime, end: dt.datetime, *, test: bool = False
+    ports: Ports,
+    by: Dimension,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    test: bool = False,
+    sort: str = DEFAULT_SORT,
 ) -> list[dict[str, Any]]:
     """The figures of each supplier, campaign, buyer, order or vertical (its id: ``key``),
-    highest revenue first."""
+    by ``sort`` (:func:`sort_rows`; default: highest revenue first)."""
     await ports.pings.drained()
     async with ports.sessions() as session:
         rows = await reports.breakdown(session, by, start, end, test=test)
-    return [{"key": row.key, **figures(row)} for row in rows]
+    return [dict(row) for row in sort_rows([{"key": r.key, **figures(r)} for r in rows], sort)]
+
+
+async def breakdown_total(
+    ports: Ports, by: Dimension, start: dt.datetime, end: dt.datetime, *, test: bool = False
+) -> dict[str, Any]:
+    """The totals row of :func:`breakdown`: a lead sold to two buyers is one sold lead."""
+    await ports.pings.drained()
+    async with ports.sessions() as session:
+        return figures(await reports.breakdown_total(session, by, start, end, test=test))
 
 
 async def buyer_performance(

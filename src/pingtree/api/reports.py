@@ -1,8 +1,10 @@
 """The reports API: dashboard figures, breakdowns, buyers' response times, cap usage.
 
-Admin tokens only. A range is ``period`` (``today``, ``7d``, ``30d``: whole UTC days ending
-today) or ``from`` and ``to`` (``[from, to)``; a time without a zone is UTC); neither means
-today. Money is a string with two decimals; rates are numbers in ``[0, 1]`` to four
+Admin tokens only. A range is ``period`` (``today``, ``yesterday``, ``7d``, ``30d``,
+``this_month``, ``last_month``: whole days of the time zone ``tz``) or ``from`` and ``to``
+(``[from, to)``; a time without a zone is in ``tz``); neither means today. ``tz`` is an IANA
+name (default ``UTC``); it also sets where a series' days and hours begin. Money is a string
+with two decimals; rates are numbers in ``[0, 1]`` to four
 decimals, ``null`` when there was nothing to divide by. The figures are defined in
 :mod:`pingtree.store.reports`.
 """
@@ -13,6 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -43,6 +46,7 @@ _CSV: dict[int | str, dict[str, Any]] = {
 class _Range:
     start: dt.datetime
     end: dt.datetime
+    zone: ZoneInfo
 
 
 class FiguresOut(BaseModel):
@@ -88,7 +92,11 @@ class BreakdownOut(BaseModel):
     start: dt.datetime
     end: dt.datetime
     by: Dimension
+    #: the column the rows are sorted by, ``-`` first for highest first
+    sort: str
     rows: list[RowOut]
+    #: the figures of all rows at once (a lead sold to two buyers is one sold lead)
+    total: FiguresOut
 
 
 class BuyerPerfOut(BaseModel):
@@ -142,30 +150,40 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
 
     async def date_range(
         period: Annotated[
-            Period | None, Query(description="whole UTC days ending today; not with from/to")
+            Period | None, Query(description="whole days of tz ending today; not with from/to")
         ] = None,
         start: Annotated[
-            dt.datetime | None, Query(alias="from", description="start, inclusive (UTC)")
+            dt.datetime | None,
+            Query(alias="from", description="start, inclusive (without a zone: in tz)"),
         ] = None,
         end: Annotated[
-            dt.datetime | None, Query(alias="to", description="end, exclusive (UTC)")
+            dt.datetime | None,
+            Query(alias="to", description="end, exclusive (without a zone: in tz)"),
+        ] = None,
+        tz: Annotated[
+            str | None,
+            Query(description="the IANA time zone of the days (default UTC)", max_length=64),
         ] = None,
     ) -> _Range:
+        try:
+            zone = views.report_zone(tz)
+        except ValueError as error:
+            raise field_problem(("query", "tz"), str(error), "value_error", tz) from None
         if period is not None and (start is not None or end is not None):
             raise field_problem(
                 ("query", "period"), "give a period or from and to, not both", "value_error", period
             )
         if start is None and end is None:
-            return _Range(*reports.period_bounds(period or "today", ports.clock.now()))
+            return _Range(*reports.period_bounds(period or "today", ports.clock.now(), zone), zone)
         if start is None or end is None:
             missing = "from" if start is None else "to"
             other = "to" if start is None else "from"
             raise field_problem(("query", missing), f"required with {other}", "missing", None)
-        start, end = _utc(start), _utc(end)
+        start, end = _aware(start, zone), _aware(end, zone)
         problem = views.range_problem(start, end)
         if problem is not None:
             raise field_problem(("query", "to"), problem, "value_error", end)
-        return _Range(start, end)
+        return _Range(start, end, zone)
 
     in_range = Depends(date_range)
 
@@ -183,8 +201,9 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         test: Test = False,
         format: Format = "json",
     ) -> Response | TimeseriesOut:
-        """The figures per UTC day or hour, empty buckets included, oldest first."""
-        buckets = (range_.end - range_.start) / (
+        """The figures per day or hour of ``tz``, empty buckets included, oldest first;
+        a day is 23 or 25 hours long on a DST change."""
+        buckets = (range_.end.astimezone(dt.UTC) - range_.start.astimezone(dt.UTC)) / (
             dt.timedelta(days=1) if bucket == "day" else dt.timedelta(hours=1)
         )
         if buckets > _MAX_BUCKETS:
@@ -194,7 +213,9 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
                 "value_error",
                 bucket,
             )
-        points = await views.timeseries(ports, range_.start, range_.end, bucket, test=test)
+        points = await views.timeseries(
+            ports, range_.start, range_.end, bucket, test=test, zone=range_.zone
+        )
         if format == "csv":
             return views.timeseries_csv(points, bucket, range_.start)
         return TimeseriesOut(
@@ -206,16 +227,37 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
 
     @router.get("/reports/breakdown", response_model=BreakdownOut, responses=_CSV)
     async def breakdown(
-        by: Dimension, range_: _Range = in_range, test: Test = False, format: Format = "json"
+        by: Dimension,
+        range_: _Range = in_range,
+        test: Test = False,
+        format: Format = "json",
+        sort: Annotated[
+            str,
+            Query(
+                description="the column to sort by: key or a figure, '-' first for highest "
+                "first (default -revenue)",
+                max_length=32,
+            ),
+        ] = views.DEFAULT_SORT,
     ) -> Response | BreakdownOut:
-        """The figures per supplier, campaign, buyer, order or vertical, highest revenue
-        first. For buyers and orders, pings and posts are 0 and ``leads`` are the leads
-        delivered to it, so ``sell_rate`` is its acceptance."""
-        rows = await views.breakdown(ports, by, range_.start, range_.end, test=test)
+        """The figures per supplier, campaign, buyer, order or vertical, by ``sort``
+        (highest revenue first), with their total. For buyers and orders, pings and posts
+        are 0 and ``leads`` are the leads delivered to it, so ``sell_rate`` is its
+        acceptance."""
+        problem = views.sort_problem(sort)
+        if problem:
+            raise field_problem(("query", "sort"), problem, "value_error", sort)
+        rows = await views.breakdown(ports, by, range_.start, range_.end, test=test, sort=sort)
         if format == "csv":
             return views.breakdown_csv(rows, by, range_.start)
+        total = await views.breakdown_total(ports, by, range_.start, range_.end, test=test)
         return BreakdownOut(
-            start=range_.start, end=range_.end, by=by, rows=[RowOut(**row) for row in rows]
+            start=range_.start,
+            end=range_.end,
+            by=by,
+            sort=sort,
+            rows=[RowOut(**row) for row in rows],
+            total=FiguresOut(**total),
         )
 
     @router.get("/reports/buyers")
@@ -263,5 +305,9 @@ def _amount(amount: int | Decimal) -> int | str:
     return format_money(amount) if isinstance(amount, Decimal) else amount
 
 
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+def _aware(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """``moment``, read in ``zone`` when it has no zone of its own, in ``zone``."""
+    if moment.tzinfo is None:
+        # through UTC: a wall time skipped by a DST change becomes the change's instant
+        return moment.replace(tzinfo=zone).astimezone(dt.UTC).astimezone(zone)
+    return moment.astimezone(zone)

@@ -2,14 +2,16 @@
 
 The functions the admin API and the web UI call::
 
-    period_bounds(period, now) -> (start, end)
+    period_bounds(period, now, zone=UTC) -> (start, end)
     summary(session, start, end, *, test=False) -> Figures
-    timeseries(session, start, end, bucket, *, test=False) -> list[Point]
+    timeseries(session, start, end, bucket, *, test=False, zone=UTC) -> list[Point]
     breakdown(session, by, start, end, *, test=False) -> list[Row]
+    breakdown_total(session, by, start, end, *, test=False) -> Figures
     buyer_performance(session, start, end) -> list[BuyerPerf]
     cap_usage(ledger, order, buyer, now) -> list[CapUse]
 
-A range is ``[start, end)`` of aware datetimes; buckets are UTC days or hours. Pings count
+A range is ``[start, end)`` of aware datetimes; buckets are days or hours of a time zone
+(:mod:`pingtree.domain.report_days`; UTC unless one is given). Pings count
 by their ``created_at``, leads by theirs, sales by theirs. ``test=False`` reports live
 traffic only, ``test=True`` test traffic only: the two are never mixed.
 
@@ -18,24 +20,49 @@ returned: a pending delivery, a buyer's rejection, an unknown answer and a retur
 nothing. Money is summed in SQL as integer cents and returned as ``Decimal``. Rates are
 ``float`` ratios in ``[0, 1]``, ``None`` when nothing was there to divide by.
 
-Every query works on SQLite and PostgreSQL alike, except the bucket label, which has one
-spelling per dialect (:func:`_bucket_label`).
+Every query works on SQLite and PostgreSQL alike, except a row's seconds since the epoch,
+which have one spelling per dialect (:func:`_epoch`): a row's local day is its seconds plus
+the zone's offset at that moment (a ``CASE`` over the range's DST changes), divided by a
+day's 86,400; its hour is its seconds since the first bucket divided by 3,600.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    case,
+    cast,
+    extract,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.domain.caps import charges_for
 from pingtree.domain.model import Buyer, Cap, CapKind, Order
 from pingtree.domain.money import from_cents
+from pingtree.domain.report_days import (
+    PERIODS,
+    UTC_ZONE,
+    Bucket,
+    OffsetSpan,
+    Period,
+    bucket_starts,
+    day_number,
+    offset_spans,
+    period_bounds,
+)
 from pingtree.store.caps import CapLedger
 from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
 
@@ -52,6 +79,7 @@ __all__ = [
     "Point",
     "Row",
     "breakdown",
+    "breakdown_total",
     "buyer_performance",
     "cap_usage",
     "period_bounds",
@@ -59,15 +87,11 @@ __all__ = [
     "timeseries",
 ]
 
-Period = Literal["today", "7d", "30d"]
-Bucket = Literal["day", "hour"]
 Dimension = Literal["supplier", "campaign", "buyer", "order", "vertical"]
-PERIODS: tuple[Period, ...] = ("today", "7d", "30d")
 BUCKETS: tuple[Bucket, ...] = ("day", "hour")
 DIMENSIONS: tuple[Dimension, ...] = ("supplier", "campaign", "buyer", "order", "vertical")
 
-_PERIOD_DAYS: dict[Period, int] = {"today": 1, "7d": 7, "30d": 30}
-_STEP: dict[Bucket, dt.timedelta] = {"day": dt.timedelta(days=1), "hour": dt.timedelta(hours=1)}
+_SECONDS: dict[Bucket, int] = {"day": 86_400, "hour": 3_600}
 #: the column each dimension groups by; buyers and orders exist only on sales
 _COLUMN: dict[Dimension, str] = {
     "supplier": "supplier_id",
@@ -124,7 +148,7 @@ class Figures:
 
 @dataclass(frozen=True)
 class Point(Figures):
-    """The figures of one bucket, which starts at ``start`` (UTC)."""
+    """The figures of one bucket, which starts at ``start`` (in the report's time zone)."""
 
     start: dt.datetime
 
@@ -180,21 +204,6 @@ class CapUse:
     resets_at: dt.datetime | None
 
 
-def period_bounds(period: Period, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """``[start, end)`` of whole UTC days ending with today: ``today`` is today, ``7d`` today
-    and the six days before it, ``30d`` the same over 30 days.
-
-    Raises ``ValueError`` for another ``period`` or a naive ``now``.
-    """
-    if period not in _PERIOD_DAYS:
-        raise ValueError(f"unknown period {period!r}: one of {', '.join(PERIODS)}")
-    if now.tzinfo is None:
-        raise ValueError(f"now must be an aware datetime, got {now!r}")
-    end = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(), dt.UTC)
-    end += dt.timedelta(days=1)
-    return end - dt.timedelta(days=_PERIOD_DAYS[period]), end
-
-
 async def summary(
     session: AsyncSession, start: dt.datetime, end: dt.datetime, *, test: bool = False
 ) -> Figures:
@@ -210,21 +219,35 @@ async def timeseries(
     bucket: Bucket,
     *,
     test: bool = False,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> list[Point]:
-    """One :class:`Point` per UTC ``bucket`` (``day`` or ``hour``) from the one containing
-    ``start`` to the last one before ``end``, empty buckets included, oldest first.
+    """One :class:`Point` per ``bucket`` (``day`` or ``hour`` of ``zone``) from the one
+    containing ``start`` to the last one before ``end``, empty buckets included, oldest
+    first; each ``start`` in ``zone``.
 
     Raises ``ValueError`` for another ``bucket``.
     """
-    if bucket not in _STEP:
+    if bucket not in _SECONDS:
         raise ValueError(f"unknown bucket {bucket!r}: one of {', '.join(BUCKETS)}")
+    starts = bucket_starts(start, end, bucket, zone)
+    if not starts:
+        return []
     dialect = session.get_bind().dialect.name
-    counts = await _gather(session, start, end, test, lambda t: _bucket_label(t, bucket, dialect))
-    points = []
-    for moment in _bucket_starts(start, end, bucket):
-        label = _format_label(moment, bucket)
-        points.append(Point(**counts.get(label, _ZERO), start=moment))
-    return points
+    spans = offset_spans(start, end, zone)
+
+    def key_of(table: Any) -> ColumnElement[Any]:
+        return _bucket_key(table.created_at, dialect, bucket, starts[0], spans)
+
+    counts = await _gather(session, start, end, test, key_of)
+    keys = (
+        [day_number(moment.date()) for moment in starts]
+        if bucket == "day"
+        else list(range(len(starts)))
+    )
+    return [
+        Point(**counts.get(key, _ZERO), start=moment)
+        for key, moment in zip(keys, starts, strict=True)
+    ]
 
 
 async def breakdown(
@@ -248,6 +271,24 @@ async def breakdown(
     )
     rows = [Row(**figures, key=key) for key, figures in counts.items()]
     return sorted(rows, key=lambda row: (-row.revenue, row.key))
+
+
+async def breakdown_total(
+    session: AsyncSession,
+    by: Dimension,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    test: bool = False,
+) -> Figures:
+    """The totals row of :func:`breakdown` (``by``): the same figures over every group at
+    once, so a lead sold to two buyers is one sold lead, as in :func:`summary`.
+
+    Raises ``ValueError`` for another ``by``."""
+    if by not in _COLUMN:
+        raise ValueError(f"unknown dimension {by!r}: one of {', '.join(DIMENSIONS)}")
+    counts = await _gather(session, start, end, test, None, inbound=by in _INBOUND)
+    return Figures(**counts.get("", _ZERO))
 
 
 async def buyer_performance(
@@ -317,13 +358,15 @@ async def _gather(
     key_of: KeyOf,
     *,
     inbound: bool = True,
-) -> dict[str, dict[str, Any]]:
+) -> dict[Any, dict[str, Any]]:
     """:class:`Figures`' fields by group key (``""`` for the one group of no ``key_of``).
 
     With ``inbound`` false (buyers, orders) pings and posts are not counted, and ``leads``
     counts the distinct leads with a sale row of any status.
     """
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[Any, dict[str, Any]] = {}
+    # SQLite compares the text of naive UTC: a bound in another zone would be read as UTC
+    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
     async def add(
         table: Any, columns: Mapping[str, ColumnElement[Any]], *only: ColumnElement[bool]
@@ -361,41 +404,51 @@ def _money(cents: Any) -> Decimal:
     return from_cents(int(cents))
 
 
-def _bucket_label(table: Any, bucket: Bucket, dialect: str) -> ColumnElement[str]:
-    """``created_at`` as the label of its UTC bucket, ``2026-11-23`` or ``2026-11-23T15``.
+def _bucket_key(
+    column: Any, dialect: str, bucket: Bucket, first: dt.datetime, spans: list[OffsetSpan]
+) -> ColumnElement[Any]:
+    """A row's bucket: its local day number (:func:`day_number`), or its hour's index from
+    ``first``.
 
-    SQLite stores UTC as naive text; PostgreSQL stores ``timestamptz``, read in UTC here
-    whatever the session's time zone.
-    """
-    # constants as literal SQL, not parameters: PostgreSQL matches a GROUP BY expression to
-    # the selected one by its text, and two parameters never read alike
-    column = table.created_at
+    Constants are literal SQL, not parameters: PostgreSQL matches a GROUP BY expression to
+    the selected one by its text, and two parameters never read alike. They are integers we
+    computed."""
+    epoch = _epoch(column, dialect)
+    if bucket == "hour":
+        return (epoch - _number(int(first.timestamp()))) // _number(_SECONDS["hour"])
+    offset: ColumnElement[Any] = _number(int(spans[-1].offset.total_seconds()))
+    if len(spans) > 1:
+        offset = case(
+            *[
+                (epoch < _number(int(after.since.timestamp())), _seconds(span.offset))
+                for span, after in itertools.pairwise(spans)
+                if after.since is not None
+            ],
+            else_=_seconds(spans[-1].offset),
+        )
+    return (epoch + offset) // _number(_SECONDS["day"])
+
+
+def _epoch(column: Any, dialect: str) -> ColumnElement[Any]:
+    """Whole seconds since 1970 (UTC) of a ``created_at``. SQLite stores UTC as naive text;
+    PostgreSQL stores ``timestamptz``."""
     if dialect == "postgresql":
-        pattern = "'YYYY-MM-DD'" if bucket == "day" else """'YYYY-MM-DD"T"HH24'"""
-        utc = func.timezone(literal_column("'UTC'"), column)
-        return func.to_char(utc, literal_column(pattern))
-    pattern = "'%Y-%m-%d'" if bucket == "day" else "'%Y-%m-%dT%H'"
-    return func.strftime(literal_column(pattern), column)
+        return cast(func.floor(extract("epoch", column)), BigInteger)
+    return cast(func.strftime(literal_column("'%s'"), column), BigInteger)
 
 
-def _format_label(moment: dt.datetime, bucket: Bucket) -> str:
-    return f"{moment:%Y-%m-%d}" if bucket == "day" else f"{moment:%Y-%m-%dT%H}"
+def _seconds(offset: dt.timedelta) -> ColumnElement[Any]:
+    return _number(int(offset.total_seconds()))
 
 
-def _bucket_starts(start: dt.datetime, end: dt.datetime, bucket: Bucket) -> list[dt.datetime]:
-    moment = start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
-    if bucket == "day":
-        moment = moment.replace(hour=0)
-    starts = []
-    while moment < end:
-        starts.append(moment)
-        moment += _STEP[bucket]
-    return starts
+def _number(value: int) -> ColumnElement[Any]:
+    return literal_column(str(int(value)), Integer)
 
 
 async def _attempt_stats(
     session: AsyncSession, start: dt.datetime, end: dt.datetime, *, by_order: bool
 ) -> list[BuyerPerf]:
+    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)  # as in _gather
     # percentiles by rank within each group (window functions: SQLite ≥ 3.25 and
     # PostgreSQL alike); the nearest rank of share p among n is ceil(p·n), in integers
     group = [AttemptRow.buyer_id, AttemptRow.kind, *([AttemptRow.order_id] if by_order else [])]
