@@ -12,11 +12,13 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
+from pingtree.api.instructions_views import may_read_instructions
 from pingtree.domain.fields import TRACKING_FIELDS
 from pingtree.domain.outcomes import Reason
 from pingtree.mockbuyer import MockBuyer
@@ -239,3 +241,27 @@ def test_the_page_follows_the_configuration(market: Market, mock: MockBuyer) -> 
     page = html.unescape(http.get(PAGE).text)
     assert "holds for 90 s" in page
     assert "/api/v1/ping" in page
+
+
+@dataclass(frozen=True)
+class _Viewer:
+    role: str
+    supplier_id: str | None = None
+
+
+@pytest.mark.parametrize(
+    ("viewer", "allowed"),
+    [
+        (_Viewer("admin"), True),
+        (_Viewer("operator"), True),
+        (_Viewer("analyst"), True),
+        (_Viewer("supplier", "acme"), True),
+        (_Viewer("supplier", "rival"), False),
+        (_Viewer("supplier"), False),
+        (_Viewer("buyer"), False),
+        (_Viewer("campaign"), False),
+    ],
+)
+def test_who_reads_a_campaigns_instructions(viewer: _Viewer, allowed: bool) -> None:
+    # staff read any campaign's; a supplier only its own (the portals' scope)
+    assert may_read_instructions(viewer, "acme") is allowed

@@ -56,7 +56,7 @@ def campaign_instructions(
     snapshot = ports.snapshots.current()
     campaign = snapshot.config.campaigns.get(campaign_id)
     supplier_id = campaign.supplier_id if campaign is not None else ""
-    if viewer.role not in _STAFF and not may_read_instructions(viewer, supplier_id):
+    if not may_read_instructions(viewer, supplier_id):
         raise InstructionsRefused(f"The {viewer.role} role may not read these instructions.")
     if campaign is None:
         raise NotFound(f"no campaign {campaign_id!r}")
