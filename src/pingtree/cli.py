@@ -210,8 +210,18 @@ def token_create(
 def user_create(
     username: Annotated[str, typer.Argument(help="the name to sign in with")],
     role: Annotated[
-        str, typer.Option(help="admin, operator or analyst (an analyst never sees PII)")
+        str,
+        typer.Option(
+            help="admin, operator, analyst (never sees PII), supplier or buyer;"
+            " --supplier or --buyer alone implies its role"
+        ),
     ] = "admin",
+    supplier: Annotated[
+        str | None, typer.Option("--supplier", help="bind the user to this supplier id")
+    ] = None,
+    buyer: Annotated[
+        str | None, typer.Option("--buyer", help="bind the user to this buyer id")
+    ] = None,
     password: Annotated[
         str | None,
         typer.Option(
@@ -222,20 +232,36 @@ def user_create(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Create a user of the admin UI; only an argon2 hash of the password is kept."""
+    """Create a user of the admin UI; only an argon2 hash of the password is kept. A
+    supplier or buyer user is bound to one supplier or buyer of the configuration."""
+    if role == "admin" and (supplier or buyer):
+        role = "supplier" if supplier else "buyer"
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
     async def create(sessions: async_sessionmaker[AsyncSession]) -> None:
         async with sessions.begin() as session:
-            await UserRepository(session).create(username, password, role, dt.datetime.now(dt.UTC))
+            doc = await ConfigRepository(session).load_document()
+            if supplier is not None and supplier not in {s.id for s in doc.suppliers}:
+                raise ValueError(f"no supplier {supplier!r} in the configuration")
+            if buyer is not None and buyer not in {b.id for b in doc.buyers}:
+                raise ValueError(f"no buyer {buyer!r} in the configuration")
+            await UserRepository(session).create(
+                username,
+                password,
+                role,
+                dt.datetime.now(dt.UTC),
+                supplier_id=supplier,
+                buyer_id=buyer,
+            )
 
     try:
         _with_sessions(_settings(data_dir, database_url), create)
     except ValueError as exc:  # a bad role, a short password, a taken name
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"user {username} created ({role})")
+    bound = f" {role}:{supplier or buyer}" if supplier or buyer else f" ({role})"
+    typer.echo(f"user {username} created{bound}")
 
 
 @secret_app.command("set")

@@ -19,6 +19,7 @@ from pingtree.api import key_views, sign_in_views
 from pingtree.api.auth import ADMIN_RESPONSES, Caller, KeyChecker, admin_only
 from pingtree.api.body import read_bounded
 from pingtree.api.problems import Problem
+from pingtree.api.scoping import token_principal
 from pingtree.config.apply import apply_config, export_config
 from pingtree.config.errors import ConfigError
 from pingtree.domain.throttle import SignInOutcome
@@ -140,15 +141,22 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         status: str | None = None,
         test: bool | None = None,
         before: str | None = None,
+        caller: Caller = admin,
     ) -> list[dict[str, Any]]:
         return await views.ping_list(
-            ports, limit, campaign_id=campaign_id, status=status, test=test, before=before
+            ports,
+            token_principal(caller),
+            limit,
+            campaign_id=campaign_id,
+            status=status,
+            test=test,
+            before=before,
         )
 
     @router.get("/pings/{ping_id}")
-    async def get_ping(ping_id: str) -> dict[str, Any]:
+    async def get_ping(ping_id: str, caller: Caller = admin) -> dict[str, Any]:
         """A ping with its auction: every candidate order's outcome, the ranking, the winners."""
-        return await views.ping_trace(ports, ping_id)
+        return await views.ping_trace(ports, token_principal(caller), ping_id)
 
     @router.get("/leads")
     async def list_leads(
@@ -160,6 +168,7 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         before: str | None = None,
+        caller: Caller = admin,
         email: str | None = None,
         phone: str | None = None,
         ref: Annotated[str | None, Query(max_length=200)] = None,
@@ -172,6 +181,7 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         the seller's ``lead_ref``; ``sub_id``: the seller's ``sub_id``."""
         return await views.lead_list(
             ports,
+            token_principal(caller),
             limit,
             campaign_id=campaign_id,
             status=status,
@@ -192,16 +202,20 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     ) -> dict[str, Any]:
         """A lead, its sales and its trace. PII is masked unless ``reveal``; every reveal
         is recorded (``GET /audit/pii-reveals``)."""
-        revealed_to = f"key:{caller.key_id}" if reveal else None
-        return await views.lead_trace(ports, lead_id, revealed_to=revealed_to)
+        return await views.lead_trace(ports, token_principal(caller), lead_id, reveal=reveal)
 
     @router.get("/audit/pii-reveals")
     async def pii_reveals(
-        limit: Limit = 50, lead_id: str | None = None, before: str | None = None
+        limit: Limit = 50,
+        lead_id: str | None = None,
+        before: str | None = None,
+        caller: Caller = admin,
     ) -> list[dict[str, Any]]:
         """Who saw which lead's personal data, and when: people in the UI (``user:<id>``)
         and admin tokens (``key:<id>``), newest first."""
-        return await views.reveal_list(ports, limit, lead_id=lead_id, before=before)
+        return await views.reveal_list(
+            ports, token_principal(caller), limit, lead_id=lead_id, before=before
+        )
 
     @router.get("/sign-ins")
     async def list_sign_ins(
@@ -226,10 +240,12 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         outcome: str | None = None,
         kind: str | None = None,
         before: str | None = None,
+        caller: Caller = admin,
     ) -> list[dict[str, Any]]:
         """The delivery log: outbound pings and posts, newest first."""
         return await views.attempt_list(
             ports,
+            token_principal(caller),
             limit,
             order_id=order_id,
             buyer_id=buyer_id,
@@ -240,18 +256,28 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
 
     @router.get("/set-aside")
     async def list_set_aside(
-        limit: Limit = 50, writer: str | None = None, before: str | None = None
+        limit: Limit = 50,
+        writer: str | None = None,
+        before: str | None = None,
+        caller: Caller = admin,
     ) -> dict[str, Any]:
         """Rows a background writer could not store (``ping-writer``, ``attempt-log``),
         newest first, each with its values and the database's error; ``counts`` per
         writer. They were kept aside so the rows behind them were written."""
-        return await views.set_aside_list(ports, limit, writer=writer, before=before)
+        return await views.set_aside_list(
+            ports, token_principal(caller), limit, writer=writer, before=before
+        )
 
     @router.get("/sales")
     async def list_sales(
-        limit: Limit = 50, buyer_id: str | None = None, before: str | None = None
+        limit: Limit = 50,
+        buyer_id: str | None = None,
+        before: str | None = None,
+        caller: Caller = admin,
     ) -> list[dict[str, Any]]:
-        return await views.sale_list(ports, limit, buyer_id=buyer_id, before=before)
+        return await views.sale_list(
+            ports, token_principal(caller), limit, buyer_id=buyer_id, before=before
+        )
 
     @router.post("/erasures", status_code=201)
     async def erase_person(body: ErasureAsked, caller: Caller = admin) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """What the admin API shows of the traffic, as plain dicts: the JSON routes and the UI's
 pages both call these, so the UI holds no logic of its own.
 
-A missing ping or lead raises :class:`~pingtree.flows.errors.NotFound`. Naive datetimes in
-filters are taken as UTC.
+Each takes the principal asking and shows only its scope (``api.scoping``): a supplier's
+user its own campaigns' pings and leads without buyers, prices or margins; a buyer's user the
+leads it bought, its own sales and its own exchanges. A ping or lead out of scope is missing,
+as is a missing one: :class:`~pingtree.flows.errors.NotFound`. A section the principal may
+not open is :class:`~pingtree.principals.Forbidden`. Naive datetimes in filters are UTC.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pingtree.api.lead_search import person_keys
+from pingtree.api.scoping import open_section, scope_for
 from pingtree.domain.money import format_money, from_cents
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
+from pingtree.principals import Forbidden, Principal, Scope
 from pingtree.store.erasure import ERASED
 from pingtree.store.lead_fields import open_answer, open_fields
 from pingtree.store.set_aside import SetAsideRepository
@@ -41,10 +46,13 @@ __all__ = [
 _CANDIDATE_KEYS = ("order_id", "buyer_id", "outcome", "reason", "price", "latency_ms")
 _QUOTE_KEYS = ("order_id", "buyer_id", "leg", "price", "priority", "weight")
 _ATTEMPT_COLUMNS = tuple(AttemptRow.__table__.columns.keys())
+#: what a principal without ``Scope.money`` is shown for a price, revenue or margin
+HIDDEN = "–"
 
 
 async def ping_list(
     ports: Ports,
+    principal: Principal,
     limit: int,
     *,
     campaign_id: str | None = None,
@@ -53,33 +61,38 @@ async def ping_list(
     before: str | None = None,
 ) -> list[dict[str, Any]]:
     """Pings, newest first; ``before`` is the last id of the previous page."""
+    open_section(principal, "pings")
+    scope = scope_for(ports, principal)
     await ports.pings.drained()  # the pings answered so far, all of them
     async with ports.sessions() as session:
         rows = await PingRepository(session).recent(
-            limit, campaign_id, before, status=status, test=test
+            limit, campaign_id, before, status=status, test=test, campaign_ids=scope.campaign_ids
         )
-    return [_ping_summary(p) for p in rows]
+    return [_ping_summary(p, scope) for p in rows]
 
 
-async def ping_trace(ports: Ports, ping_id: str) -> dict[str, Any]:
+async def ping_trace(ports: Ports, principal: Principal, ping_id: str) -> dict[str, Any]:
     """A ping with its auction: every candidate order's outcome, the ranking, the winners,
-    and the outbound exchanges made for it."""
+    and the outbound exchanges made for it (the auction and exchanges to staff only)."""
+    open_section(principal, "pings")
+    scope = scope_for(ports, principal)
     await ports.pings.settled(ping_id)
     async with ports.sessions() as session:
         ping = await PingRepository(session).get(ping_id)
         attempts = await AttemptRepository(session).linked(None, ping_id) if ping else []
-    if ping is None:
+    if ping is None or not scope.has_campaign(ping.campaign_id):
         raise NotFound("no such ping")
     return {
-        **_ping_summary(ping),
+        **_ping_summary(ping, scope),
         "fields": ping.fields,
-        "auction": _trace(ping.auction),
-        "attempts": [_attempt(a) for a in attempts],
+        "auction": _trace(ping.auction) if scope.everything else {},
+        "attempts": [_attempt(a) for a in attempts] if scope.everything else [],
     }
 
 
 async def lead_list(
     ports: Ports,
+    principal: Principal,
     limit: int,
     *,
     campaign_id: str | None = None,
@@ -99,7 +112,14 @@ async def lead_list(
     creation time, ``until`` excluded; ``before``: the last id of the previous page.
     ``email``/``phone``: a person's live leads, found by HMAC (``api.lead_search``), as are
     ``persons`` (HMAC indexes); ``ref``: the lead's id or the seller's ``lead_ref``;
-    ``sub_id``: the seller's ``sub_id``."""
+    ``sub_id``: the seller's ``sub_id``. A
+    buyer's user sees the leads sold to its buyer only."""
+    open_section(principal, "leads")
+    scope = scope_for(ports, principal)
+    if scope.buyer_id is not None:
+        if buyer_id and buyer_id != scope.buyer_id:
+            return []
+        buyer_id = scope.buyer_id
     async with ports.sessions() as session:
         rows = await LeadRepository(session).recent(
             limit,
@@ -113,45 +133,64 @@ async def lead_list(
             persons=[*persons, *person_keys(ports.vault, email=email, phone=phone)],
             ref=ref,
             sub_id=sub_id,
+            campaign_ids=scope.campaign_ids,
         )
-    return [_lead_summary(lead) for lead in rows]
+    return [_lead_summary(lead, scope) for lead in rows]
 
 
 async def lead_trace(
-    ports: Ports, lead_id: str, *, revealed_to: str | None = None
+    ports: Ports, principal: Principal, lead_id: str, *, reveal: bool = False
 ) -> dict[str, Any]:
-    """A lead, its sales, its auction and its outbound exchanges. PII is masked unless
-    ``revealed_to`` names the viewer (``user:<id>``, ``key:<id>``; the caller checks the
-    permission), which is then recorded in the audit trail."""
-    reveal = revealed_to is not None
-    if revealed_to is not None:
-        async with ports.sessions.begin() as session:
-            await PiiRevealRepository(session).record(lead_id, revealed_to, ports.clock.now())
+    """A lead, its sales, its auction and its outbound exchanges, as far as ``principal``'s
+    scope goes. PII is masked unless ``reveal``, which needs the permission (else
+    :class:`Forbidden`) and is recorded in the audit trail under ``principal.audit_name``."""
+    open_section(principal, "leads")
+    scope = scope_for(ports, principal)
+    if reveal and not scope.pii:
+        raise Forbidden(f"The {principal.role} role may not see personal data.")
     async with ports.sessions() as session:
         lead = await LeadRepository(session).get(lead_id)
         sales = await SaleRepository(session).for_lead(lead_id) if lead else []
         attempts = await AttemptRepository(session).linked(lead_id, lead.ping_id) if lead else []
-    if lead is None:
+    if lead is None or not _lead_in_scope(lead, sales, scope):
         raise NotFound("no such lead")
+    if reveal:
+        async with ports.sessions.begin() as session:
+            await PiiRevealRepository(session).record(
+                lead_id, principal.audit_name, ports.clock.now()
+            )
+    if scope.buyer_id is not None:
+        sales = [s for s in sales if s.buyer_id == scope.buyer_id]
+        attempts = [a for a in attempts if a.buyer_id == scope.buyer_id]
+    elif not scope.everything:
+        sales, attempts = [], []
     vertical = ports.snapshots.current().config.verticals.get(lead.vertical_id)
     fields = open_fields(vertical, lead.fields, ports.vault, reveal=reveal) if vertical else {}
     if lead.erased_at is not None and vertical is not None:
         # the person was erased (flows.erase): a reveal shows that, not a missing value
         fields.update({spec.name: ERASED for spec in vertical.fields if spec.pii})
+    # the answer our seller got names the winning buyer's redirect: the operator's only
+    answer = lead.answer if scope.everything else None
     return {
-        **_lead_summary(lead),
+        **_lead_summary(lead, scope),
         "fields": fields,
-        "answer": open_answer(lead.answer, ports.vault, reveal=reveal) if lead.answer else None,
-        "sales": [_sale(s) for s in sales],
-        "auction": _trace(lead.auction or {}),
+        "answer": open_answer(answer, ports.vault, reveal=reveal) if answer else None,
+        "sales": [_sale(s, scope) for s in sales],
+        "auction": _trace(lead.auction or {}) if scope.everything else {},
         "attempts": [_attempt(a) for a in attempts],
     }
 
 
 async def reveal_list(
-    ports: Ports, limit: int, *, lead_id: str | None = None, before: str | None = None
+    ports: Ports,
+    principal: Principal,
+    limit: int,
+    *,
+    lead_id: str | None = None,
+    before: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Who saw which lead's personal data, newest first."""
+    """Who saw which lead's personal data, newest first (admins only)."""
+    open_section(principal, "reveals")
     async with ports.sessions() as session:
         rows = await PiiRevealRepository(session).recent(limit, lead_id=lead_id, before=before)
     return [
@@ -161,10 +200,16 @@ async def reveal_list(
 
 
 async def set_aside_list(
-    ports: Ports, limit: int, *, writer: str | None = None, before: str | None = None
+    ports: Ports,
+    principal: Principal,
+    limit: int,
+    *,
+    writer: str | None = None,
+    before: str | None = None,
 ) -> dict[str, Any]:
     """Rows the background writers could not store, newest first, with how many each
-    writer has set aside in all (DESIGN §9): an operator sees them, nothing blocks on them."""
+    writer has set aside in all (DESIGN §9): an admin sees them, nothing blocks on them."""
+    open_section(principal, "set-aside")
     async with ports.sessions() as session:
         repository = SetAsideRepository(session)
         rows = await repository.recent(limit, writer=writer, before=before)
@@ -188,6 +233,7 @@ async def set_aside_list(
 
 async def attempt_list(
     ports: Ports,
+    principal: Principal,
     limit: int,
     *,
     order_id: str | None = None,
@@ -196,7 +242,14 @@ async def attempt_list(
     kind: str | None = None,
     before: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The delivery log: outbound pings and posts, newest first."""
+    """The delivery log: outbound pings and posts, newest first; a buyer's user sees its
+    own buyer's only."""
+    open_section(principal, "attempts")
+    scope = scope_for(ports, principal)
+    if scope.buyer_id is not None:
+        if buyer_id and buyer_id != scope.buyer_id:
+            return []
+        buyer_id = scope.buyer_id
     async with ports.sessions() as session:
         rows = await AttemptRepository(session).recent(
             limit, order_id=order_id, buyer_id=buyer_id, outcome=outcome, kind=kind, before=before
@@ -205,11 +258,24 @@ async def attempt_list(
 
 
 async def sale_list(
-    ports: Ports, limit: int, *, buyer_id: str | None = None, before: str | None = None
+    ports: Ports,
+    principal: Principal,
+    limit: int,
+    *,
+    buyer_id: str | None = None,
+    before: str | None = None,
 ) -> list[dict[str, Any]]:
+    open_section(principal, "sales")
+    scope = scope_for(ports, principal)
     async with ports.sessions() as session:
         rows = await SaleRepository(session).recent(limit, buyer_id=buyer_id, before=before)
-    return [_sale(s) for s in rows]
+    return [_sale(s, scope) for s in rows]
+
+
+def _lead_in_scope(lead: Lead, sales: Sequence[Sale], scope: Scope) -> bool:
+    if not scope.has_campaign(lead.campaign_id):
+        return False
+    return scope.buyer_id is None or any(s.buyer_id == scope.buyer_id for s in sales)
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -222,8 +288,8 @@ def _money(cents: int) -> str:
     return format_money(from_cents(cents))
 
 
-def _ping_summary(ping: Ping) -> dict[str, Any]:
-    return {
+def _ping_summary(ping: Ping, scope: Scope) -> dict[str, Any]:
+    summary = {
         "id": ping.id,
         "campaign_id": ping.campaign_id,
         "supplier_id": ping.supplier_id,
@@ -238,10 +304,13 @@ def _ping_summary(ping: Ping) -> dict[str, Any]:
         "claimed_at": ping.claimed_at,
         "lead_id": ping.lead_id,
     }
+    if not scope.money:
+        summary["revenue"] = HIDDEN
+    return summary
 
 
-def _lead_summary(lead: Lead) -> dict[str, Any]:
-    return {
+def _lead_summary(lead: Lead, scope: Scope) -> dict[str, Any]:
+    summary = {
         "id": lead.id,
         "campaign_id": lead.campaign_id,
         "supplier_id": lead.supplier_id,
@@ -256,10 +325,17 @@ def _lead_summary(lead: Lead) -> dict[str, Any]:
         "created_at": lead.created_at,
         "erased_at": lead.erased_at,
     }
+    if not scope.everything:
+        # a supplier sees what it was paid (cost), never the revenue; a buyer neither the
+        # lead's whole revenue (other buyers' too, on a shared lead) nor its cost
+        summary["revenue"] = summary["profit"] = HIDDEN
+        if scope.buyer_id is not None:
+            summary["cost"] = HIDDEN
+    return summary
 
 
-def _sale(sale: Sale) -> dict[str, Any]:
-    return {
+def _sale(sale: Sale, scope: Scope) -> dict[str, Any]:
+    shown = {
         "id": sale.id,
         "lead_id": sale.lead_id,
         "order_id": sale.order_id,
@@ -273,6 +349,9 @@ def _sale(sale: Sale) -> dict[str, Any]:
         "profit": _money(sale.revenue_cents - sale.cost_cents),
         "created_at": sale.created_at,
     }
+    if not scope.everything:
+        shown["cost"] = shown["profit"] = HIDDEN
+    return shown
 
 
 def _attempt(attempt: AttemptRow) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pingtree.api.metrics import metrics_router
 from pingtree.api.problems import install_problem_handlers, refuse_nul
 from pingtree.api.reports import reports_router
 from pingtree.api.seller import seller_router
+from pingtree.api.user_routes import users_router
 from pingtree.bootstrap import Runtime, start_runtime
 from pingtree.clock import Clock
 from pingtree.flows.ports import BidSource
@@ -51,6 +52,7 @@ def create_app(
         app.include_router(admin_router(runtime.ports, keys))
         app.include_router(config_entities_router(runtime.ports, keys))
         app.include_router(deliveries_router(runtime.ports, keys))
+        app.include_router(users_router(runtime.ports, keys))
         app.include_router(web_router(runtime.ports, keys))
         app.include_router(reports_router(runtime.ports, keys))
         _settle_the_heap()

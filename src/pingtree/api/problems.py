@@ -21,6 +21,7 @@ from sqlalchemy import exc as sa_exc
 
 from pingtree.domain.fields import FieldError
 from pingtree.flows.errors import InputError, NotFound
+from pingtree.principals import Forbidden
 from pingtree.store.batch_writer import WriterBehind
 from pingtree.store.set_aside import unavailable_reason
 
@@ -110,6 +111,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_not_found(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": {"msg": str(exc) or "not found"}}, status_code=404)
 
+    async def on_forbidden(_request: Request, exc: Exception) -> JSONResponse:
+        body = {"detail": {"msg": str(exc) or "forbidden", "type": "forbidden"}}
+        return JSONResponse(body, status_code=403)
+
     async def on_behind(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, WriterBehind)
         return unavailable("the server is catching up on its writes; try again shortly")
@@ -123,6 +128,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(InputError, on_input)
     app.add_exception_handler(NotFound, on_not_found)
+    app.add_exception_handler(Forbidden, on_forbidden)
     app.add_exception_handler(WriterBehind, on_behind)
     # the pool had no connection in time; the server had no room for another client
     # (asyncpg's "too many clients", SQLSTATE 53300, arrives wrapped as a DBAPIError)

@@ -358,10 +358,15 @@ class User(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    #: ``admin``, ``operator`` or ``analyst`` (no PII)
+    #: ``admin``, ``operator``, ``analyst`` (no PII), ``supplier`` or ``buyer``
     role: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime]
     disabled_at: Mapped[dt.datetime | None]
+    #: the one supplier a ``supplier`` user sees, the one buyer a ``buyer`` user sees
+    supplier_id: Mapped[str | None] = mapped_column(String(64))
+    buyer_id: Mapped[str | None] = mapped_column(String(64))
+    #: an IANA name: the user's days in reports
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class WebSession(Base):

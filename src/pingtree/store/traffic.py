@@ -7,7 +7,7 @@ transaction (STYLE "Storage").
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,8 +78,12 @@ class PingRepository:
         *,
         status: str | None = None,
         test: bool | None = None,
+        campaign_ids: Collection[str] | None = None,
     ) -> Sequence[Ping]:
+        """Newest first. ``campaign_ids``: only these campaigns' (a principal's scope)."""
         query = select(Ping).order_by(Ping.id.desc()).limit(limit)
+        if campaign_ids is not None:
+            query = query.where(Ping.campaign_id.in_(sorted(campaign_ids)))
         if campaign_id:
             query = query.where(Ping.campaign_id == campaign_id)
         if status:
@@ -195,9 +199,11 @@ class LeadRepository:
         persons: Sequence[str] = (),
         ref: str | None = None,
         sub_id: str | None = None,
+        campaign_ids: Collection[str] | None = None,
     ) -> Sequence[Lead]:
         """Newest first. ``buyer_id``: leads sold to that buyer; ``since``/``until``: the
-        creation time, ``until`` excluded."""
+        creation time, ``until`` excluded; ``campaign_ids``: only these campaigns' (a
+        principal's scope)."""
         query = select(Lead).order_by(Lead.id.desc()).limit(limit)
         for person in persons:
             # a person's HMAC index (api.lead_search): the live leads remembered under it
@@ -209,6 +215,8 @@ class LeadRepository:
             query = query.where(or_(Lead.id == ref, Lead.fields["lead_ref"].as_string() == ref))
         if sub_id:
             query = query.where(Lead.fields["sub_id"].as_string() == sub_id)
+        if campaign_ids is not None:
+            query = query.where(Lead.campaign_id.in_(sorted(campaign_ids)))
         if campaign_id:
             query = query.where(Lead.campaign_id == campaign_id)
         if status:

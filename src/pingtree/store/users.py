@@ -13,7 +13,6 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
-from dataclasses import dataclass
 
 import uuid_utils
 from argon2 import PasswordHasher
@@ -22,23 +21,23 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pingtree.principals import ROLES, Principal, SignedIn, may_reveal_pii, valid_time_zone
 from pingtree.store.tables import User, WebSession
 
 __all__ = [
+    "MIN_PASSWORD",
     "ROLES",
     "SESSION_LIFETIME",
     "SignedIn",
     "UserExists",
     "UserRepository",
+    "binding_problem",
     "may_reveal_pii",
     "password_matches",
 ]
 
-#: ``analyst`` sees figures but never PII; ``operator`` runs the marketplace; ``admin`` all
-ROLES = ("admin", "operator", "analyst")
-#: the roles that may reveal a lead's PII (DESIGN §8.5)
-_PII_ROLES = frozenset({"admin", "operator"})
 SESSION_LIFETIME = dt.timedelta(hours=12)
+MIN_PASSWORD = 8
 
 _hasher = PasswordHasher()
 
@@ -47,18 +46,21 @@ class UserExists(ValueError):
     """A user with that name exists already."""
 
 
-@dataclass(frozen=True, slots=True)
-class SignedIn:
-    """The person behind a session cookie."""
-
-    user_id: str
-    username: str
-    role: str
-    csrf_token: str
-
-
-def may_reveal_pii(role: str) -> bool:
-    return role in _PII_ROLES
+def binding_problem(role: str, supplier_id: str | None, buyer_id: str | None) -> str | None:
+    """Why a role and its binding don't go together, or ``None``: a ``supplier`` user names
+    one supplier, a ``buyer`` user one buyer, and staff neither (DESIGN's
+    ``supplier:<id>``/``buyer:<id>``). Whether that party exists is the caller's check."""
+    if role not in ROLES:
+        return f"role must be one of {', '.join(ROLES)}"
+    if role == "supplier" and not supplier_id:
+        return "a supplier user must be bound to a supplier"
+    if role == "buyer" and not buyer_id:
+        return "a buyer user must be bound to a buyer"
+    if role != "supplier" and supplier_id:
+        return f"a {role} user is not bound to a supplier"
+    if role != "buyer" and buyer_id:
+        return f"a {role} user is not bound to a buyer"
+    return None
 
 
 def _token_hash(token: str) -> str:
@@ -69,11 +71,24 @@ class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def create(self, username: str, password: str, role: str, now: dt.datetime) -> User:
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}")
-        if len(password) < 8:
-            raise ValueError("a password needs at least 8 characters")
+    async def create(
+        self,
+        username: str,
+        password: str,
+        role: str,
+        now: dt.datetime,
+        *,
+        supplier_id: str | None = None,
+        buyer_id: str | None = None,
+        time_zone: str = "UTC",
+    ) -> User:
+        problem = binding_problem(role, supplier_id, buyer_id)
+        if problem:
+            raise ValueError(problem)
+        if len(password) < MIN_PASSWORD:
+            raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
+        if not valid_time_zone(time_zone):
+            raise ValueError(f"unknown time zone {time_zone!r}")
         password_hash = await asyncio.to_thread(_hasher.hash, password)
         user = User(
             id=str(uuid_utils.uuid7()),
@@ -82,6 +97,9 @@ class UserRepository:
             role=role,
             created_at=now,
             disabled_at=None,
+            supplier_id=supplier_id,
+            buyer_id=buyer_id,
+            time_zone=time_zone,
         )
         self._session.add(user)
         try:
@@ -96,6 +114,44 @@ class UserRepository:
             return False
         user.password_hash = await asyncio.to_thread(_hasher.hash, password)
         return True
+
+    async def listing(self) -> list[User]:
+        """Every user, by name."""
+        return list((await self._session.execute(select(User).order_by(User.username))).scalars())
+
+    async def by_id(self, user_id: str) -> User | None:
+        return await self._session.get(User, user_id)
+
+    async def set_role(
+        self, user: User, role: str, supplier_id: str | None, buyer_id: str | None
+    ) -> None:
+        """A new role and binding; the user's sessions end, so no page keeps the old scope."""
+        problem = binding_problem(role, supplier_id, buyer_id)
+        if problem:
+            raise ValueError(problem)
+        user.role, user.supplier_id, user.buyer_id = role, supplier_id, buyer_id
+        await self.end_sessions(user.id)
+
+    async def set_time_zone(self, user: User, time_zone: str) -> None:
+        if not valid_time_zone(time_zone):
+            raise ValueError(f"unknown time zone {time_zone!r}")
+        user.time_zone = time_zone
+
+    async def set_disabled(self, user: User, disabled: bool, now: dt.datetime) -> None:
+        """Disable (its sessions end at once) or enable a user."""
+        user.disabled_at = now if disabled else None
+        if disabled:
+            await self.end_sessions(user.id)
+
+    async def reset_password(self, user: User) -> str:
+        """A new random password for ``user``, returned this once; its sessions end."""
+        password = secrets.token_urlsafe(12)
+        user.password_hash = await asyncio.to_thread(_hasher.hash, password)
+        await self.end_sessions(user.id)
+        return password
+
+    async def end_sessions(self, user_id: str) -> None:
+        await self._session.execute(delete(WebSession).where(WebSession.user_id == user_id))
 
     async def by_name(self, username: str) -> User | None:
         """The user of that name, enabled or not."""
@@ -116,7 +172,7 @@ class UserRepository:
         await self._session.flush()
         return token
 
-    async def signed_in(self, token: str, now: dt.datetime) -> SignedIn | None:
+    async def signed_in(self, token: str, now: dt.datetime) -> Principal | None:
         row = (
             await self._session.execute(
                 select(WebSession, User)
@@ -129,7 +185,16 @@ class UserRepository:
         web_session, user = row
         if web_session.expires_at <= now or user.disabled_at is not None:
             return None
-        return SignedIn(user.id, user.username, user.role, web_session.csrf_token)
+        return Principal(
+            kind="user",
+            id=user.id,
+            name=user.username,
+            role=user.role,
+            supplier_id=user.supplier_id,
+            buyer_id=user.buyer_id,
+            time_zone=user.time_zone,
+            csrf_token=web_session.csrf_token,
+        )
 
     async def end_session(self, token: str) -> None:
         await self._session.execute(

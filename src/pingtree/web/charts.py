@@ -19,7 +19,7 @@ import pygal  # type: ignore[import-untyped]
 from markupsafe import Markup, escape
 from pygal.style import Style  # type: ignore[import-untyped]
 
-from pingtree.store.reports import Bucket
+from pingtree.api.report_terms import Bucket
 
 # importing pygal appends an import hook for its map plugins (unused here) with no find_spec:
 # every import that reaches it, such as an optional one that fails, warns (an error in tests)

@@ -18,13 +18,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import URL
 
 from pingtree.api.config_entities import save_entity, switch_entity
+from pingtree.api.config_views import cap_uses
+from pingtree.api.scoping import open_section
 from pingtree.config import entities
 from pingtree.config.entities import Entity, Kind
 from pingtree.config.errors import ConfigError, ConfigIssue
 from pingtree.flows.errors import NotFound
 from pingtree.flows.try_buyer import try_buyer
-from pingtree.store.reports import CapUse, cap_usage
-from pingtree.store.users import SignedIn
+from pingtree.principals import SignedIn
 from pingtree.web.config_forms import FORMS, form_values, merge_form, spec_from_form
 from pingtree.web.site import PageError, Site, local_path
 
@@ -215,24 +216,13 @@ async def _entity_page(
         orders = await entities.list_entities(ports.sessions, Kind.ORDERS)
         context["orders"] = [order for order in orders if order.parent_id == entity.id]
     if kind is Kind.ORDERS:
-        context.update(cap_uses=await _cap_uses(site, entity_id), exchanges=exchanges)
+        context.update(cap_uses=await cap_uses(site.ports, viewer, entity_id), exchanges=exchanges)
         context.update(test_error=test_error)
     template = {
         Kind.BUYERS: "config_buyer.html",
         Kind.ORDERS: "config_order.html",
     }.get(kind, "config_entity.html")
     return _render(site, request, viewer, template, **context)
-
-
-async def _cap_uses(site: Site, order_id: str) -> list[CapUse]:
-    """The order's caps and its buyer's budget with their use in the current windows, as
-    ``GET /api/v1/admin/orders/{id}/caps`` reports them."""
-    config = site.ports.snapshots.current().config
-    order = config.orders.get(order_id)
-    if order is None:
-        return []
-    buyer = config.buyers[order.buyer_id]
-    return await cap_usage(site.ports.caps, order, buyer, site.ports.clock.now())
 
 
 async def _form_page(
@@ -334,6 +324,7 @@ def _redirect(kind: Kind, entity_id: str, notice: str) -> RedirectResponse:
 def _render(
     site: Site, request: Request, viewer: SignedIn, template: str, **context: Any
 ) -> HTMLResponse:
+    open_section(viewer, "config")  # the marketplace's whole configuration: staff only
     return site.render(
         request,
         template,

@@ -7,18 +7,26 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse, Response
 
 from pingtree.api import admin_views, report_views
-from pingtree.store.reports import Bucket, Period, period_bounds
-from pingtree.store.users import SignedIn
+from pingtree.api.report_terms import Bucket, Period, period_bounds
+from pingtree.api.scoping import may_open
+from pingtree.principals import SignedIn
 from pingtree.web import charts
 from pingtree.web.site import Site
 
 __all__ = ["PERIOD_NAMES", "dashboard_pages"]
 
 #: the period tabs, in order
-PERIOD_NAMES: dict[Period, str] = {"today": "Today", "7d": "7 days", "30d": "30 days"}
+PERIOD_NAMES: dict[Period, str] = {
+    "today": "Today",
+    "yesterday": "Yesterday",
+    "7d": "7 days",
+    "30d": "30 days",
+    "this_month": "This month",
+    "last_month": "Last month",
+}
 _RECENT = 10
 
 
@@ -29,10 +37,15 @@ def dashboard_pages(site: Site) -> APIRouter:
     @router.get("/ui")
     async def dashboard(
         request: Request, period: Period = "today", viewer: SignedIn = Depends(site.signed_in)
-    ) -> HTMLResponse:
-        start, end = period_bounds(period, ports.clock.now())
-        bucket: Bucket = "hour" if period == "today" else "day"
-        points = await report_views.timeseries(ports, start, end, bucket)
+    ) -> Response:
+        if not may_open(viewer, "reports"):
+            # a supplier's or buyer's user has no marketplace figures: its leads instead
+            return RedirectResponse("/ui/leads", status_code=303)
+        # days of the user's own time zone where users have one, else UTC
+        zone = report_views.report_zone(None, str(getattr(viewer, "time_zone", None) or "UTC"))
+        start, end = period_bounds(period, ports.clock.now(), zone)
+        bucket: Bucket = "hour" if period in ("today", "yesterday") else "day"
+        points = await report_views.timeseries(ports, start, end, bucket, zone=zone)
         suppliers = await report_views.breakdown(ports, "supplier", start, end)
         buyers = await report_views.breakdown(ports, "buyer", start, end)
         return site.render(
@@ -42,13 +55,14 @@ def dashboard_pages(site: Site) -> APIRouter:
             period=period,
             periods=PERIOD_NAMES,
             first_day=start.date(),
-            last_day=(end - dt.timedelta(days=1)).date(),
+            last_day=(end - dt.timedelta(seconds=1)).date(),
+            tz=zone.key,
             figures=await report_views.summary(ports, start, end),
             over_time=charts.money_over_time(points, bucket),
             by_supplier=charts.money_by(suppliers, "supplier"),
             by_buyer=charts.money_by(buyers, "buyer"),
-            leads=await admin_views.lead_list(ports, _RECENT),
-            pings=await admin_views.ping_list(ports, _RECENT),
+            leads=await admin_views.lead_list(ports, viewer, _RECENT),
+            pings=await admin_views.ping_list(ports, viewer, _RECENT),
         )
 
     return router

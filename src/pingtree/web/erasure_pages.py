@@ -13,7 +13,7 @@ from starlette.datastructures import URL
 
 from pingtree.api.erasure_views import erase, erasure_list, may_erase
 from pingtree.flows.errors import InputError
-from pingtree.store.users import SignedIn
+from pingtree.principals import SignedIn
 from pingtree.web.site import PageError, Site
 
 __all__ = ["erasure_pages"]

@@ -9,7 +9,9 @@ from typing import Any
 import orjson
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from pingtree.api.scoping import PARTY_SECTIONS
 from pingtree.config.entities import spec_yaml
+from pingtree.principals import Principal
 
 __all__ = ["ADMIN_SECTIONS", "NAVIGATION", "page_templates", "tone"]
 
@@ -25,10 +27,16 @@ NAVIGATION = (
     ("/ui/verticals", "Verticals"),
     ("/ui/reports", "Reports"),
     ("/ui/sign-ins", "Sign-ins"),
+    ("/ui/users", "Users"),
     ("/ui/erasures", "Erasures"),
 )
 #: the sections only admins may open (the others are answered 403), so not shown to others
-ADMIN_SECTIONS = frozenset({"/ui/sign-ins", "/ui/erasures"})
+ADMIN_SECTIONS = frozenset({"/ui/sign-ins", "/ui/erasures", "/ui/users"})
+#: the sections a supplier's or buyer's user sees in the navigation (``api.scoping``)
+_PARTY_NAVIGATION = {
+    role: frozenset(f"/ui/{section}" for section in sections)
+    for role, sections in PARTY_SECTIONS.items()
+}
 
 _GOOD = frozenset({"sold", "accepted", "fixed", "bid", "delivered", "winner", "success"})
 _BAD = frozenset(
@@ -68,6 +76,7 @@ def page_templates() -> Environment:
     env.globals["navigation"] = NAVIGATION
     env.globals["admin_sections"] = ADMIN_SECTIONS
     env.globals["section_of"] = _section_of
+    env.globals["in_navigation"] = _in_navigation
     return env
 
 
@@ -81,6 +90,13 @@ def _when(value: dt.datetime | None) -> str:
 def _pretty(value: Any) -> str:
     """Indented JSON, for headers, parsed answers and traces (escaped by the template)."""
     return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _in_navigation(viewer: Principal, href: str) -> bool:
+    """Whether ``viewer``'s navigation shows the section at ``href``."""
+    if viewer.is_staff:
+        return viewer.is_admin or href not in ADMIN_SECTIONS
+    return href in _PARTY_NAVIGATION.get(viewer.role, frozenset())
 
 
 def _section_of(path: str) -> str:

@@ -1,10 +1,13 @@
 """The reports page: revenue, cost, profit, leads and acceptance per supplier, campaign, buyer,
-order or vertical over whole UTC days, the same as CSV, and buyers' response times. The data
+order or vertical over whole days of a time zone, with their total, sortable by any column,
+the same as CSV, and buyers' response times. The data
 comes from ``api.report_views``, as the admin API's does; the CSV is the API's own, served
 here because a browser is signed in by cookie, not by admin token.
 
-Both ends of the range are whole UTC days, included: ``from=2026-11-17&to=2026-11-23`` is the
-API's ``[2026-11-17T00:00Z, 2026-11-24T00:00Z)``. A blank end means the last 7 days.
+Both ends of the range are whole days of ``tz``, included: ``from=2026-11-17&to=2026-11-23``
+is the API's ``[2026-11-17T00:00, 2026-11-24T00:00)`` in ``tz``. A blank end means the last 7
+days; a ``period`` (today, yesterday, 7d, 30d, this_month, last_month) sets both. ``tz`` is an
+IANA name; blank: the signed-in user's time zone where the user has one, else UTC.
 """
 
 from __future__ import annotations
@@ -13,14 +16,17 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pingtree.api import report_views
-from pingtree.store.reports import DIMENSIONS, Dimension
-from pingtree.store.users import SignedIn
+from pingtree.api.report_terms import DIMENSIONS, Dimension
+from pingtree.api.scoping import open_section
+from pingtree.domain.report_days import Period, local_midnight, period_bounds
+from pingtree.principals import SignedIn
 from pingtree.web.site import PageError, Site
 
 __all__ = ["ReportQuery", "report_pages"]
@@ -28,6 +34,15 @@ __all__ = ["ReportQuery", "report_pages"]
 #: the dimensions with pings and posts; buyers and orders only have the leads sent to them
 _INBOUND = ("supplier", "campaign", "vertical")
 _DEFAULT_DAYS = 7
+#: the presets above the form
+_PERIOD_NAMES = {
+    "today": "Today",
+    "yesterday": "Yesterday",
+    "7d": "7 days",
+    "30d": "30 days",
+    "this_month": "This month",
+    "last_month": "Last month",
+}
 
 
 class ReportQuery(BaseModel):
@@ -38,6 +53,9 @@ class ReportQuery(BaseModel):
     first_day: dt.date | None = Field(default=None, alias="from")
     last_day: dt.date | None = Field(default=None, alias="to")
     by: Dimension = "supplier"
+    period: Period | None = None
+    tz: str | None = Field(default=None, max_length=64)
+    sort: str = report_views.DEFAULT_SORT
 
     @field_validator("*", mode="before")
     @classmethod
@@ -51,21 +69,28 @@ class _Range:
     last_day: dt.date
     start: dt.datetime
     end: dt.datetime
+    zone: ZoneInfo
 
 
 def report_pages(site: Site) -> APIRouter:
     router = site.router()
     ports = site.ports
 
-    def days(query: ReportQuery) -> _Range:
-        last_day = query.last_day or ports.clock.now().astimezone(dt.UTC).date()
+    def days(query: ReportQuery, viewer: SignedIn) -> _Range:
+        zone = _zone(query, viewer)
+        if query.period is not None:
+            start, end = period_bounds(query.period, ports.clock.now(), zone)
+            first_day, last_day = start.date(), (end - dt.timedelta(seconds=1)).date()
+            return _Range(first_day, last_day, start, end, zone)
+        last_day = query.last_day or ports.clock.now().astimezone(zone).date()
         first_day = query.first_day or last_day - dt.timedelta(days=_DEFAULT_DAYS - 1)
-        start, end = _midnight(first_day), _midnight(last_day + dt.timedelta(days=1))
+        start = local_midnight(first_day, zone)
+        end = local_midnight(last_day + dt.timedelta(days=1), zone)
         problem = "must not be before from" if last_day < first_day else None
         problem = problem or report_views.range_problem(start, end)
         if problem:
             raise PageError(400, "Some of the input is not valid.", [f"to: {problem}"])
-        return _Range(first_day=first_day, last_day=last_day, start=start, end=end)
+        return _Range(first_day, last_day, start, end, zone)
 
     @router.get("/ui/reports")
     async def reports_page(
@@ -73,8 +98,11 @@ def report_pages(site: Site) -> APIRouter:
         query: Annotated[ReportQuery, Query()],
         viewer: SignedIn = Depends(site.signed_in),
     ) -> HTMLResponse:
-        span = days(query)
+        open_section(viewer, "reports")
+        span = days(query, viewer)
         params = {"from": span.first_day, "to": span.last_day, "by": query.by}
+        params.update(tz=span.zone.key, sort=query.sort)
+        rows = await report_views.breakdown(ports, query.by, span.start, span.end, sort=query.sort)
         return site.render(
             request,
             "reports.html",
@@ -83,7 +111,13 @@ def report_pages(site: Site) -> APIRouter:
             by=query.by,
             dimensions=DIMENSIONS,
             inbound=query.by in _INBOUND,
-            rows=await report_views.breakdown(ports, query.by, span.start, span.end),
+            rows=rows,
+            total=await report_views.breakdown_total(ports, query.by, span.start, span.end),
+            sort=query.sort,
+            sort_links=_sort_links(request, query.sort),
+            periods=_PERIOD_NAMES,
+            period=query.period,
+            tz=span.zone.key,
             buyers=await report_views.buyer_performance(ports, span.start, span.end),
             csv_url="/ui/reports.csv?" + urlencode(params),
         )
@@ -92,12 +126,33 @@ def report_pages(site: Site) -> APIRouter:
     async def reports_csv(
         query: Annotated[ReportQuery, Query()], viewer: SignedIn = Depends(site.signed_in)
     ) -> Response:
-        span = days(query)
-        rows = await report_views.breakdown(ports, query.by, span.start, span.end)
+        open_section(viewer, "reports")
+        span = days(query, viewer)
+        rows = await report_views.breakdown(ports, query.by, span.start, span.end, sort=query.sort)
         return report_views.breakdown_csv(rows, query.by, span.start)
 
     return router
 
 
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), dt.UTC)
+def _zone(query: ReportQuery, viewer: SignedIn) -> ZoneInfo:
+    """The report's time zone: the form's, else the user's own (where users have one)."""
+    default = str(getattr(viewer, "time_zone", None) or "UTC")
+    try:
+        zone = report_views.report_zone(query.tz, default)
+    except ValueError as error:
+        raise PageError(400, "Some of the input is not valid.", [f"tz: {error}"]) from None
+    problem = report_views.sort_problem(query.sort)
+    if problem:
+        raise PageError(400, "Some of the input is not valid.", [f"sort: {problem}"])
+    return zone
+
+
+def _sort_links(request: Request, sort: str) -> dict[str, str]:
+    """Each sortable column's link: highest first, or lowest first when it is so already
+    (the key: A to Z first)."""
+    links = {}
+    for name in report_views.SORTABLE:
+        first = name if name == "key" else f"-{name}"
+        other = first.removeprefix("-") if first.startswith("-") else f"-{first}"
+        links[name] = str(request.url.include_query_params(sort=other if sort == first else first))
+    return links

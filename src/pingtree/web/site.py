@@ -1,11 +1,13 @@
 """What every page of the admin UI shares: the templates, who is signed in, the CSRF check,
 and error pages instead of JSON problems.
 
-A page router comes from :meth:`Site.router`; its routes take the person signed in as
+A page router comes from :meth:`Site.router`; its routes take the person signed in, the
+session's :class:`~pingtree.principals.Principal` which every view function takes, as
 ``viewer: SignedIn = Depends(site.signed_in)`` (GET) or ``Depends(site.signed_in_with_csrf)``
 (POST: the form's ``csrf_token`` must be the session's). A default value, not ``Annotated``:
 postponed annotations cannot name ``site``, a local. Raising :class:`PageError` answers with
-an error page; a missing ping or lead (``NotFound``) and invalid input are pages too.
+an error page; a missing ping or lead (``NotFound``), a section the principal may not
+open (``Forbidden``, 403) and invalid input are pages too.
 """
 
 from __future__ import annotations
@@ -21,14 +23,19 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment
 from starlette.datastructures import URL
 
+from pingtree.api.user_views import session_principal
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
-from pingtree.store.users import SignedIn, UserRepository
+from pingtree.principals import Forbidden, Principal
+
+# the name the pages have used for the principal of a session
+SignedIn = Principal
 
 __all__ = [
     "LOGIN_PATH",
     "SESSION_COOKIE",
     "PageError",
+    "SignedIn",
     "Site",
     "local_path",
     "same_token",
@@ -124,8 +131,7 @@ class Site:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             return None
-        async with self.ports.sessions() as session:
-            return await UserRepository(session).signed_in(token, self.ports.clock.now())
+        return await session_principal(self.ports, token)
 
     def _signed_in_dependency(self) -> Callable[[Request], Awaitable[SignedIn]]:
         async def signed_in(request: Request) -> SignedIn:
@@ -175,6 +181,8 @@ def _page_route_class(site: Site) -> type[APIRoute]:
                     return site.error_page(request, 404, str(missing).capitalize() + ".")
                 except PageError as error:
                     return site.error_page(request, error.status, error.message, error.details)
+                except Forbidden as refused:
+                    return site.error_page(request, 403, str(refused))
 
             return page
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pingtree.api import admin_views as views
 from pingtree.api.lead_search import person_keys
 from pingtree.flows.errors import InputError
-from pingtree.store.users import SignedIn, may_reveal_pii
+from pingtree.principals import SignedIn, may_reveal_pii
 from pingtree.web.filters import AttemptSearch, LeadSearch, PingSearch
 from pingtree.web.site import PageError, Site
 
@@ -36,23 +36,21 @@ def traffic_pages(site: Site) -> APIRouter:
             # the person's HMAC index takes the typed value's place in the URL, so no link,
             # page or history entry past this one request holds the email or phone
             return _person_search(site, request, search)
-        rows = await views.lead_list(ports, PAGE_SIZE + 1, **search.filters())
+        rows = await views.lead_list(ports, viewer, PAGE_SIZE + 1, **search.filters())
         return _list_page(site, request, viewer, "leads.html", rows, search)
 
     @router.get("/ui/leads/{lead_id}")
     async def lead_page(
         request: Request, lead_id: str, viewer: SignedIn = Depends(site.signed_in)
     ) -> HTMLResponse:
-        lead = await views.lead_trace(ports, lead_id)
+        lead = await views.lead_trace(ports, viewer, lead_id)
         return _lead_page(site, request, viewer, lead, revealed=False)
 
     @router.post("/ui/leads/{lead_id}/reveal")
     async def reveal_lead(
         request: Request, lead_id: str, viewer: SignedIn = Depends(site.signed_in_with_csrf)
     ) -> HTMLResponse:
-        if not may_reveal_pii(viewer.role):
-            raise PageError(403, f"The {viewer.role} role may not see personal data.")
-        lead = await views.lead_trace(ports, lead_id, revealed_to=f"user:{viewer.user_id}")
+        lead = await views.lead_trace(ports, viewer, lead_id, reveal=True)
         return _lead_page(site, request, viewer, lead, revealed=True)
 
     @router.get("/ui/pings")
@@ -61,14 +59,14 @@ def traffic_pages(site: Site) -> APIRouter:
         search: Annotated[PingSearch, Query()],
         viewer: SignedIn = Depends(site.signed_in),
     ) -> HTMLResponse:
-        rows = await views.ping_list(ports, PAGE_SIZE + 1, **search.filters())
+        rows = await views.ping_list(ports, viewer, PAGE_SIZE + 1, **search.filters())
         return _list_page(site, request, viewer, "pings.html", rows, search)
 
     @router.get("/ui/pings/{ping_id}")
     async def ping_page(
         request: Request, ping_id: str, viewer: SignedIn = Depends(site.signed_in)
     ) -> HTMLResponse:
-        ping = await views.ping_trace(ports, ping_id)
+        ping = await views.ping_trace(ports, viewer, ping_id)
         return site.render(request, "ping.html", viewer=viewer, ping=ping)
 
     @router.get("/ui/attempts")
@@ -77,7 +75,7 @@ def traffic_pages(site: Site) -> APIRouter:
         search: Annotated[AttemptSearch, Query()],
         viewer: SignedIn = Depends(site.signed_in),
     ) -> HTMLResponse:
-        rows = await views.attempt_list(ports, PAGE_SIZE + 1, **search.filters())
+        rows = await views.attempt_list(ports, viewer, PAGE_SIZE + 1, **search.filters())
         return _list_page(site, request, viewer, "attempts.html", rows, search)
 
     return router
