@@ -100,8 +100,11 @@ def report_pages(site: Site) -> APIRouter:
     ) -> HTMLResponse:
         open_section(viewer, "reports")
         span = days(query, viewer)
-        params = {"from": span.first_day, "to": span.last_day, "by": query.by}
-        params.update(tz=span.zone.key, sort=query.sort)
+        params: dict[str, object] = {"from": span.first_day, "to": span.last_day, "by": query.by}
+        if query.tz is not None:
+            params["tz"] = span.zone.key
+        if query.sort != report_views.DEFAULT_SORT:
+            params["sort"] = query.sort
         rows = await report_views.breakdown(ports, query.by, span.start, span.end, sort=query.sort)
         return site.render(
             request,

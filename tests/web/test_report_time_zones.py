@@ -1,0 +1,75 @@
+"""The reports page and the dashboard by the days of a time zone: presets, a totals row to
+the cent, columns sorted by their header links (no script), a bad zone named."""
+
+from __future__ import annotations
+
+import re
+
+from tests.api.market import Market
+from tests.reports.test_time_zones import NEW_YORK, _sell_all
+from tests.web.test_config_pages import signed_in
+
+_CELLS = re.compile(r'<td class="num">([^<]*)</td>')
+
+
+def _keys(html: str) -> list[str]:
+    return re.findall(r'<tr data-key="([^"]+)">', html)
+
+
+def test_yesterday_in_new_york_by_buyer_with_its_total(market: Market) -> None:
+    _sell_all(market)
+    http = signed_in(market)
+    answer = http.get("/ui/reports", params={"period": "yesterday", "tz": NEW_YORK, "by": "buyer"})
+    assert answer.status_code == 200, answer.text
+    html = answer.text
+    assert "2026-11-01 to 2026-11-01 (days of America/New_York)" in html
+    assert _keys(html) == ["b2", "b1"]  # highest revenue first
+    total = html[html.index('id="total"') :]
+    total = total[: total.index("</tr>")]
+    # leads delivered, sold, acceptance, revenue, cost, profit
+    cells = _CELLS.findall(total)
+    assert cells[0:2] == ["2", "2"]
+    assert cells[3] == "43.20"
+    assert 'aria-current="page">Yesterday<' in html
+
+    # in UTC the same day holds other leads
+    utc = http.get("/ui/reports", params={"period": "yesterday", "tz": "UTC", "by": "buyer"}).text
+    assert _keys(utc) == ["b1", "b0"]
+
+
+def test_headers_sort_the_rows(market: Market) -> None:
+    _sell_all(market)
+    http = signed_in(market)
+    params = {"from": "2026-10-31", "to": "2026-11-02", "tz": NEW_YORK, "by": "buyer"}
+    html = http.get("/ui/reports", params=params).text
+    assert _keys(html) == ["b3", "b2", "b1", "b0"]
+    link = re.search(r'<a href="([^"]+)" class="sort current" aria-sort="descending">Revenue', html)
+    assert link, html
+    ascending = http.get(link.group(1).replace("&amp;", "&"))
+    assert _keys(ascending.text) == ["b0", "b1", "b2", "b3"]
+    assert "Revenue ▲" in ascending.text
+    by_key = http.get("/ui/reports", params={**params, "sort": "-key"}).text
+    assert _keys(by_key) == ["b3", "b2", "b1", "b0"]
+    csv = http.get("/ui/reports.csv", params={**params, "sort": "revenue"}).text
+    assert [line.split(",")[0] for line in csv.splitlines()[1:]] == ["b0", "b1", "b2", "b3"]
+
+
+def test_a_bad_time_zone_or_sort_is_named(market: Market) -> None:
+    http = signed_in(market)
+    bad = http.get("/ui/reports", params={"tz": "Mars/Olympus"})
+    assert bad.status_code == 400
+    assert "tz: unknown time zone &#39;Mars/Olympus&#39;" in bad.text
+    bad = http.get("/ui/reports", params={"sort": "price"})
+    assert bad.status_code == 400
+    assert "sort: one of key" in bad.text
+
+
+def test_the_dashboards_presets(market: Market) -> None:
+    _sell_all(market)
+    http = signed_in(market)
+    for period in ("yesterday", "this_month", "last_month"):
+        answer = http.get("/ui", params={"period": period})
+        assert answer.status_code == 200, answer.text
+        assert "(days of UTC)" in answer.text
+    last_month = http.get("/ui", params={"period": "last_month"}).text
+    assert "2026-10-01 to 2026-10-31" in last_month
