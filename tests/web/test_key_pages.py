@@ -50,6 +50,7 @@ def _row(html: str, key_id: str) -> str:
 def test_an_operator_makes_a_key_that_works_and_revokes_it(market: Market) -> None:
     market.apply(marketplace([buyer("shield", order("shield_fl", "25.00"))]))
     http = _signed_in(market)
+    assert 'href="/ui/keys?campaign_id=acme_auto"' in http.get("/ui/campaigns").text
     token, page = _create(http, "landing pages")
     key_id = token.split("_")[1]
     assert 'data-copy="new-key"' in page

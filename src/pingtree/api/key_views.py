@@ -3,7 +3,9 @@ these (DESIGN §8.5: keys are secrets).
 
 A key's token is returned once, by :func:`create_key` and :func:`rotate_key`; afterwards only
 its id, name and dates are shown. Admins and operators manage keys (:func:`may_manage_keys`),
-analysts only read the list; the caller checks it, as for a PII reveal.
+analysts only read the list, and no one else sees it (:func:`may_see_keys`: a supplier's or
+buyer's user has no business with other parties' keys); the caller checks it, as for a PII
+reveal.
 
 Rotating a key makes a new one and lets the old one work for the overlap the operator picks
 (``overlap_hours``, 0 to :data:`MAX_OVERLAP_HOURS`), then it stops. Revoking stops a key at
@@ -29,6 +31,7 @@ __all__ = [
     "create_key",
     "key_list",
     "may_manage_keys",
+    "may_see_keys",
     "revoke_key",
     "rotate_key",
 ]
@@ -37,12 +40,18 @@ __all__ = [
 MAX_OVERLAP_HOURS = 24 * 30
 
 _MANAGERS = frozenset({"admin", "operator"})
+_READERS = _MANAGERS | {"analyst"}
 _CAMPAIGN = "campaign"
 
 
 def may_manage_keys(role: str) -> bool:
     """Whether ``role`` may create, rotate and revoke campaign keys."""
     return role in _MANAGERS
+
+
+def may_see_keys(role: str) -> bool:
+    """Whether ``role`` may see the campaign keys' list (never a secret)."""
+    return role in _READERS
 
 
 def campaign_names(ports: Ports) -> dict[str, str]:

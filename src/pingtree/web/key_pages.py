@@ -47,6 +47,8 @@ def key_pages(site: Site, keys: KeyChecker) -> APIRouter:
         campaign_id: Annotated[str | None, Query(pattern=_CAMPAIGN_ID)] = None,
         viewer: SignedIn = Depends(site.signed_in),
     ) -> HTMLResponse:
+        if not key_views.may_see_keys(viewer.role):
+            raise PageError(403, f"The {viewer.role} role may not see API keys.")
         return await render(request, viewer, campaign_id, {})
 
     @router.post("/ui/keys")
