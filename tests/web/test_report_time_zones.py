@@ -3,10 +3,15 @@ the cent, columns sorted by their header links (no script), a bad zone named."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import re
 
+from pingtree.store.db import create_engine, session_factory
+from pingtree.store.users import UserRepository
 from tests.api.market import Market
 from tests.reports.test_time_zones import NEW_YORK, _sell_all
+from tests.web.conftest import PASSWORD, in_thread
 from tests.web.test_config_pages import signed_in
 
 _CELLS = re.compile(r'<td class="num">([^<]*)</td>')
@@ -73,3 +78,27 @@ def test_the_dashboards_presets(market: Market) -> None:
         assert "(days of UTC)" in answer.text
     last_month = http.get("/ui", params={"period": "last_month"}).text
     assert "2026-10-01 to 2026-10-31" in last_month
+
+
+def test_a_users_own_time_zone_is_the_default(market: Market) -> None:
+    async def create() -> None:
+        engine = create_engine(market.settings.resolved_database_url())
+        try:
+            async with session_factory(engine).begin() as session:
+                await UserRepository(session).create(
+                    "nina", PASSWORD, "analyst", dt.datetime.now(dt.UTC), time_zone=NEW_YORK
+                )
+        finally:
+            await engine.dispose()
+
+    in_thread(lambda: asyncio.run(create()))
+    _sell_all(market)
+    http = signed_in(market, "nina")
+    html = http.get("/ui/reports", params={"period": "yesterday", "by": "buyer"}).text
+    assert "(days of America/New_York)" in html
+    assert _keys(html) == ["b2", "b1"]
+    dashboard = http.get("/ui", params={"period": "yesterday"}).text
+    assert "(days of America/New_York)" in dashboard
+    # the form's zone wins over the user's
+    utc = http.get("/ui/reports", params={"period": "yesterday", "by": "buyer", "tz": "UTC"})
+    assert _keys(utc.text) == ["b1", "b0"]

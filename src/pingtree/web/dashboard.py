@@ -42,7 +42,10 @@ def dashboard_pages(site: Site) -> APIRouter:
             # a supplier's or buyer's user has no marketplace figures: its leads instead
             return RedirectResponse("/ui/leads", status_code=303)
         # days of the user's own time zone where users have one, else UTC
-        zone = report_views.report_zone(None, str(getattr(viewer, "time_zone", None) or "UTC"))
+        try:
+            zone = report_views.report_zone(None, viewer.time_zone or "UTC")
+        except ValueError:  # a zone no longer known to this machine's tz database
+            zone = report_views.report_zone("UTC")
         start, end = period_bounds(period, ports.clock.now(), zone)
         bucket: Bucket = "hour" if period in ("today", "yesterday") else "day"
         points = await report_views.timeseries(ports, start, end, bucket, zone=zone)

@@ -139,7 +139,7 @@ def report_pages(site: Site) -> APIRouter:
 
 def _zone(query: ReportQuery, viewer: SignedIn) -> ZoneInfo:
     """The report's time zone: the form's, else the user's own (where users have one)."""
-    default = str(getattr(viewer, "time_zone", None) or "UTC")
+    default = viewer.time_zone or "UTC"
     try:
         zone = report_views.report_zone(query.tz, default)
     except ValueError as error:
