@@ -68,9 +68,7 @@ PARTY_PAGES = {
 }
 #: pages whose views do not take the principal yet, walked by their own strict xfail below
 #: (remove an entry once its page keeps to the scope: the xfail then fails)
-KNOWN_GAPS = {
-    "/ui/keys": "the campaign keys page lists every campaign's keys to a party's user",
-}
+KNOWN_GAPS: dict[str, str] = {}
 #: pages about no one's data, open to anyone (or to anyone signed in)
 NEUTRAL = ("/ui/login", "/ui/static/", "/healthz", "/readyz", "/docs", "/redoc", "/openapi")
 
@@ -273,6 +271,7 @@ def test_every_page_keeps_to_the_signed_in_principals_scope(world: World, userna
     assert not _page_walk(world, username, known_gaps=False)
 
 
+@pytest.mark.skipif(not KNOWN_GAPS, reason="no page is a known gap")
 @pytest.mark.xfail(strict=True, reason="; ".join(KNOWN_GAPS.values()))
 @pytest.mark.parametrize("username", ["sam", "bea"])
 def test_the_known_gaps_keep_to_the_signed_in_principals_scope(world: World, username: str) -> None:

@@ -13,7 +13,7 @@ from starlette.datastructures import URL
 
 from pingtree.api import key_views
 from pingtree.api.auth import KeyChecker
-from pingtree.store.users import SignedIn
+from pingtree.principals import SignedIn
 from pingtree.web.site import PageError, Site
 
 __all__ = ["key_pages"]
