@@ -58,3 +58,18 @@ def test_a_malformed_email_is_a_422_page_without_the_value(market: Market) -> No
     assert page.status_code == 422
     assert "email: must be an email address" in page.text
     assert "ana.at.example" not in page.text
+
+
+def test_an_analyst_may_not_find_a_person(market: Market) -> None:
+    """Whether someone's email has leads is personal data: an analyst sees none."""
+    market.apply(marketplace([buyer("shield", order("shield_fl", "25.00"))]))
+    market.sell({**PING, "sub_id": "pub-7"})
+    assert sign_in(market.http, "ana").status_code == 303
+    page = market.http.get("/ui/leads")
+    assert page.status_code == 200
+    assert 'name="email"' not in page.text
+    assert 'name="sub_id"' in page.text
+    asked = market.http.get("/ui/leads", params={"email": CONTACT["email"]}, follow_redirects=True)
+    assert asked.status_code == 403
+    assert _lead_ids(asked.text) == []
+    assert len(_lead_ids(market.http.get("/ui/leads", params={"sub_id": "pub-7"}).text)) == 1

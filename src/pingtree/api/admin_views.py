@@ -112,10 +112,14 @@ async def lead_list(
     creation time, ``until`` excluded; ``before``: the last id of the previous page.
     ``email``/``phone``: a person's live leads, found by HMAC (``api.lead_search``), as are
     ``persons`` (HMAC indexes); ``ref``: the lead's id or the seller's ``lead_ref``;
-    ``sub_id``: the seller's ``sub_id``. A
-    buyer's user sees the leads sold to its buyer only."""
+    ``sub_id``: the seller's ``sub_id``. A buyer's user sees the leads sold to its buyer
+    only. Finding a person by email or phone is for those who may see personal data (else
+    :class:`Forbidden`): whether someone's email has leads is itself personal data."""
     open_section(principal, "leads")
     scope = scope_for(ports, principal)
+    if (email is not None or phone is not None or persons) and not scope.pii:
+        raise Forbidden(f"The {principal.role} role may not search by personal data.")
+    keys = [*persons, *person_keys(ports.vault, email=email, phone=phone)]
     if scope.buyer_id is not None:
         if buyer_id and buyer_id != scope.buyer_id:
             return []
@@ -130,7 +134,7 @@ async def lead_list(
             since=_utc(since),
             until=_utc(until),
             before=before,
-            persons=[*persons, *person_keys(ports.vault, email=email, phone=phone)],
+            persons=keys,
             ref=ref,
             sub_id=sub_id,
             campaign_ids=scope.campaign_ids,
