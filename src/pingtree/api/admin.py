@@ -224,12 +224,19 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         address: Annotated[str | None, Query(max_length=45)] = None,
         outcome: SignInOutcome | None = None,
         before: str | None = None,
+        caller: Caller = admin,
     ) -> list[dict[str, Any]]:
         """Tries to sign in to the UI, newest first: the username as typed, the user it
         named (if any), the client's address and the outcome (``throttled`` and ``locked``
         were refused without checking the password). Never the password."""
         return await sign_in_views.sign_in_list(
-            ports, limit, username=username, address=address, outcome=outcome, before=before
+            ports,
+            token_principal(caller),
+            limit,
+            username=username,
+            address=address,
+            outcome=outcome,
+            before=before,
         )
 
     @router.get("/attempts")
@@ -286,16 +293,22 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         (leads, sales, reports); the erasure is recorded (``GET /erasures``) with the HMAC
         of what was asked, never its value."""
         return await erasures.erase(
-            ports, f"key:{caller.key_id}", email=body.email, phone=body.phone, lead_id=body.lead_id
+            ports,
+            token_principal(caller),
+            email=body.email,
+            phone=body.phone,
+            lead_id=body.lead_id,
         )
 
     @router.get("/erasures")
     async def list_erasures(
-        limit: Limit = 50, before: Annotated[str | None, Query(pattern=_ID_PATTERN)] = None
+        limit: Limit = 50,
+        before: Annotated[str | None, Query(pattern=_ID_PATTERN)] = None,
+        caller: Caller = admin,
     ) -> list[dict[str, Any]]:
         """Who erased whom and when, newest first: the HMAC of the email or phone asked, or
         the lead id, or a retention run's cutoff; how many leads lost their PII."""
-        return await erasures.erasure_list(ports, limit, before=before)
+        return await erasures.erasure_list(ports, token_principal(caller), limit, before=before)
 
     return router
 

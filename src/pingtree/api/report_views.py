@@ -1,5 +1,6 @@
 """What the reports API shows, as plain dicts and CSV downloads: the JSON routes and the UI's
-dashboard and reports pages both call these, so the UI holds no logic of its own.
+dashboard and reports pages both call these, so the UI holds no logic of its own. Each takes
+the principal asking: the marketplace's figures are the staff's (``api.scoping``).
 
 Money is a string with two decimals; rates are numbers in ``[0, 1]`` to four decimals,
 ``None`` when there was nothing to divide by. The figures are defined in
@@ -19,9 +20,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi.responses import Response
 
+from pingtree.api.scoping import open_section
 from pingtree.domain.money import format_money
 from pingtree.domain.report_days import UTC_ZONE, time_zone
 from pingtree.flows.ports import Ports
+from pingtree.principals import Principal
 from pingtree.store import reports
 from pingtree.store.reports import Bucket, Dimension, Figures
 
@@ -113,9 +116,10 @@ def range_problem(start: dt.datetime, end: dt.datetime) -> str | None:
 
 
 async def summary(
-    ports: Ports, start: dt.datetime, end: dt.datetime, *, test: bool = False
+    ports: Ports, principal: Principal, start: dt.datetime, end: dt.datetime, *, test: bool = False
 ) -> dict[str, Any]:
     """The dashboard's figures over the range."""
+    open_section(principal, "reports")
     await ports.pings.drained()  # every ping answered so far counts
     async with ports.sessions() as session:
         found = await reports.summary(session, start, end, test=test)
@@ -124,6 +128,7 @@ async def summary(
 
 async def timeseries(
     ports: Ports,
+    principal: Principal,
     start: dt.datetime,
     end: dt.datetime,
     bucket: Bucket,
@@ -132,6 +137,7 @@ async def timeseries(
     zone: ZoneInfo = UTC_ZONE,
 ) -> list[dict[str, Any]]:
     """The figures of each ``bucket`` of ``zone`` with its ``start``, oldest first."""
+    open_section(principal, "reports")
     await ports.pings.drained()
     async with ports.sessions() as session:
         points = await reports.timeseries(session, start, end, bucket, test=test, zone=zone)
@@ -140,6 +146,7 @@ async def timeseries(
 
 async def breakdown(
     ports: Ports,
+    principal: Principal,
     by: Dimension,
     start: dt.datetime,
     end: dt.datetime,
@@ -149,6 +156,7 @@ async def breakdown(
 ) -> list[dict[str, Any]]:
     """The figures of each supplier, campaign, buyer, order or vertical (its id: ``key``),
     by ``sort`` (:func:`sort_rows`; default: highest revenue first)."""
+    open_section(principal, "reports")
     await ports.pings.drained()
     async with ports.sessions() as session:
         rows = await reports.breakdown(session, by, start, end, test=test)
@@ -156,19 +164,27 @@ async def breakdown(
 
 
 async def breakdown_total(
-    ports: Ports, by: Dimension, start: dt.datetime, end: dt.datetime, *, test: bool = False
+    ports: Ports,
+    principal: Principal,
+    by: Dimension,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    test: bool = False,
 ) -> dict[str, Any]:
     """The totals row of :func:`breakdown`: a lead sold to two buyers is one sold lead."""
+    open_section(principal, "reports")
     await ports.pings.drained()
     async with ports.sessions() as session:
         return figures(await reports.breakdown_total(session, by, start, end, test=test))
 
 
 async def buyer_performance(
-    ports: Ports, start: dt.datetime, end: dt.datetime
+    ports: Ports, principal: Principal, start: dt.datetime, end: dt.datetime
 ) -> list[dict[str, Any]]:
     """Buyers' response times, timeouts and errors per buyer and kind (``order_id``
     ``None``), then per order and kind."""
+    open_section(principal, "reports")
     async with ports.sessions() as session:
         stats = await reports.buyer_performance(session, start, end)
     return [

@@ -22,8 +22,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from pingtree.api import report_views as views
-from pingtree.api.auth import ADMIN_RESPONSES, KeyChecker, admin_only
+from pingtree.api.auth import ADMIN_RESPONSES, Caller, KeyChecker, admin_only
 from pingtree.api.problems import field_problem
+from pingtree.api.scoping import token_principal
 from pingtree.domain.money import format_money
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
@@ -141,10 +142,11 @@ class OrderCapsOut(BaseModel):
 
 
 def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
+    admin = Depends(admin_only(keys))
     router = APIRouter(
         prefix="/api/v1/admin",
         tags=["reports"],
-        dependencies=[Depends(admin_only(keys))],
+        dependencies=[admin],
         responses=ADMIN_RESPONSES,
     )
 
@@ -188,10 +190,14 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     in_range = Depends(date_range)
 
     @router.get("/reports/summary")
-    async def summary(range_: _Range = in_range, test: Test = False) -> SummaryOut:
+    async def summary(
+        range_: _Range = in_range, test: Test = False, caller: Caller = admin
+    ) -> SummaryOut:
         """The dashboard's figures over the range: pings, posts, sold, acceptance rate,
         ping → post conversion, revenue, cost and profit of the sales that count."""
-        figures = await views.summary(ports, range_.start, range_.end, test=test)
+        figures = await views.summary(
+            ports, token_principal(caller), range_.start, range_.end, test=test
+        )
         return SummaryOut(**figures, start=range_.start, end=range_.end, test=test)
 
     @router.get("/reports/timeseries", response_model=TimeseriesOut, responses=_CSV)
@@ -200,6 +206,7 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         bucket: Bucket = "day",
         test: Test = False,
         format: Format = "json",
+        caller: Caller = admin,
     ) -> Response | TimeseriesOut:
         """The figures per day or hour of ``tz``, empty buckets included, oldest first;
         a day is 23 or 25 hours long on a DST change."""
@@ -214,7 +221,13 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
                 bucket,
             )
         points = await views.timeseries(
-            ports, range_.start, range_.end, bucket, test=test, zone=range_.zone
+            ports,
+            token_principal(caller),
+            range_.start,
+            range_.end,
+            bucket,
+            test=test,
+            zone=range_.zone,
         )
         if format == "csv":
             return views.timeseries_csv(points, bucket, range_.start)
@@ -239,6 +252,7 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
                 max_length=32,
             ),
         ] = views.DEFAULT_SORT,
+        caller: Caller = admin,
     ) -> Response | BreakdownOut:
         """The figures per supplier, campaign, buyer, order or vertical, by ``sort``
         (highest revenue first), with their total. For buyers and orders, pings and posts
@@ -247,10 +261,15 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         problem = views.sort_problem(sort)
         if problem:
             raise field_problem(("query", "sort"), problem, "value_error", sort)
-        rows = await views.breakdown(ports, by, range_.start, range_.end, test=test, sort=sort)
+        principal = token_principal(caller)
+        rows = await views.breakdown(
+            ports, principal, by, range_.start, range_.end, test=test, sort=sort
+        )
         if format == "csv":
             return views.breakdown_csv(rows, by, range_.start)
-        total = await views.breakdown_total(ports, by, range_.start, range_.end, test=test)
+        total = await views.breakdown_total(
+            ports, principal, by, range_.start, range_.end, test=test
+        )
         return BreakdownOut(
             start=range_.start,
             end=range_.end,
@@ -261,10 +280,12 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         )
 
     @router.get("/reports/buyers")
-    async def buyers(range_: _Range = in_range) -> BuyersOut:
+    async def buyers(range_: _Range = in_range, caller: Caller = admin) -> BuyersOut:
         """Buyers' endpoints from the delivery log: response times (average, p50, p90,
         max), timeouts and errors per buyer and kind (``order_id`` null), then per order."""
-        stats = await views.buyer_performance(ports, range_.start, range_.end)
+        stats = await views.buyer_performance(
+            ports, token_principal(caller), range_.start, range_.end
+        )
         return BuyersOut(
             start=range_.start, end=range_.end, rows=[BuyerPerfOut(**s) for s in stats]
         )

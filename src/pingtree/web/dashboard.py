@@ -48,9 +48,9 @@ def dashboard_pages(site: Site) -> APIRouter:
             zone = report_views.report_zone("UTC")
         start, end = period_bounds(period, ports.clock.now(), zone)
         bucket: Bucket = "hour" if period in ("today", "yesterday") else "day"
-        points = await report_views.timeseries(ports, start, end, bucket, zone=zone)
-        suppliers = await report_views.breakdown(ports, "supplier", start, end)
-        buyers = await report_views.breakdown(ports, "buyer", start, end)
+        points = await report_views.timeseries(ports, viewer, start, end, bucket, zone=zone)
+        suppliers = await report_views.breakdown(ports, viewer, "supplier", start, end)
+        buyers = await report_views.breakdown(ports, viewer, "buyer", start, end)
         return site.render(
             request,
             "dashboard.html",
@@ -60,7 +60,7 @@ def dashboard_pages(site: Site) -> APIRouter:
             first_day=start.date(),
             last_day=(end - dt.timedelta(seconds=1)).date(),
             tz=zone.key,
-            figures=await report_views.summary(ports, start, end),
+            figures=await report_views.summary(ports, viewer, start, end),
             over_time=charts.money_over_time(points, bucket),
             by_supplier=charts.money_by(suppliers, "supplier"),
             by_buyer=charts.money_by(buyers, "buyer"),

@@ -30,9 +30,8 @@ def erasure_pages(site: Site) -> APIRouter:
         before: Annotated[str | None, Query(pattern=r"^[0-9a-fA-F-]{0,64}$")] = None,
         viewer: SignedIn = Depends(site.signed_in),
     ) -> HTMLResponse:
-        _admin(viewer)
         # one row more than shown: it says an older page exists
-        rows = await erasure_list(site.ports, _PAGE_SIZE + 1, before=before or None)
+        rows = await erasure_list(site.ports, viewer, _PAGE_SIZE + 1, before=before or None)
         shown = rows[:_PAGE_SIZE]
         older = (
             str(request.url.include_query_params(before=shown[-1]["id"]))
@@ -62,7 +61,7 @@ def erasure_pages(site: Site) -> APIRouter:
         if not confirm:
             raise PageError(400, "Tick the box to confirm: an erasure cannot be undone.")
         try:
-            done = await erase(site.ports, f"user:{viewer.user_id}", **{by: value})
+            done = await erase(site.ports, viewer, **{by: value})
         except InputError as error:
             raise PageError(422, "Nothing was erased.", [e.msg for e in error.errors]) from None
         target = URL("/ui/erasures").include_query_params(erased=done["leads"])
@@ -72,5 +71,5 @@ def erasure_pages(site: Site) -> APIRouter:
 
 
 def _admin(viewer: SignedIn) -> None:
-    if not may_erase(viewer.role):
+    if not may_erase(viewer):
         raise PageError(403, f"The {viewer.role} role may not see or make erasures.")

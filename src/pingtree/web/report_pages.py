@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pingtree.api import report_views
 from pingtree.api.report_terms import DIMENSIONS, Dimension
-from pingtree.api.scoping import open_section
 from pingtree.domain.report_days import Period, local_midnight, period_bounds
 from pingtree.principals import SignedIn
 from pingtree.web.site import PageError, Site
@@ -98,14 +97,15 @@ def report_pages(site: Site) -> APIRouter:
         query: Annotated[ReportQuery, Query()],
         viewer: SignedIn = Depends(site.signed_in),
     ) -> HTMLResponse:
-        open_section(viewer, "reports")
         span = days(query, viewer)
         params: dict[str, object] = {"from": span.first_day, "to": span.last_day, "by": query.by}
         if query.tz is not None:
             params["tz"] = span.zone.key
         if query.sort != report_views.DEFAULT_SORT:
             params["sort"] = query.sort
-        rows = await report_views.breakdown(ports, query.by, span.start, span.end, sort=query.sort)
+        rows = await report_views.breakdown(
+            ports, viewer, query.by, span.start, span.end, sort=query.sort
+        )
         return site.render(
             request,
             "reports.html",
@@ -115,13 +115,13 @@ def report_pages(site: Site) -> APIRouter:
             dimensions=DIMENSIONS,
             inbound=query.by in _INBOUND,
             rows=rows,
-            total=await report_views.breakdown_total(ports, query.by, span.start, span.end),
+            total=await report_views.breakdown_total(ports, viewer, query.by, span.start, span.end),
             sort=query.sort,
             sort_links=_sort_links(request, query.sort),
             periods=_PERIOD_NAMES,
             period=query.period,
             tz=span.zone.key,
-            buyers=await report_views.buyer_performance(ports, span.start, span.end),
+            buyers=await report_views.buyer_performance(ports, viewer, span.start, span.end),
             csv_url="/ui/reports.csv?" + urlencode(params),
         )
 
@@ -129,9 +129,10 @@ def report_pages(site: Site) -> APIRouter:
     async def reports_csv(
         query: Annotated[ReportQuery, Query()], viewer: SignedIn = Depends(site.signed_in)
     ) -> Response:
-        open_section(viewer, "reports")
         span = days(query, viewer)
-        rows = await report_views.breakdown(ports, query.by, span.start, span.end, sort=query.sort)
+        rows = await report_views.breakdown(
+            ports, viewer, query.by, span.start, span.end, sort=query.sort
+        )
         return report_views.breakdown_csv(rows, query.by, span.start)
 
     return router
