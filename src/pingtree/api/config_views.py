@@ -1,14 +1,73 @@
-"""What the configuration pages show beyond the entities themselves: an order's caps with
-their use now. Staff only (``api.scoping``: the ``config`` section)."""
+"""The configuration as the UI's pages read and change it, through the principal: the
+entities, an order's caps with their use now. Reading is the staff's (``api.scoping``: the
+``config`` section); changing is an admin's or an operator's."""
 
 from __future__ import annotations
 
+from pingtree.api.config_entities import save_entity, switch_entity
 from pingtree.api.scoping import open_section
+from pingtree.config import entities
+from pingtree.config.entities import Change, Entity, Kind
 from pingtree.flows.ports import Ports
-from pingtree.principals import Principal
+from pingtree.principals import Forbidden, Principal
 from pingtree.store.reports import CapUse, cap_usage
 
-__all__ = ["CapUse", "cap_uses"]
+__all__ = [
+    "CapUse",
+    "cap_uses",
+    "entity",
+    "entity_list",
+    "may_edit_config",
+    "require_editor",
+    "save",
+    "switch",
+]
+
+#: the roles that change the configuration
+_EDITORS = frozenset({"admin", "operator"})
+
+
+def may_edit_config(principal: Principal) -> bool:
+    return principal.role in _EDITORS
+
+
+def require_editor(principal: Principal) -> None:
+    """:class:`Forbidden` unless ``principal`` may change the configuration."""
+    if not may_edit_config(principal):
+        raise Forbidden(f"The {principal.role} role may not change the configuration.")
+
+
+async def entity_list(ports: Ports, principal: Principal, kind: Kind) -> list[Entity]:
+    """Every stored entity of ``kind``, in id order."""
+    open_section(principal, "config")
+    return await entities.list_entities(ports.sessions, kind)
+
+
+async def entity(ports: Ports, principal: Principal, kind: Kind, entity_id: str) -> Entity:
+    """One stored entity; ``NotFound`` if there is none."""
+    open_section(principal, "config")
+    return await entities.get_entity(ports.sessions, kind, entity_id)
+
+
+async def save(
+    ports: Ports,
+    principal: Principal,
+    kind: Kind,
+    entity_id: str,
+    spec: object,
+    parent_id: str | None = None,
+) -> Change:
+    """Create or replace one entity and load the new snapshot."""
+    require_editor(principal)
+    return await save_entity(ports, kind, entity_id, spec, parent_id)
+
+
+async def switch(
+    ports: Ports, principal: Principal, kind: Kind, entity_id: str, *, paused: bool
+) -> Change:
+    """Pause or resume one entity and load the new snapshot."""
+    require_editor(principal)
+    return await switch_entity(ports, kind, entity_id, paused=paused)
 
 
 async def cap_uses(ports: Ports, principal: Principal, order_id: str) -> list[CapUse]:

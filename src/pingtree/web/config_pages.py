@@ -17,10 +17,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import URL
 
-from pingtree.api.config_entities import save_entity, switch_entity
-from pingtree.api.config_views import cap_uses
+from pingtree.api import config_views
 from pingtree.api.scoping import open_section
-from pingtree.config import entities
 from pingtree.config.entities import Entity, Kind
 from pingtree.config.errors import ConfigError, ConfigIssue
 from pingtree.flows.errors import NotFound
@@ -29,9 +27,8 @@ from pingtree.principals import SignedIn
 from pingtree.web.config_forms import FORMS, form_values, merge_form, spec_from_form
 from pingtree.web.site import PageError, Site, local_path
 
-__all__ = ["config_pages", "may_edit_config"]
+__all__ = ["config_pages"]
 
-_EDITORS = frozenset({"admin", "operator"})
 #: the list page of each kind: children are listed under their parents
 _LIST_PAGE = {
     Kind.VERTICALS: "/ui/verticals",
@@ -42,10 +39,6 @@ _LIST_PAGE = {
 }
 _CHILD_OF = {Kind.ORDERS: Kind.BUYERS, Kind.CAMPAIGNS: Kind.SUPPLIERS}
 _PAUSABLE = (Kind.SUPPLIERS, Kind.CAMPAIGNS, Kind.BUYERS, Kind.ORDERS)
-
-
-def may_edit_config(role: str) -> bool:
-    return role in _EDITORS
 
 
 def config_pages(site: Site) -> APIRouter:
@@ -68,7 +61,7 @@ def config_pages(site: Site) -> APIRouter:
     async def vertical_list(
         request: Request, viewer: SignedIn = Depends(site.signed_in)
     ) -> HTMLResponse:
-        verticals = await entities.list_entities(ports.sessions, Kind.VERTICALS)
+        verticals = await config_views.entity_list(ports, viewer, Kind.VERTICALS)
         return _render(site, request, viewer, "config_verticals.html", verticals=verticals)
 
     @router.post("/ui/orders/{order_id}/test")
@@ -121,7 +114,7 @@ def _entity_routes(router: APIRouter, site: Site, kind: Kind) -> None:
         request: Request, entity_id: str, viewer: SignedIn = Depends(site.signed_in)
     ) -> HTMLResponse:
         _editor(viewer)
-        entity = await entities.get_entity(site.ports.sessions, kind, entity_id)
+        entity = await config_views.entity(site.ports, viewer, kind, entity_id)
         values = form_values(FORMS[kind], entity.spec)
         return await _form_page(site, request, viewer, kind, values, entity=entity)
 
@@ -129,7 +122,7 @@ def _entity_routes(router: APIRouter, site: Site, kind: Kind) -> None:
         request: Request, entity_id: str, viewer: SignedIn = Depends(site.signed_in_with_csrf)
     ) -> Any:
         _editor(viewer)
-        entity = await entities.get_entity(site.ports.sessions, kind, entity_id)
+        entity = await config_views.entity(site.ports, viewer, kind, entity_id)
         return await _save(site, request, viewer, kind, entity_id, entity.parent_id, entity)
 
     router.add_api_route(base, show, methods=["GET"])
@@ -164,7 +157,7 @@ def _new_routes(router: APIRouter, site: Site, kind: Kind, path: str, parent: Ki
     ) -> HTMLResponse:
         _editor(viewer)
         if parent is not None:
-            await entities.get_entity(site.ports.sessions, parent, parent_id)
+            await config_views.entity(site.ports, viewer, parent, parent_id)
         values = {"id": "", **form_values(FORMS[kind], {})}
         return await _form_page(site, request, viewer, kind, values, parent_id=parent_id or None)
 
@@ -187,9 +180,9 @@ async def _tree_page(
 ) -> HTMLResponse:
     """A list of parents, each with its children: buyers and orders, suppliers and campaigns."""
     child = Kind.ORDERS if parent is Kind.BUYERS else Kind.CAMPAIGNS
-    parents = await entities.list_entities(site.ports.sessions, parent)
+    parents = await config_views.entity_list(site.ports, viewer, parent)
     children: dict[str | None, list[Entity]] = defaultdict(list)
-    for entity in await entities.list_entities(site.ports.sessions, child):
+    for entity in await config_views.entity_list(site.ports, viewer, child):
         children[entity.parent_id].append(entity)
     return _render(site, request, viewer, template, parents=parents, children=children)
 
@@ -206,17 +199,19 @@ async def _entity_page(
     test_error: str = "",
 ) -> HTMLResponse:
     ports = site.ports
-    entity = await entities.get_entity(ports.sessions, kind, entity_id)
+    entity = await config_views.entity(ports, viewer, kind, entity_id)
     context: dict[str, Any] = {"entity": entity, "notice": notice, "parent_status": "active"}
     if kind in _CHILD_OF and entity.parent_id is not None:
         # an order of a paused buyer, a campaign of a paused supplier, is effectively paused
-        parent = await entities.get_entity(ports.sessions, _CHILD_OF[kind], entity.parent_id)
+        parent = await config_views.entity(ports, viewer, _CHILD_OF[kind], entity.parent_id)
         context["parent_status"] = parent.status
     if kind is Kind.BUYERS:
-        orders = await entities.list_entities(ports.sessions, Kind.ORDERS)
+        orders = await config_views.entity_list(ports, viewer, Kind.ORDERS)
         context["orders"] = [order for order in orders if order.parent_id == entity.id]
     if kind is Kind.ORDERS:
-        context.update(cap_uses=await cap_uses(site.ports, viewer, entity_id), exchanges=exchanges)
+        context.update(
+            cap_uses=await config_views.cap_uses(site.ports, viewer, entity_id), exchanges=exchanges
+        )
         context.update(test_error=test_error)
     template = {
         Kind.BUYERS: "config_buyer.html",
@@ -236,7 +231,7 @@ async def _form_page(
     parent_id: str | None = None,
     issues: Sequence[ConfigIssue] = (),
 ) -> HTMLResponse:
-    verticals = await entities.list_entities(site.ports.sessions, Kind.VERTICALS)
+    verticals = await config_views.entity_list(site.ports, viewer, Kind.VERTICALS)
     return _render(
         site,
         request,
@@ -273,9 +268,9 @@ async def _save(
         if entity is not None:
             # the form shows some keys only: the others are kept as stored
             spec = merge_form(FORMS[kind], entity.spec, spec)
-        if entity is None and await _exists(site, kind, entity_id):
+        if entity is None and await _exists(site, viewer, kind, entity_id):
             raise ConfigError([ConfigIssue("id", f"a {kind.singular} has this id already")])
-        change = await save_entity(site.ports, kind, entity_id, spec, parent_id)
+        change = await config_views.save(site.ports, viewer, kind, entity_id, spec, parent_id)
     except ConfigError as error:
         return await _form_page(
             site,
@@ -291,9 +286,9 @@ async def _save(
     return _redirect(kind, entity_id, notice)
 
 
-async def _exists(site: Site, kind: Kind, entity_id: str) -> bool:
+async def _exists(site: Site, viewer: SignedIn, kind: Kind, entity_id: str) -> bool:
     try:
-        await entities.get_entity(site.ports.sessions, kind, entity_id)
+        await config_views.entity(site.ports, viewer, kind, entity_id)
     except NotFound:
         return False
     return True
@@ -304,7 +299,7 @@ async def _switch(
 ) -> RedirectResponse:
     _editor(viewer)
     try:
-        await switch_entity(site.ports, kind, entity_id, paused=paused)
+        await config_views.switch(site.ports, viewer, kind, entity_id, paused=paused)
     except ConfigError as error:
         raise PageError(
             422, "The change cannot be applied.", [str(i) for i in error.issues]
@@ -329,14 +324,14 @@ def _render(
         request,
         template,
         viewer=viewer,
-        may_edit=may_edit_config(viewer.role),
+        may_edit=config_views.may_edit_config(viewer),
         list_page=_LIST_PAGE,
         **context,
     )
 
 
 def _editor(viewer: SignedIn) -> None:
-    if not may_edit_config(viewer.role):
+    if not config_views.may_edit_config(viewer):
         raise PageError(403, f"The {viewer.role} role may not change the configuration.")
 
 
