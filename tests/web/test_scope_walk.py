@@ -426,6 +426,14 @@ def test_users_are_bound_only_to_parties_that_exist(world: World) -> None:
         (error,) = answer.json()["detail"]
         assert error["loc"] == ["body", where], error
         assert says in error["msg"], error
+    for username in ("new comer", "new\x00comer", "new:comer", "n" * 101):
+        answer = market.http.post(
+            "/api/v1/admin/users",
+            headers=market.admin,
+            json={"username": username, "role": "admin", "password": PASSWORD},
+        )
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["loc"] == ["body", "username"]
     made = market.http.post(
         "/api/v1/admin/users",
         headers=market.admin,

@@ -85,11 +85,11 @@ async def create_user(
     errors = _binding_errors(ports, role, supplier_id, buyer_id)
     errors += _time_zone_errors(time_zone)
     name = username.strip()
-    if not name or len(name) > _MAX_USERNAME or any(c.isspace() or c == ":" for c in name):
+    if not name or len(name) > _MAX_USERNAME or any(not _name_char(c) for c in name):
         errors.append(
             FieldError(
                 ("body", "username"),
-                f"1 to {_MAX_USERNAME} characters, no spaces or colons",
+                f"1 to {_MAX_USERNAME} printable characters, no spaces or colons",
                 "value_error",
                 username[:_MAX_USERNAME],
             )
@@ -231,6 +231,11 @@ def _time_zone_errors(time_zone: str) -> list[FieldError]:
             time_zone[:64],
         )
     ]
+
+
+def _name_char(char: str) -> bool:
+    # no control character (PostgreSQL text cannot even hold NUL), no space, no colon
+    return char.isprintable() and not char.isspace() and char != ":"
 
 
 def _new_password() -> str:
