@@ -249,6 +249,10 @@ _LOOSE = (
     # a person's email or phone in any spelling intake accepts (canonicalized, then found
     # by its HMAC): the field types' rule, not a pattern; a generated one is mostly a 422
     ("GET", "^/api/v1/admin/leads$"),
+    # a user's binding names a supplier or buyer of the live configuration, as its role
+    # says, and its time zone is one the machine knows: rules of the data, not of a schema
+    ("POST", "^/api/v1/admin/users$"),
+    ("PUT", "^/api/v1/admin/users/[{]user_id[}]/role$"),
 )
 
 

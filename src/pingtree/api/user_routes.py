@@ -3,7 +3,7 @@ password. Admin tokens only; the views (``api.user_views``) are the UI's too."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
@@ -16,26 +16,33 @@ from pingtree.flows.ports import Ports
 __all__ = ["users_router"]
 
 UserId = Annotated[str, Path(max_length=36, pattern=r"^[0-9a-fA-F-]{1,36}$")]
+Role = Literal["admin", "operator", "analyst", "supplier", "buyer"]
+#: a username: printable, no spaces or colons (``api.user_views`` checks the same)
+_USERNAME = r"^[^\s:\x00-\x1f\x7f]+$"
 
 
 class UserAsked(BaseModel):
     """A new user. Without ``password`` one is made and shown this once."""
 
-    username: str = Field(min_length=1, max_length=100)
-    role: str = Field(max_length=32, description="admin, operator, analyst, supplier or buyer")
-    password: str | None = Field(default=None, min_length=1, max_length=200)
-    supplier_id: str | None = Field(default=None, max_length=64)
-    buyer_id: str | None = Field(default=None, max_length=64)
-    time_zone: str = Field(default="UTC", max_length=64)
+    username: str = Field(min_length=1, max_length=100, pattern=_USERNAME)
+    role: Role
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+    supplier_id: str | None = Field(
+        default=None, max_length=64, description="a supplier of the configuration (supplier)"
+    )
+    buyer_id: str | None = Field(
+        default=None, max_length=64, description="a buyer of the configuration (buyer)"
+    )
+    time_zone: str = Field(default="UTC", max_length=64, description="an IANA time zone")
 
 
 class RoleAsked(BaseModel):
     """A user's role and binding: a ``supplier`` names its supplier, a ``buyer`` its buyer."""
 
-    role: str = Field(max_length=32)
+    role: Role
     supplier_id: str | None = Field(default=None, max_length=64)
     buyer_id: str | None = Field(default=None, max_length=64)
-    time_zone: str | None = Field(default=None, max_length=64)
+    time_zone: str | None = Field(default=None, max_length=64, description="an IANA time zone")
 
 
 def users_router(ports: Ports, keys: KeyChecker) -> APIRouter:
