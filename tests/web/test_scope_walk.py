@@ -63,6 +63,9 @@ PARTY_PAGES = {
         "/ui/campaigns/northwind_auto/instructions",
         "/ui/campaigns/northwind_auto/instructions.md",
         "/ui/campaigns/northwind_auto/instructions.pdf",
+        # the supplier portal: its campaigns, its own campaigns' keys
+        "/ui/my-campaigns",
+        "/ui/keys",
     ),
     "buyer": ("/ui/leads", "/ui/attempts"),
 }

@@ -74,31 +74,34 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         campaign_id: str,
         body: KeyAsked | None = None,
         label: Annotated[str, Query(max_length=200)] = "",
+        caller: Caller = admin,
     ) -> dict[str, Any]:
         """A new API key for a campaign, named ``name`` (or the older ``label`` query). The
         key (``api_key``) is shown this once; only its HMAC is kept."""
         name = body.name if body is not None else label
-        return await key_views.create_key(ports, keys, campaign_id, name)
+        return await key_views.create_key(ports, token_principal(caller), keys, campaign_id, name)
 
     @router.get("/campaigns/{campaign_id}/keys")
-    async def list_campaign_keys(campaign_id: str) -> list[dict[str, Any]]:
+    async def list_campaign_keys(campaign_id: str, caller: Caller = admin) -> list[dict[str, Any]]:
         """The campaign's keys, revoked and expired ones too: id, name, ``state``, when
         created, last used (to the minute), expiring (a rotated key) or revoked. Never a
         secret."""
-        return await key_views.key_list(ports, campaign_id=campaign_id)
+        return await key_views.key_list(ports, token_principal(caller), campaign_id=campaign_id)
 
     @router.post("/campaigns/{campaign_id}/keys/{key_id}/rotate", status_code=201)
     async def rotate_campaign_key(
-        campaign_id: str, key_id: str, body: RotationAsked
+        campaign_id: str, key_id: str, body: RotationAsked, caller: Caller = admin
     ) -> dict[str, Any]:
         """A new key replacing ``key_id`` (shown this once, ``api_key``); the old one keeps
         working for ``overlap_hours`` (``replaces.expires_at``), then stops."""
-        return await key_views.rotate_key(ports, keys, campaign_id, key_id, body.overlap_hours)
+        return await key_views.rotate_key(
+            ports, token_principal(caller), keys, campaign_id, key_id, body.overlap_hours
+        )
 
     @router.delete("/campaigns/{campaign_id}/keys/{key_id}", status_code=204)
-    async def revoke_campaign_key(campaign_id: str, key_id: str) -> None:
+    async def revoke_campaign_key(campaign_id: str, key_id: str, caller: Caller = admin) -> None:
         """Revoke a key: it stops working now."""
-        await key_views.revoke_key(ports, keys, campaign_id, key_id)
+        await key_views.revoke_key(ports, token_principal(caller), keys, campaign_id, key_id)
 
     @router.put("/secrets/{name}", status_code=204)
     async def set_secret(name: str, body: SecretValue) -> None:

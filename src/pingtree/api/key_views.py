@@ -2,10 +2,12 @@
 these (DESIGN §8.5: keys are secrets).
 
 A key's token is returned once, by :func:`create_key` and :func:`rotate_key`; afterwards only
-its id, name and dates are shown. Admins and operators manage keys (:func:`may_manage_keys`),
-analysts only read the list, and no one else sees it (:func:`may_see_keys`: a supplier's or
-buyer's user has no business with other parties' keys); the caller checks it, as for a PII
-reveal.
+its id, name and dates are shown. Every function takes the principal and keeps to its scope
+(``api.scoping``): admins and operators manage every campaign's keys (:func:`may_manage_keys`),
+analysts only read the list; a ``supplier`` user manages its own campaigns' keys (the supplier
+portal) and learns nothing of the others' (another supplier's campaign or key is
+:class:`~pingtree.flows.errors.NotFound`, as if it did not exist); a buyer's user sees none
+(:class:`~pingtree.principals.Forbidden`).
 
 Rotating a key makes a new one and lets the old one work for the overlap the operator picks
 (``overlap_hours``, 0 to :data:`MAX_OVERLAP_HOURS`), then it stops. Revoking stops a key at
@@ -20,8 +22,10 @@ import datetime as dt
 from typing import Any
 
 from pingtree.api.auth import KeyChecker
+from pingtree.api.scoping import scope_for
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
+from pingtree.principals import Forbidden, Principal
 from pingtree.store.secrets import ApiKeyRepository
 from pingtree.store.tables import ApiKey
 
@@ -44,35 +48,55 @@ _READERS = _MANAGERS | {"analyst"}
 _CAMPAIGN = "campaign"
 
 
-def may_manage_keys(role: str) -> bool:
-    """Whether ``role`` may create, rotate and revoke campaign keys."""
-    return role in _MANAGERS
+def _own_supplier(principal: Principal) -> bool:
+    return principal.role == "supplier" and bool(principal.supplier_id)
 
 
-def may_see_keys(role: str) -> bool:
-    """Whether ``role`` may see the campaign keys' list (never a secret)."""
-    return role in _READERS
+def may_manage_keys(principal: Principal) -> bool:
+    """Whether ``principal`` may create, rotate and revoke campaign keys (a supplier's user:
+    its own campaigns' only)."""
+    return principal.role in _MANAGERS or _own_supplier(principal)
 
 
-def campaign_names(ports: Ports) -> dict[str, str]:
-    """Campaign id → name, of the configuration in force (for the keys page's choices)."""
+def may_see_keys(principal: Principal) -> bool:
+    """Whether ``principal`` may see the campaign keys' list (never a secret)."""
+    return principal.role in _READERS or _own_supplier(principal)
+
+
+def campaign_names(ports: Ports, principal: Principal) -> dict[str, str]:
+    """Campaign id → name of the configuration in force that ``principal`` may see (the keys
+    page's choices)."""
     campaigns = ports.snapshots.current().config.campaigns
-    return {cid: campaigns[cid].name for cid in sorted(campaigns)}
+    scope = scope_for(ports, principal)
+    return {cid: campaigns[cid].name for cid in sorted(campaigns) if scope.has_campaign(cid)}
 
 
-async def key_list(ports: Ports, *, campaign_id: str | None = None) -> list[dict[str, Any]]:
-    """Campaign keys, revoked and expired ones too, oldest first; never a secret."""
+async def key_list(
+    ports: Ports, principal: Principal, *, campaign_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Campaign keys ``principal`` may see, revoked and expired ones too, oldest first; never
+    a secret."""
+    _see(principal)
     if campaign_id is not None:
-        _campaign(ports, campaign_id)
+        _campaign(ports, principal, campaign_id)
+    scope = scope_for(ports, principal)
     now = ports.clock.now()
     async with ports.sessions() as session:
         rows = await ApiKeyRepository(session).list(campaign_id)
-    return [_key(row, now) for row in rows if row.role == _CAMPAIGN]
+    return [
+        _key(row, now)
+        for row in rows
+        if row.role == _CAMPAIGN
+        and row.campaign_id is not None
+        and scope.has_campaign(row.campaign_id)
+    ]
 
 
-async def create_key(ports: Ports, keys: KeyChecker, campaign_id: str, name: str) -> dict[str, Any]:
+async def create_key(
+    ports: Ports, principal: Principal, keys: KeyChecker, campaign_id: str, name: str
+) -> dict[str, Any]:
     """A new key for the campaign, named ``name``; ``api_key`` is its token, shown this once."""
-    _campaign(ports, campaign_id)
+    _manage(ports, principal, campaign_id)
     now = ports.clock.now()
     async with ports.sessions.begin() as session:
         row, token = await ApiKeyRepository(session).issue(
@@ -83,11 +107,17 @@ async def create_key(ports: Ports, keys: KeyChecker, campaign_id: str, name: str
 
 
 async def rotate_key(
-    ports: Ports, keys: KeyChecker, campaign_id: str, key_id: str, overlap_hours: int
+    ports: Ports,
+    principal: Principal,
+    keys: KeyChecker,
+    campaign_id: str,
+    key_id: str,
+    overlap_hours: int,
 ) -> dict[str, Any]:
     """A successor of key ``key_id`` (same campaign and name; ``api_key`` its token, shown
     this once) and the old key's end: ``now + overlap_hours``. A revoked or expired key has
     no successor (:class:`NotFound`)."""
+    _manage(ports, principal, campaign_id)
     now = ports.clock.now()
     async with ports.sessions.begin() as session:
         repository = ApiKeyRepository(session)
@@ -104,8 +134,11 @@ async def rotate_key(
     return answer
 
 
-async def revoke_key(ports: Ports, keys: KeyChecker, campaign_id: str, key_id: str) -> None:
+async def revoke_key(
+    ports: Ports, principal: Principal, keys: KeyChecker, campaign_id: str, key_id: str
+) -> None:
     """Stop key ``key_id`` now. Revoking a revoked key changes nothing."""
+    _manage(ports, principal, campaign_id)
     async with ports.sessions.begin() as session:
         repository = ApiKeyRepository(session)
         await _key_of(repository, campaign_id, key_id)
@@ -113,8 +146,23 @@ async def revoke_key(ports: Ports, keys: KeyChecker, campaign_id: str, key_id: s
     keys.forget(key_id)
 
 
-def _campaign(ports: Ports, campaign_id: str) -> None:
-    if campaign_id not in ports.snapshots.current().config.campaigns:
+def _see(principal: Principal) -> None:
+    if not may_see_keys(principal):
+        raise Forbidden(f"The {principal.role} role may not see API keys.")
+
+
+def _manage(ports: Ports, principal: Principal, campaign_id: str) -> None:
+    _see(principal)
+    if not may_manage_keys(principal):
+        raise Forbidden(f"The {principal.role} role may see keys but not change them.")
+    _campaign(ports, principal, campaign_id)
+
+
+def _campaign(ports: Ports, principal: Principal, campaign_id: str) -> None:
+    """:class:`NotFound` unless the campaign is configured and in ``principal``'s scope (a
+    supplier's user is told the same of another supplier's campaign as of none)."""
+    configured = campaign_id in ports.snapshots.current().config.campaigns
+    if not configured or not scope_for(ports, principal).has_campaign(campaign_id):
         raise NotFound("no such campaign")
 
 

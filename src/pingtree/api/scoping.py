@@ -25,7 +25,7 @@ __all__ = [
 ADMIN_ONLY = frozenset({"sign-ins", "erasures", "set-aside", "users", "reveals", "secrets"})
 #: the sections a party's user opens; its views scope what they show
 PARTY_SECTIONS: dict[str, frozenset[str]] = {
-    "supplier": frozenset({"leads", "pings"}),
+    "supplier": frozenset({"my-campaigns", "keys", "leads", "pings"}),
     "buyer": frozenset({"leads", "attempts"}),
 }
 

@@ -1,7 +1,9 @@
 """The campaign keys page: every campaign's keys with their name, dates and state, and forms
 to create, rotate and revoke them. The data and the rules come from ``api.key_views``, as the
-admin API's do. A new key's token is shown once, in a read-only field to copy, on the page
-that answers the form (never in a URL, never stored)."""
+admin API's do, scoped by the signed-in principal: staff see every campaign's keys, a
+supplier's user its own campaigns' (its portal). A new key's token is shown once, in a
+read-only field to copy, on the page that answers the form (never in a URL, never
+stored)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from starlette.datastructures import URL
 from pingtree.api import key_views
 from pingtree.api.auth import KeyChecker
 from pingtree.principals import SignedIn
-from pingtree.web.site import PageError, Site
+from pingtree.web.site import Site
 
 __all__ = ["key_pages"]
 
@@ -29,15 +31,15 @@ def key_pages(site: Site, keys: KeyChecker) -> APIRouter:
     async def render(
         request: Request, viewer: SignedIn, campaign_id: str | None, issued: dict[str, object]
     ) -> HTMLResponse:
-        rows = await key_views.key_list(ports, campaign_id=campaign_id)
+        rows = await key_views.key_list(ports, viewer, campaign_id=campaign_id)
         return site.render(
             request,
             "keys.html",
             viewer=viewer,
             rows=rows,
-            campaigns=key_views.campaign_names(ports),
+            campaigns=key_views.campaign_names(ports, viewer),
             campaign_id=campaign_id,
-            may_manage=key_views.may_manage_keys(viewer.role),
+            may_manage=key_views.may_manage_keys(viewer),
             issued=issued,
         )
 
@@ -47,8 +49,6 @@ def key_pages(site: Site, keys: KeyChecker) -> APIRouter:
         campaign_id: Annotated[str | None, Query(pattern=_CAMPAIGN_ID)] = None,
         viewer: SignedIn = Depends(site.signed_in),
     ) -> HTMLResponse:
-        if not key_views.may_see_keys(viewer.role):
-            raise PageError(403, f"The {viewer.role} role may not see API keys.")
         return await render(request, viewer, campaign_id, {})
 
     @router.post("/ui/keys")
@@ -58,8 +58,7 @@ def key_pages(site: Site, keys: KeyChecker) -> APIRouter:
         name: Annotated[str, Form(max_length=200)] = "",
         viewer: SignedIn = Depends(site.signed_in_with_csrf),
     ) -> HTMLResponse:
-        _manager(viewer)
-        issued = await key_views.create_key(ports, keys, campaign_id, name.strip())
+        issued = await key_views.create_key(ports, viewer, keys, campaign_id, name.strip())
         return await render(request, viewer, campaign_id, issued)
 
     @router.post("/ui/keys/{key_id}/rotate")
@@ -70,8 +69,7 @@ def key_pages(site: Site, keys: KeyChecker) -> APIRouter:
         overlap_hours: Annotated[int, Form(ge=0, le=key_views.MAX_OVERLAP_HOURS)] = 24,
         viewer: SignedIn = Depends(site.signed_in_with_csrf),
     ) -> HTMLResponse:
-        _manager(viewer)
-        issued = await key_views.rotate_key(ports, keys, campaign_id, key_id, overlap_hours)
+        issued = await key_views.rotate_key(ports, viewer, keys, campaign_id, key_id, overlap_hours)
         return await render(request, viewer, campaign_id, issued)
 
     @router.post("/ui/keys/{key_id}/revoke")
@@ -80,14 +78,8 @@ def key_pages(site: Site, keys: KeyChecker) -> APIRouter:
         campaign_id: Annotated[str, Form(pattern=_CAMPAIGN_ID)],
         viewer: SignedIn = Depends(site.signed_in_with_csrf),
     ) -> RedirectResponse:
-        _manager(viewer)
-        await key_views.revoke_key(ports, keys, campaign_id, key_id)
+        await key_views.revoke_key(ports, viewer, keys, campaign_id, key_id)
         target = URL("/ui/keys").include_query_params(campaign_id=campaign_id)
         return RedirectResponse(str(target), status_code=303)
 
     return router
-
-
-def _manager(viewer: SignedIn) -> None:
-    if not key_views.may_manage_keys(viewer.role):
-        raise PageError(403, f"The {viewer.role} role may see keys but not change them.")

@@ -18,6 +18,7 @@ __all__ = ["ADMIN_SECTIONS", "NAVIGATION", "page_templates", "tone"]
 #: the sections of the UI, in the order of the navigation bar
 NAVIGATION = (
     ("/ui", "Dashboard"),
+    ("/ui/my-campaigns", "Your campaigns"),
     ("/ui/leads", "Leads"),
     ("/ui/pings", "Pings"),
     ("/ui/attempts", "Delivery log"),
@@ -94,8 +95,8 @@ def _pretty(value: Any) -> str:
 
 def _in_navigation(viewer: Principal, href: str) -> bool:
     """Whether ``viewer``'s navigation shows the section at ``href``."""
-    if viewer.is_staff:
-        return viewer.is_admin or href not in ADMIN_SECTIONS
+    if viewer.is_staff:  # the supplier portal's front page is a supplier's
+        return href != "/ui/my-campaigns" and (viewer.is_admin or href not in ADMIN_SECTIONS)
     return href in _PARTY_NAVIGATION.get(viewer.role, frozenset())
 
 

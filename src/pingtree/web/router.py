@@ -21,6 +21,7 @@ from pingtree.web.rendering import page_templates
 from pingtree.web.report_pages import report_pages
 from pingtree.web.sign_in_pages import sign_in_pages
 from pingtree.web.site import Site
+from pingtree.web.supplier_pages import supplier_pages
 from pingtree.web.traffic import traffic_pages
 from pingtree.web.user_pages import user_pages
 
@@ -40,6 +41,7 @@ def web_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router.include_router(instructions_pages(site))
     router.include_router(erasure_pages(site))
     router.include_router(key_pages(site, keys))
+    router.include_router(supplier_pages(site))
     router.include_router(sign_in_pages(site))
     router.include_router(user_pages(site))
     router.include_router(_static_files())

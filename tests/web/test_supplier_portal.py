@@ -1,0 +1,165 @@
+"""The supplier portal over plain HTTP (DESIGN §8.5, §9): a supplier's user sees its own
+campaigns with their instructions, and manages its own campaigns' keys on the keys page the
+staff use, scoped by the principal; another supplier's campaigns and keys are as if they did
+not exist, and no buyer name or price shows anywhere in it. A buyer's user is refused."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from tests.api.market import PING, Market, buyer, campaign, marketplace, order
+from tests.web.conftest import PASSWORD
+from tests.web.session import csrf_token, sign_in
+
+_NEW_KEY = re.compile(r'id="new-key" readonly size="70" value="(pt_[^"]+)"')
+#: what a supplier's user never sees: the other supplier, the buyer, its price
+HIDDEN = ("southpaw", "Southpaw Media", "alphains", "Alpha Insurance Co", "41.17")
+
+
+def _config() -> dict[str, Any]:
+    config = marketplace([buyer("alphains", order("alpha_fl", "41.17"), name="Alpha Insurance Co")])
+    config["suppliers"] = [
+        {
+            "id": "northwind",
+            "name": "Northwind Leads",
+            "campaigns": [campaign("northwind_auto", name="Northwind auto")],
+        },
+        {
+            "id": "southpaw",
+            "name": "Southpaw Media",
+            "campaigns": [campaign("southpaw_auto", name="Southpaw auto")],
+        },
+    ]
+    return config
+
+
+def _user(market: Market, username: str, **binding: str) -> None:
+    role = "supplier" if "supplier_id" in binding else "buyer"
+    made = market.http.post(
+        "/api/v1/admin/users",
+        headers=market.admin,
+        json={"username": username, "role": role, "password": PASSWORD, **binding},
+    )
+    assert made.status_code == 201, made.text
+
+
+def _ping(market: Market, token: str) -> int:
+    with httpx.Client(base_url=market.http.base_url) as seller:
+        answer = seller.post(
+            "/api/v1/ping",
+            json={"fields": PING, "test": True},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    return answer.status_code
+
+
+def _unleaked(page: httpx.Response) -> None:
+    shown = [word for word in HIDDEN if word in page.text]
+    assert not shown, f"{page.request.url} shows {shown}"
+
+
+def test_a_supplier_user_sees_its_own_campaigns_and_manages_its_own_keys(market: Market) -> None:
+    market.apply(_config())
+    theirs = market.key("southpaw_auto")  # another supplier's key, made by the operator
+    their_id = theirs.split("_")[1]
+    _user(market, "sam", supplier_id="northwind")
+    http = market.http
+    assert sign_in(http, "sam").status_code == 303
+
+    portal = http.get("/ui/my-campaigns")
+    assert portal.status_code == 200
+    assert "Northwind auto" in portal.text
+    assert 'href="/ui/campaigns/northwind_auto/instructions"' in portal.text
+    assert 'id="sandbox"' in portal.text
+    assert "never sold or sent to a live buyer" in portal.text
+    _unleaked(portal)
+    nav = re.findall(r'<nav aria-label="Sections">(.*?)</nav>', portal.text, re.S)[0]
+    assert 'href="/ui/my-campaigns"' in nav
+    assert 'href="/ui/keys"' in nav
+    assert "/ui/buyers" not in nav
+
+    keys = http.get("/ui/keys")
+    assert keys.status_code == 200
+    assert 'value="northwind_auto"' in keys.text
+    assert their_id not in keys.text
+    _unleaked(keys)
+    assert http.get("/ui/keys", params={"campaign_id": "southpaw_auto"}).status_code == 404
+
+    token = csrf_token(keys.text)
+    made = http.post(
+        "/ui/keys", data={"campaign_id": "northwind_auto", "name": "site", "csrf_token": token}
+    )
+    assert made.status_code == 200, made.text
+    found = _NEW_KEY.search(made.text)
+    assert found, "the new key is not shown"
+    mine = found.group(1)
+    assert _ping(market, mine) == 200
+    listed = http.get("/ui/keys").text
+    assert mine.split("_")[1] in listed
+
+    # the other supplier's campaign and key: not found, and its key keeps working
+    refused = http.post(
+        "/ui/keys", data={"campaign_id": "southpaw_auto", "name": "x", "csrf_token": token}
+    )
+    assert refused.status_code == 404
+    for action in ("rotate", "revoke"):
+        answer = http.post(
+            f"/ui/keys/{their_id}/{action}",
+            data={"campaign_id": "southpaw_auto", "csrf_token": token},
+        )
+        assert answer.status_code == 404, (action, answer.status_code)
+        _unleaked(answer)
+        # nor through its own campaign: the key is not its campaign's
+        answer = http.post(
+            f"/ui/keys/{their_id}/{action}",
+            data={"campaign_id": "northwind_auto", "csrf_token": token},
+        )
+        assert answer.status_code == 404, (action, answer.status_code)
+    assert _ping(market, theirs) == 200
+
+    # its own: rotated with an overlap, then revoked
+    mine_id = mine.split("_")[1]
+    rotated = http.post(
+        f"/ui/keys/{mine_id}/rotate",
+        data={"campaign_id": "northwind_auto", "overlap_hours": "2", "csrf_token": token},
+    )
+    assert rotated.status_code == 200
+    successor = _NEW_KEY.search(rotated.text)
+    assert successor
+    assert _ping(market, mine) == 200  # still working in its overlap
+    revoked = http.post(
+        f"/ui/keys/{successor.group(1).split('_')[1]}/revoke",
+        data={"campaign_id": "northwind_auto", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert revoked.status_code == 303
+    assert _ping(market, successor.group(1)) == 401
+    assert "instructions" in http.get("/ui/campaigns/northwind_auto/instructions").text
+    assert http.get("/ui/campaigns/southpaw_auto/instructions").status_code == 403
+
+
+def test_a_buyer_user_has_no_supplier_portal_and_no_keys(market: Market) -> None:
+    market.apply(_config())
+    _user(market, "bea", buyer_id="alphains")
+    assert sign_in(market.http, "bea").status_code == 303
+    assert market.http.get("/ui/my-campaigns").status_code == 403
+    assert market.http.get("/ui/keys").status_code == 403
+    page = market.http.get("/ui/leads")
+    nav = re.findall(r'<nav aria-label="Sections">(.*?)</nav>', page.text, re.S)[0]
+    assert "/ui/my-campaigns" not in nav
+    assert "/ui/keys" not in nav
+
+
+def test_staff_keep_every_campaigns_keys_and_no_portal_entry(market: Market) -> None:
+    market.apply(_config())
+    market.key("southpaw_auto")
+    assert sign_in(market.http, "ana").status_code == 303
+    keys = market.http.get("/ui/keys").text
+    assert 'value="southpaw_auto"' in keys
+    assert 'value="northwind_auto"' in keys
+    nav = re.findall(r'<nav aria-label="Sections">(.*?)</nav>', keys, re.S)[0]
+    assert "/ui/my-campaigns" not in nav
+    assert market.http.get("/ui/my-campaigns").status_code == 200
