@@ -99,6 +99,7 @@ def test_a_supplier_user_sees_its_own_campaigns_and_manages_its_own_keys(market:
     assert _ping(market, mine) == 200
     listed = http.get("/ui/keys").text
     assert mine.split("_")[1] in listed
+    assert ">1 key</a>" in http.get("/ui/my-campaigns").text
 
     # the other supplier's campaign and key: not found, and its key keeps working
     refused = http.post(

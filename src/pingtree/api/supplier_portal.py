@@ -22,7 +22,7 @@ __all__ = ["supplier_portal"]
 
 async def supplier_portal(ports: Ports, principal: Principal) -> dict[str, Any]:
     """``supplier`` (its own name, or ``None`` for staff) and ``campaigns``: each with
-    ``id``, ``name``, ``vertical_id``, ``modes``, ``active``, ``test_mode`` and ``keys``
+    ``id``, ``name``, ``vertical_id``, ``modes``, ``active``, ``test_mode`` and ``working_keys``
     (how many of its keys work now)."""
     open_section(principal, "my-campaigns")
     config = ports.snapshots.current().config
@@ -39,7 +39,7 @@ async def supplier_portal(ports: Ports, principal: Principal) -> dict[str, Any]:
             "modes": sorted(c.modes),
             "active": c.active,
             "test_mode": c.test_mode,
-            "keys": working.get(c.id, 0),
+            "working_keys": working.get(c.id, 0),
         }
         for c in sorted(config.campaigns.values(), key=lambda c: c.name)
         if scope.has_campaign(c.id)
