@@ -62,7 +62,7 @@ def test_an_affiliate_reads_its_instructions_makes_a_key_and_sends_a_test_lead(
     lead_id = lead.json()["lead_id"]
 
     page.goto(url(market, "/ui/leads"))
-    expect(page.locator("body")).to_contain_text(lead_id)
+    expect(page.locator("tr", has_text=lead_id)).to_contain_text("test")
     page.goto(url(market, "/ui/keys"))
     expect(page.locator("tr", has_text="my site")).not_to_contain_text("never")
 
