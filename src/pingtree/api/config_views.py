@@ -65,9 +65,18 @@ async def save(
 async def switch(
     ports: Ports, principal: Principal, kind: Kind, entity_id: str, *, paused: bool
 ) -> Change:
-    """Pause or resume one entity and load the new snapshot."""
-    require_editor(principal)
+    """Pause or resume one entity and load the new snapshot. A buyer's user may pause and
+    resume its own buyer's orders (its portal), nothing else."""
+    if not _own_order(ports, principal, kind, entity_id):
+        require_editor(principal)
     return await switch_entity(ports, kind, entity_id, paused=paused)
+
+
+def _own_order(ports: Ports, principal: Principal, kind: Kind, entity_id: str) -> bool:
+    if principal.role != "buyer" or principal.buyer_id is None or kind is not Kind.ORDERS:
+        return False
+    order = ports.snapshots.current().config.orders.get(entity_id)
+    return order is not None and order.buyer_id == principal.buyer_id
 
 
 async def cap_uses(ports: Ports, principal: Principal, order_id: str) -> list[CapUse]:

@@ -26,7 +26,7 @@ ADMIN_ONLY = frozenset({"sign-ins", "erasures", "set-aside", "users", "reveals",
 #: the sections a party's user opens; its views scope what they show
 PARTY_SECTIONS: dict[str, frozenset[str]] = {
     "supplier": frozenset({"my-campaigns", "keys", "leads", "pings"}),
-    "buyer": frozenset({"leads", "attempts"}),
+    "buyer": frozenset({"leads", "attempts", "my-orders", "bought-leads"}),
 }
 
 _NAMES = {

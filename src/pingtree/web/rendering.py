@@ -30,6 +30,8 @@ NAVIGATION = (
     ("/ui/sign-ins", "Sign-ins"),
     ("/ui/users", "Users"),
     ("/ui/erasures", "Erasures"),
+    ("/ui/my-orders", "My orders"),
+    ("/ui/bought-leads", "Bought leads"),
 )
 #: the sections only admins may open (the others are answered 403), so not shown to others
 ADMIN_SECTIONS = frozenset({"/ui/sign-ins", "/ui/erasures", "/ui/users"})
@@ -95,6 +97,8 @@ def _pretty(value: Any) -> str:
 
 def _in_navigation(viewer: Principal, href: str) -> bool:
     """Whether ``viewer``'s navigation shows the section at ``href``."""
+    if href in ("/ui/my-orders", "/ui/bought-leads"):  # the buyer portal: a buyer's own
+        return viewer.role == "buyer"
     if viewer.is_staff:  # the supplier portal's front page is a supplier's
         return href != "/ui/my-campaigns" and (viewer.is_admin or href not in ADMIN_SECTIONS)
     return href in _PARTY_NAVIGATION.get(viewer.role, frozenset())

@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from pingtree.api.auth import KeyChecker
 from pingtree.flows.ports import Ports
+from pingtree.web.buyer_pages import buyer_pages
 from pingtree.web.config_pages import config_pages
 from pingtree.web.dashboard import dashboard_pages
 from pingtree.web.erasure_pages import erasure_pages
@@ -44,6 +45,7 @@ def web_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router.include_router(supplier_pages(site))
     router.include_router(sign_in_pages(site))
     router.include_router(user_pages(site))
+    router.include_router(buyer_pages(site))
     router.include_router(_static_files())
 
     @router.get("/")

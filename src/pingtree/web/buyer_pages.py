@@ -1,0 +1,165 @@
+"""The buyer portal's pages (``/ui/my-orders``, ``/ui/bought-leads``): a buyer's user's
+orders with their cap use and schedules, pausing and resuming them, the leads it bought with
+their personal data, and their CSV export. The data and the rules are ``api.buyer_views``'
+and ``api.config_views``'. An email or phone searched for is swapped for its HMAC index
+before the list is shown, so no URL carries it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from pydantic import StringConstraints
+
+from pingtree.api import buyer_views, config_views
+from pingtree.api.lead_search import person_keys
+from pingtree.config.entities import Kind
+from pingtree.flows.errors import InputError
+from pingtree.principals import SignedIn
+from pingtree.web.site import PageError, Site
+
+__all__ = ["buyer_pages"]
+
+_ORDER_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
+_LEAD_ID = r"^[A-Za-z0-9-]{1,64}$"
+#: a person's HMAC index, as links carry it in place of an email or phone
+_Person = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+def buyer_pages(site: Site) -> APIRouter:
+    router = site.router()
+    ports = site.ports
+
+    @router.get("/ui/my-orders")
+    async def orders(request: Request, viewer: SignedIn = Depends(site.signed_in)) -> HTMLResponse:
+        rows = await buyer_views.order_views(ports, viewer)
+        return site.render(
+            request, "buyer_orders.html", viewer=viewer, orders=rows, cap_text=buyer_views.cap_text
+        )
+
+    @router.post("/ui/my-orders/{order_id}/pause")
+    async def pause(
+        order_id: Annotated[str, Path(pattern=_ORDER_ID)],
+        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+    ) -> RedirectResponse:
+        return await _switch(site, viewer, order_id, paused=True)
+
+    @router.post("/ui/my-orders/{order_id}/resume")
+    async def resume(
+        order_id: Annotated[str, Path(pattern=_ORDER_ID)],
+        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+    ) -> RedirectResponse:
+        return await _switch(site, viewer, order_id, paused=False)
+
+    @router.get("/ui/bought-leads")
+    async def leads(
+        request: Request,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        email: Annotated[str | None, Query(max_length=320)] = None,
+        phone: Annotated[str | None, Query(max_length=320)] = None,
+        person: Annotated[list[_Person], Query()] = [],  # noqa: B006
+        before: Annotated[str | None, Query(pattern=_LEAD_ID)] = None,
+        viewer: SignedIn = Depends(site.signed_in),
+    ) -> Response:
+        buyer_views.require_buyer(viewer)
+        if email or phone:
+            return _person_search(site, request, email or None, phone or None)
+        rows = await buyer_views.bought_leads(
+            ports,
+            viewer,
+            since=_start(since),
+            until=_start(until, next_day=True),
+            persons=person,
+            before=before,
+        )
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "before" and v]
+        return site.render(
+            request,
+            "buyer_leads.html",
+            viewer=viewer,
+            rows=rows,
+            since=since,
+            until=until,
+            searched=bool(person),
+            export=f"/ui/bought-leads.csv?{urlencode(query)}" if query else "/ui/bought-leads.csv",
+            older=_older(request, rows),
+        )
+
+    @router.get("/ui/bought-leads.csv")
+    async def export(
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        person: Annotated[list[_Person], Query()] = [],  # noqa: B006
+        viewer: SignedIn = Depends(site.signed_in),
+    ) -> StreamingResponse:
+        lines = await buyer_views.export_csv(
+            ports,
+            viewer,
+            since=_start(since),
+            until=_start(until, next_day=True),
+            persons=person,
+        )
+        name = f"leads-{viewer.buyer_id}-{ports.clock.now():%Y%m%d-%H%M%S}.csv"
+        return StreamingResponse(
+            lines,
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @router.get("/ui/bought-leads/{lead_id}")
+    async def lead(
+        request: Request,
+        lead_id: Annotated[str, Path(pattern=_LEAD_ID)],
+        viewer: SignedIn = Depends(site.signed_in),
+    ) -> HTMLResponse:
+        shown = await buyer_views.bought_lead(ports, viewer, lead_id)
+        response = site.render(request, "buyer_lead.html", viewer=viewer, lead=shown)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return router
+
+
+async def _switch(site: Site, viewer: SignedIn, order_id: str, *, paused: bool) -> RedirectResponse:
+    buyer_views.require_buyer(viewer)
+    await config_views.switch(site.ports, viewer, Kind.ORDERS, order_id, paused=paused)
+    return RedirectResponse("/ui/my-orders", status_code=303)
+
+
+def _start(day: dt.date | None, *, next_day: bool = False) -> dt.datetime | None:
+    """A day's first instant in UTC (the next day's, for an ``until`` that includes it)."""
+    if day is None:
+        return None
+    if next_day:
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def _older(request: Request, rows: list[dict[str, object]]) -> str | None:
+    if len(rows) < buyer_views.PAGE:
+        return None
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "before"]
+    return f"/ui/bought-leads?{urlencode([*query, ('before', str(rows[-1]['id']))])}"
+
+
+def _person_search(site: Site, request: Request, email: str | None, phone: str | None) -> Response:
+    """The same search with the email and phone replaced by their HMAC indexes."""
+    try:
+        keys = person_keys(site.ports.vault, email=email, phone=phone)
+    except InputError as error:
+        details = [f"{e.loc[-1]}: {e.msg}" for e in error.errors]
+        raise PageError(422, "Nothing was searched.", details) from None
+    kept = [
+        (name, value)
+        for name, value in request.query_params.multi_items()
+        if name not in ("email", "phone", "before") and value
+    ]
+    query = urlencode([*kept, *(("person", key) for key in keys)])
+    return RedirectResponse(str(request.url.replace(query=query)), status_code=303)
