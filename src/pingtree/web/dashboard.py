@@ -40,7 +40,8 @@ def dashboard_pages(site: Site) -> APIRouter:
     ) -> Response:
         if not may_open(viewer, "reports"):
             # a supplier's or buyer's user has no marketplace figures: its leads instead
-            return RedirectResponse("/ui/leads", status_code=303)
+            home = "/ui/my-orders" if viewer.role == "buyer" else "/ui/leads"
+            return RedirectResponse(home, status_code=303)
         # days of the user's own time zone where users have one, else UTC
         try:
             zone = report_views.report_zone(None, viewer.time_zone or "UTC")
