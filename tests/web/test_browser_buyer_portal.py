@@ -15,17 +15,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pingtree.mockbuyer import MockBuyer
-from tests.api.market import Market
+from tests.api.market import PING, Market
 from tests.support.buyers import running_buyers
 from tests.web.conftest import PASSWORD
-from tests.web.test_buyer_portal import (
-    ALPHA_PEOPLE,
-    ENDPOINTS,
-    PING,
-    _buyer_user,
-    _config,
-    _sold_to,
-)
+from tests.web.test_buyer_portal import ALPHA_PEOPLE, ENDPOINTS, buyer_user, buyers_config, sold_to
 
 
 @pytest.fixture
@@ -44,9 +37,9 @@ def mock() -> Iterator[MockBuyer]:
 def test_a_buyer_signs_in_pauses_an_order_opens_a_lead_and_downloads_its_leads(
     page: Page, market: Market, mock: MockBuyer, screenshots: Path, tmp_path: Path
 ) -> None:
-    market.apply(_config(mock))
-    bought = [_sold_to(market, PING, person)[0] for person in ALPHA_PEOPLE]
-    _buyer_user(market, "bea", "alpha")
+    market.apply(buyers_config(mock))
+    bought = [sold_to(market, PING, person)[0] for person in ALPHA_PEOPLE]
+    buyer_user(market, "bea", "alpha")
     base = str(market.http.base_url).rstrip("/")
 
     page.goto(f"{base}/ui")
@@ -63,10 +56,10 @@ def test_a_buyer_signs_in_pauses_an_order_opens_a_lead_and_downloads_its_leads(
 
     page.get_by_role("button", name="Pause order alpha_fl").click()
     expect(page.locator("#order-alpha_fl .badge").first).to_have_text("paused")
-    assert _sold_to(market, PING, {**ALPHA_PEOPLE[0], "phone": "(305) 555-0121"})[1] == "bravo"
+    assert sold_to(market, PING, {**ALPHA_PEOPLE[0], "phone": "(305) 555-0121"})[1] == "bravo"
     page.get_by_role("button", name="Resume order alpha_fl").click()
     expect(page.locator("#order-alpha_fl .badge").first).to_have_text("active")
-    assert _sold_to(market, PING, {**ALPHA_PEOPLE[0], "phone": "(305) 555-0122"})[1] == "alpha"
+    assert sold_to(market, PING, {**ALPHA_PEOPLE[0], "phone": "(305) 555-0122"})[1] == "alpha"
 
     page.get_by_role("link", name="Bought leads").click()
     page.get_by_role("link", name=bought[0]).click()

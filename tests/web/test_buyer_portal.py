@@ -65,7 +65,7 @@ def _state(state: str) -> dict[str, Any]:
     return {"filters": {"all": [{"field": "state", "op": "eq", "value": state}]}}
 
 
-def _config(mock: MockBuyer) -> dict[str, Any]:
+def buyers_config(mock: MockBuyer) -> dict[str, Any]:
     alpha = buyer(
         "alpha",
         _posting(
@@ -89,7 +89,7 @@ def _config(mock: MockBuyer) -> dict[str, Any]:
     return marketplace([alpha, bravo])
 
 
-def _sold_to(market: Market, fields: dict[str, Any], person: dict[str, Any]) -> tuple[str, str]:
+def sold_to(market: Market, fields: dict[str, Any], person: dict[str, Any]) -> tuple[str, str]:
     """Sell one lead; its id and the buyer whose sale stands."""
     answer = market.sell({**fields, **person})
     assert answer["status"] == "sold", answer
@@ -98,7 +98,7 @@ def _sold_to(market: Market, fields: dict[str, Any], person: dict[str, Any]) -> 
     return answer["lead_id"], standing
 
 
-def _buyer_user(market: Market, username: str, buyer_id: str) -> None:
+def buyer_user(market: Market, username: str, buyer_id: str) -> None:
     made = market.http.post(
         "/api/v1/admin/users",
         headers=market.admin,
@@ -110,17 +110,17 @@ def _buyer_user(market: Market, username: str, buyer_id: str) -> None:
 @pytest.fixture
 def sold(market: Market, mock: MockBuyer) -> dict[str, Any]:
     """Alpha bought two Florida leads and rejected a Texas one (Bravo's now)."""
-    market.apply(_config(mock))
-    alpha = [_sold_to(market, PING, p) for p in ALPHA_PEOPLE]
+    market.apply(buyers_config(mock))
+    alpha = [sold_to(market, PING, p) for p in ALPHA_PEOPLE]
     assert [b for _, b in alpha] == ["alpha", "alpha"]
-    rejected, taker = _sold_to(market, TEXAS, REJECTED_PERSON)
+    rejected, taker = sold_to(market, TEXAS, REJECTED_PERSON)
     assert taker == "bravo"
     assert {s["buyer_id"]: s["status"] for s in market.lead(rejected)["sales"]} == {
         "alpha": "rejected",
         "bravo": "sold",
     }
-    _buyer_user(market, "bea", "alpha")
-    _buyer_user(market, "bob", "bravo")
+    buyer_user(market, "bea", "alpha")
+    buyer_user(market, "bob", "bravo")
     return {"alpha": [lead_id for lead_id, _ in alpha], "rejected": rejected}
 
 
@@ -171,17 +171,17 @@ def test_pausing_and_resuming_through_the_portal_stops_and_starts_the_order(
         refused = http.post("/ui/my-orders/bravo_fl/pause", data={"csrf_token": token})
         assert refused.status_code == 403
         assert http.post("/ui/my-orders/alpha_fl/pause").status_code in (400, 403)
-        assert _sold_to(market, PING, {**CONTACT, "phone": "(305) 555-0111"})[1] == "alpha"
+        assert sold_to(market, PING, {**CONTACT, "phone": "(305) 555-0111"})[1] == "alpha"
 
         paused = http.post("/ui/my-orders/alpha_fl/pause", data={"csrf_token": token})
         assert (paused.status_code, paused.headers["location"]) == (303, "/ui/my-orders")
         assert "Resume order alpha_fl" in http.get("/ui/my-orders").text
         assert _status(market, "alpha_fl") == "paused"  # the stored configuration's
-        assert _sold_to(market, PING, {**CONTACT, "phone": "(305) 555-0112"})[1] == "bravo"
+        assert sold_to(market, PING, {**CONTACT, "phone": "(305) 555-0112"})[1] == "bravo"
 
         resumed = http.post("/ui/my-orders/alpha_fl/resume", data={"csrf_token": token})
         assert resumed.status_code == 303
-        assert _sold_to(market, PING, {**CONTACT, "phone": "(305) 555-0113"})[1] == "alpha"
+        assert sold_to(market, PING, {**CONTACT, "phone": "(305) 555-0113"})[1] == "alpha"
     assert (_status(market, "alpha_fl"), _status(market, "bravo_fl")) == ("active", "active")
 
 
