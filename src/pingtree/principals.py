@@ -7,7 +7,7 @@ takes it and asks this module what it may see:
 - ``admin``, ``operator``, ``analyst``: the operator's staff, the whole marketplace; an
   analyst never reveals PII; admin-only sections stay admin-only.
 - ``supplier`` bound to one supplier id: its own campaigns' pings, leads and figures, never
-  buyer names, prices or margins.
+  buyer names, prices or margins; it may reveal its own leads' PII (audited).
 - ``buyer`` bound to one buyer id: its own orders, the leads it bought, its own posts'
   delivery log.
 - ``campaign`` (a seller key): the seller API only.
@@ -155,7 +155,8 @@ def scope_of(principal: Principal, campaign_suppliers: Iterable[tuple[str, str]]
         return Scope(campaign_ids=None, buyer_id=None, money=True, pii=pii)
     if principal.role == "supplier" and principal.supplier_id:
         own = frozenset(c for c, s in campaign_suppliers if s == principal.supplier_id)
-        return Scope(campaign_ids=own, buyer_id=None, money=False, pii=False)
+        # its own consumers' PII, masked unless revealed (each reveal audited, as staff's)
+        return Scope(campaign_ids=own, buyer_id=None, money=False, pii=True)
     if principal.role == "buyer" and principal.buyer_id:
         return Scope(campaign_ids=None, buyer_id=principal.buyer_id, money=True, pii=False)
     return Scope(campaign_ids=frozenset(), buyer_id=None, money=False, pii=False)

@@ -325,6 +325,7 @@ def _page_walk(world: World, username: str, *, known_gaps: bool) -> str:
 def _refused_writes(world: World, http: httpx.Client, role: str, forbidden: list[str]) -> list[str]:
     """Every form of the UI posted by one who may not use it: refused, and nothing leaks."""
     token = csrf_token(http.get("/ui/leads" if role != "operator" else "/ui").text)
+    own_reveals = {f"/ui/leads/{s.lead_id}/reveal" for s in world.sold if s.supplier == "northwind"}
     problems = []
     for method, url in _routes(world, {"POST"}):
         if not url.startswith("/ui") or url in ("/ui/login", "/ui/logout"):
@@ -335,6 +336,13 @@ def _refused_writes(world: World, http: httpx.Client, role: str, forbidden: list
         if may_write:
             continue
         answer = http.post(url, data={"csrf_token": token, "confirm": "true"})
+        if role == "supplier" and url in own_reveals:
+            # a supplier's user reveals its own leads' PII (audited): nothing else shows
+            if answer.status_code != 200:
+                problems.append(f"{method} {url}: {answer.status_code}, its own lead's reveal")
+            if leaks := _leaks(answer, forbidden):
+                problems.append(f"{method} {url} ({answer.status_code}) shows {leaks}")
+            continue
         if answer.status_code < 400 or answer.status_code >= 500:
             problems.append(f"{method} {url}: {answer.status_code} to the {role}")
         if leaks := _leaks(answer, forbidden):

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.market import PING, Market, buyer, campaign, marketplace, order
+from tests.api.market import CONTACT, PING, Market, buyer, campaign, marketplace, order
 from tests.web.conftest import PASSWORD
 from tests.web.session import csrf_token, sign_in
 
@@ -36,7 +36,8 @@ def _config() -> dict[str, Any]:
     return config
 
 
-def _user(market: Market, username: str, **binding: str) -> None:
+def _user(market: Market, username: str, **binding: str) -> str:
+    """Make a party's user through the admin API; its id."""
     role = "supplier" if "supplier_id" in binding else "buyer"
     made = market.http.post(
         "/api/v1/admin/users",
@@ -44,6 +45,7 @@ def _user(market: Market, username: str, **binding: str) -> None:
         json={"username": username, "role": role, "password": PASSWORD, **binding},
     )
     assert made.status_code == 201, made.text
+    return str(made.json()["id"])
 
 
 def _ping(market: Market, token: str) -> int:
@@ -164,3 +166,27 @@ def test_staff_keep_every_campaigns_keys_and_no_portal_entry(market: Market) -> 
     nav = re.findall(r'<nav aria-label="Sections">(.*?)</nav>', keys, re.S)[0]
     assert "/ui/my-campaigns" not in nav
     assert market.http.get("/ui/my-campaigns").status_code == 200
+
+
+def test_a_supplier_user_reveals_its_own_leads_pii_audited_and_no_one_elses(
+    market: Market,
+) -> None:
+    market.apply(_config())
+    ours = market.direct_post({**PING, **CONTACT}, "northwind_auto")["lead_id"]
+    theirs = market.direct_post({**PING, **CONTACT}, "southpaw_auto")["lead_id"]
+    sam = _user(market, "sam", supplier_id="northwind")
+    http = market.http
+    assert sign_in(http, "sam").status_code == 303
+    page = http.get(f"/ui/leads/{ours}")
+    assert page.status_code == 200
+    assert "0142" not in page.text  # masked until revealed
+    assert f'action="/ui/leads/{ours}/reveal"' in page.text
+    token = csrf_token(page.text)
+    shown = http.post(f"/ui/leads/{ours}/reveal", data={"csrf_token": token})
+    assert shown.status_code == 200
+    assert "0142" in shown.text
+    _unleaked(shown)
+    refused = http.post(f"/ui/leads/{theirs}/reveal", data={"csrf_token": token})
+    assert refused.status_code == 404
+    audit = http.get("/api/v1/admin/audit/pii-reveals", headers=market.admin).json()
+    assert [(row["lead_id"], row["viewer"]) for row in audit] == [(ours, f"user:{sam}")]

@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pingtree.api import admin_views as views
 from pingtree.api.lead_search import person_keys
+from pingtree.api.scoping import scope_for
 from pingtree.flows.errors import InputError
-from pingtree.principals import SignedIn, may_reveal_pii
+from pingtree.principals import SignedIn
 from pingtree.web.filters import AttemptSearch, LeadSearch, PingSearch
 from pingtree.web.site import PageError, Site
 
@@ -130,5 +131,6 @@ def _lead_page(
         # the auction's winners are shown with their sale's status (a reversed sale is no win)
         sale_status={sale["order_id"]: sale["status"] for sale in lead["sales"]},
         revealed=revealed,
-        may_reveal=may_reveal_pii(viewer.role),
+        # the scope's: staff who may, and a supplier's user its own leads'
+        may_reveal=scope_for(site.ports, viewer).pii,
     )
