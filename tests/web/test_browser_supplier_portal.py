@@ -1,7 +1,8 @@
 """The supplier portal in a real browser: an affiliate's user signs in, finds its campaign and
 reads its posting instructions, makes a key on the keys page, sends a test lead through the
-seller API with it, and sees it in its leads; never another supplier's campaign or a buyer's
-name or price. Writes the portal's screenshot (``supplier-portal.png``)."""
+seller API with it, and sees it in its leads and its figures; never another supplier's
+campaign or a buyer's name or price. Writes the portal's screenshot
+(``supplier-portal.png``)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,13 @@ def test_an_affiliate_reads_its_instructions_makes_a_key_and_sends_a_test_lead(
 
     page.goto(url(market, "/ui/my-campaigns"))
     expect(page.locator("tr", has_text="Northwind auto")).to_contain_text("1 key")
+    page.get_by_label("test traffic").check()
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"test=true"))
+    # its test ping and its test lead, in its figures of today
+    row = page.locator("#figures tbody tr", has_text="northwind_auto")
+    expect(row.locator("td").nth(3)).to_have_text("1")
+    expect(row.locator("td").nth(6)).to_have_text("1")
     text = page.content()
     assert not [word for word in HIDDEN if word in text]
     page.screenshot(path=screenshots / "supplier-portal.png", full_page=True)

@@ -190,3 +190,61 @@ def test_a_supplier_user_reveals_its_own_leads_pii_audited_and_no_one_elses(
     assert refused.status_code == 404
     audit = http.get("/api/v1/admin/audit/pii-reveals", headers=market.admin).json()
     assert [(row["lead_id"], row["viewer"]) for row in audit] == [(ours, f"user:{sam}")]
+
+
+def _figures(html: str) -> dict[tuple[str, str], list[str]]:
+    """The figures table: (campaign, sub_id) → its cells from pings to payout."""
+    section = html[html.index('id="figures"') : html.index('id="sandbox"')]
+    body = section[section.index("<tbody>") : section.index("</tbody>")]
+    found = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        cells = [
+            re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)
+        ]
+        if len(cells) == 10:  # not the "no traffic" row
+            found[(cells[1], cells[2])] = cells[3:]
+    return found
+
+
+def test_a_supplier_user_sees_its_figures_by_day_campaign_and_sub_id(market: Market) -> None:
+    config = _config()
+    config["buyers"][0]["orders"][0]["filters"] = {
+        "all": [{"field": "state", "op": "eq", "value": "FL"}]
+    }
+    market.apply(config)
+    for campaign_id, sub_id in (
+        ("northwind_auto", "pub-1"),
+        ("northwind_auto", "pub-1"),
+        ("northwind_auto", "pub-2"),
+        ("southpaw_auto", "pub-9"),
+    ):
+        fields = {**PING, "sub_id": sub_id}
+        pinged = market.ping(fields, campaign_id)
+        assert pinged["status"] == "accepted", pinged
+        sold = market.post(pinged["ping_id"], {**fields, **CONTACT}, campaign_id)
+        assert sold["status"] == "sold", sold
+    # a ping no order takes (Texas): accepted by none, rejected with its reason
+    unsold = market.ping(
+        {**PING, "state": "TX", "zip": "75001", "sub_id": "pub-2"}, "northwind_auto"
+    )
+    assert unsold["status"] == "rejected", unsold
+    _user(market, "sam", supplier_id="northwind")
+    assert sign_in(market.http, "sam").status_code == 303
+    page = market.http.get("/ui/my-campaigns", params={"days": 1})
+    assert page.status_code == 200
+    _unleaked(page)
+    figures = _figures(page.text)
+    # pings, accepted, acceptance, leads, posts, sold, payout (70 % of 41.17 a lead)
+    assert figures == {
+        ("northwind_auto", "pub-1"): ["2", "2", "100.0 %", "2", "2", "2", "57.62"],
+        ("northwind_auto", "pub-2"): ["2", "1", "50.0 %", "1", "1", "1", "28.81"],
+    }
+    reasons = page.text[page.text.index("Rejection reasons") :]
+    assert unsold["reasons"][0] in reasons
+    assert "82.36" not in page.text  # the revenue of the two pub-1 leads
+    refused = market.http.get("/ui/my-campaigns", params={"days": 0})
+    assert refused.status_code == 400
+    assert "days" in refused.text
+    in_test = market.http.get("/ui/my-campaigns", params={"test": "true"}).text
+    assert _figures(in_test) == {}
+    assert "No traffic in these days." in in_test

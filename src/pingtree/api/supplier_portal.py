@@ -10,14 +10,21 @@ own. A buyer's user is refused (:class:`~pingtree.principals.Forbidden`).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pingtree.api import key_views
+from pingtree.api.report_views import rate, report_zone
 from pingtree.api.scoping import open_section, scope_for
+from pingtree.domain.money import format_money
 from pingtree.flows.ports import Ports
 from pingtree.principals import Principal
+from pingtree.store.supplier_figures import supplier_figures
 
-__all__ = ["supplier_portal"]
+__all__ = ["MAX_DAYS", "supplier_figures_of", "supplier_portal"]
+
+#: the most days the portal's figures cover
+MAX_DAYS = 92
 
 
 async def supplier_portal(ports: Ports, principal: Principal) -> dict[str, Any]:
@@ -48,3 +55,45 @@ async def supplier_portal(ports: Ports, principal: Principal) -> dict[str, Any]:
     if principal.supplier_id and principal.supplier_id in config.suppliers:
         supplier = config.suppliers[principal.supplier_id].name
     return {"supplier": supplier, "campaigns": campaigns}
+
+
+async def supplier_figures_of(
+    ports: Ports, principal: Principal, days: int, *, test: bool = False
+) -> dict[str, Any]:
+    """The principal's figures of its last ``days`` local days (today included; its own
+    time zone): ``rows`` by day, campaign and ``sub_id`` with ``pings``, ``accepted_pings``,
+    ``acceptance_rate``, ``leads``, ``posts``, ``sold`` and ``payout`` (what it earned, never
+    revenue or margin), and ``reasons``: ``(reason, count)`` of its rejected pings and leads.
+    ``days`` is 1 to :data:`MAX_DAYS` (``ValueError`` else)."""
+    open_section(principal, "my-campaigns")
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"days must be 1 to {MAX_DAYS}")
+    try:
+        zone = report_zone(None, principal.time_zone or "UTC")
+    except ValueError:  # a zone no longer known to this machine's tz database
+        zone = report_zone("UTC")
+    today = ports.clock.now().astimezone(zone).date()
+    start = dt.datetime.combine(today - dt.timedelta(days=days - 1), dt.time(), zone)
+    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), zone)
+    scope = scope_for(ports, principal)
+    await ports.pings.drained()  # every ping answered so far counts
+    async with ports.sessions() as session:
+        found = await supplier_figures(
+            session, scope.campaign_ids, start, end, test=test, zone=zone
+        )
+    rows = [
+        {
+            "day": row.day.isoformat(),
+            "campaign_id": row.campaign_id,
+            "sub_id": row.sub_id,
+            "pings": row.pings,
+            "accepted_pings": row.accepted_pings,
+            "acceptance_rate": rate(row.acceptance_rate),
+            "leads": row.leads,
+            "posts": row.posts,
+            "sold": row.sold,
+            "payout": format_money(row.payout),
+        }
+        for row in found.rows
+    ]
+    return {"days": days, "time_zone": zone.key, "rows": rows, "reasons": found.reasons}

@@ -5,10 +5,12 @@ principal (``/ui/keys``), and the pings and leads pages are the staff's, scoped 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from pingtree.api.supplier_portal import supplier_portal
+from pingtree.api.supplier_portal import MAX_DAYS, supplier_figures_of, supplier_portal
 from pingtree.principals import SignedIn
 from pingtree.web.site import Site
 
@@ -19,8 +21,21 @@ def supplier_pages(site: Site) -> APIRouter:
     router = site.router()
 
     @router.get("/ui/my-campaigns")
-    async def portal(request: Request, viewer: SignedIn = Depends(site.signed_in)) -> HTMLResponse:
+    async def portal(
+        request: Request,
+        days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 7,
+        test: bool = False,
+        viewer: SignedIn = Depends(site.signed_in),
+    ) -> HTMLResponse:
         portal = await supplier_portal(site.ports, viewer)
-        return site.render(request, "supplier_portal.html", viewer=viewer, portal=portal)
+        figures = await supplier_figures_of(site.ports, viewer, days, test=test)
+        return site.render(
+            request,
+            "supplier_portal.html",
+            viewer=viewer,
+            portal=portal,
+            figures=figures,
+            test=test,
+        )
 
     return router
