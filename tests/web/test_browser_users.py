@@ -45,7 +45,7 @@ def test_an_admin_creates_a_supplier_user_who_sees_only_its_own_leads(
     expect(page).to_have_url(re.compile(r"/ui/leads$"))
     expect(page.get_by_role("link", name=sold["lead_id"])).to_be_visible()
     nav = page.get_by_role("navigation", name="Sections")
-    expect(nav.get_by_role("link")).to_have_text(["Leads", "Pings"])
+    expect(nav.get_by_role("link")).to_have_text(["Your campaigns", "Leads", "Pings", "API keys"])
     page.get_by_role("link", name=sold["lead_id"]).click()
     expect(page.locator("body")).not_to_contain_text("shield")
     expect(page.locator("body")).not_to_contain_text("25.00")
