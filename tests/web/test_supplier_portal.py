@@ -248,3 +248,21 @@ def test_a_supplier_user_sees_its_figures_by_day_campaign_and_sub_id(market: Mar
     in_test = market.http.get("/ui/my-campaigns", params={"test": "true"}).text
     assert _figures(in_test) == {}
     assert "No traffic in these days." in in_test
+
+
+def test_a_supplier_user_finds_a_person_among_its_own_leads_only(market: Market) -> None:
+    """Its scope may see its consumers' PII, so it may look one up by email: its own leads
+    with that email, never another supplier's."""
+    market.apply(_config())
+    ours = market.direct_post({**PING, **CONTACT}, "northwind_auto")["lead_id"]
+    theirs = market.direct_post({**PING, **CONTACT}, "southpaw_auto")["lead_id"]
+    _user(market, "sam", supplier_id="northwind")
+    http = market.http
+    assert sign_in(http, "sam").status_code == 303
+    asked = http.get("/ui/leads", params={"email": CONTACT["email"], "status": ""})
+    assert asked.status_code == 303
+    page = http.get(asked.headers["location"])
+    assert page.status_code == 200
+    assert ours in page.text
+    assert theirs not in page.text
+    _unleaked(page)
