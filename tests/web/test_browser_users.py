@@ -42,7 +42,8 @@ def test_an_admin_creates_a_supplier_user_who_sees_only_its_own_leads(
     page.get_by_role("button", name="Sign out").click()
 
     sign_in(page, market, "sue", "/ui")
-    expect(page).to_have_url(re.compile(r"/ui/leads$"))
+    expect(page).to_have_url(re.compile(r"/ui/my-campaigns$"))  # its portal
+    page.get_by_role("link", name="Leads", exact=True).first.click()
     expect(page.get_by_role("link", name=sold["lead_id"])).to_be_visible()
     nav = page.get_by_role("navigation", name="Sections")
     expect(nav.get_by_role("link")).to_have_text(["Your campaigns", "Leads", "Pings", "API keys"])

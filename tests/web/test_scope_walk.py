@@ -359,7 +359,7 @@ def test_the_supplier_and_buyer_users_see_their_own_data(world: World) -> None:
         lead = http.get(f"/ui/leads/{world.of('northwind', 'bravocov').lead_id}")
         assert lead.status_code == 200
         assert PAYOUTS["bravocov"] in lead.text  # what it was paid, never the price
-        assert http.get("/ui").headers["location"] == "/ui/leads"
+        assert http.get("/ui").headers["location"] == "/ui/my-campaigns"
         nav = re.findall(r'<nav aria-label="Sections">(.*?)</nav>', leads, re.S)[0]
         assert "/ui/buyers" not in nav
         assert "/ui/reports" not in nav

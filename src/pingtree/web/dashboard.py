@@ -39,8 +39,9 @@ def dashboard_pages(site: Site) -> APIRouter:
         request: Request, period: Period = "today", viewer: SignedIn = Depends(site.signed_in)
     ) -> Response:
         if not may_open(viewer, "reports"):
-            # a supplier's or buyer's user has no marketplace figures: its leads instead
-            home = "/ui/my-orders" if viewer.role == "buyer" else "/ui/leads"
+            # a supplier's or buyer's user has no marketplace figures: its own portal instead
+            homes = {"buyer": "/ui/my-orders", "supplier": "/ui/my-campaigns"}
+            home = homes.get(viewer.role, "/ui/leads")
             return RedirectResponse(home, status_code=303)
         # days of the user's own time zone where users have one, else UTC
         try:
