@@ -31,7 +31,6 @@ __all__ = [
     "Forbidden",
     "Principal",
     "Scope",
-    "SignedIn",
     "may_reveal_pii",
     "require_admin",
     "require_staff",
@@ -104,10 +103,6 @@ class Principal:
         if self.role == "buyer":
             return f"buyer:{self.buyer_id}"
         return None
-
-
-#: the name the UI's pages have used for the person signed in
-SignedIn = Principal
 
 
 def may_reveal_pii(role: str) -> bool:

@@ -19,12 +19,11 @@ from pingtree.domain.throttle import Refusal, SignInOutcome, SignInPolicy, refus
 from pingtree.flows.ports import Ports
 from pingtree.store.sign_ins import SignInRepository
 from pingtree.store.tables import User
-from pingtree.store.users import SESSION_LIFETIME, SignedIn, UserRepository, password_matches
+from pingtree.store.users import SESSION_LIFETIME, UserRepository, password_matches
 
 __all__ = [
     "SESSION_SECONDS",
     "SignInResult",
-    "SignedIn",
     "forget_old_sign_ins",
     "sign_in",
     "sign_out",

@@ -80,6 +80,7 @@ __all__ = [
     "Point",
     "Row",
     "breakdown",
+    "bucket_key",
     "breakdown_total",
     "buyer_performance",
     "cap_usage",
@@ -211,7 +212,7 @@ async def timeseries(
     spans = offset_spans(start, end, zone)
 
     def key_of(table: Any) -> ColumnElement[Any]:
-        return _bucket_key(table.created_at, dialect, bucket, starts[0], spans)
+        return bucket_key(table.created_at, dialect, bucket, starts[0], spans)
 
     counts = await _gather(session, start, end, test, key_of)
     keys = (
@@ -368,7 +369,7 @@ def _money(cents: Any) -> Decimal:
     return from_cents(int(cents))
 
 
-def _bucket_key(
+def bucket_key(
     column: Any, dialect: str, bucket: Bucket, first: dt.datetime, spans: list[OffsetSpan]
 ) -> ColumnElement[Any]:
     """A row's bucket: its local day number (:func:`day_number`), or its hour's index from

@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pingtree.domain.money import from_cents
 from pingtree.domain.report_days import UTC_ZONE, bucket_starts, day_number, offset_spans
-from pingtree.store.reports import _bucket_key  # the reports' local day of a row
+from pingtree.store.reports import bucket_key
 from pingtree.store.tables import Lead, Ping, Sale
 
 __all__ = ["SupplierFigures", "SupplierRow", "supplier_figures"]
@@ -93,7 +93,7 @@ async def supplier_figures(
         join: bool = False,
     ) -> None:
         keys = [
-            _bucket_key(table.created_at, dialect, "day", local_first, spans).label(_KEYS[0]),
+            bucket_key(table.created_at, dialect, "day", local_first, spans).label(_KEYS[0]),
             table.campaign_id.label(_KEYS[1]),
             func.coalesce(sub_of["sub_id"].as_string(), "").label(_KEYS[2]),
         ]

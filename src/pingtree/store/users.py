@@ -21,14 +21,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingtree.principals import ROLES, Principal, SignedIn, may_reveal_pii, valid_time_zone
+from pingtree.principals import ROLES, Principal, may_reveal_pii, valid_time_zone
 from pingtree.store.tables import User, WebSession
 
 __all__ = [
     "MIN_PASSWORD",
     "ROLES",
     "SESSION_LIFETIME",
-    "SignedIn",
     "UserExists",
     "UserRepository",
     "binding_problem",

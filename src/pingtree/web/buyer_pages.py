@@ -18,7 +18,7 @@ from pingtree.api import buyer_views, config_views
 from pingtree.api.lead_search import person_keys
 from pingtree.config.entities import Kind
 from pingtree.flows.errors import InputError
-from pingtree.principals import SignedIn
+from pingtree.principals import Principal
 from pingtree.web.site import PageError, Site
 
 __all__ = ["buyer_pages"]
@@ -34,7 +34,7 @@ def buyer_pages(site: Site) -> APIRouter:
     ports = site.ports
 
     @router.get("/ui/my-orders")
-    async def orders(request: Request, viewer: SignedIn = Depends(site.signed_in)) -> HTMLResponse:
+    async def orders(request: Request, viewer: Principal = Depends(site.signed_in)) -> HTMLResponse:
         rows = await buyer_views.order_views(ports, viewer)
         return site.render(
             request, "buyer_orders.html", viewer=viewer, orders=rows, cap_text=buyer_views.cap_text
@@ -43,14 +43,14 @@ def buyer_pages(site: Site) -> APIRouter:
     @router.post("/ui/my-orders/{order_id}/pause")
     async def pause(
         order_id: Annotated[str, Path(pattern=_ORDER_ID)],
-        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+        viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> RedirectResponse:
         return await _switch(site, viewer, order_id, paused=True)
 
     @router.post("/ui/my-orders/{order_id}/resume")
     async def resume(
         order_id: Annotated[str, Path(pattern=_ORDER_ID)],
-        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+        viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> RedirectResponse:
         return await _switch(site, viewer, order_id, paused=False)
 
@@ -63,7 +63,7 @@ def buyer_pages(site: Site) -> APIRouter:
         phone: Annotated[str | None, Query(max_length=320)] = None,
         person: Annotated[list[_Person], Query()] = [],  # noqa: B006
         before: Annotated[str | None, Query(pattern=_LEAD_ID)] = None,
-        viewer: SignedIn = Depends(site.signed_in),
+        viewer: Principal = Depends(site.signed_in),
     ) -> Response:
         buyer_views.require_buyer(viewer)
         if email or phone:
@@ -94,7 +94,7 @@ def buyer_pages(site: Site) -> APIRouter:
         since: dt.date | None = None,
         until: dt.date | None = None,
         person: Annotated[list[_Person], Query()] = [],  # noqa: B006
-        viewer: SignedIn = Depends(site.signed_in),
+        viewer: Principal = Depends(site.signed_in),
     ) -> StreamingResponse:
         lines = await buyer_views.export_csv(
             ports,
@@ -117,7 +117,7 @@ def buyer_pages(site: Site) -> APIRouter:
     async def lead(
         request: Request,
         lead_id: Annotated[str, Path(pattern=_LEAD_ID)],
-        viewer: SignedIn = Depends(site.signed_in),
+        viewer: Principal = Depends(site.signed_in),
     ) -> HTMLResponse:
         shown = await buyer_views.bought_lead(ports, viewer, lead_id)
         response = site.render(request, "buyer_lead.html", viewer=viewer, lead=shown)
@@ -127,7 +127,9 @@ def buyer_pages(site: Site) -> APIRouter:
     return router
 
 
-async def _switch(site: Site, viewer: SignedIn, order_id: str, *, paused: bool) -> RedirectResponse:
+async def _switch(
+    site: Site, viewer: Principal, order_id: str, *, paused: bool
+) -> RedirectResponse:
     buyer_views.require_buyer(viewer)
     await config_views.switch(site.ports, viewer, Kind.ORDERS, order_id, paused=paused)
     return RedirectResponse("/ui/my-orders", status_code=303)

@@ -23,7 +23,7 @@ from pingtree.config.entities import Entity, Kind
 from pingtree.config.errors import ConfigError, ConfigIssue
 from pingtree.flows.errors import NotFound
 from pingtree.flows.try_buyer import try_buyer
-from pingtree.principals import SignedIn
+from pingtree.principals import Principal
 from pingtree.web.config_forms import FORMS, form_values, merge_form, spec_from_form
 from pingtree.web.site import PageError, Site, local_path
 
@@ -47,19 +47,19 @@ def config_pages(site: Site) -> APIRouter:
 
     @router.get("/ui/buyers")
     async def buyer_list(
-        request: Request, viewer: SignedIn = Depends(site.signed_in)
+        request: Request, viewer: Principal = Depends(site.signed_in)
     ) -> HTMLResponse:
         return await _tree_page(site, request, viewer, Kind.BUYERS, "config_buyers.html")
 
     @router.get("/ui/campaigns")
     async def campaign_list(
-        request: Request, viewer: SignedIn = Depends(site.signed_in)
+        request: Request, viewer: Principal = Depends(site.signed_in)
     ) -> HTMLResponse:
         return await _tree_page(site, request, viewer, Kind.SUPPLIERS, "config_campaigns.html")
 
     @router.get("/ui/verticals")
     async def vertical_list(
-        request: Request, viewer: SignedIn = Depends(site.signed_in)
+        request: Request, viewer: Principal = Depends(site.signed_in)
     ) -> HTMLResponse:
         verticals = await config_views.entity_list(ports, viewer, Kind.VERTICALS)
         return _render(site, request, viewer, "config_verticals.html", verticals=verticals)
@@ -69,7 +69,7 @@ def config_pages(site: Site) -> APIRouter:
         request: Request,
         order_id: str,
         send_post: bool = Form(False),
-        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+        viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> HTMLResponse:
         _editor(viewer)
         try:
@@ -106,12 +106,12 @@ def _entity_routes(router: APIRouter, site: Site, kind: Kind) -> None:
         request: Request,
         entity_id: str,
         notice: str = "",
-        viewer: SignedIn = Depends(site.signed_in),
+        viewer: Principal = Depends(site.signed_in),
     ) -> HTMLResponse:
         return await _entity_page(site, request, viewer, kind, entity_id, notice=notice)
 
     async def edit_form(
-        request: Request, entity_id: str, viewer: SignedIn = Depends(site.signed_in)
+        request: Request, entity_id: str, viewer: Principal = Depends(site.signed_in)
     ) -> HTMLResponse:
         _editor(viewer)
         entity = await config_views.entity(site.ports, viewer, kind, entity_id)
@@ -119,7 +119,7 @@ def _entity_routes(router: APIRouter, site: Site, kind: Kind) -> None:
         return await _form_page(site, request, viewer, kind, values, entity=entity)
 
     async def edit(
-        request: Request, entity_id: str, viewer: SignedIn = Depends(site.signed_in_with_csrf)
+        request: Request, entity_id: str, viewer: Principal = Depends(site.signed_in_with_csrf)
     ) -> Any:
         _editor(viewer)
         entity = await config_views.entity(site.ports, viewer, kind, entity_id)
@@ -134,14 +134,14 @@ def _entity_routes(router: APIRouter, site: Site, kind: Kind) -> None:
     async def pause(
         entity_id: str,
         next_page: str = Form("", alias="next"),
-        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+        viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> RedirectResponse:
         return await _switch(site, viewer, kind, entity_id, next_page, paused=True)
 
     async def resume(
         entity_id: str,
         next_page: str = Form("", alias="next"),
-        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+        viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> RedirectResponse:
         return await _switch(site, viewer, kind, entity_id, next_page, paused=False)
 
@@ -153,7 +153,7 @@ def _new_routes(router: APIRouter, site: Site, kind: Kind, path: str, parent: Ki
     """The form for a new entity; a campaign's or order's names its parent in the path."""
 
     async def new_form(
-        request: Request, parent_id: str = "", viewer: SignedIn = Depends(site.signed_in)
+        request: Request, parent_id: str = "", viewer: Principal = Depends(site.signed_in)
     ) -> HTMLResponse:
         _editor(viewer)
         if parent is not None:
@@ -162,7 +162,7 @@ def _new_routes(router: APIRouter, site: Site, kind: Kind, path: str, parent: Ki
         return await _form_page(site, request, viewer, kind, values, parent_id=parent_id or None)
 
     async def create(
-        request: Request, parent_id: str = "", viewer: SignedIn = Depends(site.signed_in_with_csrf)
+        request: Request, parent_id: str = "", viewer: Principal = Depends(site.signed_in_with_csrf)
     ) -> Any:
         _editor(viewer)
         entity_id = str((await request.form()).get("id", "")).strip()
@@ -176,7 +176,7 @@ def _new_routes(router: APIRouter, site: Site, kind: Kind, path: str, parent: Ki
 
 
 async def _tree_page(
-    site: Site, request: Request, viewer: SignedIn, parent: Kind, template: str
+    site: Site, request: Request, viewer: Principal, parent: Kind, template: str
 ) -> HTMLResponse:
     """A list of parents, each with its children: buyers and orders, suppliers and campaigns."""
     child = Kind.ORDERS if parent is Kind.BUYERS else Kind.CAMPAIGNS
@@ -190,7 +190,7 @@ async def _tree_page(
 async def _entity_page(
     site: Site,
     request: Request,
-    viewer: SignedIn,
+    viewer: Principal,
     kind: Kind,
     entity_id: str,
     *,
@@ -223,7 +223,7 @@ async def _entity_page(
 async def _form_page(
     site: Site,
     request: Request,
-    viewer: SignedIn,
+    viewer: Principal,
     kind: Kind,
     values: dict[str, str],
     *,
@@ -252,7 +252,7 @@ async def _form_page(
 async def _save(
     site: Site,
     request: Request,
-    viewer: SignedIn,
+    viewer: Principal,
     kind: Kind,
     entity_id: str,
     parent_id: str | None,
@@ -286,7 +286,7 @@ async def _save(
     return _redirect(kind, entity_id, notice)
 
 
-async def _exists(site: Site, viewer: SignedIn, kind: Kind, entity_id: str) -> bool:
+async def _exists(site: Site, viewer: Principal, kind: Kind, entity_id: str) -> bool:
     try:
         await config_views.entity(site.ports, viewer, kind, entity_id)
     except NotFound:
@@ -295,7 +295,7 @@ async def _exists(site: Site, viewer: SignedIn, kind: Kind, entity_id: str) -> b
 
 
 async def _switch(
-    site: Site, viewer: SignedIn, kind: Kind, entity_id: str, next_page: str, *, paused: bool
+    site: Site, viewer: Principal, kind: Kind, entity_id: str, next_page: str, *, paused: bool
 ) -> RedirectResponse:
     _editor(viewer)
     try:
@@ -317,7 +317,7 @@ def _redirect(kind: Kind, entity_id: str, notice: str) -> RedirectResponse:
 
 
 def _render(
-    site: Site, request: Request, viewer: SignedIn, template: str, **context: Any
+    site: Site, request: Request, viewer: Principal, template: str, **context: Any
 ) -> HTMLResponse:
     open_section(viewer, "config")  # the marketplace's whole configuration: staff only
     return site.render(
@@ -330,7 +330,7 @@ def _render(
     )
 
 
-def _editor(viewer: SignedIn) -> None:
+def _editor(viewer: Principal) -> None:
     if not config_views.may_edit_config(viewer):
         raise PageError(403, f"The {viewer.role} role may not change the configuration.")
 

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pingtree.api import admin_views, report_views
 from pingtree.api.report_terms import Bucket, Period, period_bounds
 from pingtree.api.scoping import may_open
-from pingtree.principals import SignedIn
+from pingtree.principals import Principal
 from pingtree.web import charts
 from pingtree.web.site import Site
 
@@ -36,7 +36,7 @@ def dashboard_pages(site: Site) -> APIRouter:
 
     @router.get("/ui")
     async def dashboard(
-        request: Request, period: Period = "today", viewer: SignedIn = Depends(site.signed_in)
+        request: Request, period: Period = "today", viewer: Principal = Depends(site.signed_in)
     ) -> Response:
         if not may_open(viewer, "reports"):
             # a supplier's or buyer's user has no marketplace figures: its own portal instead

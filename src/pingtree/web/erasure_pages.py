@@ -13,7 +13,7 @@ from starlette.datastructures import URL
 
 from pingtree.api.erasure_views import erase, erasure_list, may_erase
 from pingtree.flows.errors import InputError
-from pingtree.principals import SignedIn
+from pingtree.principals import Principal
 from pingtree.web.site import PageError, Site
 
 __all__ = ["erasure_pages"]
@@ -28,7 +28,7 @@ def erasure_pages(site: Site) -> APIRouter:
     async def erasures(
         request: Request,
         before: Annotated[str | None, Query(pattern=r"^[0-9a-fA-F-]{0,64}$")] = None,
-        viewer: SignedIn = Depends(site.signed_in),
+        viewer: Principal = Depends(site.signed_in),
     ) -> HTMLResponse:
         # one row more than shown: it says an older page exists
         rows = await erasure_list(site.ports, viewer, _PAGE_SIZE + 1, before=before or None)
@@ -55,7 +55,7 @@ def erasure_pages(site: Site) -> APIRouter:
         by: Annotated[Literal["email", "phone", "lead_id"], Form()],
         value: Annotated[str, Form(min_length=1, max_length=320)],
         confirm: Annotated[bool, Form()] = False,
-        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+        viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> RedirectResponse:
         _admin(viewer)
         if not confirm:
@@ -70,6 +70,6 @@ def erasure_pages(site: Site) -> APIRouter:
     return router
 
 
-def _admin(viewer: SignedIn) -> None:
+def _admin(viewer: Principal) -> None:
     if not may_erase(viewer):
         raise PageError(403, f"The {viewer.role} role may not see or make erasures.")

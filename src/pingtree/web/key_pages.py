@@ -15,7 +15,7 @@ from starlette.datastructures import URL
 
 from pingtree.api import key_views
 from pingtree.api.auth import KeyChecker
-from pingtree.principals import SignedIn
+from pingtree.principals import Principal
 from pingtree.web.site import Site
 
 __all__ = ["key_pages"]
@@ -29,7 +29,7 @@ def key_pages(site: Site, keys: KeyChecker) -> APIRouter:
     ports = site.ports
 
     async def render(
-        request: Request, viewer: SignedIn, campaign_id: str | None, issued: dict[str, object]
+        request: Request, viewer: Principal, campaign_id: str | None, issued: dict[str, object]
     ) -> HTMLResponse:
         rows = await key_views.key_list(ports, viewer, campaign_id=campaign_id)
         return site.render(
@@ -47,7 +47,7 @@ def key_pages(site: Site, keys: KeyChecker) -> APIRouter:
     async def key_list(
         request: Request,
         campaign_id: Annotated[str | None, Query(pattern=_CAMPAIGN_ID)] = None,
-        viewer: SignedIn = Depends(site.signed_in),
+        viewer: Principal = Depends(site.signed_in),
     ) -> HTMLResponse:
         return await render(request, viewer, campaign_id, {})
 
@@ -56,7 +56,7 @@ def key_pages(site: Site, keys: KeyChecker) -> APIRouter:
         request: Request,
         campaign_id: Annotated[str, Form(pattern=_CAMPAIGN_ID)],
         name: Annotated[str, Form(max_length=200)] = "",
-        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+        viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> HTMLResponse:
         issued = await key_views.create_key(ports, viewer, keys, campaign_id, name.strip())
         return await render(request, viewer, campaign_id, issued)
@@ -67,7 +67,7 @@ def key_pages(site: Site, keys: KeyChecker) -> APIRouter:
         key_id: Annotated[str, Path(pattern=_KEY_ID)],
         campaign_id: Annotated[str, Form(pattern=_CAMPAIGN_ID)],
         overlap_hours: Annotated[int, Form(ge=0, le=key_views.MAX_OVERLAP_HOURS)] = 24,
-        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+        viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> HTMLResponse:
         issued = await key_views.rotate_key(ports, viewer, keys, campaign_id, key_id, overlap_hours)
         return await render(request, viewer, campaign_id, issued)
@@ -76,7 +76,7 @@ def key_pages(site: Site, keys: KeyChecker) -> APIRouter:
     async def revoke_key(
         key_id: Annotated[str, Path(pattern=_KEY_ID)],
         campaign_id: Annotated[str, Form(pattern=_CAMPAIGN_ID)],
-        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+        viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> RedirectResponse:
         await key_views.revoke_key(ports, viewer, keys, campaign_id, key_id)
         target = URL("/ui/keys").include_query_params(campaign_id=campaign_id)

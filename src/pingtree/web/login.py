@@ -21,7 +21,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from pingtree.domain.throttle import SignInOutcome
 from pingtree.flows import sign_in as signing
-from pingtree.flows.sign_in import SESSION_SECONDS, SignedIn, SignInResult
+from pingtree.flows.sign_in import SESSION_SECONDS, SignInResult
+from pingtree.principals import Principal
 from pingtree.web.site import LOGIN_PATH, SESSION_COOKIE, Site, local_path, same_token
 
 __all__ = ["login_pages"]
@@ -84,7 +85,7 @@ def login_pages(site: Site) -> APIRouter:
 
     @router.post("/ui/logout")
     async def sign_out(
-        request: Request, _viewer: SignedIn = Depends(site.signed_in_with_csrf)
+        request: Request, _viewer: Principal = Depends(site.signed_in_with_csrf)
     ) -> Response:
         await signing.sign_out(site.ports, request.cookies.get(SESSION_COOKIE, ""))
         response = RedirectResponse(LOGIN_PATH, status_code=303)

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pingtree.api import report_views
 from pingtree.api.report_terms import DIMENSIONS, Dimension
 from pingtree.domain.report_days import Period, local_midnight, period_bounds
-from pingtree.principals import SignedIn
+from pingtree.principals import Principal
 from pingtree.web.site import PageError, Site
 
 __all__ = ["ReportQuery", "report_pages"]
@@ -75,7 +75,7 @@ def report_pages(site: Site) -> APIRouter:
     router = site.router()
     ports = site.ports
 
-    def days(query: ReportQuery, viewer: SignedIn) -> _Range:
+    def days(query: ReportQuery, viewer: Principal) -> _Range:
         zone = _zone(query, viewer)
         if query.period is not None:
             start, end = period_bounds(query.period, ports.clock.now(), zone)
@@ -95,7 +95,7 @@ def report_pages(site: Site) -> APIRouter:
     async def reports_page(
         request: Request,
         query: Annotated[ReportQuery, Query()],
-        viewer: SignedIn = Depends(site.signed_in),
+        viewer: Principal = Depends(site.signed_in),
     ) -> HTMLResponse:
         span = days(query, viewer)
         params: dict[str, object] = {"from": span.first_day, "to": span.last_day, "by": query.by}
@@ -127,7 +127,7 @@ def report_pages(site: Site) -> APIRouter:
 
     @router.get("/ui/reports.csv")
     async def reports_csv(
-        query: Annotated[ReportQuery, Query()], viewer: SignedIn = Depends(site.signed_in)
+        query: Annotated[ReportQuery, Query()], viewer: Principal = Depends(site.signed_in)
     ) -> Response:
         span = days(query, viewer)
         rows = await report_views.breakdown(
@@ -138,7 +138,7 @@ def report_pages(site: Site) -> APIRouter:
     return router
 
 
-def _zone(query: ReportQuery, viewer: SignedIn) -> ZoneInfo:
+def _zone(query: ReportQuery, viewer: Principal) -> ZoneInfo:
     """The report's time zone: the form's, else the user's own (where users have one)."""
     default = viewer.time_zone or "UTC"
     try:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from pingtree.api.sign_in_views import OUTCOMES, sign_in_list
-from pingtree.flows.sign_in import SignedIn
+from pingtree.principals import Principal
 from pingtree.web.filters import SignInSearch
 from pingtree.web.site import Site
 
@@ -26,7 +26,7 @@ def sign_in_pages(site: Site) -> APIRouter:
     async def sign_ins(
         request: Request,
         search: Annotated[SignInSearch, Query()],
-        viewer: SignedIn = Depends(site.signed_in),
+        viewer: Principal = Depends(site.signed_in),
     ) -> HTMLResponse:
         # one row more than shown: it says an older page exists
         rows = await sign_in_list(site.ports, viewer, _PAGE_SIZE + 1, **search.filters())

@@ -3,7 +3,7 @@ and error pages instead of JSON problems.
 
 A page router comes from :meth:`Site.router`; its routes take the person signed in, the
 session's :class:`~pingtree.principals.Principal` which every view function takes, as
-``viewer: SignedIn = Depends(site.signed_in)`` (GET) or ``Depends(site.signed_in_with_csrf)``
+``viewer: Principal = Depends(site.signed_in)`` (GET) or ``Depends(site.signed_in_with_csrf)``
 (POST: the form's ``csrf_token`` must be the session's). A default value, not ``Annotated``:
 postponed annotations cannot name ``site``, a local. Raising :class:`PageError` answers with
 an error page; a missing ping or lead (``NotFound``), a section the principal may not
@@ -29,13 +29,12 @@ from pingtree.flows.ports import Ports
 from pingtree.principals import Forbidden, Principal
 
 # the name the pages have used for the principal of a session
-SignedIn = Principal
+Principal = Principal
 
 __all__ = [
     "LOGIN_PATH",
     "SESSION_COOKIE",
     "PageError",
-    "SignedIn",
     "Site",
     "local_path",
     "same_token",
@@ -104,7 +103,7 @@ class Site:
         request: Request,
         template: str,
         *,
-        viewer: SignedIn | None,
+        viewer: Principal | None,
         status: int = 200,
         **context: Any,
     ) -> HTMLResponse:
@@ -116,7 +115,7 @@ class Site:
     def error_page(
         self, request: Request, status: int, message: str, details: Sequence[str] = ()
     ) -> HTMLResponse:
-        viewer: SignedIn | None = getattr(request.state, "viewer", None)
+        viewer: Principal | None = getattr(request.state, "viewer", None)
         return self.render(
             request,
             "error.html",
@@ -126,15 +125,15 @@ class Site:
             details=details,
         )
 
-    async def current_viewer(self, request: Request) -> SignedIn | None:
+    async def current_viewer(self, request: Request) -> Principal | None:
         """Who the session cookie belongs to, if it names a live session."""
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             return None
         return await session_principal(self.ports, token)
 
-    def _signed_in_dependency(self) -> Callable[[Request], Awaitable[SignedIn]]:
-        async def signed_in(request: Request) -> SignedIn:
+    def _signed_in_dependency(self) -> Callable[[Request], Awaitable[Principal]]:
+        async def signed_in(request: Request) -> Principal:
             viewer = await self.current_viewer(request)
             if viewer is None:
                 raise _SignInRequired(request.url)
@@ -145,12 +144,12 @@ class Site:
 
     @staticmethod
     def _csrf_dependency(
-        signed_in: Callable[[Request], Awaitable[SignedIn]],
-    ) -> Callable[..., Awaitable[SignedIn]]:
+        signed_in: Callable[[Request], Awaitable[Principal]],
+    ) -> Callable[..., Awaitable[Principal]]:
         async def signed_in_with_csrf(
             csrf_token: Annotated[str, Form(max_length=200)] = "",
-            viewer: SignedIn = Depends(signed_in),
-        ) -> SignedIn:
+            viewer: Principal = Depends(signed_in),
+        ) -> Principal:
             if not same_token(csrf_token, viewer.csrf_token):
                 raise PageError(403, "This form is missing its security token: reload the page.")
             return viewer

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from pingtree.api.supplier_portal import MAX_DAYS, supplier_figures_of, supplier_portal
-from pingtree.principals import SignedIn
+from pingtree.principals import Principal
 from pingtree.web.site import Site
 
 __all__ = ["supplier_pages"]
@@ -25,7 +25,7 @@ def supplier_pages(site: Site) -> APIRouter:
         request: Request,
         days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 7,
         test: bool = False,
-        viewer: SignedIn = Depends(site.signed_in),
+        viewer: Principal = Depends(site.signed_in),
     ) -> HTMLResponse:
         portal = await supplier_portal(site.ports, viewer)
         figures = await supplier_figures_of(site.ports, viewer, days, test=test)

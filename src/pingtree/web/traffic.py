@@ -14,7 +14,7 @@ from pingtree.api import admin_views as views
 from pingtree.api.lead_search import person_keys
 from pingtree.api.scoping import scope_for
 from pingtree.flows.errors import InputError
-from pingtree.principals import SignedIn
+from pingtree.principals import Principal
 from pingtree.web.filters import AttemptSearch, LeadSearch, PingSearch
 from pingtree.web.site import PageError, Site
 
@@ -31,7 +31,7 @@ def traffic_pages(site: Site) -> APIRouter:
     async def lead_list(
         request: Request,
         search: Annotated[LeadSearch, Query()],
-        viewer: SignedIn = Depends(site.signed_in),
+        viewer: Principal = Depends(site.signed_in),
     ) -> Response:
         if search.email or search.phone:
             # the person's HMAC index takes the typed value's place in the URL, so no link,
@@ -42,14 +42,14 @@ def traffic_pages(site: Site) -> APIRouter:
 
     @router.get("/ui/leads/{lead_id}")
     async def lead_page(
-        request: Request, lead_id: str, viewer: SignedIn = Depends(site.signed_in)
+        request: Request, lead_id: str, viewer: Principal = Depends(site.signed_in)
     ) -> HTMLResponse:
         lead = await views.lead_trace(ports, viewer, lead_id)
         return _lead_page(site, request, viewer, lead, revealed=False)
 
     @router.post("/ui/leads/{lead_id}/reveal")
     async def reveal_lead(
-        request: Request, lead_id: str, viewer: SignedIn = Depends(site.signed_in_with_csrf)
+        request: Request, lead_id: str, viewer: Principal = Depends(site.signed_in_with_csrf)
     ) -> HTMLResponse:
         lead = await views.lead_trace(ports, viewer, lead_id, reveal=True)
         return _lead_page(site, request, viewer, lead, revealed=True)
@@ -58,14 +58,14 @@ def traffic_pages(site: Site) -> APIRouter:
     async def ping_list(
         request: Request,
         search: Annotated[PingSearch, Query()],
-        viewer: SignedIn = Depends(site.signed_in),
+        viewer: Principal = Depends(site.signed_in),
     ) -> HTMLResponse:
         rows = await views.ping_list(ports, viewer, PAGE_SIZE + 1, **search.filters())
         return _list_page(site, request, viewer, "pings.html", rows, search)
 
     @router.get("/ui/pings/{ping_id}")
     async def ping_page(
-        request: Request, ping_id: str, viewer: SignedIn = Depends(site.signed_in)
+        request: Request, ping_id: str, viewer: Principal = Depends(site.signed_in)
     ) -> HTMLResponse:
         ping = await views.ping_trace(ports, viewer, ping_id)
         return site.render(request, "ping.html", viewer=viewer, ping=ping)
@@ -74,7 +74,7 @@ def traffic_pages(site: Site) -> APIRouter:
     async def attempt_list(
         request: Request,
         search: Annotated[AttemptSearch, Query()],
-        viewer: SignedIn = Depends(site.signed_in),
+        viewer: Principal = Depends(site.signed_in),
     ) -> HTMLResponse:
         rows = await views.attempt_list(ports, viewer, PAGE_SIZE + 1, **search.filters())
         return _list_page(site, request, viewer, "attempts.html", rows, search)
@@ -102,7 +102,7 @@ def _person_search(site: Site, request: Request, search: LeadSearch) -> Response
 def _list_page(
     site: Site,
     request: Request,
-    viewer: SignedIn,
+    viewer: Principal,
     template: str,
     rows: Sequence[dict[str, Any]],
     search: Any,
@@ -121,7 +121,7 @@ def _list_page(
 
 
 def _lead_page(
-    site: Site, request: Request, viewer: SignedIn, lead: dict[str, Any], *, revealed: bool
+    site: Site, request: Request, viewer: Principal, lead: dict[str, Any], *, revealed: bool
 ) -> HTMLResponse:
     return site.render(
         request,

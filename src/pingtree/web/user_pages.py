@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from pingtree.api import user_views as views
 from pingtree.flows.errors import InputError
-from pingtree.principals import ROLES, SignedIn
+from pingtree.principals import ROLES, Principal
 from pingtree.web.site import PageError, Site
 
 __all__ = ["user_pages"]
@@ -25,7 +25,7 @@ def user_pages(site: Site) -> APIRouter:
     ports = site.ports
 
     async def page(
-        request: Request, viewer: SignedIn, *, status: int = 200, **context: Any
+        request: Request, viewer: Principal, *, status: int = 200, **context: Any
     ) -> HTMLResponse:
         users = await views.user_list(ports, viewer)
         return site.render(
@@ -41,7 +41,7 @@ def user_pages(site: Site) -> APIRouter:
 
     @router.get("/ui/users")
     async def user_list(
-        request: Request, viewer: SignedIn = Depends(site.signed_in)
+        request: Request, viewer: Principal = Depends(site.signed_in)
     ) -> HTMLResponse:
         return await page(request, viewer)
 
@@ -54,7 +54,7 @@ def user_pages(site: Site) -> APIRouter:
         buyer_id: _Id = "",
         time_zone: Annotated[str, Form(max_length=64)] = "UTC",
         password: _Text = "",
-        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+        viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> HTMLResponse:
         try:
             made = await views.create_user(
@@ -79,7 +79,7 @@ def user_pages(site: Site) -> APIRouter:
         supplier_id: _Id = "",
         buyer_id: _Id = "",
         time_zone: Annotated[str, Form(max_length=64)] = "",
-        viewer: SignedIn = Depends(site.signed_in_with_csrf),
+        viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> HTMLResponse:
         try:
             changed = await views.change_user(
@@ -97,7 +97,7 @@ def user_pages(site: Site) -> APIRouter:
 
     @router.post("/ui/users/{user_id}/disable")
     async def disable(
-        request: Request, user_id: str, viewer: SignedIn = Depends(site.signed_in_with_csrf)
+        request: Request, user_id: str, viewer: Principal = Depends(site.signed_in_with_csrf)
     ) -> HTMLResponse:
         try:
             user = await views.set_disabled(ports, viewer, user_id, disabled=True)
@@ -108,14 +108,14 @@ def user_pages(site: Site) -> APIRouter:
 
     @router.post("/ui/users/{user_id}/enable")
     async def enable(
-        request: Request, user_id: str, viewer: SignedIn = Depends(site.signed_in_with_csrf)
+        request: Request, user_id: str, viewer: Principal = Depends(site.signed_in_with_csrf)
     ) -> HTMLResponse:
         user = await views.set_disabled(ports, viewer, user_id, disabled=False)
         return await page(request, viewer, done=f"User {user['username']} enabled.")
 
     @router.post("/ui/users/{user_id}/password")
     async def reset_password(
-        request: Request, user_id: str, viewer: SignedIn = Depends(site.signed_in_with_csrf)
+        request: Request, user_id: str, viewer: Principal = Depends(site.signed_in_with_csrf)
     ) -> HTMLResponse:
         user = await views.reset_password(ports, viewer, user_id)
         done = f"A new password for {user['username']}; its sessions ended."
