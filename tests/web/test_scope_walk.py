@@ -76,9 +76,6 @@ PARTY_PAGES = {
         "/ui/bought-leads.csv",
     ),
 }
-#: pages whose views do not take the principal yet, walked by their own strict xfail below
-#: (remove an entry once its page keeps to the scope: the xfail then fails)
-KNOWN_GAPS: dict[str, str] = {}
 #: pages about no one's data, open to anyone (or to anyone signed in)
 NEUTRAL = ("/ui/login", "/ui/static/", "/healthz", "/readyz", "/docs", "/redoc", "/openapi")
 
@@ -278,19 +275,11 @@ PEOPLE = {"ada": "admin", "otto": "operator", "ana": "analyst", "sam": "supplier
 
 @pytest.mark.parametrize("username", list(PEOPLE))
 def test_every_page_keeps_to_the_signed_in_principals_scope(world: World, username: str) -> None:
-    assert not _page_walk(world, username, known_gaps=False)
+    assert not _page_walk(world, username)
 
 
-@pytest.mark.skipif(not KNOWN_GAPS, reason="no page is a known gap")
-@pytest.mark.xfail(strict=True, reason="; ".join(KNOWN_GAPS.values()))
-@pytest.mark.parametrize("username", ["sam", "bea"])
-def test_the_known_gaps_keep_to_the_signed_in_principals_scope(world: World, username: str) -> None:
-    assert not _page_walk(world, username, known_gaps=True)
-
-
-def _page_walk(world: World, username: str, *, known_gaps: bool) -> str:
-    """What ``username`` was shown or let do that it must not, one line each; ``known_gaps``:
-    only the pages of ``KNOWN_GAPS``, else all the others."""
+def _page_walk(world: World, username: str) -> str:
+    """What ``username`` was shown or let do that it must not, one line each."""
     role = PEOPLE[username]
     forbidden = {
         "supplier": _forbidden_to_supplier(world),
@@ -300,7 +289,7 @@ def _page_walk(world: World, username: str, *, known_gaps: bool) -> str:
     problems: list[str] = []
     with _signed_in(world, username) as http:
         for _method, url in _routes(world, {"GET"}):
-            if url in ("/ui/logout",) or _is(url, list(KNOWN_GAPS)) != known_gaps:
+            if url == "/ui/logout":
                 continue
             answer = http.get(url)
             if answer.status_code >= 500:
@@ -317,7 +306,7 @@ def _page_walk(world: World, username: str, *, known_gaps: bool) -> str:
                 and answer.status_code not in (403, 404)
             ):
                 problems.append(f"GET {url}: {answer.status_code}, not 403 to the {role}")
-        if role != "admin" and not known_gaps:
+        if role != "admin":
             problems += _refused_writes(world, http, role, forbidden)
     return "\n".join(problems)
 
