@@ -16,16 +16,18 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
-from pingtree.api.auth import ADMIN_RESPONSES, KeyChecker, admin_only
+from pingtree.api import config_views
+from pingtree.api.auth import ADMIN_RESPONSES, Caller, KeyChecker, admin_only
 from pingtree.api.body import read_bounded
 from pingtree.api.problems import Problem
+from pingtree.api.scoping import token_principal
 from pingtree.config import entities
 from pingtree.config.entities import Change, Entity, Kind
 from pingtree.config.errors import ConfigError
 from pingtree.config.parse import read_yaml
 from pingtree.flows.ports import Ports
 
-__all__ = ["config_entities_router", "config_problem", "save_entity", "switch_entity"]
+__all__ = ["config_entities_router", "config_problem"]
 
 _MAX_SPEC_BYTES = 1024 * 1024
 _SPEC_BODY: dict[str, Any] = {
@@ -77,19 +79,20 @@ def config_entities_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router = APIRouter(
         prefix="/api/v1/admin/config",
         tags=["configuration"],
-        dependencies=[Depends(admin_only(keys))],
         responses=ADMIN_RESPONSES,
     )
+    admin = Depends(admin_only(keys))
 
     @router.get("/{kind}")
-    async def list_entities(kind: Kind) -> list[EntityOut]:
+    async def list_entities(kind: Kind, caller: Caller = admin) -> list[EntityOut]:
         """Every entity of a kind with its spec and status, in id order."""
-        return [_out(entity) for entity in await entities.list_entities(ports.sessions, kind)]
+        listed = await config_views.entity_list(ports, token_principal(caller), kind)
+        return [_out(entity) for entity in listed]
 
     @router.get("/{kind}/{entity_id}")
-    async def get_entity(kind: Kind, entity_id: str) -> EntityDetailOut:
+    async def get_entity(kind: Kind, entity_id: str, caller: Caller = admin) -> EntityDetailOut:
         """One entity: its spec as JSON and as YAML text."""
-        return _detail(await entities.get_entity(ports.sessions, kind, entity_id))
+        return _detail(await config_views.entity(ports, token_principal(caller), kind, entity_id))
 
     @router.put(
         "/{kind}/{entity_id}",
@@ -103,27 +106,30 @@ def config_entities_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         entity_id: str,
         supplier_id: Annotated[str | None, Query(description="a campaign's supplier")] = None,
         buyer_id: Annotated[str | None, Query(description="an order's buyer")] = None,
+        caller: Caller = admin,
     ) -> ChangeOut:
         """Create (201) or replace (200) one entity; its children left out of the spec stay."""
         spec = await _read_spec(request)
         if (supplier_id and kind is not Kind.CAMPAIGNS) or (buyer_id and kind is not Kind.ORDERS):
             raise Problem(400, "supplier_id names a campaign's supplier, buyer_id an order's buyer")
         try:
-            change = await save_entity(ports, kind, entity_id, spec, supplier_id or buyer_id)
+            change = await config_views.save(
+                ports, token_principal(caller), kind, entity_id, spec, supplier_id or buyer_id
+            )
         except ConfigError as error:
             raise config_problem(error) from None
         response.status_code = 201 if change.created else 200
         return _change_out(change)
 
     @router.post("/{kind}/{entity_id}/pause")
-    async def pause(kind: PausableKind, entity_id: str) -> ChangeOut:
+    async def pause(kind: PausableKind, entity_id: str, caller: Caller = admin) -> ChangeOut:
         """Take the entity out of the next ping's auction; its caps keep their use."""
-        return await _switch(ports, Kind(kind.value), entity_id, paused=True)
+        return await _switch(ports, caller, Kind(kind.value), entity_id, paused=True)
 
     @router.post("/{kind}/{entity_id}/resume")
-    async def resume(kind: PausableKind, entity_id: str) -> ChangeOut:
+    async def resume(kind: PausableKind, entity_id: str, caller: Caller = admin) -> ChangeOut:
         """Put a paused entity back into the next ping's auction."""
-        return await _switch(ports, Kind(kind.value), entity_id, paused=False)
+        return await _switch(ports, caller, Kind(kind.value), entity_id, paused=False)
 
     return router
 
@@ -152,33 +158,15 @@ async def _read_spec(request: Request) -> object:
         raise config_problem(error) from None
 
 
-async def save_entity(
-    ports: Ports, kind: Kind, entity_id: str, spec: object, parent_id: str | None = None
-) -> Change:
-    """Create or replace one entity (:func:`pingtree.config.entities.put_entity`) and load
-    the new snapshot, so the next ping in this process sees it."""
-    change = await entities.put_entity(
-        ports.sessions, kind, entity_id, spec, ports.clock.now(), parent_id=parent_id
-    )
-    if change.diff.changed:
-        await ports.snapshots.refresh()
-    return change
-
-
-async def switch_entity(ports: Ports, kind: Kind, entity_id: str, *, paused: bool) -> Change:
-    """Pause or resume one entity (:func:`pingtree.config.entities.set_paused`) and load
-    the new snapshot."""
-    change = await entities.set_paused(ports.sessions, kind, entity_id, paused, ports.clock.now())
-    if change.diff.changed:
-        await ports.snapshots.refresh()
-    return change
-
-
-async def _switch(ports: Ports, kind: Kind, entity_id: str, *, paused: bool) -> ChangeOut:
+async def _switch(
+    ports: Ports, caller: Caller, kind: Kind, entity_id: str, *, paused: bool
+) -> ChangeOut:
+    principal = token_principal(caller)
     try:
-        return _change_out(await switch_entity(ports, kind, entity_id, paused=paused))
+        change = await config_views.switch(ports, principal, kind, entity_id, paused=paused)
     except ConfigError as error:
         raise config_problem(error) from None
+    return _change_out(change)
 
 
 def _change_out(change: Change) -> ChangeOut:

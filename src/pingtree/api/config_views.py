@@ -4,7 +4,6 @@ entities, an order's caps with their use now. Reading is the staff's (``api.scop
 
 from __future__ import annotations
 
-from pingtree.api.config_entities import save_entity, switch_entity
 from pingtree.api.scoping import open_section
 from pingtree.config import entities
 from pingtree.config.entities import Change, Entity, Kind
@@ -57,9 +56,13 @@ async def save(
     spec: object,
     parent_id: str | None = None,
 ) -> Change:
-    """Create or replace one entity and load the new snapshot."""
+    """Create or replace one entity (:func:`pingtree.config.entities.put_entity`, as
+    ``pingtree apply`` would) and load the new snapshot."""
     require_editor(principal)
-    return await save_entity(ports, kind, entity_id, spec, parent_id)
+    change = await entities.put_entity(
+        ports.sessions, kind, entity_id, spec, ports.clock.now(), parent_id=parent_id
+    )
+    return await _loaded(ports, change)
 
 
 async def switch(
@@ -69,7 +72,15 @@ async def switch(
     resume its own buyer's orders (its portal), nothing else."""
     if not _own_order(ports, principal, kind, entity_id):
         require_editor(principal)
-    return await switch_entity(ports, kind, entity_id, paused=paused)
+    change = await entities.set_paused(ports.sessions, kind, entity_id, paused, ports.clock.now())
+    return await _loaded(ports, change)
+
+
+async def _loaded(ports: Ports, change: Change) -> Change:
+    """``change``, once the new snapshot is loaded: the next ping in this process sees it."""
+    if change.diff.changed:
+        await ports.snapshots.refresh()
+    return change
 
 
 def _own_order(ports: Ports, principal: Principal, kind: Kind, entity_id: str) -> bool:
