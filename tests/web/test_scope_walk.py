@@ -30,6 +30,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import RouteContext, iter_route_contexts
+from playwright.sync_api import Page
 
 from pingtree.api.app import create_app
 from pingtree.mockbuyer import MockBuyer
@@ -40,6 +41,7 @@ from tests.support.clock import FrozenClock
 from tests.support.server import serve_app
 from tests.web.conftest import PASSWORD, create_people, in_thread
 from tests.web.session import csrf_token, sign_in
+from tests.web.test_browser import sign_in as browser_sign_in
 
 SUPPLIERS = {"northwind": "Northwind Leads Ltd", "southpaw": "Southpaw Media Group"}
 BUYERS = {"alphains": "Alpha Insurance Co", "bravocov": "Bravo Coverage LLC"}
@@ -398,20 +400,32 @@ def test_every_api_route_keeps_to_the_tokens_scope(world: World) -> None:
 
 
 def test_a_disabled_users_session_ends_and_a_reset_password_is_shown_once(world: World) -> None:
-    sam = world.user_ids["sam"]
-    with _signed_in(world, "sam") as http, _signed_in(world, "ada") as admin:
+    # a user of its own: the walks' users keep their passwords, whatever the order of tests
+    made = world.market.http.post(
+        "/api/v1/admin/users",
+        headers=world.market.admin,
+        json={
+            "username": "sid",
+            "role": "supplier",
+            "password": PASSWORD,
+            "supplier_id": "northwind",
+        },
+    )
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    with _signed_in(world, "sid") as http, _signed_in(world, "ada") as admin:
         assert http.get("/ui/leads").status_code == 200
         token = csrf_token(admin.get("/ui/users").text)
-        page = admin.post(f"/ui/users/{sam}/disable", data={"csrf_token": token})
+        page = admin.post(f"/ui/users/{sid}/disable", data={"csrf_token": token})
         assert page.status_code == 200
-        assert "sam disabled" in page.text
+        assert "sid disabled" in page.text
         assert http.get("/ui/leads").status_code == 303  # back to the sign-in page
-        assert sign_in(http, "sam").status_code != 303
-        admin.post(f"/ui/users/{sam}/enable", data={"csrf_token": token})
-        reset = admin.post(f"/ui/users/{sam}/password", data={"csrf_token": token})
+        assert sign_in(http, "sid").status_code != 303
+        admin.post(f"/ui/users/{sid}/enable", data={"csrf_token": token})
+        reset = admin.post(f"/ui/users/{sid}/password", data={"csrf_token": token})
         password = re.findall(r'<code class="once">([^<]+)</code>', reset.text)[0]
         assert password not in admin.get("/ui/users").text
-    with _signed_in(world, "sam", password) as http:
+    with _signed_in(world, "sid", password) as http:
         assert http.get("/ui/leads").status_code == 200
 
 
@@ -459,3 +473,54 @@ def test_users_are_bound_only_to_parties_that_exist(world: World) -> None:
     assert moved.json()["supplier_id"] == "southpaw"
     assert moved.json()["buyer_id"] is None
     assert moved.json()["time_zone"] == "America/New_York"
+
+
+# --- the same walk in a browser ---------------------------------------------------------------
+
+
+#: the most pages a browser walk opens (every link a party's user is shown, two clicks deep)
+_BROWSER_PAGES = 80
+#: links to files the browser saves (a campaign's instructions, a buyer's export)
+_DOWNLOADS = (".md", ".csv")
+
+
+@pytest.mark.parametrize("username", ["sam", "bea"])
+def test_a_partys_user_clicking_every_link_it_is_shown_sees_only_its_own(
+    world: World, page: Page, username: str
+) -> None:
+    """In chromium, as the person would: signed in, every link of every page it can reach
+    from its menu (two clicks deep) opens on its own data and on nobody else's."""
+    forbidden = {"sam": _forbidden_to_supplier, "bea": _forbidden_to_buyer}[username](world)
+    browser_sign_in(page, world.market, username)
+    base = str(world.market.http.base_url).rstrip("/")
+    to_visit = [page.url.removeprefix(base)]
+    seen: set[str] = set()
+    problems: list[str] = []
+    for _depth in range(3):
+        found: list[str] = []
+        for path in to_visit:
+            if path in seen or len(seen) >= _BROWSER_PAGES:
+                continue
+            seen.add(path)
+            if path.endswith(_DOWNLOADS):  # a file to save, not a page: fetched as the browser
+                download = page.request.get(base + path)
+                status, text = download.status, download.text()
+            else:
+                answer = page.goto(base + path)
+                assert answer is not None
+                status, text = answer.status, page.locator("body").inner_text()
+                links = page.eval_on_selector_all("a[href^='/ui']", "all => all.map(a => a.href)")
+                # without its #part: a link within the page is the page
+                found += [h.removeprefix(base).split("#")[0] for h in links]
+            if status >= 500:
+                problems.append(f"{path}: {status}")
+            problems += [f"{path} shows {w}" for w in forbidden if w in text and w not in path]
+        to_visit = [p for p in dict.fromkeys(found) if p not in seen and p != "/ui/logout"]
+    own = [
+        sold.lead_id
+        for sold in world.sold
+        if (sold.buyer == "alphains" if username == "bea" else sold.supplier == "northwind")
+    ]
+    # the menu and what it leads to were walked, down to the party's own leads
+    assert any(lead_id in path for path in seen for lead_id in own), sorted(seen)
+    assert not problems, "\n".join(problems)
