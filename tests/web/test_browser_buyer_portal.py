@@ -52,6 +52,8 @@ def test_a_buyer_signs_in_pauses_an_order_opens_a_lead_and_downloads_its_leads(
     expect(order.locator("table.caps tbody tr").first).to_contain_text("count per day")
     expect(order.locator("meter")).to_have_attribute("value", "2")
     expect(page.locator("body")).not_to_contain_text("Bravo")
+    nav = page.get_by_role("navigation", name="Sections")
+    expect(nav.get_by_role("link")).to_have_text(["Delivery log", "My orders", "Bought leads"])
     page.screenshot(path=screenshots / "buyer-portal.png", full_page=True)
 
     page.get_by_role("button", name="Pause order alpha_fl").click()

@@ -36,8 +36,11 @@ NAVIGATION = (
 #: the sections only admins may open (the others are answered 403), so not shown to others
 ADMIN_SECTIONS = frozenset({"/ui/sign-ins", "/ui/erasures", "/ui/users"})
 #: the sections a supplier's or buyer's user sees in the navigation (``api.scoping``)
+#: (a buyer's user reads the leads it bought in its portal, with their PII: not also in the
+#: staff's masked list, which its delivery log's links still open)
 _PARTY_NAVIGATION = {
     role: frozenset(f"/ui/{section}" for section in sections)
+    - ({"/ui/leads"} if role == "buyer" else set())
     for role, sections in PARTY_SECTIONS.items()
 }
 
