@@ -15,11 +15,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from pydantic import StringConstraints
 
 from pingtree.api import buyer_views, config_views
-from pingtree.api.lead_search import person_keys
 from pingtree.config.entities import Kind
-from pingtree.flows.errors import InputError
 from pingtree.principals import Principal
-from pingtree.web.site import PageError, Site
+from pingtree.web.person_search import person_search
+from pingtree.web.site import Site
 
 __all__ = ["buyer_pages"]
 
@@ -67,7 +66,7 @@ def buyer_pages(site: Site) -> APIRouter:
     ) -> Response:
         buyer_views.require_buyer(viewer)
         if email or phone:
-            return _person_search(site, request, email or None, phone or None)
+            return person_search(site, request, email or None, phone or None)
         rows = await buyer_views.bought_leads(
             ports,
             viewer,
@@ -149,19 +148,3 @@ def _older(request: Request, rows: list[dict[str, object]]) -> str | None:
         return None
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "before"]
     return f"/ui/bought-leads?{urlencode([*query, ('before', str(rows[-1]['id']))])}"
-
-
-def _person_search(site: Site, request: Request, email: str | None, phone: str | None) -> Response:
-    """The same search with the email and phone replaced by their HMAC indexes."""
-    try:
-        keys = person_keys(site.ports.vault, email=email, phone=phone)
-    except InputError as error:
-        details = [f"{e.loc[-1]}: {e.msg}" for e in error.errors]
-        raise PageError(422, "Nothing was searched.", details) from None
-    kept = [
-        (name, value)
-        for name, value in request.query_params.multi_items()
-        if name not in ("email", "phone", "before") and value
-    ]
-    query = urlencode([*kept, *(("person", key) for key in keys)])
-    return RedirectResponse(str(request.url.replace(query=query)), status_code=303)

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from pingtree.api import admin_views as views
-from pingtree.api.lead_search import person_keys
 from pingtree.api.scoping import scope_for
-from pingtree.flows.errors import InputError
 from pingtree.principals import Principal
 from pingtree.web.filters import AttemptSearch, LeadSearch, PingSearch
-from pingtree.web.site import PageError, Site
+from pingtree.web.person_search import person_search
+from pingtree.web.site import Site
 
 __all__ = ["PAGE_SIZE", "traffic_pages"]
 
@@ -36,7 +34,7 @@ def traffic_pages(site: Site) -> APIRouter:
         if search.email or search.phone:
             # the person's HMAC index takes the typed value's place in the URL, so no link,
             # page or history entry past this one request holds the email or phone
-            return _person_search(site, request, search)
+            return person_search(site, request, search.email, search.phone)
         rows = await views.lead_list(ports, viewer, PAGE_SIZE + 1, **search.filters())
         return _list_page(site, request, viewer, "leads.html", rows, search)
 
@@ -80,23 +78,6 @@ def traffic_pages(site: Site) -> APIRouter:
         return _list_page(site, request, viewer, "attempts.html", rows, search)
 
     return router
-
-
-def _person_search(site: Site, request: Request, search: LeadSearch) -> Response:
-    """A redirect to the same search with the email and phone asked replaced by their HMAC
-    indexes (``person``); a 422 page naming a malformed one, never showing its value."""
-    try:
-        keys = person_keys(site.ports.vault, email=search.email, phone=search.phone)
-    except InputError as error:
-        details = [f"{e.loc[-1]}: {e.msg}" for e in error.errors]
-        raise PageError(422, "Nothing was searched.", details) from None
-    kept = [
-        (name, value)
-        for name, value in request.query_params.multi_items()
-        if name not in ("email", "phone", "before") and value
-    ]
-    query = urlencode([*kept, *(("person", key) for key in keys)])
-    return RedirectResponse(str(request.url.replace(query=query)), status_code=303)
 
 
 def _list_page(
