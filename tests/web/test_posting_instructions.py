@@ -12,7 +12,6 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -22,6 +21,7 @@ from pingtree.api.instructions_views import may_read_instructions
 from pingtree.domain.fields import TRACKING_FIELDS
 from pingtree.domain.outcomes import Reason
 from pingtree.mockbuyer import MockBuyer
+from pingtree.principals import Principal
 from tests.api.market import AUTO_VERTICAL, Market, buyer, campaign, marketplace, order
 from tests.support.buyers import running_buyers
 from tests.web.session import sign_in
@@ -243,25 +243,23 @@ def test_the_page_follows_the_configuration(market: Market, mock: MockBuyer) -> 
     assert "/api/v1/ping" in page
 
 
-@dataclass(frozen=True)
-class _Viewer:
-    role: str
-    supplier_id: str | None = None
+def _viewer(role: str, supplier_id: str | None = None) -> Principal:
+    return Principal("user", "u1", "someone", role, supplier_id=supplier_id)
 
 
 @pytest.mark.parametrize(
     ("viewer", "allowed"),
     [
-        (_Viewer("admin"), True),
-        (_Viewer("operator"), True),
-        (_Viewer("analyst"), True),
-        (_Viewer("supplier", "acme"), True),
-        (_Viewer("supplier", "rival"), False),
-        (_Viewer("supplier"), False),
-        (_Viewer("buyer"), False),
-        (_Viewer("campaign"), False),
+        (_viewer("admin"), True),
+        (_viewer("operator"), True),
+        (_viewer("analyst"), True),
+        (_viewer("supplier", "acme"), True),
+        (_viewer("supplier", "rival"), False),
+        (_viewer("supplier"), False),
+        (_viewer("buyer"), False),
+        (_viewer("campaign"), False),
     ],
 )
-def test_who_reads_a_campaigns_instructions(viewer: _Viewer, allowed: bool) -> None:
+def test_who_reads_a_campaigns_instructions(viewer: Principal, allowed: bool) -> None:
     # staff read any campaign's; a supplier only its own (the portals' scope)
     assert may_read_instructions(viewer, "acme") is allowed

@@ -8,63 +8,40 @@ hold no personal data and no key, so an analyst reads them whole.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from pingtree.api.instructions_markdown import instructions_markdown
 from pingtree.api.instructions_model import Instructions, posting_instructions
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
+from pingtree.principals import Forbidden, Principal
 
-__all__ = [
-    "InstructionsRefused",
-    "Viewer",
-    "campaign_instructions",
-    "campaign_instructions_markdown",
-    "may_read_instructions",
-]
-
-_STAFF = frozenset({"admin", "operator", "analyst"})
+__all__ = ["campaign_instructions", "campaign_instructions_markdown", "may_read_instructions"]
 
 
-class Viewer(Protocol):
-    """Who asks: the signed-in principal (only its role, and a supplier's id, matter)."""
-
-    @property
-    def role(self) -> str: ...
-
-
-class InstructionsRefused(Exception):
-    """The viewer may not read this campaign's instructions (403)."""
-
-
-def may_read_instructions(viewer: Viewer, supplier_id: str) -> bool:
+def may_read_instructions(viewer: Principal, supplier_id: str) -> bool:
     """Whether ``viewer`` may read the instructions of a campaign of ``supplier_id``."""
-    if viewer.role in _STAFF:
-        return True
-    # a supplier principal carries the supplier it is bound to
-    return viewer.role == "supplier" and getattr(viewer, "supplier_id", None) == supplier_id
+    return viewer.is_staff or (viewer.role == "supplier" and viewer.supplier_id == supplier_id)
 
 
 def campaign_instructions(
-    ports: Ports, viewer: Viewer, campaign_id: str, base_url: str
+    ports: Ports, viewer: Principal, campaign_id: str, base_url: str
 ) -> Instructions:
     """The live configuration's instructions for ``campaign_id``, URLs under ``base_url``.
 
-    :class:`InstructionsRefused` when ``viewer`` may not read them (checked before the
+    :class:`Forbidden` when ``viewer`` may not read them (checked before the
     campaign is looked up: a supplier learns nothing of other campaigns), ``NotFound``
     when no such campaign is configured."""
     snapshot = ports.snapshots.current()
     campaign = snapshot.config.campaigns.get(campaign_id)
     supplier_id = campaign.supplier_id if campaign is not None else ""
     if not may_read_instructions(viewer, supplier_id):
-        raise InstructionsRefused(f"The {viewer.role} role may not read these instructions.")
+        raise Forbidden(f"The {viewer.role} role may not read these instructions.")
     if campaign is None:
         raise NotFound(f"no campaign {campaign_id!r}")
     return posting_instructions(snapshot, campaign_id, base_url)
 
 
 def campaign_instructions_markdown(
-    ports: Ports, viewer: Viewer, campaign_id: str, base_url: str
+    ports: Ports, viewer: Principal, campaign_id: str, base_url: str
 ) -> str:
     """The same instructions as a Markdown document."""
     return instructions_markdown(campaign_instructions(ports, viewer, campaign_id, base_url))

@@ -11,13 +11,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 
-from pingtree.api.instructions_views import (
-    InstructionsRefused,
-    Viewer,
-    campaign_instructions,
-    campaign_instructions_markdown,
-)
-from pingtree.web.site import PageError, Site
+from pingtree.api.instructions_views import campaign_instructions, campaign_instructions_markdown
+from pingtree.principals import Principal
+from pingtree.web.site import Site
 
 __all__ = ["instructions_pages"]
 
@@ -30,32 +26,22 @@ def instructions_pages(site: Site) -> APIRouter:
 
     @router.get("/ui/campaigns/{campaign_id}/instructions")
     async def instructions_page(
-        request: Request, campaign_id: str, viewer: Viewer = Depends(site.signed_in)
+        request: Request, campaign_id: str, viewer: Principal = Depends(site.signed_in)
     ) -> HTMLResponse:
-        try:
-            instructions = campaign_instructions(
-                site.ports, viewer, campaign_id, _base_url(request)
-            )
-        except InstructionsRefused as refused:
-            raise PageError(403, str(refused)) from None
+        instructions = campaign_instructions(site.ports, viewer, campaign_id, _base_url(request))
         return site.render(
             request,
             "instructions.html",
-            viewer=viewer,  # type: ignore[arg-type]
+            viewer=viewer,
             ins=instructions,
             inline=inline,
         )
 
     @router.get("/ui/campaigns/{campaign_id}/instructions.md")
     async def instructions_markdown(
-        request: Request, campaign_id: str, viewer: Viewer = Depends(site.signed_in)
+        request: Request, campaign_id: str, viewer: Principal = Depends(site.signed_in)
     ) -> Response:
-        try:
-            text = campaign_instructions_markdown(
-                site.ports, viewer, campaign_id, _base_url(request)
-            )
-        except InstructionsRefused as refused:
-            raise PageError(403, str(refused)) from None
+        text = campaign_instructions_markdown(site.ports, viewer, campaign_id, _base_url(request))
         filename = f"posting-instructions-{campaign_id}.md"
         return Response(
             text,
