@@ -47,6 +47,8 @@ ROLES = STAFF_ROLES + PARTY_ROLES
 #: the roles that may reveal a lead's PII (DESIGN §8.5); a buyer's own bought leads are
 #: shown to it by its portal's views, not by a reveal
 _PII_ROLES = frozenset({"admin", "operator"})
+#: the roles that run the marketplace (``Principal.may_operate``)
+_OPERATING_ROLES = frozenset({"admin", "operator"})
 
 
 class Forbidden(Exception):
@@ -89,6 +91,12 @@ class Principal:
     @property
     def may_reveal_pii(self) -> bool:
         return may_reveal_pii(self.role)
+
+    @property
+    def may_operate(self) -> bool:
+        """Whether it runs the marketplace: changes its configuration and keys, and tells
+        the outbox what a buyer did with a post (an admin or an operator)."""
+        return self.role in _OPERATING_ROLES
 
     @property
     def audit_name(self) -> str:

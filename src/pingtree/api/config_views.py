@@ -22,12 +22,9 @@ __all__ = [
     "switch",
 ]
 
-#: the roles that change the configuration
-_EDITORS = frozenset({"admin", "operator"})
-
 
 def may_edit_config(principal: Principal) -> bool:
-    return principal.role in _EDITORS
+    return principal.may_operate
 
 
 def require_editor(principal: Principal) -> None:

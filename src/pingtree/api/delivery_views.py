@@ -13,9 +13,6 @@ from pingtree.store.outbox import OutboxRepository
 
 __all__ = ["lead_deliveries", "resolve_sale"]
 
-#: the roles that tell the outbox what a buyer said it did with a post
-_RESOLVERS = frozenset({"admin", "operator"})
-
 
 async def lead_deliveries(ports: Ports, principal: Principal, lead_id: str) -> list[dict[str, Any]]:
     """The lead's outbox rows: one per sale posted to a buyer, with its status, tries and
@@ -42,6 +39,6 @@ async def lead_deliveries(ports: Ports, principal: Principal, lead_id: str) -> l
 
 async def resolve_sale(ports: Ports, principal: Principal, sale_id: str, delivered: bool) -> bool:
     """Settle a sale whose post outcome is unknown; ``False`` if it has none."""
-    if principal.role not in _RESOLVERS:
+    if not principal.may_operate:
         raise Forbidden(f"The {principal.role} role may not resolve a post.")
     return await ports.outbox.resolve(sale_id, delivered)

@@ -43,8 +43,6 @@ __all__ = [
 #: the longest a rotated key may keep working next to its successor
 MAX_OVERLAP_HOURS = 24 * 30
 
-_MANAGERS = frozenset({"admin", "operator"})
-_READERS = _MANAGERS | {"analyst"}
 _CAMPAIGN = "campaign"
 
 
@@ -55,12 +53,12 @@ def _own_supplier(principal: Principal) -> bool:
 def may_manage_keys(principal: Principal) -> bool:
     """Whether ``principal`` may create, rotate and revoke campaign keys (a supplier's user:
     its own campaigns' only)."""
-    return principal.role in _MANAGERS or _own_supplier(principal)
+    return principal.may_operate or _own_supplier(principal)
 
 
 def may_see_keys(principal: Principal) -> bool:
     """Whether ``principal`` may see the campaign keys' list (never a secret)."""
-    return principal.role in _READERS or _own_supplier(principal)
+    return principal.is_staff or _own_supplier(principal)
 
 
 def campaign_names(ports: Ports, principal: Principal) -> dict[str, str]:
