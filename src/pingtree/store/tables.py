@@ -39,8 +39,10 @@ __all__ = [
     "Delivery",
     "Erasure",
     "Lead",
+    "LedgerEntry",
     "PiiReveal",
     "Ping",
+    "Return",
     "Sale",
     "SetAside",
     "SignIn",
@@ -463,3 +465,84 @@ class Erasure(Base):
     older_than: Mapped[dt.datetime | None]
     leads: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+# --- money after the sale ------------------------------------------------------------------------
+
+
+class LedgerEntry(Base):
+    """One immutable money event in integer cents (DESIGN §9): never updated, never deleted;
+    a correction is a new entry.
+
+    ``amount_cents`` is signed, what the entry adds to its ``account``'s balance:
+
+    - a buyer (``buyer:<id>``): ``topup`` +, ``sale`` − (the price), ``return`` + (the
+      credit), ``adjustment`` ±. Its balance is what it has prepaid and not spent; on
+      credit it goes negative, down to the credit limit.
+    - a supplier (``supplier:<id>``): ``payout`` + (what it earns), ``chargeback`` −,
+      ``adjustment`` ±. Its balance is what the marketplace owes it.
+
+    A sale's entries are dated the sale's ``created_at``, a return's the day it was
+    approved, so a closed period never changes (§8.7). Test traffic writes none.
+    """
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: ``sale``, ``payout``, ``return``, ``chargeback``, ``topup`` or ``adjustment``
+    kind: Mapped[str] = mapped_column(String(16))
+    #: ``buyer:<id>`` or ``supplier:<id>``
+    account: Mapped[str] = mapped_column(String(80))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    #: the sale (and its lead) a ``sale``, ``payout``, ``return`` or ``chargeback`` is of
+    sale_id: Mapped[str | None] = mapped_column(String(36))
+    lead_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    #: the return a ``return`` or ``chargeback`` entry carries out
+    return_id: Mapped[str | None] = mapped_column(String(36))
+    #: the sale's dimensions, for reports from the ledger (``None`` for a top-up)
+    campaign_id: Mapped[str | None] = mapped_column(String(64))
+    supplier_id: Mapped[str | None] = mapped_column(String(64))
+    buyer_id: Mapped[str | None] = mapped_column(String(64))
+    order_id: Mapped[str | None] = mapped_column(String(64))
+    vertical_id: Mapped[str | None] = mapped_column(String(64))
+    #: who made it: ``system`` (a sale), ``user:<id>``, ``key:<id>``, ``cli``
+    principal: Mapped[str] = mapped_column(String(80))
+    #: why (a top-up's or an adjustment's reason, a return's reason code)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        Index("ix_ledger_entries_account_at", "account", "at"),
+        #: a sale is charged, paid out, returned and charged back once each (idempotent)
+        Index("ux_ledger_entries_sale_kind", "sale_id", "kind", unique=True),
+    )
+
+
+class Return(Base):
+    """A buyer's claim against one sale (DESIGN §9): ``requested`` → ``approved`` /
+    ``denied``. One per sale. Approval writes the ``return`` entry (and, by the campaign's
+    rule, the ``chargeback``) and sets the sale's ``returned_at``."""
+
+    __tablename__ = "returns"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sale_id: Mapped[str] = mapped_column(String(36), unique=True)
+    lead_id: Mapped[str] = mapped_column(String(36), index=True)
+    buyer_id: Mapped[str] = mapped_column(String(64), index=True)
+    order_id: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    supplier_id: Mapped[str] = mapped_column(String(64))
+    #: a reason code from the vertical's list of return reasons
+    reason: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    #: ``requested``, ``approved`` or ``denied``
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    requested_by: Mapped[str] = mapped_column(String(80))
+    requested_at: Mapped[dt.datetime] = mapped_column(index=True)
+    #: who decided (``rule:<reason>`` for an automatic approval), when, and why
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[dt.datetime | None]
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    #: what the approval credited the buyer and charged the supplier back
+    credit_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    chargeback_cents: Mapped[int] = mapped_column(BigInteger, default=0)
