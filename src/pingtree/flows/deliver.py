@@ -304,7 +304,7 @@ class Outbox:
                 abandoned=abandoned,
             ):
                 return None
-            await SaleRepository(session).set_status(row.sale_id, sale_status)
+            await SaleRepository(session).set_status(row.sale_id, sale_status, now)
             sale = await session.get(Sale, row.sale_id) if sale_status == "rejected" else None
             charges = _charges(snapshot, sale) if sale is not None else ()
             await ports.caps.refund(session, charges)

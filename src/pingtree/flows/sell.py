@@ -246,7 +246,7 @@ async def _place(
         await LeadRepository(session).insert(row)
         failpoint("sale.lead")
     for sale, cost in zip(live, costs, strict=False):
-        await SaleRepository(session).set_cost(sale.id, to_cents(cost))
+        await SaleRepository(session).set_cost(sale.id, to_cents(cost), lead.now)
     await SaleRepository(session).insert([sale for sale, _ in sales])
     tokens: Mapping[str, str] = lead.auction.get("tokens", {})
     posts = [

@@ -483,7 +483,8 @@ class LedgerEntry(Base):
       ``adjustment`` ±. Its balance is what the marketplace owes it.
 
     A sale's entries are dated the sale's ``created_at``, a return's the day it was
-    approved, so a closed period never changes (§8.7). Test traffic writes none.
+    approved, so a closed period never changes (§8.7). Test traffic's entries are marked
+    ``test``: the test reports read them; balances, invoices and live reports never do.
     """
 
     __tablename__ = "ledger_entries"
@@ -506,6 +507,7 @@ class LedgerEntry(Base):
     buyer_id: Mapped[str | None] = mapped_column(String(64))
     order_id: Mapped[str | None] = mapped_column(String(64))
     vertical_id: Mapped[str | None] = mapped_column(String(64))
+    test: Mapped[bool] = mapped_column(Boolean, default=False)
     #: who made it: ``system`` (a sale), ``user:<id>``, ``key:<id>``, ``cli``
     principal: Mapped[str] = mapped_column(String(80))
     #: why (a top-up's or an adjustment's reason, a return's reason code)
@@ -513,8 +515,7 @@ class LedgerEntry(Base):
 
     __table_args__ = (
         Index("ix_ledger_entries_account_at", "account", "at"),
-        #: a sale is charged, paid out, returned and charged back once each (idempotent)
-        Index("ux_ledger_entries_sale_kind", "sale_id", "kind", unique=True),
+        Index("ix_ledger_entries_sale_id", "sale_id"),
     )
 
 

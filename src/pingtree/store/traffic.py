@@ -16,6 +16,7 @@ from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.dedup import INBOUND
+from pingtree.store.ledger import book_new_sales, book_sales
 from pingtree.store.tables import AttemptRow, Base, DedupKey, Lead, PiiReveal, Ping, Sale
 
 __all__ = [
@@ -239,19 +240,25 @@ class SaleRepository:
         self._session = session
 
     async def insert(self, sales: Sequence[Sale]) -> None:
-        """Insert new sales at once (a Core statement: no unit of work to flush)."""
+        """Insert new sales at once (a Core statement: no unit of work to flush), with the
+        ledger's entries of those sold at once."""
         if sales:
             await self._session.execute(insert(_SALE), [_values(_SALE, s) for s in sales])
+            await book_new_sales(self._session, sales)
 
-    async def set_cost(self, sale_id: str, cost_cents: int) -> None:
+    async def set_cost(self, sale_id: str, cost_cents: int, now: dt.datetime) -> None:
+        """A sale's payout split again; a sale already booked gets an adjustment."""
         await self._session.execute(
             update(_SALE).where(_SALE.c.id == sale_id).values(cost_cents=cost_cents)
         )
+        await book_sales(self._session, [sale_id], now)
 
-    async def set_status(self, sale_id: str, status: str) -> None:
+    async def set_status(self, sale_id: str, status: str, now: dt.datetime) -> None:
+        """A sale's new status, and its ledger entries once it is sold."""
         await self._session.execute(
             update(_SALE).where(_SALE.c.id == sale_id).values(status=status)
         )
+        await book_sales(self._session, [sale_id], now)
 
     async def for_lead(self, lead_id: str) -> Sequence[Sale]:
         query = select(Sale).where(Sale.lead_id == lead_id).order_by(Sale.created_at, Sale.id)

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("buyer_id", sa.String(length=64), nullable=True),
         sa.Column("order_id", sa.String(length=64), nullable=True),
         sa.Column("vertical_id", sa.String(length=64), nullable=True),
+        sa.Column("test", sa.Boolean(), nullable=False),
         sa.Column("principal", sa.String(length=80), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entries")),
@@ -38,7 +39,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_ledger_entries_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_ledger_entries_lead_id"), ["lead_id"], unique=False)
         batch_op.create_index("ix_ledger_entries_account_at", ["account", "at"], unique=False)
-        batch_op.create_index("ux_ledger_entries_sale_kind", ["sale_id", "kind"], unique=True)
+        batch_op.create_index("ix_ledger_entries_sale_id", ["sale_id"], unique=False)
 
     op.create_table(
         "returns",
