@@ -37,6 +37,7 @@ __all__ = [
     "ConfigState",
     "DedupKey",
     "Delivery",
+    "Disposition",
     "Erasure",
     "Lead",
     "LedgerEntry",
@@ -120,15 +121,19 @@ class ConfigState(Base):
 
 
 class ApiKey(Base):
-    """A campaign key or an admin token: ``pt_<id>_<secret>``, the secret kept as an HMAC."""
+    """A campaign key, a party's key (a buyer's or a supplier's own) or an admin token:
+    ``pt_<id>_<secret>``, the secret kept as an HMAC."""
 
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     secret_hmac: Mapped[str] = mapped_column(String(64))
-    #: ``campaign`` or ``admin``
+    #: ``campaign``, ``buyer``, ``supplier`` or ``admin``
     role: Mapped[str] = mapped_column(String(32))
     campaign_id: Mapped[str | None] = mapped_column(String(64))
+    #: the one buyer a ``buyer`` key acts as, the one supplier a ``supplier`` key acts as
+    buyer_id: Mapped[str | None] = mapped_column(String(64))
+    supplier_id: Mapped[str | None] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
@@ -547,3 +552,34 @@ class Return(Base):
     #: what the approval credited the buyer and charged the supplier back
     credit_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     chargeback_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Disposition(Base):
+    """What a buyer reported happened to a lead it bought (DESIGN §9): a code of its
+    vertical's list (``domain.dispositions``), an optional value in cents (a policy's
+    premium) and a short note. Several per sale over time; the latest is its current one.
+    The sale's dimensions are copied so reports need no join to read them."""
+
+    __tablename__ = "dispositions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(36))
+    sale_id: Mapped[str] = mapped_column(String(36), index=True)
+    buyer_id: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    supplier_id: Mapped[str] = mapped_column(String(64))
+    vertical_id: Mapped[str] = mapped_column(String(64))
+    test: Mapped[bool] = mapped_column(Boolean)
+    #: a disposition code: ``contacted``, ``sold``, ``bad_number``…
+    code: Mapped[str] = mapped_column(String(64))
+    value_cents: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: ``user:<id>`` (a portal or staff user) or ``key:<id>`` (a buyer key, an admin token)
+    reported_by: Mapped[str] = mapped_column(String(80))
+    reported_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+    __table_args__ = (
+        Index("ix_dispositions_lead_reported", "lead_id", "reported_at"),
+        Index("ix_dispositions_buyer_reported", "buyer_id", "reported_at"),
+    )
