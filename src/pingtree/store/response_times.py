@@ -1,7 +1,14 @@
 """Buyers' endpoints as the delivery log saw them: response times (average, p50, p90, max),
 timeouts and errors per buyer and kind, then per order and kind, over a range ``[start, end)``
 of attempts' ``started_at``. The reports page and API show them next to the figures of
-:mod:`pingtree.store.reports`."""
+:mod:`pingtree.store.reports`.
+
+A ping's attempt says ``timeout`` or ``error`` in its outcome. A post's says what the
+poster made of it (``delivery.poster``: ``retry``, ``unknown``, ``failed``), its
+``error`` what happened (``timeout after sending``, ``HTTP 503``, ``connect``…):
+:func:`is_timeout` and :func:`is_error` read both, so a buyer's 503s and post timeouts
+count as the errors and timeouts they are.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,33 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.tables import AttemptRow
 
-__all__ = ["BuyerPerf", "buyer_performance"]
+__all__ = ["FAILED_POST_OUTCOMES", "BuyerPerf", "buyer_performance", "is_error", "is_timeout"]
+
+#: a post attempt's outcomes (``delivery.poster.PostVerdict``) that are failures of the
+#: exchange, not the buyer's answer: nothing processed (``retry``), not known (``unknown``),
+#: the request could not be built (``failed``)
+FAILED_POST_OUTCOMES = ("retry", "unknown", "failed")
+
+
+def is_timeout(outcome: Any, error: Any) -> ColumnElement[bool]:
+    """An attempt that ran out of time: a ping's ``timeout``, or a post whose error is a
+    timeout (before or after sending)."""
+    return or_(
+        outcome == "timeout", and_(outcome.in_(FAILED_POST_OUTCOMES), error.like("timeout%"))
+    )
+
+
+def is_error(outcome: Any, error: Any) -> ColumnElement[bool]:
+    """An attempt that failed otherwise: a ping's ``error``, a post that was not processed,
+    not known or not sent (an HTTP 5xx, a connect failure, a reset…), a timeout not
+    included."""
+    failed = or_(outcome == "error", outcome.in_(FAILED_POST_OUTCOMES))
+    return and_(failed, not_(is_timeout(outcome, error)))
 
 
 @dataclass(frozen=True)
@@ -66,6 +94,7 @@ async def _attempt_stats(
             *group,
             AttemptRow.duration_ms,
             AttemptRow.outcome,
+            AttemptRow.error,
             func.row_number()
             .over(partition_by=group, order_by=AttemptRow.duration_ms)
             .label("nth"),
@@ -79,8 +108,8 @@ async def _attempt_stats(
     def at_rank(percent: int) -> ColumnElement[Any]:
         return func.max(case((c.nth == (c.n * percent + 99) // 100, c.duration_ms)))
 
-    def outcomes(outcome: str) -> ColumnElement[Any]:
-        return func.count(case((c.outcome == outcome, 1)))
+    def counted(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        return func.count(case((condition, 1)))
 
     keys = [c.buyer_id, c.kind, *([c.order_id] if by_order else [])]
     query = select(
@@ -90,8 +119,8 @@ async def _attempt_stats(
         at_rank(50),
         at_rank(90),
         func.max(c.duration_ms),
-        outcomes("timeout"),
-        outcomes("error"),
+        counted(is_timeout(c.outcome, c.error)),
+        counted(is_error(c.outcome, c.error)),
     ).group_by(*keys)
     stats = []
     for buyer_id, kind, *rest in (await session.execute(query)).all():
