@@ -39,6 +39,9 @@ __all__ = [
     "Delivery",
     "Disposition",
     "Erasure",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceEntry",
     "Lead",
     "LedgerEntry",
     "PiiReveal",
@@ -583,3 +586,53 @@ class Disposition(Base):
         Index("ix_dispositions_lead_reported", "lead_id", "reported_at"),
         Index("ix_dispositions_buyer_reported", "buyer_id", "reported_at"),
     )
+
+
+class Invoice(Base):
+    """An issued invoice (a buyer's) or payout statement (a supplier's): ``number`` from its
+    kind's yearly sequence (``INV-2026-0001``, ``ST-2026-0001``), the period, the party, the
+    totals and the lines as issued in ``document``. Never updated: entries written later
+    into its period go on the party's next one (``store.invoices``)."""
+
+    __tablename__ = "invoices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    #: ``invoice`` (a buyer's) or ``statement`` (a supplier's)
+    kind: Mapped[str] = mapped_column(String(16))
+    #: the ledger account it is of: ``buyer:<id>`` or ``supplier:<id>``
+    party: Mapped[str] = mapped_column(String(80))
+    #: ``[period_start, period_end)``, whole days of ``time_zone``
+    period_start: Mapped[dt.datetime]
+    period_end: Mapped[dt.datetime]
+    time_zone: Mapped[str] = mapped_column(String(64))
+    #: the party's balance before and after its lines, and what the lines add up to
+    opening_cents: Mapped[int] = mapped_column(BigInteger)
+    closing_cents: Mapped[int] = mapped_column(BigInteger)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    #: the whole document as issued: party, period, lines, totals
+    document: Mapped[dict[str, Any]]
+    issued_by: Mapped[str] = mapped_column(String(80))
+    issued_at: Mapped[dt.datetime]
+
+    __table_args__ = (Index("ix_invoices_party_period_end", "party", "period_end"),)
+
+
+class InvoiceEntry(Base):
+    """A ledger entry on an issued invoice or statement: each entry on one at most."""
+
+    __tablename__ = "invoice_entries"
+
+    entry_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(36), index=True)
+
+
+class InvoiceCounter(Base):
+    """The last number issued of a kind (``INV``, ``ST``) in a year: taken and raised in the
+    issuing transaction, so numbers have no gaps."""
+
+    __tablename__ = "invoice_counters"
+
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
