@@ -68,6 +68,8 @@ PARTY_PAGES = {
         # the supplier portal: its campaigns, its own campaigns' keys
         "/ui/my-campaigns",
         "/ui/keys",
+        # its own supplier's API keys
+        "/ui/party-keys",
     ),
     # and its portal: its own orders, the leads it bought, their CSV
     "buyer": (
@@ -76,6 +78,8 @@ PARTY_PAGES = {
         "/ui/my-orders",
         "/ui/bought-leads",
         "/ui/bought-leads.csv",
+        # its own buyer's API keys
+        "/ui/party-keys",
     ),
 }
 #: pages about no one's data, open to anyone (or to anyone signed in)

@@ -17,6 +17,8 @@ from pingtree.api.deliveries import deliveries_router
 from pingtree.api.docs import install_docs
 from pingtree.api.instructions import instructions_router
 from pingtree.api.metrics import metrics_router
+from pingtree.api.party_admin import party_admin_router
+from pingtree.api.party_api import party_api_router
 from pingtree.api.problems import install_problem_handlers, refuse_nul
 from pingtree.api.reports import reports_router
 from pingtree.api.seller import seller_router
@@ -55,6 +57,8 @@ def create_app(
         app.include_router(users_router(runtime.ports, keys))
         app.include_router(web_router(runtime.ports, keys))
         app.include_router(reports_router(runtime.ports, keys))
+        app.include_router(party_admin_router(runtime.ports, keys))
+        app.include_router(party_api_router(runtime.ports, keys))
         _settle_the_heap()
         try:
             yield

@@ -1,4 +1,5 @@
-"""Who is calling: a campaign key for the seller API, an admin token for the admin API.
+"""Who is calling: a campaign key for the seller API, an admin token for the admin API, a
+buyer's or a supplier's own key for its party API (``api.party_auth``).
 
 Keys are ``pt_<id>_<secret>`` found by id and checked by HMAC in constant time (DESIGN
 §8.5). A verified key is remembered for a few seconds so the ping path does not query the
@@ -41,6 +42,9 @@ class Caller:
     key_id: str
     role: str
     campaign_id: str | None
+    #: the party a ``buyer`` or ``supplier`` key acts as
+    buyer_id: str | None = None
+    supplier_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class KeyChecker:
             row = await keys.verify(token, self.server_key, now)
             if row is None:
                 raise Problem(401, "the API key is not valid", "invalid_api_key")
-            caller = Caller(row.id, row.role, row.campaign_id)
+            caller = Caller(row.id, row.role, row.campaign_id, row.buyer_id, row.supplier_id)
             remembered = _Known(
                 caller, row.secret_hmac, time.monotonic() + _REMEMBER_SECONDS, row.expires_at
             )

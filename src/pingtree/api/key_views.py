@@ -14,6 +14,12 @@ Rotating a key makes a new one and lets the old one work for the overlap the ope
 once. Both take effect at once in this process (``KeyChecker.forget``), within the checker's
 few seconds of memory in the others. An unknown campaign or key raises
 :class:`~pingtree.flows.errors.NotFound`.
+
+**Party keys** (``buyer`` and ``supplier`` keys, ``api.party_auth``) act as one buyer or one
+supplier on its party API. Staff who may operate make and revoke any party's; a party's
+user makes and revokes its own (its portal), and sees no other party's (another's is
+:class:`~pingtree.flows.errors.NotFound`); the other staff only read the list. A token
+never makes keys.
 """
 
 from __future__ import annotations
@@ -31,12 +37,18 @@ from pingtree.store.tables import ApiKey
 
 __all__ = [
     "MAX_OVERLAP_HOURS",
+    "PARTY_KEY_ROLES",
     "campaign_names",
     "create_key",
+    "create_party_key",
     "key_list",
     "may_manage_keys",
+    "may_manage_party_keys",
     "may_see_keys",
+    "parties",
+    "party_key_list",
     "revoke_key",
+    "revoke_party_key",
     "rotate_key",
 ]
 
@@ -44,6 +56,8 @@ __all__ = [
 MAX_OVERLAP_HOURS = 24 * 30
 
 _CAMPAIGN = "campaign"
+#: the roles of a party's own keys: a buyer's (``/api/v1/buyer``), a supplier's
+PARTY_KEY_ROLES = ("buyer", "supplier")
 
 
 def _own_supplier(principal: Principal) -> bool:
@@ -191,3 +205,123 @@ def _state(row: ApiKey, now: dt.datetime) -> str:
     if row.expires_at is not None:
         return "expiring" if row.expires_at > now else "expired"
     return "active"
+
+
+# --- a party's own keys ----------------------------------------------------------------------
+
+
+def _own_party(principal: Principal, role: str, party_id: str) -> bool:
+    """Whether ``principal`` is a user of the party ``role``/``party_id`` itself."""
+    bound = principal.buyer_id if role == "buyer" else principal.supplier_id
+    return principal.kind == "user" and principal.role == role and bound == party_id
+
+
+def may_manage_party_keys(principal: Principal) -> bool:
+    """Whether ``principal`` may make and revoke party keys (a party's user: its own)."""
+    return principal.may_operate or (
+        principal.kind == "user"
+        and principal.role in PARTY_KEY_ROLES
+        and bool(principal.buyer_id or principal.supplier_id)
+    )
+
+
+def parties(ports: Ports, principal: Principal) -> list[dict[str, str]]:
+    """The parties whose keys ``principal`` may see: each ``role``, ``id`` and ``name``
+    (every buyer and supplier for staff, its own party for a party's user)."""
+    config = ports.snapshots.current().config
+    found = [{"role": "buyer", "id": b.id, "name": b.name} for b in config.buyers.values()]
+    found += [{"role": "supplier", "id": s.id, "name": s.name} for s in config.suppliers.values()]
+    if not principal.is_staff:
+        found = [p for p in found if _own_party(principal, p["role"], p["id"])]
+    return sorted(found, key=lambda p: (p["role"], p["name"], p["id"]))
+
+
+async def party_key_list(
+    ports: Ports, principal: Principal, *, role: str | None = None, party_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The party keys ``principal`` may see (``role``'s, ``party_id``'s when given), revoked
+    and expired ones too, oldest first; never a secret."""
+    visible = {(p["role"], p["id"]) for p in parties(ports, principal)}
+    if not visible and not principal.is_staff:
+        raise Forbidden(f"The {principal.role} role may not see party keys.")
+    if role is not None and party_id is not None:
+        _party(ports, principal, role, party_id)
+    now = ports.clock.now()
+    async with ports.sessions() as session:
+        repository = ApiKeyRepository(session)
+        rows = [
+            row
+            for kind in PARTY_KEY_ROLES
+            if role in (None, kind)
+            for row in await repository.party_keys(kind, party_id)
+        ]
+    shown = [
+        _party_key(row, now)
+        for row in rows
+        if principal.is_staff or (row.role, _party_of(row)) in visible
+    ]
+    return sorted(shown, key=lambda k: (k["created_at"], k["id"]))
+
+
+async def create_party_key(
+    ports: Ports, principal: Principal, keys: KeyChecker, role: str, party_id: str, name: str
+) -> dict[str, Any]:
+    """A new key acting as the party (a ``buyer`` or a ``supplier``), named ``name``;
+    ``api_key`` is its token, shown this once."""
+    _manage_party(ports, principal, role, party_id)
+    now = ports.clock.now()
+    bound = {"buyer_id": party_id} if role == "buyer" else {"supplier_id": party_id}
+    async with ports.sessions.begin() as session:
+        row, token = await ApiKeyRepository(session).issue(
+            role, None, name, keys.server_key, now, **bound
+        )
+        shown = _party_key(row, now)
+    return {**shown, "api_key": token}
+
+
+async def revoke_party_key(
+    ports: Ports, principal: Principal, keys: KeyChecker, role: str, party_id: str, key_id: str
+) -> None:
+    """Stop the party's key ``key_id`` now. Revoking a revoked key changes nothing."""
+    _manage_party(ports, principal, role, party_id)
+    async with ports.sessions.begin() as session:
+        repository = ApiKeyRepository(session)
+        row = await repository.get(key_id)
+        if row is None or row.role != role or _party_of(row) != party_id:
+            raise NotFound("no such key for this party")
+        await repository.revoke(key_id, ports.clock.now())
+    keys.forget(key_id)
+
+
+def _manage_party(ports: Ports, principal: Principal, role: str, party_id: str) -> None:
+    if not may_manage_party_keys(principal):
+        raise Forbidden(f"The {principal.role} role may not change party keys.")
+    _party(ports, principal, role, party_id)
+
+
+def _party(ports: Ports, principal: Principal, role: str, party_id: str) -> None:
+    """:class:`NotFound` unless the party is configured and ``principal`` may see it (a
+    party's user is told the same of another party as of none)."""
+    config = ports.snapshots.current().config
+    configured = party_id in (config.buyers if role == "buyer" else config.suppliers)
+    if role not in PARTY_KEY_ROLES or not configured:
+        raise NotFound(f"no such {role}")
+    if not (principal.is_staff or _own_party(principal, role, party_id)):
+        raise NotFound(f"no such {role}")
+
+
+def _party_of(row: ApiKey) -> str | None:
+    return row.buyer_id if row.role == "buyer" else row.supplier_id
+
+
+def _party_key(row: ApiKey, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "role": row.role,
+        "party_id": _party_of(row),
+        "name": row.label,
+        "state": _state(row, now),
+        "created_at": row.created_at,
+        "last_used_at": row.last_used_at,
+        "revoked_at": row.revoked_at,
+    }

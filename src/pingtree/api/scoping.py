@@ -25,8 +25,8 @@ __all__ = [
 ADMIN_ONLY = frozenset({"sign-ins", "erasures", "set-aside", "users", "reveals", "secrets"})
 #: the sections a party's user opens; its views scope what they show
 PARTY_SECTIONS: dict[str, frozenset[str]] = {
-    "supplier": frozenset({"my-campaigns", "keys", "leads", "pings"}),
-    "buyer": frozenset({"leads", "attempts", "my-orders", "bought-leads"}),
+    "supplier": frozenset({"my-campaigns", "keys", "leads", "pings", "party-keys"}),
+    "buyer": frozenset({"leads", "attempts", "my-orders", "bought-leads", "party-keys"}),
 }
 
 _NAMES = {
@@ -62,11 +62,14 @@ def scope_for(ports: Ports, principal: Principal) -> Scope:
 
 
 def token_principal(caller: Caller) -> Principal:
-    """The principal an API token stands for: an admin token or a campaign key."""
+    """The principal an API token stands for: an admin token, a campaign key, or a buyer's
+    or a supplier's own key (bound to its party)."""
     return Principal(
         kind="token",
         id=caller.key_id,
         name=caller.key_id,
         role=caller.role,
         campaign_id=caller.campaign_id,
+        buyer_id=caller.buyer_id,
+        supplier_id=caller.supplier_id,
     )

@@ -187,15 +187,26 @@ class ApiKeyRepository:
         return (await self.issue(role, campaign_id, label, server_key, now))[1]
 
     async def issue(
-        self, role: str, campaign_id: str | None, label: str, server_key: bytes, now: dt.datetime
+        self,
+        role: str,
+        campaign_id: str | None,
+        label: str,
+        server_key: bytes,
+        now: dt.datetime,
+        *,
+        buyer_id: str | None = None,
+        supplier_id: str | None = None,
     ) -> tuple[ApiKey, str]:
-        """As :meth:`create`: ``(the new row, its token)``."""
+        """As :meth:`create`: ``(the new row, its token)``. A ``buyer`` key names its
+        ``buyer_id``, a ``supplier`` key its ``supplier_id``."""
         key_id, secret, token = new_api_key()
         row = ApiKey(
             id=key_id,
             secret_hmac=key_hmac(server_key, secret),
             role=role,
             campaign_id=campaign_id,
+            buyer_id=buyer_id,
+            supplier_id=supplier_id,
             label=label,
             created_at=now,
             revoked_at=None,
@@ -246,7 +257,15 @@ class ApiKeyRepository:
         old = await self._session.get(ApiKey, key_id)
         if old is None or not _working(old, now):
             return None
-        new = await self.issue(old.role, old.campaign_id, old.label, server_key, now)
+        new = await self.issue(
+            old.role,
+            old.campaign_id,
+            old.label,
+            server_key,
+            now,
+            buyer_id=old.buyer_id,
+            supplier_id=old.supplier_id,
+        )
         until = now + overlap
         if old.expires_at is None or old.expires_at > until:
             old.expires_at = until
@@ -274,6 +293,15 @@ class ApiKeyRepository:
         query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
         if campaign_id is not None:
             query = query.where(ApiKey.campaign_id == campaign_id)
+        return (await self._session.scalars(query)).all()
+
+    async def party_keys(self, role: str, party_id: str | None = None) -> Sequence[ApiKey]:
+        """The ``buyer`` or ``supplier`` keys (revoked ones too), oldest first; only
+        ``party_id``'s when given."""
+        query = select(ApiKey).where(ApiKey.role == role).order_by(ApiKey.created_at, ApiKey.id)
+        if party_id is not None:
+            column = ApiKey.buyer_id if role == "buyer" else ApiKey.supplier_id
+            query = query.where(column == party_id)
         return (await self._session.scalars(query)).all()
 
 

@@ -25,6 +25,7 @@ NAVIGATION = (
     ("/ui/buyers", "Buyers"),
     ("/ui/campaigns", "Campaigns"),
     ("/ui/keys", "API keys"),
+    ("/ui/party-keys", "Party keys"),
     ("/ui/verticals", "Verticals"),
     ("/ui/reports", "Reports"),
     ("/ui/sign-ins", "Sign-ins"),

@@ -18,6 +18,7 @@ from pingtree.web.erasure_pages import erasure_pages
 from pingtree.web.instructions_pages import instructions_pages
 from pingtree.web.key_pages import key_pages
 from pingtree.web.login import login_pages
+from pingtree.web.party_key_pages import party_key_pages
 from pingtree.web.rendering import page_templates
 from pingtree.web.report_pages import report_pages
 from pingtree.web.sign_in_pages import sign_in_pages
@@ -42,6 +43,7 @@ def web_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router.include_router(instructions_pages(site))
     router.include_router(erasure_pages(site))
     router.include_router(key_pages(site, keys))
+    router.include_router(party_key_pages(site, keys))
     router.include_router(supplier_pages(site))
     router.include_router(sign_in_pages(site))
     router.include_router(user_pages(site))

@@ -1,0 +1,3 @@
+from tests.api.conftest import clock, market
+
+__all__ = ["clock", "market"]
