@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from pingtree.config.dispositions import with_dispositions
 from pingtree.config.errors import ConfigError, ConfigIssue, join_path
 from pingtree.config.parse import load_yaml, parse_config
 from pingtree.config.schema import (
@@ -96,7 +97,10 @@ def compile_config(doc: ConfigDocument) -> CompiledConfig:
     verticals: dict[str, Vertical] = {}
     for i, vertical_spec in enumerate(doc.verticals):
         if vertical_spec.id not in verticals:
-            verticals[vertical_spec.id] = _vertical(vertical_spec, f"verticals[{i}]", issues)
+            vertical = _vertical(vertical_spec, f"verticals[{i}]", issues)
+            verticals[vertical_spec.id] = with_dispositions(
+                vertical, vertical_spec.dispositions, f"verticals[{i}].dispositions", issues.add
+            )
 
     suppliers: dict[str, Supplier] = {}
     campaigns: dict[str, Campaign] = {}

@@ -53,6 +53,7 @@ __all__ = [
     "CapSpec",
     "ConditionSpec",
     "ConfigDocument",
+    "DispositionCodeSpec",
     "FieldSpecModel",
     "FilterGroupSpec",
     "FixedPayoutSpec",
@@ -184,10 +185,22 @@ class FieldSpecModel(_Spec):
     max_length: int = 255
 
 
+class DispositionCodeSpec(_Spec):
+    """A code a buyer may report of a lead (``domain.dispositions``)."""
+
+    code: Slug
+    label: Label = ""
+    contacted: bool = False
+    #: a converted lead counts as contacted too
+    converted: bool = False
+
+
 class VerticalSpec(_Spec):
     id: Slug
     name: Name = ""
     fields: list[FieldSpecModel] = []
+    #: what a buyer may report became of a lead; empty: the default codes
+    dispositions: list[DispositionCodeSpec] = []
 
 
 # --- suppliers and campaigns ------------------------------------------------------------------

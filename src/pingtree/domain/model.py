@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from pingtree.domain.dispositions import DEFAULT_DISPOSITIONS, DispositionCode
+
 __all__ = [
     "Buyer",
     "Campaign",
@@ -95,6 +97,8 @@ class Vertical:
     name: str
     #: the vertical's own fields followed by the tracking fields every vertical inherits
     fields: tuple[FieldSpec, ...]
+    #: what a buyer may report became of a lead (``domain.dispositions``)
+    dispositions: tuple[DispositionCode, ...] = DEFAULT_DISPOSITIONS
 
     def field(self, name: str) -> FieldSpec | None:
         for spec in self.fields:
