@@ -54,7 +54,7 @@ def post_rows(market: Market, buyer_id: str, attempts: int) -> dict[str | None, 
 
 
 def test_a_buyers_503s_and_post_timeout_are_its_errors_and_timeouts(market: Market) -> None:
-    endpoints = {
+    endpoints: dict[str, dict[str, Any]] = {
         "flaky": {**_TAKES, "misbehaviour": {"kind": "error", "status": 503, "on": "post"}},
         "taker": _TAKES,
     }

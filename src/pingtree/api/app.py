@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pingtree.api.admin import admin_router
 from pingtree.api.auth import KeyChecker
 from pingtree.api.config_entities import config_entities_router
+from pingtree.api.crm import crm_router
 from pingtree.api.deliveries import deliveries_router
 from pingtree.api.docs import install_docs
 from pingtree.api.instructions import instructions_router
@@ -53,6 +54,7 @@ def create_app(
         )
         app.include_router(admin_router(runtime.ports, keys))
         app.include_router(config_entities_router(runtime.ports, keys))
+        app.include_router(crm_router(runtime.ports, keys))
         app.include_router(deliveries_router(runtime.ports, keys))
         app.include_router(users_router(runtime.ports, keys))
         app.include_router(web_router(runtime.ports, keys))

@@ -44,6 +44,8 @@ __all__ = [
     "InvoiceEntry",
     "Lead",
     "LedgerEntry",
+    "PartyContact",
+    "PartyNote",
     "PiiReveal",
     "Ping",
     "Return",
@@ -586,6 +588,46 @@ class Disposition(Base):
         Index("ix_dispositions_lead_reported", "lead_id", "reported_at"),
         Index("ix_dispositions_buyer_reported", "buyer_id", "reported_at"),
     )
+
+
+# --- notes and contacts on buyers and suppliers (the CRM) ---------------------------------------
+
+
+class PartyNote(Base):
+    """A staff note on a buyer or a supplier: immutable, listed newest first. Staff only,
+    never shown to the party it is about."""
+
+    __tablename__ = "party_notes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: ``buyer:<id>`` or ``supplier:<id>``
+    party: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    #: who wrote it: ``user:<id>`` or ``key:<id>``, and their name then
+    author: Mapped[str] = mapped_column(String(80))
+    author_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (Index("ix_party_notes_party_created", "party", "created_at"),)
+
+
+class PartyContact(Base):
+    """A person to talk to at a buyer or a supplier (a business contact, not a consumer):
+    editable and removable by staff, never shown to the party's own users."""
+
+    __tablename__ = "party_contacts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: ``buyer:<id>`` or ``supplier:<id>``
+    party: Mapped[str] = mapped_column(String(80), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: a role or title (``Head of acquisition``)
+    role: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
 
 
 class Invoice(Base):

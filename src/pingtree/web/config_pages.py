@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import URL
 
-from pingtree.api import config_views
+from pingtree.api import config_views, crm_views
 from pingtree.api.scoping import open_section
 from pingtree.config.entities import Entity, Kind
 from pingtree.config.errors import ConfigError, ConfigIssue
@@ -39,6 +39,8 @@ _LIST_PAGE = {
 }
 _CHILD_OF = {Kind.ORDERS: Kind.BUYERS, Kind.CAMPAIGNS: Kind.SUPPLIERS}
 _PAUSABLE = (Kind.SUPPLIERS, Kind.CAMPAIGNS, Kind.BUYERS, Kind.ORDERS)
+#: the kinds whose pages hold notes and contacts (``api.crm_views``)
+_PARTIES: dict[Kind, crm_views.PartyKind] = {Kind.BUYERS: "buyer", Kind.SUPPLIERS: "supplier"}
 
 
 def config_pages(site: Site) -> APIRouter:
@@ -208,6 +210,8 @@ async def _entity_page(
     if kind is Kind.BUYERS:
         orders = await config_views.entity_list(ports, viewer, Kind.ORDERS)
         context["orders"] = [order for order in orders if order.parent_id == entity.id]
+    if kind in _PARTIES:
+        context.update(await crm_views.party_crm(ports, viewer, _PARTIES[kind], entity_id))
     if kind is Kind.ORDERS:
         context.update(
             cap_uses=await config_views.cap_uses(site.ports, viewer, entity_id), exchanges=exchanges

@@ -13,6 +13,7 @@ from pingtree.api.auth import KeyChecker
 from pingtree.flows.ports import Ports
 from pingtree.web.buyer_pages import buyer_pages
 from pingtree.web.config_pages import config_pages
+from pingtree.web.crm_pages import crm_pages
 from pingtree.web.dashboard import dashboard_pages
 from pingtree.web.erasure_pages import erasure_pages
 from pingtree.web.instructions_pages import instructions_pages
@@ -40,6 +41,7 @@ def web_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router.include_router(report_pages(site))
     router.include_router(traffic_pages(site))
     router.include_router(config_pages(site))
+    router.include_router(crm_pages(site))
     router.include_router(instructions_pages(site))
     router.include_router(erasure_pages(site))
     router.include_router(key_pages(site, keys))
