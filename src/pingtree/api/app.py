@@ -15,6 +15,7 @@ from pingtree.api.auth import KeyChecker
 from pingtree.api.config_entities import config_entities_router
 from pingtree.api.crm import crm_router
 from pingtree.api.deliveries import deliveries_router
+from pingtree.api.disposition_routes import disposition_routes
 from pingtree.api.docs import install_docs
 from pingtree.api.instructions import instructions_router
 from pingtree.api.metrics import metrics_router
@@ -61,6 +62,7 @@ def create_app(
         app.include_router(reports_router(runtime.ports, keys))
         app.include_router(party_admin_router(runtime.ports, keys))
         app.include_router(party_api_router(runtime.ports, keys))
+        app.include_router(disposition_routes(runtime.ports, keys))
         _settle_the_heap()
         try:
             yield

@@ -1,9 +1,10 @@
 """The parties' own APIs: ``/api/v1/buyer/...`` for a buyer's key, ``/api/v1/supplier/...``
 for a supplier's (``api.party_auth``). The same view functions as the portals' pages, scoped
 by the key's principal: a buyer reads its own orders and the leads it bought (with their
-personal data, each read audited as in the portal); a supplier its own campaigns and
-figures. An admin token is let in and the views decide (the buyer's views are a buyer's
-only: 403)."""
+personal data, each read audited as in the portal) and reports their dispositions; a
+supplier reads its own campaigns, figures, its leads' disposition codes and the
+dispositions report of its campaigns. An admin token is let in and the views decide (the
+buyer's views are a buyer's only: 403)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from pingtree.api import buyer_views, supplier_portal
+from pingtree.api import buyer_views, disposition_views, supplier_portal
 from pingtree.api.auth import KeyChecker
+from pingtree.api.disposition_routes import (
+    DispositionAsked,
+    DispositionsReportOut,
+    dispositions_report,
+)
 from pingtree.api.party_auth import PARTY_RESPONSES, party_principal
 from pingtree.domain.money import format_money
 from pingtree.flows.ports import Ports
@@ -65,6 +71,28 @@ def _buyer_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
         any lead it does not own."""
         return dataclasses.asdict(await buyer_views.bought_lead(ports, principal, lead_id))
 
+    @router.post("/leads/{lead_id}/dispositions", status_code=201)
+    async def report_disposition(
+        lead_id: Annotated[str, Path(pattern=_LEAD_ID)],
+        body: DispositionAsked,
+        principal: Principal = buyer,
+    ) -> dict[str, Any]:
+        """Report what became of a lead the buyer bought: a ``code`` of the lead's vertical
+        (422 naming the allowed ones otherwise), an optional ``value`` (money, e.g. the
+        policy's premium) and a ``note``. Several over time; the latest is the current one.
+        404 for a lead it does not own."""
+        return await disposition_views.report_disposition(
+            ports, principal, lead_id, code=body.code, value=body.value, note=body.note
+        )
+
+    @router.get("/leads/{lead_id}/dispositions")
+    async def dispositions(
+        lead_id: Annotated[str, Path(pattern=_LEAD_ID)], principal: Principal = buyer
+    ) -> list[dict[str, Any]]:
+        """The buyer's dispositions of a lead it bought, newest first (the first is the
+        current one). 404 for a lead it does not own."""
+        return await disposition_views.lead_dispositions(ports, principal, lead_id)
+
     return router
 
 
@@ -86,6 +114,30 @@ def _supplier_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
         """Its figures by UTC day, campaign and ``sub_id``: pings, acceptance, leads, posts,
         sold and the payout it earned (never a buyer's price)."""
         return await supplier_portal.supplier_figures_of(ports, principal, days, test=test)
+
+    @router.get("/leads/{lead_id}/dispositions")
+    async def dispositions(
+        lead_id: Annotated[str, Path(pattern=_LEAD_ID)], principal: Principal = supplier
+    ) -> list[dict[str, Any]]:
+        """What buyers reported of one of its leads: the codes and when, newest first;
+        never the buyer, a value or a note."""
+        return await disposition_views.lead_dispositions(ports, principal, lead_id)
+
+    @router.get("/reports/dispositions")
+    async def report(
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        by: Annotated[list[str] | None, Query()] = None,
+        test: bool = False,
+        principal: Principal = supplier,
+    ) -> DispositionsReportOut:
+        """Its campaigns' sold leads by ``by`` (``supplier``, ``campaign``, ``sub_id``,
+        ``vertical``; default campaign and ``sub_id``) over the UTC days ``since`` to
+        ``until`` (default the last 30): leads with a disposition, contact and conversion
+        rates, downstream value per sold lead."""
+        return await dispositions_report(
+            ports, principal, since, until, by or ["campaign", "sub_id"], test
+        )
 
     return router
 

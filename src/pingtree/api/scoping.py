@@ -25,7 +25,9 @@ __all__ = [
 ADMIN_ONLY = frozenset({"sign-ins", "erasures", "set-aside", "users", "reveals", "secrets"})
 #: the sections a party's user opens; its views scope what they show
 PARTY_SECTIONS: dict[str, frozenset[str]] = {
-    "supplier": frozenset({"my-campaigns", "keys", "leads", "pings", "party-keys"}),
+    "supplier": frozenset(
+        {"my-campaigns", "keys", "leads", "pings", "party-keys", "dispositions"}
+    ),
     "buyer": frozenset({"leads", "attempts", "my-orders", "bought-leads", "party-keys"}),
 }
 
