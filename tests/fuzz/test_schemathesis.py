@@ -260,6 +260,9 @@ _LOOSE = (
     # says, and its time zone is one the machine knows: rules of the data, not of a schema
     ("POST", "^/api/v1/admin/users$"),
     ("PUT", "^/api/v1/admin/users/[{]user_id[}]/role$"),
+    # an invoice's period is ``month`` or ``from`` and ``to`` (not both, from ≤ to, ended
+    # before it is issued), of a party of the live configuration: rules of the data
+    (None, "^/api/v1/admin/invoices"),
 )
 
 

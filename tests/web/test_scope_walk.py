@@ -70,6 +70,8 @@ PARTY_PAGES = {
         "/ui/keys",
         # its own supplier's API keys
         "/ui/party-keys",
+        # its own payout statements and drafts
+        "/ui/invoices",
     ),
     # and its portal: its own orders, the leads it bought, their CSV
     "buyer": (
@@ -80,6 +82,8 @@ PARTY_PAGES = {
         "/ui/bought-leads.csv",
         # its own buyer's API keys
         "/ui/party-keys",
+        # its own invoices and drafts
+        "/ui/invoices",
     ),
 }
 #: pages about no one's data, open to anyone (or to anyone signed in)

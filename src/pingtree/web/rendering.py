@@ -33,6 +33,7 @@ NAVIGATION = (
     ("/ui/erasures", "Erasures"),
     ("/ui/my-orders", "My orders"),
     ("/ui/bought-leads", "Bought leads"),
+    ("/ui/invoices", "Invoices"),
 )
 #: the sections only admins may open (the others are answered 403), so not shown to others
 ADMIN_SECTIONS = frozenset({"/ui/sign-ins", "/ui/erasures", "/ui/users"})
@@ -101,6 +102,8 @@ def _pretty(value: Any) -> str:
 
 def _in_navigation(viewer: Principal, href: str) -> bool:
     """Whether ``viewer``'s navigation shows the section at ``href``."""
+    if href == "/ui/invoices":  # the staff's, a buyer's invoices, a supplier's statements
+        return viewer.is_staff or viewer.party is not None
     if href in ("/ui/my-orders", "/ui/bought-leads"):  # the buyer portal: a buyer's own
         return viewer.role == "buyer"
     if viewer.is_staff:  # the supplier portal's front page is a supplier's

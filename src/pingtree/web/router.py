@@ -17,6 +17,7 @@ from pingtree.web.crm_pages import crm_pages
 from pingtree.web.dashboard import dashboard_pages
 from pingtree.web.erasure_pages import erasure_pages
 from pingtree.web.instructions_pages import instructions_pages
+from pingtree.web.invoice_pages import invoice_pages
 from pingtree.web.key_pages import key_pages
 from pingtree.web.login import login_pages
 from pingtree.web.party_key_pages import party_key_pages
@@ -50,6 +51,7 @@ def web_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router.include_router(sign_in_pages(site))
     router.include_router(user_pages(site))
     router.include_router(buyer_pages(site))
+    router.include_router(invoice_pages(site))
     router.include_router(_static_files())
 
     @router.get("/")
