@@ -18,6 +18,7 @@ from pingtree.api.deliveries import deliveries_router
 from pingtree.api.disposition_routes import disposition_routes
 from pingtree.api.docs import install_docs
 from pingtree.api.instructions import instructions_router
+from pingtree.api.invoices import invoices_router, party_invoices_router
 from pingtree.api.metrics import metrics_router
 from pingtree.api.party_admin import party_admin_router
 from pingtree.api.party_api import party_api_router
@@ -62,6 +63,8 @@ def create_app(
         app.include_router(reports_router(runtime.ports, keys))
         app.include_router(party_admin_router(runtime.ports, keys))
         app.include_router(party_api_router(runtime.ports, keys))
+        app.include_router(invoices_router(runtime.ports, keys))
+        app.include_router(party_invoices_router(runtime.ports, keys))
         app.include_router(disposition_routes(runtime.ports, keys))
         _settle_the_heap()
         try:
