@@ -97,7 +97,8 @@ def _add(market: Market, *entries: LedgerEntry) -> None:
 
 def _sale(market: Market, lead_id: str) -> Sale:
     async def work(session: Any) -> Sale:
-        return (await session.scalars(select(Sale).where(Sale.lead_id == lead_id))).one()
+        found: Sale = (await session.scalars(select(Sale).where(Sale.lead_id == lead_id))).one()
+        return found
 
     sale: Sale = _run(market, work)
     return sale
