@@ -20,10 +20,12 @@ from pingtree.api.docs import install_docs
 from pingtree.api.instructions import instructions_router
 from pingtree.api.invoices import invoices_router, party_invoices_router
 from pingtree.api.metrics import metrics_router
+from pingtree.api.money_routes import money_router
 from pingtree.api.party_admin import party_admin_router
 from pingtree.api.party_api import party_api_router
 from pingtree.api.problems import install_problem_handlers, refuse_nul
 from pingtree.api.reports import reports_router
+from pingtree.api.scorecards import scorecards_router
 from pingtree.api.seller import seller_router
 from pingtree.api.user_routes import users_router
 from pingtree.bootstrap import Runtime, start_runtime
@@ -61,11 +63,13 @@ def create_app(
         app.include_router(users_router(runtime.ports, keys))
         app.include_router(web_router(runtime.ports, keys))
         app.include_router(reports_router(runtime.ports, keys))
+        app.include_router(scorecards_router(runtime.ports, keys))
         app.include_router(party_admin_router(runtime.ports, keys))
         app.include_router(party_api_router(runtime.ports, keys))
+        app.include_router(disposition_routes(runtime.ports, keys))
         app.include_router(invoices_router(runtime.ports, keys))
         app.include_router(party_invoices_router(runtime.ports, keys))
-        app.include_router(disposition_routes(runtime.ports, keys))
+        app.include_router(money_router(runtime.ports, keys))
         _settle_the_heap()
         try:
             yield

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
 from pingtree.domain.fields import FieldError
-from pingtree.flows.errors import InputError, NotFound
+from pingtree.flows.errors import Conflict, InputError, NotFound
 from pingtree.principals import Forbidden
 from pingtree.store.batch_writer import WriterBehind
 from pingtree.store.set_aside import unavailable_reason
@@ -111,6 +111,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_not_found(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": {"msg": str(exc) or "not found"}}, status_code=404)
 
+    async def on_conflict(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Conflict)
+        return JSONResponse({"detail": {"msg": str(exc), "type": exc.kind}}, status_code=409)
+
     async def on_forbidden(_request: Request, exc: Exception) -> JSONResponse:
         body = {"detail": {"msg": str(exc) or "forbidden", "type": "forbidden"}}
         return JSONResponse(body, status_code=403)
@@ -128,6 +132,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(InputError, on_input)
     app.add_exception_handler(NotFound, on_not_found)
+    app.add_exception_handler(Conflict, on_conflict)
     app.add_exception_handler(Forbidden, on_forbidden)
     app.add_exception_handler(WriterBehind, on_behind)
     # the pool had no connection in time; the server had no room for another client

@@ -26,9 +26,20 @@ ADMIN_ONLY = frozenset({"sign-ins", "erasures", "set-aside", "users", "reveals",
 #: the sections a party's user opens; its views scope what they show
 PARTY_SECTIONS: dict[str, frozenset[str]] = {
     "supplier": frozenset(
-        {"my-campaigns", "keys", "leads", "pings", "party-keys", "dispositions"}
+        {
+            "my-campaigns",
+            "keys",
+            "leads",
+            "pings",
+            "party-keys",
+            "returns",
+            "account",
+            "dispositions",
+        }
     ),
-    "buyer": frozenset({"leads", "attempts", "my-orders", "bought-leads", "party-keys"}),
+    "buyer": frozenset(
+        {"leads", "attempts", "my-orders", "bought-leads", "party-keys", "returns", "account"}
+    ),
 }
 
 _NAMES = {

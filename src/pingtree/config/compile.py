@@ -38,6 +38,9 @@ from pingtree.delivery.spec import DeliveryConfigError, compile_delivery
 from pingtree.domain.fields import pii_field_names, with_tracking_fields
 from pingtree.domain.filters import FilterConfigError, compile_filter, state_gate
 from pingtree.domain.model import (
+    DEFAULT_RETURN_REASONS,
+    Account,
+    AccountKind,
     Buyer,
     Campaign,
     Cap,
@@ -54,6 +57,7 @@ from pingtree.domain.model import (
     Pricing,
     PricingKind,
     Requirement,
+    ReturnReason,
     Schedule,
     Supplier,
     Vertical,
@@ -249,6 +253,11 @@ def _vertical(spec: VerticalSpec, path: str, issues: _Issues) -> Vertical:
             issues.add(
                 f"{fpath}.ping", "a PII field never travels in a ping; it cannot be required there"
             )
+        if field_spec.pii and field_spec.report_dimension:
+            issues.add(
+                f"{fpath}.report_dimension",
+                "a PII field cannot be a report dimension: reports show its values",
+            )
         fields.append(
             FieldSpec(
                 name=name,
@@ -261,6 +270,7 @@ def _vertical(spec: VerticalSpec, path: str, issues: _Issues) -> Vertical:
                 min=low,
                 max=high,
                 max_length=field_spec.max_length,
+                report_dimension=field_spec.report_dimension,
             )
         )
     try:
@@ -268,7 +278,19 @@ def _vertical(spec: VerticalSpec, path: str, issues: _Issues) -> Vertical:
     except ValueError as exc:  # the checks above should have caught it
         issues.add(f"{path}.fields", str(exc))
         all_fields = tuple(fields)
-    return Vertical(id=spec.id, name=spec.name or spec.id, fields=all_fields)
+    reasons: list[ReturnReason] = []
+    for j, reason in enumerate(spec.return_reasons):
+        if any(seen.code == reason.code for seen in reasons):
+            issues.add(f"{path}.return_reasons[{j}].code", "duplicate reason", reason.code)
+            continue
+        label = reason.label or reason.code.replace("_", " ").capitalize()
+        reasons.append(ReturnReason(reason.code, label, reason.auto_approve))
+    return Vertical(
+        id=spec.id,
+        name=spec.name or spec.id,
+        fields=all_fields,
+        return_reasons=tuple(reasons) or DEFAULT_RETURN_REASONS,
+    )
 
 
 def _vertical_ref(
@@ -365,6 +387,7 @@ def _campaign(
         test_mode=spec.test_mode,
         active=spec.active,
         inbound_dedup_days=spec.inbound_dedup_days,
+        charge_back_returns=spec.charge_back_returns,
     )
 
 
@@ -379,7 +402,23 @@ def _buyer(spec: BuyerSpec, path: str, issues: _Issues) -> Buyer:
         active=spec.active,
         caps=_caps(spec.budget, f"{path}.budget", issues),
         timezone=spec.timezone,
+        account=_account(spec, path, issues),
     )
+
+
+def _account(spec: BuyerSpec, path: str, issues: _Issues) -> Account | None:
+    account = spec.account
+    if account is None:
+        return None
+    if account.credit_limit < 0:
+        issues.add(f"{path}.account.credit_limit", "must not be negative", account.credit_limit)
+    if account.kind is AccountKind.PREPAID and account.credit_limit:
+        issues.add(
+            f"{path}.account.credit_limit",
+            "is for a credit account; a prepaid one spends its balance only",
+            account.credit_limit,
+        )
+    return Account(account.kind, to_cents(account.credit_limit) if account.credit_limit > 0 else 0)
 
 
 def _order(
@@ -430,6 +469,7 @@ def _order(
         test_mode=spec.test_mode,
         timezone=timezone,
         delivery=spec.delivery,
+        return_window_days=spec.return_window_days,
     )
 
 

@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from pingtree.domain.model import (
+    AccountKind,
     CapKind,
     CapWindow,
     FieldType,
@@ -183,6 +184,15 @@ class FieldSpecModel(_Spec):
     min: Number | None = None
     max: Number | None = None
     max_length: int = 255
+    #: reports may group leads by this field's value (refused for a PII field)
+    report_dimension: bool = False
+
+
+class ReturnReasonSpec(_Spec):
+    code: Slug
+    label: Label = ""
+    #: a request with this reason is approved at once
+    auto_approve: bool = False
 
 
 class DispositionCodeSpec(_Spec):
@@ -201,6 +211,8 @@ class VerticalSpec(_Spec):
     fields: list[FieldSpecModel] = []
     #: what a buyer may report became of a lead; empty: the default codes
     dispositions: list[DispositionCodeSpec] = []
+    #: why a buyer may return a lead of this vertical; empty: the default list
+    return_reasons: list[ReturnReasonSpec] = []
 
 
 # --- suppliers and campaigns ------------------------------------------------------------------
@@ -248,6 +260,8 @@ class CampaignSpec(_Spec):
     test_mode: bool = False
     active: bool = True
     inbound_dedup_days: int = 0
+    #: an approved return charges the supplier's payout back
+    charge_back_returns: bool = True
     ping_options: PingOptionsSpec = PingOptionsSpec()
 
 
@@ -381,6 +395,15 @@ class OrderSpec(_Spec):
     timezone: Ref | None = None
     #: free-form for now; ``None`` means the buyer collects in the portal/API
     delivery: dict[str, JsonValue] | None = None
+    #: the buyer may ask to return a lead for this many days after the sale (0: never)
+    return_window_days: int = Field(default=0, ge=0, le=366)
+
+
+class AccountSpec(_Spec):
+    #: ``prepaid``: sales must fit the balance; ``credit``: the balance may go down to
+    #: minus ``credit_limit``
+    kind: AccountKind
+    credit_limit: Money = Decimal("0.00")
 
 
 class BuyerSpec(_Spec):
@@ -390,6 +413,8 @@ class BuyerSpec(_Spec):
     timezone: Ref = "UTC"
     #: caps over all the buyer's orders
     budget: list[CapSpec] = []
+    #: checked at every sale; none: the buyer's balance is not checked
+    account: AccountSpec | None = None
     orders: list[OrderSpec] = []
 
 

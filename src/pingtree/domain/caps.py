@@ -18,8 +18,21 @@ from zoneinfo import ZoneInfo
 
 from pingtree.domain.model import Buyer, Cap, CapKind, CapWindow, Order
 from pingtree.domain.money import to_cents
+from pingtree.domain.outcomes import Outcome
 
-__all__ = ["CapCharge", "cap_amount", "charges_for", "fits", "window_end", "window_key"]
+__all__ = [
+    "ACCOUNT_WINDOW",
+    "CapCharge",
+    "account_charge",
+    "account_scope",
+    "cap_amount",
+    "charges_for",
+    "fits",
+    "full_outcome",
+    "full_reason",
+    "window_end",
+    "window_key",
+]
 
 _UTC = dt.UTC
 _MIDNIGHT = dt.time(0, 0)
@@ -109,6 +122,10 @@ class CapCharge:
     window_end: dt.datetime | None
     #: ``True`` for the buyer's budget caps (``Outcome.BUDGET``), else the order's (``CAP``)
     is_budget: bool
+    #: ``True`` for the buyer's account (``Outcome.BALANCE``): the counter is the buyer's
+    #: balance negated (sales committed add to it, top-ups and credits take off it, so it
+    #: may be below zero) and the limit its credit limit
+    is_account: bool = False
 
 
 def charges_for(
@@ -117,8 +134,8 @@ def charges_for(
     """The charges a sale of one lead to ``order`` at ``price`` makes at ``now``.
 
     One charge per cap of the order (windows in ``order.timezone``), then one per budget cap
-    of its buyer (windows in ``buyer.timezone``), in their configured order. Empty when
-    neither has caps.
+    of its buyer (windows in ``buyer.timezone``), in their configured order, then the
+    buyer's account when it has one (:func:`account_charge`). Empty when none applies.
 
     Raises ``ValueError`` if ``buyer`` is not the order's buyer, ``now`` is naive, or a
     spend cap meets a price that is not whole cents; ``ZoneInfoNotFoundError`` for an
@@ -134,7 +151,53 @@ def charges_for(
         _charge(cap, f"buyer:{buyer.id}", buyer.timezone, price, now, is_budget=True)
         for cap in buyer.caps
     )
-    return (*order_charges, *budget_charges)
+    account = () if buyer.account is None else (account_charge(buyer, price),)
+    return (*order_charges, *budget_charges, *account)
+
+
+#: the one window of an account's counter
+ACCOUNT_WINDOW = "balance"
+
+
+def account_scope(buyer_id: str) -> str:
+    return f"account:{buyer_id}"
+
+
+def account_charge(buyer: Buyer, price: Decimal) -> CapCharge:
+    """What a sale at ``price`` takes from ``buyer``'s account: its price in cents, which
+    must keep the counter (minus the balance) within the credit limit.
+
+    Raises ``ValueError`` if the buyer has no account or ``price`` is not whole cents."""
+    if buyer.account is None:
+        raise ValueError(f"buyer {buyer.id} has no account")
+    return CapCharge(
+        scope=account_scope(buyer.id),
+        window_key=ACCOUNT_WINDOW,
+        limit=buyer.account.credit_limit_cents,
+        amount=to_cents(price),
+        window_end=None,
+        is_budget=False,
+        is_account=True,
+    )
+
+
+def full_outcome(charge: CapCharge) -> Outcome:
+    """The trace's outcome for an order whose ``charge`` does not fit."""
+    if charge.is_account:
+        return Outcome.BALANCE
+    return Outcome.BUDGET if charge.is_budget else Outcome.CAP
+
+
+_FULL_REASONS = {
+    Outcome.CAP: "cap reached",
+    Outcome.BUDGET: "budget reached",
+    Outcome.BALANCE: "balance cannot cover the price",
+}
+
+
+def full_reason(outcome: Outcome) -> str:
+    """The trace's words for :func:`full_outcome`'s ``outcome``."""
+    return _FULL_REASONS[outcome]
 
 
 def fits(charge: CapCharge, used: int, held: int = 0) -> bool:

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from pingtree.domain.caps import full_reason
 from pingtree.domain.model import Buyer, LeadValue, Leg, Order, OrderStatus
 from pingtree.domain.outcomes import Outcome
 from pingtree.domain.schedules import is_open
@@ -93,7 +94,7 @@ def check_lead(
             return Ineligible(Outcome.FILTER, verdict.reason)
     full = cap_check(order)
     if full is not None:
-        return Ineligible(full, "budget reached" if full is Outcome.BUDGET else "cap reached")
+        return Ineligible(full, full_reason(full))
     if dedup_check is not None and order.dedup_days > 0:
         last = dedup_check(order.buyer_id)
         if last is not None and last > lead.now - dt.timedelta(days=order.dedup_days):

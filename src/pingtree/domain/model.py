@@ -19,6 +19,9 @@ from enum import StrEnum
 from pingtree.domain.dispositions import DEFAULT_DISPOSITIONS, DispositionCode
 
 __all__ = [
+    "DEFAULT_RETURN_REASONS",
+    "Account",
+    "AccountKind",
     "Buyer",
     "Campaign",
     "Cap",
@@ -41,6 +44,7 @@ __all__ = [
     "PricingKind",
     "RankBy",
     "Requirement",
+    "ReturnReason",
     "Schedule",
     "Supplier",
     "Vertical",
@@ -89,6 +93,28 @@ class FieldSpec:
     max: Decimal | None = None
     #: longest accepted text after normalization (strings, urls…)
     max_length: int = 255
+    #: reports may group leads by this field's value (never a PII field)
+    report_dimension: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnReason:
+    """Why a buyer may return a lead; ``auto_approve`` approves the request at once."""
+
+    code: str
+    label: str
+    auto_approve: bool = False
+
+
+#: a vertical's return reasons unless it names its own
+DEFAULT_RETURN_REASONS: tuple[ReturnReason, ...] = (
+    ReturnReason("wrong_number", "Wrong or disconnected number"),
+    ReturnReason("duplicate", "Duplicate of a lead already bought"),
+    ReturnReason("no_consent", "The consumer did not ask to be contacted"),
+    ReturnReason("fake", "Fake or fraudulent information"),
+    ReturnReason("out_of_area", "Outside the area the order buys"),
+    ReturnReason("other", "Other (say why in the comment)"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +125,7 @@ class Vertical:
     fields: tuple[FieldSpec, ...]
     #: what a buyer may report became of a lead (``domain.dispositions``)
     dispositions: tuple[DispositionCode, ...] = DEFAULT_DISPOSITIONS
+    return_reasons: tuple[ReturnReason, ...] = DEFAULT_RETURN_REASONS
 
     def field(self, name: str) -> FieldSpec | None:
         for spec in self.fields:
@@ -270,6 +297,24 @@ class Order:
     timezone: str = "UTC"
     #: free-form delivery spec; ``None`` means the buyer collects in the portal/API
     delivery: Mapping[str, object] | None = None
+    #: the buyer may ask to return a lead for this many days after the sale (0: never)
+    return_window_days: int = 0
+
+
+class AccountKind(StrEnum):
+    #: the buyer pays first: a sale must fit its balance
+    PREPAID = "prepaid"
+    #: the buyer is invoiced: a sale must fit its credit limit
+    CREDIT = "credit"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A buyer's money account (DESIGN §9): the auction skips the buyer when a price would
+    take its balance below ``-credit_limit_cents`` (0 for a prepaid buyer)."""
+
+    kind: AccountKind
+    credit_limit_cents: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +325,8 @@ class Buyer:
     #: budget caps over all the buyer's orders
     caps: tuple[Cap, ...] = ()
     timezone: str = "UTC"
+    #: ``None``: the buyer's balance is not checked (it is invoiced without a limit)
+    account: Account | None = None
 
 
 # --- suppliers and campaigns --------------------------------------------------------------
@@ -332,6 +379,8 @@ class Campaign:
     active: bool = True
     #: reject a lead whose phone or email any supplier sold us within this many days
     inbound_dedup_days: int = 0
+    #: an approved return charges the supplier's payout back
+    charge_back_returns: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,8 @@ class Outcome(StrEnum):
     SCHEDULE = "schedule"
     CAP = "cap"
     BUDGET = "budget"
+    #: the buyer's prepaid balance or credit limit cannot cover the price
+    BALANCE = "balance"
     DEDUP = "dedup"
     LEG = "leg"
     # priced
@@ -46,6 +48,7 @@ INELIGIBLE = frozenset(
         Outcome.SCHEDULE,
         Outcome.CAP,
         Outcome.BUDGET,
+        Outcome.BALANCE,
         Outcome.DEDUP,
         Outcome.LEG,
     }

@@ -5,7 +5,8 @@ Business outcomes (a rejected ping, an unsold lead) are answers, not errors: the
 
     FlowError
     ├── InputError     422: every offending field, in pydantic's {loc, msg, type, input} shape
-    └── NotFound       404
+    ├── NotFound       404
+    └── Conflict       409: the thing is not in a state that allows it (a return decided)
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 from pingtree.domain.fields import FieldError
 
-__all__ = ["FlowError", "InputError", "NotFound"]
+__all__ = ["Conflict", "FlowError", "InputError", "NotFound"]
 
 
 class FlowError(Exception):
@@ -29,3 +30,12 @@ class InputError(FlowError):
 
 class NotFound(FlowError):
     pass
+
+
+class Conflict(FlowError):
+    """The request is well formed but its subject's state refuses it; the message says
+    why, ``kind`` names it for programs."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -12,7 +12,7 @@ from typing import Any
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT
 from pingtree.domain.auction import Quote
-from pingtree.domain.caps import charges_for
+from pingtree.domain.caps import charges_for, full_outcome, full_reason
 from pingtree.domain.eligibility import LeadContext, legs_offered
 from pingtree.domain.fields import Stage, Validated, validate_fields, values_to_json
 from pingtree.domain.model import Campaign
@@ -155,8 +155,7 @@ async def _reserve_winners(
             return result
         await ports.caps.release(ping_id, now)
         for outcome, order_ids in lost.items():
-            reason = "budget reached" if outcome is Outcome.BUDGET else "cap reached"
-            result = result.without(order_ids, outcome, reason, campaign, ping_id)
+            result = result.without(order_ids, outcome, full_reason(outcome), campaign, ping_id)
         if not result.decision.accepted:
             return result
     await ports.caps.release(ping_id, now)
@@ -172,14 +171,13 @@ async def _hold(
     expires_at: dt.datetime,
     now: dt.datetime,
 ) -> Outcome | None:
-    """Hold the order's cap room, then its buyer's budget; which of them is full, if any."""
+    """Hold the order's cap room, then its buyer's budget, then its buyer's account; which
+    of them is full, if any."""
     order = snapshot.config.orders[quote.order_id]
     buyer = snapshot.config.buyers[order.buyer_id]
     charges = charges_for(order, buyer, quote.price, now)
-    for outcome, part in (
-        (Outcome.CAP, [c for c in charges if not c.is_budget]),
-        (Outcome.BUDGET, [c for c in charges if c.is_budget]),
-    ):
+    for outcome in (Outcome.CAP, Outcome.BUDGET, Outcome.BALANCE):
+        part = [c for c in charges if full_outcome(c) is outcome]
         if part and not await ports.caps.reserve(ping_id, part, expires_at, now):
             return outcome
     return None

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
-from pingtree.domain.caps import CapCharge, charges_for, fits
+from pingtree.domain.caps import CapCharge, charges_for, fits, full_outcome
 from pingtree.domain.model import Leg, Order
 from pingtree.domain.outcomes import Outcome
 from pingtree.store.caps import CapLedger
@@ -59,7 +59,7 @@ class CapRoom:
         charges: dict[str, tuple[CapCharge, ...]] = {}
         for order in snapshot.config.orders.values():
             buyer = snapshot.config.buyers.get(order.buyer_id)
-            if buyer is None or (not order.caps and not buyer.caps):
+            if buyer is None or (not order.caps and not buyer.caps and buyer.account is None):
                 continue
             charges[order.id] = charges_for(order, buyer, _least_price(order), now)
         keys = sorted({(c.scope, c.window_key) for cs in charges.values() for c in cs})
@@ -69,7 +69,7 @@ class CapRoom:
             for charge in order_charges:
                 used, held = usage.get((charge.scope, charge.window_key), (0, 0))
                 if not fits(charge, used, held):
-                    full[order_id] = Outcome.BUDGET if charge.is_budget else Outcome.CAP
+                    full[order_id] = full_outcome(charge)
                     break
         self._full, self._quarter = full, _quarter(now)
 

@@ -169,7 +169,8 @@ return 1
 """
 
 # KEYS: per counter: used, holds, amt. ARGV: now ms.
-# -> per counter: used (-1 when missing), unexpired held
+# -> per counter: 1 if used is known else 0, used (0 when missing), unexpired held (an
+# account's used may be below zero: no sentinel value)
 _USAGE = (
     _DROP_EXPIRED
     + """
@@ -178,7 +179,9 @@ local out = {}
 for i = 0, #KEYS / 3 - 1 do
   local holds, amt = KEYS[2 + 3 * i], KEYS[3 + 3 * i]
   drop_expired(holds, amt, now)
-  out[#out + 1] = tonumber(redis.call('GET', KEYS[1 + 3 * i]) or '-1')
+  local used = redis.call('GET', KEYS[1 + 3 * i])
+  out[#out + 1] = used and 1 or 0
+  out[#out + 1] = tonumber(used or '0')
   out[#out + 1] = tonumber(redis.call('HGET', amt, '#') or '0')
 end
 return out
@@ -295,8 +298,8 @@ class RedisCapLedger:
             name = _name(key)
             keys += [f"{name}:used", f"{name}:holds", f"{name}:amt"]
         flat = [int(x) for x in await self._usage(keys=keys, args=[_ms(now)])]
-        result = {key: (flat[2 * i], flat[2 * i + 1]) for i, key in enumerate(wanted)}
-        missing = [key for key, (used, _) in result.items() if used < 0]
+        result = {key: (flat[3 * i + 1], flat[3 * i + 2]) for i, key in enumerate(wanted)}
+        missing = [key for i, key in enumerate(wanted) if not flat[3 * i]]
         if missing:
             # the window's end is not known here: the shortest lifetime a counter gets
             rebuilt = await self._rebuild({key: _ttl_ms(COUNTER_REFRESH) for key in missing})

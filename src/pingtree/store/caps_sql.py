@@ -35,7 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from pingtree.domain.caps import CapCharge
+from pingtree.domain.caps import CapCharge, account_scope
 from pingtree.store.tables import Base, CapHold, CapUsage
 
 __all__ = [
@@ -49,6 +49,9 @@ __all__ = [
 
 #: the table itself: a Core statement costs less than the ORM's bulk path (the sale's)
 _CAPUSAGE = Base.metadata.tables[CapUsage.__tablename__]
+
+#: the scopes of buyers' accounts (``domain.caps.account_scope``)
+ACCOUNT_PREFIX = account_scope("")
 
 #: ``(scope, window_key)``: one counter
 CounterKey = tuple[str, str]
@@ -122,16 +125,18 @@ async def commit_usage(session: AsyncSession, counters: Sequence[Counter]) -> bo
 
 
 async def refund_usage(session: AsyncSession, counters: Sequence[Counter]) -> None:
-    """Take each counter's amount off its committed usage (never below zero), in
-    ``session``'s open transaction."""
+    """Take each counter's amount off its committed usage (never below zero, except an
+    account's, which goes below zero with its balance), in ``session``'s open
+    transaction."""
     for counter in counters:
+        less = _CAPUSAGE.c.used - counter.amount
         await session.execute(
             update(_CAPUSAGE)
             .where(_CAPUSAGE.c.scope == counter.scope, _CAPUSAGE.c.window_key == counter.window_key)
             .values(
-                used=case(
-                    (_CAPUSAGE.c.used > counter.amount, _CAPUSAGE.c.used - counter.amount), else_=0
-                )
+                used=less
+                if counter.scope.startswith(ACCOUNT_PREFIX)
+                else case((_CAPUSAGE.c.used > counter.amount, less), else_=0)
             )
         )
 

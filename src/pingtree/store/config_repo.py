@@ -31,6 +31,7 @@ from pingtree.config.schema import (
     VerticalSpec,
     canonical,
 )
+from pingtree.store.accounts import open_accounts
 from pingtree.store.tables import ConfigEntity, ConfigState
 
 __all__ = ["KINDS", "ConfigDiff", "ConfigRepository", "EntityRef"]
@@ -159,10 +160,13 @@ class ConfigRepository:
         changes: dict[EntityRef, tuple[str, ...]] = {}
         unchanged = 0
         seen: set[EntityRef] = set()
+        opened: list[str] = []  # buyers whose configuration gains an account
         for entity in _flatten(doc):
             ref = (entity.kind, entity.id)
             seen.add(ref)
             row = existing.get(ref)
+            if _opens_account(entity, row):
+                opened.append(entity.id)
             if row is None:
                 self._session.add(
                     ConfigEntity(
@@ -202,6 +206,7 @@ class ConfigRepository:
         if diff.changed:
             await self._bump_version(now)
         await self._session.flush()
+        await open_accounts(self._session, opened)
         return diff
 
     async def _rows(self, include_archived: bool) -> Sequence[ConfigEntity]:
@@ -239,6 +244,13 @@ def _flatten(doc: ConfigDocument) -> Iterator[_Entity]:
     for buyer in doc.buyers:
         for order in buyer.orders:
             yield _Entity("order", order.id, buyer.id, canonical(order))
+
+
+def _opens_account(entity: _Entity, row: ConfigEntity | None) -> bool:
+    """Whether ``entity`` is a buyer whose account starts now (new, or gained one)."""
+    if entity.kind != "buyer" or "account" not in entity.spec:
+        return False
+    return row is None or row.archived or "account" not in row.spec
 
 
 def _by_kind(refs: list[EntityRef]) -> list[EntityRef]:

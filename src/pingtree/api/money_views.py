@@ -1,0 +1,348 @@
+"""Returns and accounts, as plain dicts: the admin API, the buyer API and the UI's pages all
+call these (``flows.returns`` and ``flows.money`` do the work, ``store.ledger`` keeps it).
+
+Who sees what (DESIGN §9):
+
+- staff: every return and every account; those who run the marketplace (admins and
+  operators) decide returns, top up and adjust.
+- a buyer: its own returns (requesting them for the leads it bought, within the order's
+  window) and its own account: balance, credit limit, entries. Never the supplier.
+- a supplier: the returns of its own campaigns' leads with what was charged back, and its
+  own account (payouts, chargebacks, adjustments). Never the buyer, its price or its order.
+
+Money is given as text with two decimals (``"12.50"``), from integer cents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pingtree.api.scoping import open_section, scope_for
+from pingtree.domain.money import format_money, from_cents
+from pingtree.flows.errors import NotFound
+from pingtree.flows.money import adjust, top_up
+from pingtree.flows.ports import Ports
+from pingtree.flows.returns import (
+    approve_return,
+    deny_return,
+    request_return,
+    return_reasons,
+)
+from pingtree.principals import Forbidden, Principal
+from pingtree.store.accounts import IN_FLIGHT
+from pingtree.store.ledger import LedgerRepository, buyer_account, supplier_account
+from pingtree.store.tables import LedgerEntry, Return, Sale
+
+__all__ = [
+    "RETURN_STATUSES",
+    "account_list",
+    "account_view",
+    "adjust_account",
+    "ask_return",
+    "decide_return",
+    "reasons_for_lead",
+    "return_list",
+    "top_up_buyer",
+]
+
+RETURN_STATUSES = ("requested", "approved", "denied")
+
+
+# --- returns ---------------------------------------------------------------------------------
+
+
+async def return_list(
+    ports: Ports,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    before: str | None = None,
+) -> list[dict[str, Any]]:
+    """The returns the principal may see, newest first; ``before`` is the last id of the
+    previous page."""
+    open_section(principal, "returns")
+    scope = scope_for(ports, principal)
+    query = select(Return).order_by(Return.id.desc()).limit(limit)
+    if status:
+        query = query.where(Return.status == status)
+    if before:
+        query = query.where(Return.id < before)
+    if scope.buyer_id is not None:
+        query = query.where(Return.buyer_id == scope.buyer_id)
+    if scope.campaign_ids is not None:
+        query = query.where(Return.campaign_id.in_(sorted(scope.campaign_ids)))
+    async with ports.sessions() as session:
+        rows = (await session.scalars(query)).all()
+    return [_return_json(row, principal) for row in rows]
+
+
+async def ask_return(
+    ports: Ports,
+    principal: Principal,
+    *,
+    reason: str,
+    comment: str = "",
+    sale_id: str | None = None,
+    lead_id: str | None = None,
+) -> dict[str, Any]:
+    """Request a return: staff name the ``sale_id``; a buyer names the ``lead_id`` it
+    bought (a buyer buys a lead once). Approved at once when the reason says so."""
+    open_section(principal, "returns")
+    if principal.role == "buyer":
+        if lead_id is None:
+            raise NotFound("name the lead (lead_id) to return")
+        sale_id = await _bought_sale(ports, principal, lead_id)
+    elif sale_id is None:
+        if lead_id is None:
+            raise NotFound("name the sale (sale_id) to return")
+        sale_id = await _only_sale(ports, lead_id)
+    claim = await request_return(ports, principal, sale_id, reason, comment)
+    return _return_json(claim, principal)
+
+
+async def decide_return(
+    ports: Ports, principal: Principal, return_id: str, *, approve: bool, note: str = ""
+) -> dict[str, Any]:
+    """Approve or deny a requested return (staff who run the marketplace)."""
+    open_section(principal, "returns")
+    if approve:
+        claim = await approve_return(ports, principal, return_id, note)
+    else:
+        claim = await deny_return(ports, principal, return_id, note)
+    return _return_json(claim, principal)
+
+
+async def reasons_for_lead(
+    ports: Ports, principal: Principal, lead_id: str
+) -> list[dict[str, Any]]:
+    """The reasons the lead may be returned for (its vertical's list), for a form; a buyer
+    asks only of a lead it bought."""
+    open_section(principal, "returns")
+    query = select(Sale.vertical_id).where(Sale.lead_id == lead_id).limit(1)
+    if principal.role == "buyer":
+        query = query.where(Sale.buyer_id == principal.buyer_id, Sale.status == "sold")
+    elif not principal.is_staff:
+        raise Forbidden(f"The {principal.role} role may not return leads.")
+    async with ports.sessions() as session:
+        vertical_id = await session.scalar(query)
+    if vertical_id is None:
+        raise NotFound(f"no sale of lead {lead_id!r}")
+    return [
+        {"code": r.code, "label": r.label, "auto_approve": r.auto_approve}
+        for r in return_reasons(ports, vertical_id)
+    ]
+
+
+async def _bought_sale(ports: Ports, principal: Principal, lead_id: str) -> str:
+    async with ports.sessions() as session:
+        sale_id = await session.scalar(
+            select(Sale.id).where(
+                Sale.lead_id == lead_id,
+                Sale.buyer_id == principal.buyer_id,
+                Sale.status == "sold",
+            )
+        )
+    if sale_id is None:
+        raise NotFound(f"no lead {lead_id!r} bought")
+    return str(sale_id)
+
+
+async def _only_sale(ports: Ports, lead_id: str) -> str:
+    async with ports.sessions() as session:
+        ids = (
+            await session.scalars(
+                select(Sale.id).where(Sale.lead_id == lead_id, Sale.status == "sold")
+            )
+        ).all()
+    if not ids:
+        raise NotFound(f"no sold sale of lead {lead_id!r}")
+    if len(ids) > 1:
+        raise NotFound(f"lead {lead_id!r} was sold to {len(ids)} buyers: name the sale_id")
+    return str(ids[0])
+
+
+def _return_json(row: Return, principal: Principal) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": row.id,
+        "lead_id": row.lead_id,
+        "reason": row.reason,
+        "comment": row.comment,
+        "status": row.status,
+        "requested_at": row.requested_at.isoformat(),
+        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+        "decision_note": row.decision_note,
+    }
+    if principal.role != "supplier":  # the buyer side: never shown to a supplier
+        out |= {
+            "sale_id": row.sale_id,
+            "buyer_id": row.buyer_id,
+            "order_id": row.order_id,
+            "credit": format_money(from_cents(row.credit_cents)),
+        }
+    if principal.role != "buyer":  # the supplier side: never shown to a buyer
+        out |= {
+            "campaign_id": row.campaign_id,
+            "supplier_id": row.supplier_id,
+            "chargeback": format_money(from_cents(row.chargeback_cents)),
+        }
+    if principal.is_staff:
+        out |= {"requested_by": row.requested_by, "decided_by": row.decided_by}
+    return out
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+async def account_list(ports: Ports, principal: Principal) -> dict[str, list[dict[str, Any]]]:
+    """Every buyer's and supplier's balance (staff): ``{"buyers": [...], "suppliers": [...]}``.
+    A buyer's row has its account kind, credit limit and what it can still spend."""
+    if not principal.is_staff:
+        raise Forbidden(f"The {principal.role} role may not see every account.")
+    config = ports.snapshots.current().config
+    async with ports.sessions() as session:
+        ledger = LedgerRepository(session)
+        buyers = await ledger.balances("buyer")
+        suppliers = await ledger.balances("supplier")
+        in_flight = await _in_flight(session)
+    return {
+        "buyers": [
+            _buyer_account(b.id, b.name, buyers.get(buyer_account(b.id), 0), in_flight, ports)
+            for b in config.buyers.values()
+        ],
+        "suppliers": [
+            {
+                "id": s.id,
+                "name": s.name,
+                "balance": format_money(from_cents(suppliers.get(supplier_account(s.id), 0))),
+            }
+            for s in config.suppliers.values()
+        ],
+    }
+
+
+async def account_view(
+    ports: Ports,
+    principal: Principal,
+    party: str,
+    party_id: str,
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    limit: int = 500,
+) -> dict[str, Any]:
+    """One account: its balance and its entries in ``[start, end)`` (oldest first, up to
+    ``limit``). Staff see any; a buyer or a supplier only its own."""
+    _may_see_account(principal, party, party_id)
+    config = ports.snapshots.current().config
+    known = config.buyers if party == "buyer" else config.suppliers
+    if party_id not in known:
+        raise NotFound(f"no {party} {party_id!r}")
+    account = buyer_account(party_id) if party == "buyer" else supplier_account(party_id)
+    async with ports.sessions() as session:
+        ledger = LedgerRepository(session)
+        balance = await ledger.balance(account)
+        entries = await ledger.entries(account=account, start=start, end=end, limit=limit)
+        in_flight = await _in_flight(session) if party == "buyer" else {}
+    name = known[party_id].name
+    head = (
+        _buyer_account(party_id, name, balance, in_flight, ports)
+        if party == "buyer"
+        else {"id": party_id, "name": name, "balance": format_money(from_cents(balance))}
+    )
+    return head | {
+        "party": party,
+        "entries": [_entry_json(entry, principal) for entry in entries],
+    }
+
+
+async def top_up_buyer(
+    ports: Ports, principal: Principal, buyer_id: str, amount: Decimal, note: str = ""
+) -> dict[str, Any]:
+    """Record money received from a buyer (staff who run the marketplace)."""
+    _require_operator(principal)
+    entry = await top_up(ports, principal.audit_name, buyer_id, amount, note)
+    return _entry_json(entry, principal)
+
+
+async def adjust_account(
+    ports: Ports, principal: Principal, party: str, party_id: str, amount: Decimal, note: str
+) -> dict[str, Any]:
+    """Move money into (or, negative, out of) a buyer's or supplier's account, saying why."""
+    _require_operator(principal)
+    entry = await adjust(ports, principal.audit_name, party, party_id, amount, note)
+    return _entry_json(entry, principal)
+
+
+def _buyer_account(
+    buyer_id: str, name: str, balance: int, in_flight: dict[str, int], ports: Ports
+) -> dict[str, Any]:
+    buyer = ports.snapshots.current().config.buyers.get(buyer_id)
+    account = buyer.account if buyer is not None else None
+    held = in_flight.get(buyer_id, 0)
+    out: dict[str, Any] = {
+        "id": buyer_id,
+        "name": name,
+        "kind": account.kind.value if account is not None else None,
+        "balance": format_money(from_cents(balance)),
+        "in_flight": format_money(from_cents(held)),
+    }
+    if account is not None:
+        out["credit_limit"] = format_money(from_cents(account.credit_limit_cents))
+        out["available"] = format_money(from_cents(balance - held + account.credit_limit_cents))
+    return out
+
+
+async def _in_flight(session: AsyncSession) -> dict[str, int]:
+    """Each buyer's live sales still being delivered (their price held, not yet booked)."""
+    rows = await session.execute(
+        select(Sale.buyer_id, func.sum(Sale.revenue_cents))
+        .where(Sale.status.in_(IN_FLIGHT), Sale.test.is_(False))
+        .group_by(Sale.buyer_id)
+    )
+    return {buyer_id: int(total) for buyer_id, total in rows}
+
+
+def _entry_json(entry: LedgerEntry, principal: Principal) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": entry.id,
+        "kind": entry.kind,
+        "account": entry.account,
+        "amount": format_money(from_cents(entry.amount_cents)),
+        "at": entry.at.isoformat(),
+        "lead_id": entry.lead_id,
+        "sale_id": entry.sale_id,
+        "return_id": entry.return_id,
+        "note": entry.note,
+    }
+    if principal.role != "supplier":
+        out["order_id"] = entry.order_id
+    if principal.role != "buyer":
+        out["campaign_id"] = entry.campaign_id
+    if principal.is_staff:
+        out |= {
+            "buyer_id": entry.buyer_id,
+            "supplier_id": entry.supplier_id,
+            "principal": entry.principal,
+        }
+    return out
+
+
+def _may_see_account(principal: Principal, party: str, party_id: str) -> None:
+    if party not in ("buyer", "supplier"):
+        raise NotFound(f"no account kind {party!r}: buyer or supplier")
+    if principal.is_staff:
+        return
+    own = principal.buyer_id if party == "buyer" else principal.supplier_id
+    if principal.role != party or own != party_id:
+        raise Forbidden(f"The {principal.role} role may see only its own account.")
+
+
+def _require_operator(principal: Principal) -> None:
+    if not principal.may_operate:
+        raise Forbidden(f"The {principal.role} role may not move money.")
