@@ -72,6 +72,8 @@ PARTY_PAGES = {
         "/ui/party-keys",
         # its own payout statements and drafts
         "/ui/invoices",
+        # its own campaigns' dispositions report
+        "/ui/dispositions",
     ),
     # and its portal: its own orders, the leads it bought, their CSV
     "buyer": (

@@ -58,6 +58,7 @@ __all__ = [
     "may_report",
     "report_disposition",
     "report_range",
+    "shown_dispositions",
 ]
 
 #: the dimensions a supplier's report may group by (never a buyer or an order)
@@ -157,6 +158,17 @@ async def lead_dispositions(
             raise NotFound("no such lead")
         return [_code_only(row, codes) for row in rows]
     raise Forbidden(f"The {principal.role} role may not see dispositions.")
+
+
+async def shown_dispositions(
+    ports: Ports, principal: Principal, lead_id: str
+) -> list[dict[str, Any]]:
+    """As :func:`lead_dispositions`, but empty where ``principal`` may see none (a page
+    about the lead shows its dispositions when it may, and stays the page it was)."""
+    try:
+        return await lead_dispositions(ports, principal, lead_id)
+    except (NotFound, Forbidden):
+        return []
 
 
 def report_range(

@@ -1,8 +1,9 @@
 """The buyer portal's pages (``/ui/my-orders``, ``/ui/bought-leads``): a buyer's user's
 orders with their cap use and schedules, pausing and resuming them, the leads it bought with
-their personal data, and their CSV export. The data and the rules are ``api.buyer_views``'
-and ``api.config_views``'. An email or phone searched for is swapped for its HMAC index
-before the list is shown, so no URL carries it."""
+their personal data and what it reported became of them (its dispositions, and a form to
+report one), and their CSV export. The data and the rules are ``api.buyer_views``',
+``api.disposition_views``' and ``api.config_views``'. An email or phone searched for is
+swapped for its HMAC index before the list is shown, so no URL carries it."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import datetime as dt
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import StringConstraints
 
-from pingtree.api import buyer_views, config_views
+from pingtree.api import buyer_views, config_views, disposition_views
 from pingtree.config.entities import Kind
+from pingtree.domain.dispositions import MAX_NOTE
+from pingtree.flows.errors import InputError
 from pingtree.principals import Principal
 from pingtree.web.person_search import person_search
 from pingtree.web.site import Site
@@ -118,12 +121,57 @@ def buyer_pages(site: Site) -> APIRouter:
         lead_id: Annotated[str, Path(pattern=_LEAD_ID)],
         viewer: Principal = Depends(site.signed_in),
     ) -> HTMLResponse:
-        shown = await buyer_views.bought_lead(ports, viewer, lead_id)
-        response = site.render(request, "buyer_lead.html", viewer=viewer, lead=shown)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return await _lead_page(site, request, viewer, lead_id)
+
+    @router.post("/ui/bought-leads/{lead_id}/dispositions")
+    async def report_disposition(
+        request: Request,
+        lead_id: Annotated[str, Path(pattern=_LEAD_ID)],
+        code: Annotated[str, Form(min_length=1, max_length=64)],
+        value: Annotated[str, Form(max_length=40)] = "",
+        note: Annotated[str, Form(max_length=MAX_NOTE)] = "",
+        viewer: Principal = Depends(site.signed_in_with_csrf),
+    ) -> Response:
+        buyer_views.require_buyer(viewer)
+        try:
+            await disposition_views.report_disposition(
+                ports, viewer, lead_id, code=code, value=value, note=note
+            )
+        except InputError as invalid:
+            errors = [f"{e.loc[-1]}: {e.msg}" for e in invalid.errors]
+            asked = {"code": code, "value": value, "note": note}
+            return await _lead_page(site, request, viewer, lead_id, errors, asked, status=422)
+        return RedirectResponse(f"/ui/bought-leads/{lead_id}#dispositions", status_code=303)
 
     return router
+
+
+async def _lead_page(
+    site: Site,
+    request: Request,
+    viewer: Principal,
+    lead_id: str,
+    errors: list[str] | None = None,
+    asked: dict[str, str] | None = None,
+    *,
+    status: int = 200,
+) -> HTMLResponse:
+    """A bought lead with its personal data, its dispositions and the form to report one
+    (with the refused input and why, after a refused report)."""
+    shown = await buyer_views.bought_lead(site.ports, viewer, lead_id)
+    response = site.render(
+        request,
+        "buyer_lead.html",
+        viewer=viewer,
+        lead=shown,
+        dispositions=await disposition_views.lead_dispositions(site.ports, viewer, lead_id),
+        codes=disposition_views.disposition_codes(site.ports, shown.vertical_id),
+        errors=errors or [],
+        asked=asked or {},
+        status=status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def _switch(

@@ -15,6 +15,7 @@ from pingtree.web.buyer_pages import buyer_pages
 from pingtree.web.config_pages import config_pages
 from pingtree.web.crm_pages import crm_pages
 from pingtree.web.dashboard import dashboard_pages
+from pingtree.web.disposition_pages import disposition_pages
 from pingtree.web.erasure_pages import erasure_pages
 from pingtree.web.instructions_pages import instructions_pages
 from pingtree.web.invoice_pages import invoice_pages
@@ -47,6 +48,7 @@ def web_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router.include_router(erasure_pages(site))
     router.include_router(key_pages(site, keys))
     router.include_router(party_key_pages(site, keys))
+    router.include_router(disposition_pages(site))
     router.include_router(supplier_pages(site))
     router.include_router(sign_in_pages(site))
     router.include_router(user_pages(site))

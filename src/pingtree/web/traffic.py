@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from pingtree.api import admin_views as views
+from pingtree.api.disposition_views import shown_dispositions
 from pingtree.api.scoping import scope_for
 from pingtree.principals import Principal
 from pingtree.web.filters import AttemptSearch, LeadSearch, PingSearch
@@ -43,14 +44,16 @@ def traffic_pages(site: Site) -> APIRouter:
         request: Request, lead_id: str, viewer: Principal = Depends(site.signed_in)
     ) -> HTMLResponse:
         lead = await views.lead_trace(ports, viewer, lead_id)
-        return _lead_page(site, request, viewer, lead, revealed=False)
+        dispositions = await shown_dispositions(ports, viewer, lead_id)
+        return _lead_page(site, request, viewer, lead, dispositions, revealed=False)
 
     @router.post("/ui/leads/{lead_id}/reveal")
     async def reveal_lead(
         request: Request, lead_id: str, viewer: Principal = Depends(site.signed_in_with_csrf)
     ) -> HTMLResponse:
         lead = await views.lead_trace(ports, viewer, lead_id, reveal=True)
-        return _lead_page(site, request, viewer, lead, revealed=True)
+        dispositions = await shown_dispositions(ports, viewer, lead_id)
+        return _lead_page(site, request, viewer, lead, dispositions, revealed=True)
 
     @router.get("/ui/pings")
     async def ping_list(
@@ -102,13 +105,21 @@ def _list_page(
 
 
 def _lead_page(
-    site: Site, request: Request, viewer: Principal, lead: dict[str, Any], *, revealed: bool
+    site: Site,
+    request: Request,
+    viewer: Principal,
+    lead: dict[str, Any],
+    dispositions: list[dict[str, Any]],
+    *,
+    revealed: bool,
 ) -> HTMLResponse:
     return site.render(
         request,
         "lead.html",
         viewer=viewer,
         lead=lead,
+        # what its buyers reported (a supplier: the codes only)
+        dispositions=dispositions,
         # the auction's winners are shown with their sale's status (a reversed sale is no win)
         sale_status={sale["order_id"]: sale["status"] for sale in lead["sales"]},
         revealed=revealed,
