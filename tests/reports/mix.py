@@ -1,7 +1,8 @@
 """A realistic day of traffic through the real API, and the report figures recomputed by hand.
 
 The reference figures are computed in Python from whole ``pings``, ``leads`` and ``sales``
-rows, independently of the SQL in ``pingtree.store.reports``.
+rows and the ledger's entries, independently of the SQL in ``pingtree.store.reports``:
+counts from the traffic, money from the entries of sales (gross and net of returns).
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import uuid_utils
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pingtree.store.tables import Lead, Ping, Sale
+from pingtree.store.ledger import (
+    EntryKind,
+    LedgerRepository,
+    book_sales,
+    buyer_account,
+    new_entry,
+    supplier_account,
+)
+from pingtree.store.tables import Lead, LedgerEntry, Ping, Return, Sale
 from tests.api.market import AUTO_VERTICAL, CONTACT, PING, Market, buyer, campaign, order
 
 FRIDAY = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
@@ -96,7 +106,7 @@ async def run_mix(market: Market, db: async_sessionmaker[AsyncSession]) -> None:
     _sold(market.sell())
 
     market.clock.set(FRIDAY)
-    _sold(market.sell())  # shield 25.00
+    fridays = _sold(market.sell())  # shield 25.00, returned today
     _sold(market.sell(TX))  # texan 40.00
     assert market.ping(WA, "beta_auto")["status"] == "rejected"  # no buyer takes WA
 
@@ -116,11 +126,77 @@ async def run_mix(market: Market, db: async_sessionmaker[AsyncSession]) -> None:
 
     async with db.begin() as session:
         await session.execute(update(Sale).where(Sale.lead_id == refused).values(status="rejected"))
-        await session.execute(
-            update(Sale)
-            .where(Sale.lead_id == returned)
-            .values(returned_at=now, return_reason="disconnected phone")
+        refused_sales = await session.scalars(select(Sale.id).where(Sale.lead_id == refused))
+        await book_sales(session, list(refused_sales), now)  # as SaleRepository does
+    for lead_id in (returned, fridays):
+        await approve_return(db, lead_id, now, reason="wrong_number")
+
+
+async def approve_return(
+    db: async_sessionmaker[AsyncSession],
+    lead_id: str,
+    now: dt.datetime,
+    *,
+    reason: str,
+    charge_back: bool = True,
+) -> None:
+    """Approve a return of the lead's sale as the returns flow does: the approved
+    ``returns`` row, the buyer's ``return`` credit of the price and (by the campaign's rule)
+    the supplier's ``chargeback`` of its payout, dated the approval, and the sale's
+    ``returned_at``."""
+    async with db.begin() as session:
+        sale = (await session.scalars(select(Sale).where(Sale.lead_id == lead_id))).one()
+        return_id = str(uuid_utils.uuid7())
+        chargeback = sale.cost_cents if charge_back else 0
+        session.add(
+            Return(
+                id=return_id,
+                sale_id=sale.id,
+                lead_id=sale.lead_id,
+                buyer_id=sale.buyer_id,
+                order_id=sale.order_id,
+                campaign_id=sale.campaign_id,
+                supplier_id=sale.supplier_id,
+                reason=reason,
+                comment="",
+                status="approved",
+                requested_by="user:ops",
+                requested_at=now,
+                decided_by="user:ops",
+                decided_at=now,
+                decision_note="",
+                credit_cents=sale.revenue_cents,
+                chargeback_cents=chargeback,
+            )
         )
+        entries = [
+            new_entry(
+                EntryKind.RETURN,
+                buyer_account(sale.buyer_id),
+                sale.revenue_cents,
+                now,
+                sale=sale,
+                return_id=return_id,
+                principal="user:ops",
+                note=reason,
+            )
+        ]
+        if chargeback:
+            entries.append(
+                new_entry(
+                    EntryKind.CHARGEBACK,
+                    supplier_account(sale.supplier_id),
+                    -chargeback,
+                    now,
+                    sale=sale,
+                    return_id=return_id,
+                    principal="user:ops",
+                    note=reason,
+                )
+            )
+        await LedgerRepository(session).add(entries)
+        sale.returned_at = now
+        sale.return_reason = reason
 
 
 def _sold(answer: dict[str, Any]) -> str:
@@ -133,57 +209,91 @@ def _sold(answer: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Traffic:
+    """Rows of a range: pings, leads and sales by their creation, returned sales by their
+    return, ledger entries by their date."""
+
     pings: list[Ping]
     leads: list[Lead]
     sales: list[Sale]
+    returned: list[Sale]
+    entries: list[LedgerEntry]
 
     def within(self, start: dt.datetime, end: dt.datetime, test: bool = False) -> Traffic:
         def keep(row: Ping | Lead | Sale) -> bool:
             return start <= row.created_at < end and row.test == test
 
+        def back(sale: Sale) -> bool:
+            at = sale.returned_at
+            return at is not None and start <= at < end and sale.test == test
+
         return Traffic(
             [p for p in self.pings if keep(p)],
             [lead for lead in self.leads if keep(lead)],
             [s for s in self.sales if keep(s)],
+            [s for s in self.returned if back(s)],
+            [e for e in self.entries if start <= e.at < end and e.test == test],
         )
+
+
+NOTHING = Traffic([], [], [], [], [])
 
 
 async def load_traffic(db: async_sessionmaker[AsyncSession]) -> Traffic:
     async with db() as session:
+        sales = list((await session.scalars(select(Sale))).all())
         return Traffic(
             list((await session.scalars(select(Ping))).all()),
             list((await session.scalars(select(Lead))).all()),
-            list((await session.scalars(select(Sale))).all()),
+            sales,
+            [sale for sale in sales if sale.returned_at is not None],
+            list((await session.scalars(select(LedgerEntry))).all()),
         )
 
 
-def earns(sale: Sale) -> bool:
-    return sale.status == "sold" and sale.returned_at is None
+def ledger_money(entries: list[LedgerEntry]) -> dict[str, int]:
+    """Cents of the entries of sales: what buyers were charged and credited back, what
+    suppliers earned and were charged back."""
+    of_sales = [e for e in entries if e.sale_id is not None]
+    buyers = [e for e in of_sales if e.account.startswith("buyer:")]
+    suppliers = [e for e in of_sales if e.account.startswith("supplier:")]
+    return {
+        "gross_revenue": -sum(e.amount_cents for e in buyers if e.kind in ("sale", "adjustment")),
+        "returns": sum(e.amount_cents for e in buyers if e.kind == "return"),
+        "gross_cost": sum(e.amount_cents for e in suppliers if e.kind in ("payout", "adjustment")),
+        "chargebacks": -sum(e.amount_cents for e in suppliers if e.kind == "chargeback"),
+    }
 
 
 def figures(traffic: Traffic, *, inbound: bool = True) -> dict[str, Any]:
     """The figures as the API spells them."""
-    earning = [s for s in traffic.sales if earns(s)]
-    revenue = sum(s.revenue_cents for s in earning)
-    cost = sum(s.cost_cents for s in earning)
+    sold_sales = [s for s in traffic.sales if s.status == "sold"]
+    money = ledger_money(traffic.entries)
+    revenue = money["gross_revenue"] - money["returns"]
+    cost = money["gross_cost"] - money["chargebacks"]
     pings = len(traffic.pings) if inbound else 0
     accepted = sum(p.status == "accepted" for p in traffic.pings) if inbound else 0
     posts = sum(lead.ping_id is not None for lead in traffic.leads) if inbound else 0
     leads = len(traffic.leads) if inbound else len({s.lead_id for s in traffic.sales})
-    sold = len({s.lead_id for s in earning})
+    sold = len({s.lead_id for s in sold_sales})
     return {
         "pings": pings,
         "accepted_pings": accepted,
         "leads": leads,
         "posts": posts,
         "sold": sold,
-        "sales": len(earning),
+        "sales": len(sold_sales),
+        "returned": len(traffic.returned),
+        "gross_revenue": _money(money["gross_revenue"]),
+        "returns": _money(money["returns"]),
         "revenue": _money(revenue),
+        "gross_cost": _money(money["gross_cost"]),
+        "chargebacks": _money(money["chargebacks"]),
         "cost": _money(cost),
         "profit": _money(revenue - cost),
         "acceptance_rate": _rate(accepted, pings),
         "conversion": _rate(posts, accepted),
         "sell_rate": _rate(sold, leads),
+        "return_rate": _rate(len(traffic.returned), len(sold_sales)),
     }
 
 
@@ -194,18 +304,40 @@ def by_key(traffic: Traffic, column: str, *, inbound: bool) -> dict[str, dict[st
 
 
 def by_bucket(traffic: Traffic, label: Callable[[dt.datetime], str]) -> dict[str, dict[str, Any]]:
-    """The figures of each ``label`` of a row's creation time."""
-    groups = _partition(traffic, lambda row: label(row.created_at))
+    """The figures of each ``label`` of a row's time (an entry's date, a return's)."""
+    groups = _partition(traffic, lambda row: label(row.created_at), returned=label, at=label)
+    return {key: figures(group) for key, group in groups.items()}
+
+
+def by_field(traffic: Traffic, name: str, leads: list[Lead]) -> dict[str, dict[str, Any]]:
+    """The figures of each value of a lead's field (``""``: none), pings by their own; the
+    sales and entries by their lead's (among ``leads``, of any day)."""
+    lead_of = {lead.id: lead for lead in leads}
+
+    def value(row: Any) -> str | None:
+        if isinstance(row, Ping | Lead):
+            return str(row.fields.get(name) or "")
+        if row.lead_id is None:  # an operator's entry: of no lead
+            return None
+        return str(lead_of[row.lead_id].fields.get(name) or "")
+
+    groups = _partition(traffic, value)
     return {key: figures(group) for key, group in groups.items()}
 
 
 def _partition(
-    traffic: Traffic, key_of: Callable[[Ping | Lead | Sale], str | None]
+    traffic: Traffic,
+    key_of: Callable[[Any], str | None],
+    *,
+    returned: Callable[[dt.datetime], str] | None = None,
+    at: Callable[[dt.datetime], str] | None = None,
 ) -> dict[str, Traffic]:
+    """Rows by ``key_of``; a returned sale by ``returned`` of its return's time and an entry
+    by ``at`` of its date when given (a series), else by ``key_of`` of the row."""
     groups: dict[str, Traffic] = {}
 
     def group(key: str) -> Traffic:
-        return groups.setdefault(key, Traffic([], [], []))
+        return groups.setdefault(key, Traffic([], [], [], [], []))
 
     for ping in traffic.pings:
         if (key := key_of(ping)) is not None:
@@ -216,6 +348,15 @@ def _partition(
     for sale in traffic.sales:
         if (key := key_of(sale)) is not None:
             group(key).sales.append(sale)
+    for sale in traffic.returned:
+        assert sale.returned_at is not None
+        key = returned(sale.returned_at) if returned else key_of(sale)
+        if key is not None:
+            group(key).returned.append(sale)
+    for entry in traffic.entries:
+        key = at(entry.at) if at else key_of(entry)
+        if key is not None:
+            group(key).entries.append(entry)
     return groups
 
 

@@ -14,6 +14,7 @@ from tests.api.market import Market
 from tests.reports.mix import (
     FRIDAY,
     MONDAY_MORNING,
+    NOTHING,
     OCTOBER,
     Traffic,
     by_bucket,
@@ -37,7 +38,8 @@ DIMENSIONS = {
     "buyer": ("buyer_id", False),
     "order": ("order_id", False),
 }
-FIGURE_NAMES = list(figures(Traffic([], [], [])))
+FIGURE_NAMES = list(figures(NOTHING))
+MONEY = {"gross_revenue", "returns", "revenue", "gross_cost", "chargebacks", "cost", "profit"}
 
 
 @pytest.fixture
@@ -58,21 +60,29 @@ def only_figures(row: dict[str, Any]) -> dict[str, Any]:
 
 def test_todays_dashboard_in_plain_numbers(market: Market, traffic: Traffic) -> None:
     today = report(market, "summary")
-    # two sold leads: bravo 17.00 + acorn 9.00 shared (payout 60 %), texan 40.00 (payout
-    # 8.00); the refused and the returned sales, and the test sale, count for nothing
+    # three sold leads: bravo 17.00 + acorn 9.00 shared (payout 60 %), shield 25.00 (payout
+    # 70 %: 17.50) returned today, texan 40.00 (payout 8.00); the refused sale and the test
+    # sale count for nothing. Two returns approved today, each crediting 25.00 and charging
+    # 17.50 back: today's and Friday's (whose sale counts on Friday)
     assert only_figures(today) == {
         "pings": 6,
         "accepted_pings": 5,
         "leads": 5,
         "posts": 4,
-        "sold": 2,
-        "sales": 3,
-        "revenue": "66.00",
-        "cost": "23.60",
-        "profit": "42.40",
+        "sold": 3,
+        "sales": 4,
+        "returned": 2,
+        "gross_revenue": "91.00",
+        "returns": "50.00",
+        "revenue": "41.00",
+        "gross_cost": "41.10",
+        "chargebacks": "35.00",
+        "cost": "6.10",
+        "profit": "34.90",
         "acceptance_rate": 0.8333,
         "conversion": 0.8,
-        "sell_rate": 0.4,
+        "sell_rate": 0.6,
+        "return_rate": 0.5,
     }
     assert (today["start"], today["end"], today["test"]) == (
         "2026-11-23T00:00:00Z",
@@ -93,7 +103,8 @@ def test_a_custom_range_and_test_traffic(market: Market, traffic: Traffic) -> No
     start, end = OCTOBER, FRIDAY + dt.timedelta(minutes=1)
     summary = report(market, "summary", **{"from": start.isoformat(), "to": end.isoformat()})
     assert only_figures(summary) == figures(traffic.within(start, end))
-    assert summary["revenue"] == "90.00"  # October's 25.00, Friday's 25.00 and 40.00
+    # October's 25.00, Friday's 25.00 (returned only today) and 40.00
+    assert (summary["gross_revenue"], summary["revenue"]) == ("90.00", "90.00")
 
     tests = report(market, "summary", period="today", test="true")
     assert only_figures(tests) == figures(traffic.within(TODAY, TOMORROW, test=True))
@@ -108,7 +119,7 @@ def test_daily_series_matches_the_database(market: Market, traffic: Traffic) -> 
     ]
     for point in series["points"]:
         day = point["start"][:10]
-        assert only_figures(point) == expected.get(day, figures(Traffic([], [], []))), day
+        assert only_figures(point) == expected.get(day, figures(NOTHING)), day
     assert (
         sum(p["pings"] for p in series["points"]) == report(market, "summary", period="7d")["pings"]
     )
@@ -151,13 +162,21 @@ def test_breakdown_matches_the_database(market: Market, traffic: Traffic, by: st
 
 def test_breakdown_by_buyer_in_plain_numbers(market: Market, traffic: Traffic) -> None:
     rows = report(market, "breakdown", by="buyer", period="today")["rows"]
-    assert [(r["key"], r["leads"], r["sold"], r["revenue"], r["cost"]) for r in rows] == [
-        ("texan", 1, 1, "40.00", "8.00"),
-        ("bravo", 1, 1, "17.00", "10.20"),
-        ("acorn", 1, 1, "9.00", "5.40"),
-        # one lead refused, one returned: offered two, kept none
-        ("shield", 2, 0, "0.00", "0.00"),
+    figures = ("key", "leads", "sold", "returned", "gross_revenue", "returns", "revenue", "cost")
+    assert [tuple(r[name] for name in figures) for r in rows] == [
+        ("texan", 1, 1, 0, "40.00", "0.00", "40.00", "8.00"),
+        ("bravo", 1, 1, 0, "17.00", "0.00", "17.00", "10.20"),
+        ("acorn", 1, 1, 0, "9.00", "0.00", "9.00", "5.40"),
+        # one lead refused, one sold and returned, and Friday's returned: credited 50.00 for
+        # 25.00 bought today, its supplier charged back 35.00 for 17.50 earned
+        ("shield", 2, 1, 2, "25.00", "50.00", "-25.00", "-17.50"),
     ]
+    shield = rows[-1]
+    assert (shield["return_rate"], shield["gross_cost"], shield["chargebacks"]) == (
+        2.0,
+        "17.50",
+        "35.00",
+    )
 
 
 @pytest.mark.parametrize("by", DIMENSIONS)
@@ -182,7 +201,7 @@ def _typed(line: dict[str, str]) -> dict[str, Any]:
     """A CSV line's figures read back as the JSON gives them."""
 
     def read(name: str, text: str) -> Any:
-        if name in ("revenue", "cost", "profit"):
+        if name in MONEY:
             return text
         if name.endswith("rate") or name == "conversion":
             return float(text) if text else None

@@ -87,4 +87,5 @@ def test_a_week_of_traffic_in_charts(page: Page, market: Market, screenshots: Pa
     assert download.value.suggested_filename == "breakdown-buyer-2026-11-17.csv"
     lines = Path(download.value.path()).read_text().splitlines()
     assert lines[0].startswith("buyer,pings,accepted_pings,leads,")
-    assert lines[1].startswith("texan,0,0,6,0,6,6,240.00,")
+    # pings, accepted, leads, posts, sold, sales, returned, gross revenue, returns, revenue
+    assert lines[1].startswith("texan,0,0,6,0,6,6,0,240.00,0.00,240.00,")

@@ -157,7 +157,8 @@ def test_onboarding_an_affiliate_from_the_operators_pages_to_its_first_test_lead
     row = page.locator("#figures tbody tr", has_text="harbor_auto")
     expect(row).to_contain_text("launch")
     cells = row.locator("td")
-    # pings, accepted, acceptance, leads, posts, sold, payout (70 % of the test order's 1.00)
-    for column, value in ((3, "1"), (4, "1"), (6, "1"), (7, "1"), (8, "1"), (9, "0.70")):
+    # pings, accepted, acceptance, leads, posts, sold, returned, payout (70 % of the test
+    # order's 1.00), chargebacks, net payout
+    for column, value in ((3, "1"), (4, "1"), (6, "1"), (7, "1"), (8, "1"), (10, "0.70")):
         expect(cells.nth(column)).to_have_text(value)
     assert "shield" not in page.content()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -57,6 +58,27 @@ def percent(rate: float | None) -> str:
     return "–" if rate is None else f"{rate * 100:.1f} %"
 
 
+def money_cells(row: dict[str, Any]) -> list[str]:
+    """A row's cells after its leads and sales: returned, return rate, the money gross and
+    net of returns."""
+    return [
+        str(row["returned"]),
+        percent(row["return_rate"]),
+        *(
+            row[name]
+            for name in (
+                "gross_revenue",
+                "returns",
+                "revenue",
+                "gross_cost",
+                "chargebacks",
+                "cost",
+                "profit",
+            )
+        ),
+    ]
+
+
 def table_row(html: str, key: str) -> list[str]:
     row = html[html.index(f'<tr data-key="{key}">') :]
     return _CELLS.findall(row[: row.index("</tr>")])
@@ -77,6 +99,8 @@ async def test_the_dashboard_shows_the_figures_of_its_period(
         "sold": str(by_hand["sold"]),
         "acceptance_rate": percent(by_hand["acceptance_rate"]),
         "conversion": percent(by_hand["conversion"]),
+        "gross_revenue": by_hand["gross_revenue"],
+        "returns": by_hand["returns"],
         "revenue": by_hand["revenue"],
         "cost": by_hand["cost"],
         "profit": by_hand["profit"],
@@ -93,16 +117,19 @@ async def test_todays_dashboard_in_plain_numbers_with_its_charts(
 ) -> None:
     answer = signed_in(market).get("/ui")
     assert answer.status_code == 200
-    # as the reports API's test reads them: the refused, returned and test sales earn nothing
+    # as the reports API's test reads them: the refused and test sales earn nothing; two
+    # returns approved today are credited back, their payouts charged back
     assert tiles(answer.text) == {
         "pings": "6",
         "posts": "4",
-        "sold": "2",
+        "sold": "3",
         "acceptance_rate": "83.3 %",
         "conversion": "80.0 %",
-        "revenue": "66.00",
-        "cost": "23.60",
-        "profit": "42.40",
+        "gross_revenue": "91.00",
+        "returns": "50.00",
+        "revenue": "41.00",
+        "cost": "6.10",
+        "profit": "34.90",
     }
     charts = re.findall(r'<svg role="img" aria-label="([^"]+)"', answer.text)
     assert charts == [
@@ -127,9 +154,7 @@ async def test_a_breakdown_by_buyer_over_chosen_days(market: Market, traffic: Tr
             str(row["leads"]),
             str(row["sold"]),
             percent(row["sell_rate"]),
-            row["revenue"],
-            row["cost"],
-            row["profit"],
+            *money_cells(row),
         ]
     assert 'value="2026-11-20"' in html
 
@@ -150,9 +175,7 @@ async def test_the_last_seven_days_by_supplier_by_default(market: Market, traffi
         str(acme["leads"]),
         str(acme["sold"]),
         percent(acme["sell_rate"]),
-        acme["revenue"],
-        acme["cost"],
-        acme["profit"],
+        *money_cells(acme),
     ]
     assert 'href="/ui/reports.csv?from=2026-11-17&amp;to=2026-11-23&amp;by=supplier"' in html
 

@@ -31,10 +31,11 @@ def test_yesterday_in_new_york_by_buyer_with_its_total(market: Market) -> None:
     assert _keys(html) == ["b2", "b1"]  # highest revenue first
     total = html[html.index('id="total"') :]
     total = total[: total.index("</tr>")]
-    # leads delivered, sold, acceptance, revenue, cost, profit
+    # leads delivered, sold, acceptance, returned, return rate, gross revenue, returns, net
+    # revenue, gross cost, chargebacks, net cost, net profit
     cells = _CELLS.findall(total)
     assert cells[0:2] == ["2", "2"]
-    assert cells[3] == "43.20"
+    assert cells[5:8] == ["43.20", "0.00", "43.20"]
     assert 'aria-current="page">Yesterday<' in html
 
     # in UTC the same day holds other leads
@@ -48,11 +49,13 @@ def test_headers_sort_the_rows(market: Market) -> None:
     params = {"from": "2026-10-31", "to": "2026-11-02", "tz": NEW_YORK, "by": "buyer"}
     html = http.get("/ui/reports", params=params).text
     assert _keys(html) == ["b3", "b2", "b1", "b0"]
-    link = re.search(r'<a href="([^"]+)" class="sort current" aria-sort="descending">Revenue', html)
+    link = re.search(
+        r'<a href="([^"]+)" class="sort current" aria-sort="descending">Net revenue', html
+    )
     assert link, html
     ascending = http.get(link.group(1).replace("&amp;", "&"))
     assert _keys(ascending.text) == ["b0", "b1", "b2", "b3"]
-    assert "Revenue ▲" in ascending.text
+    assert "Net revenue ▲" in ascending.text
     by_key = http.get("/ui/reports", params={**params, "sort": "-key"}).text
     assert _keys(by_key) == ["b3", "b2", "b1", "b0"]
     csv = http.get("/ui/reports.csv", params={**params, "sort": "revenue"}).text

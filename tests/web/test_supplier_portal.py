@@ -193,7 +193,7 @@ def test_a_supplier_user_reveals_its_own_leads_pii_audited_and_no_one_elses(
 
 
 def _figures(html: str) -> dict[tuple[str, str], list[str]]:
-    """The figures table: (campaign, sub_id) → its cells from pings to payout."""
+    """The figures table: (campaign, sub_id) → its cells from pings to net payout."""
     section = html[html.index('id="figures"') : html.index('id="sandbox"')]
     body = section[section.index("<tbody>") : section.index("</tbody>")]
     found = {}
@@ -201,7 +201,7 @@ def _figures(html: str) -> dict[tuple[str, str], list[str]]:
         cells = [
             re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)
         ]
-        if len(cells) == 10:  # not the "no traffic" row
+        if len(cells) == 13:  # not the "no traffic" row
             found[(cells[1], cells[2])] = cells[3:]
     return found
 
@@ -234,10 +234,17 @@ def test_a_supplier_user_sees_its_figures_by_day_campaign_and_sub_id(market: Mar
     assert page.status_code == 200
     _unleaked(page)
     figures = _figures(page.text)
-    # pings, accepted, acceptance, leads, posts, sold, payout (70 % of 41.17 a lead)
+    # pings, accepted, acceptance, leads, posts, sold, returned, payout (70 % of 41.17 a
+    # lead), chargebacks, net payout
     assert figures == {
-        ("northwind_auto", "pub-1"): ["2", "2", "100.0 %", "2", "2", "2", "57.62"],
-        ("northwind_auto", "pub-2"): ["2", "1", "50.0 %", "1", "1", "1", "28.81"],
+        ("northwind_auto", "pub-1"): [
+            *("2", "2", "100.0 %", "2", "2", "2", "0"),
+            *("57.62", "0.00", "57.62"),
+        ],
+        ("northwind_auto", "pub-2"): [
+            *("2", "1", "50.0 %", "1", "1", "1", "0"),
+            *("28.81", "0.00", "28.81"),
+        ],
     }
     reasons = page.text[page.text.index("Rejection reasons") :]
     assert unsold["reasons"][0] in reasons

@@ -37,6 +37,8 @@ __all__ = [
     "breakdown_csv",
     "breakdown_total",
     "buyer_performance",
+    "dimension_problem",
+    "dimensions",
     "figures",
     "range_problem",
     "rate",
@@ -58,18 +60,26 @@ FIGURE_NAMES = (
     "posts",
     "sold",
     "sales",
+    "returned",
+    "gross_revenue",
+    "returns",
     "revenue",
+    "gross_cost",
+    "chargebacks",
     "cost",
     "profit",
     "acceptance_rate",
     "conversion",
     "sell_rate",
+    "return_rate",
 )
 _RATE_DIGITS = 4
 #: a breakdown's columns it may be sorted by (``-`` first: highest first)
 SORTABLE = ("key", *FIGURE_NAMES)
 DEFAULT_SORT = "-revenue"
-_MONEY = frozenset({"revenue", "cost", "profit"})
+_MONEY = frozenset(
+    {"gross_revenue", "returns", "revenue", "gross_cost", "chargebacks", "cost", "profit"}
+)
 
 
 def report_zone(name: str | None, default: str = "UTC") -> ZoneInfo:
@@ -155,8 +165,12 @@ async def breakdown(
     sort: str = DEFAULT_SORT,
 ) -> list[dict[str, Any]]:
     """The figures of each supplier, campaign, buyer, order or vertical (its id: ``key``),
-    by ``sort`` (:func:`sort_rows`; default: highest revenue first)."""
+    or of each value of a lead's field (:func:`dimensions`), by ``sort`` (:func:`sort_rows`;
+    default: highest net revenue first).
+
+    Raises ``ValueError`` (:func:`dimension_problem`) for a ``by`` reports cannot group by."""
     open_section(principal, "reports")
+    _check_dimension(ports, by)
     await ports.pings.drained()
     async with ports.sessions() as session:
         rows = await reports.breakdown(session, by, start, end, test=test)
@@ -174,9 +188,40 @@ async def breakdown_total(
 ) -> dict[str, Any]:
     """The totals row of :func:`breakdown`: a lead sold to two buyers is one sold lead."""
     open_section(principal, "reports")
+    _check_dimension(ports, by)
     await ports.pings.drained()
     async with ports.sessions() as session:
         return figures(await reports.breakdown_total(session, by, start, end, test=test))
+
+
+def dimensions(ports: Ports) -> tuple[Dimension, ...]:
+    """What a breakdown may group by: the columns (supplier, campaign, buyer, order,
+    vertical), the tracking fields of attribution (``sub_id``, ``click_id``, ``utm_*``…),
+    then the fields a vertical of the configuration marks as a report dimension, by name."""
+    marked = {
+        spec.name
+        for vertical in ports.snapshots.current().config.verticals.values()
+        for spec in vertical.fields
+        if spec.report_dimension
+    }
+    extra = sorted(marked - set(reports.ATTRIBUTION) - set(reports.DIMENSIONS))
+    return (*reports.DIMENSIONS, *reports.ATTRIBUTION, *extra)
+
+
+def dimension_problem(ports: Ports, by: str) -> str | None:
+    """What is wrong with ``by`` as a breakdown's grouping, if anything."""
+    if by in dimensions(ports):
+        return None
+    return (
+        f"one of {', '.join(reports.DIMENSIONS)}, a tracking field "
+        f"({', '.join(reports.ATTRIBUTION)}) or a field a vertical marks as a report dimension"
+    )
+
+
+def _check_dimension(ports: Ports, by: str) -> None:
+    problem = dimension_problem(ports, by)
+    if problem:
+        raise ValueError(f"by: {problem}")
 
 
 async def buyer_performance(
@@ -202,12 +247,18 @@ def figures(found: Figures) -> dict[str, Any]:
         "posts": found.posts,
         "sold": found.sold,
         "sales": found.sales,
+        "returned": found.returned,
+        "gross_revenue": format_money(found.gross_revenue),
+        "returns": format_money(found.returns),
         "revenue": format_money(found.revenue),
+        "gross_cost": format_money(found.gross_cost),
+        "chargebacks": format_money(found.chargebacks),
         "cost": format_money(found.cost),
         "profit": format_money(found.profit),
         "acceptance_rate": rate(found.acceptance_rate),
         "conversion": rate(found.conversion),
         "sell_rate": rate(found.sell_rate),
+        "return_rate": rate(found.return_rate),
     }
 
 

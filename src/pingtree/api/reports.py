@@ -29,7 +29,7 @@ from pingtree.domain.money import format_money
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
 from pingtree.store import reports
-from pingtree.store.reports import Bucket, Dimension, Period
+from pingtree.store.reports import Bucket, Period
 
 __all__ = ["reports_router"]
 
@@ -51,14 +51,31 @@ class _Range:
 
 
 class FiguresOut(BaseModel):
+    """Counts from the traffic; money from the ledger's entries of sales, gross and net of
+    returns (a return counts on the day it was approved)."""
+
     pings: int
     accepted_pings: int
     leads: int
     posts: int
+    #: leads with a sold sale, and sold sales (returned later or not)
     sold: int
     sales: int
+    #: sales whose return was approved in the range
+    returned: int
+    #: what buyers were charged for the sales
+    gross_revenue: str
+    #: what buyers were credited back for returns
+    returns: str
+    #: net revenue: gross_revenue − returns
     revenue: str
+    #: what suppliers earned for the sales
+    gross_cost: str
+    #: what suppliers were charged back for returns
+    chargebacks: str
+    #: net cost: gross_cost − chargebacks
     cost: str
+    #: net profit: revenue − cost
     profit: str
     #: accepted pings ÷ pings
     acceptance_rate: float | None
@@ -66,6 +83,8 @@ class FiguresOut(BaseModel):
     conversion: float | None
     #: sold leads ÷ leads
     sell_rate: float | None
+    #: returned ÷ sales
+    return_rate: float | None
 
 
 class SummaryOut(FiguresOut):
@@ -92,7 +111,8 @@ class RowOut(FiguresOut):
 class BreakdownOut(BaseModel):
     start: dt.datetime
     end: dt.datetime
-    by: Dimension
+    #: a dimension, or the lead's field the rows group by
+    by: str
     #: the column the rows are sorted by, ``-`` first for highest first
     sort: str
     rows: list[RowOut]
@@ -240,7 +260,16 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
 
     @router.get("/reports/breakdown", response_model=BreakdownOut, responses=_CSV)
     async def breakdown(
-        by: Dimension,
+        by: Annotated[
+            str,
+            Query(
+                description="supplier, campaign, buyer, order or vertical; or a lead's "
+                "tracking field (sub_id, sub_id2, sub_id3, click_id, utm_source, utm_medium, "
+                "utm_campaign, utm_term, utm_content) or a field its vertical marks as a "
+                "report dimension",
+                max_length=64,
+            ),
+        ],
         range_: _Range = in_range,
         test: Test = False,
         format: Format = "json",
@@ -254,13 +283,16 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         ] = views.DEFAULT_SORT,
         caller: Caller = admin,
     ) -> Response | BreakdownOut:
-        """The figures per supplier, campaign, buyer, order or vertical, by ``sort``
-        (highest revenue first), with their total. For buyers and orders, pings and posts
-        are 0 and ``leads`` are the leads delivered to it, so ``sell_rate`` is its
-        acceptance."""
+        """The figures per supplier, campaign, buyer, order or vertical, or per value of a
+        lead's field (``""``: leads without one), by ``sort`` (highest net revenue first),
+        with their total. For buyers and orders, pings and posts are 0 and ``leads`` are
+        the leads delivered to it, so ``sell_rate`` is its acceptance."""
         problem = views.sort_problem(sort)
         if problem:
             raise field_problem(("query", "sort"), problem, "value_error", sort)
+        problem = views.dimension_problem(ports, by)
+        if problem:
+            raise field_problem(("query", "by"), problem, "value_error", by)
         principal = token_principal(caller)
         rows = await views.breakdown(
             ports, principal, by, range_.start, range_.end, test=test, sort=sort

@@ -62,9 +62,10 @@ async def supplier_figures_of(
 ) -> dict[str, Any]:
     """The principal's figures of its last ``days`` local days (today included; its own
     time zone): ``rows`` by day, campaign and ``sub_id`` with ``pings``, ``accepted_pings``,
-    ``acceptance_rate``, ``leads``, ``posts``, ``sold`` and ``payout`` (what it earned, never
-    revenue or margin), and ``reasons``: ``(reason, count)`` of its rejected pings and leads.
-    ``days`` is 1 to :data:`MAX_DAYS` (``ValueError`` else)."""
+    ``acceptance_rate``, ``leads``, ``posts``, ``sold``, ``returned``, ``payout`` (what it
+    earned, never revenue or margin), ``chargebacks`` and ``net_payout`` (the ledger's),
+    and ``reasons``: ``(reason, count)`` of its rejected pings and leads. ``days`` is 1 to
+    :data:`MAX_DAYS` (``ValueError`` else)."""
     open_section(principal, "my-campaigns")
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"days must be 1 to {MAX_DAYS}")
@@ -92,7 +93,10 @@ async def supplier_figures_of(
             "leads": row.leads,
             "posts": row.posts,
             "sold": row.sold,
+            "returned": row.returned,
             "payout": format_money(row.payout),
+            "chargebacks": format_money(row.chargebacks),
+            "net_payout": format_money(row.net_payout),
         }
         for row in found.rows
     ]

@@ -1,4 +1,4 @@
-"""Reports and dashboard figures: read-only queries over the traffic tables.
+"""Reports and dashboard figures: counts of the traffic tables, money of the ledger.
 
 The functions the admin API and the web UI call::
 
@@ -11,42 +11,32 @@ The functions the admin API and the web UI call::
     cap_usage(ledger, order, buyer, now) -> list[CapUse]
 
 A range is ``[start, end)`` of aware datetimes; buckets are days or hours of a time zone
-(:mod:`pingtree.domain.report_days`; UTC unless one is given). Pings count
-by their ``created_at``, leads by theirs, sales by theirs. ``test=False`` reports live
+(:mod:`pingtree.domain.report_days`; UTC unless one is given). ``test=False`` reports live
 traffic only, ``test=True`` test traffic only: the two are never mixed.
 
-A sale **counts** (revenue, cost, sold) only when its status is ``sold`` and it has not been
-returned: a pending delivery, a buyer's rejection, an unknown answer and a return earn
-nothing. Money is summed in SQL as integer cents and returned as ``Decimal``. Rates are
+**Figures come from the ledger** (DESIGN §9): every amount of money is a sum of ledger
+entries of sales (:mod:`pingtree.store.report_queries` says which), gross and net of
+returns; a report that disagrees with the ledger by a cent is a defect. Counts come from
+the pings, leads and sales: a sold sale counts in ``sold`` and ``sales`` on the day it was
+sold even if returned later, and in ``returned`` on the day its return was approved, as its
+money does. Money is summed in SQL as integer cents and returned as ``Decimal``. Rates are
 ``float`` ratios in ``[0, 1]``, ``None`` when nothing was there to divide by.
 
-Every query works on SQLite and PostgreSQL alike, except a row's seconds since the epoch,
-which have one spelling per dialect (:func:`_epoch`): a row's local day is its seconds plus
-the zone's offset at that moment (a ``CASE`` over the range's DST changes), divided by a
-day's 86,400; its hour is its seconds since the first bucket divided by 3,600.
+A breakdown groups by a column (:data:`DIMENSIONS`: supplier, campaign, buyer, order,
+vertical) or by a field of the lead (:data:`ATTRIBUTION`: ``sub_id``, ``click_id``, the
+``utm_*``…, and any field a vertical marks as a report dimension), read from the lead's
+fields as the seller sent them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-from collections.abc import Callable, Mapping
+import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Integer,
-    case,
-    cast,
-    extract,
-    func,
-    literal_column,
-    select,
-)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.domain.caps import charges_for
@@ -56,7 +46,6 @@ from pingtree.domain.report_days import (
     PERIODS,
     UTC_ZONE,
     Bucket,
-    OffsetSpan,
     Period,
     bucket_starts,
     day_number,
@@ -64,10 +53,19 @@ from pingtree.domain.report_days import (
     period_bounds,
 )
 from pingtree.store.caps import CapLedger
+from pingtree.store.report_queries import (
+    SECONDS,
+    ZERO,
+    Grouping,
+    bucket_key,
+    column_key,
+    field_key,
+    gather,
+)
 from pingtree.store.response_times import BuyerPerf, buyer_performance
-from pingtree.store.tables import Lead, Ping, Sale
 
 __all__ = [
+    "ATTRIBUTION",
     "BUCKETS",
     "DIMENSIONS",
     "PERIODS",
@@ -84,17 +82,31 @@ __all__ = [
     "bucket_key",
     "buyer_performance",
     "cap_usage",
+    "is_column",
     "period_bounds",
     "summary",
     "timeseries",
 ]
 
-Dimension = Literal["supplier", "campaign", "buyer", "order", "vertical"]
+#: what a breakdown groups by: one of :data:`DIMENSIONS` (a column of the rows), or the name
+#: of a lead's field (:data:`ATTRIBUTION`, or a field a vertical marks as a report dimension)
+Dimension = str
 BUCKETS: tuple[Bucket, ...] = ("day", "hour")
 DIMENSIONS: tuple[Dimension, ...] = ("supplier", "campaign", "buyer", "order", "vertical")
+#: the tracking fields every vertical inherits that reports group by (DESIGN §8.2)
+ATTRIBUTION: tuple[Dimension, ...] = (
+    "sub_id",
+    "sub_id2",
+    "sub_id3",
+    "click_id",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+)
 
-_SECONDS: dict[Bucket, int] = {"day": 86_400, "hour": 3_600}
-#: the column each dimension groups by; buyers and orders exist only on sales
+#: the column each dimension groups by; buyers and orders exist only on sales and entries
 _COLUMN: dict[Dimension, str] = {
     "supplier": "supplier_id",
     "campaign": "campaign_id",
@@ -102,7 +114,9 @@ _COLUMN: dict[Dimension, str] = {
     "order": "order_id",
     "vertical": "vertical_id",
 }
-_INBOUND: frozenset[Dimension] = frozenset({"supplier", "campaign", "vertical"})
+_OUTBOUND: frozenset[Dimension] = frozenset({"buyer", "order"})
+#: a field's name as the configuration allows it (``config.schema``'s ``FieldName``)
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -120,16 +134,32 @@ class Figures:
     #: leads received (posts and direct posts), and those posted after a ping
     leads: int
     posts: int
-    #: leads with at least one counting sale, and the counting sales (a shared lead's
-    #: sales count once per buyer)
+    #: leads with at least one sold sale, and the sold sales (a shared lead's sales count
+    #: once per buyer), returned later or not
     sold: int
     sales: int
-    #: what buyers pay and what suppliers are paid, over counting sales
-    revenue: Decimal
-    cost: Decimal
+    #: sales whose return was approved in the range
+    returned: int
+    #: what buyers were charged for sales, and credited back for returns (ledger)
+    gross_revenue: Decimal
+    returns: Decimal
+    #: what suppliers earned for sales, and were charged back for returns (ledger)
+    gross_cost: Decimal
+    chargebacks: Decimal
+
+    @property
+    def revenue(self) -> Decimal:
+        """Net revenue: gross revenue less returns."""
+        return self.gross_revenue - self.returns
+
+    @property
+    def cost(self) -> Decimal:
+        """Net cost: gross cost less chargebacks."""
+        return self.gross_cost - self.chargebacks
 
     @property
     def profit(self) -> Decimal:
+        """Net profit: net revenue less net cost."""
         return self.revenue - self.cost
 
     @property
@@ -146,6 +176,11 @@ class Figures:
     def sell_rate(self) -> float | None:
         """Sold leads ÷ leads."""
         return _ratio(self.sold, self.leads)
+
+    @property
+    def return_rate(self) -> float | None:
+        """Returned sales ÷ sold sales (of the same range: a return counts when approved)."""
+        return _ratio(self.returned, self.sales)
 
 
 @dataclass(frozen=True)
@@ -184,8 +219,8 @@ async def summary(
     session: AsyncSession, start: dt.datetime, end: dt.datetime, *, test: bool = False
 ) -> Figures:
     """The figures of ``[start, end)``: all zero when nothing happened."""
-    counts = await _gather(session, start, end, test, None)
-    return Figures(**counts.get("", _ZERO))
+    counts = await gather(session, start, end, test, None)
+    return Figures(**counts.get("", ZERO))
 
 
 async def timeseries(
@@ -203,25 +238,24 @@ async def timeseries(
 
     Raises ``ValueError`` for another ``bucket``.
     """
-    if bucket not in _SECONDS:
+    if bucket not in SECONDS:
         raise ValueError(f"unknown bucket {bucket!r}: one of {', '.join(BUCKETS)}")
     starts = bucket_starts(start, end, bucket, zone)
     if not starts:
         return []
     dialect = session.get_bind().dialect.name
     spans = offset_spans(start, end, zone)
-
-    def key_of(table: Any) -> ColumnElement[Any]:
-        return bucket_key(table.created_at, dialect, bucket, starts[0], spans)
-
-    counts = await _gather(session, start, end, test, key_of)
+    grouping = Grouping(
+        lambda _table, moment: bucket_key(moment, dialect, bucket, starts[0], spans)
+    )
+    counts = await gather(session, start, end, test, grouping)
     keys = (
         [day_number(moment.date()) for moment in starts]
         if bucket == "day"
         else list(range(len(starts)))
     )
     return [
-        Point(**counts.get(key, _ZERO), start=moment)
+        Point(**counts.get(key, ZERO), start=moment)
         for key, moment in zip(keys, starts, strict=True)
     ]
 
@@ -234,18 +268,14 @@ async def breakdown(
     *,
     test: bool = False,
 ) -> list[Row]:
-    """One :class:`Row` per supplier, campaign, buyer, order or vertical (``by``) with any
-    traffic in ``[start, end)``, by revenue (highest first), then id.
+    """One :class:`Row` per value of ``by`` with any traffic in ``[start, end)``, by net
+    revenue (highest first), then key. For a lead's field the key is its value as sent,
+    ``""`` for the leads that had none.
 
-    Raises ``ValueError`` for another ``by``.
+    Raises ``ValueError`` for a ``by`` that is neither a dimension nor a field's name.
     """
-    if by not in _COLUMN:
-        raise ValueError(f"unknown dimension {by!r}: one of {', '.join(DIMENSIONS)}")
-    name = _COLUMN[by]
-    counts = await _gather(
-        session, start, end, test, lambda t: getattr(t, name), inbound=by in _INBOUND
-    )
-    rows = [Row(**figures, key=key) for key, figures in counts.items()]
+    counts = await gather(session, start, end, test, _grouping(by), inbound=by not in _OUTBOUND)
+    rows = [Row(**figures, key=str(key)) for key, figures in counts.items()]
     return sorted(rows, key=lambda row: (-row.revenue, row.key))
 
 
@@ -260,11 +290,25 @@ async def breakdown_total(
     """The totals row of :func:`breakdown` (``by``): the same figures over every group at
     once, so a lead sold to two buyers is one sold lead, as in :func:`summary`.
 
-    Raises ``ValueError`` for another ``by``."""
-    if by not in _COLUMN:
-        raise ValueError(f"unknown dimension {by!r}: one of {', '.join(DIMENSIONS)}")
-    counts = await _gather(session, start, end, test, None, inbound=by in _INBOUND)
-    return Figures(**counts.get("", _ZERO))
+    Raises ``ValueError`` for a ``by`` that is neither a dimension nor a field's name."""
+    _grouping(by)
+    counts = await gather(session, start, end, test, None, inbound=by not in _OUTBOUND)
+    return Figures(**counts.get("", ZERO))
+
+
+def is_column(by: Dimension) -> bool:
+    """Whether ``by`` is one of :data:`DIMENSIONS` (else it names a lead's field)."""
+    return by in _COLUMN
+
+
+def _grouping(by: Dimension) -> Grouping:
+    if by in _COLUMN:
+        return column_key(_COLUMN[by])
+    if not _FIELD_NAME.fullmatch(by):
+        raise ValueError(
+            f"unknown dimension {by!r}: one of {', '.join(DIMENSIONS)}, or a field's name"
+        )
+    return field_key(by)
 
 
 async def cap_usage(
@@ -275,7 +319,8 @@ async def cap_usage(
 
     Raises ``ValueError`` if ``buyer`` is not the order's buyer or ``now`` is naive.
     """
-    charges = charges_for(order, buyer, Decimal(0), now)  # the price changes no window
+    # the price changes no window; the account is not a cap (its balance is the ledger's)
+    charges = [c for c in charges_for(order, buyer, Decimal(0), now) if not c.is_account]
     if not charges:
         return []
     caps = [*order.caps, *buyer.caps]
@@ -296,118 +341,6 @@ async def cap_usage(
             )
         )
     return uses
-
-
-# --- the queries -----------------------------------------------------------------------------
-
-_ZERO: dict[str, Any] = {
-    "pings": 0,
-    "accepted_pings": 0,
-    "leads": 0,
-    "posts": 0,
-    "sold": 0,
-    "sales": 0,
-    "revenue": Decimal("0.00"),
-    "cost": Decimal("0.00"),
-}
-
-#: the column to group a table by (its class given), or ``None`` for one group
-KeyOf = Callable[[Any], ColumnElement[Any]] | None
-
-
-async def _gather(
-    session: AsyncSession,
-    start: dt.datetime,
-    end: dt.datetime,
-    test: bool,
-    key_of: KeyOf,
-    *,
-    inbound: bool = True,
-) -> dict[Any, dict[str, Any]]:
-    """:class:`Figures`' fields by group key (``""`` for the one group of no ``key_of``).
-
-    With ``inbound`` false (buyers, orders) pings and posts are not counted, and ``leads``
-    counts the distinct leads with a sale row of any status.
-    """
-    found: dict[Any, dict[str, Any]] = {}
-    # SQLite compares the text of naive UTC: a bound in another zone would be read as UTC
-    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-
-    async def add(
-        table: Any, columns: Mapping[str, ColumnElement[Any]], *only: ColumnElement[bool]
-    ) -> None:
-        key = None if key_of is None else key_of(table)
-        query = select(*([] if key is None else [key]), *columns.values()).where(
-            table.created_at >= start, table.created_at < end, table.test == test, *only
-        )
-        if key is not None:
-            query = query.group_by(key)
-        for row in await session.execute(query):
-            group, values = ("", row) if key is None else (row[0], row[1:])
-            figures = found.setdefault(group, dict(_ZERO))
-            for name, value in zip(columns, values, strict=True):
-                figures[name] = _money(value) if name in ("revenue", "cost") else int(value)
-
-    if inbound:
-        accepted = func.count(case((Ping.status == "accepted", 1)))
-        await add(Ping, {"pings": func.count(), "accepted_pings": accepted})
-        await add(Lead, {"leads": func.count(), "posts": func.count(Lead.ping_id)})
-    else:
-        await add(Sale, {"leads": func.count(func.distinct(Sale.lead_id))})
-    earning = {
-        "sold": func.count(func.distinct(Sale.lead_id)),
-        "sales": func.count(),
-        "revenue": func.coalesce(func.sum(Sale.revenue_cents), 0),
-        "cost": func.coalesce(func.sum(Sale.cost_cents), 0),
-    }
-    await add(Sale, earning, Sale.status == "sold", Sale.returned_at.is_(None))
-    return found
-
-
-def _money(cents: Any) -> Decimal:
-    # PostgreSQL sums BIGINT as NUMERIC (a Decimal), SQLite as an int: cents either way
-    return from_cents(int(cents))
-
-
-def bucket_key(
-    column: Any, dialect: str, bucket: Bucket, first: dt.datetime, spans: list[OffsetSpan]
-) -> ColumnElement[Any]:
-    """A row's bucket: its local day number (:func:`day_number`), or its hour's index from
-    ``first``.
-
-    Constants are literal SQL, not parameters: PostgreSQL matches a GROUP BY expression to
-    the selected one by its text, and two parameters never read alike. They are integers we
-    computed."""
-    epoch = _epoch(column, dialect)
-    if bucket == "hour":
-        return (epoch - _number(int(first.timestamp()))) // _number(_SECONDS["hour"])
-    offset: ColumnElement[Any] = _number(int(spans[-1].offset.total_seconds()))
-    if len(spans) > 1:
-        offset = case(
-            *[
-                (epoch < _number(int(after.since.timestamp())), _seconds(span.offset))
-                for span, after in itertools.pairwise(spans)
-                if after.since is not None
-            ],
-            else_=_seconds(spans[-1].offset),
-        )
-    return (epoch + offset) // _number(_SECONDS["day"])
-
-
-def _epoch(column: Any, dialect: str) -> ColumnElement[Any]:
-    """Whole seconds since 1970 (UTC) of a ``created_at``. SQLite stores UTC as naive text;
-    PostgreSQL stores ``timestamptz``."""
-    if dialect == "postgresql":
-        return cast(func.floor(extract("epoch", column)), BigInteger)
-    return cast(func.strftime(literal_column("'%s'"), column), BigInteger)
-
-
-def _seconds(offset: dt.timedelta) -> ColumnElement[Any]:
-    return _number(int(offset.total_seconds()))
-
-
-def _number(value: int) -> ColumnElement[Any]:
-    return literal_column(str(int(value)), Integer)
 
 
 def _ratio(part: int, whole: int) -> float | None:

@@ -1,11 +1,13 @@
 """A supplier's figures, for its portal (DESIGN §8.5): by local day, campaign and the
 seller's ``sub_id``, over the campaigns of its scope. Only what concerns the supplier:
-pings and those accepted, leads and posts, sold leads and the payout it earned (the sales'
-``cost``) — never revenue, a price, a buyer or a margin; and its pings' and leads' rejection
-reasons, counted per reason.
+pings and those accepted, leads and posts, sold leads and returned ones, the payout it
+earned and what was charged back for returns (its account's entries in the ledger) — never
+revenue, a price, a buyer or a margin; and its pings' and leads' rejection reasons, counted
+per reason.
 
-A range is ``[start, end)``; days are ``zone``'s, as the reports'. Sales count by the time of
-the sale, sold and not returned, as the reports' do; test traffic apart (``test``).
+A range is ``[start, end)``; days are ``zone``'s, as the reports'. As in the reports
+(:mod:`pingtree.store.report_queries`), a sale counts on the day it was sold, a return and
+its chargeback on the day it was approved; test traffic apart (``test``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pingtree.domain.money import from_cents
 from pingtree.domain.report_days import UTC_ZONE, bucket_starts, day_number, offset_spans
-from pingtree.store.reports import bucket_key
-from pingtree.store.tables import Lead, Ping, Sale
+from pingtree.store.ledger import EntryKind
+from pingtree.store.report_queries import bucket_key
+from pingtree.store.tables import Lead, LedgerEntry, Ping, Sale
 
 __all__ = ["SupplierFigures", "SupplierRow", "supplier_figures"]
 
@@ -45,7 +48,16 @@ class SupplierRow:
     leads: int = 0
     posts: int = 0
     sold: int = 0
+    #: sales whose return was approved that day
+    returned: int = 0
+    #: what it earned for the sales (payouts and their adjustments), and what was charged
+    #: back for returns
     payout: Decimal = Decimal("0.00")
+    chargebacks: Decimal = Decimal("0.00")
+
+    @property
+    def net_payout(self) -> Decimal:
+        return self.payout - self.chargebacks
 
     @property
     def acceptance_rate(self) -> float | None:
@@ -87,22 +99,21 @@ async def supplier_figures(
 
     async def add(
         table: Any,
-        sub_of: Any,
         columns: Mapping[str, ColumnElement[Any]],
         *only: ColumnElement[bool],
-        join: bool = False,
+        moment: Any = None,
     ) -> None:
+        moment = table.created_at if moment is None else moment
+        sub_of = Ping.fields if table is Ping else Lead.fields
         keys = [
-            bucket_key(table.created_at, dialect, "day", local_first, spans).label(_KEYS[0]),
+            bucket_key(moment, dialect, "day", local_first, spans).label(_KEYS[0]),
             table.campaign_id.label(_KEYS[1]),
             func.coalesce(sub_of["sub_id"].as_string(), "").label(_KEYS[2]),
         ]
         query = select(*keys, *columns.values())
-        if join:  # a sale's sub_id is its lead's
-            query = query.join(Lead, Lead.id == Sale.lead_id)
-        query = query.where(
-            table.created_at >= start, table.created_at < end, table.test == test, *only
-        )
+        if table not in (Ping, Lead):  # a sale's or an entry's sub_id is its lead's
+            query = query.select_from(table).join(Lead, Lead.id == table.lead_id)
+        query = query.where(moment >= start, moment < end, table.test == test, *only)
         if wanted is not None:
             query = query.where(table.campaign_id.in_(wanted))
         # by the output columns' names: PostgreSQL would not match a JSON path's parameter
@@ -114,17 +125,29 @@ async def supplier_figures(
             key = (day, str(found[1]), str(found[2]))
             row = rows.setdefault(key, SupplierRow(*key))
             for name, value in zip(columns, found[3:], strict=True):
-                setattr(row, name, from_cents(int(value)) if name == "payout" else int(value))
+                money = name in ("payout", "chargebacks")
+                setattr(row, name, from_cents(int(value)) if money else int(value))
 
     accepted = func.count(case((Ping.status == "accepted", 1)))
-    await add(Ping, Ping.fields, {"pings": func.count(), "accepted_pings": accepted})
-    await add(Lead, Lead.fields, {"leads": func.count(), "posts": func.count(Lead.ping_id)})
-    earned = {
-        "sold": func.count(func.distinct(Sale.lead_id)),
-        "payout": func.coalesce(func.sum(Sale.cost_cents), 0),
+    await add(Ping, {"pings": func.count(), "accepted_pings": accepted})
+    await add(Lead, {"leads": func.count(), "posts": func.count(Lead.ping_id)})
+    await add(Sale, {"sold": func.count(func.distinct(Sale.lead_id))}, Sale.status == "sold")
+    await add(
+        Sale, {"returned": func.count()}, Sale.returned_at.is_not(None), moment=Sale.returned_at
+    )
+    kind, amount = LedgerEntry.kind, LedgerEntry.amount_cents
+    earned = kind.in_([EntryKind.PAYOUT.value, EntryKind.ADJUSTMENT.value])
+    charged_back = kind == EntryKind.CHARGEBACK.value
+    money = {
+        "payout": func.coalesce(func.sum(case((earned, amount), else_=0)), 0),
+        "chargebacks": func.coalesce(func.sum(case((charged_back, -amount), else_=0)), 0),
     }
     await add(
-        Sale, Lead.fields, earned, Sale.status == "sold", Sale.returned_at.is_(None), join=True
+        LedgerEntry,
+        money,
+        LedgerEntry.sale_id.is_not(None),
+        LedgerEntry.account.startswith("supplier:"),
+        moment=LedgerEntry.at,
     )
     reasons: dict[str, int] = {}
     for table in (Ping, Lead):

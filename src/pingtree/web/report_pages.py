@@ -1,6 +1,8 @@
-"""The reports page: revenue, cost, profit, leads and acceptance per supplier, campaign, buyer,
-order or vertical over whole days of a time zone, with their total, sortable by any column,
-the same as CSV, and buyers' response times. The data
+"""The reports page: leads, acceptance, returns and the money gross and net of returns (from
+the ledger) per supplier, campaign, buyer, order or vertical, or per value of a lead's
+tracking field (``sub_id``, ``click_id``, ``utm_*``…) or report dimension, over whole days of
+a time zone, with their total, sortable by any column, the same as CSV, and buyers'
+response times. The data
 comes from ``api.report_views``, as the admin API's does; the CSV is the API's own, served
 here because a browser is signed in by cookie, not by admin token.
 
@@ -23,15 +25,15 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pingtree.api import report_views
-from pingtree.api.report_terms import DIMENSIONS, Dimension
 from pingtree.domain.report_days import Period, local_midnight, period_bounds
+from pingtree.flows.ports import Ports
 from pingtree.principals import Principal
 from pingtree.web.site import PageError, Site
 
 __all__ = ["ReportQuery", "report_pages"]
 
-#: the dimensions with pings and posts; buyers and orders only have the leads sent to them
-_INBOUND = ("supplier", "campaign", "vertical")
+#: the dimensions without pings and posts: buyers and orders only have the leads sent to them
+_OUTBOUND = ("buyer", "order")
 _DEFAULT_DAYS = 7
 #: the presets above the form
 _PERIOD_NAMES = {
@@ -51,7 +53,8 @@ class ReportQuery(BaseModel):
 
     first_day: dt.date | None = Field(default=None, alias="from")
     last_day: dt.date | None = Field(default=None, alias="to")
-    by: Dimension = "supplier"
+    #: a dimension or a lead's field (``report_views.dimensions``)
+    by: str = Field(default="supplier", max_length=64)
     period: Period | None = None
     tz: str | None = Field(default=None, max_length=64)
     sort: str = report_views.DEFAULT_SORT
@@ -77,6 +80,7 @@ def report_pages(site: Site) -> APIRouter:
 
     def days(query: ReportQuery, viewer: Principal) -> _Range:
         zone = _zone(query, viewer)
+        _check_by(ports, query)
         if query.period is not None:
             start, end = period_bounds(query.period, ports.clock.now(), zone)
             first_day, last_day = start.date(), (end - dt.timedelta(seconds=1)).date()
@@ -112,8 +116,8 @@ def report_pages(site: Site) -> APIRouter:
             viewer=viewer,
             span=span,
             by=query.by,
-            dimensions=DIMENSIONS,
-            inbound=query.by in _INBOUND,
+            dimensions=report_views.dimensions(ports),
+            inbound=query.by not in _OUTBOUND,
             rows=rows,
             total=await report_views.breakdown_total(ports, viewer, query.by, span.start, span.end),
             sort=query.sort,
@@ -149,6 +153,12 @@ def _zone(query: ReportQuery, viewer: Principal) -> ZoneInfo:
     if problem:
         raise PageError(400, "Some of the input is not valid.", [f"sort: {problem}"])
     return zone
+
+
+def _check_by(ports: Ports, query: ReportQuery) -> None:
+    problem = report_views.dimension_problem(ports, query.by)
+    if problem:
+        raise PageError(400, "Some of the input is not valid.", [f"by: {problem}"])
 
 
 def _sort_links(request: Request, sort: str) -> dict[str, str]:
