@@ -24,6 +24,7 @@ from pingtree.web.login import login_pages
 from pingtree.web.party_key_pages import party_key_pages
 from pingtree.web.rendering import page_templates
 from pingtree.web.report_pages import report_pages
+from pingtree.web.scorecard_pages import scorecard_pages
 from pingtree.web.sign_in_pages import sign_in_pages
 from pingtree.web.site import Site
 from pingtree.web.supplier_pages import supplier_pages
@@ -44,6 +45,7 @@ def web_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router.include_router(traffic_pages(site))
     router.include_router(config_pages(site))
     router.include_router(crm_pages(site))
+    router.include_router(scorecard_pages(site))
     router.include_router(instructions_pages(site))
     router.include_router(erasure_pages(site))
     router.include_router(key_pages(site, keys))
