@@ -201,6 +201,7 @@ def _line(kind: DocumentKind, movement: Movement, period: Period, zone: ZoneInfo
     line |= {
         "amount": cents_text(movement.amount_cents),
         "note": movement.note,
-        "carried": movement.at < period.start,
+        # in UTC: aware times of one zone compare by their wall clocks
+        "carried": movement.at.astimezone(dt.UTC) < period.start.astimezone(dt.UTC),
     }
     return line

@@ -108,7 +108,7 @@ async def issue_document(
         if sequence is None:  # ensure_counter made it: a defect, not input
             raise RuntimeError(f"no {prefix} counter for {issued_at.year}")
         latest = await invoices.latest(party.account)
-        if latest is not None and latest.period_end > period.start:
+        if latest is not None and latest.period_end > period.start.astimezone(dt.UTC):
             raise AlreadyIssued(latest.number, latest.period_end)
         document, entry_ids = await _built(invoices, party, period)
         number = document_number(party.document_kind, issued_at.year, sequence)
