@@ -68,6 +68,8 @@ PARTY_PAGES = {
         # the supplier portal: its campaigns, its own campaigns' keys
         "/ui/my-campaigns",
         "/ui/keys",
+        # its own scorecard (its acceptance, sell and return rates; no money)
+        "/ui/my-scorecard",
         # its own supplier's API keys
         "/ui/party-keys",
         # its own payout statements and drafts
@@ -82,6 +84,7 @@ PARTY_PAGES = {
         "/ui/my-orders",
         "/ui/bought-leads",
         "/ui/bought-leads.csv",
+        "/ui/my-scorecard",
         # its own buyer's API keys
         "/ui/party-keys",
         # its own invoices and drafts
@@ -365,12 +368,15 @@ def test_the_supplier_and_buyer_users_see_their_own_data(world: World) -> None:
         assert "/ui/buyers" not in nav
         assert "/ui/reports" not in nav
         assert "/ui/pings" in nav
+        # its own scorecard: its own leads counted, nothing of a buyer (the walk above)
+        assert "Your scorecard" in http.get("/ui/my-scorecard?from=2026-11-01").text
     with _signed_in(world, "bea") as http:
         leads = http.get("/ui/leads").text
         assert world.of("northwind", "alphains").lead_id in leads
         assert world.of("southpaw", "alphains").lead_id in leads
         attempts = http.get("/ui/attempts").text
         assert "alphains_fl" in attempts
+        assert "Your scorecard" in http.get("/ui/my-scorecard?from=2026-11-01").text
     with _signed_in(world, "ana") as http:
         lead_id = world.of("southpaw", "bravocov").lead_id
         assert http.get(f"/ui/leads/{lead_id}").status_code == 200

@@ -4,6 +4,7 @@ party's own in its portal, with the reports' period picker."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,21 +12,30 @@ import httpx
 import pytest
 
 from tests.api.market import Market, buyer, marketplace, order
+from tests.scorecards.test_post_failures import posting
+from tests.support.buyers import running_buyers
 from tests.web.conftest import PASSWORD
 from tests.web.session import sign_in
 
 
 @pytest.fixture
-def world(market: Market) -> Market:
-    market.apply(
-        marketplace(
-            [
-                buyer("shield", order("shield_fl", "25.00"), name="Shield Insurance"),
-                buyer("acorn", order("acorn_fl", "21.00"), name="Acorn Mutual"),
-            ]
+def world(market: Market) -> Iterator[Market]:
+    with running_buyers({"shield": {"check_token": False}}) as mock:
+        shield = posting(mock.post_url("shield"), "shield", "25.00")
+        market.apply(
+            marketplace(
+                [
+                    {**shield, "name": "Shield Insurance"},
+                    buyer("acorn", order("acorn_fl", "21.00"), name="Acorn Mutual"),
+                ]
+            )
         )
-    )
-    assert market.sell()["status"] == "sold"  # to shield, the higher price
+        assert market.sell()["status"] == "sold"  # to shield, the higher price, by a post
+        _people(market)
+        yield market
+
+
+def _people(market: Market) -> None:
     for username, binding in (("bea", {"buyer_id": "shield"}), ("sam", {"supplier_id": "acme"})):
         role = "buyer" if "buyer_id" in binding else "supplier"
         made = market.http.post(
@@ -34,7 +44,6 @@ def world(market: Market) -> Market:
             json={"username": username, "role": role, "password": PASSWORD, **binding},
         )
         assert made.status_code == 201, made.text
-    return market
 
 
 def figure(html: str, name: str) -> str:
@@ -53,6 +62,12 @@ def signed_in(market: Market, username: str) -> Iterator[httpx.Client]:
 
 def test_the_staff_open_any_partys_scorecard_from_its_page(world: Market) -> None:
     with signed_in(world, "ana") as analyst:
+        # from the buyers' report too, over the report's days
+        link = '/ui/buyers/shield/scorecard?from=2026-11-23&amp;to=2026-12-31&amp;tz=UTC"'
+        give_up = time.monotonic() + 10  # the delivery log is written in batches
+        while link not in analyst.get("/ui/reports?from=2026-11-23&to=2026-12-31").text:
+            assert time.monotonic() < give_up, "no link to the buyer's scorecard"
+            time.sleep(0.1)
         assert 'href="/ui/buyers/shield/scorecard"' in analyst.get("/ui/buyers/shield").text
         assert 'href="/ui/suppliers/acme/scorecard"' in analyst.get("/ui/suppliers/acme").text
         page = analyst.get("/ui/buyers/shield/scorecard?period=today")
