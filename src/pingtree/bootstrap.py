@@ -14,6 +14,7 @@ from pingtree.delivery.fanout import HttpBids
 from pingtree.flows.deliver import Outbox
 from pingtree.flows.erase import erase_older_than, ports_eraser
 from pingtree.flows.ports import BidSource, Ports
+from pingtree.flows.postback import PostbackQueue
 from pingtree.flows.sign_in import forget_old_sign_ins
 from pingtree.metrics import (
     MeteredAttemptLog,
@@ -32,6 +33,7 @@ from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate
 from pingtree.store.periodic import Periodic
 from pingtree.store.ping_writer import PingWriter
+from pingtree.store.return_rates import ReturnStanding
 from pingtree.store.secrets import ApiKeyRepository, PiiVault, load_server_key
 from pingtree.store.snapshot import SnapshotHolder
 from pingtree.store.transactions import Transactions
@@ -55,11 +57,15 @@ class Runtime:
     #: what is kept for a while only: old leads' PII (``pii_retention_days``), the record
     #: of sign-ins (``sign_in_keep_days``)
     sweeps: tuple[Periodic, ...] = ()
+    #: the campaigns' conversion postbacks
+    postbacks: PostbackQueue | None = None
 
     async def close(self) -> None:
         for sweep in self.sweeps:
             await sweep.stop()
         await self.sampler.stop()
+        if self.postbacks is not None:
+            await self.postbacks.stop()
         await self.outbox.stop()
         await self.ports.pings.stop()
         await self.live_bids.close()
@@ -95,7 +101,12 @@ async def start_runtime(
     snapshots = SnapshotHolder(sessions, settings.config_poll_seconds)
     await snapshots.start()
     ledger = create_cap_ledger(sessions, redis)
-    cap_room = CapRoom(ledger, snapshots.current, clock.now, settings.cap_room_refresh_seconds)
+    standing = ReturnStanding(
+        sessions, snapshots.current, clock.now, settings.return_rates_refresh_seconds
+    )
+    cap_room = CapRoom(
+        ledger, snapshots.current, clock.now, settings.cap_room_refresh_seconds, standing
+    )
     await cap_room.start()
     client = create_client(
         settings.outbound_connections,
@@ -117,6 +128,11 @@ async def start_runtime(
         backoff=dt.timedelta(seconds=settings.outbox_backoff_seconds),
         poll_seconds=settings.outbox_poll_seconds,
     )
+    postbacks = PostbackQueue(
+        backoff=dt.timedelta(seconds=settings.outbox_backoff_seconds),
+        lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
+        poll_seconds=settings.outbox_poll_seconds,
+    )
     ports = Ports(
         sessions=sessions,
         transactions=transactions,
@@ -135,9 +151,11 @@ async def start_runtime(
             wait_seconds=settings.writer_wait_seconds,
         ),
         sign_in=settings.sign_in_policy(),
+        postbacks=postbacks,
     )
     ports.pings.start()
     outbox.start(ports)
+    postbacks.start(ports)
     sampler = Sampler(
         metrics,
         Sources(
@@ -162,6 +180,7 @@ async def start_runtime(
         metrics,
         sampler,
         sweeps,
+        postbacks,
     )
 
 

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     config_poll_seconds: float = Field(default=1.0, gt=0)
     #: how often the per-order cap room is refreshed for the ping hot path
     cap_room_refresh_seconds: float = Field(default=1.0, gt=0)
+    #: how often buyers' and suppliers' return rates are counted for their return rules
+    return_rates_refresh_seconds: float = Field(default=30.0, gt=0)
     #: buyer addresses that may be called although not public (loopback, private ranges):
     #: addresses or networks, e.g. ``["127.0.0.1"]`` for a local mock buyer (DESIGN §8.6);
     #: in the environment, a JSON list

@@ -46,6 +46,7 @@ def market_settings(tmp_path: Path) -> Settings:
         secret_key=SECRET,
         config_poll_seconds=0.2,
         cap_room_refresh_seconds=0.2,
+        return_rates_refresh_seconds=0.2,
         # the mock buyers live on loopback, which a real deployment never calls
         outbound_allow=["127.0.0.1"],
     )

@@ -58,6 +58,8 @@ REASON_MEANINGS: Mapping[Reason, str] = {
     Reason.DUPLICATE: "this consumer was sent already (the campaign's duplicate window), or"
     " the `Idempotency-Key` was used for a different lead",
     Reason.ALL_BUYERS_DECLINED: "every buyer that could take the lead declined it",
+    Reason.RETURN_RATE_OVER_LIMIT: "too many of the supplier's leads were returned lately:"
+    " its campaigns are paused until the rate is back under the marketplace's limit",
 }
 
 _STATUSES = (

@@ -28,6 +28,7 @@ from pingtree.config.schema import (
     GeoSpec,
     OrderSpec,
     PricingSpec,
+    ReturnRuleSpec,
     RevenueSharePayoutSpec,
     ScheduleSpec,
     SupplierSpec,
@@ -58,12 +59,15 @@ from pingtree.domain.model import (
     PricingKind,
     Requirement,
     ReturnReason,
+    ReturnRule,
+    ReturnRuleAction,
     Schedule,
     Supplier,
     Vertical,
     WeeklyInterval,
 )
 from pingtree.domain.money import parse_money, to_cents
+from pingtree.domain.postbacks import MACROS, unknown_macros
 from pingtree.domain.schedules import parse_hhmm_range
 
 __all__ = [
@@ -111,7 +115,7 @@ def compile_config(doc: ConfigDocument) -> CompiledConfig:
     for i, supplier_spec in enumerate(doc.suppliers):
         if supplier_spec.id in suppliers:
             continue
-        suppliers[supplier_spec.id] = _supplier(supplier_spec)
+        suppliers[supplier_spec.id] = _supplier(supplier_spec, f"suppliers[{i}]", issues)
         for j, campaign_spec in enumerate(supplier_spec.campaigns):
             path = f"suppliers[{i}].campaigns[{j}]"
             campaign = _campaign(campaign_spec, supplier_spec, path, verticals, issues)
@@ -305,8 +309,19 @@ def _vertical_ref(
 # --- suppliers and campaigns ------------------------------------------------------------------
 
 
-def _supplier(spec: SupplierSpec) -> Supplier:
-    return Supplier(id=spec.id, name=spec.name or spec.id, active=spec.active)
+def _supplier(spec: SupplierSpec, path: str, issues: _Issues) -> Supplier:
+    rule = _return_rule(spec.return_rule, f"{path}.return_rule", issues)
+    if rule is not None and rule.action is not ReturnRuleAction.PAUSE:
+        issues.add(f"{path}.return_rule.action", "a supplier's rule can only pause it", rule.action)
+    return Supplier(id=spec.id, name=spec.name or spec.id, active=spec.active, return_rule=rule)
+
+
+def _return_rule(spec: ReturnRuleSpec | None, path: str, issues: _Issues) -> ReturnRule | None:
+    if spec is None:
+        return None
+    if not 0 <= spec.max_rate <= 100:
+        issues.add(f"{path}.max_rate", "must be a percentage, from 0 to 100", spec.max_rate)
+    return ReturnRule(spec.max_rate, spec.min_sales, spec.days, spec.action, spec.demote_by)
 
 
 def _campaign(
@@ -358,6 +373,14 @@ def _campaign(
                 issues.add(fpath, f"unknown field of vertical {vertical.id!r}", name)
             elif field_spec.pii:
                 issues.add(fpath, "is a PII field, which never travels in a ping", name)
+    unknown = unknown_macros(spec.postback_url or "")
+    if unknown:
+        issues.add(
+            f"{path}.postback_url",
+            f"unknown macros {', '.join('{' + m + '}' for m in unknown)}: the macros are "
+            + ", ".join("{" + m + "}" for m in MACROS),
+            spec.postback_url,
+        )
 
     if vertical is None:
         return None
@@ -384,6 +407,7 @@ def _campaign(
         wait_for_delivery=spec.wait_for_delivery,
         post_deadline_ms=spec.post_deadline_ms,
         postback_url=spec.postback_url,
+        postback_method=spec.postback_method,
         test_mode=spec.test_mode,
         active=spec.active,
         inbound_dedup_days=spec.inbound_dedup_days,
@@ -403,6 +427,7 @@ def _buyer(spec: BuyerSpec, path: str, issues: _Issues) -> Buyer:
         caps=_caps(spec.budget, f"{path}.budget", issues),
         timezone=spec.timezone,
         account=_account(spec, path, issues),
+        return_rule=_return_rule(spec.return_rule, f"{path}.return_rule", issues),
     )
 
 

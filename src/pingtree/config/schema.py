@@ -40,6 +40,7 @@ from pingtree.domain.model import (
     OrderStatus,
     RankBy,
     Requirement,
+    ReturnRuleAction,
 )
 from pingtree.domain.money import format_money, parse_money
 
@@ -253,10 +254,14 @@ class CampaignSpec(_Spec):
     ping_deadline_ms: int = 1000
     wait_for_delivery: bool = True
     post_deadline_ms: int = Field(default=15_000, ge=100, le=120_000)
-    #: where a lead's final answer is posted (JSON) once its delivery ends
+    #: the conversion postback: a URL template with macros ({click_id}, {sub_id},
+    #: {payout}, {status}…: ``domain.postbacks``) sent on the lead's final answer and on an
+    #: approved return
     postback_url: (
         Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=MAX_TEXT)] | None
     ) = None
+    #: ``GET``: the URL alone; ``POST``: with the lead's answer as JSON
+    postback_method: Literal["GET", "POST"] = "GET"
     test_mode: bool = False
     active: bool = True
     inbound_dedup_days: int = 0
@@ -265,10 +270,23 @@ class CampaignSpec(_Spec):
     ping_options: PingOptionsSpec = PingOptionsSpec()
 
 
+class ReturnRuleSpec(_Spec):
+    #: the return rate, in percent, above which the rule acts
+    max_rate: Number
+    #: no verdict before this many sales in the window
+    min_sales: int = Field(default=20, ge=1)
+    days: int = Field(default=30, ge=1, le=366)
+    action: ReturnRuleAction = ReturnRuleAction.PAUSE
+    #: ``demote``: added to each of the buyer's orders' priority number
+    demote_by: int = Field(default=100, ge=1)
+
+
 class SupplierSpec(_Spec):
     id: Slug
     name: Name = ""
     active: bool = True
+    #: pause the supplier's campaigns while its return rate is over a limit
+    return_rule: ReturnRuleSpec | None = None
     campaigns: list[CampaignSpec] = []
 
 
@@ -415,6 +433,8 @@ class BuyerSpec(_Spec):
     budget: list[CapSpec] = []
     #: checked at every sale; none: the buyer's balance is not checked
     account: AccountSpec | None = None
+    #: pause or demote the buyer while its return rate is over a limit
+    return_rule: ReturnRuleSpec | None = None
     orders: list[OrderSpec] = []
 
 

@@ -192,6 +192,7 @@ _FULL_REASONS = {
     Outcome.CAP: "cap reached",
     Outcome.BUDGET: "budget reached",
     Outcome.BALANCE: "balance cannot cover the price",
+    Outcome.RETURN_RATE: "paused: return rate over the buyer's limit",
 }
 
 

@@ -45,6 +45,8 @@ __all__ = [
     "RankBy",
     "Requirement",
     "ReturnReason",
+    "ReturnRule",
+    "ReturnRuleAction",
     "Schedule",
     "Supplier",
     "Vertical",
@@ -317,6 +319,26 @@ class Account:
     credit_limit_cents: int = 0
 
 
+class ReturnRuleAction(StrEnum):
+    #: take no leads until the rate is back under the limit
+    PAUSE = "pause"
+    #: rank after others: ``demote_by`` added to each order's priority number
+    DEMOTE = "demote"
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnRule:
+    """A buyer's or a supplier's return rate over ``max_rate_percent`` (approved returns ÷
+    live sales sold in the last ``days``, once there are ``min_sales``) pauses it or, for a
+    buyer, lowers its rank. The trace shows it on every order it touches."""
+
+    max_rate_percent: Decimal
+    min_sales: int = 20
+    days: int = 30
+    action: ReturnRuleAction = ReturnRuleAction.PAUSE
+    demote_by: int = 100
+
+
 @dataclass(frozen=True, slots=True)
 class Buyer:
     id: str
@@ -327,6 +349,7 @@ class Buyer:
     timezone: str = "UTC"
     #: ``None``: the buyer's balance is not checked (it is invoiced without a limit)
     account: Account | None = None
+    return_rule: ReturnRule | None = None
 
 
 # --- suppliers and campaigns --------------------------------------------------------------
@@ -373,8 +396,11 @@ class Campaign:
     wait_for_delivery: bool = True
     #: with ``wait_for_delivery``: past this, the seller is answered ``pending``
     post_deadline_ms: int = 15_000
-    #: the lead's final answer is posted here once its delivery ends
+    #: the conversion postback: a URL template with macros (``domain.postbacks``), sent on
+    #: the lead's final answer and on an approved return
     postback_url: str | None = None
+    #: ``GET`` (the URL alone) or ``POST`` (the lead's answer as JSON too)
+    postback_method: str = "GET"
     test_mode: bool = False
     active: bool = True
     #: reject a lead whose phone or email any supplier sold us within this many days
@@ -388,3 +414,5 @@ class Supplier:
     id: str
     name: str
     active: bool = True
+    #: pauses the supplier's campaigns while its leads' return rate is over the limit
+    return_rule: ReturnRule | None = None

@@ -22,6 +22,8 @@ class Outcome(StrEnum):
     BUDGET = "budget"
     #: the buyer's prepaid balance or credit limit cannot cover the price
     BALANCE = "balance"
+    #: the buyer is paused while its return rate is over its rule's limit
+    RETURN_RATE = "return_rate"
     DEDUP = "dedup"
     LEG = "leg"
     # priced
@@ -49,6 +51,7 @@ INELIGIBLE = frozenset(
         Outcome.CAP,
         Outcome.BUDGET,
         Outcome.BALANCE,
+        Outcome.RETURN_RATE,
         Outcome.DEDUP,
         Outcome.LEG,
     }
@@ -68,6 +71,8 @@ class Reason(StrEnum):
     PII_IN_PING = "pii_in_ping"
     # the campaign
     CAMPAIGN_INACTIVE = "campaign_inactive"
+    #: the supplier's leads are returned too often: paused by the marketplace's rule
+    RETURN_RATE_OVER_LIMIT = "return_rate_over_limit"
     MODE_NOT_ALLOWED = "mode_not_allowed"
     # posts
     PING_UNKNOWN = "ping_unknown"

@@ -18,7 +18,8 @@ from pingtree.domain.eligibility import CapCheck, DedupCheck, LeadContext, check
 from pingtree.domain.filters import GATE_FIELD
 from pingtree.domain.model import Campaign, Leg, Order
 from pingtree.domain.money import format_money
-from pingtree.domain.outcomes import Outcome
+from pingtree.domain.outcomes import PRICED, Outcome
+from pingtree.domain.return_rules import Breach
 from pingtree.domain.trace import Candidate
 from pingtree.flows.ports import BidSource
 from pingtree.store.snapshot import Snapshot
@@ -100,11 +101,14 @@ async def run_auction(
     deadline: float,
     dedup_check: DedupCheck | None = None,
     excluded: frozenset[str] = frozenset(),
+    demotions: Mapping[str, Breach] | None = None,
 ) -> AuctionResult:
     """Scan every order of the campaign's vertical, price the eligible ones, pick winners.
 
     ``excluded`` order ids take no part (used to re-select after a lost cap race).
     ``deadline`` is a ``time.monotonic()`` instant bounding the live-bid fan-out.
+    ``demotions``: buyers a return rule ranks lower now (their orders' priority number
+    raised by the rule's ``demote_by``, said in the trace).
     """
     quotes: list[Quote] = []
     to_ping: list[Order] = []
@@ -134,6 +138,8 @@ async def run_auction(
                 to_ping, lead, bids, deadline, quotes, tokens, snapshot.config.deliveries
             )
         )
+    if demotions:
+        quotes, candidates = _demote(quotes, candidates, demotions)
     selection = select(quotes, campaign.max_sells, campaign.rank_by, seed)
     eligible_buyers = len({q.buyer_id for q in quotes})
     return AuctionResult(
@@ -145,6 +151,27 @@ async def run_auction(
         snapshot_version=snapshot.version,
         tokens=tokens,
     )
+
+
+def _demote(
+    quotes: list[Quote], candidates: list[Candidate], demotions: Mapping[str, Breach]
+) -> tuple[list[Quote], list[Candidate]]:
+    """The demoted buyers' quotes ranked lower, their priced lines saying why."""
+    quotes = [
+        replace(q, priority=q.priority + demotions[q.buyer_id].rule.demote_by)
+        if q.buyer_id in demotions
+        else q
+        for q in quotes
+    ]
+    noted = []
+    for candidate in candidates:
+        found = demotions.get(candidate.buyer_id)
+        if found is not None and candidate.outcome in PRICED:
+            why = f"ranked {found.rule.demote_by} lower: {found.describe()}"
+            reason = f"{candidate.reason}; {why}" if candidate.reason else why
+            candidate = replace(candidate, reason=reason)
+        noted.append(candidate)
+    return quotes, noted
 
 
 async def _live_bids(

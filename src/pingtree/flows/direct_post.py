@@ -46,7 +46,7 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
     validated = validate_fields(vertical, request.fields, Stage.POST)
     if validated.errors:
         raise InputError(validated.errors)
-    refusal = campaign_refusal(snapshot, campaign, "direct_post")
+    refusal = campaign_refusal(snapshot, campaign, "direct_post", ports.cap_room.standing)
     if refusal is not None:
         return rejected([refusal])
     if request.idempotency_key:
@@ -96,6 +96,7 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
         ),
         seed=lead.id,
         cap_check=lambda order: ports.cap_room.check(order, now),
+        demotions=ports.cap_room.demotions(),
         bids=_NonPiiBids(ports, vertical),
         deadline=started + campaign.ping_deadline_ms / 1000,
         dedup_check=sold_before.get,

@@ -22,6 +22,7 @@ from pingtree.flows.auction import AuctionResult, run_auction
 from pingtree.flows.errors import InputError
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, new_id, rejected
+from pingtree.store.return_rates import ReturnStanding
 from pingtree.store.snapshot import Snapshot
 from pingtree.store.traffic import PingRepository
 
@@ -51,7 +52,7 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
             return repeat
 
     ping_id = new_id()
-    refusals, missing = _refusals(snapshot, campaign, validated)
+    refusals, missing = _refusals(snapshot, campaign, validated, ports.cap_room.standing)
     if refusals:
         refused = rejected(refusals, ping_id=ping_id)
         if missing:
@@ -76,6 +77,7 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         lead,
         seed=ping_id,
         cap_check=lambda order: ports.cap_room.check(order, now),
+        demotions=ports.cap_room.demotions(),
         bids=ports.bids,
         deadline=deadline,
     )
@@ -100,11 +102,11 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
 
 
 def _refusals(
-    snapshot: Snapshot, campaign: Campaign, validated: Validated
+    snapshot: Snapshot, campaign: Campaign, validated: Validated, standing: ReturnStanding | None
 ) -> tuple[list[Reason], list[str]]:
     """Reasons to refuse the ping before any buyer is considered, and the names of the
     campaign's required ping fields it lacks (``missing_required_fields`` names them)."""
-    refusal = campaign_refusal(snapshot, campaign, "ping_post")
+    refusal = campaign_refusal(snapshot, campaign, "ping_post", standing)
     if refusal is not None:
         return [refusal], []
     reasons = []

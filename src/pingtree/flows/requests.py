@@ -12,6 +12,7 @@ import uuid_utils
 
 from pingtree.domain.model import Campaign
 from pingtree.domain.outcomes import Reason
+from pingtree.store.return_rates import ReturnStanding
 from pingtree.store.snapshot import Snapshot
 
 __all__ = ["SellerRequest", "campaign_refusal", "new_id", "rejected"]
@@ -44,11 +45,16 @@ def rejected(reasons: list[Reason], **extra: Any) -> dict[str, Any]:
     return {"status": "rejected", **extra, "reasons": [str(r) for r in reasons]}
 
 
-def campaign_refusal(snapshot: Snapshot, campaign: Campaign, mode: str) -> Reason | None:
-    """Why this campaign may not take this kind of request now, if it may not."""
+def campaign_refusal(
+    snapshot: Snapshot, campaign: Campaign, mode: str, standing: ReturnStanding | None = None
+) -> Reason | None:
+    """Why this campaign may not take this kind of request now, if it may not: paused (or
+    its supplier paused, by hand or by its return rule), or not taking ``mode``."""
     supplier = snapshot.config.suppliers.get(campaign.supplier_id)
     if not campaign.active or supplier is None or not supplier.active:
         return Reason.CAMPAIGN_INACTIVE
     if mode not in campaign.modes:
         return Reason.MODE_NOT_ALLOWED
+    if standing is not None and standing.paused_supplier(supplier.id):
+        return Reason.RETURN_RATE_OVER_LIMIT
     return None

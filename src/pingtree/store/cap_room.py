@@ -9,14 +9,16 @@ authoritative, atomic checks.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from pingtree.domain.caps import CapCharge, charges_for, fits, full_outcome
 from pingtree.domain.model import Leg, Order
 from pingtree.domain.outcomes import Outcome
+from pingtree.domain.return_rules import Breach
 from pingtree.store.caps import CapLedger
 from pingtree.store.periodic import Periodic
+from pingtree.store.return_rates import ReturnStanding
 from pingtree.store.snapshot import Snapshot
 
 __all__ = ["CapRoom"]
@@ -32,8 +34,11 @@ class CapRoom:
         snapshot: Callable[[], Snapshot],
         now: Callable[[], dt.datetime],
         refresh_seconds: float = 1.0,
+        standing: ReturnStanding | None = None,
     ) -> None:
         self._ledger = ledger
+        #: who a return rule pauses or demotes now (refreshed on its own, slower, clock)
+        self.standing = standing
         self._snapshot = snapshot
         self._now = now
         self._refresher = Periodic(
@@ -43,13 +48,16 @@ class CapRoom:
         self._quarter: tuple[int, int, int, int, int] | None = None
 
     def check(self, order: Order, now: dt.datetime) -> Outcome | None:
-        """``CAP`` or ``BUDGET`` when a window of the order or its buyer was full at the last
-        refresh, else ``None``: one dictionary lookup on the hot path.
+        """``RETURN_RATE`` when a return rule pauses the order's buyer; ``CAP``, ``BUDGET``
+        or ``BALANCE`` when a window of the order or its buyer (or the buyer's account) was
+        full at the last refresh; else ``None``: dictionary lookups on the hot path.
 
         Cap windows turn over on quarter hours at the finest (UTC hours; local days in
         every time zone's offset): in another quarter hour than the refresh, a window may
         have turned over, so the answer is "room" and the atomic reservation decides.
         """
+        if self.standing is not None and self.standing.paused_buyer(order.buyer_id):
+            return Outcome.RETURN_RATE
         if _quarter(now) != self._quarter:
             return None
         return self._full.get(order.id)
@@ -73,11 +81,19 @@ class CapRoom:
                     break
         self._full, self._quarter = full, _quarter(now)
 
+    def demotions(self) -> Mapping[str, Breach]:
+        """The buyers a return rule ranks lower now (``run_auction``'s ``demotions``)."""
+        return self.standing.demotions() if self.standing is not None else {}
+
     async def start(self) -> None:
         await self.refresh()
         self._refresher.start()
+        if self.standing is not None:
+            await self.standing.start()
 
     async def stop(self) -> None:
+        if self.standing is not None:
+            await self.standing.stop()
         await self._refresher.stop()
 
 
