@@ -45,6 +45,7 @@ __all__ = [
     "adjust_account",
     "ask_return",
     "decide_return",
+    "lead_returns",
     "reasons_for_lead",
     "return_list",
     "top_up_buyer",
@@ -68,7 +69,12 @@ async def return_list(
     previous page."""
     open_section(principal, "returns")
     scope = scope_for(ports, principal)
-    query = select(Return).order_by(Return.id.desc()).limit(limit)
+    query = (
+        select(Return, Sale.revenue_cents, Sale.cost_cents)
+        .join(Sale, Sale.id == Return.sale_id)
+        .order_by(Return.id.desc())
+        .limit(limit)
+    )
     if status:
         query = query.where(Return.status == status)
     if before:
@@ -78,8 +84,8 @@ async def return_list(
     if scope.campaign_ids is not None:
         query = query.where(Return.campaign_id.in_(sorted(scope.campaign_ids)))
     async with ports.sessions() as session:
-        rows = (await session.scalars(query)).all()
-    return [_return_json(row, principal) for row in rows]
+        rows = (await session.execute(query)).all()
+    return [_return_json(row, principal, price, payout) for row, price, payout in rows]
 
 
 async def ask_return(
@@ -116,6 +122,73 @@ async def decide_return(
     else:
         claim = await deny_return(ports, principal, return_id, note)
     return _return_json(claim, principal)
+
+
+async def lead_returns(ports: Ports, principal: Principal, lead_id: str) -> dict[str, Any]:
+    """A lead's returns as the principal may see them, and which of its sales it may return
+    now, for the lead's pages: ``{"returns": [...], "returnable": [...], "reasons": [...]}``.
+
+    A returnable sale is sold and not claimed yet: for a buyer, its own, until its order's
+    ``return_window_days`` after the sale (``window_closes``); for staff who run the
+    marketplace, any (the window binds buyers). Others may return nothing; a supplier sees
+    its own campaigns' returns of the lead, without buyer or price."""
+    open_section(principal, "returns")
+    scope = scope_for(ports, principal)
+    claims = (
+        select(Return, Sale.revenue_cents, Sale.cost_cents)
+        .join(Sale, Sale.id == Return.sale_id)
+        .where(Return.lead_id == lead_id)
+        .order_by(Return.id)
+    )
+    sales = select(Sale).where(Sale.lead_id == lead_id, Sale.status == "sold").order_by(Sale.id)
+    if scope.buyer_id is not None:
+        claims = claims.where(Return.buyer_id == scope.buyer_id)
+        sales = sales.where(Sale.buyer_id == scope.buyer_id)
+    if scope.campaign_ids is not None:
+        claims = claims.where(Return.campaign_id.in_(sorted(scope.campaign_ids)))
+    async with ports.sessions() as session:
+        rows = (await session.execute(claims)).all()
+        sold = (await session.scalars(sales)).all() if _may_return(principal) else []
+    claimed = {row.sale_id for row, _, _ in rows}
+    now = ports.clock.now()
+    orders = ports.snapshots.current().config.orders
+    returnable: list[dict[str, Any]] = []
+    for sale in sold:
+        if sale.id in claimed:
+            continue
+        closes = None
+        if principal.role == "buyer":
+            order = orders.get(sale.order_id)
+            days = order.return_window_days if order is not None else 0
+            closes = sale.created_at + dt.timedelta(days=days)
+            if closes < now:
+                continue
+        returnable.append(
+            {
+                "sale_id": sale.id,
+                "order_id": sale.order_id,
+                "buyer_id": sale.buyer_id,
+                "price": format_money(from_cents(sale.revenue_cents)),
+                "window_closes": closes.isoformat() if closes is not None else None,
+            }
+        )
+    reasons = (
+        [
+            {"code": r.code, "label": r.label, "auto_approve": r.auto_approve}
+            for r in return_reasons(ports, sold[0].vertical_id)
+        ]
+        if returnable
+        else []
+    )
+    return {
+        "returns": [_return_json(row, principal, price, payout) for row, price, payout in rows],
+        "returnable": returnable,
+        "reasons": reasons,
+    }
+
+
+def _may_return(principal: Principal) -> bool:
+    return principal.may_operate or principal.role == "buyer"
 
 
 async def reasons_for_lead(
@@ -167,7 +240,11 @@ async def _only_sale(ports: Ports, lead_id: str) -> str:
     return str(ids[0])
 
 
-def _return_json(row: Return, principal: Principal) -> dict[str, Any]:
+def _return_json(
+    row: Return, principal: Principal, price: int | None = None, payout: int | None = None
+) -> dict[str, Any]:
+    """A claim as ``principal`` may see it; ``price`` and ``payout`` are its sale's (in
+    cents), what an approval would credit the buyer and charge its supplier back."""
     out: dict[str, Any] = {
         "id": row.id,
         "lead_id": row.lead_id,
@@ -185,12 +262,16 @@ def _return_json(row: Return, principal: Principal) -> dict[str, Any]:
             "order_id": row.order_id,
             "credit": format_money(from_cents(row.credit_cents)),
         }
+        if price is not None:
+            out["price"] = format_money(from_cents(price))
     if principal.role != "buyer":  # the supplier side: never shown to a buyer
         out |= {
             "campaign_id": row.campaign_id,
             "supplier_id": row.supplier_id,
             "chargeback": format_money(from_cents(row.chargeback_cents)),
         }
+        if payout is not None:
+            out["payout"] = format_money(from_cents(payout))
     if principal.is_staff:
         out |= {"requested_by": row.requested_by, "decided_by": row.decided_by}
     return out

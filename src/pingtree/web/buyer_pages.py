@@ -21,6 +21,7 @@ from pingtree.domain.dispositions import MAX_NOTE
 from pingtree.flows.errors import InputError
 from pingtree.principals import Principal
 from pingtree.web.person_search import person_search
+from pingtree.web.return_pages import lead_returns
 from pingtree.web.site import Site
 
 __all__ = ["buyer_pages"]
@@ -166,6 +167,8 @@ async def _lead_page(
         lead=shown,
         dispositions=await disposition_views.lead_dispositions(site.ports, viewer, lead_id),
         codes=disposition_views.disposition_codes(site.ports, shown.vertical_id),
+        # its return, or the form to request one while the order's window is open
+        returns=await lead_returns(site, viewer, lead_id),
         errors=errors or [],
         asked=asked or {},
         status=status,

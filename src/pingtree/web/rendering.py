@@ -35,6 +35,9 @@ NAVIGATION = (
     ("/ui/my-orders", "My orders"),
     ("/ui/bought-leads", "Bought leads"),
     ("/ui/invoices", "Invoices"),
+    ("/ui/returns", "Returns"),
+    ("/ui/accounts", "Accounts"),
+    ("/ui/my-account", "My account"),
 )
 #: the sections only admins may open (the others are answered 403), so not shown to others
 ADMIN_SECTIONS = frozenset({"/ui/sign-ins", "/ui/erasures", "/ui/users"})
@@ -47,14 +50,19 @@ _PARTY_NAVIGATION = {
     for role, sections in PARTY_SECTIONS.items()
 }
 
-_GOOD = frozenset({"sold", "accepted", "fixed", "bid", "delivered", "winner", "success"})
+_GOOD = frozenset(
+    {"sold", "accepted", "fixed", "bid", "delivered", "winner", "success"}
+    # a return's decision, a ledger entry's money in
+    | {"approved", "topup"}
+)
 _BAD = frozenset(
-    {"rejected", "error", "timeout", "unknown", "failed", "returned"}
+    {"rejected", "error", "timeout", "unknown", "failed", "returned", "denied", "chargeback"}
     # how a sign-in failed
     | {"wrong_password", "unknown_user", "disabled", "locked"}
 )
 _WAITING = frozenset(
     {"received", "pending", "unsold", "no_bid", "below_floor", "skipped_slow", "throttled"}
+    | {"requested"}
 )
 
 
@@ -105,6 +113,8 @@ def _in_navigation(viewer: Principal, href: str) -> bool:
     """Whether ``viewer``'s navigation shows the section at ``href``."""
     if href == "/ui/invoices":  # the staff's, a buyer's invoices, a supplier's statements
         return viewer.is_staff or viewer.party is not None
+    if href == "/ui/my-account":  # the portals' own account; staff open /ui/accounts
+        return viewer.party is not None
     if href in ("/ui/my-orders", "/ui/bought-leads"):  # the buyer portal: a buyer's own
         return viewer.role == "buyer"
     if viewer.is_staff:  # the supplier portal's front page is a supplier's

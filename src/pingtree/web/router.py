@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from pingtree.api.auth import KeyChecker
 from pingtree.flows.ports import Ports
+from pingtree.web.account_pages import account_pages
 from pingtree.web.buyer_pages import buyer_pages
 from pingtree.web.config_pages import config_pages
 from pingtree.web.crm_pages import crm_pages
@@ -24,6 +25,7 @@ from pingtree.web.login import login_pages
 from pingtree.web.party_key_pages import party_key_pages
 from pingtree.web.rendering import page_templates
 from pingtree.web.report_pages import report_pages
+from pingtree.web.return_pages import return_pages
 from pingtree.web.scorecard_pages import scorecard_pages
 from pingtree.web.sign_in_pages import sign_in_pages
 from pingtree.web.site import Site
@@ -56,6 +58,8 @@ def web_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router.include_router(user_pages(site))
     router.include_router(buyer_pages(site))
     router.include_router(invoice_pages(site))
+    router.include_router(return_pages(site))
+    router.include_router(account_pages(site))
     router.include_router(_static_files())
 
     @router.get("/")

@@ -15,6 +15,7 @@ from pingtree.api.scoping import scope_for
 from pingtree.principals import Principal
 from pingtree.web.filters import AttemptSearch, LeadSearch, PingSearch
 from pingtree.web.person_search import person_search
+from pingtree.web.return_pages import lead_returns
 from pingtree.web.site import Site
 
 __all__ = ["PAGE_SIZE", "traffic_pages"]
@@ -45,7 +46,8 @@ def traffic_pages(site: Site) -> APIRouter:
     ) -> HTMLResponse:
         lead = await views.lead_trace(ports, viewer, lead_id)
         dispositions = await shown_dispositions(ports, viewer, lead_id)
-        return _lead_page(site, request, viewer, lead, dispositions, revealed=False)
+        returns = await lead_returns(site, viewer, lead_id)
+        return _lead_page(site, request, viewer, lead, dispositions, returns, revealed=False)
 
     @router.post("/ui/leads/{lead_id}/reveal")
     async def reveal_lead(
@@ -53,7 +55,8 @@ def traffic_pages(site: Site) -> APIRouter:
     ) -> HTMLResponse:
         lead = await views.lead_trace(ports, viewer, lead_id, reveal=True)
         dispositions = await shown_dispositions(ports, viewer, lead_id)
-        return _lead_page(site, request, viewer, lead, dispositions, revealed=True)
+        returns = await lead_returns(site, viewer, lead_id)
+        return _lead_page(site, request, viewer, lead, dispositions, returns, revealed=True)
 
     @router.get("/ui/pings")
     async def ping_list(
@@ -110,6 +113,7 @@ def _lead_page(
     viewer: Principal,
     lead: dict[str, Any],
     dispositions: list[dict[str, Any]],
+    returns: dict[str, Any],
     *,
     revealed: bool,
 ) -> HTMLResponse:
@@ -120,6 +124,8 @@ def _lead_page(
         lead=lead,
         # what its buyers reported (a supplier: the codes only)
         dispositions=dispositions,
+        # its returns and the sales the viewer may return (staff who operate: a form)
+        returns=returns,
         # the auction's winners are shown with their sale's status (a reversed sale is no win)
         sale_status={sale["order_id"]: sale["status"] for sale in lead["sales"]},
         revealed=revealed,
