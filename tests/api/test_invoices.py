@@ -48,14 +48,15 @@ def _config(buyers: dict[str, str] | None = None) -> dict[str, Any]:
     for buyer_id, state in chosen.items():
         price = PRICES.get(buyer_id, "20.00")
         rule = {"all": [{"field": "state", "op": "eq", "value": state}]}
-        made.append(
-            buyer(
-                buyer_id,
-                order(f"{buyer_id}_order", price, filters=rule),
-                name=NAMES.get(buyer_id, buyer_id),
-                timezone=NEW_YORK,
-            )
+        spec = buyer(
+            buyer_id,
+            order(f"{buyer_id}_order", price, filters=rule),
+            name=NAMES.get(buyer_id, buyer_id),
+            timezone=NEW_YORK,
         )
+        if buyer_id == "alpha":  # invoiced on credit
+            spec["account"] = {"kind": "credit", "credit_limit": "1000.00"}
+        made.append(spec)
     return {
         "verticals": [AUTO_VERTICAL],
         "suppliers": [
@@ -144,6 +145,12 @@ def _issue(market: Market, party: str, **body: str) -> httpx.Response:
     )
 
 
+def _admin_post(market: Market, path: str, **body: str) -> dict[str, Any]:
+    answer = market.http.post(path, json=body, headers=market.admin)
+    assert answer.status_code in (200, 201), answer.text
+    return dict(answer.json())
+
+
 def _party_key(market: Market, kind: str, party_id: str) -> dict[str, str]:
     made = market.http.post(f"/api/v1/admin/{kind}s/{party_id}/keys", headers=market.admin)
     assert made.status_code == 201, made.text
@@ -153,8 +160,8 @@ def _party_key(market: Market, kind: str, party_id: str) -> dict[str, str]:
 @pytest.fixture
 def sold(market: Market) -> dict[str, list[str]]:
     """Alpha bought three leads (two of Acme's, one of Zenith's), Bravo two; Alpha topped up,
-    returned one lead, got an adjustment; Acme was charged the return back. A test entry
-    and one of October complete the ledger."""
+    returned one lead (approved: Acme charged back) and got an adjustment, through the admin
+    API's money routes. A test entry and one of October complete the ledger."""
     market.apply(_config())
     leads = {
         "alpha": [
@@ -164,30 +171,19 @@ def sold(market: Market) -> dict[str, list[str]]:
         ],
         "bravo": [_sell(market, "bravo"), _sell(market, "bravo")],
     }
-    returned = _sale(market, leads["alpha"][0])
-    at = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+    # the money flows, as an operator runs them (dated the clock's now, 23 November)
+    _admin_post(market, "/api/v1/admin/accounts/buyer/alpha/topups", amount="500.00", note="wire")
+    asked = _admin_post(
+        market, "/api/v1/admin/returns", lead_id=leads["alpha"][0], reason="wrong_number"
+    )
+    _admin_post(market, f"/api/v1/admin/returns/{asked['id']}/approve")
+    _admin_post(
+        market, "/api/v1/admin/accounts/buyer/alpha/adjustments", amount="-1.99", note="fee"
+    )
+    at = market.clock.now()
+    # what no flow writes: an entry dated before the period, and test traffic's money
     _add(
         market,
-        new_entry(EntryKind.TOPUP, "buyer:alpha", 50_000, at, principal="user:t", note="wire"),
-        new_entry(
-            EntryKind.RETURN,
-            "buyer:alpha",
-            returned.revenue_cents,
-            at,
-            sale=returned,
-            return_id="r1",
-            note="wrong_number",
-        ),
-        new_entry(
-            EntryKind.CHARGEBACK,
-            "supplier:acme",
-            -returned.cost_cents,
-            at,
-            sale=returned,
-            return_id="r1",
-            note="wrong_number",
-        ),
-        new_entry(EntryKind.ADJUSTMENT, "buyer:alpha", -199, at, principal="user:t", note="fee"),
         # before the period: the first invoice carries it
         new_entry(
             EntryKind.TOPUP,
@@ -212,6 +208,7 @@ def test_a_drafts_totals_are_the_ledgers_sums_to_the_cent(
     before = _sums(market, "buyer:alpha", dt.datetime(2000, 1, 1, tzinfo=dt.UTC), start)
     totals = draft["totals"]
     assert draft["status"] == "draft"
+    assert draft["account_kind"] == "credit"
     assert draft["number"] is None
     assert draft["period"] == {
         "first": "2026-11-01",

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from pingtree.api.invoice_documents import headline
 from pingtree.api.invoice_views import PeriodAsked
 from pingtree.domain.invoices import Movement, Period, build_document, document_number
 from pingtree.flows.errors import InputError
@@ -82,6 +83,8 @@ def test_an_invoices_totals_are_its_lines_sums() -> None:
         "closing": "200.00",
     }
     assert document["cents"] == {"opening": 14_367, "closing": 20_000, "total": 4_367}
+    assert headline(document) == ("Total due for the period", "43.67")
+    assert headline({**document, "account_kind": "prepaid"}) == ("Closing balance", "200.00")
     assert [line["carried"] for line in document["lines"]] == [True] + [False] * 5
     assert document["lines"][1] == {
         "entry_id": "s1",
@@ -104,6 +107,7 @@ def test_a_statement_names_no_order_and_refuses_a_buyers_entry() -> None:
     ]
     document = build_document("statement", party, NOVEMBER, movements, closing_cents=2606)
     assert document["totals"]["payable"] == "26.06"
+    assert headline(document) == ("Total payable", "26.06")
     assert document["totals"]["earned"] == "54.87"
     assert document["totals"]["charged_back"] == "28.81"
     assert "_order" not in str(document)

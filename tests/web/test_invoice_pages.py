@@ -85,6 +85,8 @@ def test_a_buyers_user_opens_its_own_invoice_and_no_other(
         page = bea.get(f"/ui/invoices/{own}")
         assert page.status_code == 200
         assert PRICES["alpha"] in page.text
+        # on credit: what it owes for November first (two leads)
+        assert 'Total due for the period: <strong class="num">82.34</strong>' in page.text
         for lead_id in issued["leads"][:2]:
             assert lead_id in page.text
         assert issued["leads"][2] not in page.text

@@ -16,7 +16,14 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-__all__ = ["document_csv", "document_name", "document_pdf", "line_columns", "total_rows"]
+__all__ = [
+    "document_csv",
+    "document_name",
+    "document_pdf",
+    "headline",
+    "line_columns",
+    "total_rows",
+]
 
 _KIND_TITLES = {"invoice": "Invoice", "statement": "Payout statement"}
 _LINE_TITLES = {
@@ -44,6 +51,17 @@ _TOTAL_TITLES = {
     "movement": "Balance movement",
     "closing": "Closing balance",
 }
+
+
+def headline(document: dict[str, Any]) -> tuple[str, str]:
+    """The figure a reader looks for first: a supplier's total payable; a prepaid buyer's
+    closing balance; any other buyer's total due for the period."""
+    totals = document["totals"]
+    if document["kind"] == "statement":
+        return _TOTAL_TITLES["payable"], str(totals["payable"])
+    if document.get("account_kind") == "prepaid":
+        return _TOTAL_TITLES["closing"], str(totals["closing"])
+    return _TOTAL_TITLES["due"], str(totals["due"])
 
 
 def line_columns(document: dict[str, Any]) -> list[str]:
@@ -105,7 +123,11 @@ def document_pdf(document: dict[str, Any]) -> bytes:
         _text_line(pdf, "Draft: not issued; its figures may still change.")
     if document.get("account_kind"):
         _text_line(pdf, f"Account: {document['account_kind']}")
-    pdf.ln(3)
+    pdf.ln(2)
+    pdf.set_font("Helvetica", style="B", size=12)
+    title, value = headline(document)
+    _text_line(pdf, f"{title}: {value}", 8)
+    pdf.ln(2)
     _table(pdf, ["Total", "Amount"], total_rows(document), widths=(2, 1))
     pdf.ln(4)
     columns = line_columns(document)

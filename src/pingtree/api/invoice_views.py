@@ -133,15 +133,8 @@ def party_of(
         buyer = config.buyers.get(party_id)
         if buyer is None:
             raise NotFound("no such buyer")
-        account = getattr(buyer, "account", None)  # a buyer's account, where configured
-        kind_of_account = getattr(account, "kind", None)
-        return Party(
-            "buyer",
-            buyer.id,
-            buyer.name,
-            zone=buyer.timezone,
-            account_kind=None if kind_of_account is None else str(kind_of_account),
-        )
+        account_kind = None if buyer.account is None else buyer.account.kind.value
+        return Party("buyer", buyer.id, buyer.name, zone=buyer.timezone, account_kind=account_kind)
     supplier = config.suppliers.get(party_id)
     if supplier is None:
         raise NotFound("no such supplier")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pingtree.api import invoice_views as views
-from pingtree.api.invoice_documents import line_columns, total_rows
+from pingtree.api.invoice_documents import headline, line_columns, total_rows
 from pingtree.api.invoices import document_response
 from pingtree.domain.fields import FieldError
 from pingtree.flows.errors import InputError
@@ -134,6 +134,7 @@ def _document_page(
         document=document,
         columns=line_columns(document),
         totals=total_rows(document),
+        headline=headline(document),
         pdf=files[0],
         csv=files[1],
         issue={
