@@ -90,6 +90,9 @@ def test_bad_codes_and_values_are_422s_naming_the_field(market: Market) -> None:
     assert missing.json()["detail"][0]["loc"] == ["body", "code"]
     long_note = _post(market, alpha, lead_id, code="sold", note="x" * 501)
     assert long_note.status_code == 422
+    nul = _post(market, alpha, lead_id, code="sold", note="a\x00b")  # PostgreSQL holds none
+    assert nul.status_code == 422
+    assert nul.json()["detail"][0]["loc"] == ["body", "note"]
     # nothing was recorded
     listed = market.http.get(f"/api/v1/buyer/leads/{lead_id}/dispositions", headers=bearer(alpha))
     assert listed.json() == []

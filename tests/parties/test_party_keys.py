@@ -87,6 +87,10 @@ def test_other_kinds_of_keys_and_revoked_keys_are_refused(market: Market) -> Non
     assert wrong.status_code == 404
     unknown = http.post("/api/v1/admin/buyers/nobody/keys", headers=market.admin, json={})
     assert unknown.status_code == 404
+    control = http.post(
+        "/api/v1/admin/buyers/alpha/keys", headers=market.admin, json={"name": "a\x00b"}
+    )
+    assert control.status_code == 422
 
 
 def test_a_supplier_key_reads_only_its_own_campaigns(market: Market) -> None:

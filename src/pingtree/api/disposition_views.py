@@ -123,6 +123,9 @@ async def report_disposition(
         errors.append(
             FieldError(("body", "note"), f"at most {MAX_NOTE} characters", "too_long", None)
         )
+    if "\x00" in note:  # PostgreSQL text cannot hold one
+        message = "must not contain NUL characters"
+        errors.append(FieldError(("body", "note"), message, "invalid_characters", None))
     if errors:
         raise InputError(errors)
     async with ports.sessions.begin() as session:
@@ -178,13 +181,16 @@ def report_range(
     last 30 days to today). ``ValueError`` for a reversed or too long range."""
     today = now.astimezone(dt.UTC).date()
     last = until or today
-    first = since or last - dt.timedelta(days=29)
+    try:
+        first = since or last - dt.timedelta(days=29)
+        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
+    except OverflowError:  # the calendar's first or last days
+        raise ValueError("a date out of range") from None
     if first > last:
         raise ValueError("since must not be after until")
     if (last - first).days >= MAX_REPORT_DAYS:
         raise ValueError(f"at most {MAX_REPORT_DAYS} days")
-    start = dt.datetime.combine(first, dt.time(), dt.UTC)
-    return start, dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
+    return dt.datetime.combine(first, dt.time(), dt.UTC), end
 
 
 async def disposition_report(

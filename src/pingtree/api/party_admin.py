@@ -14,11 +14,15 @@ from pingtree.api.auth import ADMIN_RESPONSES, Caller, KeyChecker, admin_only
 from pingtree.api.scoping import token_principal
 from pingtree.flows.ports import Ports
 
-__all__ = ["party_admin_router"]
+__all__ = ["KEY_NAME", "party_admin_router"]
+
+
+#: a key's name: any text but control characters (PostgreSQL text cannot hold NUL)
+KEY_NAME = r"^[^\x00-\x1f\x7f]*$"
 
 
 class PartyKeyAsked(BaseModel):
-    name: str = Field(default="", max_length=200)
+    name: str = Field(default="", max_length=200, pattern=KEY_NAME)
 
 
 def party_admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:

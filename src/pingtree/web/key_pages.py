@@ -15,6 +15,7 @@ from starlette.datastructures import URL
 
 from pingtree.api import key_views
 from pingtree.api.auth import KeyChecker
+from pingtree.api.party_admin import KEY_NAME
 from pingtree.principals import Principal
 from pingtree.web.site import Site
 
@@ -55,7 +56,7 @@ def key_pages(site: Site, keys: KeyChecker) -> APIRouter:
     async def create_key(
         request: Request,
         campaign_id: Annotated[str, Form(pattern=_CAMPAIGN_ID)],
-        name: Annotated[str, Form(max_length=200)] = "",
+        name: Annotated[str, Form(max_length=200, pattern=KEY_NAME)] = "",
         viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> HTMLResponse:
         issued = await key_views.create_key(ports, viewer, keys, campaign_id, name.strip())

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from pingtree.api import key_views
 from pingtree.api.auth import KeyChecker
+from pingtree.api.party_admin import KEY_NAME
 from pingtree.principals import Principal
 from pingtree.web.site import PageError, Site
 
@@ -51,7 +52,7 @@ def party_key_pages(site: Site, keys: KeyChecker) -> APIRouter:
     async def create_key(
         request: Request,
         party: Annotated[str, Form(pattern=_PARTY)],
-        name: Annotated[str, Form(max_length=200)] = "",
+        name: Annotated[str, Form(max_length=200, pattern=KEY_NAME)] = "",
         viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> HTMLResponse:
         role, party_id = _split(party)
