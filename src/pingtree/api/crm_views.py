@@ -14,7 +14,6 @@ import re
 from typing import Any, Literal
 
 from pingtree.api.scoping import open_section
-from pingtree.domain.field_types import FieldValueError, canonical_email
 from pingtree.domain.fields import FieldError
 from pingtree.flows.errors import InputError, NotFound
 from pingtree.flows.ports import Ports
@@ -24,7 +23,10 @@ from pingtree.store.tables import PartyContact, PartyNote
 
 __all__ = [
     "CONTACT_LIMITS",
+    "EMAIL_PATTERN",
     "MAX_NOTE",
+    "NOT_BLANK",
+    "PHONE_PATTERN",
     "PartyKind",
     "add_contact",
     "add_note",
@@ -41,8 +43,16 @@ PartyKind = Literal["buyer", "supplier"]
 MAX_NOTE = 10_000
 #: each contact field's longest value; ``name`` is also required
 CONTACT_LIMITS = {"name": 200, "role": 200, "email": 254, "phone": 50, "notes": 2_000}
-#: what a business phone number may hold: digits, separators, a ``+``, an extension
-_PHONE = re.compile(r"[0-9 ()+.\-/xX#]*(?:ext\.?\s*[0-9]+)?")
+#: what a business phone number may hold: digits, separators, a ``+``, an extension (the
+#: API's schema says the same)
+PHONE_PATTERN = r"^[0-9 ()+./xX#-]*(ext\.? ?[0-9]+)?$"
+#: an email address as a business contact has one: something, ``@``, a dotted domain (a
+#: contact is no consumer: no deliverability or canonical spelling is asked)
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+#: text with something besides spaces in it
+NOT_BLANK = r"\S"
+_PHONE = re.compile(PHONE_PATTERN)
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 def may_write(principal: Principal) -> bool:
@@ -146,12 +156,12 @@ def contact_fields(fields: dict[str, Any]) -> ContactFields:
     errors: list[FieldError] = []
     for name, limit in CONTACT_LIMITS.items():
         errors += _text_errors((name,), values[name], limit, required=name == "name")
-    if values["email"] and not any(e.loc == ("email",) for e in errors):
-        try:
-            values["email"] = canonical_email(values["email"])
-        except FieldValueError as problem:
-            errors.append(FieldError(("email",), problem.msg, problem.type, values["email"]))
-    if values["phone"] and not _PHONE.fullmatch(values["phone"]):
+    if values["email"] and not _EMAIL.match(values["email"]):
+        errors.append(
+            FieldError(("email",), "must be an email address", "invalid_email", values["email"])
+        )
+    values["email"] = values["email"].lower()
+    if values["phone"] and not _PHONE.match(values["phone"]):
         errors.append(
             FieldError(
                 ("phone",),

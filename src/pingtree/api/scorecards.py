@@ -128,7 +128,10 @@ def _range(
     start, end = (
         moment if moment.tzinfo else moment.replace(tzinfo=zone) for moment in (start, end)
     )
-    problem = report_views.range_problem(start, end)
+    try:
+        problem = report_views.range_problem(start, end)
+    except OverflowError:  # a moment at the very edge of the calendar, out of UTC's
+        problem = "must be a moment between the years 1 and 9999 in UTC"
     if problem is not None:
         raise field_problem(("query", "to"), problem, "value_error", end)
     return start, end
