@@ -275,6 +275,9 @@ def test_an_operator_tops_up_and_adjusts_accounts_and_bad_input_is_named(
         assert listing.status_code == 200
         assert "/ui/accounts/buyer/alpha" in listing.text
         assert "/ui/accounts/supplier/acme" in listing.text
+        # linked from the buyer's and the supplier's pages
+        assert "/ui/accounts/buyer/alpha" in otto.get("/ui/buyers/alpha").text
+        assert "/ui/accounts/supplier/acme" in otto.get("/ui/suppliers/acme").text
         page = otto.get("/ui/accounts/buyer/alpha").text
         token = csrf_token(page)
         assert f"-{ALPHA_PRICE}" in page  # the two sales
@@ -282,7 +285,7 @@ def test_an_operator_tops_up_and_adjusts_accounts_and_bad_input_is_named(
             "/ui/accounts/buyer/alpha/top-up", data={"csrf_token": token, "amount": "12.3.4"}
         )
         assert typo.status_code == 422
-        assert "amount: an amount such as 125.00" in typo.text
+        assert "amount: must be a number" in typo.text
         assert 'value="12.3.4"' in typo.text  # the input kept
         cents = otto.post(
             "/ui/accounts/buyer/alpha/top-up", data={"csrf_token": token, "amount": "1.005"}

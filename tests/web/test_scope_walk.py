@@ -76,6 +76,9 @@ PARTY_PAGES = {
         "/ui/invoices",
         # its own campaigns' dispositions report
         "/ui/dispositions",
+        # its own campaigns' leads returned (no buyer, no price), its own account
+        "/ui/returns",
+        "/ui/my-account",
     ),
     # and its portal: its own orders, the leads it bought, their CSV
     "buyer": (
@@ -89,6 +92,9 @@ PARTY_PAGES = {
         "/ui/party-keys",
         # its own invoices and drafts
         "/ui/invoices",
+        # its own returns, its own account
+        "/ui/returns",
+        "/ui/my-account",
     ),
 }
 #: pages about no one's data, open to anyone (or to anyone signed in)
@@ -109,6 +115,8 @@ class World:
     market: Market
     sold: list[Sold] = field(default_factory=list)
     user_ids: dict[str, str] = field(default_factory=dict)
+    #: the returns asked by staff, by (supplier, buyer): see :func:`_returns`
+    return_ids: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def of(self, supplier: str, buyer_id: str) -> Sold:
         return next(s for s in self.sold if s.supplier == supplier and s.buyer == buyer_id)
@@ -176,7 +184,33 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             )
             assert made.status_code == 201, made.text
             world.user_ids[username] = made.json()["id"]
+        _returns(world)
         yield world
+
+
+def _returns(world: World) -> None:
+    """North's leads to each buyer returned and approved (credited, charged back), south's
+    to bravo asked and waiting: the returns and accounts pages have each side's data."""
+    market = world.market
+    for pair, decide in (
+        (("northwind", "alphains"), True),
+        (("northwind", "bravocov"), True),
+        (("southpaw", "bravocov"), False),
+    ):
+        asked = market.http.post(
+            "/api/v1/admin/returns",
+            headers=market.admin,
+            json={"lead_id": world.of(*pair).lead_id, "reason": "wrong_number"},
+        )
+        assert asked.status_code == 201, asked.text
+        world.return_ids[pair] = asked.json()["id"]
+        if decide:
+            approved = market.http.post(
+                f"/api/v1/admin/returns/{asked.json()['id']}/approve",
+                headers=market.admin,
+                json={"note": "checked"},
+            )
+            assert approved.status_code == 200, approved.text
 
 
 # --- what each principal must never see ----------------------------------------------------
@@ -224,6 +258,9 @@ def _variants(world: World) -> list[dict[str, str]]:
                     "order_id": f"{buyer_id}_{STATES[buyer_id][0].lower()}",
                     "vertical_id": "auto",
                     "user_id": world.user_ids["sam" if buyer_id == "alphains" else "bea"],
+                    "return_id": world.return_ids.get((supplier, buyer_id), "unknown"),
+                    "party": "buyer",
+                    "party_id": buyer_id,
                 }
             )
     return filled
@@ -389,6 +426,27 @@ def test_the_supplier_and_buyer_users_see_their_own_data(world: World) -> None:
         shown = http.post(f"/ui/leads/{lead_id}/reveal", data={"csrf_token": token})
         assert shown.status_code == 200
         assert "Zebulon" in shown.text
+
+
+def test_the_returns_and_accounts_pages_show_each_party_its_own(world: World) -> None:
+    """The walk would pass on empty returns pages: each party's shows its own returns."""
+    north_alpha = world.of("northwind", "alphains").lead_id
+    north_bravo = world.of("northwind", "bravocov").lead_id
+    with _signed_in(world, "sam") as http:
+        returns = http.get("/ui/returns").text
+        assert north_alpha in returns
+        assert north_bravo in returns
+        account = http.get("/ui/my-account").text
+        assert f"-{PAYOUTS['alphains']}" in account  # charged back its payout
+    with _signed_in(world, "bea") as http:
+        returns = http.get("/ui/returns").text
+        assert north_alpha in returns
+        assert PRICES["alphains"] in returns
+        assert PRICES["alphains"] in http.get("/ui/my-account").text
+    with _signed_in(world, "ana") as http:
+        queue = http.get("/ui/returns").text  # the staff's queue: the one waiting
+        assert world.of("southpaw", "bravocov").lead_id in queue
+        assert north_alpha not in queue
 
 
 def test_every_api_route_keeps_to_the_tokens_scope(world: World) -> None:

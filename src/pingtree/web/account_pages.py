@@ -19,7 +19,6 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pingtree.api import money_views
-from pingtree.domain.fields import FieldError
 from pingtree.flows.errors import InputError
 from pingtree.flows.money import MAX_NOTE
 from pingtree.principals import Principal
@@ -149,16 +148,13 @@ async def _account_page(
 
 
 def _amount(text: str) -> Decimal:
-    """The form's amount as a ``Decimal`` (the view checks its sign and its cents)."""
+    """The form's amount as a ``Decimal``; text that is no number is NaN, which the view
+    refuses naming ``amount`` (after it checked who may move money, so a refusal of the
+    principal comes first), as it does a bad sign or a fraction of a cent."""
     try:
-        amount = Decimal(text.strip())
+        return Decimal(text.strip())
     except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite():
-        raise InputError(
-            [FieldError(("amount",), "an amount such as 125.00", "decimal_parsing", text)]
-        )
-    return amount
+        return Decimal("NaN")
 
 
 def _day(text: str, name: str) -> dt.date | None:
