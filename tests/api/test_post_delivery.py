@@ -257,7 +257,7 @@ def test_the_final_answer_is_posted_to_the_campaigns_postback_url(market: Market
     market.apply(
         marketplace(
             [posting(mock, "taker", "30.00")],
-            [campaign(wait_for_delivery=False, postback_url=postback)],
+            [campaign(wait_for_delivery=False, postback_url=postback, postback_method="POST")],
         )
     )
     mock.reset()

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pingtree.api.lead_search import person_keys
+from pingtree.api.postback_views import postback_rows
 from pingtree.api.scoping import open_section, scope_for
 from pingtree.domain.money import format_money, from_cents
 from pingtree.flows.errors import NotFound
@@ -22,6 +23,7 @@ from pingtree.flows.ports import Ports
 from pingtree.principals import Forbidden, Principal, Scope
 from pingtree.store.erasure import ERASED
 from pingtree.store.lead_fields import open_answer, open_fields
+from pingtree.store.postbacks import PostbackRepository
 from pingtree.store.set_aside import SetAsideRepository
 from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
 from pingtree.store.traffic import (
@@ -156,6 +158,7 @@ async def lead_trace(
         lead = await LeadRepository(session).get(lead_id)
         sales = await SaleRepository(session).for_lead(lead_id) if lead else []
         attempts = await AttemptRepository(session).linked(lead_id, lead.ping_id) if lead else []
+        postbacks = await PostbackRepository(session).for_lead(lead_id) if lead else []
     if lead is None or not _lead_in_scope(lead, sales, scope):
         raise NotFound("no such lead")
     if reveal:
@@ -182,6 +185,8 @@ async def lead_trace(
         "sales": [_sale(s, scope) for s in sales],
         "auction": _trace(lead.auction or {}) if scope.everything else {},
         "attempts": [_attempt(a) for a in attempts],
+        # the campaign's conversion postbacks: the operator's only
+        "postbacks": postback_rows(postbacks) if scope.everything else [],
     }
 
 

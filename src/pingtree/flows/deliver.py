@@ -43,7 +43,7 @@ from pingtree.failpoints import failpoint
 from pingtree.flows.auction import quote_from_json
 from pingtree.flows.picks import LeadToSell, charges_of
 from pingtree.flows.ports import LeadOnHand, Ports
-from pingtree.flows.postback import post_back
+from pingtree.flows.postback import dispatch_postbacks, postback_of_answer
 from pingtree.flows.sell import refill
 from pingtree.flows.settle import Settled, settle
 from pingtree.store.lead_fields import dedup_keys, open_answer, open_fields, seal_redirect
@@ -84,7 +84,6 @@ class Outbox:
         self._worker = Periodic("outbox worker", poll_seconds, self._sweep, "outbox sweep failed")
         self._posting: dict[str, asyncio.Task[None]] = {}
         self._waiters: dict[str, list[asyncio.Future[dict[str, Any]]]] = {}
-        self._postbacks: set[asyncio.Task[None]] = set()
         #: leads this process sold and is posting, by id (the oldest forgotten first)
         self._on_hand: OrderedDict[str, LeadOnHand] = OrderedDict()
         #: the order of each sale dispatched here and not yet taken
@@ -100,8 +99,6 @@ class Outbox:
         """Stop the worker; posts in flight get a moment to end, then are cancelled (a row
         cut off mid-post is found by the next worker as unknown, never re-sent blindly)."""
         await self._worker.stop()
-        for postback in self._postbacks:
-            postback.cancel()
         tasks = list(self._posting.values())
         if tasks:
             _, running = await asyncio.wait(tasks, timeout=5)
@@ -308,8 +305,9 @@ class Outbox:
             sale = await session.get(Sale, row.sale_id) if sale_status == "rejected" else None
             charges = _charges(snapshot, sale) if sale is not None else ()
             await ports.caps.refund(session, charges)
-            # the usual end: the lead settles in the same transaction
+            # the usual end: the lead settles in the same transaction, its postback too
             settled = None if falls_through else await settle(session, row.lead_id, now)
+            await self._postback(session, snapshot, settled, now)
             return _Recorded(charges, settled)
 
         recorded = await ports.transactions.run(record)
@@ -320,9 +318,14 @@ class Outbox:
         settled = recorded.settled
         if falls_through:
             await self._refill(snapshot, row.lead_id)
-            settled = await ports.transactions.run(
-                lambda session: settle(session, row.lead_id, ports.clock.now())
-            )
+
+            async def settle_after(session: AsyncSession) -> Settled | None:
+                later = ports.clock.now()
+                settled = await settle(session, row.lead_id, later)
+                await self._postback(session, snapshot, settled, later)
+                return settled
+
+            settled = await ports.transactions.run(settle_after)
         if settled is not None:
             self._announce(settled)
         return True
@@ -360,9 +363,17 @@ class Outbox:
         )
         self.dispatch(await refill(ports, snapshot, campaign, to_sell, sales))
 
+    async def _postback(
+        self, session: AsyncSession, snapshot: Snapshot, settled: Settled | None, now: dt.datetime
+    ) -> None:
+        """Queue the campaign's postback of a settled lead's answer in its transaction."""
+        if settled is not None:
+            campaign = snapshot.config.campaigns.get(settled.campaign_id)
+            await postback_of_answer(session, campaign, settled, now, self._lease_margin)
+
     def _announce(self, settled: Settled) -> None:
-        """Give a settled lead's answer to the sellers waiting for it, and to the campaign's
-        postback URL."""
+        """Give a settled lead's answer to the sellers waiting for it, and send the
+        campaign's postback queued with it."""
         self._on_hand.pop(settled.lead_id, None)
         ports = self._require_ports()
         answer = open_answer(settled.answer, ports.vault)
@@ -371,9 +382,7 @@ class Outbox:
                 waiting.set_result(answer)
         campaign = ports.snapshots.current().config.campaigns.get(settled.campaign_id)
         if campaign is not None and campaign.postback_url:
-            task = asyncio.create_task(post_back(ports.http, campaign.postback_url, answer))
-            self._postbacks.add(task)
-            task.add_done_callback(self._postbacks.discard)
+            dispatch_postbacks(ports, settled.lead_id)
 
     # --- the worker ------------------------------------------------------------------------
 

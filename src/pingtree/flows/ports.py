@@ -124,6 +124,14 @@ class DeliveryQueue(Protocol):
         ...
 
 
+class PostbackDispatch(Protocol):
+    """The conversion postbacks' in-process side (``flows.postback.PostbackQueue``)."""
+
+    def dispatch_lead(self, lead_id: str) -> None:
+        """Send the lead's queued postbacks now (their event's transaction committed)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Ports:
     sessions: async_sessionmaker[AsyncSession]
@@ -145,3 +153,5 @@ class Ports:
     pings: PingWriter
     #: when a sign-in to the UI must wait (``Settings.sign_in_*``)
     sign_in: SignInPolicy = field(default_factory=SignInPolicy)
+    #: sends the campaigns' conversion postbacks (``None``: queued rows wait for a worker)
+    postbacks: PostbackDispatch | None = None

@@ -31,6 +31,7 @@ from pingtree.domain.model import DEFAULT_RETURN_REASONS, ReturnReason
 from pingtree.flows.errors import Conflict, InputError, NotFound
 from pingtree.flows.money import forget_account
 from pingtree.flows.ports import Ports
+from pingtree.flows.postback import dispatch_postbacks, queue_postback
 from pingtree.principals import Forbidden, Principal
 from pingtree.store.accounts import credit_account
 from pingtree.store.ledger import (
@@ -125,6 +126,7 @@ async def request_return(
     requested = await ports.transactions.run(work)
     if requested.moved:
         await forget_account(ports, requested.claim.buyer_id)
+        dispatch_postbacks(ports, requested.claim.lead_id)
     return requested.claim
 
 
@@ -147,6 +149,7 @@ async def approve_return(
 
     claim = await ports.transactions.run(work)
     await forget_account(ports, claim.buyer_id)
+    dispatch_postbacks(ports, claim.lead_id)
     return claim
 
 
@@ -220,6 +223,8 @@ async def _approve(
     sale.return_reason = claim.reason
     await session.flush()
     await _mark_lead(session, sale.lead_id, now)
+    # the tracker hears of it: {payout} is what was charged back (0.00 when nothing was)
+    await queue_postback(session, campaign, sale.lead_id, "returned", claim.chargeback_cents, now)
 
 
 async def _mark_lead(session: AsyncSession, lead_id: str, now: dt.datetime) -> None:

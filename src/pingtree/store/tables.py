@@ -47,6 +47,7 @@ __all__ = [
     "PartyContact",
     "PartyNote",
     "PiiReveal",
+    "Postback",
     "Ping",
     "Return",
     "Sale",
@@ -678,3 +679,39 @@ class InvoiceCounter(Base):
     prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer)
+
+
+# --- conversion postbacks ----------------------------------------------------------------------
+
+
+class Postback(Base):
+    """A campaign's conversion postback of one lead's event (``flows.postback``): written in
+    the event's transaction, sent at once in-process, retried by a worker that takes rows
+    whose lease ran out, like the deliveries' outbox. One per lead and event."""
+
+    __tablename__ = "postbacks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(36))
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    #: ``sold``, ``rejected`` or ``returned``
+    event: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(8))
+    #: the template rendered: tracking macros only, never PII
+    url: Mapped[str] = mapped_column(Text)
+    #: a ``POST``'s JSON (the lead's answer), "" for a ``GET``
+    body: Mapped[str] = mapped_column(Text, default="")
+    #: ``queued`` → ``sending`` → ``sent`` / ``failed`` (refused, or given up)
+    status: Mapped[str] = mapped_column(String(16))
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[dt.datetime]
+    lease_until: Mapped[dt.datetime | None]
+    #: each try: ``at``, ``status`` (HTTP, or null), ``duration_ms``, ``error``
+    attempts: Mapped[list[Any]]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        Index("ux_postbacks_lead_event", "lead_id", "event", unique=True),
+        Index("ix_postbacks_status_due", "status", "due_at"),
+    )
