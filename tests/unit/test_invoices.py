@@ -67,7 +67,7 @@ def test_an_invoices_totals_are_its_lines_sums() -> None:
         {"kind": "buyer", "id": "alpha", "name": "Alpha"},
         NOVEMBER,
         movements,
-        closing_cents=20_000,
+        opening_cents=14_367,
         account_kind="credit",
     )
     assert document["totals"] == {
@@ -105,7 +105,7 @@ def test_a_statement_names_no_order_and_refuses_a_buyers_entry() -> None:
         Movement("c1", "chargeback", _at(5), -2881, "lead-1", "alpha_order", "acme_auto"),
         Movement("p2", "payout", _at(6), 2606, "lead-2", "bravo_order", "acme_auto"),
     ]
-    document = build_document("statement", party, NOVEMBER, movements, closing_cents=2606)
+    document = build_document("statement", party, NOVEMBER, movements, opening_cents=0)
     assert document["totals"]["payable"] == "26.06"
     assert headline(document) == ("Total payable", "26.06")
     assert document["totals"]["earned"] == "54.87"

@@ -104,14 +104,15 @@ def build_document(
     party: dict[str, str],
     period: Period,
     movements: Sequence[Movement],
-    closing_cents: int,
+    opening_cents: int,
     *,
     account_kind: str | None = None,
 ) -> dict[str, Any]:
     """The document (JSON-ready: money as text, times as ISO strings) of ``movements``, the
     party's entries on no issued document dated before ``period.end``, oldest first.
-    ``closing_cents`` is the party's balance of every entry before ``period.end``; the
-    opening balance is what is left of it without the lines.
+    ``opening_cents`` is where the party's previous document closed (0 before its first):
+    the sum of the entries on its issued documents, so ``opening + lines = closing`` is the
+    sum of every entry before ``period.end`` that issuing would have seen.
 
     ``party`` holds ``kind`` (``buyer``/``supplier``), ``id`` and ``name``. A movement of a
     kind the document does not list raises ``ValueError`` (the caller picked the entries)."""
@@ -127,7 +128,7 @@ def build_document(
         counts[movement.kind] += 1
         lines.append(_line(kind, movement, period, zone))
     movement_cents = sum(sums.values())
-    opening_cents = closing_cents - movement_cents
+    closing_cents = opening_cents + movement_cents
     totals: dict[str, Any]
     if kind == "invoice":
         due = -(sums["sale"] + sums["return"] + sums["adjustment"])

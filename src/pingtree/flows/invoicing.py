@@ -12,9 +12,11 @@ count an entry twice and, together with the next draft, add up to the ledger.
 **Issuing**, in one transaction: take the kind's next number (which locks its counter until
 the end: issues of one kind go one at a time, on both engines), refuse a period that starts
 before the end of the party's last issued one (:class:`AlreadyIssued`: periods go forward,
-so "carried" only ever means late), read the entries and the balance, store the document
-as built with its entries marked. Anything failing rolls the number back with it: numbers
-have no gaps. A period still running cannot be issued (the view refuses it).
+so "carried" only ever means late), read the entries, store the document as built with
+its entries marked. A document opens where the party's last one closed (0 before its
+first): the entries on issued documents are exactly those, so its closing balance is the
+sum of every entry before its end that it saw. Anything failing rolls the number back
+with it: numbers have no gaps. A period still running cannot be issued (the view refuses it).
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ async def issue_document(
         latest = await invoices.latest(party.account)
         if latest is not None and latest.period_end > period.start.astimezone(dt.UTC):
             raise AlreadyIssued(latest.number, latest.period_end)
-        document, entry_ids = await _built(invoices, party, period)
+        document, entry_ids = await _built(invoices, party, period, latest)
         number = document_number(party.document_kind, issued_at.year, sequence)
         document |= {
             "number": number,
@@ -170,21 +172,23 @@ def _summary(row: Invoice) -> dict[str, Any]:
 
 
 async def _build(invoices: InvoiceRepository, party: Party, period: Period) -> dict[str, Any]:
-    document, _ = await _built(invoices, party, period)
+    document, _ = await _built(invoices, party, period, await invoices.latest(party.account))
     return document
 
 
 async def _built(
-    invoices: InvoiceRepository, party: Party, period: Period
+    invoices: InvoiceRepository, party: Party, period: Period, latest: Invoice | None
 ) -> tuple[dict[str, Any], list[str]]:
+    """The document of the entries on no issued document, opening where ``latest`` (the
+    party's last issued one) closed: every entry on an issued one is before its end and on
+    it, so the balances need no second read (which could see entries the first did not)."""
     entries = await invoices.uninvoiced(party.account, party.entry_kinds, period.end)
-    closing = await invoices.balance(party.account, party.entry_kinds, period.end)
     document = build_document(
         party.document_kind,
         {"kind": party.kind, "id": party.id, "name": party.name},
         period,
         _movements(entries),
-        closing,
+        0 if latest is None else latest.closing_cents,
         account_kind=party.account_kind,
     )
     return document, [entry.id for entry in entries]

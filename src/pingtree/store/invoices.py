@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -78,16 +78,6 @@ class InvoiceRepository:
             .order_by(LedgerEntry.at, LedgerEntry.id)
         )
         return (await self._session.scalars(query)).all()
-
-    async def balance(self, account: str, kinds: Sequence[str], end: dt.datetime) -> int:
-        """The sum in cents of the account's live entries of ``kinds`` before ``end``."""
-        query = select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-            LedgerEntry.account == account,
-            LedgerEntry.test.is_(False),
-            LedgerEntry.kind.in_(kinds),
-            LedgerEntry.at < end.astimezone(dt.UTC),
-        )
-        return int(await self._session.scalar(query) or 0)
 
     async def latest(self, party: str) -> Invoice | None:
         """The party's issued document whose period ends last."""
