@@ -53,7 +53,17 @@ def test_a_buyer_signs_in_pauses_an_order_opens_a_lead_and_downloads_its_leads(
     expect(order.locator("meter")).to_have_attribute("value", "2")
     expect(page.locator("body")).not_to_contain_text("Bravo")
     nav = page.get_by_role("navigation", name="Sections")
-    expect(nav.get_by_role("link")).to_have_text(["Delivery log", "My orders", "Bought leads"])
+    expect(nav.get_by_role("link")).to_have_text(
+        [
+            "Delivery log",
+            "Party keys",
+            "My orders",
+            "Bought leads",
+            "Invoices",
+            "Returns",
+            "My account",
+        ]
+    )
     page.screenshot(path=screenshots / "buyer-portal.png", full_page=True)
 
     page.get_by_role("button", name="Pause order alpha_fl").click()

@@ -46,7 +46,19 @@ def test_an_admin_creates_a_supplier_user_who_sees_only_its_own_leads(
     page.get_by_role("link", name="Leads", exact=True).first.click()
     expect(page.get_by_role("link", name=sold["lead_id"])).to_be_visible()
     nav = page.get_by_role("navigation", name="Sections")
-    expect(nav.get_by_role("link")).to_have_text(["Your campaigns", "Leads", "Pings", "API keys"])
+    expect(nav.get_by_role("link")).to_have_text(
+        [
+            "Your campaigns",
+            "Leads",
+            "Pings",
+            "API keys",
+            "Party keys",
+            "Dispositions",
+            "Invoices",
+            "Returns",
+            "My account",
+        ]
+    )
     page.get_by_role("link", name=sold["lead_id"]).click()
     expect(page.locator("body")).not_to_contain_text("shield")
     expect(page.locator("body")).not_to_contain_text("25.00")
