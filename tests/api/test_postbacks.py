@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pingtree.mockbuyer import MockBuyer
-from tests.api.market import CONTACT, PING, Market, campaign, marketplace
+from tests.api.market import CONTACT, PING, Market, buyer, campaign, marketplace, order
 from tests.api.test_post_delivery import BUYERS, posting
 from tests.support.buyers import running_buyers
 from tests.support.tracker import Tracker, running_tracker
@@ -22,6 +22,9 @@ TEMPLATE = (
     "/cb?click={click_id}&sub={sub_id}&s2={sub_id2}&payout={payout}&status={status}"
     "&lead={lead_id}&c={campaign_id}"
 )
+
+
+FLORIDA = {"all": [{"field": "state", "op": "in", "value": ["FL"]}]}
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +163,31 @@ def test_an_unknown_macro_is_refused_at_apply(market: Market) -> None:
     (problem,) = response.json()["detail"]
     assert problem["loc"][-1] == "suppliers[0].campaigns[0].postback_url"
     assert "{clickid}" in problem["msg"]
+
+
+def test_a_lead_answered_at_once_is_posted_back_too(market: Market) -> None:
+    """Sold to a buyer with no post step, and refused for want of a buyer: each final
+    answer given with the post has its postback."""
+    with running_tracker() as tracker:
+        template = tracker.url + TEMPLATE
+        market.apply(
+            marketplace(
+                [buyer("shield", order("shield_fl", "25.00", filters=FLORIDA))],
+                [campaign(postback_url=template)],
+            )
+        )
+        sold = sell(market, {"click_id": "now-1"})
+        assert sold["status"] == "sold", sold
+        refused = market.direct_post({**PING, **CONTACT, "state": "WA", "zip": "98101"})
+        assert refused["status"] == "rejected", refused
+        heard = tracker.wait_for(2)
+    by_lead = {h.query["lead"]: h.query for h in heard}
+    assert (by_lead[sold["lead_id"]]["status"], by_lead[sold["lead_id"]]["payout"]) == (
+        "sold",
+        "17.50",
+    )
+    assert by_lead[sold["lead_id"]]["click"] == "now-1"
+    assert (by_lead[refused["lead_id"]]["status"], by_lead[refused["lead_id"]]["payout"]) == (
+        "rejected",
+        "0.00",
+    )

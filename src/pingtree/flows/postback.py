@@ -58,6 +58,7 @@ async def queue_postback(
     *,
     answer: Mapping[str, Any] | None = None,
     lease: dt.timedelta = dt.timedelta(seconds=30),
+    fields: Mapping[str, Any] | None = None,
 ) -> str | None:
     """Write the campaign's postback of the lead's ``event`` (``sold``, ``rejected`` or
     ``returned``) in ``session``'s transaction; its id, to dispatch once committed, or
@@ -65,10 +66,11 @@ async def queue_postback(
     ``payout_cents`` is the supplier's (see ``domain.postbacks``); ``answer`` the lead's
     answer as stored (its redirect URL sealed until sent), the body of a ``POST``;
     ``lease`` how long the row is left to this process to send (after it, the worker of
-    any process may)."""
+    any process may); ``fields``, the lead's fields when at hand (else read back)."""
     if campaign is None or not campaign.postback_url:
         return None
-    fields = await session.scalar(select(Lead.fields).where(Lead.id == lead_id)) or {}
+    if fields is None:
+        fields = await session.scalar(select(Lead.fields).where(Lead.id == lead_id)) or {}
     values = {name: str(fields.get(name) or "") for name in TRACKING_MACROS}
     values.update(
         lead_id=lead_id,

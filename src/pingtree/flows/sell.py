@@ -36,6 +36,7 @@ from pingtree.failpoints import failpoint
 from pingtree.flows.intake import inbound_duplicate
 from pingtree.flows.picks import LeadToSell, Pick, held_nothing, pick_orders, seller_payout
 from pingtree.flows.ports import LeadOnHand, Ports
+from pingtree.flows.postback import dispatch_postbacks, queue_postback
 from pingtree.flows.requests import new_id, rejected
 from pingtree.store.dedup import DedupRepository
 from pingtree.store.lead_fields import open_answer
@@ -104,6 +105,8 @@ async def sell(
     on_hand = LeadOnHand(lead.id, campaign.vertical_id, lead.ping_id, lead.values, orders)
     if placed.answer is not None:
         ports.outbox.dispatch(placed.pending, on_hand)
+        if campaign.postback_url and not placed.pending:  # a final answer, its postback
+            dispatch_postbacks(ports, lead.id)
         return placed.answer
     waiting = ports.outbox.expect(lead.id)
     ports.outbox.dispatch(placed.pending, on_hand)
@@ -182,6 +185,7 @@ async def _take_in(
         _finish(intake.row, "rejected", refusal, refusal, lead.auction, lead.now)
         await LeadRepository(session).insert(intake.row)
         failpoint("sale.lead")
+        await _postback(session, ports, campaign, lead, refusal, 0)
         return _Placed([], [], refusal, released)
     placed = await _place(
         session, ports, snapshot, campaign, lead, notes, dropped, len(lead.winners), row=intake.row
@@ -245,6 +249,8 @@ async def _place(
             row.cost_cents = to_cents(payout) if sales else 0
         await LeadRepository(session).insert(row)
         failpoint("sale.lead")
+        if not pending:  # answered at once: the campaign's postback of it, too
+            await _postback(session, ports, campaign, lead, answer, row.cost_cents)
     for sale, cost in zip(live, costs, strict=False):
         await SaleRepository(session).set_cost(sale.id, to_cents(cost), lead.now)
     await SaleRepository(session).insert([sale for sale, _ in sales])
@@ -279,6 +285,31 @@ async def _after_commit(
             await ports.caps.after_commit(sale.id, pick.charges)
     if release_holds and lead.ping_id is not None:
         await ports.caps.release(lead.ping_id, lead.now)
+
+
+async def _postback(
+    session: AsyncSession,
+    ports: Ports,
+    campaign: Campaign,
+    lead: LeadToSell,
+    answer: Mapping[str, Any] | None,
+    payout_cents: int,
+) -> None:
+    """Queue the campaign's postback of a final answer given at once (sold or rejected)."""
+    if answer is None or not campaign.postback_url:
+        return
+    event = "sold" if answer.get("status") == "sold" else "rejected"
+    await queue_postback(
+        session,
+        campaign,
+        lead.id,
+        event,
+        payout_cents if event == "sold" else 0,
+        lead.now,
+        answer=answer,
+        lease=ports.outbox.fresh_lease,
+        fields=lead.values,
+    )
 
 
 async def _last_sold(session: AsyncSession, lead: LeadToSell) -> Mapping[str, dt.datetime]:
