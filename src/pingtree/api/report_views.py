@@ -3,8 +3,9 @@ dashboard and reports pages both call these, so the UI holds no logic of its own
 the principal asking: the marketplace's figures are the staff's (``api.scoping``).
 
 Money is a string with two decimals; rates are numbers in ``[0, 1]`` to four decimals,
-``None`` when there was nothing to divide by. The figures are defined in
-:mod:`pingtree.store.reports`; a range is ``[start, end)``.
+``None`` when there was nothing to divide by (a return rate may pass 1 over a short range:
+a return counts on the day it was approved, its sale on the day it was sold). The figures
+are defined in :mod:`pingtree.store.reports`; a range is ``[start, end)``.
 """
 
 from __future__ import annotations

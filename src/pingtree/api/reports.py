@@ -83,7 +83,7 @@ class FiguresOut(BaseModel):
     conversion: float | None
     #: sold leads ÷ leads
     sell_rate: float | None
-    #: returned ÷ sales
+    #: returned ÷ sales (past 1 when returns approved in the range outnumber its sales)
     return_rate: float | None
 
 
