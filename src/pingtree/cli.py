@@ -1,5 +1,5 @@
 """``pingtree serve | demo | migrate | apply | export | key | token | secret | user | erase |
-test-buyer | mockbuyer``."""
+accounts | test-buyer | mockbuyer``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import asyncio
 import datetime as dt
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -17,6 +16,8 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.bootstrap import create_api_key
+from pingtree.cli_accounts import accounts_app
+from pingtree.cli_support import DatabaseUrl, DataDir, settings_from, with_sessions
 from pingtree.config.apply import apply_config, export_config
 from pingtree.config.compile import compile_config
 from pingtree.config.errors import ConfigError
@@ -27,10 +28,8 @@ from pingtree.flows.erase import Eraser, erase_consumer, erase_older_than
 from pingtree.flows.errors import InputError, NotFound
 from pingtree.flows.try_buyer import try_buyer
 from pingtree.metrics import MULTIPROCESS_ENV, prepare_multiprocess_dir
-from pingtree.settings import Settings
 from pingtree.store.buyer_secrets import SECRET_NAME, BuyerSecretRepository, env_secret
 from pingtree.store.config_repo import ConfigRepository
-from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate as run_migrations
 from pingtree.store.secrets import PiiVault, load_server_key
 from pingtree.store.transactions import Transactions
@@ -47,40 +46,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(secret_app, name="secret")
 user_app = typer.Typer(help="People who sign in to the admin UI.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
-
-T = TypeVar("T")
-
-DataDir = Annotated[
-    Path | None, typer.Option(help="data directory [env PINGTREE_DATA_DIR, default ./data]")
-]
-DatabaseUrl = Annotated[
-    str | None, typer.Option(help="database URL [env PINGTREE_DATABASE_URL, default SQLite]")
-]
-
-
-def _settings(data_dir: Path | None, database_url: str | None, **extra: object) -> Settings:
-    # flags win over the environment; the environment fills the rest
-    overrides: dict[str, object] = {k: v for k, v in extra.items() if v is not None}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    return Settings(**overrides)  # type: ignore[arg-type]
-
-
-def _with_sessions(
-    settings: Settings, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
-) -> T:
-    async def run() -> T:
-        url = settings.resolved_database_url()
-        await run_migrations(url)
-        engine = create_engine(url)
-        try:
-            return await work(session_factory(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
+app.add_typer(accounts_app, name="accounts")
 
 
 @app.command()
@@ -95,7 +61,7 @@ def serve(
     redis_url: Annotated[str | None, typer.Option(help="[env PINGTREE_REDIS_URL]")] = None,
 ) -> None:
     """Run the HTTP server."""
-    settings = _settings(
+    settings = settings_from(
         data_dir, database_url, host=host, port=port, workers=workers, redis_url=redis_url
     )
     # migrate once here, not in every worker
@@ -129,7 +95,7 @@ def serve(
 @app.command()
 def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Upgrade the database schema to the latest version."""
-    settings = _settings(data_dir, database_url)
+    settings = settings_from(data_dir, database_url)
     asyncio.run(run_migrations(settings.resolved_database_url()))
     typer.echo("database is up to date")
 
@@ -144,10 +110,10 @@ def apply(
 ) -> None:
     """Validate a configuration file and apply it atomically."""
     text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
-    settings = _settings(data_dir, database_url)
+    settings = settings_from(data_dir, database_url)
     now = dt.datetime.now(dt.UTC)
     try:
-        diff = _with_sessions(
+        diff = with_sessions(
             settings,
             lambda sessions: apply_config(sessions, text, now, prune=prune, dry_run=dry_run),
         )
@@ -164,15 +130,15 @@ def apply(
 @app.command()
 def export(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Print the whole configuration as YAML."""
-    typer.echo(_with_sessions(_settings(data_dir, database_url), export_config), nl=False)
+    typer.echo(with_sessions(settings_from(data_dir, database_url), export_config), nl=False)
 
 
 def _create_key(
     role: str, campaign_id: str | None, label: str, data_dir: Path | None, database_url: str | None
 ) -> str:
-    settings = _settings(data_dir, database_url)
+    settings = settings_from(data_dir, database_url)
     if campaign_id is not None:
-        document = _with_sessions(settings, _stored_document)
+        document = with_sessions(settings, _stored_document)
         known = {c.id for supplier in document.suppliers for c in supplier.campaigns}
         if campaign_id not in known:
             typer.echo(
@@ -256,7 +222,7 @@ def user_create(
             )
 
     try:
-        _with_sessions(_settings(data_dir, database_url), create)
+        with_sessions(settings_from(data_dir, database_url), create)
     except ValueError as exc:  # a bad role, a short password, a taken name
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -276,7 +242,7 @@ def secret_set(
         typer.echo("a secret name is letters, digits, '_', '.' or '-' (64 at most)", err=True)
         raise typer.Exit(1)
     value = sys.stdin.read().strip()
-    settings = _settings(data_dir, database_url)
+    settings = settings_from(data_dir, database_url)
     vault = PiiVault(load_server_key(settings.secret_key, settings.data_dir))
 
     async def store(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -284,7 +250,7 @@ def secret_set(
             await BuyerSecretRepository(session).set(name, value, vault, dt.datetime.now(dt.UTC))
 
     try:
-        _with_sessions(settings, store)
+        with_sessions(settings, store)
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -299,7 +265,7 @@ def secret_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> N
         async with sessions() as session:
             return list(await BuyerSecretRepository(session).listing())
 
-    for name, updated in _with_sessions(_settings(data_dir, database_url), listing):
+    for name, updated in with_sessions(settings_from(data_dir, database_url), listing):
         typer.echo(f"{name}\t{updated.isoformat()}")
 
 
@@ -319,7 +285,7 @@ def erase(
     if (email, phone, lead, older_than_days) == (None, None, None, None):
         typer.echo("give --email, --phone, --lead or --older-than-days", err=True)
         raise typer.Exit(1)
-    settings = _settings(data_dir, database_url)
+    settings = settings_from(data_dir, database_url)
     vault = PiiVault(load_server_key(settings.secret_key, settings.data_dir))
 
     async def run(sessions: async_sessionmaker[AsyncSession]) -> str:
@@ -335,7 +301,7 @@ def erase(
         return f"erased the PII of {done['leads']} lead(s) (erasure {done['id']})"
 
     try:
-        typer.echo(_with_sessions(settings, run))
+        typer.echo(with_sessions(settings, run))
     except NotFound as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -368,7 +334,7 @@ def try_buyer_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Send a sample ping and post to an order's endpoints; show requests, answers, readings."""
-    settings = _settings(data_dir, database_url)
+    settings = settings_from(data_dir, database_url)
     overrides = dict(item.split("=", 1) for item in field or [] if "=" in item)
 
     async def run(sessions: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
@@ -395,7 +361,7 @@ def try_buyer_command(
             )
 
     try:
-        exchanges = _with_sessions(settings, run)
+        exchanges = with_sessions(settings, run)
     except NotFound as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None

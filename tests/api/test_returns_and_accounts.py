@@ -6,17 +6,21 @@ balances agree to the cent."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import subprocess
+import sys
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from pingtree.domain.caps import ACCOUNT_WINDOW, account_scope
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.ledger import LedgerRepository
 from pingtree.store.tables import CapUsage, LedgerEntry
+from tests.api.conftest import SECRET
 from tests.api.market import PING, Market, buyer, campaign, marketplace, order
+from tests.support.processes import cli, server_env
 
 
 def _market(**account: Any) -> dict[str, Any]:
@@ -250,3 +254,40 @@ def test_an_adjustment_needs_a_reason_and_moves_the_account_both_ways(market: Ma
     assert market.sell()["status"] == "sold"
     assert market.ping(PING)["status"] == "rejected"  # 0.00 left: a 20.00 price does not fit
     assert Decimal(_account(market)["available"]) == 0
+
+
+def test_accounts_check_finds_a_counter_off_the_ledger_and_rebuilds_it(market: Market) -> None:
+    market.apply(_market())
+    _top_up(market, "45.00")
+    market.sell()
+    env = server_env(market.settings, SECRET)
+    assert cli(env, "accounts", "check").endswith(
+        "acme: balance 25.00, in flight 0.00, counter -25.00 (expected -25.00): ok"
+    )
+
+    async def corrupt() -> None:
+        engine = create_engine(market.settings.resolved_database_url())
+        try:
+            async with session_factory(engine).begin() as session:
+                await session.execute(
+                    update(CapUsage)
+                    .where(CapUsage.scope == account_scope("acme"))
+                    .values(used=1000)
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(corrupt())
+    found = subprocess.run(
+        [sys.executable, "-m", "pingtree", "accounts", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert found.returncode == 1
+    assert "counter 10.00 (expected -25.00): DISAGREES" in found.stdout
+    assert cli(env, "accounts", "check", "--repair").endswith("repaired")
+    assert cli(env, "accounts", "check").endswith("ok")
+    _, counter, _ = _ledger(market)
+    assert counter == -2500

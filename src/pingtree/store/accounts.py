@@ -20,6 +20,7 @@ flight (a test checks this on both engines), and the counter can be rebuilt from
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,7 +31,14 @@ from pingtree.domain.caps import ACCOUNT_WINDOW, account_scope
 from pingtree.store.ledger import buyer_account
 from pingtree.store.tables import CapUsage, LedgerEntry, Sale
 
-__all__ = ["IN_FLIGHT", "account_counter", "credit_account", "open_accounts"]
+__all__ = [
+    "IN_FLIGHT",
+    "AccountCheck",
+    "account_counter",
+    "check_accounts",
+    "credit_account",
+    "open_accounts",
+]
 
 #: the statuses of a sale whose price its buyer's account holds without a ledger entry yet
 IN_FLIGHT = ("pending", "unknown")
@@ -47,6 +55,56 @@ async def account_counter(session: AsyncSession, buyer_id: str) -> int | None:
     return None if value is None else int(value)
 
 
+@dataclass(frozen=True)
+class AccountCheck:
+    """A buyer's account counter against the ledger: ``counter`` should be
+    ``in_flight - balance``."""
+
+    buyer_id: str
+    balance: int
+    in_flight: int
+    counter: int
+
+    @property
+    def expected(self) -> int:
+        return self.in_flight - self.balance
+
+    @property
+    def agrees(self) -> bool:
+        return self.counter == self.expected
+
+
+async def check_accounts(session: AsyncSession) -> list[AccountCheck]:
+    """Every opened account's counter next to what the ledger and the sales in flight say
+    it should be (``pingtree accounts check``)."""
+    rows = await session.execute(
+        select(CapUsage.scope, CapUsage.used).where(
+            CapUsage.scope.startswith(account_scope("")), CapUsage.window_key == ACCOUNT_WINDOW
+        )
+    )
+    checks = []
+    for scope, used in rows.all():
+        buyer_id = scope.removeprefix(account_scope(""))
+        balance, in_flight = await _standing(session, buyer_id)
+        checks.append(AccountCheck(buyer_id, balance, in_flight, int(used)))
+    return sorted(checks, key=lambda check: check.buyer_id)
+
+
+async def _standing(session: AsyncSession, buyer_id: str) -> tuple[int, int]:
+    """The buyer's live ledger balance and the prices of its live sales in flight."""
+    balance = await session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
+            LedgerEntry.account == buyer_account(buyer_id), LedgerEntry.test.is_(False)
+        )
+    )
+    in_flight = await session.scalar(
+        select(func.coalesce(func.sum(Sale.revenue_cents), 0)).where(
+            Sale.buyer_id == buyer_id, Sale.status.in_(IN_FLIGHT), Sale.test.is_(False)
+        )
+    )
+    return int(balance or 0), int(in_flight or 0)
+
+
 async def open_accounts(session: AsyncSession, buyer_ids: Collection[str]) -> None:
     """Set each buyer's counter from the ledger, in ``session``'s transaction: minus its
     live balance, plus the prices of its live sales still in flight."""
@@ -54,17 +112,8 @@ async def open_accounts(session: AsyncSession, buyer_ids: Collection[str]) -> No
         return
     upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for buyer_id in sorted(buyer_ids):
-        balance = await session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-                LedgerEntry.account == buyer_account(buyer_id), LedgerEntry.test.is_(False)
-            )
-        )
-        in_flight = await session.scalar(
-            select(func.coalesce(func.sum(Sale.revenue_cents), 0)).where(
-                Sale.buyer_id == buyer_id, Sale.status.in_(IN_FLIGHT), Sale.test.is_(False)
-            )
-        )
-        used = int(in_flight or 0) - int(balance or 0)
+        balance, in_flight = await _standing(session, buyer_id)
+        used = in_flight - balance
         statement = upsert(CapUsage).values(
             scope=account_scope(buyer_id), window_key=ACCOUNT_WINDOW, used=used
         )
