@@ -87,7 +87,9 @@ def signed_in(market: Market, username: str) -> Iterator[httpx.Client]:
 
 def _row(html: str, lead_id: str) -> str:
     """The queue's row of ``lead_id``'s return."""
-    rows = [row for row in re.findall(r"<tr id=\"return-.*?</tr>", html, re.S) if lead_id in row]
+    rows: list[str] = [
+        row for row in re.findall(r"<tr id=\"return-.*?</tr>", html, re.S) if lead_id in row
+    ]
     assert len(rows) == 1, html
     return rows[0]
 
@@ -121,9 +123,9 @@ def test_a_buyer_asks_from_its_lead_page_and_an_operator_approves_it(
         )
         assert asked.status_code == 303
         assert asked.headers["location"] == f"/ui/bought-leads/{lead_id}#return"
-        page = bea.get(f"/ui/bought-leads/{lead_id}").text
-        assert "Request a return" not in page
-        assert "Waiting for the operator" in page
+        asked_page = bea.get(f"/ui/bought-leads/{lead_id}").text
+        assert "Request a return" not in asked_page
+        assert "Waiting for the operator" in asked_page
         again = bea.post(
             f"/ui/bought-leads/{lead_id}/return",
             data={"csrf_token": token, "reason": "wrong_number"},
@@ -144,14 +146,14 @@ def test_a_buyer_asks_from_its_lead_page_and_an_operator_approves_it(
         assert stranger.status_code == 404
 
     with signed_in(market, "ana") as ana:  # the analyst reads the queue, decides nothing
-        queue = ana.get("/ui/returns")
-        row = _row(queue.text, lead_id)
+        ana_queue = ana.get("/ui/returns")
+        row = _row(ana_queue.text, lead_id)
         for shown in ("alpha", "alpha_fl", "acme_auto", "wrong_number", ALPHA_PRICE, "user:"):
             assert shown in row, shown
-        assert "/approve" not in queue.text
+        assert "/approve" not in ana_queue.text
         refused = ana.post(
-            f"/ui/returns/{_return_id(queue.text, lead_id)}/approve",
-            data={"csrf_token": csrf_token(queue.text)},
+            f"/ui/returns/{_return_id(ana_queue.text, lead_id)}/approve",
+            data={"csrf_token": csrf_token(ana_queue.text)},
         )
         assert refused.status_code == 403
 
@@ -197,15 +199,15 @@ def test_a_buyer_asks_from_its_lead_page_and_an_operator_approves_it(
         row = _row(returns.text, lead_id)
         assert "approved" in row
         assert ALPHA_PAYOUT in row
-        account = sam.get("/ui/my-account").text
+        sam_account = sam.get("/ui/my-account").text
         assert re.search(
-            rf"chargeback</span></td>\s*<td class=\"num\">-{ALPHA_PAYOUT}</td>", account
+            rf"chargeback</span></td>\s*<td class=\"num\">-{ALPHA_PAYOUT}</td>", sam_account
         )
         lead = sam.get(f"/ui/leads/{lead_id}").text
         assert f"Charged back {ALPHA_PAYOUT}" in lead
-        for page in (returns.text, account, lead):
+        for shown_page in (returns.text, sam_account, lead):
             for word in (ALPHA_NAME, ALPHA_PRICE, "alpha_fl", "disconnected"):
-                assert word not in page, word
+                assert word not in shown_page, word
 
 
 def test_an_operator_returns_a_sale_from_the_lead_page_and_a_denial_needs_a_reason(
@@ -321,11 +323,11 @@ def test_an_operator_tops_up_and_adjusts_accounts_and_bad_input_is_named(
         assert otto.get("/ui/accounts/supplier/acme?from=tomorrow").status_code == 400
         assert otto.get("/ui/accounts/supplier/nobody").status_code == 404
     with signed_in(market, "ana") as ana:  # the analyst reads, moves nothing
-        page = ana.get("/ui/accounts/buyer/alpha")
-        assert page.status_code == 200
-        assert "Record top-up" not in page.text
+        read_only = ana.get("/ui/accounts/buyer/alpha")
+        assert read_only.status_code == 200
+        assert "Record top-up" not in read_only.text
         refused = ana.post(
             "/ui/accounts/buyer/alpha/top-up",
-            data={"csrf_token": csrf_token(page.text), "amount": "5.00"},
+            data={"csrf_token": csrf_token(read_only.text), "amount": "5.00"},
         )
         assert refused.status_code == 403
