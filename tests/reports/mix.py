@@ -14,19 +14,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import uuid_utils
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pingtree.store.ledger import (
-    EntryKind,
-    LedgerRepository,
-    book_sales,
-    buyer_account,
-    new_entry,
-    supplier_account,
-)
-from pingtree.store.tables import Lead, LedgerEntry, Ping, Return, Sale
+from pingtree.store.ledger import book_sales
+from pingtree.store.tables import Lead, LedgerEntry, Ping, Sale
 from tests.api.market import AUTO_VERTICAL, CONTACT, PING, Market, buyer, campaign, order
 
 FRIDAY = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
@@ -129,74 +121,21 @@ async def run_mix(market: Market, db: async_sessionmaker[AsyncSession]) -> None:
         refused_sales = await session.scalars(select(Sale.id).where(Sale.lead_id == refused))
         await book_sales(session, list(refused_sales), now)  # as SaleRepository does
     for lead_id in (returned, fridays):
-        await approve_return(db, lead_id, now, reason="wrong_number")
+        approve_return(market, lead_id, reason="wrong_number")
 
 
-async def approve_return(
-    db: async_sessionmaker[AsyncSession],
-    lead_id: str,
-    now: dt.datetime,
-    *,
-    reason: str,
-    charge_back: bool = True,
-) -> None:
-    """Approve a return of the lead's sale as the returns flow does: the approved
-    ``returns`` row, the buyer's ``return`` credit of the price and (by the campaign's rule)
-    the supplier's ``chargeback`` of its payout, dated the approval, and the sale's
-    ``returned_at``."""
-    async with db.begin() as session:
-        sale = (await session.scalars(select(Sale).where(Sale.lead_id == lead_id))).one()
-        return_id = str(uuid_utils.uuid7())
-        chargeback = sale.cost_cents if charge_back else 0
-        session.add(
-            Return(
-                id=return_id,
-                sale_id=sale.id,
-                lead_id=sale.lead_id,
-                buyer_id=sale.buyer_id,
-                order_id=sale.order_id,
-                campaign_id=sale.campaign_id,
-                supplier_id=sale.supplier_id,
-                reason=reason,
-                comment="",
-                status="approved",
-                requested_by="user:ops",
-                requested_at=now,
-                decided_by="user:ops",
-                decided_at=now,
-                decision_note="",
-                credit_cents=sale.revenue_cents,
-                chargeback_cents=chargeback,
-            )
-        )
-        entries = [
-            new_entry(
-                EntryKind.RETURN,
-                buyer_account(sale.buyer_id),
-                sale.revenue_cents,
-                now,
-                sale=sale,
-                return_id=return_id,
-                principal="user:ops",
-                note=reason,
-            )
-        ]
-        if chargeback:
-            entries.append(
-                new_entry(
-                    EntryKind.CHARGEBACK,
-                    supplier_account(sale.supplier_id),
-                    -chargeback,
-                    now,
-                    sale=sale,
-                    return_id=return_id,
-                    principal="user:ops",
-                    note=reason,
-                )
-            )
-        await LedgerRepository(session).add(entries)
-        sale.returned_at = now
-        sale.return_reason = reason
+def approve_return(market: Market, lead_id: str, *, reason: str) -> None:
+    """Return the lead's sale through the admin API and approve it (``flows.returns``): the
+    buyer's ``return`` credit of the price and, by the campaign's rule, the supplier's
+    ``chargeback`` of its payout, dated the approval; the sale's ``returned_at``."""
+    asked = market.http.post(
+        "/api/v1/admin/returns", json={"lead_id": lead_id, "reason": reason}, headers=market.admin
+    )
+    assert asked.status_code == 201, asked.text
+    approved = market.http.post(
+        f"/api/v1/admin/returns/{asked.json()['id']}/approve", headers=market.admin
+    )
+    assert approved.status_code == 200, approved.text
 
 
 def _sold(answer: dict[str, Any]) -> str:

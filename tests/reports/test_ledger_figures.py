@@ -2,9 +2,10 @@
 returns; and reports group by a lead's tracking fields and report dimensions (attribution).
 
 Leads are sold through the real HTTP API, one buyer through its real post endpoint (a mock
-buyer on loopback); returns are approved as the returns flow does (``mix.approve_return``),
-one of them a day after its sale; an operator's top-up and payment of a supplier are in the
-ledger too, and no report counts them (they move balances, not what a lead earned).
+buyer on loopback); returns are approved through the admin API (``flows.returns``), one a
+day after its sale, one of a campaign that does not charge returns back; an operator's
+top-up and payment of a supplier are in the ledger too, and no report counts them (they
+move balances, not what a lead earned).
 """
 
 from __future__ import annotations
@@ -109,8 +110,8 @@ async def sold(
     leads["tx"] = sell(market, {"sub_id": "pub-2"}, zip="77001", state="TX", credit="fair")
     leads["bare"] = sell(market, {})
     for name in ("yesterday", "fb"):  # the buyer's and the supplier's money back
-        await approve_return(db, leads[name], now, reason="wrong_number")
-    await approve_return(db, leads["kept"], now, reason="duplicate", charge_back=False)
+        approve_return(market, leads[name], reason="wrong_number")
+    approve_return(market, leads["kept"], reason="duplicate")  # its campaign keeps the payout
     async with db.begin() as session:  # an operator's entries: of no sale
         await LedgerRepository(session).add(
             [
