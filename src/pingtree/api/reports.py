@@ -213,8 +213,9 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     async def summary(
         range_: _Range = in_range, test: Test = False, caller: Caller = admin
     ) -> SummaryOut:
-        """The dashboard's figures over the range: pings, posts, sold, acceptance rate,
-        ping → post conversion, revenue, cost and profit of the sales that count."""
+        """The dashboard's figures over the range: pings, posts, sold and returned, acceptance
+        rate, ping → post conversion, return rate, and the ledger's money gross and net of
+        returns."""
         figures = await views.summary(
             ports, token_principal(caller), range_.start, range_.end, test=test
         )
