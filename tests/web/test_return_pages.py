@@ -240,6 +240,11 @@ def test_an_operator_returns_a_sale_from_the_lead_page_and_a_denial_needs_a_reas
         )
         assert denied.status_code == 303
         assert "the consent is on file" in otto.get("/ui/returns?status=denied").text
+        # a page of older ones: those before the one named, and a way back to the newest
+        older = otto.get(f"/ui/returns?status=all&before={return_id}").text
+        assert lead_id not in older
+        assert "« Newest" in older
+        assert otto.get("/ui/returns?status=gone").status_code == 400
     with signed_in(market, "bea") as bea:
         page = bea.get(f"/ui/bought-leads/{lead_id}").text
         assert "Denied: the consent is on file" in page

@@ -31,6 +31,9 @@ _Note = Annotated[str, Form(max_length=MAX_COMMENT)]
 #: the queue's filter: a status, or ``all``; none given, the staff's default is ``requested``
 _STATUS_CHOICES = ("all", *money_views.RETURN_STATUSES)
 
+#: the returns a page shows (the view's default)
+_PAGE = 100
+
 T = TypeVar("T")
 
 
@@ -42,9 +45,10 @@ def return_pages(site: Site) -> APIRouter:
     async def queue(
         request: Request,
         status: Annotated[str, Query(max_length=16)] = "",
+        before: Annotated[str | None, Query(pattern=_ID)] = None,
         viewer: Principal = Depends(site.signed_in),
     ) -> HTMLResponse:
-        return await _queue_page(site, request, viewer, status)
+        return await _queue_page(site, request, viewer, status, before=before)
 
     @router.post("/ui/returns/{return_id}/approve")
     async def approve(
@@ -116,8 +120,10 @@ async def _queue_page(
     status: str,
     errors: list[str] | None = None,
     *,
+    before: str | None = None,
     code: int = 200,
 ) -> HTMLResponse:
+    """The returns ``viewer`` may see with ``status``, newest first, a page at a time."""
     if status and status not in _STATUS_CHOICES:
         raise PageError(
             400, "The filter is not valid.", [f"status: one of {', '.join(_STATUS_CHOICES)}"]
@@ -125,8 +131,12 @@ async def _queue_page(
     if not status:  # the staff's queue is what waits for them; a party sees all its own
         status = "requested" if viewer.is_staff else "all"
     rows = await money_views.return_list(
-        site.ports, viewer, status=None if status == "all" else status
+        site.ports, viewer, status=None if status == "all" else status, before=before
     )
+    older = None
+    if len(rows) == _PAGE:
+        older = str(request.url.include_query_params(status=status, before=rows[-1]["id"]))
+    newest = str(request.url.remove_query_params("before")) if before else None
     return site.render(
         request,
         "returns.html",
@@ -135,6 +145,8 @@ async def _queue_page(
         shown_status=status,
         statuses=_STATUS_CHOICES,
         errors=errors or [],
+        older=older,
+        newest=newest,
         status=code,
     )
 
