@@ -78,6 +78,20 @@ def test_a_buyer_reports_from_its_portal_and_each_party_sees_what_it_may(market:
         assert "bravo" in report.text
         assert "1250.50" in report.text
 
+    _user(market, "ana", "analyst")
+    with _signed_in(market, "ana") as http:
+        lead = http.get(f"/ui/leads/{alpha_lead}").text
+        assert "1250.50" in lead
+        assert "policy 7" not in lead  # a note may name the consumer: no PII for an analyst
+
+    # erasing the consumer takes the notes, keeps the codes and values
+    erased = market.http.post(
+        "/api/v1/admin/erasures", headers=market.admin, json={"lead_id": alpha_lead}
+    )
+    assert erased.status_code == 201, erased.text
+    kept = market.http.get(f"/api/v1/admin/leads/{alpha_lead}/dispositions", headers=market.admin)
+    assert [(d["code"], d["value"], d["note"]) for d in kept.json()] == [("sold", "1250.50", "")]
+
     with _signed_in(market, "sam") as http:
         lead = http.get(f"/ui/leads/{alpha_lead}").text
         assert "<code>sold</code>" in lead

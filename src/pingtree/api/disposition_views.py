@@ -6,8 +6,8 @@ Who may do what, by the principal:
 - a ``buyer`` (its user in the portal, or its key on ``/api/v1/buyer``) reports and reads
   the dispositions of a lead it bought and still owns (its sale ``sold``); any other lead is
   :class:`~pingtree.flows.errors.NotFound`, as if it did not exist;
-- staff read every lead's; those who may operate report for a buyer too (naming it when the
-  lead was sold to several);
+- staff read every lead's (an analyst, who sees no personal data, without their notes);
+  those who may operate report for a buyer too (naming it when the lead was sold to several);
 - a ``supplier`` reads on its own campaigns' leads the codes only: never the buyer, the
   value or the note;
 - the report (:func:`disposition_report`) is the staff's over everything, and a supplier's
@@ -155,7 +155,10 @@ async def lead_dispositions(
             raise NotFound("no such lead")
         return [_full(row, codes, staff=False) for row in rows]
     if principal.is_staff:
-        return [_full(row, codes, staff=True) for row in rows]
+        shown = [_full(row, codes, staff=True) for row in rows]
+        if not principal.may_reveal_pii:  # a buyer may have named the consumer in a note
+            shown = [{**row, "note": None} for row in shown]
+        return shown
     if principal.role == "supplier" and principal.supplier_id:
         if not scope_for(ports, principal).has_campaign(lead.campaign_id):
             raise NotFound("no such lead")

@@ -10,7 +10,9 @@ sales; its pings (which never hold PII). What goes:
   URL is cut to its origin (a buyer's echo may hold PII, whatever the masking did);
 - its dedup keys (HMACs of its phone and email), so it no longer matches the person;
 - rows a writer set aside that concern it;
-- the text of its outbox rows (reason, redirect URL, token) that holds a PII value.
+- the text of its outbox rows (reason, redirect URL, token) that holds a PII value;
+- the notes of the buyers' dispositions of it (a buyer may name the consumer in one); their
+  codes and values stay.
 
 The repository never commits: the flow (``flows.erase``) owns each batch's transaction.
 """
@@ -27,6 +29,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.domain.model import FieldSpec, FieldType, Vertical
+from pingtree.store.dispositions import DispositionRepository
 from pingtree.store.lead_fields import dedup_keys
 from pingtree.store.pii_text import ERASED, holds, origin, pii_values, scrub, scrub_auction
 from pingtree.store.secrets import PiiVault
@@ -155,6 +158,7 @@ class ErasureRepository:
                 ping_ids.add(lead.ping_id)
         ids = [lead.id for lead in erased]
         await self._session.execute(delete(DedupKey).where(DedupKey.lead_id.in_(ids)))
+        await DispositionRepository(self._session).forget_notes(ids)
         await self._drop_set_aside(set(ids), ping_ids)
         return erased
 
