@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pingtree.api import money_views
 from pingtree.api.scoping import may_open
-from pingtree.flows.errors import Conflict, InputError
+from pingtree.flows.errors import InputError
 from pingtree.flows.returns import MAX_COMMENT
 from pingtree.principals import Principal
 from pingtree.web.site import PageError, Site
@@ -156,27 +156,19 @@ async def _decide(
 ) -> Response:
     """Approve or deny, back to the queue; a refused note is shown on the queue (422)."""
     try:
-        await _conflict_as_page(
-            money_views.decide_return(site.ports, viewer, return_id, approve=approve, note=note)
-        )
+        await money_views.decide_return(site.ports, viewer, return_id, approve=approve, note=note)
     except InputError as invalid:
         return await _queue_page(site, request, viewer, "requested", _lines(invalid), code=422)
     return RedirectResponse("/ui/returns", status_code=303)
 
 
 async def _refused_as_page(work: Awaitable[T], message: str) -> T:
-    """Await a view; bad input as a 422 page naming each field, a conflict as a 409."""
-    try:
-        return await _conflict_as_page(work)
-    except InputError as invalid:
-        raise PageError(422, message, _lines(invalid)) from None
-
-
-async def _conflict_as_page(work: Awaitable[T]) -> T:
+    """Await a view; bad input as a 422 page naming each field (a conflict is a 409 page,
+    as on every page)."""
     try:
         return await work
-    except Conflict as conflict:
-        raise PageError(409, f"Not done: {conflict}.") from None
+    except InputError as invalid:
+        raise PageError(422, message, _lines(invalid)) from None
 
 
 def _lines(error: InputError) -> list[str]:

@@ -7,7 +7,8 @@ session's :class:`~pingtree.principals.Principal` which every view function take
 (POST: the form's ``csrf_token`` must be the session's). A default value, not ``Annotated``:
 postponed annotations cannot name ``site``, a local. Raising :class:`PageError` answers with
 an error page; a missing ping or lead (``NotFound``), a section the principal may not
-open (``Forbidden``, 403) and invalid input are pages too.
+open (``Forbidden``, 403), a thing whose state refuses the request (``Conflict``, 409) and
+invalid input are pages too.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from jinja2 import Environment
 from starlette.datastructures import URL
 
 from pingtree.api.user_views import session_principal
-from pingtree.flows.errors import NotFound
+from pingtree.flows.errors import Conflict, NotFound
 from pingtree.flows.ports import Ports
 from pingtree.principals import Forbidden, Principal
 
@@ -182,6 +183,8 @@ def _page_route_class(site: Site) -> type[APIRoute]:
                     return site.error_page(request, error.status, error.message, error.details)
                 except Forbidden as refused:
                     return site.error_page(request, 403, str(refused))
+                except Conflict as conflict:
+                    return site.error_page(request, 409, f"Not done: {conflict}.")
 
             return page
 
