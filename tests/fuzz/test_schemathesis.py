@@ -263,6 +263,10 @@ _LOOSE = (
     # an invoice's period is ``month`` or ``from`` and ``to`` (not both, from ≤ to, ended
     # before it is issued), of a party of the live configuration: rules of the data
     (None, "^/api/v1/admin/invoices"),
+    # a return names a sold sale (or a lead sold once) and a reason of its vertical's list;
+    # a top-up is more than zero, an adjustment not zero: rules of the data and of the kind
+    ("POST", "^/api/v1/admin/returns$"),
+    ("POST", "^/api/v1/admin/accounts/"),
     # a scorecard's range is the reports': ``period`` or ``from`` and ``to``, not both
     ("GET", "^/api/v1/admin/(buyers|suppliers)/[{](buyer|supplier)_id[}]/scorecard$"),
 )

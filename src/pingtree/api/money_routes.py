@@ -4,7 +4,7 @@
 - ``/api/v1/buyer/returns``, ``/api/v1/buyer/account``: a buyer's own key;
 - ``/api/v1/supplier/returns``, ``/api/v1/supplier/account``: a supplier's own key.
 
-Amounts are JSON strings or numbers (``"250.00"``, ``250``); they must be whole cents.
+Amounts are JSON strings of whole cents (``"250.00"``, ``"-12.5"``).
 """
 
 from __future__ import annotations
@@ -52,13 +52,23 @@ class BuyerReturnAsked(BaseModel):
 
 
 class Decision(BaseModel):
-    #: why; required to deny (the buyer is shown it)
+    #: why (the buyer is shown it)
     note: str = Field(default="", max_length=MAX_COMMENT)
 
 
+class Denial(BaseModel):
+    #: why, required: the buyer is shown it
+    note: str = Field(min_length=1, max_length=MAX_COMMENT, pattern=r"\S")
+
+
 class Movement(BaseModel):
-    amount: Decimal = Field(allow_inf_nan=False, max_digits=12, decimal_places=2)
+    #: money as text: ``"250.00"``, ``"-12.5"``; whole cents
+    amount: str = Field(pattern=r"^-?[0-9]{1,8}(\.[0-9]{1,2})?$")
     note: str = Field(default="", max_length=MAX_NOTE)
+
+    @property
+    def value(self) -> Decimal:
+        return Decimal(self.amount)
 
 
 def money_router(ports: Ports, keys: KeyChecker) -> APIRouter:
@@ -108,7 +118,7 @@ def _admin_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
         )
 
     @router.post("/returns/{return_id}/deny", responses={409: {"description": "decided"}})
-    async def deny(return_id: Id, body: Decision, caller: Caller = admin) -> dict[str, Any]:
+    async def deny(return_id: Id, body: Denial, caller: Caller = admin) -> dict[str, Any]:
         """Deny, saying why (``note``)."""
         return await views.decide_return(
             ports, token_principal(caller), return_id, approve=False, note=body.note
@@ -138,7 +148,7 @@ def _admin_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
     async def top_up(buyer_id: Id, body: Movement, caller: Caller = admin) -> dict[str, Any]:
         """Money received from a buyer: a ``topup`` entry; the auction sees it at once."""
         return await views.top_up_buyer(
-            ports, token_principal(caller), buyer_id, body.amount, body.note
+            ports, token_principal(caller), buyer_id, body.value, body.note
         )
 
     @router.post("/accounts/{party}/{party_id}/adjustments", status_code=201)
@@ -147,7 +157,7 @@ def _admin_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
     ) -> dict[str, Any]:
         """An ``adjustment`` entry (either sign), with its reason (``note``, required)."""
         return await views.adjust_account(
-            ports, token_principal(caller), party, party_id, body.amount, body.note
+            ports, token_principal(caller), party, party_id, body.value, body.note
         )
 
     return router
