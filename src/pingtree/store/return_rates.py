@@ -23,6 +23,7 @@ from pingtree.store.tables import Sale
 
 __all__ = ["ReturnStanding"]
 
+
 class ReturnStanding:
     def __init__(
         self,
