@@ -46,11 +46,14 @@ CONTACT_LIMITS = {"name": 200, "role": 200, "email": 254, "phone": 50, "notes": 
 #: what a business phone number may hold: digits, separators, a ``+``, an extension (the
 #: API's schema says the same)
 PHONE_PATTERN = r"^[0-9 ()+./xX#-]*(ext\.? ?[0-9]+)?$"
+#: the spaces trimmed off every field: ASCII's only, which every regex flavour (the API's
+#: schema in OpenAPI's, pydantic's and ours) reads alike
+_SPACES = " \t\r\n\f\v"
 #: an email address as a business contact has one: something, ``@``, a dotted domain (a
 #: contact is no consumer: no deliverability or canonical spelling is asked)
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_PATTERN = r"^[^@ \t\r\n\f\v]+@[^@ \t\r\n\f\v]+\.[^@ \t\r\n\f\v]+$"
 #: text with something besides spaces in it
-NOT_BLANK = r"\S"
+NOT_BLANK = r"[^ \t\r\n\f\v]"
 _PHONE = re.compile(PHONE_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
 
@@ -86,7 +89,7 @@ async def add_note(
 ) -> dict[str, Any]:
     """A new note on the party, by ``principal``, now."""
     party = _party(ports, principal, kind, party_id, write=True)
-    text = body.strip()
+    text = body.strip(_SPACES)
     errors = _text_errors(("body",), text, MAX_NOTE, required=True)
     if errors:
         raise InputError(errors)
@@ -196,7 +199,8 @@ def _party(
 
 
 def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else "" if value is None else str(value)
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    return text.strip(_SPACES)
 
 
 def _text_errors(
