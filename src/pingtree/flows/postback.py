@@ -183,7 +183,8 @@ class PostbackQueue:
         ports = self._require_ports()
         async with ports.sessions() as session:
             rows = await PostbackRepository(session).for_lead(lead_id)
-        self.dispatch([row.id for row in rows if row.status == "queued"])
+        # never tried: a row waiting out its backoff is another sender's to try again
+        self.dispatch([row.id for row in rows if row.status == "queued" and row.tries == 0])
 
     def _spawn(self, postback_id: str, *, own: bool) -> None:
         if postback_id in self._sending or self._ports is None:

@@ -41,13 +41,16 @@ class PostbackRepository:
         self, postback_id: str, now: dt.datetime, lease_until: dt.datetime, *, own: bool
     ) -> Postback | None:
         """Mark the row ``sending`` (one more try) for the caller; ``None`` if it is done or
-        another holds its lease. ``own``: the caller wrote it and holds its first lease."""
+        another holds it. ``own``: the caller wrote it or waited out its backoff, and takes
+        it queued whatever its lease."""
         row = _ROW.c
-        free = or_(row.lease_until.is_(None), row.lease_until <= now)
-        conditions: list[Any] = [row.id == postback_id, row.status.in_(("queued", "sending"))]
-        if not own:
-            conditions.append(free)
-            conditions.append(or_(row.status == "sending", row.due_at <= now))
+        conditions: list[Any] = [row.id == postback_id]
+        if own:
+            conditions.append(row.status == "queued")
+        else:  # due with no live lease, or left sending by a process whose lease ran out
+            free = or_(row.lease_until.is_(None), row.lease_until <= now)
+            queued = and_(row.status == "queued", row.due_at <= now)
+            conditions += [free, or_(queued, row.status == "sending")]
         result = await self._session.execute(
             update(_ROW)
             .where(*conditions)
@@ -99,6 +102,8 @@ class PostbackRepository:
     async def for_lead(self, lead_id: str) -> Sequence[Postback]:
         """The lead's postbacks, oldest first."""
         rows = await self._session.scalars(
-            select(Postback).where(Postback.lead_id == lead_id).order_by(Postback.created_at, Postback.id)
+            select(Postback)
+            .where(Postback.lead_id == lead_id)
+            .order_by(Postback.created_at, Postback.id)
         )
         return rows.all()
