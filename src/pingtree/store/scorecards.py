@@ -27,7 +27,7 @@ rates are ``float`` in ``[0, 1]``, ``None`` with nothing to divide by.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
@@ -126,8 +126,6 @@ class SupplierScorecard:
     #: its sales in the range that stand, and the approved returns of those
     sold: int
     returned: int
-    #: its campaigns' ids, for the per-campaign scorecards a caller may add
-    campaign_ids: tuple[str, ...] = field(default=())
 
     @property
     def acceptance_rate(self) -> float | None:
