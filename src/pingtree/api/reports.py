@@ -12,10 +12,8 @@ decimals, ``null`` when there was nothing to divide by. The figures are defined 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -24,12 +22,13 @@ from pydantic import BaseModel
 from pingtree.api import report_views as views
 from pingtree.api.auth import ADMIN_RESPONSES, Caller, KeyChecker, admin_only
 from pingtree.api.problems import field_problem
+from pingtree.api.report_range import ReportRange, report_range
 from pingtree.api.scoping import token_principal
 from pingtree.domain.money import format_money
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
 from pingtree.store import reports
-from pingtree.store.reports import Bucket, Period
+from pingtree.store.reports import Bucket
 
 __all__ = ["reports_router"]
 
@@ -41,13 +40,6 @@ Test = Annotated[bool, Query(description="test traffic instead of live traffic")
 _CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}
 }
-
-
-@dataclass(frozen=True)
-class _Range:
-    start: dt.datetime
-    end: dt.datetime
-    zone: ZoneInfo
 
 
 class FiguresOut(BaseModel):
@@ -170,48 +162,11 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         responses=ADMIN_RESPONSES,
     )
 
-    async def date_range(
-        period: Annotated[
-            Period | None, Query(description="whole days of tz ending today; not with from/to")
-        ] = None,
-        start: Annotated[
-            dt.datetime | None,
-            Query(alias="from", description="start, inclusive (without a zone: in tz)"),
-        ] = None,
-        end: Annotated[
-            dt.datetime | None,
-            Query(alias="to", description="end, exclusive (without a zone: in tz)"),
-        ] = None,
-        tz: Annotated[
-            str | None,
-            Query(description="the IANA time zone of the days (default UTC)", max_length=64),
-        ] = None,
-    ) -> _Range:
-        try:
-            zone = views.report_zone(tz)
-        except ValueError as error:
-            raise field_problem(("query", "tz"), str(error), "value_error", tz) from None
-        if period is not None and (start is not None or end is not None):
-            raise field_problem(
-                ("query", "period"), "give a period or from and to, not both", "value_error", period
-            )
-        if start is None and end is None:
-            return _Range(*reports.period_bounds(period or "today", ports.clock.now(), zone), zone)
-        if start is None or end is None:
-            missing = "from" if start is None else "to"
-            other = "to" if start is None else "from"
-            raise field_problem(("query", missing), f"required with {other}", "missing", None)
-        start, end = _aware(start, zone), _aware(end, zone)
-        problem = views.range_problem(start, end)
-        if problem is not None:
-            raise field_problem(("query", "to"), problem, "value_error", end)
-        return _Range(start, end, zone)
-
-    in_range = Depends(date_range)
+    in_range = Depends(report_range(ports))
 
     @router.get("/reports/summary")
     async def summary(
-        range_: _Range = in_range, test: Test = False, caller: Caller = admin
+        range_: ReportRange = in_range, test: Test = False, caller: Caller = admin
     ) -> SummaryOut:
         """The dashboard's figures over the range: pings, posts, sold and returned, acceptance
         rate, ping → post conversion, return rate, and the ledger's money gross and net of
@@ -223,7 +178,7 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
 
     @router.get("/reports/timeseries", response_model=TimeseriesOut, responses=_CSV)
     async def timeseries(
-        range_: _Range = in_range,
+        range_: ReportRange = in_range,
         bucket: Bucket = "day",
         test: Test = False,
         format: Format = "json",
@@ -271,7 +226,7 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
                 max_length=64,
             ),
         ],
-        range_: _Range = in_range,
+        range_: ReportRange = in_range,
         test: Test = False,
         format: Format = "json",
         sort: Annotated[
@@ -313,7 +268,7 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
         )
 
     @router.get("/reports/buyers")
-    async def buyers(range_: _Range = in_range, caller: Caller = admin) -> BuyersOut:
+    async def buyers(range_: ReportRange = in_range, caller: Caller = admin) -> BuyersOut:
         """Buyers' endpoints from the delivery log: response times (average, p50, p90,
         max), timeouts and errors per buyer and kind (``order_id`` null), then per order."""
         stats = await views.buyer_performance(
@@ -357,11 +312,3 @@ def reports_router(ports: Ports, keys: KeyChecker) -> APIRouter:
 
 def _amount(amount: int | Decimal) -> int | str:
     return format_money(amount) if isinstance(amount, Decimal) else amount
-
-
-def _aware(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
-    """``moment``, read in ``zone`` when it has no zone of its own, in ``zone``."""
-    if moment.tzinfo is None:
-        # through UTC: a wall time skipped by a DST change becomes the change's instant
-        return moment.replace(tzinfo=zone).astimezone(dt.UTC).astimezone(zone)
-    return moment.astimezone(zone)
