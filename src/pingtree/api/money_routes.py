@@ -1,4 +1,4 @@
-"""The API of returns and accounts (``api.money_views`` does the work):
+"""The API of returns and accounts (``api.return_views`` and ``api.account_views`` do the work):
 
 - ``/api/v1/admin/returns`` and ``/api/v1/admin/accounts``: an admin token;
 - ``/api/v1/buyer/returns``, ``/api/v1/buyer/account``: a buyer's own key;
@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from pingtree.api import money_views as views
+from pingtree.api import account_views, return_views
 from pingtree.api.auth import ADMIN_RESPONSES, Caller, KeyChecker, admin_only
 from pingtree.api.party_auth import PARTY_RESPONSES, party_principal
 from pingtree.api.scoping import token_principal
@@ -91,13 +91,15 @@ def _admin_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
     ) -> list[dict[str, Any]]:
         """Returns, newest first; ``before`` is the last id of the previous page."""
         principal = token_principal(caller)
-        return await views.return_list(ports, principal, status=status, limit=limit, before=before)
+        return await return_views.return_list(
+            ports, principal, status=status, limit=limit, before=before
+        )
 
     @router.post("/returns", status_code=201, responses={409: {"description": "not returnable"}})
     async def ask(body: ReturnAsked, caller: Caller = admin) -> dict[str, Any]:
         """Request a return of a sold sale (at any time: the order's window binds buyers);
         approved at once when its reason is set to."""
-        return await views.ask_return(
+        return await return_views.ask_return(
             ports,
             token_principal(caller),
             reason=body.reason,
@@ -113,14 +115,14 @@ def _admin_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
         """Approve: the buyer is credited its price, the supplier charged back its payout
         when the campaign says so, both as ledger entries dated now."""
         note = body.note if body else ""
-        return await views.decide_return(
+        return await return_views.decide_return(
             ports, token_principal(caller), return_id, approve=True, note=note
         )
 
     @router.post("/returns/{return_id}/deny", responses={409: {"description": "decided"}})
     async def deny(return_id: Id, body: Denial, caller: Caller = admin) -> dict[str, Any]:
         """Deny, saying why (``note``)."""
-        return await views.decide_return(
+        return await return_views.decide_return(
             ports, token_principal(caller), return_id, approve=False, note=body.note
         )
 
@@ -128,7 +130,7 @@ def _admin_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
     async def accounts(caller: Caller = admin) -> dict[str, list[dict[str, Any]]]:
         """Every buyer's balance (with its account kind, credit limit, what it can still
         spend) and every supplier's (what the marketplace owes it)."""
-        return await views.account_list(ports, token_principal(caller))
+        return await account_views.account_list(ports, token_principal(caller))
 
     @router.get("/accounts/{party}/{party_id}")
     async def account(
@@ -140,14 +142,14 @@ def _admin_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
         caller: Caller = admin,
     ) -> dict[str, Any]:
         """One account: balance and ledger entries, oldest first."""
-        return await views.account_view(
+        return await account_views.account_view(
             ports, token_principal(caller), party, party_id, start=since, end=until, limit=limit
         )
 
     @router.post("/accounts/buyer/{buyer_id}/topups", status_code=201)
     async def top_up(buyer_id: Id, body: Movement, caller: Caller = admin) -> dict[str, Any]:
         """Money received from a buyer: a ``topup`` entry; the auction sees it at once."""
-        return await views.top_up_buyer(
+        return await account_views.top_up_buyer(
             ports, token_principal(caller), buyer_id, body.value, body.note
         )
 
@@ -156,7 +158,7 @@ def _admin_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
         party: Party, party_id: Id, body: Movement, caller: Caller = admin
     ) -> dict[str, Any]:
         """An ``adjustment`` entry (either sign), with its reason (``note``, required)."""
-        return await views.adjust_account(
+        return await account_views.adjust_account(
             ports, token_principal(caller), party, party_id, body.value, body.note
         )
 
@@ -175,20 +177,22 @@ def _buyer_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
         principal: Principal = buyer,
     ) -> list[dict[str, Any]]:
         """The buyer's returns, newest first."""
-        return await views.return_list(ports, principal, status=status, limit=limit, before=before)
+        return await return_views.return_list(
+            ports, principal, status=status, limit=limit, before=before
+        )
 
     @router.post("/returns", status_code=201, responses={409: {"description": "not returnable"}})
     async def ask(body: BuyerReturnAsked, principal: Principal = buyer) -> dict[str, Any]:
         """Return a lead the buyer bought, within its order's window, for one of its
         vertical's reasons (``GET /leads/{lead_id}/return-reasons``)."""
-        return await views.ask_return(
+        return await return_views.ask_return(
             ports, principal, reason=body.reason, comment=body.comment, lead_id=body.lead_id
         )
 
     @router.get("/leads/{lead_id}/return-reasons")
     async def reasons(lead_id: Id, principal: Principal = buyer) -> list[dict[str, Any]]:
         """The reasons this lead may be returned for."""
-        return await views.reasons_for_lead(ports, principal, lead_id)
+        return await return_views.reasons_for_lead(ports, principal, lead_id)
 
     @router.get("/account")
     async def account(
@@ -198,7 +202,7 @@ def _buyer_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
         principal: Principal = buyer,
     ) -> dict[str, Any]:
         """The buyer's balance, credit limit, what it can still spend, and its entries."""
-        return await views.account_view(
+        return await account_views.account_view(
             ports, principal, "buyer", principal.buyer_id or "", start=since, end=until, limit=limit
         )
 
@@ -217,7 +221,9 @@ def _supplier_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
         principal: Principal = supplier,
     ) -> list[dict[str, Any]]:
         """The returns of the supplier's leads with what was charged back, newest first."""
-        return await views.return_list(ports, principal, status=status, limit=limit, before=before)
+        return await return_views.return_list(
+            ports, principal, status=status, limit=limit, before=before
+        )
 
     @router.get("/account")
     async def account(
@@ -228,7 +234,7 @@ def _supplier_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
     ) -> dict[str, Any]:
         """What the marketplace owes the supplier, and its entries (payouts, chargebacks,
         adjustments)."""
-        return await views.account_view(
+        return await account_views.account_view(
             ports,
             principal,
             "supplier",

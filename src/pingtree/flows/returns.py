@@ -49,6 +49,7 @@ __all__ = [
     "deny_return",
     "request_return",
     "return_reasons",
+    "window_closes",
 ]
 
 #: the longest comment or decision note kept with a claim
@@ -59,6 +60,15 @@ def return_reasons(ports: Ports, vertical_id: str) -> tuple[ReturnReason, ...]:
     """The reasons a lead of ``vertical_id`` may be returned for."""
     vertical = ports.snapshots.current().config.verticals.get(vertical_id)
     return DEFAULT_RETURN_REASONS if vertical is None else vertical.return_reasons
+
+
+def window_closes(ports: Ports, sale: Sale) -> dt.datetime:
+    """Until when the sale's buyer may ask to return it: its order's
+    ``return_window_days`` after the sale (an order no longer configured: the sale's own
+    moment, closed)."""
+    order = ports.snapshots.current().config.orders.get(sale.order_id)
+    days = order.return_window_days if order is not None else 0
+    return sale.created_at + dt.timedelta(days=days)
 
 
 async def request_return(
@@ -74,7 +84,6 @@ async def request_return(
         raise Forbidden(f"The {principal.role} role may not return leads.")
     comment = _text(comment, "comment")
     now = ports.clock.now()
-    snapshot = ports.snapshots.current()
 
     async def work(session: AsyncSession) -> _Requested:
         sale = await session.get(Sale, sale_id)
@@ -91,14 +100,13 @@ async def request_return(
             raise Conflict(f"the sale is {sale.status}, not sold: nothing to return", "not_sold")
         if await session.scalar(select(Return.id).where(Return.sale_id == sale.id)):
             raise Conflict("a return of this sale was requested already", "already_requested")
-        if principal.role == "buyer":
-            order = snapshot.config.orders.get(sale.order_id)
-            days = order.return_window_days if order is not None else 0
-            if sale.created_at + dt.timedelta(days=days) < now:
-                raise Conflict(
-                    f"the return window of this order ({days} days after the sale) has closed",
-                    "window_closed",
-                )
+        closes = window_closes(ports, sale)
+        if principal.role == "buyer" and closes < now:
+            days = (closes - sale.created_at).days
+            raise Conflict(
+                f"the return window of this order ({days} days after the sale) has closed",
+                "window_closed",
+            )
         claim = Return(
             id=str(uuid_utils.uuid7()),
             sale_id=sale.id,

@@ -2,7 +2,7 @@
 ``/ui/accounts/{party}/{id}``, one account's balance and ledger entries, with the forms that
 move money by hand (a buyer's top-up, an adjustment of either, a reason required) for those
 who run the marketplace; and ``/ui/my-account``, a buyer's or a supplier's own account in
-its portal. The data and the rules are ``api.money_views``'.
+its portal. The data and the rules are ``api.account_views``'.
 
 An amount comes from the form as text (``125.00``, ``-12.50`` for an adjustment out); one
 that is no amount, or a missing reason, is shown on the account's page (422) naming the
@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from pingtree.api import money_views
+from pingtree.api import account_views
 from pingtree.flows.errors import InputError
 from pingtree.flows.money import MAX_NOTE
 from pingtree.principals import Principal
@@ -39,7 +39,7 @@ def account_pages(site: Site) -> APIRouter:
     async def accounts(
         request: Request, viewer: Principal = Depends(site.signed_in)
     ) -> HTMLResponse:
-        listed = await money_views.account_list(ports, viewer)
+        listed = await account_views.account_list(ports, viewer)
         return site.render(
             request,
             "accounts.html",
@@ -82,7 +82,7 @@ def account_pages(site: Site) -> APIRouter:
         viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> Response:
         try:
-            await money_views.top_up_buyer(ports, viewer, party_id, _amount(amount), note)
+            await account_views.top_up_buyer(ports, viewer, party_id, _amount(amount), note)
         except InputError as invalid:
             asked = {"form": "top-up", "amount": amount, "note": note}
             return await _account_page(
@@ -100,7 +100,9 @@ def account_pages(site: Site) -> APIRouter:
         viewer: Principal = Depends(site.signed_in_with_csrf),
     ) -> Response:
         try:
-            await money_views.adjust_account(ports, viewer, party, party_id, _amount(amount), note)
+            await account_views.adjust_account(
+                ports, viewer, party, party_id, _amount(amount), note
+            )
         except InputError as invalid:
             asked = {"form": "adjust", "amount": amount, "note": note}
             return await _account_page(
@@ -126,7 +128,7 @@ async def _account_page(
     """One account with its entries from ``first`` to ``last`` (days, UTC, both included),
     and the refused form's input and why after a refused top-up or adjustment."""
     start, end = _day(first, "from"), _day(last, "to")
-    shown = await money_views.account_view(
+    shown = await account_views.account_view(
         site.ports,
         viewer,
         party,

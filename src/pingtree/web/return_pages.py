@@ -2,7 +2,7 @@
 returns (a buyer's claims with their credit; a supplier's campaigns' leads returned with
 what was charged back, never the buyer or its price), and the forms that request a return:
 on the staff's lead page (``/ui/leads/{id}``) and on the buyer portal's bought lead
-(``/ui/bought-leads/{id}``). The data and the rules are ``api.money_views``'.
+(``/ui/bought-leads/{id}``). The data and the rules are ``api.return_views``'.
 
 A refused form answers with a page naming why: a field's problem (422), a claim decided
 already or a window closed (409), a principal who may not (403).
@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from pingtree.api import money_views
+from pingtree.api import return_views
 from pingtree.api.scoping import may_open
 from pingtree.flows.errors import InputError
 from pingtree.flows.returns import MAX_COMMENT
@@ -29,7 +29,7 @@ _ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 _Id = Annotated[str, Path(pattern=_ID)]
 _Note = Annotated[str, Form(max_length=MAX_COMMENT)]
 #: the queue's filter: a status, or ``all``; none given, the staff's default is ``requested``
-_STATUS_CHOICES = ("all", *money_views.RETURN_STATUSES)
+_STATUS_CHOICES = ("all", *return_views.RETURN_STATUSES)
 
 #: the returns a page shows (the view's default)
 _PAGE = 100
@@ -79,7 +79,7 @@ def return_pages(site: Site) -> APIRouter:
         if not viewer.is_staff:  # a party's user returns from its own portal
             raise PageError(403, f"The {viewer.role} role may not return leads here.")
         await _refused_as_page(
-            money_views.ask_return(
+            return_views.ask_return(
                 ports, viewer, reason=reason, comment=comment, sale_id=sale_id, lead_id=lead_id
             ),
             "The return was not requested.",
@@ -96,7 +96,7 @@ def return_pages(site: Site) -> APIRouter:
         if viewer.role != "buyer":
             raise PageError(403, f"The {viewer.role} role has no bought leads to return.")
         await _refused_as_page(
-            money_views.ask_return(ports, viewer, reason=reason, comment=comment, lead_id=lead_id),
+            return_views.ask_return(ports, viewer, reason=reason, comment=comment, lead_id=lead_id),
             "The return was not requested.",
         )
         return RedirectResponse(f"/ui/bought-leads/{lead_id}#return", status_code=303)
@@ -110,7 +110,7 @@ async def lead_returns(site: Site, viewer: Principal, lead_id: str) -> dict[str,
     principal who may not see returns."""
     if not may_open(viewer, "returns"):
         return {"returns": [], "returnable": [], "reasons": []}
-    return await money_views.lead_returns(site.ports, viewer, lead_id)
+    return await return_views.lead_returns(site.ports, viewer, lead_id)
 
 
 async def _queue_page(
@@ -130,7 +130,7 @@ async def _queue_page(
         )
     if not status:  # the staff's queue is what waits for them; a party sees all its own
         status = "requested" if viewer.is_staff else "all"
-    rows = await money_views.return_list(
+    rows = await return_views.return_list(
         site.ports, viewer, status=None if status == "all" else status, before=before
     )
     older = None
@@ -156,7 +156,7 @@ async def _decide(
 ) -> Response:
     """Approve or deny, back to the queue; a refused note is shown on the queue (422)."""
     try:
-        await money_views.decide_return(site.ports, viewer, return_id, approve=approve, note=note)
+        await return_views.decide_return(site.ports, viewer, return_id, approve=approve, note=note)
     except InputError as invalid:
         return await _queue_page(site, request, viewer, "requested", _lines(invalid), code=422)
     return RedirectResponse("/ui/returns", status_code=303)
