@@ -11,10 +11,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+if TYPE_CHECKING:  # imported when a PDF is drawn: fpdf2 adds a second to every start-up
+    from fpdf import FPDF
 
 __all__ = [
     "document_csv",
@@ -104,6 +104,8 @@ def document_csv(document: dict[str, Any]) -> str:
 
 def document_pdf(document: dict[str, Any]) -> bytes:
     """The document as a one-column A4 PDF: heading, party and period, totals, lines."""
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     pdf.set_title(_latin(_heading(document)))
     pdf.set_creator("pingtree")
@@ -151,6 +153,8 @@ def _heading(document: dict[str, Any]) -> str:
 
 
 def _text_line(pdf: FPDF, text: str, height: float = 6) -> None:
+    from fpdf.enums import XPos, YPos
+
     pdf.cell(0, height, _latin(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
