@@ -30,6 +30,8 @@ FULL_CAMPAIGN = campaign(
     wait_for_delivery=False,
     post_deadline_ms=9000,
     postback_url="https://acme.example/postback?id=1",
+    postback_method="POST",
+    charge_back_returns=False,
     test_mode=True,
     active=False,
     inbound_dedup_days=3,
@@ -56,6 +58,7 @@ FULL_ORDER = order(
     dedup_days=7,
     test_mode=True,
     timezone="America/Chicago",
+    return_window_days=7,
     delivery={
         "ping": {
             "url": "http://127.0.0.1:9/ping",
@@ -80,6 +83,8 @@ FULL_BUYER = buyer(
     active=False,
     timezone="America/New_York",
     budget=[{"kind": "spend", "window": "month", "limit": "500.00"}],
+    account={"kind": "credit", "credit_limit": "2500.00"},
+    return_rule={"max_rate": 25, "min_sales": 10, "days": 14, "action": "demote", "demote_by": 5},
 )
 FULL_VERTICAL = {
     **AUTO_VERTICAL,
@@ -98,10 +103,20 @@ FULL_VERTICAL = {
         },
     ],
 }
+FULL_VERTICAL["return_reasons"] = [{"code": "fake", "label": "Fake", "auto_approve": True}]
+FULL_VERTICAL["dispositions"] = [
+    {"code": "bought", "label": "Bought", "contacted": True, "converted": True}
+]
 FULL = {
     "verticals": [FULL_VERTICAL],
     "suppliers": [
-        {"id": "acme", "name": "Acme Media", "active": False, "campaigns": [FULL_CAMPAIGN]}
+        {
+            "id": "acme",
+            "name": "Acme Media",
+            "active": False,
+            "return_rule": {"max_rate": 30, "min_sales": 5, "days": 7, "action": "pause"},
+            "campaigns": [FULL_CAMPAIGN],
+        }
     ],
     "buyers": [FULL_BUYER],
 }
