@@ -254,11 +254,14 @@ class SaleRepository:
         await book_sales(self._session, [sale_id], now)
 
     async def set_status(self, sale_id: str, status: str, now: dt.datetime) -> None:
-        """A sale's new status, and its ledger entries once it is sold."""
+        """A sale's new status, and its ledger entries once it is sold. ``sold`` is final and
+        only a sold sale is ever booked, so another status has nothing to book: the post's
+        verdict pays for the ledger's reads only when the buyer took the lead."""
         await self._session.execute(
             update(_SALE).where(_SALE.c.id == sale_id).values(status=status)
         )
-        await book_sales(self._session, [sale_id], now)
+        if status == "sold":
+            await book_sales(self._session, [sale_id], now)
 
     async def for_lead(self, lead_id: str) -> Sequence[Sale]:
         query = select(Sale).where(Sale.lead_id == lead_id).order_by(Sale.created_at, Sale.id)
