@@ -180,12 +180,18 @@ async def test_a_price_below_the_floor_zero_and_a_failure_are_not_bids(market: M
     assert results["zero"].token is None
 
 
-async def test_a_price_above_max_bid_is_an_error(market: Market):
-    order = market.order("json")
+async def test_a_price_above_max_bid_is_its_own_outcome_and_never_opens_the_breaker(
+    market: Market,
+):
+    order = market.order("json", limits=CompiledLimits(breaker_failures=2))
     capped = dataclasses.replace(order, pricing=Pricing(PricingKind.BID, max_bid=Decimal("20.00")))
-    results, _ = await market.collect(capped)
-    assert results["json"].outcome is Outcome.ERROR
-    assert "max_bid" in results["json"].reason
+    seen = []
+    for _ in range(4):  # twice the breaker's failures: a healthy buyer is still asked
+        results, _ = await market.collect(capped)
+        seen.append(results["json"].outcome)
+    assert seen == [Outcome.ABOVE_MAX_BID] * 4
+    assert results["json"].reason == "price 22.40 above max_bid 20.00"
+    assert [a.outcome for a in market.attempts] == ["above_max_bid"] * 4
 
 
 # -- misbehaving buyers -------------------------------------------------------------------

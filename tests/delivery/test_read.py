@@ -324,13 +324,22 @@ def test_prices(price: str, max_bid: Decimal | None, expected: Decimal | None) -
 
 
 @pytest.mark.parametrize(
-    "price", ['"NaN"', '"-1"', "-0.5", '"1e3"', "true", '"Infinity"', '"abc"', "[1]", '"100.01"']
+    "price", ['"NaN"', '"-1"', "-0.5", '"1e3"', "true", '"Infinity"', '"abc"', "[1]"]
 )
 def test_bad_prices(price: str) -> None:
     step = _step({"accepted": {"status": [200]}}, ping=True)
     with pytest.raises(AnswerError) as caught:
         read_answer(step, 200, {}, ('{"price":' + price + "}").encode(), max_bid=Decimal("100"))
     assert caught.value.code is AnswerErrorCode.BAD_PRICE
+
+
+@pytest.mark.parametrize("price", ['"100.01"', "150", '"$1,000.00"'])
+def test_a_price_above_max_bid_is_its_own_code_not_a_bad_price(price: str) -> None:
+    step = _step({"accepted": {"status": [200]}}, ping=True)
+    with pytest.raises(AnswerError) as caught:
+        read_answer(step, 200, {}, ('{"price":' + price + "}").encode(), max_bid=Decimal("100"))
+    assert caught.value.code is AnswerErrorCode.ABOVE_MAX_BID
+    assert "above max_bid 100" in caught.value.msg
 
 
 # --- xml.py ------------------------------------------------------------------------------------

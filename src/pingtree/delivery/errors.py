@@ -62,8 +62,11 @@ class AnswerErrorCode(StrEnum):
     UNREADABLE = "unreadable"
     #: XML with a DOCTYPE (entity bombs, XXE)
     UNSAFE_XML = "unsafe_xml"
-    #: the bid is not a price (NaN, negative, exponent, above max_bid…)
+    #: the bid is not a price (NaN, negative, exponent, above the largest price…)
     BAD_PRICE = "bad_price"
+    #: a readable price above the order's ``max_bid``: the answer is fine, the price is not
+    #: bought (outcome ``above_max_bid``, never a breaker failure)
+    ABOVE_MAX_BID = "above_max_bid"
     #: a buyer token that cannot be sent back (too long, not a scalar)
     BAD_TOKEN = "bad_token"
 

@@ -110,7 +110,8 @@ class HttpBids:
 
         ``values`` must hold only non-PII fields (a ping step is compiled to refuse PII
         anyway). Outcomes: ``bid`` (accepted, a price at or above the floor, with the
-        buyer's token), ``below_floor``, ``no_bid`` (rejected, no price, or 0), ``timeout``,
+        buyer's token), ``below_floor``, ``above_max_bid`` (a price over the order's
+        ``max_bid``: not a failure), ``no_bid`` (rejected, no price, or 0), ``timeout``,
         ``error`` (render, network, 5xx/429, unreadable answer; the reason is short and
         holds no lead value), or with no request sent: ``skipped_slow``, ``throttled``
         (over the order's concurrency or rate limit) or ``circuit_open``. Never raises, except
@@ -294,7 +295,16 @@ class HttpBids:
                 result = _error(order, _SEND_REASONS.get(exc.kind, exc.kind), since_ms(started))
         except AnswerError as exc:
             error = exc.msg
-            result = _error(order, _answer_reason(exc), since_ms(started))
+            if exc.code is AnswerErrorCode.ABOVE_MAX_BID:
+                # the buyer answered well; we will not pay its price: a business outcome
+                result = BidResult(
+                    order.id,
+                    Outcome.ABOVE_MAX_BID,
+                    reason=exc.msg[:_MAX_REASON_CHARS],
+                    latency_ms=since_ms(started),
+                )
+            else:
+                result = _error(order, _answer_reason(exc), since_ms(started))
         except Exception as exc:
             # our bug must cost this one buyer its bid, never the whole auction
             logger.exception("live bid of order %s failed", order.id)

@@ -21,7 +21,8 @@ from pingtree.domain.outcomes import Outcome
 
 __all__ = ["Admission", "OrderGuard"]
 
-#: outcomes of a request that count against the breaker
+#: outcomes of a request that count against the breaker (never a business outcome such as
+#: ``above_max_bid`` or ``below_floor``: the buyer answered)
 _FAILURES = frozenset({Outcome.ERROR})
 
 

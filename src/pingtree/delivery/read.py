@@ -86,7 +86,8 @@ def read_answer(
     Raises :class:`AnswerError`: code ``status`` for 5xx/429, ``too_large`` for a body
     over :data:`MAX_ANSWER_BYTES` (or XML over its cap), ``unreadable``/``unsafe_xml``
     for a body a 2xx verdict needs and cannot read, ``bad_price`` for a bid that is not
-    a price (NaN, negative, exponent, above ``max_bid``…), ``bad_token`` for a token
+    a price (NaN, negative, exponent…), ``above_max_bid`` for a price above ``max_bid``
+    (a readable answer whose price is refused: not a failure), ``bad_token`` for a token
     that cannot be sent back.
     """
     if status >= 500 or status == 429:
@@ -130,9 +131,12 @@ def _bid(rule: CompiledRule | None, answer: AnswerBody, max_bid: Decimal | None)
         return None
     try:
         # a JSON number arrives as int or float (read as Decimal(str(x))), XPath as float
-        return parse_price(raw, max_bid)
+        price = parse_price(raw)
     except PriceError as exc:
         raise AnswerError(AnswerErrorCode.BAD_PRICE, exc.msg) from None
+    if price is not None and max_bid is not None and price > max_bid:
+        raise AnswerError(AnswerErrorCode.ABOVE_MAX_BID, f"price {price} above max_bid {max_bid}")
+    return price
 
 
 def _token(rule: CompiledRule | None, answer: AnswerBody) -> str | None:

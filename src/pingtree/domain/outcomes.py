@@ -32,6 +32,9 @@ class Outcome(StrEnum):
     # asked but gave no usable price
     NO_BID = "no_bid"
     BELOW_FLOOR = "below_floor"
+    #: a price above the order's ``max_bid``: the buyer answered, its price is refused (a
+    #: business outcome, never a failure of the buyer: the circuit breaker ignores it)
+    ABOVE_MAX_BID = "above_max_bid"
     TIMEOUT = "timeout"
     ERROR = "error"
     SKIPPED_SLOW = "skipped_slow"

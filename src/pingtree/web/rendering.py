@@ -61,7 +61,8 @@ _BAD = frozenset(
     | {"wrong_password", "unknown_user", "disabled", "locked"}
 )
 _WAITING = frozenset(
-    {"received", "pending", "unsold", "no_bid", "below_floor", "skipped_slow", "throttled"}
+    {"received", "pending", "unsold", "no_bid", "below_floor", "above_max_bid"}
+    | {"skipped_slow", "throttled"}
     | {"requested"}
 )
 
