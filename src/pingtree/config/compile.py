@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from pingtree.config.dispositions import with_dispositions
 from pingtree.config.errors import ConfigError, ConfigIssue, join_path
+from pingtree.config.inbound import compile_inbound
 from pingtree.config.parse import load_yaml, parse_config
 from pingtree.config.schema import (
     BidPricingSpec,
@@ -381,6 +382,9 @@ def _campaign(
             + ", ".join("{" + m + "}" for m in MACROS),
             spec.postback_url,
         )
+    inbound, inbound_issues = compile_inbound(spec.inbound, vertical, path)
+    for issue in inbound_issues:
+        issues.add(*issue)
 
     if vertical is None:
         return None
@@ -412,6 +416,7 @@ def _campaign(
         active=spec.active,
         inbound_dedup_days=spec.inbound_dedup_days,
         charge_back_returns=spec.charge_back_returns,
+        inbound=inbound,
     )
 
 

@@ -61,6 +61,8 @@ __all__ = [
     "FixedPayoutSpec",
     "FixedPricingSpec",
     "GeoSpec",
+    "InboundAnswerSpec",
+    "InboundProfileSpec",
     "OrderSpec",
     "PingOptionsSpec",
     "RevenueSharePayoutSpec",
@@ -242,6 +244,45 @@ class PingOptionsSpec(_Spec):
     qualify_all_criteria: bool = False
 
 
+#: a seller's own name for a field, a control name or an answer key (``Lead.Zip``, ``lp_key``)
+TheirName = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_REF, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+#: a value of a value map: what the seller's spelling stands for
+MappedValue = str | bool | int
+
+
+class InboundAnswerSpec(_Spec):
+    """How a profile's answers read: JSON keys or XML elements, and the status words."""
+
+    #: default: ``xml`` for an ``xml`` profile, else ``json``
+    format: Literal["json", "xml"] | None = None
+    #: the root element of an XML answer
+    root: TheirName = "response"
+    #: our answer key (``status``, ``ping_id``, ``bid``, ``price``, ``reasons``…) → theirs
+    names: dict[str, TheirName] = {}
+    #: our status (``accepted``, ``sold``, ``pending``, ``rejected``, ``error``) → theirs
+    statuses: dict[str, TheirName] = {}
+
+
+class InboundProfileSpec(_Spec):
+    """A seller's own format (``domain.inbound``): called at
+    ``/api/v1/in/{campaign}/{id}/ping`` (and ``/post``, ``/leads``)."""
+
+    id: Slug
+    format: Literal["flat_json", "form", "query", "xml"]
+    #: the seller's name → the vertical's field (or ``ping_id``, ``test``, ``api_key``,
+    #: ``tmax_ms``)
+    aliases: dict[TheirName, Ref] = {}
+    #: per field of ours: the seller's value → ours (``{homeowner: {Y: true, N: false}}``)
+    values: dict[Ref, dict[TheirName, MappedValue]] = {}
+    #: names the seller sends that are not lead data
+    ignore: list[TheirName] = []
+    #: an ``xml`` profile's request root element; default: any
+    xml_root: TheirName | None = None
+    answer: InboundAnswerSpec = InboundAnswerSpec()
+
+
 class CampaignSpec(_Spec):
     id: Slug
     name: Name = ""
@@ -268,6 +309,8 @@ class CampaignSpec(_Spec):
     #: an approved return charges the supplier's payout back
     charge_back_returns: bool = True
     ping_options: PingOptionsSpec = PingOptionsSpec()
+    #: the sellers' own formats (besides our JSON envelope), each at its own URL
+    inbound: list[InboundProfileSpec] = []
 
 
 class ReturnRuleSpec(_Spec):

@@ -17,6 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from pingtree.domain.dispositions import DEFAULT_DISPOSITIONS, DispositionCode
+from pingtree.domain.inbound import InboundProfile
 
 __all__ = [
     "DEFAULT_RETURN_REASONS",
@@ -407,6 +408,8 @@ class Campaign:
     inbound_dedup_days: int = 0
     #: an approved return charges the supplier's payout back
     charge_back_returns: bool = True
+    #: the seller's own formats it may post in (``domain.inbound``), besides our envelope
+    inbound: tuple[InboundProfile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
