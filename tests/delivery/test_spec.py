@@ -466,7 +466,9 @@ def test_rule_expressions_compile() -> None:
 
 def test_verdict_rules_need_a_test() -> None:
     response = {"accepted": {"json": "$.ok"}, "rejected": {"status": [404, 410]}}
-    _one({"post": _post(response=response)}, "post.response.accepted", "equals, matches or present")
+    _one(
+        {"post": _post(response=response)}, "post.response.accepted", "equals, matches, present, gt"
+    )
 
 
 def test_rule_tests() -> None:

@@ -26,6 +26,7 @@ from pingtree.config.schema import (
     ConditionSpec,
     ConfigDocument,
     FilterGroupSpec,
+    FloorSpec,
     GeoSpec,
     OrderSpec,
     PricingSpec,
@@ -503,6 +504,18 @@ def _order(
     )
 
 
+def _floor(
+    spec: Decimal | FloorSpec | None, path: str, issues: _Issues
+) -> tuple[Decimal | None, bool]:
+    """The floor and whether a bid must be strictly above it (``{gt: …}``)."""
+    if not isinstance(spec, FloorSpec):
+        return spec, False
+    if (spec.gt is None) == (spec.ge is None):
+        issues.add(path, "exactly one of gt and ge")
+        return None, False
+    return (spec.gt, True) if spec.gt is not None else (spec.ge, False)
+
+
 def _pricing(spec: PricingSpec, path: str, issues: _Issues) -> Pricing:
     if isinstance(spec, BidPricingSpec):
         if not spec.legs:
@@ -510,15 +523,17 @@ def _pricing(spec: PricingSpec, path: str, issues: _Issues) -> Pricing:
         for k, leg in enumerate(spec.legs):
             if spec.legs.index(leg) != k:
                 issues.add(f"{path}.legs[{k}]", "duplicate leg", str(leg))
+        floor, strict = _floor(spec.floor, f"{path}.floor", issues)
         if spec.max_bid is not None and spec.max_bid <= 0:
             issues.add(f"{path}.max_bid", "must be greater than 0", spec.max_bid)
-        elif spec.floor is not None and spec.max_bid is not None and spec.floor > spec.max_bid:
-            issues.add(f"{path}.floor", f"must not exceed max_bid ({spec.max_bid})", spec.floor)
+        elif floor is not None and spec.max_bid is not None and floor > spec.max_bid:
+            issues.add(f"{path}.floor", f"must not exceed max_bid ({spec.max_bid})", floor)
         return Pricing(
             kind=PricingKind.BID,
             legs=frozenset(spec.legs),
-            floor=spec.floor,
+            floor=floor,
             max_bid=spec.max_bid,
+            floor_strict=strict,
         )
     if spec.exclusive is None and spec.shared is None:
         issues.add(path, "a fixed price needs an exclusive price, a shared price or both")

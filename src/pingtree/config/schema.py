@@ -60,6 +60,7 @@ __all__ = [
     "FilterGroupSpec",
     "FixedPayoutSpec",
     "FixedPricingSpec",
+    "FloorSpec",
     "GeoSpec",
     "InboundAnswerSpec",
     "InboundProfileSpec",
@@ -358,10 +359,19 @@ class FixedPricingSpec(_Spec):
     shared: Money | None = None
 
 
+class FloorSpec(_Spec):
+    """A floor with its comparison: ``{gt: "10"}`` (a bid must be over 10) or ``{ge: …}``
+    (at least; the same as ``floor: "10"``)."""
+
+    gt: Money | None = None
+    ge: Money | None = None
+
+
 class BidPricingSpec(_Spec):
     type: Literal["bid"]
     legs: list[Leg] = [Leg.EXCLUSIVE]
-    floor: Money | None = None
+    #: a bid at least this (``floor: "10"``), or ``{gt: "10"}`` / ``{ge: "10"}``
+    floor: Money | FloorSpec | None = None
     max_bid: Money | None = None
 
 

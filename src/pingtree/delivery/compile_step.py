@@ -19,7 +19,7 @@ from pingtree.delivery.compiled import (
     CompiledResponse,
 )
 from pingtree.delivery.models import TOKEN, BodySpec, FieldMapSpec, ResponseSpec, RuleSpec
-from pingtree.delivery.rules import RULE_KINDS, CompiledRule, compile_re2
+from pingtree.delivery.rules import COMPARISONS, RULE_KINDS, CompiledRule, compile_re2
 from pingtree.delivery.templates import (
     CompiledTemplate,
     compile_template,
@@ -357,16 +357,30 @@ def _rule(ctx: StepContext, spec: RuleSpec, path: str, *, verdict: bool) -> Comp
     if not verdict and kind == "status":
         ctx.issue(f"{path}.status", "a status code is not a value: use it in accepted/rejected")
         ok = False
-    tested = spec.equals is not None or spec.matches is not None or spec.present is not None
+    bounds = tuple((op, bound) for op in COMPARISONS if (bound := getattr(spec, op)) is not None)
+    tested = (
+        spec.equals is not None
+        or spec.matches is not None
+        or spec.present is not None
+        or bool(bounds)
+    )
     if verdict and kind != "status" and not tested:
-        ctx.issue(path, "say what holds: equals, matches or present")
+        ctx.issue(path, "say what holds: equals, matches, present, gt, ge, lt or le")
         ok = False
-    if spec.present is False and (spec.equals is not None or spec.matches is not None):
+    if spec.present is False and (spec.equals is not None or spec.matches is not None or bounds):
         ctx.issue(f"{path}.present", "present: false cannot be combined with other tests")
         ok = False
     if spec.equals is not None and not spec.equals:
         ctx.issue(f"{path}.equals", "at least one value")
         ok = False
+    numbers: list[tuple[str, Decimal]] = []
+    for op, bound in bounds:
+        number = _bound(bound)
+        if number is None:
+            ctx.issue(f"{path}.{op}", 'a number to compare with (10, "10.50")')
+            ok = False
+        else:
+            numbers.append((op, number))
     matches = None
     if spec.matches is not None:
         try:
@@ -379,7 +393,26 @@ def _rule(ctx: StepContext, spec: RuleSpec, path: str, *, verdict: bool) -> Comp
     equals = None
     if spec.equals is not None:
         equals = frozenset(_equals_text(value) for value in spec.equals)
-    return CompiledRule(reader=reader, equals=equals, matches=matches, present=spec.present)
+    return CompiledRule(
+        reader=reader,
+        equals=equals,
+        matches=matches,
+        present=spec.present,
+        bounds=tuple(numbers),
+    )
+
+
+def _bound(value: WireValue) -> Decimal | None:
+    """A comparison's bound: a number, or text that is a plain decimal number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | Decimal):
+        return Decimal(value) if Decimal(value).is_finite() else None
+    try:
+        number = Decimal(value.strip())
+    except ArithmeticError:
+        return None
+    return number if number.is_finite() and "e" not in value.lower() else None
 
 
 def _collide(key: tuple[str, ...], other: tuple[str, ...], *, xml: bool) -> bool:

@@ -442,13 +442,14 @@ def _judge(order: Order, answer: BuyerAnswer, latency_ms: int) -> BidResult:
         )
     if answer.bid is None:  # accepted without a price, or 0.00
         return BidResult(order.id, Outcome.NO_BID, reason="no price", latency_ms=latency_ms)
-    floor = order.pricing.floor
-    if floor is not None and answer.bid < floor:
+    pricing = order.pricing
+    if pricing.below_floor(answer.bid):
+        said = "not over" if pricing.floor_strict else "below"
         return BidResult(
             order.id,
             Outcome.BELOW_FLOOR,
             price=answer.bid,
-            reason=f"below floor {floor}",
+            reason=f"{said} floor {pricing.floor}",
             latency_ms=latency_ms,
         )
     return BidResult(

@@ -137,7 +137,8 @@ class BodySpec(_Spec):
 
 class RuleSpec(_Spec):
     """Reads by exactly one of ``json``, ``xpath``, ``regex``, ``status``, ``header``;
-    tests with ``equals`` (case-insensitive), ``matches`` (RE2) and ``present``."""
+    tests with ``equals`` (case-insensitive), ``matches`` (RE2), ``present`` and the
+    number comparisons ``gt``, ``ge``, ``lt``, ``le``."""
 
     json_: str | None = Field(default=None, alias="json")
     xpath: str | None = None
@@ -147,6 +148,10 @@ class RuleSpec(_Spec):
     equals: list[Scalar] | None = None
     matches: str | None = None
     present: bool | None = None
+    gt: Scalar | None = None
+    ge: Scalar | None = None
+    lt: Scalar | None = None
+    le: Scalar | None = None
 
 
 def _one_or_many(raw: object) -> str:

@@ -7,7 +7,9 @@ when it is one of the listed codes) or ``header`` (the header's value). A JSON `
 and an empty XPath result read as absent.
 
 It may then test what it read: ``equals`` (case-insensitive, after trimming, against the
-value's text: ``true``, ``1``, ``Y``…), ``matches`` (RE2 search) and ``present``. A rule
+value's text: ``true``, ``1``, ``Y``…), ``matches`` (RE2 search), ``present`` and the
+number comparisons ``gt``, ``ge``, ``lt``, ``le`` (exact decimals; a value that is not a
+plain number, such as ``"abc"`` or ``"NaN"``, fails them). A rule
 *holds* when the value is present and passes every test (``present: false``: when the
 value is absent). A value rule (bid, token…) yields its value only when it holds.
 
@@ -18,9 +20,11 @@ Errors: builders raise ``ValueError`` with the config message; reading raises
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 import jsonpath
@@ -38,6 +42,7 @@ from pingtree.delivery.jsonpaths import (
 from pingtree.delivery.xml import parse_buyer_xml
 
 __all__ = [
+    "COMPARISONS",
     "RULE_KINDS",
     "AnswerBody",
     "CompiledRule",
@@ -299,6 +304,8 @@ class CompiledRule:
     equals: frozenset[str] | None = None
     matches: Any = None  # re2 pattern
     present: bool | None = None
+    #: number comparisons: (``gt``/``ge``/``lt``/``le``, the bound), all must pass
+    bounds: tuple[tuple[str, Decimal], ...] = ()
 
     def holds(self, answer: AnswerBody) -> bool:
         """Whether the rule holds on ``answer``. Raises ``AnswerError`` if the body it
@@ -330,4 +337,28 @@ class CompiledRule:
         text = value_text(value).strip()
         if self.equals is not None and text.casefold() not in self.equals:
             return False
-        return self.matches is None or self.matches.search(text) is not None
+        if self.matches is not None and self.matches.search(text) is None:
+            return False
+        if self.bounds:
+            number = _number(text)
+            if number is None:
+                return False
+            return all(COMPARISONS[op](number, bound) for op, bound in self.bounds)
+        return True
+
+
+#: number comparisons, by their name in a spec (rules' tests, an order's floor)
+COMPARISONS: Mapping[str, Callable[[Decimal, Decimal], bool]] = {
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+}
+#: a plain decimal number as a buyer writes one: no exponent, no NaN, no thousands
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def _number(text: str) -> Decimal | None:
+    if len(text) > 64 or not _NUMBER.fullmatch(text):
+        return None
+    return Decimal(text)

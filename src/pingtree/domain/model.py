@@ -258,8 +258,16 @@ class Pricing:
     legs: frozenset[Leg] = frozenset({Leg.EXCLUSIVE})
     #: bids below the floor are dropped (``below_floor``)
     floor: Decimal | None = None
-    #: bids above it are errors, not bids
+    #: bids above it are refused (``above_max_bid``)
     max_bid: Decimal | None = None
+    #: the floor itself is below it too: a bid must be over the floor (``floor: {gt: …}``)
+    floor_strict: bool = False
+
+    def below_floor(self, bid: Decimal) -> bool:
+        """Whether a bid falls short of the floor (at least it, or over it when strict)."""
+        if self.floor is None:
+            return False
+        return bid <= self.floor if self.floor_strict else bid < self.floor
 
     def buys(self, leg: Leg) -> bool:
         if self.kind is PricingKind.FIXED:
