@@ -17,7 +17,15 @@ from starlette.requests import Request
 
 from pingtree.api.problems import Problem, field_problem
 
-__all__ = ["MAX_BODY_BYTES", "MAX_IDEMPOTENCY_KEY", "SellerBody", "read_seller_body"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_IDEMPOTENCY_KEY",
+    "SellerBody",
+    "flat_body",
+    "form_pairs",
+    "read_bounded",
+    "read_seller_body",
+]
 
 MAX_BODY_BYTES = 64 * 1024
 #: the longest ``Idempotency-Key`` kept (the ``idempotency_key`` columns' width)
@@ -94,12 +102,19 @@ def _from_json(raw: bytes) -> SellerBody:
 
 def _from_form(raw: bytes) -> SellerBody:
     errors: list[tuple[tuple[str | int, ...], str, str, object]] = []
-    pairs = _form_pairs(raw, errors)
+    pairs = form_pairs(raw, errors)
     data: dict[str, str] = {}
     for name, value in pairs:
         if name in data:
             errors.append((("body", name), "sent more than once", "duplicate_field", value))
         data[name] = value
+    return flat_body(data, errors)
+
+
+def flat_body(data: Mapping[str, object], errors: list[Any]) -> SellerBody:
+    """A body whose names are flat (a form's, or a seller's own once its names are ours):
+    the envelope's names, ``meta.NAME`` for meta, every other name a field. Raises the
+    :class:`Problem` of ``errors`` and of what is wrong here, if any."""
     meta = {k.removeprefix("meta."): v for k, v in data.items() if k.startswith("meta.")}
     fields = {k: v for k, v in data.items() if k not in _TOP_LEVEL and not k.startswith("meta.")}
     if "fields" in data:
@@ -111,7 +126,8 @@ def _from_form(raw: bytes) -> SellerBody:
                 data["fields"],
             )
         )
-    test = _flag(data.get("test", "false"), errors)
+    sent_test = data.get("test")
+    test = _flag(False if sent_test is None else sent_test, errors)
     ping_id = _text(data, "ping_id", errors)
     api_key = _text(data, "api_key", errors)
     tmax = _tmax(data.get("tmax_ms") or None, errors)
@@ -120,7 +136,7 @@ def _from_form(raw: bytes) -> SellerBody:
     return SellerBody(fields, test, ping_id, api_key, tmax, meta)
 
 
-def _form_pairs(raw: bytes, errors: list[Any]) -> list[tuple[str, str]]:
+def form_pairs(raw: bytes, errors: list[Any]) -> list[tuple[str, str]]:
     """The form's names and values, each percent-decoded then read as strict UTF-8.
 
     A value that is not UTF-8 once decoded (``%C3%28``, a lone ``%FF``, raw Latin-1 bytes)

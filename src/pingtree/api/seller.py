@@ -10,13 +10,15 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, Protocol
 
-from fastapi import APIRouter, Request, Security
+from fastapi import APIRouter, Request, Response, Security
 from pydantic import BaseModel, Field
 
 from pingtree.api.auth import Caller, KeyChecker, bearer_or_header
 from pingtree.api.body import MAX_IDEMPOTENCY_KEY, SellerBody, read_seller_body
+from pingtree.api.inbound import BEHIND, inbound_profile, read_inbound, refuse_other_method
+from pingtree.api.inbound_answers import inbound_answer, inbound_problem
 from pingtree.api.metrics import refusal
-from pingtree.api.problems import Problem
+from pingtree.api.problems import Problem, input_problem
 from pingtree.api.seller_docs import (
     API_KEY_HEADER,
     BEARER,
@@ -27,7 +29,7 @@ from pingtree.api.seller_docs import (
 )
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.direct_post import handle_direct_post
-from pingtree.flows.errors import NotFound
+from pingtree.flows.errors import InputError, NotFound
 from pingtree.flows.ping import handle_ping
 from pingtree.flows.ports import Ports
 from pingtree.flows.post import handle_post
@@ -108,6 +110,8 @@ _ERRORS = main_error_responses(400, 401, 403, 413, 415, 422, 429, 503)
 _SECURITY = [Security(BEARER), Security(API_KEY_HEADER)]
 
 Flow = Callable[[Ports, SellerRequest], Awaitable[dict[str, Any]]]
+Reader = Callable[[Request], Awaitable[SellerBody]]
+_OWN: dict[str, Any] = {"include_in_schema": False, "response_class": Response}
 
 
 def seller_router(
@@ -117,23 +121,34 @@ def seller_router(
     answer 503 with ``Retry-After`` before doing any work (DESIGN §9)."""
     router = APIRouter(prefix="/api/v1", tags=["seller"])
 
-    async def run(request: Request, flow: Flow, endpoint: str) -> dict[str, Any]:
-        """The flow's answer to one request, counted by ``endpoint`` (answer or refusal)."""
+    async def run(
+        request: Request,
+        flow: Flow,
+        endpoint: str,
+        read: Reader = read_seller_body,
+        campaign: str | None = None,
+    ) -> dict[str, Any]:
+        """The flow's answer to one request, counted by ``endpoint`` (answer or refusal);
+        the body read by ``read``, the key's campaign required to be ``campaign`` if set."""
         started = time.perf_counter()
         try:
-            campaign_id, answer = await answer_of(request, flow)
+            campaign_id, answer = await answer_of(request, flow, read, campaign)
         except Exception as error:
             metrics.seller_refusal(endpoint, *refusal(error), time.perf_counter() - started)
             raise
         metrics.seller_answer(endpoint, campaign_id, answer, time.perf_counter() - started)
         return answer
 
-    async def answer_of(request: Request, flow: Flow) -> tuple[str, dict[str, Any]]:
+    async def answer_of(
+        request: Request, flow: Flow, read: Reader, campaign: str | None
+    ) -> tuple[str, dict[str, Any]]:
         _refuse_when_behind(writers)  # before any work: nothing is acknowledged
-        body = await read_seller_body(request)
+        body = await read(request)
         caller = await _campaign_caller(keys, request, body)
         if caller.campaign_id not in ports.snapshots.current().config.campaigns:
             raise Problem(403, "the campaign of this key is not configured", "forbidden")
+        if campaign is not None and caller.campaign_id != campaign:
+            raise Problem(403, f"this key is not a key of campaign {campaign}", "forbidden")
         return str(caller.campaign_id), await flow(
             ports,
             SellerRequest(
@@ -182,6 +197,45 @@ def seller_router(
     async def direct_post(request: Request) -> dict[str, Any]:
         """A full lead with no ping, sold the same way."""
         return await run(request, handle_direct_post, "direct_post")
+
+    async def in_profile(
+        request: Request, campaign_id: str, profile_id: str, flow: Flow, endpoint: str
+    ) -> Response:
+        """A call in a seller's own format (``api.inbound``), answered in it."""
+        profile = inbound_profile(ports.snapshots.current(), campaign_id, profile_id)
+        sent_as: dict[str, str] = {}
+
+        async def read(request: Request) -> SellerBody:
+            call = await read_inbound(request, profile)
+            sent_as.update(call.sent_as)
+            return call.body
+
+        try:
+            refuse_other_method(request, profile)
+            answer = await run(request, flow, endpoint, read, campaign_id)
+        except Problem as problem:
+            return inbound_problem(profile, problem, sent_as)
+        except InputError as error:
+            return inbound_problem(profile, input_problem(error.errors), sent_as)
+        except WriterBehind:
+            return inbound_problem(profile, BEHIND, sent_as)
+        return inbound_answer(profile, answer, sent_as)
+
+    # the sellers' own formats: kept out of the OpenAPI (a campaign's posting
+    # instructions document each profile with examples in its own format)
+    methods = ["GET", "POST"]
+
+    @router.api_route("/in/{campaign_id}/{profile_id}/ping", methods=methods, **_OWN)
+    async def ping_in_profile(campaign_id: str, profile_id: str, request: Request) -> Response:
+        return await in_profile(request, campaign_id, profile_id, handle_ping, "ping")
+
+    @router.api_route("/in/{campaign_id}/{profile_id}/post", methods=methods, **_OWN)
+    async def post_in_profile(campaign_id: str, profile_id: str, request: Request) -> Response:
+        return await in_profile(request, campaign_id, profile_id, handle_post, "post")
+
+    @router.api_route("/in/{campaign_id}/{profile_id}/leads", methods=methods, **_OWN)
+    async def lead_in_profile(campaign_id: str, profile_id: str, request: Request) -> Response:
+        return await in_profile(request, campaign_id, profile_id, handle_direct_post, "direct_post")
 
     @router.get(
         "/leads/{lead_id}",
