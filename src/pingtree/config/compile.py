@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from pingtree.config.dispositions import with_dispositions
@@ -135,8 +135,8 @@ def compile_config(doc: ConfigDocument) -> CompiledConfig:
             path = f"buyers[{i}].orders[{j}]"
             order = _order(order_spec, buyer_spec, path, verticals, issues)
             if order is not None and order.id not in orders:
-                orders[order.id] = order
                 delivery = _delivery(order_spec, order, verticals, path, issues)
+                orders[order.id] = _pinged(order, delivery)
                 if delivery is not None:
                     deliveries[order.id] = delivery
 
@@ -159,7 +159,8 @@ def _delivery(
     path: str,
     issues: _Issues,
 ) -> CompiledDelivery | None:
-    """The order's HTTP steps, compiled; a bid order needs a ping step to be asked."""
+    """The order's HTTP steps, compiled; a bid order needs a ping step to be asked, and a
+    fixed-price order's ping step is accept-only (it reads no bid)."""
     vertical = verticals[order.vertical_id]
     delivery: CompiledDelivery | None = None
     if spec.delivery is not None:
@@ -168,6 +169,7 @@ def _delivery(
                 spec.delivery,
                 pii_fields=pii_field_names(vertical),
                 known_fields=frozenset(f.name for f in vertical.fields),
+                fixed_price=order.pricing.kind is PricingKind.FIXED,
             )
         except DeliveryConfigError as exc:
             for relative, msg in exc.issues:
@@ -176,6 +178,13 @@ def _delivery(
     if order.pricing.kind is PricingKind.BID and (delivery is None or delivery.ping is None):
         issues.add(f"{path}.delivery.ping", "a bid order needs a ping step to ask for its price")
     return delivery
+
+
+def _pinged(order: Order, delivery: CompiledDelivery | None) -> Order:
+    """A fixed-price order with a ping step is asked first (its ping is accept-only)."""
+    if order.pricing.kind is PricingKind.FIXED and delivery is not None and delivery.ping:
+        return replace(order, pricing=replace(order.pricing, pinged=True))
+    return order
 
 
 class _Issues(list[ConfigIssue]):

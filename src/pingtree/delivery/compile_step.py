@@ -297,9 +297,10 @@ def _xml_target(ctx: StepContext, path: str, to: str) -> XmlTarget | None:
 
 
 def compile_response(
-    ctx: StepContext, spec: ResponseSpec | None, *, is_ping: bool
+    ctx: StepContext, spec: ResponseSpec | None, *, is_ping: bool, accept_only: bool = False
 ) -> CompiledResponse | None:
-    """A step's response rules (``None`` after an issue); a ping must read a bid."""
+    """A step's response rules (``None`` after an issue); a ping must read a bid, unless
+    it is ``accept_only`` (a fixed-price order's ping), which must not."""
     spec = spec or ResponseSpec()
     before = ctx.count
     accepted = _rules(ctx, spec.accepted, "accepted")
@@ -310,7 +311,13 @@ def compile_response(
         values[key] = None
         if rule_spec is not None:
             values[key] = _rule(ctx, rule_spec, ctx.at("response", key), verdict=False)
-    if is_ping and spec.bid is None:
+    if accept_only and spec.bid is not None:
+        ctx.issue(
+            ctx.at("response", "bid"),
+            "a fixed-price order's price is its own: its ping reads accepted or rejected, "
+            "a token and a reason, never a bid",
+        )
+    elif is_ping and not accept_only and spec.bid is None:
         ctx.issue(ctx.at("response", "bid"), "a ping step must read the buyer's bid")
     if ctx.count > before:
         return None

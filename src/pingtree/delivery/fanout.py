@@ -1,4 +1,7 @@
-"""The live-bid fan-out: every ``bid`` order's ping step, sent at once, bounded by one deadline.
+"""The live-bid fan-out: every order's ping step, sent at once, bounded by one deadline.
+
+A ``bid`` order's ping asks for a price; a ``fixed`` order's ping is accept-only (a yes or
+no and a token): accepted, it is priced at the order's own price (outcome ``fixed``).
 
 :class:`HttpBids` is the :class:`~pingtree.flows.ports.BidSource` of a running server
 (DESIGN §2 "price", §8.2 "Deadlines"; STYLE "One deadline for the fan-out")::
@@ -439,6 +442,17 @@ def _judge(order: Order, answer: BuyerAnswer, latency_ms: int) -> BidResult:
     if not answer.accepted:
         return BidResult(
             order.id, Outcome.NO_BID, reason=answer.reason or "rejected", latency_ms=latency_ms
+        )
+    fixed = [p for p in (order.pricing.exclusive, order.pricing.shared) if p is not None]
+    if order.pricing.pinged and fixed:
+        # an accept-only ping: the buyer said yes; the price is the order's own
+        return BidResult(
+            order.id,
+            Outcome.FIXED,
+            price=max(fixed),
+            reason="accepted",
+            latency_ms=latency_ms,
+            token=answer.token,
         )
     if answer.bid is None:  # accepted without a price, or 0.00
         return BidResult(order.id, Outcome.NO_BID, reason="no price", latency_ms=latency_ms)

@@ -26,7 +26,8 @@ An order's ``delivery`` has a ``post`` step (deliver the lead) and, for bid orde
         response:
           accepted: {json: "$.status", equals: [success, "1", "true"]}
           rejected: [{json: "$.status", equals: [failure]}, {status: [404]}]
-          bid: {json: "$.price"}
+          bid: {json: "$.price"}          # a fixed-price order's ping reads no bid: it is
+                                          # accept-only (accepted/rejected, token, reason)
       post:
         same_as: ping         # every key of the ping step not set here
         preset: json_status   # a step may also extend a preset (pingtree.delivery.presets)
@@ -103,7 +104,11 @@ _PRESETS = {name: StepSpec.model_validate(raw) for name, raw in PRESETS.items()}
 
 
 def compile_delivery(
-    raw: Mapping[str, object], pii_fields: frozenset[str], known_fields: frozenset[str]
+    raw: Mapping[str, object],
+    pii_fields: frozenset[str],
+    known_fields: frozenset[str],
+    *,
+    fixed_price: bool = False,
 ) -> CompiledDelivery:
     """An order's ``delivery`` mapping, checked and compiled once for the snapshot.
 
@@ -118,7 +123,9 @@ def compile_delivery(
     patterns and templates that do not compile, JSONPaths and XPaths whose cost grows
     faster than the answer (:mod:`pingtree.delivery.jsonpaths`), a template sent as a type
     its values cannot be escaped for (JSON above all), rules without a test, a ping
-    without a bid rule.
+    without a bid rule. With ``fixed_price`` (an order of ``pricing: fixed``) the ping is
+    accept-only: it reads accepted or rejected, a token and a reason, never a bid (the
+    price is the order's).
     """
     try:
         spec = DeliverySpec.model_validate(raw)
@@ -130,7 +137,9 @@ def compile_delivery(
     if ping_spec is not None:
         if ping_spec.same_as is not None:
             issues.append(("ping.same_as", "only a post step can be the same as another"))
-        ping = _StepCompiler("ping", ping_spec, {}, pii_fields, known_fields, issues).compile()
+        ping = _StepCompiler(
+            "ping", ping_spec, {}, pii_fields, known_fields, issues, fixed_price=fixed_price
+        ).compile()
     if spec.post is None:
         issues.append(("post", "a delivery needs a post step"))
     else:
@@ -203,8 +212,11 @@ class _StepCompiler:
         pii: frozenset[str],
         known: frozenset[str],
         issues: list[tuple[str, str]],
+        *,
+        fixed_price: bool = False,
     ) -> None:
         self.name = name
+        self.fixed_price = fixed_price
         self.spec = spec
         self.sources = sources
         self.pii = pii
@@ -246,7 +258,9 @@ class _StepCompiler:
         body = compile_body(self, spec.body, content_type, declared)
         if method == "GET" and body is not None and not body.in_query:
             self.issue(self.at("method"), "a GET sends no body: use content_type query")
-        response = compile_response(self, spec.response, is_ping=is_ping)
+        response = compile_response(
+            self, spec.response, is_ping=is_ping, accept_only=is_ping and self.fixed_price
+        )
         if len(self.issues) > self.start or url is None or response is None:
             return None
         return CompiledStep(

@@ -262,6 +262,15 @@ class Pricing:
     max_bid: Decimal | None = None
     #: the floor itself is below it too: a bid must be over the floor (``floor: {gt: …}``)
     floor_strict: bool = False
+    #: a fixed-price order whose buyer is pinged first for a yes or no (an accept-only
+    #: ping step): priced at its fixed price only once the ping is accepted
+    pinged: bool = False
+
+    @property
+    def asked_per_lead(self) -> bool:
+        """Whether the order's buyer is pinged for each lead (a bid order, or a fixed-price
+        order with an accept-only ping) rather than priced by configuration alone."""
+        return self.kind is PricingKind.BID or self.pinged
 
     def below_floor(self, bid: Decimal) -> bool:
         """Whether a bid falls short of the floor (at least it, or over it when strict)."""

@@ -135,6 +135,9 @@ class Snapshot:
 
 
 def _standing(order: Order, legs: frozenset[Leg]) -> Standing:
+    if order.pricing.pinged:
+        # a fixed price offered only once its buyer accepts the ping (accept-only)
+        return Standing(order)
     quotes = tuple(
         Quote(order.id, order.buyer_id, leg, price, order.priority, order.weight)
         for leg in sorted(legs)

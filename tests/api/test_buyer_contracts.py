@@ -1,0 +1,111 @@
+"""Buyers' published contracts configured through YAML alone, end to end over the real
+HTTP API against mock buyers on loopback (issue 16)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pingtree.mockbuyer import MockBuyer
+from tests.api.market import Market, buyer, marketplace, order
+from tests.support.buyers import running_buyers
+
+BUYERS: dict[str, dict[str, Any]] = {
+    # answers {"status": "success", "price": …, "ping_id": …}: an accept-only reading
+    # ignores the price
+    "yesno": {"bid": {"kind": "fixed", "amount": "1.00"}},
+    "never": {"ping_accept_rate": 0},
+}
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockBuyer]:
+    with running_buyers(BUYERS) as running:
+        yield running
+
+
+def accept_only_order(mock: MockBuyer, name: str, **pricing: str) -> dict[str, Any]:
+    """A fixed-price order whose buyer is pinged for a yes or no and a reference."""
+    delivery = {
+        "ping": {
+            "url": mock.ping_url(name),
+            "timeout_ms": 500,
+            "body": {"fields": [{"from": "zip", "to": "zip"}, {"from": "state", "to": "state"}]},
+            "response": {
+                "accepted": {"json": "$.status", "equals": ["success"]},
+                "token": {"json": "$.ping_id"},
+                "reason": {"json": "$.reason"},
+            },
+        },
+        "post": {
+            "same_as": "ping",
+            "url": mock.post_url(name),
+            "body": {
+                "fields": [
+                    {"from": "token", "to": "ping_id"},
+                    {"from": "zip", "to": "zip"},
+                    {"from": "phone", "to": "phone"},
+                ]
+            },
+        },
+    }
+    return order(f"{name}_fixed", None, pricing={"type": "fixed", **pricing}, delivery=delivery)
+
+
+def test_an_accept_only_fixed_price_buyer_is_pinged_and_its_token_reaches_the_post(
+    market: Market, mock: MockBuyer
+) -> None:
+    market.apply(
+        marketplace(
+            [
+                buyer("cheap", order("cheap_all", "18.00")),
+                buyer("yesno", accept_only_order(mock, "yesno", exclusive="30.00")),
+            ]
+        )
+    )
+    mock.reset()
+    pinged = market.ping()
+    assert (pinged["status"], pinged["bid"]) == ("accepted", "21.00")  # 70 % of 30.00
+    trace = market.ping_trace(pinged["ping_id"])["auction"]
+    rows = {row["order_id"]: row for row in trace["candidates"]}
+    assert (rows["yesno_fixed"]["outcome"], rows["yesno_fixed"]["price"]) == ("fixed", "30.00")
+    assert trace["winners"] == ["yesno_fixed"]
+    (ping,) = mock.requests_to("yesno", "ping")
+    assert json.loads(ping.body) == {"zip": "33101", "state": "FL"}
+    answer = market.post(pinged["ping_id"])
+    assert (answer["status"], answer["price"]) == ("sold", "21.00")
+    (post,) = mock.requests_to("yesno", "post")
+    token = trace["tokens"]["yesno_fixed"]
+    # the mock buyer takes a post only with a token its own ping issued
+    assert json.loads(post.body)["ping_id"] == token
+    assert token in mock.tokens("yesno")
+
+
+def test_an_accept_only_buyer_that_declines_is_not_priced(market: Market, mock: MockBuyer):
+    market.apply(
+        marketplace(
+            [
+                buyer("cheap", order("cheap_all", "18.00")),
+                buyer("never", accept_only_order(mock, "never", exclusive="30.00")),
+            ]
+        )
+    )
+    pinged = market.ping()
+    assert (pinged["status"], pinged["bid"]) == ("accepted", "12.60")  # 70 % of 18.00
+    assert market.outcomes(pinged["ping_id"])["never_fixed"] == ("no_bid", "declined")
+
+
+def test_a_fixed_price_ping_reads_no_bid(market: Market, mock: MockBuyer) -> None:
+    spec = accept_only_order(mock, "yesno", exclusive="30.00")
+    spec["delivery"]["ping"]["response"]["bid"] = {"json": "$.price"}
+    response = market.http.post(
+        "/api/v1/admin/config",
+        json=marketplace([buyer("yesno", spec)]),
+        headers=market.admin,
+    )
+    assert response.status_code == 422, response.text
+    assert "buyers[0].orders[0].delivery.ping.response.bid" in response.text
+    assert "never a bid" in response.text
