@@ -4,6 +4,7 @@ HTTP API against mock buyers on loopback (issue 16)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,8 @@ BUYERS: dict[str, dict[str, Any]] = {
     # ignores the price
     "yesno": {"bid": {"kind": "fixed", "amount": "1.00"}},
     "never": {"ping_accept_rate": 0},
+    "busy": {"check_token": False, "misbehaviour": {"kind": "error", "status": 503, "on": "post"}},
+    "taker": {"check_token": False},
 }
 
 
@@ -109,3 +112,52 @@ def test_a_fixed_price_ping_reads_no_bid(market: Market, mock: MockBuyer) -> Non
     assert response.status_code == 422, response.text
     assert "buyers[0].orders[0].delivery.ping.response.bid" in response.text
     assert "never a bid" in response.text
+
+
+# --- the delivery log ---------------------------------------------------------------------------
+
+
+def posting(mock: MockBuyer, name: str, price: str, **post: Any) -> dict[str, Any]:
+    """A fixed-price order of buyer ``name`` posting its leads to its mock endpoint."""
+    step = {
+        "url": mock.post_url(name),
+        "timeout_ms": 300,
+        "body": {"fields": [{"from": "zip", "to": "zip"}, {"from": "phone", "to": "phone"}]},
+        "response": {"accepted": {"json": "$.status", "equals": ["success"]}},
+        **post,
+    }
+    return buyer(name, order(f"{name}_fixed", price, delivery={"post": step}))
+
+
+def post_attempts(market: Market, lead_id: str, order_id: str, count: int) -> list[str]:
+    """The outcomes of the order's post attempts at the lead, once ``count`` are stored."""
+    give_up = time.monotonic() + 10
+    while True:
+        found = [
+            (a["outcome"], a["error"])
+            for a in market.lead(lead_id)["attempts"]
+            if a["order_id"] == order_id and a["kind"] == "post"
+        ]
+        if len(found) >= count or time.monotonic() > give_up:
+            return [f"{outcome}: {error}" for outcome, error in found]
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("retries", "logged"),
+    [
+        (0, ["failed: HTTP 503 (not retried)"]),
+        (1, ["retry: HTTP 503", "failed: HTTP 503 (not retried)"]),
+    ],
+)
+def test_the_log_says_retry_only_for_a_post_that_is_retried(
+    market: Market, mock: MockBuyer, retries: int, logged: list[str]
+) -> None:
+    market.apply(
+        marketplace(
+            [posting(mock, "busy", "30.00", retries=retries), posting(mock, "taker", "20.00")]
+        )
+    )
+    answer = market.sell()
+    assert answer["status"] == "sold"
+    assert post_attempts(market, answer["lead_id"], "busy_fixed", len(logged)) == logged

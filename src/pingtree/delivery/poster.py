@@ -75,11 +75,14 @@ async def post_lead(
     pii: Mapping[str, str],
     resolve_secret: Callable[[str], str],
     log: AttemptLog | None,
+    tries_left: bool = False,
 ) -> PostedLead:
     """Post the full lead ``values`` (with the buyer's ``token``) by ``step``; never raises
     for the buyer's failure. ``pii`` (field → value as text) is masked in the log (the
     request rendered again with placeholders) and in the verdict's reason (a buyer may
-    say why with the lead's own words)."""
+    say why with the lead's own words). ``tries_left``: the caller re-sends a ``retry``
+    verdict; without one the log says what happened, ``failed`` (nothing reached the
+    buyer), never ``retry``."""
     started = time.monotonic()
     secrets: list[str] = []
     request: OutboundRequest | None = None
@@ -129,7 +132,10 @@ async def post_lead(
         reason = mask_pii(posted.reason, said_back, cut=True)  # a buyer's reason comes cut
         posted = PostedLead(posted.verdict, reason, posted.redirect_url)
     if log is not None:
-        _record(log, context, started, request, raw, answer, posted, secrets, said_back, shown)
+        logged = posted
+        if posted.verdict is PostVerdict.RETRY and not tries_left:
+            logged = PostedLead(PostVerdict.FAILED, f"{posted.reason} (not retried)")
+        _record(log, context, started, request, raw, answer, logged, secrets, said_back, shown)
     return posted
 
 

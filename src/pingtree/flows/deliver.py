@@ -253,6 +253,7 @@ class Outbox:
             },
             resolve_secret=ports.resolve_secret,
             log=self._log,
+            tries_left=row.tries <= step.retries,
         )
 
     async def _read_lead(self, snapshot: Snapshot, lead_id: str) -> LeadOnHand | None:
