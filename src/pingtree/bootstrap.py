@@ -29,6 +29,7 @@ from pingtree.store.attempt_log import BatchedAttemptLog
 from pingtree.store.buyer_secrets import BuyerSecrets
 from pingtree.store.cap_room import CapRoom
 from pingtree.store.caps import create_cap_ledger, create_redis
+from pingtree.store.config_notices import ConfigNotices, no_one_to_tell
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate
 from pingtree.store.periodic import Periodic
@@ -59,8 +60,12 @@ class Runtime:
     sweeps: tuple[Periodic, ...] = ()
     #: the campaigns' conversion postbacks
     postbacks: PostbackQueue | None = None
+    #: the configuration change notices between hosts (with Redis only)
+    notices: ConfigNotices | None = None
 
     async def close(self) -> None:
+        if self.notices is not None:
+            await self.notices.stop()
         for sweep in self.sweeps:
             await sweep.stop()
         await self.sampler.stop()
@@ -100,6 +105,10 @@ async def start_runtime(
     server_key = load_server_key(settings.secret_key, settings.data_dir)
     snapshots = SnapshotHolder(sessions, settings.config_poll_seconds)
     await snapshots.start()
+    # a change written on another host is loaded at its notice, not at the next poll
+    notices = ConfigNotices(redis, snapshots.refresh) if redis is not None else None
+    if notices is not None:
+        notices.start()
     ledger = create_cap_ledger(sessions, redis)
     standing = ReturnStanding(
         sessions, snapshots.current, clock.now, settings.return_rates_refresh_seconds
@@ -152,6 +161,7 @@ async def start_runtime(
         ),
         sign_in=settings.sign_in_policy(),
         postbacks=postbacks,
+        announce_config=notices.announce if notices is not None else no_one_to_tell,
     )
     ports.pings.start()
     outbox.start(ports)
@@ -181,6 +191,7 @@ async def start_runtime(
         sampler,
         sweeps,
         postbacks,
+        notices,
     )
 
 

@@ -13,17 +13,17 @@ from pingtree.mockbuyer import EndpointConfig, MockBuyer
 
 @contextmanager
 def running_buyers(
-    endpoints: Mapping[str, Mapping[str, Any]], port: int = 0
+    endpoints: Mapping[str, Mapping[str, Any]], port: int = 0, host: str = "127.0.0.1"
 ) -> Iterator[MockBuyer]:
     """A MockBuyer in a thread with its own event loop (the API tests are synchronous), on
-    ``port`` (0: any free one)."""
+    ``host`` and ``port`` (0: any free one)."""
     ready = threading.Event()
     holder: dict[str, Any] = {}
 
     async def serve() -> None:
         stop = asyncio.Event()
         configs = {name: EndpointConfig.model_validate(c) for name, c in endpoints.items()}
-        async with MockBuyer(configs, port=port) as mock:
+        async with MockBuyer(configs, host=host, port=port) as mock:
             holder.update(mock=mock, stop=stop, loop=asyncio.get_running_loop())
             ready.set()
             await stop.wait()

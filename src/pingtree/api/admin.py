@@ -67,6 +67,7 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
             ) from None
         if not dry_run:
             await ports.snapshots.refresh()
+            await ports.announce_config()
         return {"dry_run": dry_run, "changed": diff.changed, "diff": diff.render()}
 
     @router.post("/campaigns/{campaign_id}/keys", status_code=201)

@@ -77,6 +77,7 @@ async def _loaded(ports: Ports, change: Change) -> Change:
     """``change``, once the new snapshot is loaded: the next ping in this process sees it."""
     if change.diff.changed:
         await ports.snapshots.refresh()
+        await ports.announce_config()
     return change
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -22,6 +22,7 @@ from pingtree.domain.outcomes import Outcome
 from pingtree.domain.throttle import SignInPolicy
 from pingtree.store.cap_room import CapRoom
 from pingtree.store.caps import CapLedger
+from pingtree.store.config_notices import no_one_to_tell
 from pingtree.store.ping_writer import PingWriter
 from pingtree.store.secrets import PiiVault
 from pingtree.store.snapshot import SnapshotHolder
@@ -155,3 +156,6 @@ class Ports:
     sign_in: SignInPolicy = field(default_factory=SignInPolicy)
     #: sends the campaigns' conversion postbacks (``None``: queued rows wait for a worker)
     postbacks: PostbackDispatch | None = None
+    #: tells every worker of every host that the configuration changed, once this one has
+    #: loaded it (``store.config_notices``; without Redis the others' polls find it)
+    announce_config: Callable[[], Awaitable[None]] = no_one_to_tell
