@@ -39,7 +39,7 @@ from pingtree.config.schema import (
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.delivery.spec import DeliveryConfigError, compile_delivery
 from pingtree.domain.fields import pii_field_names, with_tracking_fields
-from pingtree.domain.filters import FilterConfigError, compile_filter, state_gate
+from pingtree.domain.filters import FilterConfigError, compile_filter, field_gates, state_gate
 from pingtree.domain.model import (
     DEFAULT_RETURN_REASONS,
     Account,
@@ -50,6 +50,7 @@ from pingtree.domain.model import (
     CapKind,
     CompiledFilter,
     Condition,
+    FieldGate,
     FieldSpec,
     FieldType,
     FilterGroup,
@@ -485,10 +486,12 @@ def _order(
 
     compiled_filter: CompiledFilter | None = None
     gate: frozenset[str] | None = None
+    gates: tuple[FieldGate, ...] = ()
     if vertical is not None:
         group = _filter_group(spec.filters, spec.geo, vertical, path, issues)
         if group is not None:
             compiled_filter, gate = _compile_group(group, vertical, path, issues)
+            gates = field_gates(group, vertical) if compiled_filter is not None else ()
 
     if vertical is None:
         return None
@@ -501,6 +504,7 @@ def _order(
         pricing=pricing,
         filter=compiled_filter,
         state_gate=gate,
+        gates=gates,
         caps=caps,
         schedule=schedule,
         priority=spec.priority,

@@ -30,6 +30,7 @@ __all__ = [
     "CapWindow",
     "CompiledFilter",
     "Condition",
+    "FieldGate",
     "FieldSpec",
     "FieldType",
     "FilterGroup",
@@ -180,6 +181,21 @@ class FilterVerdict:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class FieldGate:
+    """A condition a lead's field must meet for a filter to pass (``domain.filters``): its
+    value one of ``values``, or starting with one of ``prefixes`` (case-insensitive), or
+    between ``low`` and ``high`` (each ``None`` for no bound; ``*_open`` excludes it)."""
+
+    field: str
+    values: frozenset[LeadValue] | None = None
+    prefixes: frozenset[str] | None = None
+    low: LeadValue | None = None
+    low_open: bool = False
+    high: LeadValue | None = None
+    high_open: bool = False
+
+
 #: A filter compiled once per snapshot. Arguments: the lead's normalized values and
 #: ``qualify_all`` (a condition on an absent field fails instead of passing).
 CompiledFilter = Callable[[Mapping[str, LeadValue], bool], FilterVerdict]
@@ -302,6 +318,9 @@ class Order:
     #: the only states whose leads can pass ``filter`` (``None``: any state may): the hot
     #: path indexes orders by state with it (see ``domain.filters.state_gate``)
     state_gate: frozenset[str] | None = None
+    #: what the lead's fields must be for ``filter`` to pass, read from its top-level
+    #: ``all``: the snapshot's index skips the orders a lead's values rule out
+    gates: tuple[FieldGate, ...] = ()
     caps: tuple[Cap, ...] = ()
     schedule: Schedule | None = None
     #: a lower number is served first when a campaign ranks by priority; ties on price
