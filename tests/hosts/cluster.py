@@ -41,31 +41,43 @@ __all__ = ["Cluster", "Host", "Network", "missing_prerequisite"]
 HOST_PORT = 8000
 
 
+def tool(name: str) -> str | None:
+    """The path of the command ``name``, also where a PATH without the sbin directories
+    would miss it (Debian's ``ip`` and ``haproxy``)."""
+    for candidate in (shutil.which(name), f"/usr/sbin/{name}", f"/sbin/{name}"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+IP = tool("ip") or "ip"
+
+
 def missing_prerequisite() -> str | None:
     """Why the hosts cannot be built here (not root, no ``ip netns``, no HAProxy), or None."""
     if os.geteuid() != 0:
         return "network namespaces need root"
-    if shutil.which("ip") is None:
+    if tool("ip") is None:
         return "no `ip` command (iproute2)"
-    if shutil.which("haproxy") is None:
+    if tool("haproxy") is None:
         return "no HAProxy (apt-get install haproxy)"
     probe = f"ptprobe{os.getpid()}"
-    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    made = subprocess.run([IP, "netns", "add", probe], capture_output=True, text=True)
     if made.returncode != 0:
         return f"`ip netns add` failed: {made.stderr.strip()}"
-    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    subprocess.run([IP, "netns", "del", probe], capture_output=True)
     return None
 
 
 def _ip(*args: str) -> None:
-    done = subprocess.run(["ip", *args], capture_output=True, text=True)
+    done = subprocess.run([IP, *args], capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"ip {' '.join(args)}: {done.stderr.strip()}")
 
 
 def _free_subnet() -> str:
     """A 10.x.y.0/24 no interface of this machine has an address in (``10.x.y``)."""
-    taken = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    taken = subprocess.run([IP, "-4", "-o", "addr"], capture_output=True, text=True).stdout
     seed = os.getpid()
     for step in range(64):
         prefix = f"10.{200 + (seed + step) % 50}.{(seed // 50 + step) % 256}"
@@ -130,10 +142,10 @@ class Network:
         """Every namespace (its veth end goes with it, and the pair's other end) and the
         bridge; whatever of them exists."""
         for ns in self.namespaces:
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+            subprocess.run([IP, "netns", "del", ns], capture_output=True)
             shutil.rmtree(Path("/etc/netns") / ns, ignore_errors=True)
         self.namespaces.clear()
-        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+        subprocess.run([IP, "link", "del", self.bridge], capture_output=True)
 
 
 def _wait_port(host: str, port: int, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -284,7 +296,9 @@ class Cluster:
         with log.open("ab") as out:
             # -db: in the foreground, so that this process is HAProxy's and we stop it
             self.haproxy = subprocess.Popen(
-                ["haproxy", "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT
+                [tool("haproxy") or "haproxy", "-db", "-f", str(config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         _wait_port("127.0.0.1", front, self.haproxy, log)
         self.url = f"http://127.0.0.1:{front}"
@@ -310,7 +324,7 @@ class Cluster:
                 # `ip netns exec` enters the namespace and execs: the pid is the server's
                 host.process = subprocess.Popen(
                     [
-                        *("ip", "netns", "exec", host.namespace),
+                        *(IP, "netns", "exec", host.namespace),
                         *(sys.executable, "-m", "pingtree", "serve"),
                         *("--host", host.address, "--port", str(HOST_PORT)),
                     ],

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 #: the channel every worker of a deployment listens on
 CHANNEL = "pingtree:config-changed"
-#: how long a listener waits for a message before it checks whether it is stopping
+#: how long a listener waits for a message at a time (every wait has a limit)
 _LISTEN_SECONDS = 1.0
 #: how long a listener that lost Redis waits before it subscribes again
 _RECONNECT_SECONDS = 1.0
@@ -42,7 +42,6 @@ class ConfigNotices:
         self._redis = redis
         self._refresh = refresh
         self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
         #: set once subscribed (tests wait for it; a notice before it is found by the poll)
         self.listening = asyncio.Event()
 
@@ -56,30 +55,31 @@ class ConfigNotices:
             log.warning("could not announce a configuration change; polls will find it")
 
     def start(self) -> None:
-        self._stopping.clear()
         self._task = asyncio.create_task(self._listen(), name="config-notices")
 
     async def stop(self) -> None:
+        """Stop listening now: the listener holds nothing a cancellation could leave
+        half-done (a refresh in progress is the holder's, under its own lock)."""
         if self._task is not None:
-            self._stopping.set()
-            await self._task
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
             self._task = None
 
     async def _listen(self) -> None:
-        while not self._stopping.is_set():
+        while True:
             try:
                 await self._subscribed()
             except (RedisError, OSError):
                 log.warning("configuration notices lost Redis; subscribing again")
             self.listening.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), _RECONNECT_SECONDS)
+            await asyncio.sleep(_RECONNECT_SECONDS)
 
     async def _subscribed(self) -> None:
         async with self._redis.pubsub() as pubsub:
             await pubsub.subscribe(CHANNEL)
             self.listening.set()
-            while not self._stopping.is_set():
+            while True:
                 message = await pubsub.get_message(
                     ignore_subscribe_messages=True, timeout=_LISTEN_SECONDS
                 )
