@@ -22,7 +22,8 @@ attempt per lead sold.
 ``--engine sqlite`` runs pingtree on embedded SQLite in a temporary directory;
 ``--engine postgres`` on ``postgresql+asyncpg://postgres@127.0.0.1:5432/bench`` with Redis
 db 9 (schema ``public`` dropped and Redis db 9 flushed before each pingtree starts: nothing
-else may use them); ``--engine both`` runs one, then the other. ``--code DIR`` runs
+else may use them; ``PINGTREE_BENCH_POSTGRES_URL`` and ``PINGTREE_BENCH_REDIS_URL`` name
+others); ``--engine both`` runs one, then the other. ``--code DIR`` runs
 pingtree from another checkout's ``src`` (``git worktree add /tmp/pt-before <commit>``):
 several ``--code`` compare them in one run, each after the other against the same buyers.
 ``--count-sql`` also counts pingtree's transactions and statements per sale by the code
@@ -62,8 +63,10 @@ from bench.core import percentile  # noqa: E402
 from bench.fanout import cpu_seconds, free_port, wait_http  # noqa: E402
 
 PING = {"zip": "33101", "state": "FL", "age": 34}
-POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
-REDIS_URL = "redis://127.0.0.1:6379/9"
+POSTGRES_URL = os.environ.get(
+    "PINGTREE_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
+)
+REDIS_URL = os.environ.get("PINGTREE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 BARE = "bare ping/post"
 
 
@@ -304,7 +307,7 @@ async def _sql(url: str, *statements: str) -> list[tuple[Any, ...]]:
 
 
 def reset_postgres() -> None:
-    """Empty the bench database (schema ``public``) and Redis db 9; pingtree migrates."""
+    """Empty the bench database (schema ``public``) and its Redis db; pingtree migrates."""
     asyncio.run(_sql(POSTGRES_URL, "DROP SCHEMA IF EXISTS public CASCADE", "CREATE SCHEMA public"))
     import redis
 
