@@ -20,6 +20,7 @@ from pingtree.api.scoping import open_section, scope_for
 from pingtree.domain.money import format_money, from_cents
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
+from pingtree.flows.trace import opened_auction
 from pingtree.principals import Forbidden, Principal, Scope
 from pingtree.store.erasure import ERASED
 from pingtree.store.lead_fields import open_answer, open_fields
@@ -87,7 +88,9 @@ async def ping_trace(ports: Ports, principal: Principal, ping_id: str) -> dict[s
     return {
         **_ping_summary(ping, scope),
         "fields": ping.fields,
-        "auction": _trace(ping.auction) if scope.everything else {},
+        "auction": _trace(await opened_auction(ports.snapshots, ping.auction))
+        if scope.everything
+        else {},
         "attempts": [_attempt(a) for a in attempts] if scope.everything else [],
     }
 
@@ -183,7 +186,9 @@ async def lead_trace(
         "fields": fields,
         "answer": open_answer(answer, ports.vault, reveal=reveal) if answer else None,
         "sales": [_sale(s, scope) for s in sales],
-        "auction": _trace(lead.auction or {}) if scope.everything else {},
+        "auction": _trace(await opened_auction(ports.snapshots, lead.auction or {}))
+        if scope.everything
+        else {},
         "attempts": [_attempt(a) for a in attempts],
         # the campaign's conversion postbacks: the operator's only
         "postbacks": postback_rows(postbacks) if scope.everything else [],

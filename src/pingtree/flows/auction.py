@@ -14,17 +14,25 @@ from typing import Any
 
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.domain.auction import Decision, Quote, Selection, decide, select
-from pingtree.domain.eligibility import CapCheck, DedupCheck, LeadContext, check_lead
+from pingtree.domain.eligibility import (
+    CapCheck,
+    DedupCheck,
+    Ineligible,
+    LeadContext,
+    check_lead,
+)
+from pingtree.domain.fields import values_to_json
 from pingtree.domain.filters import GATE_FIELD
 from pingtree.domain.model import Campaign, Leg, Order
 from pingtree.domain.money import format_money
+from pingtree.domain.order_index import Walk, walk
 from pingtree.domain.outcomes import PRICED, Outcome
 from pingtree.domain.return_rules import Breach
 from pingtree.domain.trace import Candidate
 from pingtree.flows.ports import BidSource
 from pingtree.store.snapshot import Snapshot
 
-__all__ = ["AuctionResult", "quote_from_json", "run_auction"]
+__all__ = ["FALLBACK_BUYERS", "AuctionResult", "quote_from_json", "run_auction"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,9 @@ class AuctionResult:
     snapshot_version: int
     #: the buyers' own ids for their bids (sent back in the post), by order id
     tokens: Mapping[str, str] = field(default_factory=dict)
+    #: set when the candidates are the orders a best-first walk met, not all of them: what
+    #: ``flows.trace`` rebuilds the others' lines from
+    walked: Mapping[str, Any] | None = None
 
     def without(
         self, order_ids: set[str], outcome: Outcome, reason: str, campaign: Campaign, seed: str
@@ -58,10 +69,13 @@ class AuctionResult:
             eligible_buyers=eligible_buyers,
             snapshot_version=self.snapshot_version,
             tokens=self.tokens,
+            walked=self.walked,
         )
 
     def to_json(self) -> dict[str, Any]:
+        walked = {"walked": dict(self.walked)} if self.walked is not None else {}
         return {
+            **walked,
             "snapshot_version": self.snapshot_version,
             "candidates": [c.to_json() for c in self.candidates],
             "leg": str(self.selection.leg) if self.selection.leg else None,
@@ -90,6 +104,11 @@ def quote_from_json(row: Sequence[Any]) -> Quote:
     return Quote(order_id, buyer_id, Leg(leg), Decimal(price), priority, weight)
 
 
+#: fallback depth: how many buyers past the winners (and the campaign's minimum number of
+#: buyers) the best-first walk makes certain of before it stops
+FALLBACK_BUYERS = 20
+
+
 async def run_auction(
     snapshot: Snapshot,
     campaign: Campaign,
@@ -102,40 +121,49 @@ async def run_auction(
     dedup_check: DedupCheck | None = None,
     excluded: frozenset[str] = frozenset(),
     demotions: Mapping[str, Breach] | None = None,
+    walk_depth: int | None = FALLBACK_BUYERS,
 ) -> AuctionResult:
-    """Scan every order of the campaign's vertical, price the eligible ones, pick winners.
+    """Find the orders of the campaign's vertical that may take the lead, price them, pick
+    winners.
+
+    The orders are walked best first on the snapshot's index (``domain.order_index``) until
+    the winners, the ping options and ``walk_depth`` buyers of fallback are certain; the
+    trace then holds the orders met, and the rest are told on reading (``flows.trace``).
+    ``walk_depth=None``, or ``demotions`` (which re-rank buyers per ping), scan every order
+    instead and trace each. Both give the same winners and decision.
 
     ``excluded`` order ids take no part (used to re-select after a lost cap race).
     ``deadline`` is a ``time.monotonic()`` instant bounding the live-bid fan-out.
     ``demotions``: buyers a return rule ranks lower now (their orders' priority number
     raised by the rule's ``demote_by``, said in the trace).
     """
-    quotes: list[Quote] = []
-    to_ping: list[Order] = []
     state = lead.values.get(GATE_FIELD)
-    scan = snapshot.scan(
-        campaign.vertical_id, lead.test, lead.legs, lead.now, str(state) if state else None
-    )
-    candidates: list[Candidate] = [c for c in scan.settled if c.order_id not in excluded]
-    for standing in scan.evaluate:
-        order = standing.order
-        if order.id in excluded:
-            continue
-        ineligible = check_lead(order, lead, cap_check, dedup_check)
-        if ineligible is not None:
-            candidates.append(
-                Candidate(order.id, order.buyer_id, ineligible.outcome, ineligible.reason)
-            )
-        elif standing.priced is not None:
-            quotes.extend(standing.quotes)
-            candidates.append(standing.priced)
-        else:
-            to_ping.append(order)
+    state_text = str(state) if state else None
+    walked: dict[str, Any] | None = None
+    if demotions or walk_depth is None:
+        found = _scan_all(snapshot, campaign, lead, state_text, cap_check, dedup_check, excluded)
+    else:
+        closed = snapshot.schedules(lead.now)
+
+        def admit(order: Order) -> Ineligible | None:
+            return closed(order) or check_lead(order, lead, cap_check, dedup_check)
+
+        options = campaign.ping_options
+        found = walk(
+            snapshot.order_index(campaign.vertical_id, lead.test),
+            lead,
+            campaign.rank_by,
+            max(options.min_buyers, campaign.max_sells) + walk_depth,
+            admit,
+            excluded,
+        )
+        walked = _walk_context(snapshot, campaign, lead)
+    quotes, candidates = found.quotes, found.candidates
     tokens: dict[str, str] = {}
-    if to_ping:
+    if found.to_ping:
         candidates.extend(
             await _live_bids(
-                to_ping, lead, bids, deadline, quotes, tokens, snapshot.config.deliveries
+                found.to_ping, lead, bids, deadline, quotes, tokens, snapshot.config.deliveries
             )
         )
     if demotions:
@@ -150,7 +178,53 @@ async def run_auction(
         eligible_buyers=eligible_buyers,
         snapshot_version=snapshot.version,
         tokens=tokens,
+        walked=walked,
     )
+
+
+def _scan_all(
+    snapshot: Snapshot,
+    campaign: Campaign,
+    lead: LeadContext,
+    state: str | None,
+    cap_check: CapCheck,
+    dedup_check: DedupCheck | None,
+    excluded: frozenset[str],
+) -> Walk:
+    """Every order of the vertical checked, each with its trace line."""
+    found = Walk()
+    scan = snapshot.scan(campaign.vertical_id, lead.test, lead.legs, lead.now, state)
+    found.candidates.extend(c for c in scan.settled if c.order_id not in excluded)
+    for standing in scan.evaluate:
+        order = standing.order
+        if order.id in excluded:
+            continue
+        ineligible = check_lead(order, lead, cap_check, dedup_check)
+        if ineligible is not None:
+            found.candidates.append(
+                Candidate(order.id, order.buyer_id, ineligible.outcome, ineligible.reason)
+            )
+        elif standing.priced is not None:
+            found.quotes.extend(standing.quotes)
+            found.candidates.append(standing.priced)
+        else:
+            found.to_ping.append(order)
+    return found
+
+
+def _walk_context(snapshot: Snapshot, campaign: Campaign, lead: LeadContext) -> dict[str, Any]:
+    """What rebuilds the lines of the orders a walk did not meet: the lead's fields
+    (without PII, which a trace never holds), its test mode, legs, moment and rule."""
+    vertical = snapshot.config.verticals.get(campaign.vertical_id)
+    pii = {spec.name for spec in vertical.fields if spec.pii} if vertical else set()
+    return {
+        "vertical": campaign.vertical_id,
+        "at": lead.now.isoformat(),
+        "test": lead.test,
+        "legs": sorted(str(leg) for leg in lead.legs),
+        "qualify_all": lead.qualify_all,
+        "fields": values_to_json({k: v for k, v in lead.values.items() if k not in pii}),
+    }
 
 
 def _demote(

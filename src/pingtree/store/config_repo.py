@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.config.parse import parse_config
@@ -32,7 +32,7 @@ from pingtree.config.schema import (
     canonical,
 )
 from pingtree.store.accounts import open_accounts
-from pingtree.store.tables import ConfigEntity, ConfigState
+from pingtree.store.tables import ConfigEntity, ConfigHistory, ConfigState
 
 __all__ = ["KINDS", "ConfigDiff", "ConfigRepository", "EntityRef"]
 
@@ -114,37 +114,26 @@ class ConfigRepository:
         Raises :class:`pingtree.config.errors.ConfigError` if a stored spec no longer fits
         the schema.
         """
-        rows = await self._rows(include_archived)
-        by_kind: dict[str, list[ConfigEntity]] = defaultdict(list)
-        for row in sorted(rows, key=lambda row: row.id):
-            by_kind[row.kind].append(row)
-        children: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for kind, parent_kind in _PARENT_KIND.items():
-            parents = {row.id for row in by_kind[parent_kind]}
-            for row in by_kind[kind]:
-                if row.parent_id not in parents:
-                    # only a write outside apply() can leave a child without its parent
-                    log.warning("config %s %s has no %s; skipped", kind, row.id, parent_kind)
-                    continue
-                children[(parent_kind, row.parent_id)].append(row.spec)
+        return _document(await self._rows(include_archived))
 
-        def entries(kind: str) -> list[dict[str, Any]]:
-            out = []
-            for row in by_kind[kind]:
-                spec = dict(row.spec)
-                kids = children.get((kind, row.id))
-                if kids:
-                    spec[_CHILDREN[kind]] = kids
-                out.append(spec)
-            return out
+    async def load_version(self, version: int) -> ConfigDocument | None:
+        """The configuration as it stood at ``version`` (archived entities left out), from
+        the history every write keeps; ``None`` for a version older than the history.
 
-        return parse_config(
-            {
-                "verticals": entries("vertical"),
-                "suppliers": entries("supplier"),
-                "buyers": entries("buyer"),
-            }
+        Raises :class:`pingtree.config.errors.ConfigError` as :meth:`load_document` does.
+        """
+        begun = await self._session.scalar(select(func.min(ConfigHistory.version)))
+        if begun is None or version < begun:
+            return None
+        newest: dict[tuple[str, str], ConfigHistory] = {}
+        rows = await self._session.scalars(
+            select(ConfigHistory)
+            .where(ConfigHistory.version <= version)
+            .order_by(ConfigHistory.version)
         )
+        for row in rows:
+            newest[(row.kind, row.id)] = row
+        return _document([row for row in newest.values() if not row.archived])
 
     async def apply(self, doc: ConfigDocument, now: dt.datetime, prune: bool = False) -> ConfigDiff:
         """Create and update the entities of ``doc``; bump the version iff anything changed.
@@ -160,6 +149,8 @@ class ConfigRepository:
         changes: dict[EntityRef, tuple[str, ...]] = {}
         unchanged = 0
         seen: set[EntityRef] = set()
+        #: what each created, updated or archived entity is now: the new version's history
+        written: list[ConfigEntity] = []
         opened: list[str] = []  # buyers whose configuration gains an account
         for entity in _flatten(doc):
             ref = (entity.kind, entity.id)
@@ -168,16 +159,16 @@ class ConfigRepository:
             if _opens_account(entity, row):
                 opened.append(entity.id)
             if row is None:
-                self._session.add(
-                    ConfigEntity(
-                        kind=entity.kind,
-                        id=entity.id,
-                        parent_id=entity.parent_id,
-                        spec=entity.spec,
-                        archived=False,
-                        updated_at=now,
-                    )
+                row = ConfigEntity(
+                    kind=entity.kind,
+                    id=entity.id,
+                    parent_id=entity.parent_id,
+                    spec=entity.spec,
+                    archived=False,
+                    updated_at=now,
                 )
+                self._session.add(row)
+                written.append(row)
                 created.append(ref)
                 continue
             details = _entity_changes(row, entity)
@@ -188,6 +179,7 @@ class ConfigRepository:
             row.parent_id = entity.parent_id
             row.archived = False
             row.updated_at = now
+            written.append(row)
             updated.append(ref)
             changes[ref] = details
         if prune:
@@ -195,6 +187,7 @@ class ConfigRepository:
                 if ref not in seen and not row.archived:
                     row.archived = True
                     row.updated_at = now
+                    written.append(row)
                     archived.append(ref)
         diff = ConfigDiff(
             created=tuple(created),
@@ -204,7 +197,18 @@ class ConfigRepository:
             changes=changes,
         )
         if diff.changed:
-            await self._bump_version(now)
+            version = await self._bump_version(now)
+            self._session.add_all(
+                ConfigHistory(
+                    kind=row.kind,
+                    id=row.id,
+                    version=version,
+                    parent_id=row.parent_id,
+                    spec=row.spec,
+                    archived=row.archived,
+                )
+                for row in written
+            )
         await self._session.flush()
         await open_accounts(self._session, opened)
         return diff
@@ -215,16 +219,51 @@ class ConfigRepository:
             query = query.where(ConfigEntity.archived.is_(False))
         return (await self._session.scalars(query)).all()
 
-    async def _bump_version(self, now: dt.datetime) -> None:
+    async def _bump_version(self, now: dt.datetime) -> int:
         # the row lock (PostgreSQL) serializes concurrent writers; SQLite has one writer
         state = await self._session.get(
             ConfigState, 1, with_for_update=True, populate_existing=True
         )
         if state is None:
             self._session.add(ConfigState(id=1, version=1, updated_at=now))
-        else:
-            state.version += 1
-            state.updated_at = now
+            return 1
+        state.version += 1
+        state.updated_at = now
+        return state.version
+
+
+def _document(rows: Sequence[ConfigEntity | ConfigHistory]) -> ConfigDocument:
+    """Entity rows as one nested document, each list ordered by id."""
+    by_kind: dict[str, list[ConfigEntity | ConfigHistory]] = defaultdict(list)
+    for row in sorted(rows, key=lambda row: row.id):
+        by_kind[row.kind].append(row)
+    children: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for kind, parent_kind in _PARENT_KIND.items():
+        parents = {row.id for row in by_kind[parent_kind]}
+        for row in by_kind[kind]:
+            if row.parent_id not in parents:
+                # only a write outside apply() can leave a child without its parent
+                log.warning("config %s %s has no %s; skipped", kind, row.id, parent_kind)
+                continue
+            children[(parent_kind, row.parent_id)].append(row.spec)
+
+    def entries(kind: str) -> list[dict[str, Any]]:
+        out = []
+        for row in by_kind[kind]:
+            spec = dict(row.spec)
+            kids = children.get((kind, row.id))
+            if kids:
+                spec[_CHILDREN[kind]] = kids
+            out.append(spec)
+        return out
+
+    return parse_config(
+        {
+            "verticals": entries("vertical"),
+            "suppliers": entries("supplier"),
+            "buyers": entries("buyer"),
+        }
+    )
 
 
 # --- entities and their differences -----------------------------------------------------------

@@ -10,19 +10,21 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections import defaultdict
-from collections.abc import Mapping
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.config.compile import CompiledConfig, compile_config
+from pingtree.config.errors import ConfigError
 from pingtree.config.schema import ConfigDocument
 from pingtree.domain.auction import Quote
-from pingtree.domain.eligibility import check_standing
-from pingtree.domain.filters import GATE_FIELD
+from pingtree.domain.eligibility import Ineligible, check_standing
 from pingtree.domain.model import Leg, Order
+from pingtree.domain.order_index import OrderIndex, gate_reason
 from pingtree.domain.outcomes import Outcome
+from pingtree.domain.schedules import is_open
 from pingtree.domain.trace import Candidate
 from pingtree.store.config_repo import ConfigRepository
 from pingtree.store.periodic import Periodic
@@ -56,11 +58,13 @@ class _MinuteCache:
     def __init__(self) -> None:
         self._minute: dt.datetime | None = None
         self._scans: dict[tuple[str, bool, frozenset[Leg], str | None], Scan] = {}
+        #: order id → whether its schedule is open this minute
+        self.open: dict[str, bool] = {}
 
     def of(self, now: dt.datetime) -> dict[tuple[str, bool, frozenset[Leg], str | None], Scan]:
         minute = now.replace(second=0, microsecond=0)
         if minute != self._minute:
-            self._minute, self._scans = minute, {}
+            self._minute, self._scans, self.open = minute, {}, {}
         return self._scans
 
 
@@ -70,6 +74,8 @@ class Snapshot:
     config: CompiledConfig
     #: orders of a vertical by test mode: (vertical id, test) → orders
     orders_by_vertical: Mapping[tuple[str, bool], tuple[Order, ...]] = field(default_factory=dict)
+    #: the same orders shelved for the best-first walk (``domain.order_index``)
+    indexes: Mapping[tuple[str, bool], OrderIndex] = field(default_factory=dict)
     _scans: _MinuteCache = field(default_factory=lambda: _MinuteCache(), compare=False, repr=False)
 
     @classmethod
@@ -81,7 +87,28 @@ class Snapshot:
             version=version,
             config=config,
             orders_by_vertical={key: tuple(orders) for key, orders in index.items()},
+            indexes={key: OrderIndex.build(orders, config.buyers) for key, orders in index.items()},
         )
+
+    def order_index(self, vertical_id: str, test: bool) -> OrderIndex:
+        found = self.indexes.get((vertical_id, test))
+        return found if found is not None else _EMPTY_INDEX
+
+    def schedules(self, now: dt.datetime) -> Callable[[Order], Ineligible | None]:
+        """``order → SCHEDULE | None`` at ``now``: whether the order's schedule is closed,
+        each answer cached for the minute (schedules are minute-granular)."""
+        self._scans.of(now)
+        cache = self._scans.open
+
+        def closed(order: Order) -> Ineligible | None:
+            if order.schedule is None:
+                return None
+            open_now = cache.get(order.id)
+            if open_now is None:
+                open_now = cache[order.id] = is_open(order.schedule, now)
+            return None if open_now else _CLOSED
+
+        return closed
 
     def candidate_orders(self, vertical_id: str, test: bool) -> tuple[Order, ...]:
         return self.orders_by_vertical.get((vertical_id, test), ())
@@ -127,11 +154,17 @@ class Snapshot:
             elif (
                 state is not None and order.state_gate is not None and state not in order.state_gate
             ):
-                reason = f"{GATE_FIELD} in [{', '.join(sorted(order.state_gate))}]"
+                reason = gate_reason(order.state_gate)
                 settled.append(Candidate(order.id, order.buyer_id, Outcome.FILTER, reason))
             else:
                 evaluate.append(_standing(order, legs))
         return Scan(tuple(evaluate), tuple(settled))
+
+
+_EMPTY_INDEX = OrderIndex()
+#: past configuration versions held compiled for reading traces
+_PAST_KEPT = 4
+_CLOSED = Ineligible(Outcome.SCHEDULE, "closed by schedule")
 
 
 def _standing(order: Order, legs: frozenset[Leg]) -> Standing:
@@ -167,6 +200,8 @@ class SnapshotHolder:
         )
         self._current: Snapshot | None = None
         self._lock = asyncio.Lock()
+        #: older versions compiled for traces being read, newest last
+        self._past: OrderedDict[int, Snapshot | None] = OrderedDict()
 
     def current(self) -> Snapshot:
         if self._current is None:
@@ -185,6 +220,29 @@ class SnapshotHolder:
             self._current = await asyncio.to_thread(_compile, version, doc)
             log.info("configuration snapshot version %d loaded", version)
             return self._current
+
+    async def at(self, version: int) -> Snapshot | None:
+        """The snapshot of configuration ``version``, to read a trace by: the current one,
+        or one compiled from the kept history (a few are cached); ``None`` when the
+        version is older than the history or no longer compiles."""
+        current = self.current()
+        if current.version == version:
+            return current
+        if version in self._past:
+            self._past.move_to_end(version)
+            return self._past[version]
+        async with self._sessions() as session:
+            doc = await ConfigRepository(session).load_version(version)
+        found: Snapshot | None = None
+        if doc is not None:
+            try:
+                found = await asyncio.to_thread(_compile, version, doc)
+            except ConfigError:
+                log.warning("configuration version %d no longer compiles", version)
+        self._past[version] = found
+        while len(self._past) > _PAST_KEPT:
+            self._past.popitem(last=False)
+        return found
 
     async def start(self) -> None:
         await self.refresh(force=True)

@@ -34,6 +34,7 @@ __all__ = [
     "CapHold",
     "CapUsage",
     "ConfigEntity",
+    "ConfigHistory",
     "ConfigState",
     "DedupKey",
     "Delivery",
@@ -114,6 +115,22 @@ class ConfigEntity(Base):
     spec: Mapped[dict[str, Any]]
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[dt.datetime]
+
+
+class ConfigHistory(Base):
+    """An entity as it stood from ``version`` on (until a later row of it): every write
+    adds one, so the configuration of any version since this table began can be read back
+    (a trace's "why not" is rebuilt from the version its ping ran on). Kept as long as
+    traces are: never pruned."""
+
+    __tablename__ = "config_history"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    parent_id: Mapped[str | None] = mapped_column(String(64))
+    spec: Mapped[dict[str, Any]]
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ConfigState(Base):

@@ -1,0 +1,63 @@
+"""Opening a stored trace: the lines of the orders a best-first walk did not meet, rebuilt
+from the configuration version its ping ran on (DESIGN §9 "Best-first at scale").
+
+A ping's auction stores only the orders its walk met (``flows.auction``), with what the
+rest needs to be told: the lead's fields without PII, its test mode, legs, moment and the
+campaign's qualify-all rule. Opened, the trace answers as a full scan's would: one line per
+order of the vertical and test mode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from pingtree.domain.eligibility import LeadContext
+from pingtree.domain.fields import FieldValueError, values_from_json
+from pingtree.domain.model import Leg
+from pingtree.domain.order_index import why_not
+from pingtree.store.snapshot import SnapshotHolder
+
+__all__ = ["opened_auction"]
+
+log = logging.getLogger(__name__)
+
+
+async def opened_auction(
+    snapshots: SnapshotHolder, auction: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """``auction`` (a stored trace) with a line for every order: as stored when it already
+    has them (a full scan's, or one stored before walks), else the walk's lines followed
+    by the others' rebuilt (``domain.order_index.why_not``). When the configuration
+    version is no longer known, the walk's lines alone."""
+    walked = auction.get("walked")
+    if not isinstance(walked, Mapping):
+        return auction
+    told = {key: value for key, value in auction.items() if key != "walked"}
+    snapshot = await snapshots.at(int(auction.get("snapshot_version", 0)))
+    vertical = snapshot.config.verticals.get(walked["vertical"]) if snapshot else None
+    if snapshot is None or vertical is None:
+        return told
+    try:
+        values = values_from_json(vertical, walked.get("fields", {}))
+    except FieldValueError:
+        log.warning("a trace's fields no longer fit vertical %s", vertical.id)
+        return told
+    lead = LeadContext(
+        values=values,
+        test=bool(walked["test"]),
+        now=dt.datetime.fromisoformat(walked["at"]),
+        qualify_all=bool(walked["qualify_all"]),
+        legs=frozenset(Leg(leg) for leg in walked["legs"]),
+    )
+    stored = list(auction.get("candidates", []))
+    rest = why_not(
+        snapshot.candidate_orders(vertical.id, lead.test),
+        snapshot.config.buyers,
+        lead,
+        (row[0] for row in stored),
+    )
+    told["candidates"] = [*stored, *(line.to_json() for line in rest)]
+    return told
