@@ -10,13 +10,18 @@ plays every file against a running pingtree selling to a fixed-price buyer.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lxml import etree
 
+from pingtree.api.body import MAX_BODY_BYTES
+from pingtree.mockbuyer import MockBuyer
 from tests.api.market import Market, buyer, campaign, marketplace, order
+from tests.api.test_live_bids import live_order
+from tests.support.buyers import running_buyers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "inbound"
 _PATHS = {"ping": "ping", "post": "post", "leads": "leads"}
@@ -106,3 +111,150 @@ def test_a_seller_in_its_own_format(market: Market, path: Path) -> None:
     assert lead["status"] == "sold"
     for name, value in fixture["lead"].items():
         assert lead["fields"][name] == value, (name, lead["fields"])
+
+
+# --- issue 17's done-when: two sellers in their own formats, one campaign, a live buyer ----
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockBuyer]:
+    with running_buyers({"rich": {"bid": {"kind": "fixed", "amount": "30.00"}}}) as running:
+        yield running
+
+
+def profile_of(name: str) -> dict[str, Any]:
+    profile: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())["profile"]
+    return profile
+
+
+def two_sellers(market: Market, mock: MockBuyer) -> None:
+    inbound = [profile_of("lead_prosper_flat_json"), profile_of("xml_lead")]
+    market.apply(
+        marketplace([buyer("rich", live_order(mock, "rich"))], [campaign(inbound=inbound)])
+    )
+
+
+def test_a_flat_json_seller_and_an_xml_seller_are_sold_through_one_campaign(
+    market: Market, mock: MockBuyer
+) -> None:
+    two_sellers(market, mock)
+    mock.reset()
+    key = market.key()
+    # the flat JSON seller pings and posts with its own names and values
+    pinged = market.http.post(
+        "/api/v1/in/acme_auto/lp/ping",
+        json={"lp_key": key, "zip_code": "33101", "state": "Florida", "age": 41,
+              "credit_rating": "Excellent", "lp_campaign_id": "9"},
+    )  # fmt: skip
+    assert pinged.status_code == 200, pinged.text
+    ping = pinged.json()
+    assert (ping["status"], ping["payout"]) == ("ACCEPTED", "21.00"), ping
+    posted = market.http.post(
+        "/api/v1/in/acme_auto/lp/post",
+        json={"lp_key": key, "lp_ping_id": ping["ping_id"], "first_name": "Ana",
+              "phone_home": "3055550142", "email_address": "ana@example.com"},
+    )  # fmt: skip
+    assert posted.status_code == 200, posted.text
+    sold = posted.json()
+    assert (sold["status"], sold["payout"]) == ("ACCEPTED", "21.00"), sold
+    # the XML seller direct-posts a whole lead
+    xml = (
+        f"<Lead><ApiKey>{key}</ApiKey><Address><ZipCode>33101</ZipCode><State>FL</State>"
+        "</Address><Applicant><Age>52</Age><FirstName>Bea</FirstName>"
+        "<Phone>3055550199</Phone><Email>bea@example.com</Email>"
+        "<CurrentlyInsured>N</CurrentlyInsured></Applicant></Lead>"
+    )
+    answered = market.http.post(
+        "/api/v1/in/acme_auto/cake_xml/leads",
+        content=xml.encode(),
+        headers={"content-type": "application/xml"},
+    )
+    assert answered.status_code == 200, answered.text
+    assert answered.headers["content-type"].startswith("application/xml")
+    root = etree.fromstring(answered.content)
+    assert root.tag == "Response"
+    assert (root.findtext("Status"), root.findtext("Payout")) == ("Accepted", "21.00")
+
+    # both leads reached the live buyer, each under the vertical's names
+    posts = [json.loads(r.body) for r in mock.requests_to("rich", "post")]
+    assert sorted(p["first_name"] for p in posts) == ["Ana", "Bea"]
+    assert {p["zip"] for p in posts} == {"33101"}
+    for lead_id, age, insured in (
+        (sold["id"], 41, None),
+        (root.findtext("LeadID"), 52, False),
+    ):
+        lead = market.lead(str(lead_id), reveal=True)
+        assert lead["status"] == "sold"
+        assert (lead["fields"]["age"], lead["fields"].get("insured")) == (age, insured)
+        assert [s["order_id"] for s in lead["sales"]] == ["rich_live"]
+
+
+def test_the_answers_keep_the_statuses_and_reasons_in_the_sellers_names(
+    market: Market, mock: MockBuyer
+) -> None:
+    two_sellers(market, mock)
+    key = market.key()
+    ping = market.http.post(
+        "/api/v1/in/acme_auto/lp/ping",
+        json={"lp_key": key, "zip_code": "33101", "state": "FL", "age": 30},
+    ).json()
+    mismatch = market.http.post(
+        "/api/v1/in/acme_auto/lp/post",
+        json={"lp_key": key, "lp_ping_id": ping["ping_id"], "zip_code": "33102",
+              "first_name": "Ana", "phone_home": "3055550142", "email_address": "a@example.com"},
+    )  # fmt: skip
+    assert mismatch.status_code == 200, mismatch.text
+    assert mismatch.json() == {
+        "status": "REJECTED",
+        "id": mismatch.json()["id"],
+        "message": ["ping_post_mismatch"],
+        "fields": ["zip_code"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        # no key: refused in the profile's own format
+        ("/api/v1/in/acme_auto/cake_xml/leads", 401),
+        # no such profile, or no such campaign: there is no format to answer in
+        ("/api/v1/in/acme_auto/nope/leads", 404),
+        ("/api/v1/in/other/cake_xml/leads", 404),
+    ],
+)
+def test_refusals(market: Market, mock: MockBuyer, url: str, status: int) -> None:
+    two_sellers(market, mock)
+    response = market.http.post(url, content=b"<Lead><ZipCode>33101</ZipCode></Lead>")
+    assert response.status_code == status, response.text
+    if status == 401:
+        assert etree.fromstring(response.content).findtext("Status") == "Error"
+
+
+def test_an_xml_body_over_the_size_limit_is_a_413_in_xml(market: Market, mock: MockBuyer) -> None:
+    two_sellers(market, mock)
+    big = b"<Lead>" + b"<Note>" + b"x" * (MAX_BODY_BYTES + 1) + b"</Note></Lead>"
+    response = market.http.post(
+        "/api/v1/in/acme_auto/cake_xml/leads",
+        content=big,
+        headers={**market.seller(), "content-type": "application/xml"},
+    )
+    assert response.status_code == 413
+    root = etree.fromstring(response.content)
+    assert root.findtext("Status") == "Error"
+    assert "larger than" in (root.findtext("Error") or "")
+
+
+def test_a_key_of_another_campaign_is_refused(market: Market, mock: MockBuyer) -> None:
+    inbound = [profile_of("lead_prosper_flat_json")]
+    market.apply(
+        marketplace(
+            [buyer("rich", live_order(mock, "rich"))],
+            [campaign(inbound=inbound), campaign("acme_two")],
+        )
+    )
+    response = market.http.post(
+        "/api/v1/in/acme_auto/lp/ping",
+        json={"lp_key": market.key("acme_two"), "zip_code": "33101", "state": "FL"},
+    )
+    assert response.status_code == 403, response.text
+    assert response.json()["status"] == "ERROR"

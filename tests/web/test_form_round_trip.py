@@ -35,6 +35,22 @@ FULL_CAMPAIGN = campaign(
     test_mode=True,
     active=False,
     inbound_dedup_days=3,
+    inbound=[
+        {
+            "id": "cake_xml",
+            "format": "xml",
+            "aliases": {"ZipCode": "zip", "ApiKey": "api_key"},
+            "values": {"insured": {"Y": True, "N": False}},
+            "ignore": ["Vendor"],
+            "xml_root": "Lead",
+            "answer": {
+                "format": "xml",
+                "root": "Response",
+                "names": {"status": "Status"},
+                "statuses": {"sold": "Accepted"},
+            },
+        }
+    ],
     ping_options={
         "min_revenue": "1.00",
         "min_profit": "0.50",

@@ -26,7 +26,7 @@ from pingtree.api.problems import RETRY_AFTER_SECONDS, Problem
 from pingtree.delivery.xml import strip_xml_illegal
 from pingtree.domain.inbound import ANSWER_KEYS, AnswerFormat, InboundProfile
 
-__all__ = ["inbound_answer", "inbound_problem", "their_answer"]
+__all__ = ["answer_bytes", "inbound_answer", "inbound_problem", "their_answer"]
 
 _XML = "application/xml"
 _JSON = "application/json"
@@ -56,14 +56,27 @@ def inbound_answer(
     profile: InboundProfile, answer: Mapping[str, Any], sent_as: Mapping[str, str]
 ) -> Response:
     """A business outcome (HTTP 200) in the profile's answer format."""
+    body, media_type = answer_bytes(profile, answer, sent_as)
+    return Response(body, media_type=media_type)
+
+
+def answer_bytes(
+    profile: InboundProfile,
+    answer: Mapping[str, Any],
+    sent_as: Mapping[str, str],
+    *,
+    indent: bool = False,
+) -> tuple[bytes, str]:
+    """An answer's body in the profile's format, and its media type (``indent``: laid
+    out for reading, as the posting instructions show it)."""
     values = their_answer(profile, answer, sent_as)
     if profile.answer_format is AnswerFormat.XML:
         root = etree.Element(profile.answer_root)
         for key, value in values.items():
             _add(root, profile.answer_name(key), value)
-        return Response(_xml_bytes(root), media_type=_XML)
+        return _xml_bytes(root, indent), _XML
     body = {profile.answer_name(key): value for key, value in values.items()}
-    return Response(orjson.dumps(body), media_type=_JSON)
+    return orjson.dumps(body, option=orjson.OPT_INDENT_2 if indent else None), _JSON
 
 
 def inbound_problem(
@@ -109,6 +122,6 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _xml_bytes(root: Any) -> bytes:
-    body: bytes = etree.tostring(root, encoding="UTF-8", xml_declaration=False)
+def _xml_bytes(root: Any, indent: bool = False) -> bytes:
+    body: bytes = etree.tostring(root, encoding="UTF-8", xml_declaration=False, pretty_print=indent)
     return _DECLARATION + body

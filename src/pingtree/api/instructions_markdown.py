@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pingtree.api.instructions_inbound import ProfileDoc
 from pingtree.api.instructions_model import FieldDoc, Instructions
 
 __all__ = ["instructions_markdown"]
@@ -68,7 +69,51 @@ def instructions_markdown(ins: Instructions) -> str:
             "An answer:",
             _code("json", example.answer),
         ]
+    for profile in ins.profiles:
+        parts += _profile(profile)
     return "\n\n".join(parts) + "\n"
+
+
+def _profile(doc: ProfileDoc) -> list[str]:
+    """A seller's own format: where, how, its names, and the examples in it."""
+    how = f"Send {doc.format}"
+    if doc.content_types and doc.method == "POST":
+        how += " as " + " or ".join(f"`{t}`" for t in doc.content_types)
+    parts = [
+        f"## Your own format: `{doc.id}`",
+        f"{how}, with {doc.method}, at these URLs (the key in a header, or under its name"
+        f" in the call). Answers are {doc.answer_format}, with the same statuses, reasons"
+        " and HTTP codes as above, and errors name your own fields.",
+        _table(("Method", "URL", "What it does"), [(m, f"`{u}`", d) for m, u, d in doc.endpoints]),
+    ]
+    if doc.names:
+        parts += [
+            "Your names for our fields:",
+            _table(("You send", "Our field"), [(f"`{t}`", f"`{o}`") for t, o in doc.names]),
+        ]
+    if doc.values:
+        parts += [
+            "Your values, read as ours:",
+            _table(
+                ("Field", "You send", "Read as"),
+                [(f"`{f}`", f"`{t}`", f"`{o}`") for f, t, o in doc.values],
+            ),
+        ]
+    if doc.ignored:
+        parts.append("Left out: " + ", ".join(f"`{name}`" for name in doc.ignored) + ".")
+    if doc.answer_names or doc.statuses:
+        renamed = [(f"`{o}`", f"`{t}`") for o, t in doc.answer_names]
+        renamed += [(f"status `{o}`", f"`{t}`") for o, t in doc.statuses]
+        parts += ["In the answers:", _table(("Ours", "Yours"), renamed)]
+    for example in doc.examples:
+        parts += [
+            f"### {example.title} in `{doc.id}`",
+            _code("sh", example.curl),
+            "An answer:",
+            _code("xml" if doc.answer_format != "JSON" else "json", example.answer),
+        ]
+    parts += ["An error (a bad ZIP code):", _code("text", doc.error_example)]
+    return parts
 
 
 def _field_row(field: FieldDoc) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from pingtree.api.instructions_examples import (
     example_calls,
     example_values,
 )
+from pingtree.api.instructions_inbound import ProfileDoc, profile_docs
 from pingtree.domain.fields import TRACKING_FIELDS, Stage
 from pingtree.domain.model import Campaign, FieldSpec, FieldType, Vertical
 from pingtree.domain.outcomes import Reason
@@ -149,6 +150,8 @@ class Instructions:
     idempotency: tuple[str, ...]
     test_note: str
     examples: tuple[Example, ...]
+    #: the sellers' own formats the campaign takes (``api.instructions_inbound``)
+    profiles: tuple[ProfileDoc, ...] = ()
 
 
 def posting_instructions(snapshot: Snapshot, campaign_id: str, base_url: str) -> Instructions:
@@ -204,6 +207,7 @@ def posting_instructions(snapshot: Snapshot, campaign_id: str, base_url: str) ->
         idempotency=tuple(_idempotency(campaign)),
         test_note=_test_mode(campaign),
         examples=example_calls(vertical, campaign, base_url),
+        profiles=profile_docs(vertical, campaign, base_url),
     )
 
 

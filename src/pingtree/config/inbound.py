@@ -53,6 +53,8 @@ def _profile(
             issues.append(
                 (f"{path}.aliases.{theirs}", "not a field of the vertical nor a control name", ours)
             )
+        if spec.format == "xml" and not is_xml_name(theirs):
+            issues.append((f"{path}.aliases.{theirs}", "not an XML element name", theirs))
     values: dict[str, dict[str, object]] = {}
     for ours, table in spec.values.items():
         vpath = f"{path}.values.{ours}"
