@@ -329,11 +329,20 @@ def try_buyer_command(
     field: Annotated[
         list[str] | None, typer.Option("--field", help="NAME=VALUE to use instead of a sample")
     ] = None,
-    no_post: Annotated[bool, typer.Option("--no-post", help="send the ping step only")] = False,
+    post: Annotated[
+        bool,
+        typer.Option(
+            "--post",
+            help="also post the sample lead, after an accepted ping only (a live buyer may "
+            "take it for a real sale: mark it with the step's test_marker)",
+        ),
+    ] = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Send a sample ping and post to an order's endpoints; show requests, answers, readings."""
+    """Send a sample ping (and with --post a post) to an order's endpoints; show requests,
+    answers, readings. Exits 1 when a step was not sent, not answered, unreadable or not
+    accepted."""
     settings = settings_from(data_dir, database_url)
     overrides = dict(item.split("=", 1) for item in field or [] if "=" in item)
 
@@ -357,7 +366,7 @@ def try_buyer_command(
                 overrides,
                 client=client,
                 resolve_secret=resolve_secret,
-                post=not no_post,
+                post=post,
             )
 
     try:
@@ -370,6 +379,8 @@ def try_buyer_command(
             typer.echo(f"--field {error.loc[-1]}: {error.msg}", err=True)
         raise typer.Exit(1) from None
     typer.echo(yaml.safe_dump(exchanges, sort_keys=False, allow_unicode=True), nl=False)
+    if not all(exchange["ok"] for exchange in exchanges):
+        raise typer.Exit(1)
 
 
 @app.command()

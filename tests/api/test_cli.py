@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -109,10 +110,18 @@ def test_an_operator_tests_a_buyer_from_the_command_line(tmp_path: Path) -> None
             },
         )
         config = tmp_path / "market.yaml"
-        config.write_text(yaml.safe_dump(marketplace([buyer("rich", live)])))
+        dead = copy.deepcopy(live)
+        dead["id"] = "dead_live"
+        dead["delivery"]["ping"]["url"] = "http://127.0.0.1:9/ping"  # discard: refused
+        config.write_text(yaml.safe_dump(marketplace([buyer("rich", live, dead)])))
         assert _run(env, "apply", str(config)).returncode == 0
-        tested = _run(env, "test-buyer", "rich_live", "--field", "zip=10001")
+        tested = _run(env, "test-buyer", "rich_live", "--field", "zip=10001", "--post")
+        # a ping the buyer cannot answer: the exit status says so
+        dead = _run(env, "test-buyer", "dead_live")
     assert tested.returncode == 0, tested.stderr
+    assert dead.returncode == 1, dead.stdout
+    (dead_ping,) = yaml.safe_load(dead.stdout)
+    assert (dead_ping["ok"], dead_ping["error"]) == (False, "no answer: connect")
     ping, post = yaml.safe_load(tested.stdout)
     assert ping["request"]["body"] == '{"zip":"10001"}'
     assert (ping["parsed"]["bid"], ping["response"]["status"]) == ("35.00", 200)

@@ -251,7 +251,10 @@ def test_every_buyer_ping_is_in_the_delivery_log(market: Market, mock: MockBuyer
 def test_an_operator_tests_a_buyer_through_the_admin_api(market: Market, mock: MockBuyer):
     market.apply(marketplace([buyer("rich", live_order(mock, "rich"))]))
     response = market.http.post(
-        "/api/v1/admin/orders/rich_live/test", headers=market.admin, json={"zip": "10001"}
+        "/api/v1/admin/orders/rich_live/test",
+        headers=market.admin,
+        json={"zip": "10001"},
+        params={"post": "true"},
     )
     assert response.status_code == 200, response.text
     ping, post = response.json()

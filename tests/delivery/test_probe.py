@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from pingtree.config.compile import CompiledConfig, compile_config
 from pingtree.config.parse import parse_config
 from pingtree.delivery.client import BuyerClient, create_client
+from pingtree.delivery.placeholders import TextTemplate
 from pingtree.flows.errors import InputError, NotFound
 from pingtree.flows.try_buyer import try_buyer
 from pingtree.mockbuyer import EndpointConfig, MockBuyer
@@ -17,7 +19,7 @@ from pingtree.mockbuyer import EndpointConfig, MockBuyer
 LOOPBACK = ("127.0.0.1",)
 
 
-def _config(buyer: MockBuyer) -> CompiledConfig:
+def _config(buyer: MockBuyer, marker: dict[str, object] | None = None) -> CompiledConfig:
     return compile_config(
         parse_config(
             {
@@ -71,6 +73,7 @@ def _config(buyer: MockBuyer) -> CompiledConfig:
                                             "accepted": {"json": "$.status", "equals": ["success"]},
                                             "redirect_url": {"json": "$.redirect_url"},
                                         },
+                                        "test_marker": marker,
                                     },
                                 },
                             },
@@ -89,7 +92,9 @@ def _config(buyer: MockBuyer) -> CompiledConfig:
 
 @pytest.fixture
 async def buyer() -> AsyncIterator[MockBuyer]:
-    async with MockBuyer({"shield": EndpointConfig()}) as running:
+    async with MockBuyer(
+        {"shield": EndpointConfig(), "never": EndpointConfig(ping_accept_rate=0)}
+    ) as running:
         yield running
 
 
@@ -103,9 +108,16 @@ async def test_a_sample_lead_goes_through_ping_and_post(
     buyer: MockBuyer, client: BuyerClient
 ) -> None:
     exchanges = await try_buyer(
-        _config(buyer), "live", {"age": "42"}, client=client, resolve_secret=lambda name: name
+        _config(buyer),
+        "live",
+        {"age": "42"},
+        client=client,
+        resolve_secret=lambda name: name,
+        post=True,
     )
     ping, post = exchanges
+    assert ping["ok"]
+    assert post["ok"]
     assert ping["step"] == "ping"
     assert ping["request"]["body"] == '{"lead":{"zip":"33101","age":42}}'
     assert ping["response"]["status"] == 200
@@ -143,3 +155,57 @@ async def test_what_cannot_be_tested(buyer: MockBuyer, client: BuyerClient) -> N
             config, "live", {"age": "old", "shoe": "9"}, client=client, resolve_secret=str
         )
     assert sorted(e.loc[-1] for e in bad.value.errors) == ["age", "shoe"]
+
+
+async def test_a_test_posts_nothing_unless_asked(buyer: MockBuyer, client: BuyerClient) -> None:
+    (ping,) = await try_buyer(_config(buyer), "live", {}, client=client, resolve_secret=str)
+    assert (ping["step"], ping["ok"]) == ("ping", True)
+    assert buyer.requests_to("shield", "post") == []
+
+
+async def test_a_declined_ping_is_never_followed_by_a_post(
+    buyer: MockBuyer, client: BuyerClient
+) -> None:
+    config = _config(buyer)
+    # the same order, its ping sent to an endpoint that declines every lead
+    declining = config.deliveries["live"]
+    assert declining.ping is not None
+    url = TextTemplate((buyer.ping_url("never"),))
+    config = dataclasses.replace(
+        config,
+        deliveries={
+            "live": dataclasses.replace(
+                declining, ping=dataclasses.replace(declining.ping, url=url)
+            )
+        },
+    )
+    ping, post = await try_buyer(config, "live", {}, client=client, resolve_secret=str, post=True)
+    assert (ping["ok"], ping["parsed"]["accepted"]) == (False, False)
+    assert (post["ok"], post["request"]["url"]) == (False, "")
+    assert post["error"] == "not sent: the ping was not accepted"
+    assert buyer.requests_to("shield", "post") == []
+
+
+@pytest.mark.parametrize(
+    ("marker", "header", "body_has"),
+    [
+        ({"header": "X-Test-Lead", "value": "1"}, ("X-Test-Lead", "1"), None),
+        ({"field": "test", "value": True}, None, '"test":true'),
+    ],
+)
+async def test_a_test_post_carries_the_steps_test_marker(
+    buyer: MockBuyer,
+    client: BuyerClient,
+    marker: dict[str, object],
+    header: tuple[str, str] | None,
+    body_has: str | None,
+) -> None:
+    _, post = await try_buyer(
+        _config(buyer, marker), "live", {}, client=client, resolve_secret=str, post=True
+    )
+    assert post["ok"], post
+    (sent,) = buyer.requests_to("shield", "post")
+    if header is not None:
+        assert sent.headers.get(header[0]) == header[1]
+    if body_has is not None:
+        assert body_has in sent.body.decode()

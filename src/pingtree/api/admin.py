@@ -125,10 +125,12 @@ def admin_router(ports: Ports, keys: KeyChecker) -> APIRouter:
 
     @router.post("/orders/{order_id}/test")
     async def try_buyer_route(
-        order_id: str, fields: dict[str, Any] | None = None, post: bool = True
+        order_id: str, fields: dict[str, Any] | None = None, post: bool = False
     ) -> list[dict[str, Any]]:
-        """Send a sample ping and post to the order's endpoints: the exact requests, the raw
-        answers and what the response rules read. ``fields`` replace sample values."""
+        """Send a sample ping to the order's endpoints (with ``post=true``, then a post, only
+        after an accepted ping, with its token and the step's test marker): the exact
+        requests, the raw answers, what the response rules read and whether each step was
+        ``ok``. ``fields`` replace sample values."""
         return await try_buyer(
             ports.snapshots.current().config,
             order_id,

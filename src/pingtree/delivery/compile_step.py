@@ -30,7 +30,7 @@ from pingtree.delivery.templates import (
 from pingtree.delivery.values import PHONE_FORMATS, WireValue, check_date_format
 from pingtree.delivery.xml import XmlTarget, is_xml_name
 
-__all__ = ["StepContext", "compile_body", "compile_response"]
+__all__ = ["StepContext", "compile_body", "compile_response", "marker_field"]
 
 
 class StepContext(Protocol):
@@ -274,6 +274,42 @@ def _field(ctx: StepContext, index: int, spec: FieldMapSpec, document: str) -> C
         as_kind=spec.as_,
         fmt=spec.format,
         default=spec.default,
+        keys=keys,
+        xml_target=xml_target,
+    )
+
+
+def marker_field(to: str, value: WireValue, body: CompiledBody) -> CompiledField | None:
+    """A static field ``to`` → ``value`` added to a fields body (a test marker), or
+    ``None`` when ``to`` is no name the body can hold or one its fields already set."""
+    keys: tuple[str, ...] = ()
+    xml_target: XmlTarget | None = None
+    if body.document == "json":
+        keys = tuple(to.split("."))
+        if not all(keys):
+            return None
+    elif body.document == "xml":
+        parts = re.split(r"[./]", to)
+        if not to or not all(is_xml_name(part) for part in parts):
+            return None
+        xml_target = (tuple(parts), None)
+    elif to:
+        keys = (to,)
+    else:
+        return None
+    key = keys or (xml_target[0] if xml_target else ())
+    for other in body.fields:
+        theirs = other.keys or (other.xml_target[0] if other.xml_target else ())
+        if _collide(key, theirs, xml=False):
+            return None
+    return CompiledField(
+        target=to,
+        source=None,
+        static=value,
+        value_map=None,
+        as_kind=None,
+        fmt=None,
+        default=None,
         keys=keys,
         xml_target=xml_target,
     )

@@ -141,6 +141,9 @@ class CompiledStep:
     response: CompiledResponse
     #: static values for placeholders and templates
     vars: Mapping[str, str | SecretRef]
+    #: what a test request adds to mark itself a test: a header or a body field
+    test_header: tuple[str, TextTemplate] | None = None
+    test_field: CompiledField | None = None
 
 
 @dataclass(frozen=True, slots=True)

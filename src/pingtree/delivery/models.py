@@ -30,6 +30,7 @@ __all__ = [
     "Secretable",
     "StaticValue",
     "StepSpec",
+    "TestMarkerSpec",
 ]
 
 #: the buyer's token from its ping answer, usable in a post step
@@ -174,6 +175,16 @@ class ResponseSpec(_Spec):
     reason: RuleSpec | None = None
 
 
+class TestMarkerSpec(_Spec):
+    """How a test request says it is a test: a ``header`` or a body ``field`` (exactly
+    one) carrying ``value``. Sent only by a test of the buyer (``pingtree test-buyer``,
+    "Test this buyer"), never with a real lead."""
+
+    header: str | None = None
+    field: str | None = None
+    value: Scalar = "1"
+
+
 class StepSpec(_Spec):
     """One HTTP step. Every key is optional here so that ``same_as`` can fill it in;
     :func:`compile_delivery` requires ``url`` of the resolved step."""
@@ -194,6 +205,8 @@ class StepSpec(_Spec):
     vars: dict[str, Secretable] | None = None
     body: BodySpec | None = None
     response: ResponseSpec | None = None
+    #: what marks a test request (``test-buyer``) as a test, where the buyer allows one
+    test_marker: TestMarkerSpec | None = None
 
 
 class BreakerSpec(_Spec):

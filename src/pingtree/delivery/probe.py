@@ -1,6 +1,10 @@
-"""Test a buyer: send a sample ping and post to an order's configured endpoints and show
-what went out, what came back and what the rules read — how an operator checks an
-integration before it goes live.
+"""Test a buyer: send a sample ping (and, when asked, a post) to an order's configured
+endpoints and show what went out, what came back and what the rules read — how an
+operator checks an integration before it goes live.
+
+Honest by default: a test never posts a fake lead unless asked, never after a ping that
+was not accepted, always with the ping's token, and marked as a test by the step's
+``test_marker`` when it has one (a buyer once booked a fake lead as a real sale).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 from pingtree.delivery.attempts import mask_values, masked_headers
 from pingtree.delivery.client import BuyerClient, SendError, send
 from pingtree.delivery.compiled import CompiledDelivery, CompiledStep
-from pingtree.delivery.errors import AnswerError, RenderError
+from pingtree.delivery.errors import AnswerError, AnswerErrorCode, RenderError
 from pingtree.delivery.read import read_answer
 from pingtree.delivery.render import render
 from pingtree.domain.fields import TRACKING_FIELDS
@@ -44,9 +48,15 @@ class Exchange:
     parsed: Mapping[str, Any] | None = None
     error: str = ""
 
+    @property
+    def ok(self) -> bool:
+        """The step was sent, answered readably and accepted."""
+        return not self.error and self.parsed is not None and bool(self.parsed["accepted"])
+
     def to_json(self) -> dict[str, Any]:
         return {
             "step": self.step,
+            "ok": self.ok,
             "request": {
                 "method": self.method,
                 "url": self.url,
@@ -114,22 +124,37 @@ async def probe_buyer(
     resolve_secret: Callable[[str], str],
     *,
     max_bid: Decimal | None = None,
-    post: bool = True,
+    post: bool = False,
 ) -> list[Exchange]:
-    """The ping (with the lead's non-PII fields only), then the post (the full lead and the
-    token the ping answer carried). Never raises for a buyer's failure: it is shown."""
+    """The ping (with the lead's non-PII fields only); with ``post``, then the post (the
+    full lead and the token the ping answer carried), only when the ping was accepted
+    (else a post exchange saying why it was not sent). Each request carries its step's
+    test marker. Never raises for a buyer's failure: it is shown."""
     exchanges = []
     token: str | None = None
     if delivery.ping is not None:
         safe = {name: value for name, value in lead.items() if name not in pii_fields}
         ping = await _exchange("ping", client, delivery.ping, safe, None, resolve_secret, max_bid)
         exchanges.append(ping)
+        if post and not ping.ok:
+            # a fake lead never follows a ping the buyer did not accept
+            exchanges.append(Exchange("post", error="not sent: the ping was not accepted"))
+            return exchanges
         token = (ping.parsed or {}).get("token")
     if post:
         exchanges.append(
             await _exchange("post", client, delivery.post, lead, token, resolve_secret, max_bid)
         )
     return exchanges
+
+
+def _as_test(step: CompiledStep) -> CompiledStep:
+    """``step`` with its test marker: a header, or a field of its body."""
+    if step.test_header is not None:
+        return replace(step, headers=(*step.headers, step.test_header))
+    if step.test_field is not None and step.body is not None:
+        return replace(step, body=replace(step.body, fields=(*step.body.fields, step.test_field)))
+    return step
 
 
 async def _exchange(
@@ -148,6 +173,7 @@ async def _exchange(
         secrets.append(value)
         return value
 
+    step = _as_test(step)
     try:
         request = render(step, values, token=token, resolve_secret=resolve)
     except (RenderError, KeyError) as exc:
@@ -186,6 +212,8 @@ async def _exchange(
             step, response.status, response.headers, response.body, max_bid=max_bid
         )
     except AnswerError as exc:
+        if exc.code is AnswerErrorCode.ABOVE_MAX_BID:
+            return _with(shown, error=f"refused: {exc}")
         return _with(shown, error=f"unreadable answer: {exc}")
     parsed = {
         "accepted": answer.accepted,

@@ -33,6 +33,8 @@ An order's ``delivery`` has a ``post`` step (deliver the lead) and, for bid orde
         preset: json_status   # a step may also extend a preset (pingtree.delivery.presets)
         url: "https://api.buyer.example/post"
         retries: 2
+        test_marker: {header: X-Test-Lead, value: "1"}   # or {field: test, value: true}:
+                              # what marks a test-buyer request; never sent with a real lead
 
 Pydantic checks the shape (:class:`DeliverySpec`, ``extra="forbid"``);
 :func:`compile_delivery` checks the meaning and compiles every expression once, reporting
@@ -48,10 +50,12 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from pingtree.delivery.auth import AUTH_KINDS
-from pingtree.delivery.compile_step import compile_body, compile_response
+from pingtree.delivery.compile_step import compile_body, compile_response, marker_field
 from pingtree.delivery.compiled import (
     CompiledAuth,
+    CompiledBody,
     CompiledDelivery,
+    CompiledField,
     CompiledLimits,
     CompiledStep,
     SecretRef,
@@ -69,6 +73,7 @@ from pingtree.delivery.models import (
 )
 from pingtree.delivery.placeholders import TextTemplate, parse_placeholders
 from pingtree.delivery.presets import PRESETS
+from pingtree.delivery.rules import value_text
 
 __all__ = [
     "AuthSpec",
@@ -261,6 +266,7 @@ class _StepCompiler:
         response = compile_response(
             self, spec.response, is_ping=is_ping, accept_only=is_ping and self.fixed_price
         )
+        test_header, test_field = self._test_marker(headers, body)
         if len(self.issues) > self.start or url is None or response is None:
             return None
         return CompiledStep(
@@ -277,7 +283,39 @@ class _StepCompiler:
             body=body,
             response=response,
             vars=self.vars,
+            test_header=test_header,
+            test_field=test_field,
         )
+
+    def _test_marker(
+        self,
+        headers: tuple[tuple[str, TextTemplate | SecretRef], ...],
+        body: CompiledBody | None,
+    ) -> tuple[tuple[str, TextTemplate] | None, CompiledField | None]:
+        spec = self.spec.test_marker
+        if spec is None:
+            return None, None
+        path = self.at("test_marker")
+        if (spec.header is None) == (spec.field is None):
+            self.issue(path, "exactly one of header and field")
+            return None, None
+        value = value_text(spec.value)
+        if spec.header is not None:
+            taken = {name.lower() for name, _ in headers} | _RESERVED_HEADERS
+            if not _HEADER_NAME.fullmatch(spec.header) or spec.header.lower() in taken:
+                self.issue(f"{path}.header", "a valid header name the step does not set")
+                return None, None
+            if _CONTROL.search(value) or "{" in value:
+                self.issue(f"{path}.value", "plain text: no control characters nor {")
+                return None, None
+            return (spec.header, parse_placeholders(value)), None
+        if body is None or body.template is not None or body.document == "text":
+            self.issue(f"{path}.field", "a body built from fields: use a header otherwise")
+            return None, None
+        marker = marker_field(spec.field or "", spec.value, body)
+        if marker is None:
+            self.issue(f"{path}.field", "not a name the body can hold, or one it already sets")
+        return None, marker
 
     # --- names -----------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
-"""Test a buyer: a sample ping and post to one order's configured endpoints, shown in full.
+"""Test a buyer: a sample ping (and a post only when asked) to one order's configured
+endpoints, shown in full.
 
 find the order and its delivery → a sample lead of its vertical (overridable field by
-field) → probe (ping with the non-PII fields, post with the full lead and the token).
+field) → probe (ping with the non-PII fields; with ``post``, after an accepted ping only,
+the full lead with the ping's token, marked as a test where the step says how).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ async def try_buyer(
     *,
     client: BuyerClient,
     resolve_secret: Callable[[str], str],
-    post: bool = True,
+    post: bool = False,
 ) -> list[dict[str, Any]]:
-    """Each step's request, response and reading. :class:`NotFound` for an unknown order or
-    one without HTTP delivery; :class:`InputError` for an override that is not a valid value."""
+    """Each step's request, response, reading and ``ok`` (sent, readable, accepted).
+    :class:`NotFound` for an unknown order or one without HTTP delivery;
+    :class:`InputError` for an override that is not a valid value."""
     order = config.orders.get(order_id)
     if order is None:
         raise NotFound(f"no order {order_id!r}")
