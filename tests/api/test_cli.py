@@ -110,10 +110,10 @@ def test_an_operator_tests_a_buyer_from_the_command_line(tmp_path: Path) -> None
             },
         )
         config = tmp_path / "market.yaml"
-        dead = copy.deepcopy(live)
-        dead["id"] = "dead_live"
-        dead["delivery"]["ping"]["url"] = "http://127.0.0.1:9/ping"  # discard: refused
-        config.write_text(yaml.safe_dump(marketplace([buyer("rich", live, dead)])))
+        broken = copy.deepcopy(live)
+        broken["id"] = "dead_live"
+        broken["delivery"]["ping"]["url"] = "http://127.0.0.1:9/ping"  # discard: refused
+        config.write_text(yaml.safe_dump(marketplace([buyer("rich", live, broken)])))
         assert _run(env, "apply", str(config)).returncode == 0
         tested = _run(env, "test-buyer", "rich_live", "--field", "zip=10001", "--post")
         # a ping the buyer cannot answer: the exit status says so
