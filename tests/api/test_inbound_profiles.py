@@ -174,6 +174,15 @@ def test_a_flat_json_seller_and_an_xml_seller_are_sold_through_one_campaign(
     root = etree.fromstring(answered.content)
     assert root.tag == "Response"
     assert (root.findtext("Status"), root.findtext("Payout")) == ("Accepted", "21.00")
+    # and reads the lead's outcome in its own format later
+    outcome = market.http.get(
+        f"/api/v1/in/acme_auto/cake_xml/leads/{root.findtext('LeadID')}", headers=market.seller()
+    )
+    assert outcome.status_code == 200, outcome.text
+    assert etree.fromstring(outcome.content).findtext("Status") == "Accepted"
+    unknown = market.http.get("/api/v1/in/acme_auto/cake_xml/leads/nope", headers=market.seller())
+    assert unknown.status_code == 404
+    assert etree.fromstring(unknown.content).findtext("Status") == "Error"
 
     # both leads reached the live buyer, each under the vertical's names
     posts = [json.loads(r.body) for r in mock.requests_to("rich", "post")]

@@ -253,14 +253,35 @@ def seller_router(
     )
     async def lead_outcome(lead_id: str, request: Request) -> dict[str, Any]:
         """A lead's final outcome, as it was (or will be) answered."""
+        return await outcome_of(lead_id, request)
+
+    async def outcome_of(
+        lead_id: str, request: Request, campaign: str | None = None
+    ) -> dict[str, Any]:
         caller = await _campaign_caller(keys, request, None)
+        if campaign is not None and caller.campaign_id != campaign:
+            raise Problem(403, f"this key is not a key of campaign {campaign}", "forbidden")
         async with ports.sessions() as session:
             lead = await LeadRepository(session).get(lead_id)
         if lead is None or lead.campaign_id != caller.campaign_id:
             raise NotFound("no such lead")
         if not lead.answer:
             return {"status": "pending", "lead_id": lead.id}
-        return open_answer(lead.answer, ports.vault)
+        return dict(open_answer(lead.answer, ports.vault))
+
+    @router.get("/in/{campaign_id}/{profile_id}/leads/{lead_id}", **_OWN)
+    async def lead_outcome_in_profile(
+        campaign_id: str, profile_id: str, lead_id: str, request: Request
+    ) -> Response:
+        """A lead's final outcome in a seller's own format (the key in a header)."""
+        profile = inbound_profile(ports.snapshots.current(), campaign_id, profile_id)
+        try:
+            answer = await outcome_of(lead_id, request, campaign_id)
+        except Problem as problem:
+            return inbound_problem(profile, problem, {})
+        except NotFound as error:
+            return inbound_problem(profile, Problem(404, str(error), "not_found"), {})
+        return inbound_answer(profile, answer, {})
 
     return router
 
