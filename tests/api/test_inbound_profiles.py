@@ -267,3 +267,45 @@ def test_a_key_of_another_campaign_is_refused(market: Market, mock: MockBuyer) -
     )
     assert response.status_code == 403, response.text
     assert response.json()["status"] == "ERROR"
+
+
+#: (profile, content type, body): malformed, hostile or odd calls, each a 4xx in the
+#: seller's own format and never a 500
+HOSTILE: list[tuple[str, str, bytes]] = [
+    ("lp", "application/json", b"[1, 2]"),
+    ("lp", "application/json", b'{"zip_code": {"a": 1}}'),
+    ("lp", "application/json", b'{"zip_code": "33101", "zip_code": "33102"}'),
+    ("lp", "application/json", b'{"lp_test": "maybe", "lp_ping_id": 7, "zip_code": "33101"}'),
+    ("lp", "application/json", b'{"zip_code": 1e400}'),
+    ("lp", "application/json", b'{"zip_code": "\\u0000"}'),
+    ("lp", "application/json", b"\xff\xfe{"),
+    ("lp", "application/json", b'{"fields": {"zip": "33101"}}'),
+    ("cake_xml", "application/xml", b""),
+    ("cake_xml", "application/xml", b"<Lead>" + b"<a>" * 300 + b"</a>" * 300 + b"</Lead>"),
+    ("cake_xml", "application/xml", b'<Lead><ZipCode a="1">33101</ZipCode><ZipCode/></Lead>'),
+    ("cake_xml", "application/xml", b"<Lead><ZipCode>\x01</ZipCode></Lead>"),
+    ("cake_xml", "application/xml", "<Lead><ZipCode>٣٣١٠١</ZipCode></Lead>".encode("utf-16")),
+    (
+        "cake_xml",
+        "application/xml",
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b"<Lead><FirstName>&x;</FirstName></Lead>",
+    ),
+    ("cake_xml", "application/xml", b"<?pi x?><Lead><!-- c --><Test>maybe</Test></Lead>"),
+    ("cake_xml", "text/html", b"<Lead/>"),
+]
+
+
+def test_hostile_calls_are_refused_in_the_sellers_format(market: Market, mock: MockBuyer) -> None:
+    two_sellers(market, mock)
+    for profile, content_type, body in HOSTILE:
+        response = market.http.post(
+            f"/api/v1/in/acme_auto/{profile}/leads",
+            content=body,
+            headers={**market.seller(), "content-type": content_type},
+        )
+        assert 400 <= response.status_code < 500, (profile, body, response.text)
+        if profile == "cake_xml":
+            assert etree.fromstring(response.content).findtext("Status") == "Error", body
+        else:
+            assert response.json()["status"] == "ERROR", body

@@ -94,6 +94,7 @@ def _doc(
         endpoints += [(method, f"{root}/ping", "ping"), (method, f"{root}/post", "post")]
     if "direct_post" in campaign.modes:
         endpoints.append((method, f"{root}/leads", "direct post"))
+    endpoints.append(("GET", f"{root}/leads/{{lead_id}}", "a lead's final outcome, as answered"))
     answer_format = (
         f"XML (root element {profile.answer_root})" if profile.answer_format == "xml" else "JSON"
     )
