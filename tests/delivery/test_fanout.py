@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from decimal import Decimal
@@ -425,3 +426,62 @@ async def test_a_failed_probe_opens_the_breaker_again(market: Market, buyer: Moc
     probe = (await market.collect(order))[0]["unavailable"]
     after = (await market.collect(order))[0]["unavailable"]
     assert (probe.outcome, after.outcome) == (Outcome.ERROR, Outcome.CIRCUIT_OPEN)
+
+
+# -- ping retries ---------------------------------------------------------------------------------
+
+
+async def test_a_ping_is_retried_after_a_refused_connection_within_its_deadline(
+    market: Market,
+):
+    """A buyer that refuses for a moment (restarting) is asked again, with ``retries``."""
+    gate = socket.socket()
+    gate.bind(("127.0.0.1", 0))  # bound, not listening: a connection is refused
+    port = gate.getsockname()[1]
+    configs = {"back": EndpointConfig.model_validate(ENDPOINTS["json"])}
+    restarted = MockBuyer(configs, port=port)
+
+    async def restart() -> None:
+        await asyncio.sleep(0.01)
+        gate.close()
+        await restarted.__aenter__()
+
+    url = f"http://127.0.0.1:{port}/back/ping"
+    once = bid_order("once")
+    again = bid_order("again")
+    market.deliveries["once"] = spec(url)
+    market.deliveries["again"] = spec(url, retries=3)
+    starting = asyncio.create_task(restart())
+    try:
+        results, elapsed = await market.collect(once, again)
+        await starting
+    finally:
+        await restarted.__aexit__(None, None, None)
+    assert outcomes(results)["once"] == (Outcome.ERROR, "connect failed")
+    assert (results["again"].outcome, results["again"].price) == (Outcome.BID, Decimal("22.40"))
+    assert elapsed < 0.5
+
+
+async def test_a_ping_is_not_retried_once_a_byte_may_have_left(market: Market, buyer: MockBuyer):
+    buyer.reset()
+    results, _ = await market.collect(
+        market.order("reset", retries=3), market.order("unavailable", retries=3)
+    )
+    assert {r.outcome for r in results.values()} == {Outcome.ERROR}
+    assert len(buyer.requests_to("reset", "ping")) == 1
+    assert len(buyer.requests_to("unavailable", "ping")) == 1
+
+
+async def test_ping_retries_end_at_the_deadline(market: Market):
+    gate = socket.socket()
+    gate.bind(("127.0.0.1", 0))
+    try:
+        order = bid_order("refused")
+        market.deliveries["refused"] = spec(
+            f"http://127.0.0.1:{gate.getsockname()[1]}/x/ping", retries=5
+        )
+        results, elapsed = await market.collect(order, seconds=0.1)
+    finally:
+        gate.close()
+    assert results["refused"].outcome in (Outcome.ERROR, Outcome.TIMEOUT)
+    assert elapsed < 0.2  # five pauses would take 0.3 s: the deadline cut them short

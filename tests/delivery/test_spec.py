@@ -208,8 +208,11 @@ def test_same_as_must_resolve() -> None:
     _one({"ping": _ping(same_as="post"), "post": _post()}, "ping.same_as", "only a post")
 
 
-def test_retries_are_for_posts_only() -> None:
-    _one({"ping": _ping(retries=1), "post": _post()}, "ping.retries", "never re-sent")
+def test_retries_are_bounded_and_on_unknown_is_for_posts_only() -> None:
+    delivery = compile_spec({"ping": _ping(retries=2), "post": _post()})
+    assert delivery.ping is not None
+    assert delivery.ping.retries == 2
+    _one({"ping": _ping(on_unknown="retry"), "post": _post()}, "ping.on_unknown", "never re")
     assert _paths({"post": _post(retries=9)}) == ["post.retries"]
 
 

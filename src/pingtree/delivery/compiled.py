@@ -120,7 +120,8 @@ class CompiledStep:
     """One HTTP step (``ping`` or ``post``) of an order's delivery, compiled.
 
     Public to callers: ``name``, ``method``, ``content_type``, ``timeout_ms``,
-    ``retries`` (post only: re-sends after a connect failure or 429/502/503),
+    ``retries`` (a post re-sends after a connect failure or 429/502/503, through the
+    outbox; a ping after a connect failure only, within the fan-out's deadline),
     ``on_unknown`` and
     ``fields_used`` (the lead fields the request may carry). The rest is read by
     ``render`` and ``read_answer``.

@@ -63,6 +63,8 @@ _PROBE_EVERY = 20
 #: requests left running past their deadline; beyond this, new ones are cancelled instead
 _MAX_BACKGROUND = 1024
 _MAX_REASON_CHARS = 120
+#: the pause before a ping's n-th re-send after a refused connection: n times this
+_RETRY_PAUSE_S = 0.02
 #: what a send failure is called in the trace (never the exception text: it names the URL,
 #: which may hold a query-string key)
 _SEND_REASONS = {
@@ -268,15 +270,8 @@ class HttpBids:
 
         try:
             request = render(step, values, resolve_secret=resolve)
-            raw = await send(
-                self._client,
-                request.method,
-                request.url,
-                request.headers,
-                request.body,
-                timeout=timeout,
-                max_response_bytes=MAX_ANSWER_BYTES,
-            )
+            # the request's own timeout starts when it leaves, as a single try's did
+            raw = await self._send(step, request, time.monotonic() + timeout)
             answer = read_answer(
                 step, raw.status, raw.headers, raw.body, max_bid=order.pricing.max_bid
             )
@@ -318,6 +313,33 @@ class HttpBids:
         if self._log is not None:
             _record(self._log, order, started, request, raw, answer, result, error, secrets, fan)
         return result
+
+    async def _send(self, step: CompiledStep, request: OutboundRequest, ends: float) -> RawResponse:
+        """Send the ping; re-send it, up to the step's ``retries``, only when the connection
+        was refused (nothing reached the buyer), and only in the time left before ``ends``
+        (a ``time.monotonic()`` instant)."""
+        tries = 0
+        while True:
+            left = ends - time.monotonic()
+            if left <= 0:
+                raise SendError("timeout", "no time left to try again", sent=False)
+            try:
+                return await send(
+                    self._client,
+                    request.method,
+                    request.url,
+                    request.headers,
+                    request.body,
+                    timeout=left,
+                    max_response_bytes=MAX_ANSWER_BYTES,
+                )
+            except SendError as exc:
+                tries += 1
+                if exc.kind != "connect" or exc.sent or tries > step.retries:
+                    raise
+            # a buyer restarting refuses for a moment: an instant retry would only be
+            # refused again (the pause is cut short by the deadline above)
+            await asyncio.sleep(min(_RETRY_PAUSE_S * tries, max(ends - time.monotonic(), 0)))
 
     def _learn(self, order_id: str, latency_ms: int) -> None:
         stats = self._latency.get(order_id)

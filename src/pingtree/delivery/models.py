@@ -197,6 +197,8 @@ class StepSpec(_Spec):
     auth: AuthSpec | None = None
     content_type: Literal["json", "xml", "form", "query", "text"] | None = None
     timeout_ms: int | None = Field(default=None, ge=1, le=120_000)
+    #: a post: re-sends after a connect failure or 429/502/503; a ping: after a connect
+    #: failure only (nothing reached the buyer), within the ping's deadline
     retries: int | None = Field(default=None, ge=0, le=5)
     #: post only: what follows a post whose outcome is unknown (timeout after sending, a 5xx
     #: other than 502/503): ``hold`` for an operator, or ``retry`` with the same

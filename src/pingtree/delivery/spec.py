@@ -11,6 +11,8 @@ An order's ``delivery`` has a ``post`` step (deliver the lead) and, for bid orde
         auth: {type: bearer, token: {secret: shield_token}}
         content_type: json                # json | xml | form | query | text
         timeout_ms: 800
+        retries: 1                        # a ping is re-sent on a refused connection only,
+                                          # within its deadline (a post: also on 429/502/503)
         vars: {campaign: "c-42"}          # static values for {placeholders} and templates
         body:
           fields:
@@ -124,7 +126,7 @@ def compile_delivery(
     a missing ``post`` or ``url``, an unresolved ``same_as`` or ``preset``, a URL that is
     not http(s) or has a placeholder in its host, an unknown ``from``/placeholder/template
     name, a PII field anywhere in a ping step ("PII never goes into a ping"), ``token``
-    outside a post step, ``retries`` on a ping, CR/LF in headers, JSONPaths, XPaths, RE2
+    outside a post step, ``on_unknown`` on a ping, CR/LF in headers, JSONPaths, XPaths, RE2
     patterns and templates that do not compile, JSONPaths and XPaths whose cost grows
     faster than the answer (:mod:`pingtree.delivery.jsonpaths`), a template sent as a type
     its values cannot be escaped for (JSON above all), rules without a test, a ping
@@ -251,8 +253,6 @@ class _StepCompiler:
         url = self._url()
         content_type = spec.content_type or "json"
         method = spec.method or "POST"
-        if is_ping and spec.retries is not None:
-            self.issue(self.at("retries"), "a ping is never re-sent: retries is for a post step")
         if is_ping and spec.on_unknown is not None:
             self.issue(self.at("on_unknown"), "a ping is never re-sent: on_unknown is for a post")
         headers = self._headers()
@@ -274,7 +274,7 @@ class _StepCompiler:
             method=method,
             content_type=content_type,
             timeout_ms=spec.timeout_ms or _DEFAULT_TIMEOUT_MS[self.name],
-            retries=0 if is_ping else (spec.retries or 0),
+            retries=spec.retries or 0,
             on_unknown=spec.on_unknown or "hold",
             fields_used=frozenset(self.used),
             url=url,
