@@ -189,7 +189,9 @@ backend pingtree
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
-    default-server inter 200ms fall 2 rise 1
+    # a host busy on a shared machine may answer a check slowly: not a dead host
+    timeout check 5s
+    default-server inter 500ms fall 3 rise 1
     # which host answered, for the tests (and for an operator reading a trace)
     http-response set-header X-Pingtree-Host %[srv_name]
 {servers}

@@ -35,6 +35,13 @@ from tests.hosts.deployment import (
 SHARE = Decimal("0.70")
 
 
+def sale_of(deployment: Deployment, lead_id: str) -> str:
+    """The id of the lead's one sale (the Idempotency-Key of its posts to the buyer)."""
+    sales = [sale for sale, lead, _, _ in deployment.sales() if lead == lead_id]
+    assert len(sales) == 1, sales
+    return sales[0]
+
+
 def test_a_configuration_change_on_one_host_is_live_on_the_other_within_a_second(
     cluster: Cluster, deployment: Deployment
 ) -> None:
@@ -66,8 +73,10 @@ def test_a_sellers_ping_and_post_may_land_on_different_hosts(
         posted = deployment.post(post_url, pinged.json()["ping_id"], {**ping, **contact})
         assert posted.json()["status"] == "sold", posted.text
         assert Decimal(posted.json()["price"]) == Decimal("30.00") * SHARE
-        # the buyer got the lead once
-        assert [endpoint for endpoint, _ in deployment.posts_to(phone)] == ["first"]
+        # the buyer got the lead once (a post re-sent carries the sale's key again)
+        assert {post for post in deployment.posts_to(phone)} == {
+            ("first", sale_of(deployment, posted.json()["lead_id"]))
+        }
         served.append(
             (pinged.headers.get("X-Pingtree-Host", ""), posted.headers.get("X-Pingtree-Host", ""))
         )
@@ -99,10 +108,12 @@ def test_caps_and_budgets_hold_across_hosts_under_concurrent_traffic(
     committed = deployment.committed()
     assert committed["order:capped"] == 4
     assert committed["buyer:budgeted"] == 5000  # cents
-    received = Counter(
-        endpoint for _, _, phone in leads for endpoint, _ in deployment.posts_to(phone)
-    )
-    assert received == {"capped": 4, "budgeted": 2}
+    # each sale reached its buyer, with its own key (a post re-sent carries it again)
+    received = {post for _, _, phone in leads for post in deployment.posts_to(phone)}
+    assert Counter(endpoint for endpoint, _ in received) == {"capped": 4, "budgeted": 2}
+    assert {key for _, key in received} == {
+        sale for sale, _, order, status in deployment.sales() if order in ("capped", "budgeted")
+    }
 
 
 def test_a_killed_hosts_holds_and_outbox_rows_are_taken_over_by_the_other(
@@ -132,7 +143,7 @@ def test_a_killed_hosts_holds_and_outbox_rows_are_taken_over_by_the_other(
     posted = deployment.post(b.url, won["ping_id"], {**held_ping, **held_contact})
     assert posted.json()["status"] == "sold", posted.text
     assert Decimal(posted.json()["price"]) == Decimal("40.00") * SHARE
-    assert [endpoint for endpoint, _ in deployment.posts_to(held_phone)] == ["held"]
+    assert {endpoint for endpoint, _ in deployment.posts_to(held_phone)} == {"held"}
     assert deployment.committed()["order:held"] == 1
 
     # b takes over a's outbox rows once their lease ran out, and sells each lead once
