@@ -10,10 +10,13 @@ would run a second time, identically; they are deselected there, and the header 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
+from pingtree.store import users
 from tests.support.databases import backend_kind
 
 #: the test packages whose tests are the same whatever backend the environment names
@@ -42,3 +45,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if blind:
         config.hook.pytest_deselected(items=blind)
         items[:] = kept
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashes() -> Iterator[None]:
+    """Argon2 at its lowest cost in the test process: a hash, or a check of one, takes well
+    under a millisecond instead of 125 ms, and the UI's tests make three people each and
+    sign in often. The tests check what hashing does (argon2, a wrong password refused),
+    not its cost; servers the tests start as processes keep the production cost."""
+    real = users._hasher
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    try:
+        yield
+    finally:
+        users._hasher = real

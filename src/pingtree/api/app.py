@@ -10,29 +10,14 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
-from pingtree.api.admin import admin_router
 from pingtree.api.auth import KeyChecker
-from pingtree.api.config_entities import config_entities_router
-from pingtree.api.crm import crm_router
-from pingtree.api.deliveries import deliveries_router
-from pingtree.api.disposition_routes import disposition_routes
 from pingtree.api.docs import install_docs
-from pingtree.api.instructions import instructions_router
-from pingtree.api.invoices import invoices_router, party_invoices_router
-from pingtree.api.metrics import metrics_router
-from pingtree.api.money_routes import money_router
-from pingtree.api.party_admin import party_admin_router
-from pingtree.api.party_api import party_api_router
 from pingtree.api.problems import install_problem_handlers, refuse_nul
-from pingtree.api.reports import reports_router
-from pingtree.api.scorecards import scorecards_router
-from pingtree.api.seller import seller_router
-from pingtree.api.user_routes import users_router
+from pingtree.api.serving import APP_RESPONSES, Served, ServeWith, app_routes
 from pingtree.bootstrap import Runtime, start_runtime
 from pingtree.clock import Clock
 from pingtree.flows.ports import BidSource
 from pingtree.settings import Settings
-from pingtree.web.router import web_router
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -49,27 +34,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(settings, clock, bids)
         app.state.runtime = runtime
-        keys = KeyChecker(runtime.ports, runtime.server_key)
-        writers = (runtime.ports.pings, runtime.attempts)
-        app.include_router(seller_router(runtime.ports, keys, runtime.metrics, writers))
-        app.include_router(instructions_router(runtime.ports, keys))
-        app.include_router(
-            metrics_router(runtime.metrics, runtime.sampler, keys, settings.metrics_token)
-        )
-        app.include_router(admin_router(runtime.ports, keys))
-        app.include_router(config_entities_router(runtime.ports, keys))
-        app.include_router(crm_router(runtime.ports, keys))
-        app.include_router(deliveries_router(runtime.ports, keys))
-        app.include_router(users_router(runtime.ports, keys))
-        app.include_router(web_router(runtime.ports, keys))
-        app.include_router(reports_router(runtime.ports, keys))
-        app.include_router(scorecards_router(runtime.ports, keys))
-        app.include_router(party_admin_router(runtime.ports, keys))
-        app.include_router(party_api_router(runtime.ports, keys))
-        app.include_router(disposition_routes(runtime.ports, keys))
-        app.include_router(invoices_router(runtime.ports, keys))
-        app.include_router(party_invoices_router(runtime.ports, keys))
-        app.include_router(money_router(runtime.ports, keys))
+        app.state.served = Served(runtime, KeyChecker(runtime.ports, runtime.server_key))
         _settle_the_heap()
         try:
             yield
@@ -81,7 +46,7 @@ def create_app(
         summary="Real-time ping/post lead distribution",
         version="0.1.0",
         lifespan=lifespan,
-        responses={400: {"description": "malformed request"}},
+        responses=APP_RESPONSES,
         dependencies=[Depends(refuse_nul)],
         # served from the installed package instead of a CDN (api.docs)
         docs_url=None,
@@ -106,6 +71,8 @@ def create_app(
             return JSONResponse({"status": "behind", "writers": behind}, status_code=503)
         return {"status": "ready", "config_version": runtime.ports.snapshots.current().version}
 
+    app.router.routes.extend(app_routes())
+    app.add_middleware(ServeWith, served=lambda: getattr(app.state, "served", None))
     return app
 
 

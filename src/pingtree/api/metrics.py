@@ -18,6 +18,7 @@ from pingtree.api.problems import Problem
 from pingtree.flows.errors import InputError, NotFound
 from pingtree.metrics import Sampler, render
 from pingtree.metrics.definitions import Metrics
+from pingtree.settings import Settings
 from pingtree.store.batch_writer import WriterBehind
 from pingtree.store.set_aside import unavailable_reason
 
@@ -36,13 +37,12 @@ _KIND_BY_STATUS = {
 
 
 def metrics_router(
-    metrics: Metrics, sampler: Sampler, keys: KeyChecker, token: str | None
+    metrics: Metrics, sampler: Sampler, keys: KeyChecker, settings: Settings
 ) -> APIRouter:
-    """The ``/metrics`` route; ``token`` is the metrics token setting (``None``: admin
-    tokens only)."""
+    """The ``/metrics`` route, for the metrics token setting or an admin token (without
+    the setting, admin tokens only)."""
     router = APIRouter(tags=["ops"])
     admin = admin_only(keys)
-    expected = token.encode() if token else None
 
     @router.get(
         "/metrics",
@@ -56,7 +56,8 @@ def metrics_router(
     async def scrape(request: Request) -> Response:
         """Every metric of every worker (see README "Metrics")."""
         given = bearer_or_header(request)
-        if not (expected and given and hmac.compare_digest(given.encode(), expected)):
+        expected = settings.metrics_token
+        if not (expected and given and hmac.compare_digest(given.encode(), expected.encode())):
             await admin(request)
         await sampler.scrape()
         body, content_type = await render(metrics, request.headers.get("accept", ""))

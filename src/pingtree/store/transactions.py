@@ -21,6 +21,7 @@ the same code either way:
 
 from __future__ import annotations
 
+import contextvars
 import sqlite3
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
@@ -66,7 +67,9 @@ class Transactions:
         async with self._engine.connect() as connection:  # the pool's one: ours until back
             raw = await connection.get_raw_connection()
             driver: Any = raw.driver_connection  # an aiosqlite.Connection
-            result: T = await driver._execute(self._run_here, work, driver._conn)
+            # with the caller's context variables, as ``asyncio.to_thread`` would
+            run_here = contextvars.copy_context().run
+            result: T = await driver._execute(run_here, self._run_here, work, driver._conn)
             return result
 
     def _run_here(self, work: Work[T], dbapi_connection: sqlite3.Connection) -> T:

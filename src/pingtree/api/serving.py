@@ -1,0 +1,154 @@
+"""The routes of the app, built once per process, and the runtime serving each request.
+
+FastAPI analyses a route's signature when the route is added, about 3 ms of CPU a route:
+for pingtree's two hundred routes a second of CPU, paid again by every ``include_router``.
+So :func:`app_routes` builds them once per process and every app in it shares them (a
+server has one app; the tests start hundreds). What the routes close over (the ports, the
+key checker, the metrics, the writers, the settings) are stand-ins: each attribute read
+finds the runtime of the app serving the current request, which that app's middleware
+(:class:`ServeWith`) sets for the request in a context variable. A stand-in read outside
+a request raises at once, naming the attribute.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, cast, overload
+
+from fastapi import APIRouter, Depends
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pingtree.api.admin import admin_router
+from pingtree.api.auth import KeyChecker
+from pingtree.api.config_entities import config_entities_router
+from pingtree.api.crm import crm_router
+from pingtree.api.deliveries import deliveries_router
+from pingtree.api.disposition_routes import disposition_routes
+from pingtree.api.instructions import instructions_router
+from pingtree.api.invoices import invoices_router, party_invoices_router
+from pingtree.api.metrics import metrics_router
+from pingtree.api.money_routes import money_router
+from pingtree.api.party_admin import party_admin_router
+from pingtree.api.party_api import party_api_router
+from pingtree.api.problems import refuse_nul
+from pingtree.api.reports import reports_router
+from pingtree.api.scorecards import scorecards_router
+from pingtree.api.seller import Backlogged, seller_router
+from pingtree.api.user_routes import users_router
+from pingtree.bootstrap import Runtime
+from pingtree.flows.ports import Ports
+from pingtree.metrics import Metrics, Sampler
+from pingtree.settings import Settings
+from pingtree.web.router import web_router
+
+__all__ = ["APP_RESPONSES", "ServeWith", "Served", "app_routes", "serving"]
+
+#: what any route may answer besides its own outcomes (malformed JSON)
+APP_RESPONSES: dict[int | str, dict[str, Any]] = {400: {"description": "malformed request"}}
+
+
+@dataclass(frozen=True)
+class Served:
+    """What a request's routes work with: the app's runtime and its key checker."""
+
+    runtime: Runtime
+    keys: KeyChecker
+
+    @property
+    def writers(self) -> tuple[Backlogged, ...]:
+        """The background writers that refuse sellers while they are behind."""
+        return (self.runtime.ports.pings, self.runtime.attempts)
+
+
+_serving: ContextVar[Served] = ContextVar("pingtree_serving")
+
+
+def serving() -> Served:
+    """What serves the current request."""
+    try:
+        return _serving.get()
+    except LookupError:
+        raise RuntimeError("no pingtree app serves this context (not inside a request)") from None
+
+
+class ServeWith:
+    """ASGI middleware: each request (and what it starts) runs with its app's runtime as
+    :func:`serving`'s answer; before the app started, the request runs without one."""
+
+    def __init__(self, app: ASGIApp, served: Callable[[], Served | None]) -> None:
+        self._app = app
+        self._served = served
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        served = self._served() if scope["type"] == "http" else None
+        if served is None:
+            await self._app(scope, receive, send)
+            return
+        token = _serving.set(served)
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            _serving.reset(token)
+
+
+class _StandIn:
+    """Reads its attributes from the part of :func:`serving`'s answer that ``part`` picks."""
+
+    __slots__ = ("_part",)
+
+    def __init__(self, part: Callable[[Served], object]) -> None:
+        self._part = part
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._part(serving()), name)
+
+
+class _Writers(Sequence[Backlogged]):
+    """The serving app's writers."""
+
+    @overload
+    def __getitem__(self, index: int) -> Backlogged: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Backlogged]: ...
+    def __getitem__(self, index: int | slice) -> Backlogged | Sequence[Backlogged]:
+        return serving().writers[index]
+
+    def __len__(self) -> int:
+        return len(serving().writers)
+
+
+@functools.cache
+def app_routes() -> tuple[BaseRoute, ...]:
+    """Every route of the seller, party and admin APIs and of the UI, built once."""
+    ports = cast(Ports, _StandIn(lambda served: served.runtime.ports))
+    keys = cast(KeyChecker, _StandIn(lambda served: served.keys))
+    metrics = cast(Metrics, _StandIn(lambda served: served.runtime.metrics))
+    sampler = cast(Sampler, _StandIn(lambda served: served.runtime.sampler))
+    settings = cast(Settings, _StandIn(lambda served: served.runtime.settings))
+    # the app's own dependencies and responses, as FastAPI's include would give them
+    every = APIRouter(dependencies=[Depends(refuse_nul)], responses=APP_RESPONSES)
+    for router in (
+        seller_router(ports, keys, metrics, _Writers()),
+        instructions_router(ports, keys),
+        metrics_router(metrics, sampler, keys, settings),
+        admin_router(ports, keys),
+        config_entities_router(ports, keys),
+        crm_router(ports, keys),
+        deliveries_router(ports, keys),
+        users_router(ports, keys),
+        web_router(ports, keys),
+        reports_router(ports, keys),
+        scorecards_router(ports, keys),
+        party_admin_router(ports, keys),
+        party_api_router(ports, keys),
+        disposition_routes(ports, keys),
+        invoices_router(ports, keys),
+        party_invoices_router(ports, keys),
+        money_router(ports, keys),
+    ):
+        every.include_router(router)
+    return tuple(every.routes)
