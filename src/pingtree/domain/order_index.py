@@ -63,11 +63,18 @@ def rank_key(price: Decimal, priority: int, rank_by: RankBy) -> RankKey:
 
 @dataclass(frozen=True, slots=True)
 class Ranked:
-    """A fixed-price order on a shelf: its quote for one leg and its rank under one rule."""
+    """A fixed-price order in a sorted list: its quote for one leg, its rank under one rule
+    and its trace line when it may take a lead sold on every leg it buys (prebuilt)."""
 
     order: Order
     quote: Quote
     key: RankKey
+    priced: Candidate
+
+    @classmethod
+    def of(cls, order: Order, quote: Quote, rule: RankBy) -> Ranked:
+        key = rank_key(quote.price, quote.priority, rule)
+        return cls(order, quote, key, priced_candidate(order, frozenset(Leg)))
 
 
 class _Gated:
@@ -247,9 +254,7 @@ class OrderIndex:
                 and (price := order.pricing.fixed_price(leg)) is not None
             ]
             for rule in RankBy:
-                fixed[(leg, rule)] = RankedList.build(
-                    [Ranked(o, q, rank_key(q.price, q.priority, rule)) for o, q in quotes]
-                )
+                fixed[(leg, rule)] = RankedList.build([Ranked.of(o, q, rule) for o, q in quotes])
         asked = tuple(order for order in standing if order.pricing.asked_per_lead)
         return cls(fixed, asked)
 
@@ -287,6 +292,7 @@ def walk(
     """
     met: dict[str, Ineligible | None] = {}
     found = Walk()
+    every_leg = lead.legs == _EVERY_LEG
     for leg in sorted(lead.legs):
         ranked = index.fixed.get((leg, rank_by))
         if ranked is None:
@@ -311,7 +317,7 @@ def walk(
             else:
                 verdict = met[order.id] = admit(order)
                 found.candidates.append(
-                    priced_candidate(order, lead.legs)
+                    (entry.priced if every_leg else priced_candidate(order, lead.legs))
                     if verdict is None
                     else Candidate(order.id, order.buyer_id, verdict.outcome, verdict.reason)
                 )
@@ -333,6 +339,9 @@ def walk(
                 Candidate(order.id, order.buyer_id, verdict.outcome, verdict.reason)
             )
     return found
+
+
+_EVERY_LEG = frozenset(Leg)
 
 
 def priced_candidate(order: Order, legs: frozenset[Leg]) -> Candidate:

@@ -11,7 +11,21 @@ from typing import Any
 from pingtree.domain.money import format_money
 from pingtree.domain.outcomes import Outcome
 
-__all__ = ["Candidate"]
+__all__ = ["Candidate", "money_text"]
+
+#: prices seen lately and their text: a trace formats the same few prices again and again
+_TEXTS: dict[Decimal, str] = {}
+_TEXTS_KEPT = 4096
+
+
+def money_text(price: Decimal) -> str:
+    """:func:`~pingtree.domain.money.format_money`, remembered for the prices seen lately."""
+    text = _TEXTS.get(price)
+    if text is None:
+        if len(_TEXTS) >= _TEXTS_KEPT:
+            _TEXTS.clear()
+        text = _TEXTS[price] = format_money(price)
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +41,7 @@ class Candidate:
 
     def to_json(self) -> list[Any]:
         # compact: one short list per candidate (DESIGN §8.4 "Trace")
-        price = format_money(self.price) if self.price is not None else None
+        price = money_text(self.price) if self.price is not None else None
         return [
             self.order_id,
             self.buyer_id,

@@ -28,7 +28,7 @@ from pingtree.domain.money import format_money
 from pingtree.domain.order_index import Walk, walk
 from pingtree.domain.outcomes import PRICED, Outcome
 from pingtree.domain.return_rules import Breach
-from pingtree.domain.trace import Candidate
+from pingtree.domain.trace import Candidate, money_text
 from pingtree.flows.ports import BidSource
 from pingtree.store.snapshot import Snapshot
 
@@ -93,7 +93,7 @@ def _quote_json(quote: Quote) -> list[Any]:
         quote.order_id,
         quote.buyer_id,
         str(quote.leg),
-        format_money(quote.price),
+        money_text(quote.price),
         quote.priority,
         quote.weight,
     ]
