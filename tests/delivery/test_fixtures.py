@@ -1,11 +1,12 @@
 """Every exchange under ``fixtures/<style>/{exemplary,supplemental}/*.json``, run alike.
 
-A fixture holds ``spec`` (the order's ``delivery``), ``step`` (``ping``/``post``),
-``lead`` (values; ``{"date": …}``/``{"decimal": …}`` for typed ones), optional ``token``
-and ``max_bid``, then ``expected_request`` (method, url, a subset of headers, body as
-text), ``response`` (status, headers, body as text; ``pad_to`` pads the body with spaces
-to that many bytes) and ``expected_answer``, or ``expected_error`` with its ``stage``
-(``compile``, ``render`` or ``answer``) and ``code``/``path``/``contains``.
+A fixture holds ``spec`` (the order's ``delivery``), ``step`` (``ping``/``post``), ``lead``
+(values; ``{"date": …}``/``{"decimal": …}`` for typed ones), optional ``token``, ``max_bid``
+and ``fixed_price`` (the order's pricing is fixed: its ping is accept-only), then
+``expected_request`` (method, url, a subset of headers, body as text), ``response`` (status,
+headers, body as text; ``pad_to`` pads the body with spaces to that many bytes) and
+``expected_answer``, or ``expected_error`` with its ``stage`` (``compile``, ``render`` or
+``answer``) and ``code``/``path``/``contains``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from pingtree.delivery.errors import (
 )
 from pingtree.delivery.read import BuyerAnswer, read_answer
 from pingtree.delivery.render import OutboundRequest, render
-from tests.delivery.support import compile_spec, lead_values, resolve_secret
+from pingtree.delivery.spec import compile_delivery
+from tests.delivery.support import KNOWN, PII, lead_values, resolve_secret
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FILES = sorted(FIXTURES.glob("*/*/*.json"))
@@ -37,6 +39,7 @@ _KEYS = {
     "lead",
     "token",
     "max_bid",
+    "fixed_price",
     "expected_request",
     "response",
     "expected_answer",
@@ -70,7 +73,9 @@ class _Outcome:
 def _exchange(case: dict[str, Any]) -> _Outcome:
     outcome = _Outcome()
     try:
-        delivery = compile_spec(case["spec"])
+        delivery = compile_delivery(
+            case["spec"], PII, KNOWN, fixed_price=case.get("fixed_price", False)
+        )
     except DeliveryConfigError as exc:
         return _Outcome(stage="compile", error=exc)
     step = delivery.ping if case["step"] == "ping" else delivery.post

@@ -18,7 +18,14 @@ from pingtree.delivery.compiled import (
     CompiledField,
     CompiledResponse,
 )
-from pingtree.delivery.models import TOKEN, BodySpec, FieldMapSpec, ResponseSpec, RuleSpec
+from pingtree.delivery.models import (
+    TOKEN,
+    BodySpec,
+    DocumentFieldSpec,
+    FieldMapSpec,
+    ResponseSpec,
+    RuleSpec,
+)
 from pingtree.delivery.rules import COMPARISONS, RULE_KINDS, CompiledRule, compile_re2
 from pingtree.delivery.templates import (
     CompiledTemplate,
@@ -81,6 +88,14 @@ def compile_body(
         document = spec.document or "xml"
     elif spec.document is not None:
         ctx.issue(ctx.at("body", "document"), "only with form_field")
+    documents: tuple[tuple[str, CompiledBody], ...] = ()
+    if spec.documents is not None:
+        if document != "pairs" or spec.form_field is not None:
+            ctx.issue(ctx.at("body", "documents"), "only in a form or query body of fields")
+        else:
+            documents = _documents(ctx, spec.documents)
+        if spec.fields is None and spec.template is None:
+            spec = spec.model_copy(update={"fields": []})  # documents only
     if (spec.fields is None) == (spec.template is None):
         ctx.issue(ctx.at("body"), "exactly one of fields and template")
         return None
@@ -108,7 +123,57 @@ def compile_body(
         root=root,
         form_field=spec.form_field,
         in_query=content_type == "query",
+        documents=documents,
     )
+
+
+class _InDocument:
+    """A step context whose body paths are those of one ``body.documents`` entry."""
+
+    def __init__(self, ctx: StepContext, index: int) -> None:
+        self._ctx = ctx
+        self._index = index
+
+    @property
+    def known(self) -> frozenset[str]:
+        return self._ctx.known
+
+    @property
+    def count(self) -> int:
+        return self._ctx.count
+
+    def at(self, key: str, *rest: str | int) -> str:
+        if key == "body":
+            return self._ctx.at("body", "documents", self._index, *rest)
+        return self._ctx.at(key, *rest)
+
+    def issue(self, path: str, msg: str) -> None:
+        self._ctx.issue(path, msg)
+
+    def check_name(self, path: str, name: str, *, what: str) -> None:
+        self._ctx.check_name(path, name, what=what)
+
+
+def _documents(
+    ctx: StepContext, specs: Sequence[DocumentFieldSpec]
+) -> tuple[tuple[str, CompiledBody], ...]:
+    """Each document field: its name and its document, compiled as a body of its type
+    (XML escaped by lxml or the XML template's escaping, JSON by orjson; the form's or
+    the query's encoder then escapes the whole text)."""
+    out: list[tuple[str, CompiledBody]] = []
+    for index, spec in enumerate(specs):
+        inner = _InDocument(ctx, index)
+        if not spec.to:
+            inner.issue(inner.at("body", "to"), "a field name is required")
+            continue
+        if spec.to in (name for name, _ in out):
+            inner.issue(inner.at("body", "to"), f"{spec.to!r} is already a document field")
+            continue
+        body = BodySpec(fields=spec.fields, template=spec.template, root=spec.root)
+        compiled = compile_body(inner, body, spec.document)
+        if compiled is not None:
+            out.append((spec.to, compiled))
+    return tuple(out)
 
 
 def _template_format(

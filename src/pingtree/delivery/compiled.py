@@ -102,6 +102,8 @@ class CompiledBody:
     form_field: str | None = None
     #: pairs go into the URL's query string, not the body
     in_query: bool = False
+    #: pairs: more fields, each the text of a document (``json`` or ``xml``) built for it
+    documents: tuple[tuple[str, CompiledBody], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

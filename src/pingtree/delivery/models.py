@@ -22,6 +22,7 @@ __all__ = [
     "AuthSpec",
     "BodySpec",
     "DeliverySpec",
+    "DocumentFieldSpec",
     "FieldMapSpec",
     "ResponseSpec",
     "RuleOrRules",
@@ -128,12 +129,26 @@ class FieldMapSpec(_Spec):
     default: Scalar | None = None
 
 
+class DocumentFieldSpec(_Spec):
+    """A form or query field ``to`` carrying a whole document (XML or JSON) built from
+    ``fields`` (or, for XML, a ``template``): each layer escaped by its own encoder."""
+
+    to: str
+    document: Literal["xml", "json"] = "xml"
+    fields: list[FieldMapSpec] | None = None
+    template: str | None = None
+    #: XML built from fields: the root element
+    root: str | None = None
+
+
 class BodySpec(_Spec):
     fields: list[FieldMapSpec] | None = None
     template: str | None = None
     form_field: str | None = None
     document: Literal["xml", "json", "text"] | None = None
     root: str | None = None
+    #: form and query bodies: more fields, each holding a rendered document
+    documents: list[DocumentFieldSpec] | None = None
 
 
 class RuleSpec(_Spec):

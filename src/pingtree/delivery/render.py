@@ -172,7 +172,7 @@ def _render(step: CompiledStep, scope: _Scope) -> OutboundRequest:
     body = b""
     if step.body is not None:
         if step.body.in_query:
-            query += [(field.target, to_text(value)) for field, value in scope.fields(step.body)]
+            query += _pairs(step.body, scope)
         else:
             body = _body(step.body, scope)
             mime = CONTENT_TYPES[step.content_type].mime
@@ -350,11 +350,18 @@ def _body(body: CompiledBody, scope: _Scope) -> bytes:
         ]
         document = build_xml(body.root, items)
     else:  # pairs
-        pairs = [(field.target, to_text(value)) for field, value in scope.fields(body)]
-        return urlencode(pairs).encode()
+        return urlencode(_pairs(body, scope)).encode()
     if body.form_field is not None:
         return urlencode([(body.form_field, document.decode())]).encode()
     return document
+
+
+def _pairs(body: CompiledBody, scope: _Scope) -> list[tuple[str, str]]:
+    """A form's or a query's fields, then its document fields, each holding the text of
+    its own document (escaped for XML or JSON; the caller's encoder escapes it again)."""
+    pairs = [(field.target, to_text(value)) for field, value in scope.fields(body)]
+    pairs += [(name, _body(document, scope).decode()) for name, document in body.documents]
+    return pairs
 
 
 def _nested(fields: list[tuple[CompiledField, WireValue]]) -> dict[str, Any]:
