@@ -86,6 +86,11 @@ def test_every_issue_is_named_by_its_path() -> None:
     assert "not an XML element name" in found[f"{PATH}.aliases.Zip Code"].msg
 
 
+def test_a_json_profile_renames_fields_only() -> None:
+    found = issues(with_profile(format="json", aliases={"Key": "api_key", "ZipCode": "zip"}))
+    assert set(found) == {f"{PATH}.aliases.Key"}
+
+
 @pytest.mark.parametrize("bad", [{"format": "yaml"}, {"aliases": {"": "zip"}}, {"id": "Bad Id"}])
 def test_shape_errors(bad: dict[str, Any]) -> None:
     assert issues(with_profile(**bad))

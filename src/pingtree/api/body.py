@@ -21,6 +21,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_IDEMPOTENCY_KEY",
     "SellerBody",
+    "envelope_body",
     "flat_body",
     "form_pairs",
     "read_bounded",
@@ -67,13 +68,14 @@ async def read_seller_body(request: Request) -> SellerBody:
     raw = await read_bounded(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        return _from_json(raw)
+        return envelope_body(raw)
     if content_type == "application/x-www-form-urlencoded":
         return _from_form(raw)
     raise Problem(415, "send application/json or application/x-www-form-urlencoded", "content_type")
 
 
-def _from_json(raw: bytes) -> SellerBody:
+def envelope_body(raw: bytes) -> SellerBody:
+    """Our JSON envelope ``{fields, test?, ping_id?, meta?, api_key?, tmax_ms?}``."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as error:

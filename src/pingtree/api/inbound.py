@@ -21,7 +21,14 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from pingtree.api.body import MAX_BODY_BYTES, SellerBody, flat_body, form_pairs, read_bounded
+from pingtree.api.body import (
+    MAX_BODY_BYTES,
+    SellerBody,
+    envelope_body,
+    flat_body,
+    form_pairs,
+    read_bounded,
+)
 from pingtree.api.problems import Problem
 from pingtree.delivery.errors import AnswerError, UnsafeXML
 from pingtree.delivery.xml import parse_buyer_xml
@@ -41,6 +48,7 @@ __all__ = [
 
 #: the content types each format takes (an empty one too: many senders leave it out)
 CONTENT_TYPES: dict[InboundFormat, tuple[str, ...]] = {
+    InboundFormat.JSON: ("application/json", "text/plain"),
     InboundFormat.FLAT_JSON: ("application/json", "text/plain"),
     InboundFormat.FORM: ("application/x-www-form-urlencoded",),
     InboundFormat.XML: ("application/xml", "text/xml", "text/plain"),
@@ -114,7 +122,22 @@ async def _pairs(
         return list(form_pairs(raw, errors))
     if profile.format is InboundFormat.FLAT_JSON:
         return _json_pairs(raw)
+    if profile.format is InboundFormat.JSON:
+        return _envelope_pairs(envelope_body(raw))
     return _xml_pairs(raw, profile)
+
+
+def _envelope_pairs(body: SellerBody) -> list[tuple[str, object]]:
+    """Our envelope flat again: its own names as they are, its fields by the seller's
+    names (which the profile's aliases turn into ours)."""
+    pairs: list[tuple[str, object]] = [("test", body.test)]
+    pairs += [(name, value) for name, value in _controls(body) if value is not None]
+    pairs += [(f"meta.{name}", value) for name, value in body.meta.items()]
+    return pairs + list(body.fields.items())
+
+
+def _controls(body: SellerBody) -> list[tuple[str, object]]:
+    return [("ping_id", body.ping_id), ("api_key", body.api_key), ("tmax_ms", body.tmax_ms)]
 
 
 def _json_pairs(raw: bytes) -> list[tuple[str, object]]:
@@ -173,10 +196,13 @@ def their_loc(loc: Loc, profile: InboundProfile, sent_as: dict[str, str]) -> lis
         return parts
     root = _root(profile)
     rest = parts[1:]
-    if rest[:1] == ["fields"] and len(rest) > 1:
+    fields = rest[:1] == ["fields"] and len(rest) > 1
+    if fields:
         rest = rest[1:]
     if rest and isinstance(rest[0], str):
         rest[0] = sent_as.get(rest[0]) or profile.their_name(rest[0])
+    if fields and profile.format is InboundFormat.JSON:
+        rest = ["fields", *rest]  # our envelope: the fields stay under "fields"
     return [root, *rest]
 
 

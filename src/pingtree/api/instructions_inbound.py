@@ -32,6 +32,7 @@ from pingtree.domain.model import Campaign, Vertical
 __all__ = ["ProfileDoc", "ProfileExample", "profile_docs"]
 
 _FORMAT_NAMES = {
+    InboundFormat.JSON: "our JSON envelope (the fields under `fields`)",
     InboundFormat.FLAT_JSON: "flat JSON (the fields at the top level)",
     InboundFormat.FORM: "a form post (application/x-www-form-urlencoded)",
     InboundFormat.QUERY: "the fields in the query string",
@@ -169,6 +170,9 @@ def _request(profile: InboundProfile, url: str, pairs: list[tuple[str, object]])
     elif profile.format is InboundFormat.FLAT_JSON:
         body = orjson.dumps(dict(pairs), option=orjson.OPT_INDENT_2).decode()
         content_type = "application/json"
+    elif profile.format is InboundFormat.JSON:
+        body = orjson.dumps(_envelope(pairs), option=orjson.OPT_INDENT_2).decode()
+        content_type = "application/json"
     else:
         element = etree.Element(profile.request_root or "lead")
         for name, value in pairs:
@@ -181,6 +185,13 @@ def _request(profile: InboundProfile, url: str, pairs: list[tuple[str, object]])
         f"  --data-binary {shlex.quote(body)}"
     )
     return body, curl
+
+
+def _envelope(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """Our envelope of the seller's pairs: ``ping_id`` and ``test`` at the top (a json
+    profile renames fields only), the rest under ``fields``."""
+    top = {name: value for name, value in pairs if name in ("ping_id", "test")}
+    return {**top, "fields": {name: value for name, value in pairs if name not in top}}
 
 
 def _text(value: object) -> str:

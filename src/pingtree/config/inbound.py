@@ -53,6 +53,10 @@ def _profile(
             issues.append(
                 (f"{path}.aliases.{theirs}", "not a field of the vertical nor a control name", ours)
             )
+        if spec.format == "json" and ours in CONTROL_NAMES:
+            issues.append(
+                (f"{path}.aliases.{theirs}", "a json profile's envelope names are its own", ours)
+            )
         if spec.format == "xml" and not is_xml_name(theirs):
             issues.append((f"{path}.aliases.{theirs}", "not an XML element name", theirs))
     values: dict[str, dict[str, object]] = {}

@@ -271,7 +271,8 @@ class InboundProfileSpec(_Spec):
     ``/api/v1/in/{campaign}/{id}/ping`` (and ``/post``, ``/leads``)."""
 
     id: Slug
-    format: Literal["flat_json", "form", "query", "xml"]
+    #: ``json``: our envelope, the fields by the seller's names
+    format: Literal["json", "flat_json", "form", "query", "xml"]
     #: the seller's name → the vertical's field (or ``ping_id``, ``test``, ``api_key``,
     #: ``tmax_ms``)
     aliases: dict[TheirName, Ref] = {}
