@@ -52,7 +52,8 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from pingtree.delivery.auth import AUTH_KINDS
-from pingtree.delivery.compile_step import compile_body, compile_response, marker_field
+from pingtree.delivery.compile_response import compile_response
+from pingtree.delivery.compile_step import compile_body, marker_field
 from pingtree.delivery.compiled import (
     CompiledAuth,
     CompiledBody,
