@@ -25,8 +25,12 @@ An order's ``delivery`` has a ``post`` step (deliver the lead) and, for bid orde
           form_field: null    # form: the whole document in this one field
           document: null      # with form_field: xml (default) | json | text
           root: lead          # XML built from fields: the root element
+          documents:          # form/query: more fields, each a whole document
+            - {to: lead_xml, document: xml, root: Lead, fields: [{from: zip, to: Zip}]}
+            - {to: tracking, document: json, fields: [{from: sub_id, to: source.sub}]}
         response:
-          accepted: {json: "$.status", equals: [success, "1", "true"]}
+          accepted: {json: "$.status", equals: [success, "1", "true"]}   # also matches,
+                                          # present, and numbers: gt, ge, lt, le
           rejected: [{json: "$.status", equals: [failure]}, {status: [404]}]
           bid: {json: "$.price"}          # a fixed-price order's ping reads no bid: it is
                                           # accept-only (accepted/rejected, token, reason)
