@@ -81,5 +81,10 @@ def test_the_instructions_show_each_format_and_their_examples_sell(market: Marke
             assert _named(answered, names["status"]) == words["sold"], (profile["id"], answered)
         assert _named(sold_shown, names["status"]) == words["sold"]
     page = staff.get("/ui/campaigns/acme_auto/instructions").text
+    document = market.http.get(
+        "/api/v1/campaigns/acme_auto/openapi.json", headers=market.admin
+    ).json()
     for profile in profiles:
         assert f'id="profile-{profile["id"]}"' in page
+        # the campaign's OpenAPI document says where each format is taken
+        assert f"/api/v1/in/acme_auto/{profile['id']}/" in document["info"]["description"]

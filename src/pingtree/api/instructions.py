@@ -153,6 +153,21 @@ def _summary(campaign: Campaign, vertical: Vertical) -> str:
         " pinged value. Every business outcome is HTTP 200 with `status` and `reasons`;"
         " bad input is a 422 naming each field and why. Bodies are JSON or a form with the"
         f" same names flat, at most {MAX_BODY_BYTES} bytes."
+    ) + _own_formats(campaign)
+
+
+def _own_formats(campaign: Campaign) -> str:
+    """Where the campaign's sellers call in their own formats (not described here: the
+    posting instructions show each, with examples in it)."""
+    if not campaign.inbound:
+        return ""
+    urls = ", ".join(
+        f"`/api/v1/in/{campaign.id}/{profile.id}/…` ({profile.format})"
+        for profile in campaign.inbound
+    )
+    return (
+        f" Sellers may also call in their own formats: {urls}; the campaign's posting"
+        " instructions show each, with examples in it."
     )
 
 
