@@ -149,7 +149,10 @@ def _gated(orders: Sequence[Order]) -> tuple[_Gated, ...]:
     by_key: dict[tuple[str, str], list[FieldGate | None]] = {}
     for position, order in enumerate(orders):
         for gate in order.gates:
-            column = by_key.setdefault((gate.field, _gate_kind(gate)), [None] * size)
+            key = (gate.field, _gate_kind(gate))
+            column = by_key.get(key)
+            if column is None:
+                column = by_key[key] = [None] * size
             column[position] = gate
     built: list[_Gated] = []
     for (name, kind), column in by_key.items():
@@ -162,9 +165,9 @@ def _gated(orders: Sequence[Order]) -> tuple[_Gated, ...]:
         keyed: dict[Any, list[int]] = {}
         for position, held in enumerate(column):
             if held is not None:
-                for key in (held.values if kind == "values" else held.prefixes) or ():
-                    keyed.setdefault(key, []).append(position)
-        masks = {key: _mask(positions, size) for key, positions in keyed.items()}
+                for value in (held.values if kind == "values" else held.prefixes) or ():
+                    keyed.setdefault(value, []).append(position)
+        masks = {value: _mask(positions, size) for value, positions in keyed.items()}
         built.append(
             _ValueGate(name, masks, ungated)
             if kind == "values"
