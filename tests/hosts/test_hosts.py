@@ -50,12 +50,13 @@ def test_a_configuration_change_on_one_host_is_live_on_the_other_within_a_second
     assert Decimal(deployment.ping(b.url, ping).json()["bid"]) == Decimal("15.00") * SHARE
     before = version(b.url)
 
+    # timed from before the write: a's own load of it counts too
+    started = time.monotonic()
     changed = deployment.apply(a.url, hosts_marketplace(deployment.mock, tuned_price="17.00"))
-    applied_at = time.monotonic()
 
     assert changed > before
     until(lambda: version(b.url) == changed, "host b to load the new configuration", 5)
-    assert time.monotonic() - applied_at < 1.0
+    assert time.monotonic() - started < 1.0
     ping, _, _ = new_lead(TUNED)
     assert Decimal(deployment.ping(b.url, ping).json()["bid"]) == Decimal("17.00") * SHARE
 
@@ -74,7 +75,7 @@ def test_a_sellers_ping_and_post_may_land_on_different_hosts(
         assert posted.json()["status"] == "sold", posted.text
         assert Decimal(posted.json()["price"]) == Decimal("30.00") * SHARE
         # the buyer got the lead once (a post re-sent carries the sale's key again)
-        assert {post for post in deployment.posts_to(phone)} == {
+        assert set(deployment.posts_to(phone)) == {
             ("first", sale_of(deployment, posted.json()["lead_id"]))
         }
         served.append(
@@ -133,7 +134,6 @@ def test_a_killed_hosts_holds_and_outbox_rows_are_taken_over_by_the_other(
     taken = [deployment.direct(a.url, {**p, **c}, "nowait").json() for p, c, _ in slow]
     assert all(answer["lead_id"] for answer in taken), taken
     cluster.kill(a)
-    killed_at = time.monotonic()
     lead_ids = {answer["lead_id"] for answer in taken}
     # what a left undelivered (its buyer was still answering): b has something to take over
     left = [s for s in deployment.sales() if s[1] in lead_ids and s[3] != "sold"]
@@ -147,21 +147,19 @@ def test_a_killed_hosts_holds_and_outbox_rows_are_taken_over_by_the_other(
     assert deployment.committed()["order:held"] == 1
 
     # b takes over a's outbox rows once their lease ran out, and sells each lead once
-
     def all_sold() -> bool:
         sales = [s for s in deployment.sales() if s[1] in lead_ids]
         return len(sales) == 3 and all(status == "sold" for *_, status in sales)
 
     until(all_sold, "host b to deliver host a's posts", 15)
-    took_over_in = time.monotonic() - killed_at
-    sales = {lead: sale for sale, lead, _, _ in deployment.sales() if lead in lead_ids}
-    assert len(sales) == 3, "one sale a lead"
+    rows = [(sale, lead) for sale, lead, _, _ in deployment.sales() if lead in lead_ids]
+    assert Counter(lead for _, lead in rows) == dict.fromkeys(lead_ids, 1), "one sale a lead"
+    sales = {lead: sale for sale, lead in rows}
     for (_, _, phone), answer in zip(slow, taken, strict=True):
         posts = deployment.posts_to(phone)
         # every post of the lead carries its one sale's key; the buyer dedupes on it
         assert {key for _, key in posts} == {sales[answer["lead_id"]]}, posts
         assert {endpoint for endpoint, _ in posts} == {"slow"}
-    assert took_over_in < 10
 
     # the balancer took a out of rotation; the sellers' traffic goes to b
     cluster.balanced(a, up=False)
