@@ -69,12 +69,17 @@ class Ranked:
     order: Order
     quote: Quote
     key: RankKey
+    #: its trace line for a lead sold on every leg, and on this leg alone
     priced: Candidate
+    priced_alone: Candidate
 
     @classmethod
     def of(cls, order: Order, quote: Quote, rule: RankBy) -> Ranked:
         key = rank_key(quote.price, quote.priority, rule)
-        return cls(order, quote, key, priced_candidate(order, frozenset(Leg)))
+        every, alone = frozenset(Leg), frozenset({quote.leg})
+        return cls(
+            order, quote, key, priced_candidate(order, every), priced_candidate(order, alone)
+        )
 
 
 class _Gated:
@@ -295,7 +300,7 @@ def walk(
     """
     met: dict[str, Ineligible | None] = {}
     found = Walk()
-    every_leg = lead.legs == _EVERY_LEG
+    every_leg, one_leg = lead.legs == _EVERY_LEG, len(lead.legs) == 1
     for leg in sorted(lead.legs):
         ranked = index.fixed.get((leg, rank_by))
         if ranked is None:
@@ -320,7 +325,7 @@ def walk(
             else:
                 verdict = met[order.id] = admit(order)
                 found.candidates.append(
-                    (entry.priced if every_leg else priced_candidate(order, lead.legs))
+                    _priced(entry, every_leg, one_leg, lead.legs)
                     if verdict is None
                     else Candidate(order.id, order.buyer_id, verdict.outcome, verdict.reason)
                 )
@@ -345,6 +350,13 @@ def walk(
 
 
 _EVERY_LEG = frozenset(Leg)
+
+
+def _priced(entry: Ranked, every_leg: bool, one_leg: bool, legs: frozenset[Leg]) -> Candidate:
+    if every_leg:
+        return entry.priced
+    # one leg on offer: the leg of the list being walked
+    return entry.priced_alone if one_leg else priced_candidate(entry.order, legs)
 
 
 def priced_candidate(order: Order, legs: frozenset[Leg]) -> Candidate:
