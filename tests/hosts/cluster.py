@@ -19,6 +19,7 @@ the namespace.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -86,14 +87,20 @@ def _free_subnet() -> str:
     raise RuntimeError("no free 10.x.y.0/24 subnet for the test network")
 
 
+_networks = itertools.count()
+
+
 @dataclass
 class Network:
     """A bridge in the root namespace and one namespace per host, joined by veth pairs."""
 
     names: tuple[str, ...]
-    tag: str = field(default_factory=lambda: str(os.getpid()))
+    #: in every name: this process's, and which of its networks (one a test module)
+    tag: str = field(default_factory=lambda: f"{os.getpid()}x{next(_networks)}")
     prefix: str = field(default_factory=_free_subnet)
     namespaces: list[str] = field(default_factory=list)
+    #: the veth ends left in the root namespace (each goes with its pair's other end)
+    veths: list[str] = field(default_factory=list)
 
     @property
     def bridge(self) -> str:
@@ -130,6 +137,7 @@ class Network:
         resolver.mkdir(parents=True, exist_ok=True)
         (resolver / "resolv.conf").write_text("nameserver 127.0.0.1\n")
         _ip("link", "add", outside, "type", "veth", "peer", "name", inside)
+        self.veths.append(outside)
         _ip("link", "set", outside, "master", self.bridge)
         _ip("link", "set", outside, "up")
         _ip("link", "set", inside, "netns", ns)
@@ -145,6 +153,9 @@ class Network:
             subprocess.run([IP, "netns", "del", ns], capture_output=True)
             shutil.rmtree(Path("/etc/netns") / ns, ignore_errors=True)
         self.namespaces.clear()
+        for veth in self.veths:  # gone already, unless it never reached its namespace
+            subprocess.run([IP, "link", "del", veth], capture_output=True)
+        self.veths.clear()
         subprocess.run([IP, "link", "del", self.bridge], capture_output=True)
 
 
