@@ -78,15 +78,19 @@ def instructions_router(ports: Ports, keys: KeyChecker) -> APIRouter:
 
 
 class _Documents:
-    """The campaigns' documents as JSON bytes, built once per snapshot version."""
+    """The campaigns' documents as JSON bytes, built once per snapshot.
+
+    Keyed by the snapshot itself, not its version: the routes are built once per process
+    and shared by every app in it (``api.serving``), and two apps' snapshots (the test
+    suite's servers, each on its own database) may carry the same version number."""
 
     def __init__(self) -> None:
-        self._version = -1
+        self._snapshot: Snapshot | None = None
         self._documents: dict[str, bytes] = {}
 
     def of(self, snapshot: Snapshot, campaign_id: str) -> bytes:
-        if snapshot.version != self._version:
-            self._version, self._documents = snapshot.version, {}
+        if snapshot is not self._snapshot:
+            self._snapshot, self._documents = snapshot, {}
         document = self._documents.get(campaign_id)
         if document is None:
             document = orjson.dumps(campaign_openapi(snapshot, campaign_id))
