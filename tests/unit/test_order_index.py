@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -14,12 +16,14 @@ from hypothesis import strategies as st
 
 from pingtree.config.compile import compile_config
 from pingtree.config.parse import parse_config
+from pingtree.delivery.compiled import CompiledDelivery
+from pingtree.domain.auction import Quote
 from pingtree.domain.eligibility import LeadContext, legs_offered
-from pingtree.domain.model import FieldGate, LeadValue, Order
-from pingtree.domain.order_index import NOT_REACHED, OrderIndex, why_not
+from pingtree.domain.model import FieldGate, LeadValue, Order, RankBy
+from pingtree.domain.order_index import NOT_REACHED, OrderIndex, RankKey, rank_key, why_not
 from pingtree.domain.outcomes import Outcome
 from pingtree.flows.auction import AuctionResult, run_auction
-from pingtree.flows.ports import NoLiveBids
+from pingtree.flows.ports import BidResult
 from pingtree.store.snapshot import Snapshot
 
 STATES = ["FL", "GA", "TX", "CA"]
@@ -36,6 +40,14 @@ VERTICAL: dict[str, Any] = {
         {"name": "age", "type": "integer"},
         {"name": "credit", "type": "enum", "values": CREDIT},
     ],
+}
+
+#: a bid order's ping step: never sent (the test's ``Bids`` answers for the buyer)
+PING_STEP = {
+    "url": "http://127.0.0.1:9/ping",
+    "content_type": "json",
+    "body": {"fields": [{"from": "state", "to": "state"}]},
+    "response": {"bid": {"json": "$.price"}},
 }
 
 prices = st.sampled_from(["5.00", "10.00", "10.00", "12.50", "20.00", "20.00", "33.00"])
@@ -83,10 +95,17 @@ def order_specs(draw: st.DrawFn, order_id: str) -> dict[str, Any]:
     spec: dict[str, Any] = {"id": order_id, "name": order_id, "vertical": "auto"}
     pricing: dict[str, Any] = {"type": "fixed"}
     legs = draw(st.sampled_from(["exclusive", "shared", "both"]))
-    if legs in ("exclusive", "both"):
-        pricing["exclusive"] = draw(prices)
-    if legs in ("shared", "both"):
-        pricing["shared"] = draw(prices)
+    if draw(st.integers(0, 5)) == 0:  # a bid order: asked per lead (``Bids`` below)
+        pricing = {"type": "bid", "legs": ["exclusive", "shared"]}
+        spec["delivery"] = {
+            "ping": PING_STEP,
+            "post": {**PING_STEP, "url": "http://127.0.0.1:9/post"},
+        }
+    else:
+        if legs in ("exclusive", "both"):
+            pricing["exclusive"] = draw(prices)
+        if legs in ("shared", "both"):
+            pricing["shared"] = draw(prices)
     spec["pricing"] = pricing
     spec["priority"] = draw(st.integers(1, 3))
     spec["weight"] = draw(st.integers(1, 3))
@@ -143,6 +162,31 @@ leads = st.fixed_dictionaries(
 )
 
 
+class Bids:
+    """Each bid order bids a price of its own (or no bid), the same on every call."""
+
+    async def collect(
+        self,
+        orders: Sequence[Order],
+        values: Mapping[str, LeadValue],
+        deadline: float,
+        deliveries: Mapping[str, CompiledDelivery],
+    ) -> Sequence[BidResult]:
+        answers = []
+        for order in orders:
+            cents = sum(order.id.encode()) % 40 * 100
+            answers.append(
+                BidResult(order.id, Outcome.BID, price=Decimal(cents) / 100)
+                if cents
+                else BidResult(order.id, Outcome.NO_BID, reason="no offer")
+            )
+        return answers
+
+
+def _ranked_to(quotes: Sequence[Quote], rule: RankBy, cut: RankKey | None) -> list[Quote]:
+    return [q for q in quotes if cut is None or rank_key(q.price, q.priority, rule) <= cut]
+
+
 async def _auction(
     snapshot: Snapshot, values: dict[str, LeadValue], test: bool, full: set[str], depth: int | None
 ) -> AuctionResult:
@@ -164,7 +208,7 @@ async def _auction(
         lead,
         seed="ping-1",
         cap_check=cap_check,
-        bids=NoLiveBids(),
+        bids=Bids(),
         deadline=time.monotonic() + 1,
         walk_depth=depth,
     )
@@ -191,8 +235,17 @@ async def test_the_walk_decides_as_the_full_scan(
     assert walked.selection.winners == full.selection.winners
     assert walked.decision == full.decision
     ranking = walked.selection.ranking
-    assert ranking == full.selection.ranking[: len(ranking)]
     campaign = snapshot.config.campaigns["camp"]
+    # the ranking is the full scan's down to the last rank the walk took whole (the bids
+    # below it come after it in both)
+    fixed = {o.id for o in snapshot.config.orders.values() if not o.pricing.asked_per_lead}
+    taken = [q for q in ranking if q.order_id in fixed]
+    cut = None
+    if len(taken) < len([q for q in full.selection.ranking if q.order_id in fixed]):
+        cut = max(rank_key(q.price, q.priority, campaign.rank_by) for q in taken)
+    assert _ranked_to(ranking, campaign.rank_by, cut) == _ranked_to(
+        full.selection.ranking, campaign.rank_by, cut
+    )
     wanted = max(campaign.ping_options.min_buyers, campaign.max_sells) + depth
     assert walked.eligible_buyers >= min(full.eligible_buyers, wanted)
     assert walked.eligible_buyers <= full.eligible_buyers
@@ -217,6 +270,7 @@ async def test_the_walk_decides_as_the_full_scan(
         if line.reason == NOT_REACHED:
             assert scanned[order_id].outcome in (Outcome.FIXED, Outcome.CAP)
             assert all(q.order_id != order_id for q in ranking)
+            assert order_id in fixed
         else:
             assert line == scanned[order_id]
 

@@ -286,6 +286,7 @@ def walk(
     lead: LeadContext,
     rank_by: RankBy,
     buyers_wanted: int,
+    closed: Admit,
     admit: Admit,
     excluded: frozenset[str] = frozenset(),
 ) -> Walk:
@@ -294,7 +295,9 @@ def walk(
     stopping only between two ranks (a tie is always taken whole, so the seeded draw among
     equals is the full scan's).
 
-    ``admit`` is called at most once per order, for the orders met only; ``excluded``
+    Each order met is checked as the full scan checks it: ``closed`` (its schedule), then
+    for an order asked per lead its state gate, then ``admit`` (filters, caps, dedup), at
+    most once per order and for the orders met only; ``excluded``
     orders are passed over without a trace line. An order asked per lead that stands is
     listed in ``to_ping`` (its legs checked here); one that does not gets its trace line.
     """
@@ -323,7 +326,7 @@ def walk(
             if order.id in met:
                 verdict = met[order.id]
             else:
-                verdict = met[order.id] = admit(order)
+                verdict = met[order.id] = closed(order) or admit(order)
                 found.candidates.append(
                     _priced(entry, every_leg, one_leg, lead.legs)
                     if verdict is None
@@ -332,14 +335,20 @@ def walk(
             if verdict is None:
                 found.quotes.append(entry.quote)
                 buyers.add(order.buyer_id)
+    state = lead.values.get(GATE_FIELD)
     for order in index.asked:
         if order.id in excluded:
             continue
         verdict = (
-            None
-            if any(order.pricing.buys(leg) for leg in lead.legs)
-            else Ineligible(Outcome.LEG, "buys no leg on offer")
-        ) or admit(order)
+            (
+                None
+                if any(order.pricing.buys(leg) for leg in lead.legs)
+                else Ineligible(Outcome.LEG, "buys no leg on offer")
+            )
+            or closed(order)
+            or _outside_gate(order, state)
+            or admit(order)
+        )
         if verdict is None:
             found.to_ping.append(order)
         else:
@@ -364,6 +373,12 @@ def priced_candidate(order: Order, legs: frozenset[Leg]) -> Candidate:
     legs on offer."""
     best = max(price for leg in legs if (price := order.pricing.fixed_price(leg)) is not None)
     return Candidate(order.id, order.buyer_id, Outcome.FIXED, price=best)
+
+
+def _outside_gate(order: Order, state: object) -> Ineligible | None:
+    if state is not None and order.state_gate is not None and state not in order.state_gate:
+        return Ineligible(Outcome.FILTER, gate_reason(order.state_gate))
+    return None
 
 
 def gate_reason(gate: frozenset[str]) -> str:
@@ -410,8 +425,9 @@ def _static(order: Order, buyer: Buyer, lead: LeadContext, state: object) -> Ine
     standing = check_standing(order, buyer, lead.test, lead.legs, lead.now)
     if standing is not None:
         return standing
-    if state is not None and order.state_gate is not None and state not in order.state_gate:
-        return Ineligible(Outcome.FILTER, gate_reason(order.state_gate))
+    outside = _outside_gate(order, state)
+    if outside is not None:
+        return outside
     if order.filter is not None:
         verdict = order.filter(lead.values, lead.qualify_all)
         if not verdict.passed:

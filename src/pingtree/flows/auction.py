@@ -143,10 +143,9 @@ async def run_auction(
     if demotions or walk_depth is None:
         found = _scan_all(snapshot, campaign, lead, state_text, cap_check, dedup_check, excluded)
     else:
-        closed = snapshot.schedules(lead.now)
 
         def admit(order: Order) -> Ineligible | None:
-            return closed(order) or check_lead(order, lead, cap_check, dedup_check)
+            return check_lead(order, lead, cap_check, dedup_check)
 
         options = campaign.ping_options
         found = walk(
@@ -154,6 +153,7 @@ async def run_auction(
             lead,
             campaign.rank_by,
             max(options.min_buyers, campaign.max_sells) + walk_depth,
+            snapshot.schedules(lead.now),
             admit,
             excluded,
         )
