@@ -75,7 +75,7 @@ class Snapshot:
     #: orders of a vertical by test mode: (vertical id, test) → orders
     orders_by_vertical: Mapping[tuple[str, bool], tuple[Order, ...]] = field(default_factory=dict)
     #: the same orders shelved for the best-first walk (``domain.order_index``)
-    indexes: Mapping[tuple[str, bool], OrderIndex] = field(default_factory=dict)
+    indexes: dict[tuple[str, bool], OrderIndex] = field(default_factory=dict, compare=False)
     _scans: _MinuteCache = field(default_factory=lambda: _MinuteCache(), compare=False, repr=False)
 
     @classmethod
@@ -91,8 +91,15 @@ class Snapshot:
         )
 
     def order_index(self, vertical_id: str, test: bool) -> OrderIndex:
-        found = self.indexes.get((vertical_id, test))
-        return found if found is not None else _EMPTY_INDEX
+        """The orders of ``candidate_orders`` indexed (built here if :meth:`build` did not)."""
+        key = (vertical_id, test)
+        found = self.indexes.get(key)
+        if found is None:
+            orders = self.candidate_orders(vertical_id, test)
+            if not orders:
+                return _EMPTY_INDEX
+            found = self.indexes[key] = OrderIndex.build(orders, self.config.buyers)
+        return found
 
     def schedules(self, now: dt.datetime) -> Callable[[Order], Ineligible | None]:
         """``order → SCHEDULE | None`` at ``now``: whether the order's schedule is closed,
