@@ -36,13 +36,20 @@ from pingtree.delivery.attempts import (
     ATTEMPT_CONTEXT,
     Attempt,
     AttemptLog,
-    exchange_attempt,
     since_ms,
 )
 from pingtree.delivery.client import BuyerClient, RawResponse, SendError, send
 from pingtree.delivery.compiled import CompiledDelivery, CompiledLimits, CompiledStep
 from pingtree.delivery.errors import AnswerError, AnswerErrorCode, RenderError
 from pingtree.delivery.guard import Admission, OrderGuard
+from pingtree.delivery.ping_outcomes import (
+    MAX_REASON_CHARS,
+    SEND_REASONS,
+    answer_reason,
+    error_result,
+    judge,
+    record_ping,
+)
 from pingtree.delivery.read import MAX_ANSWER_BYTES, BuyerAnswer, read_answer
 from pingtree.delivery.render import OutboundRequest, render
 from pingtree.domain.model import LeadValue, Order
@@ -62,17 +69,8 @@ _MIN_SAMPLES = 10
 _PROBE_EVERY = 20
 #: requests left running past their deadline; beyond this, new ones are cancelled instead
 _MAX_BACKGROUND = 1024
-_MAX_REASON_CHARS = 120
 #: the pause before a ping's n-th re-send after a refused connection: n times this
 _RETRY_PAUSE_S = 0.02
-#: what a send failure is called in the trace (never the exception text: it names the URL,
-#: which may hold a query-string key)
-_SEND_REASONS = {
-    "connect": "connect failed",
-    "reset": "reset",
-    "too_large": f"answer over {MAX_ANSWER_BYTES} bytes",
-    "protocol": "invalid HTTP answer",
-}
 
 
 class HttpBids:
@@ -132,7 +130,7 @@ class HttpBids:
                 delivery = deliveries.get(order.id)
                 step = delivery.ping if delivery is not None else None
                 if step is None:
-                    results.append(_error(order, "no ping step configured"))
+                    results.append(error_result(order, "no ping step configured"))
                     continue
                 skip = self._skip(order.id, step, left_ms)
                 if skip is not None:
@@ -159,7 +157,7 @@ class HttpBids:
             # bids, never the ping: every order not settled yet is an error
             logger.exception("live-bid fan-out failed")
             settled = {r.order_id for r in results} | {o.id for o in tasks.values()}
-            results += [_error(o, "internal error") for o in orders if o.id not in settled]
+            results += [error_result(o, "internal error") for o in orders if o.id not in settled]
         if not tasks:
             return results
         try:
@@ -275,11 +273,11 @@ class HttpBids:
             answer = read_answer(
                 step, raw.status, raw.headers, raw.body, max_bid=order.pricing.max_bid
             )
-            result = _judge(order, answer, since_ms(started))
+            result = judge(order, answer, since_ms(started))
         except RenderError as exc:
             error = str(exc)
             reason = missing[0] if missing else error
-            result = _error(order, reason, since_ms(started))
+            result = error_result(order, reason, since_ms(started))
         except SendError as exc:
             error = str(exc)
             if exc.kind == "timeout":
@@ -290,7 +288,9 @@ class HttpBids:
                     latency_ms=since_ms(started),
                 )
             else:
-                result = _error(order, _SEND_REASONS.get(exc.kind, exc.kind), since_ms(started))
+                result = error_result(
+                    order, SEND_REASONS.get(exc.kind, exc.kind), since_ms(started)
+                )
         except AnswerError as exc:
             error = exc.msg
             if exc.code is AnswerErrorCode.ABOVE_MAX_BID:
@@ -298,20 +298,22 @@ class HttpBids:
                 result = BidResult(
                     order.id,
                     Outcome.ABOVE_MAX_BID,
-                    reason=exc.msg[:_MAX_REASON_CHARS],
+                    reason=exc.msg[:MAX_REASON_CHARS],
                     latency_ms=since_ms(started),
                 )
             else:
-                result = _error(order, _answer_reason(exc), since_ms(started))
+                result = error_result(order, answer_reason(exc), since_ms(started))
         except Exception as exc:
             # our bug must cost this one buyer its bid, never the whole auction
             logger.exception("live bid of order %s failed", order.id)
             error = f"internal error ({type(exc).__name__})"
-            result = _error(order, error, since_ms(started))
+            result = error_result(order, error, since_ms(started))
         if raw is not None or result.outcome is Outcome.TIMEOUT:
             self._learn(order.id, result.latency_ms or 0)
         if self._log is not None:
-            _record(self._log, order, started, request, raw, answer, result, error, secrets, fan)
+            record_ping(
+                self._log, order, started, request, raw, answer, result, error, secrets, fan.closed
+            )
         return result
 
     async def _send(self, step: CompiledStep, request: OutboundRequest, ends: float) -> RawResponse:
@@ -409,99 +411,3 @@ class _Latency:
         if len(self._sorted) < _MIN_SAMPLES:
             return None
         return self._sorted[math.ceil(0.9 * len(self._sorted)) - 1]
-
-
-def _record(
-    log: AttemptLog,
-    order: Order,
-    started: float,
-    request: OutboundRequest | None,
-    raw: RawResponse | None,
-    answer: BuyerAnswer | None,
-    result: BidResult,
-    error: str,
-    secrets: list[str],
-    fan: _FanOut,
-) -> None:
-    ping_id, lead_id = ATTEMPT_CONTEXT.get()
-    duration = since_ms(started)
-    outcome = str(result.outcome)
-    if fan.closed:
-        # the auction counted it as a timeout; what the buyer said is kept for people
-        error = f"answered after the deadline ({outcome}, {duration} ms)"
-        outcome = str(Outcome.TIMEOUT)
-    parsed: dict[str, object] = {}
-    if answer is not None:
-        parsed = {
-            "accepted": answer.accepted,
-            "bid": str(answer.bid) if answer.bid is not None else None,
-            "token": answer.token,
-            "reason": answer.reason,
-        }
-    try:
-        log.record(
-            exchange_attempt(
-                "ping",
-                order.id,
-                order.buyer_id,
-                started=started,
-                outcome=outcome,
-                error=error,
-                request=request,
-                raw=raw,
-                parsed=parsed,
-                secrets=secrets,
-                ping_id=ping_id,
-                lead_id=lead_id,
-            )
-        )
-    except Exception:
-        logger.exception("recording a ping attempt of order %s failed", order.id)
-
-
-def _judge(order: Order, answer: BuyerAnswer, latency_ms: int) -> BidResult:
-    """The outcome of a buyer's readable answer."""
-    if not answer.accepted:
-        return BidResult(
-            order.id, Outcome.NO_BID, reason=answer.reason or "rejected", latency_ms=latency_ms
-        )
-    fixed = [p for p in (order.pricing.exclusive, order.pricing.shared) if p is not None]
-    if order.pricing.pinged and fixed:
-        # an accept-only ping: the buyer said yes; the price is the order's own
-        return BidResult(
-            order.id,
-            Outcome.FIXED,
-            price=max(fixed),
-            reason="accepted",
-            latency_ms=latency_ms,
-            token=answer.token,
-        )
-    if answer.bid is None:  # accepted without a price, or 0.00
-        return BidResult(order.id, Outcome.NO_BID, reason="no price", latency_ms=latency_ms)
-    pricing = order.pricing
-    if pricing.below_floor(answer.bid):
-        said = "not over" if pricing.floor_strict else "below"
-        return BidResult(
-            order.id,
-            Outcome.BELOW_FLOOR,
-            price=answer.bid,
-            reason=f"{said} floor {pricing.floor}",
-            latency_ms=latency_ms,
-        )
-    return BidResult(
-        order.id, Outcome.BID, price=answer.bid, latency_ms=latency_ms, token=answer.token
-    )
-
-
-def _error(order: Order, reason: str, latency_ms: int | None = None) -> BidResult:
-    return BidResult(
-        order.id, Outcome.ERROR, reason=reason[:_MAX_REASON_CHARS], latency_ms=latency_ms
-    )
-
-
-def _answer_reason(exc: AnswerError) -> str:
-    """``HTTP 503``, ``invalid JSON``, ``malformed XML``…: the parser's details (positions,
-    snippets of the buyer's body) stay in the delivery log."""
-    if exc.code is AnswerErrorCode.UNREADABLE:
-        return exc.msg.split(":", 1)[0]
-    return exc.msg
