@@ -1,5 +1,5 @@
 """What became of one order's ping: its outcome from the buyer's answer (or its failure),
-and its line in the delivery log. Pure but for the log's ``record``; used by
+and its line in the delivery log. Pure but for ``record_ping``; used by
 :mod:`pingtree.delivery.fanout`.
 """
 

@@ -50,7 +50,7 @@ every issue with its path relative to ``delivery``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
@@ -79,7 +79,7 @@ from pingtree.delivery.models import (
     StepSpec,
 )
 from pingtree.delivery.placeholders import TextTemplate, parse_placeholders
-from pingtree.delivery.presets import PRESETS
+from pingtree.delivery.resolve import apply_preset, resolve_same_as, shape_issues
 from pingtree.delivery.rules import value_text
 
 __all__ = [
@@ -106,10 +106,6 @@ _RESERVED_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "idempotency-key"}
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-#: the presets of :mod:`pingtree.delivery.presets`, validated once
-_PRESETS = {name: StepSpec.model_validate(raw) for name, raw in PRESETS.items()}
 
 
 # --- compiling -----------------------------------------------------------------------------
@@ -142,10 +138,10 @@ def compile_delivery(
     try:
         spec = DeliverySpec.model_validate(raw)
     except ValidationError as exc:
-        raise DeliveryConfigError(_shape_issues(raw, exc)) from None
+        raise DeliveryConfigError(shape_issues(raw, exc)) from None
     issues: list[tuple[str, str]] = []
     ping = post = None
-    ping_spec = None if spec.ping is None else _apply_preset("ping", spec.ping, issues)
+    ping_spec = None if spec.ping is None else apply_preset("ping", spec.ping, issues)
     if ping_spec is not None:
         if ping_spec.same_as is not None:
             issues.append(("ping.same_as", "only a post step can be the same as another"))
@@ -155,8 +151,8 @@ def compile_delivery(
     if spec.post is None:
         issues.append(("post", "a delivery needs a post step"))
     else:
-        post_spec = _apply_preset("post", spec.post, issues)
-        merged, sources = _resolve_same_as(ping_spec, post_spec, issues)
+        post_spec = apply_preset("post", spec.post, issues)
+        merged, sources = resolve_same_as(ping_spec, post_spec, issues)
         post = _StepCompiler("post", merged, sources, pii_fields, known_fields, issues).compile()
     if issues or post is None:
         raise DeliveryConfigError(dict.fromkeys(issues))  # an inherited issue counts once
@@ -167,49 +163,6 @@ def compile_delivery(
         breaker_cooldown_s=spec.limits.breaker.cooldown_seconds,
     )
     return CompiledDelivery(ping=ping, post=post, limits=limits)
-
-
-def _apply_preset(name: str, step: StepSpec, issues: list[tuple[str, str]]) -> StepSpec:
-    """``step`` with the keys of its preset it does not set (rule by rule under
-    ``response``)."""
-    if step.preset is None:
-        return step
-    preset = _PRESETS.get(step.preset)
-    if preset is None:
-        known = ", ".join(sorted(_PRESETS))
-        issues.append((f"{name}.preset", f"unknown preset {step.preset!r} (known: {known})"))
-        return step
-    own = step.model_fields_set
-    update = {key: getattr(preset, key) for key in preset.model_fields_set if key not in own}
-    if step.response is not None and preset.response is not None:
-        rules = step.response.model_fields_set
-        inherited = {
-            key: getattr(preset.response, key)
-            for key in preset.response.model_fields_set
-            if key not in rules
-        }
-        update["response"] = step.response.model_copy(update=inherited)
-    return step.model_copy(update=update)
-
-
-def _resolve_same_as(
-    ping: StepSpec | None, post: StepSpec, issues: list[tuple[str, str]]
-) -> tuple[StepSpec, dict[str, str]]:
-    """The post step with the ping's keys it does not set, and where each key came from."""
-    if post.same_as is None:
-        return post, {}
-    if post.same_as != "ping":
-        issues.append(("post.same_as", f"unknown step {post.same_as!r}: only 'ping'"))
-        return post, {}
-    if ping is None:
-        issues.append(("post.same_as", "there is no ping step to be the same as"))
-        return post, {}
-    own = post.model_fields_set - {"same_as", "preset"}
-    inherited = {key for key in ping.model_fields_set if key not in own | {"same_as", "preset"}}
-    # ``retries`` and ``on_unknown`` are post-only: refused on the ping, never inherited
-    inherited -= {"retries", "on_unknown"}
-    update = {key: getattr(ping, key) for key in inherited}
-    return post.model_copy(update=update), dict.fromkeys(inherited, "ping")
 
 
 class _StepCompiler:
@@ -449,35 +402,3 @@ class _StepCompiler:
             name=spec.name,
             value=spec.value,
         )
-
-
-# --- shape errors ----------------------------------------------------------------------------
-
-_UNION_TAGS = frozenset({"rule", "rules"})
-
-
-def _shape_issues(raw: object, exc: ValidationError) -> list[tuple[str, str]]:
-    issues: list[tuple[str, str]] = []
-    for error in exc.errors(include_url=False, include_input=False):
-        issues.append((_loc_path(raw, error["loc"]), error["msg"]))
-    return list(dict.fromkeys(issues))
-
-
-def _loc_path(raw: object, loc: Sequence[int | str]) -> str:
-    """A pydantic ``loc`` as a YAML path, without the union tags pydantic inserts."""
-    path = ""
-    node: object = raw
-    for part in loc:
-        if (
-            isinstance(part, str)
-            and part in _UNION_TAGS
-            and not (isinstance(node, Mapping) and part in node)
-        ):
-            continue
-        if isinstance(part, int):
-            path += f"[{part}]"
-            node = node[part] if isinstance(node, list) and -len(node) <= part < len(node) else None
-        else:
-            path += f".{part}" if path else part
-            node = node.get(part) if isinstance(node, Mapping) else None
-    return path
