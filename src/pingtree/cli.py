@@ -8,32 +8,20 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
-import yaml
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pingtree.bootstrap import create_api_key
 from pingtree.cli_accounts import accounts_app
 from pingtree.cli_support import DatabaseUrl, DataDir, settings_from, with_sessions
-from pingtree.config.apply import apply_config, export_config
-from pingtree.config.compile import compile_config
-from pingtree.config.errors import ConfigError
-from pingtree.config.schema import ConfigDocument
-from pingtree.delivery.client import create_client
-from pingtree.domain.fields import FieldError
-from pingtree.flows.erase import Eraser, erase_consumer, erase_older_than
-from pingtree.flows.errors import InputError, NotFound
-from pingtree.flows.try_buyer import try_buyer
-from pingtree.metrics import MULTIPROCESS_ENV, prepare_multiprocess_dir
-from pingtree.store.buyer_secrets import SECRET_NAME, BuyerSecretRepository, env_secret
-from pingtree.store.config_repo import ConfigRepository
-from pingtree.store.migrations import migrate as run_migrations
-from pingtree.store.secrets import PiiVault, load_server_key
-from pingtree.store.transactions import Transactions
-from pingtree.store.users import UserRepository
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from pingtree.config.schema import ConfigDocument
+
+# Each command imports what it needs when it runs: the server's modules cost a second of
+# CPU to import, which `pingtree user create` or `pingtree apply` need not pay.
 
 __all__ = ["main"]
 
@@ -61,6 +49,12 @@ def serve(
     redis_url: Annotated[str | None, typer.Option(help="[env PINGTREE_REDIS_URL]")] = None,
 ) -> None:
     """Run the HTTP server."""
+    import uvicorn
+
+    from pingtree.metrics import MULTIPROCESS_ENV, prepare_multiprocess_dir
+    from pingtree.store.migrations import migrate as run_migrations
+    from pingtree.store.secrets import load_server_key
+
     settings = settings_from(
         data_dir, database_url, host=host, port=port, workers=workers, redis_url=redis_url
     )
@@ -95,6 +89,8 @@ def serve(
 @app.command()
 def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Upgrade the database schema to the latest version."""
+    from pingtree.store.migrations import migrate as run_migrations
+
     settings = settings_from(data_dir, database_url)
     asyncio.run(run_migrations(settings.resolved_database_url()))
     typer.echo("database is up to date")
@@ -109,6 +105,9 @@ def apply(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Validate a configuration file and apply it atomically."""
+    from pingtree.config.apply import apply_config
+    from pingtree.config.errors import ConfigError
+
     text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
     settings = settings_from(data_dir, database_url)
     now = dt.datetime.now(dt.UTC)
@@ -130,12 +129,16 @@ def apply(
 @app.command()
 def export(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Print the whole configuration as YAML."""
+    from pingtree.config.apply import export_config
+
     typer.echo(with_sessions(settings_from(data_dir, database_url), export_config), nl=False)
 
 
 def _create_key(
     role: str, campaign_id: str | None, label: str, data_dir: Path | None, database_url: str | None
 ) -> str:
+    from pingtree.bootstrap import create_api_key
+
     settings = settings_from(data_dir, database_url)
     if campaign_id is not None:
         document = with_sessions(settings, _stored_document)
@@ -149,6 +152,8 @@ def _create_key(
 
 
 async def _stored_document(sessions: async_sessionmaker[AsyncSession]) -> ConfigDocument:
+    from pingtree.store.config_repo import ConfigRepository
+
     async with sessions() as session:
         return await ConfigRepository(session).load_document()
 
@@ -200,6 +205,9 @@ def user_create(
 ) -> None:
     """Create a user of the admin UI; only an argon2 hash of the password is kept. A
     supplier or buyer user is bound to one supplier or buyer of the configuration."""
+    from pingtree.store.config_repo import ConfigRepository
+    from pingtree.store.users import UserRepository
+
     if role == "admin" and (supplier or buyer):
         role = "supplier" if supplier else "buyer"
     if password is None:
@@ -238,6 +246,9 @@ def secret_set(
 ) -> None:
     """Store a buyer credential, encrypted. The value is read from standard input (never
     from the command line, where other users could see it)."""
+    from pingtree.store.buyer_secrets import SECRET_NAME, BuyerSecretRepository
+    from pingtree.store.secrets import PiiVault, load_server_key
+
     if not SECRET_NAME.match(name):
         typer.echo("a secret name is letters, digits, '_', '.' or '-' (64 at most)", err=True)
         raise typer.Exit(1)
@@ -260,6 +271,7 @@ def secret_set(
 @secret_app.command("list")
 def secret_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """The stored secrets' names and when each was set (never their values)."""
+    from pingtree.store.buyer_secrets import BuyerSecretRepository
 
     async def listing(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[str, dt.datetime]]:
         async with sessions() as session:
@@ -282,6 +294,13 @@ def erase(
 ) -> None:
     """Erase a person's PII everywhere (by email, phone or lead id), or every lead's older
     than N days; money records stay. Recorded in the erasures' audit trail as "cli"."""
+    from pingtree.config.compile import compile_config
+    from pingtree.domain.fields import FieldError
+    from pingtree.flows.erase import Eraser, erase_consumer, erase_older_than
+    from pingtree.flows.errors import InputError, NotFound
+    from pingtree.store.secrets import PiiVault, load_server_key
+    from pingtree.store.transactions import Transactions
+
     if (email, phone, lead, older_than_days) == (None, None, None, None):
         typer.echo("give --email, --phone, --lead or --older-than-days", err=True)
         raise typer.Exit(1)
@@ -343,6 +362,16 @@ def try_buyer_command(
     """Send a sample ping (and with --post a post) to an order's endpoints; show requests,
     answers, readings. Exits 1 when a step was not sent, not answered, unreadable or not
     accepted."""
+    import yaml
+
+    from pingtree.config.compile import compile_config
+    from pingtree.delivery.client import create_client
+    from pingtree.flows.errors import InputError, NotFound
+    from pingtree.flows.try_buyer import try_buyer
+    from pingtree.store.buyer_secrets import BuyerSecretRepository, env_secret
+    from pingtree.store.config_repo import ConfigRepository
+    from pingtree.store.secrets import PiiVault, load_server_key
+
     settings = settings_from(data_dir, database_url)
     overrides = dict(item.split("=", 1) for item in field or [] if "=" in item)
 
