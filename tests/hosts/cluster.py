@@ -2,8 +2,8 @@
 
 The topology, built as root with ``ip`` and torn down whatever happens::
 
-    root namespace                          namespace <name>-a   namespace <name>-b
-    bridge <bridge> 10.N.M.1/24  ── veth ──  10.N.M.2:8000        ── veth ── 10.N.M.3:8000
+    root namespace                               namespaces pingtree-<tag>-a, -b
+    bridge ptbr<tag> 10.N.M.1/24 ── a veth each ──  host a 10.N.M.2:8000, host b 10.N.M.3:8000
       HAProxy  127.0.0.1:<port>  → the two hosts (round robin, ``/readyz`` checked)
                10.N.M.1:<pg>     → PostgreSQL 127.0.0.1:5432   (TCP)
                10.N.M.1:<redis>  → Redis 127.0.0.1:6379        (TCP)
