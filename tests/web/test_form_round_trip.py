@@ -17,7 +17,7 @@ from pingtree.config.schema import (
     VerticalSpec,
 )
 from tests.api.market import AUTO_VERTICAL, Market, buyer, campaign, marketplace, order
-from tests.web.test_config_pages import api_entity, signed_in, submit
+from tests.web.test_config_pages import api_entity, form_inputs, signed_in, submit
 
 FULL_CAMPAIGN = campaign(
     name="Acme auto",
@@ -177,9 +177,35 @@ def test_switching_an_orders_pricing_drops_the_other_kinds_keys(market: Market) 
     saved = submit(
         signed_in(market),
         "/ui/orders/shield_fl/edit",
-        **{"pricing.type": "fixed", "pricing.exclusive": "12.00"},
+        # its delivery emptied too: its ping reads a bid, which a fixed price never asks
+        **{"pricing.type": "fixed", "pricing.exclusive": "12.00", "delivery": ""},
     )
     assert saved.status_code == 303, saved.text
     spec = api_entity(market, "orders/shield_fl")["spec"]
     assert spec["pricing"] == {"type": "fixed", "exclusive": "12.00"}
     assert spec["geo"] == FULL_ORDER["geo"]
+
+
+def test_an_orders_strict_floor_shows_ticked_and_survives_a_save(market: Market) -> None:
+    strict = {**FULL_ORDER, "pricing": {**FULL_ORDER["pricing"], "floor": {"gt": "10.00"}}}
+    market.apply({**FULL, "buyers": [{**FULL_BUYER, "orders": [strict]}]})
+    http = signed_in(market)
+    page = http.get("/ui/orders/shield_fl/edit")
+    inputs = form_inputs(page.text)
+    assert inputs["pricing.floor"] == "10.00"
+    assert inputs["pricing.floor_strict"] == "on"
+    assert "&gt; 10.00" in http.get("/ui/orders/shield_fl").text
+
+    saved = submit(http, "/ui/orders/shield_fl/edit", name="Renamed")
+    assert saved.status_code == 303, saved.text
+    assert api_entity(market, "orders/shield_fl")["spec"]["pricing"]["floor"] == {"gt": "10.00"}
+
+    # unticked, the floor is "at least" again; ticked on a plain floor, it becomes strict
+    fields = {k: v for k, v in form_inputs(http.get("/ui/orders/shield_fl/edit").text).items()}
+    fields.pop("pricing.floor_strict")
+    saved = http.post("/ui/orders/shield_fl/edit", data=fields)
+    assert saved.status_code == 303, saved.text
+    assert api_entity(market, "orders/shield_fl")["spec"]["pricing"]["floor"] == "10.00"
+    saved = submit(http, "/ui/orders/shield_fl/edit", **{"pricing.floor_strict": "on"})
+    assert saved.status_code == 303, saved.text
+    assert api_entity(market, "orders/shield_fl")["spec"]["pricing"]["floor"] == {"gt": "10.00"}

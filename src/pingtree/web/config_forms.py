@@ -36,6 +36,8 @@ class FormField:
     hint: str = ""
     #: read only when another field has this value: ``("pricing.type", "bid")``
     when: tuple[str, str] | None = None
+    #: a tick box saying the named bound is strict: ``{gt: …}`` rather than at least
+    strict_of: str = ""
 
     @property
     def rows(self) -> int:
@@ -105,6 +107,13 @@ FORMS: dict[Kind, tuple[FormField, ...]] = {
         FormField("pricing.shared", "Shared price", "number", when=_FIXED),
         FormField("pricing.legs", "Legs", "yaml", when=_BID, hint="exclusive, shared"),
         FormField("pricing.floor", "Floor", "number", when=_BID),
+        FormField(
+            "pricing.floor_strict",
+            "Bids must be over the floor (not equal)",
+            "checkbox",
+            when=_BID,
+            strict_of="pricing.floor",
+        ),
         FormField("pricing.max_bid", "Max bid", "number", when=_BID),
         FormField("priority", "Priority", "number", default="100"),
         FormField("weight", "Weight", "number", default="1"),
@@ -124,7 +133,13 @@ def form_values(fields: tuple[FormField, ...], spec: Mapping[str, Any]) -> dict[
     """The inputs' texts for ``spec`` (a canonical spec; ``{}`` for a new entity)."""
     values = {}
     for form_field in fields:
+        if form_field.strict_of:
+            bound = _get(spec, form_field.strict_of)
+            values[form_field.name] = _ON if isinstance(bound, Mapping) and "gt" in bound else ""
+            continue
         value = _get(spec, form_field.name)
+        if isinstance(value, Mapping) and form_field.widget == "number":
+            value = value.get("gt", value.get("ge"))  # a bound with its comparison
         if value is None:
             values[form_field.name] = form_field.default
         elif form_field.widget == "checkbox":
@@ -142,10 +157,13 @@ def spec_from_form(fields: tuple[FormField, ...], form: Mapping[str, str]) -> di
     does not read, at the field's path."""
     spec: dict[str, Any] = {}
     issues: list[ConfigIssue] = []
+    strict = {f.strict_of for f in fields if f.strict_of and form.get(f.name, "") == _ON}
     for form_field in fields:
         if form_field.when and form.get(form_field.when[0], "") != form_field.when[1]:
             continue
         text = form.get(form_field.name, "").strip()
+        if form_field.strict_of:
+            continue  # read with its bound
         if form_field.widget == "checkbox":
             _put(spec, form_field.name, text == _ON)
         elif not text:
@@ -157,6 +175,8 @@ def spec_from_form(fields: tuple[FormField, ...], form: Mapping[str, str]) -> di
                 issues += [
                     ConfigIssue(join_path(form_field.name, i.path), i.msg) for i in error.issues
                 ]
+        elif form_field.name in strict:
+            _put(spec, form_field.name, {"gt": text})
         else:
             _put(spec, form_field.name, text)
     if issues:
