@@ -1,0 +1,203 @@
+"""Replay: the stored pings' auctions re-run on a configuration, with the bids buyers
+actually gave (DESIGN §9 "replay"). No buyer is contacted.
+
+Each stored ping is re-run with ``flows.auction.run_auction`` on the configuration given,
+seeded by its own ping id (the draws among equals are the original's), every order
+traced (a full scan, not a walk: a replay's lines are compared order by order):
+
+- a bid order (or an accept-only fixed one) answers what its buyer answered that ping,
+  its price checked again against the configuration's floor and ``max_bid``; an order
+  the ping never asked (new in the draft, or not met by the original walk) is
+  :data:`UNKNOWN`: no bid, said so in its line and counted;
+- caps are simulated in order (:class:`CapSimulation`): every window starts empty at
+  the start of the replayed period, and a replayed win takes room only when its ping was
+  posted (made a lead), at the price the replay gave it. Buyers' account balances are
+  not simulated (a replay never refuses for ``balance``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pingtree.delivery.compiled import CompiledDelivery
+from pingtree.domain.caps import charges_for
+from pingtree.domain.eligibility import LeadContext, legs_offered
+from pingtree.domain.fields import FieldValueError, values_from_json
+from pingtree.domain.model import LeadValue, Order
+from pingtree.domain.outcomes import Outcome, Reason
+from pingtree.domain.trace import Candidate
+from pingtree.flows.auction import AuctionResult, run_auction
+from pingtree.flows.ports import BidResult
+from pingtree.flows.requests import campaign_refusal
+from pingtree.store.replay_pings import StoredPing
+from pingtree.store.snapshot import Snapshot
+
+__all__ = ["UNKNOWN", "CapSimulation", "Replayed", "StoredBids", "replay_ping"]
+
+#: the reason of a bid order the stored ping never asked: its answer is unknown
+UNKNOWN = "unknown: not asked by the stored ping (no answer to replay)"
+#: outcomes a stored line has when its buyer was asked (an answer to replay)
+_ASKED = frozenset(
+    {
+        Outcome.BID,
+        Outcome.FIXED,
+        Outcome.NO_BID,
+        Outcome.BELOW_FLOOR,
+        Outcome.ABOVE_MAX_BID,
+        Outcome.TIMEOUT,
+        Outcome.ERROR,
+        Outcome.SKIPPED_SLOW,
+        Outcome.THROTTLED,
+        Outcome.CIRCUIT_OPEN,
+        Outcome.BUYER_ALREADY_WON,
+    }
+)
+#: the stored lines whose price is the buyer's own, to judge again
+_PRICES_KEPT = frozenset(
+    {Outcome.BID, Outcome.FIXED, Outcome.BELOW_FLOOR, Outcome.BUYER_ALREADY_WON}
+)
+#: a replay's fan-out never waits on the network: any deadline far enough is the same
+_NO_WAIT_S = 3600.0
+
+
+class StoredBids:
+    """A bid source answering from one stored ping's trace (``flows.ports.BidSource``)."""
+
+    def __init__(self, lines: Mapping[str, Candidate]) -> None:
+        self._lines = lines
+        #: order ids asked that the stored ping has no answer for
+        self.unknown: list[str] = []
+
+    async def collect(
+        self,
+        orders: Sequence[Order],
+        values: Mapping[str, LeadValue],
+        deadline: float,
+        deliveries: Mapping[str, CompiledDelivery],
+    ) -> Sequence[BidResult]:
+        return [self._answer(order) for order in orders]
+
+    def _answer(self, order: Order) -> BidResult:
+        line = self._lines.get(order.id)
+        if line is None or line.outcome not in _ASKED:
+            self.unknown.append(order.id)
+            return BidResult(order.id, Outcome.NO_BID, reason=UNKNOWN)
+        latency = line.latency_ms
+        if line.outcome not in _PRICES_KEPT or line.price is None:
+            return BidResult(order.id, line.outcome, reason=line.reason, latency_ms=latency)
+        # the buyer's own price, judged again by this configuration's floor and max_bid
+        price, pricing = line.price, order.pricing
+        if pricing.max_bid is not None and price > pricing.max_bid:
+            why = f"price {price} above max_bid {pricing.max_bid}"
+            return BidResult(order.id, Outcome.ABOVE_MAX_BID, reason=why, latency_ms=latency)
+        if pricing.below_floor(price):
+            said = "not over" if pricing.floor_strict else "below"
+            return BidResult(
+                order.id,
+                Outcome.BELOW_FLOOR,
+                price=price,
+                reason=f"{said} floor {pricing.floor}",
+                latency_ms=latency,
+            )
+        return BidResult(order.id, Outcome.BID, price=price, latency_ms=latency)
+
+
+class CapSimulation:
+    """Cap and budget room as the replay's own sales in time order use it (the module's
+    rule): counters by (scope, window), empty at the start of the period."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+        self._used: defaultdict[tuple[str, str], int] = defaultdict(int)
+
+    def check(self, order: Order, now: dt.datetime) -> Outcome | None:
+        buyer = self._snapshot.config.buyers[order.buyer_id]
+        if not order.caps and not buyer.caps:
+            return None
+        for charge in charges_for(order, buyer, Decimal(0), now):
+            if charge.is_account:
+                continue
+            # room for one more sale: a count below its limit, a spend not yet at it
+            if self._used[(charge.scope, charge.window_key)] >= charge.limit:
+                return Outcome.BUDGET if charge.is_budget else Outcome.CAP
+        return None
+
+    def sold(self, result: AuctionResult, now: dt.datetime) -> None:
+        for quote in result.selection.winners:
+            order = self._snapshot.config.orders[quote.order_id]
+            buyer = self._snapshot.config.buyers[order.buyer_id]
+            for charge in charges_for(order, buyer, quote.price, now):
+                if not charge.is_account:
+                    self._used[(charge.scope, charge.window_key)] += charge.amount
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """One stored ping re-run on one configuration."""
+
+    ping_id: str
+    campaign_id: str
+    at: dt.datetime
+    #: ``None`` when the ping is refused before any buyer is considered
+    result: AuctionResult | None
+    reasons: tuple[str, ...]
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        return self.result is not None and self.result.decision.accepted
+
+    @property
+    def winners(self) -> tuple[tuple[str, str, Decimal], ...]:
+        """(order id, buyer id, price) of each winner; empty when not accepted."""
+        if self.result is None or not self.accepted:
+            return ()
+        return tuple((q.order_id, q.buyer_id, q.price) for q in self.result.selection.winners)
+
+
+async def replay_ping(snapshot: Snapshot, ping: StoredPing, caps: CapSimulation) -> Replayed:
+    """``ping``'s auction re-run on ``snapshot`` with its stored answers."""
+    campaign = snapshot.config.campaigns.get(ping.campaign_id)
+    vertical = snapshot.config.verticals.get(campaign.vertical_id) if campaign else None
+    if campaign is None or vertical is None:
+        return Replayed(ping.id, ping.campaign_id, ping.created_at, None, ("campaign_unknown",))
+    if Reason.PII_IN_PING in ping.reasons:  # its fields were never kept
+        return Replayed(ping.id, campaign.id, ping.created_at, None, (str(Reason.PII_IN_PING),))
+    refusal = campaign_refusal(snapshot, campaign, "ping_post")
+    if refusal is not None:
+        return Replayed(ping.id, campaign.id, ping.created_at, None, (str(refusal),))
+    try:
+        values = values_from_json(vertical, ping.fields)
+    except FieldValueError:
+        return Replayed(ping.id, campaign.id, ping.created_at, None, ("fields_no_longer_fit",))
+    if any(name not in values for name in campaign.ping_options.required_fields):
+        reason = str(Reason.MISSING_REQUIRED_FIELDS)
+        return Replayed(ping.id, campaign.id, ping.created_at, None, (reason,))
+    lead = LeadContext(
+        values=values,
+        test=False,
+        now=ping.created_at,
+        qualify_all=campaign.ping_options.qualify_all_criteria,
+        legs=legs_offered(campaign.max_sells),
+    )
+    lines = {row[0]: Candidate.from_json(row) for row in ping.auction.get("candidates", [])}
+    bids = StoredBids(lines)
+    result = await run_auction(
+        snapshot,
+        campaign,
+        lead,
+        seed=ping.id,
+        cap_check=lambda order: caps.check(order, ping.created_at),
+        bids=bids,
+        deadline=time.monotonic() + _NO_WAIT_S,
+        walk_depth=None,
+    )
+    if result.decision.accepted and ping.posted:
+        caps.sold(result, ping.created_at)
+    reasons = tuple(str(r) for r in result.decision.reasons)
+    return Replayed(ping.id, campaign.id, ping.created_at, result, reasons, tuple(bids.unknown))
