@@ -18,6 +18,7 @@ from pingtree.config.dispositions import with_dispositions
 from pingtree.config.errors import ConfigError, ConfigIssue, join_path
 from pingtree.config.inbound import compile_inbound
 from pingtree.config.parse import load_yaml, parse_config
+from pingtree.config.quality import compile_steps
 from pingtree.config.schema import (
     BidPricingSpec,
     BuyerSpec,
@@ -71,6 +72,7 @@ from pingtree.domain.model import (
 )
 from pingtree.domain.money import parse_money, to_cents
 from pingtree.domain.postbacks import MACROS, unknown_macros
+from pingtree.domain.quality import with_result_fields
 from pingtree.domain.schedules import parse_hhmm_range
 
 __all__ = [
@@ -301,11 +303,15 @@ def _vertical(spec: VerticalSpec, path: str, issues: _Issues) -> Vertical:
             continue
         label = reason.label or reason.code.replace("_", " ").capitalize()
         reasons.append(ReturnReason(reason.code, label, reason.auto_approve))
+    steps, step_issues = compile_steps(spec.steps, all_fields, f"{path}.steps")
+    for issue in step_issues:
+        issues.add(*issue)
     return Vertical(
         id=spec.id,
         name=spec.name or spec.id,
         fields=all_fields,
         return_reasons=tuple(reasons) or DEFAULT_RETURN_REASONS,
+        steps=steps,
     )
 
 
@@ -396,6 +402,11 @@ def _campaign(
     inbound, inbound_issues = compile_inbound(spec.inbound, vertical, path)
     for issue in inbound_issues:
         issues.add(*issue)
+    steps = vertical.steps if vertical is not None else ()
+    if spec.steps is not None and vertical is not None:
+        steps, step_issues = compile_steps(spec.steps, vertical.fields, f"{path}.steps")
+        for issue in step_issues:
+            issues.add(*issue)
 
     if vertical is None:
         return None
@@ -427,6 +438,7 @@ def _campaign(
         active=spec.active,
         inbound_dedup_days=spec.inbound_dedup_days,
         charge_back_returns=spec.charge_back_returns,
+        steps=steps,
         inbound=inbound,
     )
 
@@ -488,6 +500,7 @@ def _order(
     gate: frozenset[str] | None = None
     gates: tuple[FieldGate, ...] = ()
     if vertical is not None:
+        vertical = with_result_fields(vertical)  # filters may name the steps' results too
         group = _filter_group(spec.filters, spec.geo, vertical, path, issues)
         if group is not None:
             compiled_filter, gate = _compile_group(group, vertical, path, issues)

@@ -43,6 +43,7 @@ from pingtree.domain.model import (
     ReturnRuleAction,
 )
 from pingtree.domain.money import format_money, parse_money
+from pingtree.domain.quality_steps import OnFail, StepKind
 
 __all__ = [
     "MAX_NAME",
@@ -209,6 +210,20 @@ class DispositionCodeSpec(_Spec):
     converted: bool = False
 
 
+class QualityStepSpec(_Spec):
+    """A quality step before the auction (``domain.quality_steps``)."""
+
+    type: StepKind
+    #: the lead field it reads (phone: ``phone``, email: ``email``; suppression: every
+    #: phone and email field)
+    field: Ref | None = None
+    on_fail: OnFail = OnFail.REJECT
+    #: phone: the region a number without ``+`` and a country code is read in
+    region: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "US"
+    #: suppression: the lists it checks
+    lists: list[Slug] = []
+
+
 class VerticalSpec(_Spec):
     id: Slug
     name: Name = ""
@@ -217,6 +232,8 @@ class VerticalSpec(_Spec):
     dispositions: list[DispositionCodeSpec] = []
     #: why a buyer may return a lead of this vertical; empty: the default list
     return_reasons: list[ReturnReasonSpec] = []
+    #: quality steps before the auction of its campaigns that name none of their own
+    steps: list[QualityStepSpec] = []
 
 
 # --- suppliers and campaigns ------------------------------------------------------------------
@@ -313,6 +330,8 @@ class CampaignSpec(_Spec):
     ping_options: PingOptionsSpec = PingOptionsSpec()
     #: the sellers' own formats (besides our JSON envelope), each at its own URL
     inbound: list[InboundProfileSpec] = []
+    #: quality steps before the auction, in order; none given: the vertical's
+    steps: list[QualityStepSpec] | None = None
 
 
 class ReturnRuleSpec(_Spec):

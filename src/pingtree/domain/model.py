@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from pingtree.domain.dispositions import DEFAULT_DISPOSITIONS, DispositionCode
 from pingtree.domain.inbound import InboundProfile
+from pingtree.domain.quality_steps import QualityStep
 
 __all__ = [
     "DEFAULT_RETURN_REASONS",
@@ -130,6 +131,8 @@ class Vertical:
     #: what a buyer may report became of a lead (``domain.dispositions``)
     dispositions: tuple[DispositionCode, ...] = DEFAULT_DISPOSITIONS
     return_reasons: tuple[ReturnReason, ...] = DEFAULT_RETURN_REASONS
+    #: the quality steps of its campaigns that name none of their own
+    steps: tuple[QualityStep, ...] = ()
 
     def field(self, name: str) -> FieldSpec | None:
         for spec in self.fields:
@@ -446,6 +449,8 @@ class Campaign:
     charge_back_returns: bool = True
     #: the seller's own formats it may post in (``domain.inbound``), besides our envelope
     inbound: tuple[InboundProfile, ...] = ()
+    #: quality steps before the auction, in order (its own, else its vertical's)
+    steps: tuple[QualityStep, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,5 +84,9 @@ class Reason(StrEnum):
     PING_REJECTED = "ping_rejected"
     PING_POST_MISMATCH = "ping_post_mismatch"
     DUPLICATE = "duplicate"
+    # the campaign's quality steps before the auction (``domain.quality``)
+    PHONE_INVALID = "phone_invalid"
+    EMAIL_INVALID = "email_invalid"
+    SUPPRESSED = "suppressed"
     # delivery
     ALL_BUYERS_DECLINED = "all_buyers_declined"

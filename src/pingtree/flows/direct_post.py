@@ -27,6 +27,7 @@ from pingtree.flows.errors import InputError
 from pingtree.flows.intake import new_lead, seen_inbound
 from pingtree.flows.picks import LeadToSell
 from pingtree.flows.ports import BidResult, Ports
+from pingtree.flows.quality import run_steps
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
 from pingtree.flows.sell import Intake, sell
 from pingtree.store.dedup import DedupRepository
@@ -54,22 +55,26 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
         if repeat is not None:
             return repeat
 
+    values, steps, step_refusal = validated.values, None, None
+    if campaign.steps:  # quality steps before the auction (a campaign without costs nothing)
+        checked = await run_steps(ports, campaign, vertical, values)
+        values, steps, step_refusal = checked.values, checked.trace(), checked.refusal
     now = ports.clock.now()
     test = request.test or campaign.test_mode
     lead = new_lead(
         campaign,
         vertical,
-        validated.values,
+        values,
         ports.vault,
         test=test,
         now=now,
         idempotency_key=request.idempotency_key,
     )
     lead.request_digest = request.digest()
-    keys = dedup_keys(vertical, validated.values, ports.vault)
+    keys = dedup_keys(vertical, values, ports.vault)
     to_sell = LeadToSell(
         id=lead.id,
-        values=validated.values,
+        values=values,
         test=test,
         now=now,
         dedup_keys=keys,
@@ -77,8 +82,10 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
         winners=[],
         quoted_payout=None,
         ping_id=None,
-        auction={},
+        auction={"steps": steps} if steps else {},
     )
+    if step_refusal is not None:  # refused by a step: no buyer is asked for a price
+        return await _sell(ports, snapshot, campaign, request, to_sell, lead, [step_refusal])
     sold_before, duplicate = await _history(ports, campaign, keys, test, now)
     if duplicate:  # known before the auction: no buyer is asked for a price
         return await _sell(ports, snapshot, campaign, request, to_sell, lead, [Reason.DUPLICATE])
@@ -88,7 +95,7 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
         snapshot,
         campaign,
         LeadContext(
-            values=validated.values,
+            values=values,
             test=test,
             now=now,
             qualify_all=campaign.ping_options.qualify_all_criteria,
@@ -105,7 +112,7 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
         to_sell,
         ranking=result.selection.ranking,
         winners=result.selection.winners,
-        auction=result.to_json(),
+        auction={**result.to_json(), "steps": steps} if steps else result.to_json(),
     )
     refused = None if result.decision.accepted else list(result.decision.reasons)
     return await _sell(ports, snapshot, campaign, request, to_sell, lead, refused)

@@ -30,6 +30,7 @@ from pingtree.flows.errors import InputError
 from pingtree.flows.intake import new_lead
 from pingtree.flows.picks import LeadToSell
 from pingtree.flows.ports import Ports
+from pingtree.flows.quality import run_steps
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
 from pingtree.flows.sell import Intake, sell
 from pingtree.store.lead_fields import dedup_keys, open_answer
@@ -60,7 +61,11 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         return rejected([Reason.PING_REJECTED], ping_id=ping.id)
 
     ping_values = values_from_json(vertical, ping.fields)
-    values = {**ping_values, **post_values}
+    values: dict[str, LeadValue] = {**ping_values, **post_values}
+    checked = None
+    if campaign.steps:  # quality steps before the sale (a campaign without costs nothing)
+        checked = await run_steps(ports, campaign, vertical, values)
+        values = checked.values
     now = ports.clock.now()
     digest = request.digest()
     lead = new_lead(
@@ -71,6 +76,9 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
     refused = None
     if mismatch:
         refused = rejected([Reason.PING_POST_MISMATCH], lead_id=lead.id, fields=list(mismatch))
+    elif checked is not None and checked.refusal is not None:
+        refused = rejected([checked.refusal], lead_id=lead.id)
+    auction = {**ping.auction, "steps": checked.trace()} if checked else ping.auction
     ranking = [quote_from_json(row) for row in ping.auction.get("ranking", [])]
     winners = set(ping.auction.get("winners", []))
     # answered by this process a moment ago: the sale claims it once it is stored (a
@@ -90,7 +98,7 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
             winners=[quote for quote in ranking if quote.order_id in winners],
             quoted_payout=from_cents(ping.bid_cents),
             ping_id=ping.id,
-            auction=ping.auction,
+            auction=auction,
         ),
         Intake(lead, claim=(ping.id, digest), refusal=refused),
     )
