@@ -38,6 +38,7 @@ from pingtree.api.problems import refuse_nul
 from pingtree.api.reports import reports_router
 from pingtree.api.scorecards import scorecards_router
 from pingtree.api.seller import Backlogged, seller_router
+from pingtree.api.suppression_routes import suppression_routes
 from pingtree.api.user_routes import users_router
 from pingtree.bootstrap import Runtime
 from pingtree.flows.ports import Ports
@@ -146,6 +147,7 @@ def app_routes() -> tuple[BaseRoute, ...]:
         party_admin_router(ports, keys),
         party_api_router(ports, keys),
         disposition_routes(ports, keys),
+        suppression_routes(ports, keys),
         invoices_router(ports, keys),
         party_invoices_router(ports, keys),
         money_router(ports, keys),
