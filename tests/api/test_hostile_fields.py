@@ -329,8 +329,9 @@ def test_a_buyer_url_spelling_loopback_in_ipv6_is_never_called(
     assert sales == {"taker_fixed": "rejected", "pinged_fixed": "sold"}
     refused = _attempts_of(market, answer["lead_id"], "taker_fixed")
     assert refused
-    # refused before connecting: a connect failure, nothing sent
-    assert {(a["outcome"], a["error"]) for a in refused} == {("retry", "connect")}
+    # refused before connecting: a connect failure, nothing sent, and not tried again (the
+    # lead went to the next order)
+    assert {(a["outcome"], a["error"]) for a in refused} == {("failed", "connect (not retried)")}
 
 
 def _attempts_of(market: Market, lead_id: str, order_id: str) -> list[dict[str, Any]]:
