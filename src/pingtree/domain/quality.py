@@ -153,7 +153,7 @@ def check_email(step: QualityStep, value: LeadValue | None) -> StepResult:
     try:
         checked = email_validator.validate_email(str(value), check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
-        # the library's words name the rule; they never quote the address
+        # the library's words name the rule (quoting at most a character it refused)
         return StepResult(step, False, {"email.valid": False}, f"{name}: {exc}")
     return StepResult(step, True, {"email.valid": True}, normalized=checked.normalized)
 
