@@ -125,8 +125,8 @@ def test_a_draft_raising_one_floor_shows_the_pings_that_change_hands(
             "order mid_live: bid 28.00 → below_floor 28.00 (below floor 30.00)" in (change["why"])
         )
         # drill down: both traces, the after one saying why mid lost
-        after = {row[0]: row for row in change["trace_after"]["candidates"]}
-        assert after["mid_live"][2] == "below_floor"
+        after = {row["order_id"]: row for row in change["trace_after"]["candidates"]}
+        assert after["mid_live"]["outcome"] == "below_floor"
         assert change["trace_before"]["winners"] == ["mid_live"]
 
     data = report.to_json()

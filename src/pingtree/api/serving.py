@@ -35,6 +35,7 @@ from pingtree.api.money_routes import money_router
 from pingtree.api.party_admin import party_admin_router
 from pingtree.api.party_api import party_api_router
 from pingtree.api.problems import refuse_nul
+from pingtree.api.replay_routes import replay_router
 from pingtree.api.reports import reports_router
 from pingtree.api.scorecards import scorecards_router
 from pingtree.api.seller import Backlogged, seller_router
@@ -151,6 +152,7 @@ def app_routes() -> tuple[BaseRoute, ...]:
         invoices_router(ports, keys),
         party_invoices_router(ports, keys),
         money_router(ports, keys),
+        replay_router(ports, keys),
     ):
         every.include_router(router)
     return tuple(every.routes)

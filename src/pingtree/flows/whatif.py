@@ -99,6 +99,9 @@ class WhatIf:
     buyers: defaultdict[str, _Sides] = field(default_factory=lambda: defaultdict(_Sides))
     orders: defaultdict[str, _Sides] = field(default_factory=lambda: defaultdict(_Sides))
     changes: list[dict[str, Any]] = field(default_factory=list)
+    #: a ping to drill down into, changed or not, and what became of it (both traces)
+    focus: str | None = None
+    focused: dict[str, Any] | None = None
 
     def add(self, before: Replayed, after: Replayed) -> None:
         self.pings += 1
@@ -107,10 +110,13 @@ class WhatIf:
         self.unknown_bids += len(after.unknown)
         for side, replayed in (("before", before), ("after", after)):
             self._tally(side, replayed)
-        if _money(before) != _money(after):
+        changed = _money(before) != _money(after)
+        if changed:
             self.changed += 1
             if len(self.changes) < CHANGES_KEPT:
                 self.changes.append(_change(before, after))
+        if before.ping_id == self.focus:
+            self.focused = {**_change(before, after), "changed": changed}
 
     def _tally(self, side: str, replayed: Replayed) -> None:
         winners = replayed.winners
@@ -187,9 +193,24 @@ def _change(before: Replayed, after: Replayed) -> dict[str, Any]:
         "before": _side(before),
         "after": _side(after),
         "why": _why(before, after),
-        "trace_before": before.result.to_json() if before.result else None,
-        "trace_after": after.result.to_json() if after.result else None,
+        "trace_before": _trace(before),
+        "trace_after": _trace(after),
     }
+
+
+def _trace(replayed: Replayed) -> dict[str, Any] | None:
+    """The replayed auction as a stored trace reads (its lines named, as the API gives a
+    ping's)."""
+    if replayed.result is None:
+        return None
+    trace = replayed.result.to_json()
+    for part, keys in (("candidates", _LINE_KEYS), ("ranking", _QUOTE_KEYS)):
+        trace[part] = [dict(zip(keys, row, strict=True)) for row in trace[part]]
+    return trace
+
+
+_LINE_KEYS = ("order_id", "buyer_id", "outcome", "reason", "price", "latency_ms")
+_QUOTE_KEYS = ("order_id", "buyer_id", "leg", "price", "priority", "weight")
 
 
 def _without_traces(change: dict[str, Any]) -> dict[str, Any]:
@@ -251,12 +272,14 @@ async def what_if(
     until: dt.datetime,
     *,
     campaign_id: str | None = None,
+    focus: str | None = None,
 ) -> WhatIf:
-    """Replay the live pings of ``[since, until)`` on the configuration in force and on
-    ``draft``, and compare them."""
+    """Replay the live pings of ``[since, until]`` on the configuration in force and on
+    ``draft``, and compare them; ``focus``, a ping id, is kept with both its traces
+    whether it changed or not (``WhatIf.focused``)."""
     started = time.perf_counter()
     base, draft_snapshot = await draft_snapshots(sessions, draft)
-    report = WhatIf(since, until, base.version)
+    report = WhatIf(since, until, base.version, focus=focus)
     base_caps, draft_caps = CapSimulation(base), CapSimulation(draft_snapshot)
     async for ping in stored_pings(sessions, since, until, campaign_id):
         before = await replay_ping(base, ping, base_caps)

@@ -40,7 +40,8 @@ async def stored_pings(
     until: dt.datetime | None = None,
     campaign_id: str | None = None,
 ) -> AsyncIterator[StoredPing]:
-    """Live (not test) pings created at ``since`` or later (before ``until``), oldest first."""
+    """Live (not test) pings created from ``since`` to ``until`` (both included), oldest
+    first."""
     columns = (
         _PING.c.id,
         _PING.c.campaign_id,
@@ -55,7 +56,7 @@ async def stored_pings(
     while True:
         query = select(*columns).where(_PING.c.test.is_(False), _PING.c.created_at >= since)
         if until is not None:
-            query = query.where(_PING.c.created_at < until)
+            query = query.where(_PING.c.created_at <= until)
         if campaign_id is not None:
             query = query.where(_PING.c.campaign_id == campaign_id)
         if after is not None:

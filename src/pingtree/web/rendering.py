@@ -28,6 +28,7 @@ NAVIGATION = (
     ("/ui/party-keys", "Party keys"),
     ("/ui/verticals", "Verticals"),
     ("/ui/reports", "Reports"),
+    ("/ui/replay", "Replay"),
     ("/ui/dispositions", "Dispositions"),
     ("/ui/sign-ins", "Sign-ins"),
     ("/ui/users", "Users"),

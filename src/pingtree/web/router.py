@@ -24,6 +24,7 @@ from pingtree.web.key_pages import key_pages
 from pingtree.web.login import login_pages
 from pingtree.web.party_key_pages import party_key_pages
 from pingtree.web.rendering import page_templates
+from pingtree.web.replay_pages import replay_pages
 from pingtree.web.report_pages import report_pages
 from pingtree.web.return_pages import return_pages
 from pingtree.web.scorecard_pages import scorecard_pages
@@ -48,6 +49,7 @@ def web_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router.include_router(config_pages(site))
     router.include_router(crm_pages(site))
     router.include_router(scorecard_pages(site))
+    router.include_router(replay_pages(site))
     router.include_router(instructions_pages(site))
     router.include_router(erasure_pages(site))
     router.include_router(key_pages(site, keys))
