@@ -35,6 +35,7 @@ FULL_CAMPAIGN = campaign(
     test_mode=True,
     active=False,
     inbound_dedup_days=3,
+    steps=[{"type": "email", "on_fail": "flag"}],
     inbound=[
         {
             "id": "cake_xml",
@@ -120,6 +121,7 @@ FULL_VERTICAL = {
     ],
 }
 FULL_VERTICAL["return_reasons"] = [{"code": "fake", "label": "Fake", "auto_approve": True}]
+FULL_VERTICAL["steps"] = [{"type": "phone", "region": "US"}]
 FULL_VERTICAL["dispositions"] = [
     {"code": "bought", "label": "Bought", "contacted": True, "converted": True}
 ]

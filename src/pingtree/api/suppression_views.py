@@ -1,5 +1,6 @@
 """Suppression lists, as plain dicts: the admin API's routes and the UI's page both call
-these. Staff only (admins and operators: the ``suppression`` section of ``api.scoping``).
+these. Admins and operators only (those who run the marketplace: ``may_operate``); an
+analyst, a party's user or a campaign key is answered 403.
 
 An upload is hashed at once (``store.suppression.suppression_keys``): no phone or email of
 a list is ever stored, logged or shown back in clear, only how many there were.
@@ -10,11 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pingtree.api.scoping import may_open, open_section
 from pingtree.domain.fields import FieldError
 from pingtree.flows.errors import InputError
 from pingtree.flows.ports import Ports
-from pingtree.principals import Principal
+from pingtree.principals import Forbidden, Principal
 from pingtree.store.suppression import SuppressionRepository, suppression_keys
 
 __all__ = ["may_suppress", "remove_list", "suppression_lists", "upload_list"]
@@ -26,7 +26,12 @@ _BAD_LINES_SHOWN = 20
 
 
 def may_suppress(principal: Principal) -> bool:
-    return may_open(principal, "suppression")
+    return principal.may_operate
+
+
+def _open(principal: Principal) -> None:
+    if not may_suppress(principal):
+        raise Forbidden(f"The {principal.role} role may not see suppression lists.")
 
 
 async def upload_list(
@@ -34,7 +39,7 @@ async def upload_list(
 ) -> dict[str, Any]:
     """Add a CSV's phones and emails to ``list_id`` (created by its first upload): how many
     were read, how many were new, and the lines that held neither."""
-    open_section(principal, "suppression")
+    _open(principal)
     _check_list_id(list_id)
     upload = suppression_keys(csv_text, ports.vault)
     if not upload.keys:
@@ -56,7 +61,7 @@ async def upload_list(
 
 async def suppression_lists(ports: Ports, principal: Principal) -> list[dict[str, Any]]:
     """Every list: its id, how many entries, when it last grew."""
-    open_section(principal, "suppression")
+    _open(principal)
     async with ports.sessions() as session:
         lists = await SuppressionRepository(session).lists()
     return [
@@ -67,7 +72,7 @@ async def suppression_lists(ports: Ports, principal: Principal) -> list[dict[str
 
 async def remove_list(ports: Ports, principal: Principal, list_id: str) -> dict[str, Any]:
     """Drop a whole list; how many entries went."""
-    open_section(principal, "suppression")
+    _open(principal)
     _check_list_id(list_id)
     removed = await ports.transactions.run(
         lambda session: SuppressionRepository(session).remove_list(list_id)

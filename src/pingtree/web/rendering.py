@@ -33,6 +33,7 @@ NAVIGATION = (
     ("/ui/sign-ins", "Sign-ins"),
     ("/ui/users", "Users"),
     ("/ui/erasures", "Erasures"),
+    ("/ui/suppression", "Suppression"),
     ("/ui/my-orders", "My orders"),
     ("/ui/bought-leads", "Bought leads"),
     ("/ui/invoices", "Invoices"),
@@ -119,6 +120,8 @@ def _in_navigation(viewer: Principal, href: str) -> bool:
         return viewer.party is not None
     if href in ("/ui/my-orders", "/ui/bought-leads"):  # the buyer portal: a buyer's own
         return viewer.role == "buyer"
+    if href == "/ui/suppression":  # who runs the marketplace: admins and operators
+        return viewer.may_operate
     if viewer.is_staff:  # the supplier portal's front page is a supplier's
         return href != "/ui/my-campaigns" and (viewer.is_admin or href not in ADMIN_SECTIONS)
     return href in _PARTY_NAVIGATION.get(viewer.role, frozenset())

@@ -31,6 +31,7 @@ from pingtree.web.scorecard_pages import scorecard_pages
 from pingtree.web.sign_in_pages import sign_in_pages
 from pingtree.web.site import Site
 from pingtree.web.supplier_pages import supplier_pages
+from pingtree.web.suppression_pages import suppression_pages
 from pingtree.web.traffic import traffic_pages
 from pingtree.web.user_pages import user_pages
 
@@ -52,6 +53,7 @@ def web_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router.include_router(replay_pages(site))
     router.include_router(instructions_pages(site))
     router.include_router(erasure_pages(site))
+    router.include_router(suppression_pages(site))
     router.include_router(key_pages(site, keys))
     router.include_router(party_key_pages(site, keys))
     router.include_router(disposition_pages(site))
