@@ -58,6 +58,12 @@ REASON_MEANINGS: Mapping[Reason, str] = {
     Reason.PING_POST_MISMATCH: "the post changed pinged values; the answer names them in `fields`",
     Reason.DUPLICATE: "this consumer was sent already (the campaign's duplicate window), or"
     " the `Idempotency-Key` was used for a different lead",
+    Reason.PHONE_INVALID: "the campaign checks phone numbers before selling, and this one is"
+    " not a valid number in its numbering plan",
+    Reason.EMAIL_INVALID: "the campaign checks email addresses before selling, and this one is"
+    " not a valid address",
+    Reason.SUPPRESSED: "the consumer's phone or email is on a suppression list the campaign"
+    " checks (do-not-call, litigators, existing customers)",
     Reason.ALL_BUYERS_DECLINED: "every buyer that could take the lead declined it",
     Reason.RETURN_RATE_OVER_LIMIT: "too many of the supplier's leads were returned lately:"
     " its campaigns are paused until the rate is back under the marketplace's limit",
