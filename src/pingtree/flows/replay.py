@@ -114,17 +114,29 @@ class CapSimulation:
     def __init__(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
         self._used: defaultdict[tuple[str, str], int] = defaultdict(int)
+        #: each order's counters and limits this minute (windows start on whole minutes
+        #: of UTC in every time zone), cleared when the minute moves
+        self._minute: dt.datetime | None = None
+        self._counters: dict[str, tuple[tuple[tuple[str, str], int, bool], ...]] = {}
 
     def check(self, order: Order, now: dt.datetime) -> Outcome | None:
         buyer = self._snapshot.config.buyers[order.buyer_id]
         if not order.caps and not buyer.caps:
             return None
-        for charge in charges_for(order, buyer, Decimal(0), now):
-            if charge.is_account:
-                continue
+        minute = now.replace(second=0, microsecond=0)
+        if minute != self._minute:
+            self._minute, self._counters = minute, {}
+        counters = self._counters.get(order.id)
+        if counters is None:
+            counters = self._counters[order.id] = tuple(
+                ((c.scope, c.window_key), c.limit, c.is_budget)
+                for c in charges_for(order, buyer, Decimal(0), now)
+                if not c.is_account
+            )
+        for key, limit, is_budget in counters:
             # room for one more sale: a count below its limit, a spend not yet at it
-            if self._used[(charge.scope, charge.window_key)] >= charge.limit:
-                return Outcome.BUDGET if charge.is_budget else Outcome.CAP
+            if self._used[key] >= limit:
+                return Outcome.BUDGET if is_budget else Outcome.CAP
         return None
 
     def sold(self, result: AuctionResult, now: dt.datetime) -> None:
@@ -160,8 +172,15 @@ class Replayed:
         return tuple((q.order_id, q.buyer_id, q.price) for q in self.result.selection.winners)
 
 
-async def replay_ping(snapshot: Snapshot, ping: StoredPing, caps: CapSimulation) -> Replayed:
-    """``ping``'s auction re-run on ``snapshot`` with its stored answers."""
+async def replay_ping(
+    snapshot: Snapshot,
+    ping: StoredPing,
+    caps: CapSimulation,
+    parsed: dict[str, dict[str, LeadValue] | None] | None = None,
+) -> Replayed:
+    """``ping``'s auction re-run on ``snapshot`` with its stored answers. ``parsed`` holds
+    the ping's fields as read by a vertical, by its id: filled here, and passed again by
+    the caller for another configuration whose vertical is the same (read once)."""
     campaign = snapshot.config.campaigns.get(ping.campaign_id)
     vertical = snapshot.config.verticals.get(campaign.vertical_id) if campaign else None
     if campaign is None or vertical is None:
@@ -171,9 +190,14 @@ async def replay_ping(snapshot: Snapshot, ping: StoredPing, caps: CapSimulation)
     refusal = campaign_refusal(snapshot, campaign, "ping_post")
     if refusal is not None:
         return Replayed(ping.id, campaign.id, ping.created_at, None, (str(refusal),))
-    try:
-        values = values_from_json(vertical, ping.fields)
-    except FieldValueError:
+    parsed = {} if parsed is None else parsed
+    if vertical.id not in parsed:
+        try:
+            parsed[vertical.id] = values_from_json(vertical, ping.fields)
+        except FieldValueError:
+            parsed[vertical.id] = None
+    values = parsed[vertical.id]
+    if values is None:
         return Replayed(ping.id, campaign.id, ping.created_at, None, ("fields_no_longer_fit",))
     if any(name not in values for name in campaign.ping_options.required_fields):
         reason = str(Reason.MISSING_REQUIRED_FIELDS)

@@ -130,7 +130,7 @@ class WhatIf:
             one.won += 1
             one.revenue += sum((price for _, _, price in winners), _ZERO)
             one.payout += payout
-        shares = split_payout(payout, [price for _, _, price in winners])
+        shares = [payout] if len(winners) == 1 else split_payout(payout, [p for _, _, p in winners])
         for (order_id, buyer_id, price), share in zip(winners, shares, strict=True):
             for tally in (self.buyers[buyer_id], self.orders[order_id]):
                 one = getattr(tally, side)
@@ -281,9 +281,14 @@ async def what_if(
     base, draft_snapshot = await draft_snapshots(sessions, draft)
     report = WhatIf(since, until, base.version, focus=focus)
     base_caps, draft_caps = CapSimulation(base), CapSimulation(draft_snapshot)
+    # a ping's fields read by a vertical the draft leaves alone serve both sides
+    verticals = draft_snapshot.config.verticals
+    same = {v.id for v in base.config.verticals.values() if verticals.get(v.id) == v}
     async for ping in stored_pings(sessions, since, until, campaign_id):
-        before = await replay_ping(base, ping, base_caps)
-        after = await replay_ping(draft_snapshot, ping, draft_caps)
+        parsed: dict[str, Any] = {}
+        before = await replay_ping(base, ping, base_caps, parsed)
+        shared = {key: values for key, values in parsed.items() if key in same}
+        after = await replay_ping(draft_snapshot, ping, draft_caps, shared)
         report.add(before, after)
     report.elapsed_ms = int((time.perf_counter() - started) * 1000)
     return report
