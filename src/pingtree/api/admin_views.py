@@ -22,6 +22,7 @@ from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
 from pingtree.flows.trace import opened_auction
 from pingtree.principals import Forbidden, Principal, Scope
+from pingtree.store.chain import ChainRepository
 from pingtree.store.erasure import ERASED
 from pingtree.store.lead_fields import open_answer, open_fields
 from pingtree.store.postbacks import PostbackRepository
@@ -162,6 +163,7 @@ async def lead_trace(
         sales = await SaleRepository(session).for_lead(lead_id) if lead else []
         attempts = await AttemptRepository(session).linked(lead_id, lead.ping_id) if lead else []
         postbacks = await PostbackRepository(session).for_lead(lead_id) if lead else []
+        chain = await ChainRepository(session).for_lead(lead_id) if lead else []
     if lead is None or not _lead_in_scope(lead, sales, scope):
         raise NotFound("no such lead")
     if reveal:
@@ -172,8 +174,9 @@ async def lead_trace(
     if scope.buyer_id is not None:
         sales = [s for s in sales if s.buyer_id == scope.buyer_id]
         attempts = [a for a in attempts if a.buyer_id == scope.buyer_id]
+        chain = [c for c in chain if c.buyer_id == scope.buyer_id]
     elif not scope.everything:
-        sales, attempts = [], []
+        sales, attempts, chain = [], [], []
     vertical = ports.snapshots.current().config.verticals.get(lead.vertical_id)
     fields = open_fields(vertical, lead.fields, ports.vault, reveal=reveal) if vertical else {}
     if lead.erased_at is not None and vertical is not None:
@@ -190,6 +193,20 @@ async def lead_trace(
         if scope.everything
         else {},
         "attempts": [_attempt(a) for a in attempts],
+        # the steps after each sold post (delivery.chain): status, tries, reason
+        "chain": [
+            {
+                "sale_id": c.sale_id,
+                "position": c.position,
+                "name": c.name,
+                "order_id": c.order_id,
+                "status": c.status,
+                "tries": c.tries,
+                "reason": c.reason,
+                "updated_at": c.updated_at,
+            }
+            for c in chain
+        ],
         # the campaign's conversion postbacks: the operator's only
         "postbacks": postback_rows(postbacks) if scope.everything else [],
     }

@@ -164,9 +164,20 @@ class CompiledLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class ChainLink:
+    """A step of the chain after the post: its name and whether a success goes on."""
+
+    name: str
+    step: CompiledStep
+    continue_on_success: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledDelivery:
-    """An order's delivery: a ``post`` step always, a ``ping`` step for bid orders."""
+    """An order's delivery: a ``post`` step always, a ``ping`` step for bid orders (and
+    accept-only fixed-price ones), and the ``chain`` of steps after a sold lead's post."""
 
     ping: CompiledStep | None
     post: CompiledStep
     limits: CompiledLimits = CompiledLimits()
+    chain: tuple[ChainLink, ...] = ()

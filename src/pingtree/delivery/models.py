@@ -21,6 +21,7 @@ __all__ = [
     "TOKEN",
     "AuthSpec",
     "BodySpec",
+    "ChainStepSpec",
     "DeliverySpec",
     "DocumentFieldSpec",
     "FieldMapSpec",
@@ -241,7 +242,20 @@ class LimitsSpec(_Spec):
     breaker: BreakerSpec = BreakerSpec()
 
 
+class ChainStepSpec(StepSpec):
+    """A step after a sold lead's post (a CRM webhook, a notice by mail): posted the full
+    lead with the buyer's token, from the outbox, retried as a post is."""
+
+    #: the step's name in the delivery log and on the lead's page
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
+    #: after this step succeeds, the next runs; ``false``: the chain ends on a success (the
+    #: next steps are fallbacks). After a failure the next step always runs.
+    continue_on_success: bool = True
+
+
 class DeliverySpec(_Spec):
     ping: StepSpec | None = None
     post: StepSpec | None = None
+    #: steps after the post, in order, run once the lead is sold
+    chain: list[ChainStepSpec] = Field(default=[], max_length=10)
     limits: LimitsSpec = LimitsSpec()

@@ -76,13 +76,15 @@ async def post_lead(
     resolve_secret: Callable[[str], str],
     log: AttemptLog | None,
     tries_left: bool = False,
+    kind: str = "post",
 ) -> PostedLead:
     """Post the full lead ``values`` (with the buyer's ``token``) by ``step``; never raises
     for the buyer's failure. ``pii`` (field → value as text) is masked in the log (the
     request rendered again with placeholders) and in the verdict's reason (a buyer may
     say why with the lead's own words). ``tries_left``: the caller re-sends a ``retry``
     verdict; without one the log says what happened, ``failed`` (nothing reached the
-    buyer), never ``retry``."""
+    buyer), never ``retry``. ``kind``: the delivery log's word for the step (``chain``
+    for a step after the post)."""
     started = time.monotonic()
     secrets: list[str] = []
     request: OutboundRequest | None = None
@@ -135,7 +137,8 @@ async def post_lead(
         logged = posted
         if posted.verdict is PostVerdict.RETRY and not tries_left:
             logged = PostedLead(PostVerdict.FAILED, f"{posted.reason} (not retried)")
-        _record(log, context, started, request, raw, answer, logged, secrets, said_back, shown)
+        exchange = (request, raw, answer)
+        _record(log, kind, context, started, exchange, logged, secrets, said_back, shown)
     return posted
 
 
@@ -197,16 +200,16 @@ def _judge(answer: BuyerAnswer) -> PostedLead:
 
 def _record(
     log: AttemptLog,
+    kind: str,
     context: PostContext,
     started: float,
-    request: OutboundRequest | None,
-    raw: RawResponse | None,
-    answer: BuyerAnswer | None,
+    exchange: tuple[OutboundRequest | None, RawResponse | None, BuyerAnswer | None],
     posted: PostedLead,
     secrets: list[str],
     pii: PiiValues,
     shown: OutboundRequest | None,
 ) -> None:
+    request, raw, answer = exchange
     parsed: dict[str, object] = {}
     if answer is not None:
         parsed = {
@@ -218,7 +221,7 @@ def _record(
     try:
         log.record(
             exchange_attempt(
-                "post",
+                kind,
                 context.order_id,
                 context.buyer_id,
                 started=started,

@@ -41,6 +41,14 @@ An order's ``delivery`` has a ``post`` step (deliver the lead) and, for bid orde
         retries: 2
         test_marker: {header: X-Test-Lead, value: "1"}   # or {field: test, value: true}:
                               # what marks a test-buyer request; never sent with a real lead
+      chain:                  # after a sold lead's post, in order, from the outbox
+        - name: crm           # in the delivery log and on the lead's page
+          url: "https://crm.buyer.example/hook"
+          continue_on_success: true   # false: a success ends the chain (the rest are
+                                      # fallbacks); after a failure the next step runs
+          retries: 2          # every key of a post step (preset too; same_as not)
+          body: {fields: [{from: email, to: email}, {from: token, to: ref}]}
+          response: {accepted: {status: [200, 201]}}
 
 Pydantic checks the shape (:class:`DeliverySpec`, ``extra="forbid"``);
 :func:`compile_delivery` checks the meaning and compiles every expression once, reporting
@@ -59,6 +67,7 @@ from pingtree.delivery.auth import AUTH_KINDS
 from pingtree.delivery.compile_response import compile_response
 from pingtree.delivery.compile_step import compile_body, marker_field
 from pingtree.delivery.compiled import (
+    ChainLink,
     CompiledAuth,
     CompiledBody,
     CompiledDelivery,
@@ -154,6 +163,7 @@ def compile_delivery(
         post_spec = apply_preset("post", spec.post, issues)
         merged, sources = resolve_same_as(ping_spec, post_spec, issues)
         post = _StepCompiler("post", merged, sources, pii_fields, known_fields, issues).compile()
+    chain = _chain(spec, pii_fields, known_fields, issues)
     if issues or post is None:
         raise DeliveryConfigError(dict.fromkeys(issues))  # an inherited issue counts once
     limits = CompiledLimits(
@@ -162,7 +172,31 @@ def compile_delivery(
         breaker_failures=spec.limits.breaker.failures,
         breaker_cooldown_s=spec.limits.breaker.cooldown_seconds,
     )
-    return CompiledDelivery(ping=ping, post=post, limits=limits)
+    return CompiledDelivery(ping=ping, post=post, limits=limits, chain=chain)
+
+
+def _chain(
+    spec: DeliverySpec,
+    pii_fields: frozenset[str],
+    known_fields: frozenset[str],
+    issues: list[tuple[str, str]],
+) -> tuple[ChainLink, ...]:
+    """The steps after the post, each compiled as a post step (PII and the token allowed:
+    they carry the sold lead) at ``chain[i]``."""
+    links: list[ChainLink] = []
+    names: set[str] = set()
+    for index, raw in enumerate(spec.chain):
+        at = f"chain[{index}]"
+        if raw.name in names:
+            issues.append((f"{at}.name", f"{raw.name!r} names another step of the chain"))
+        names.add(raw.name)
+        if raw.same_as is not None:
+            issues.append((f"{at}.same_as", "a chain step is written whole (or from a preset)"))
+        step_spec = apply_preset(at, raw, issues)
+        step = _StepCompiler(at, step_spec, {}, pii_fields, known_fields, issues).compile()
+        if step is not None:
+            links.append(ChainLink(raw.name, step, raw.continue_on_success))
+    return tuple(links)
 
 
 class _StepCompiler:
@@ -231,7 +265,7 @@ class _StepCompiler:
             name=self.name,
             method=method,
             content_type=content_type,
-            timeout_ms=spec.timeout_ms or _DEFAULT_TIMEOUT_MS[self.name],
+            timeout_ms=spec.timeout_ms or _DEFAULT_TIMEOUT_MS.get(self.name, 15_000),
             retries=spec.retries or 0,
             on_unknown=spec.on_unknown or "hold",
             fields_used=frozenset(self.used),

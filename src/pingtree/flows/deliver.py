@@ -13,6 +13,8 @@ dispatches it here at once; for each row::
       is held for an operator, or re-sent with the same Idempotency-Key (``on_unknown``)
     → once none of the lead's rows is open: the lead's final answer (``flows.settle``, in
       the verdict's transaction), also posted to the campaign's ``postback_url``
+    → sold, for an order with a ``delivery.chain``: its steps' rows are written in the
+      verdict's transaction and sent one after another (``flows.chain``)
 
 A worker polls for rows nobody holds: a queued row whose lease ran out (its process died
 before or between tries) is sent; a row left ``sending`` by a dead process is unknown,
@@ -41,11 +43,13 @@ from pingtree.domain.model import LeadValue, Vertical
 from pingtree.domain.money import from_cents
 from pingtree.failpoints import failpoint
 from pingtree.flows.auction import quote_from_json
+from pingtree.flows.chain import ChainSteps, queue_chain
 from pingtree.flows.picks import LeadToSell, charges_of
 from pingtree.flows.ports import LeadOnHand, Ports
 from pingtree.flows.postback import dispatch_postbacks, postback_of_answer
 from pingtree.flows.sell import refill
 from pingtree.flows.settle import Settled, settle
+from pingtree.store.chain import StepKey
 from pingtree.store.lead_fields import dedup_keys, open_answer, open_fields, seal_redirect
 from pingtree.store.outbox import OutboxRepository
 from pingtree.store.periodic import Periodic
@@ -90,9 +94,12 @@ class Outbox:
         self._orders: dict[str, str] = {}
         #: the server is stopping: sellers are not kept waiting for deliveries
         self._closing = False
+        #: the steps after sold leads' posts
+        self._chain = ChainSteps(log, self._read_lead, lease_margin=lease_margin, backoff=backoff)
 
     def start(self, ports: Ports) -> None:
         self._ports = ports
+        self._chain.start(ports)
         self._worker.start()
 
     async def stop(self) -> None:
@@ -105,6 +112,7 @@ class Outbox:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
+        await self._chain.stop()
 
     # --- the in-process side (DeliveryQueue) ----------------------------------------------
 
@@ -156,8 +164,8 @@ class Outbox:
 
     @property
     def posting(self) -> int:
-        """Posts this process is making or waiting to retry."""
-        return len(self._posting)
+        """Posts (and chain steps) this process is making or waiting to retry."""
+        return len(self._posting) + self._chain.sending
 
     # --- operators -------------------------------------------------------------------------
 
@@ -309,13 +317,18 @@ class Outbox:
             # the usual end: the lead settles in the same transaction, its postback too
             settled = None if falls_through else await settle(session, row.lead_id, now)
             await self._postback(session, snapshot, settled, now)
-            return _Recorded(charges, settled)
+            chain = None
+            if sale_status == "sold":  # its chain's steps, durable with the sale's verdict
+                chain = await queue_chain(session, snapshot, row, now, self._lease_margin)
+            return _Recorded(charges, settled, chain)
 
         recorded = await ports.transactions.run(record)
         if recorded is None:
             return False
         if recorded.charges:
             await ports.caps.after_refund(recorded.charges)
+        if recorded.chain is not None:
+            self._chain.dispatch(recorded.chain)
         settled = recorded.settled
         if falls_through:
             await self._refill(snapshot, row.lead_id)
@@ -399,6 +412,7 @@ class Outbox:
                 self._spawn(sale_id, own=False)
             else:
                 await self._abandoned(sale_id, now)
+        await self._chain.sweep(now)
 
     async def _abandoned(self, sale_id: str, now: dt.datetime) -> None:
         """A row its process left ``sending``: the buyer may have the lead. Re-sent with
@@ -435,6 +449,8 @@ class _Recorded:
 
     charges: tuple[CapCharge, ...]
     settled: Settled | None
+    #: the first step of the sale's chain, to send now
+    chain: StepKey | None = None
 
 
 #: the outbox row's final status for each verdict

@@ -33,6 +33,7 @@ __all__ = [
     "BuyerSecret",
     "CapHold",
     "CapUsage",
+    "ChainStepRow",
     "ConfigEntity",
     "ConfigHistory",
     "ConfigState",
@@ -375,6 +376,32 @@ class Delivery(Base):
     updated_at: Mapped[dt.datetime]
 
     __table_args__ = (Index("ix_deliveries_status_due", "status", "due_at"),)
+
+
+class ChainStepRow(Base):
+    """A step of a sold lead's delivery chain (``delivery.chain``), written with the post's
+    verdict ``sold``: the first ``queued``, the others ``waiting`` for the one before."""
+
+    __tablename__ = "chain_steps"
+
+    sale_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(36), index=True)
+    order_id: Mapped[str] = mapped_column(String(64))
+    buyer_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(32))
+    #: ``waiting`` → ``queued`` → ``sending`` → ``delivered`` / ``rejected`` / ``failed`` /
+    #: ``unknown``; ``skipped`` when a success before it ended the chain
+    status: Mapped[str] = mapped_column(String(16))
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[dt.datetime]
+    lease_until: Mapped[dt.datetime | None]
+    token: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    __table_args__ = (Index("ix_chain_steps_status_due", "status", "due_at"),)
 
 
 # --- people ----------------------------------------------------------------------------------
