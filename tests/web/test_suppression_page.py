@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.market import Market
+from tests.api.market import CONTACT, PING, Market, buyer, campaign, marketplace, order
 from tests.web.session import csrf_token, sign_in
 
 CSV = b"phone,email\n(305) 555-0142,zeb@example.org\n212-555-0199,\nwho knows,\n"
@@ -42,6 +42,20 @@ def test_staff_who_operate_upload_and_drop_a_list(market: Market) -> None:
         )
         assert empty.status_code == 422
         assert "no phone number or email address" in empty.text
+
+        # a campaign checking the list: its lead's page shows the step's verdict
+        market.apply(
+            marketplace(
+                [buyer("shield", order("any"))],
+                [campaign(steps=[{"type": "suppression", "lists": ["dnc"]}])],
+            )
+        )
+        refused = market.direct_post({**PING, **CONTACT, "phone": "305-555-0142"})
+        assert refused["reasons"] == ["suppressed"]
+        lead_page = browser.get(f"/ui/leads/{refused['lead_id']}").text
+        assert "Quality steps" in lead_page
+        assert "suppression.matched = true" in lead_page
+        assert "on suppression list dnc" in lead_page
 
         dropped = browser.post(
             "/ui/suppression/dnc/delete", data={"csrf_token": form["csrf_token"]}
