@@ -101,10 +101,16 @@ def apply(
     file: Annotated[Path, typer.Argument(help="a YAML configuration file, or - for stdin")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show the changes only")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="archive what the file omits")] = False,
+    replay_since: Annotated[
+        str | None,
+        typer.Option("--replay", help="with --dry-run: replay this far back (7d) and summarize"),
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Validate a configuration file and apply it atomically."""
+    if replay_since is not None and (not dry_run or prune):
+        raise typer.BadParameter("--replay goes with --dry-run, without --prune")
     from pingtree.config.apply import apply_config
     from pingtree.config.errors import ConfigError
 
@@ -124,6 +130,14 @@ def apply(
     typer.echo(diff.render() or "no changes")
     if dry_run:
         typer.echo("(dry run: nothing was written)")
+    if replay_since is not None:
+        from pingtree.flows.whatif import summary_lines, what_if
+
+        until = dt.datetime.now(dt.UTC)
+        since = until - _span(replay_since)
+        report = with_sessions(settings, lambda sessions: what_if(sessions, text, since, until))
+        for line in summary_lines(report, limit=10):
+            typer.echo(line)
 
 
 @app.command()

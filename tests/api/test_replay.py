@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,7 +173,9 @@ def test_a_draft_raising_one_floor_shows_the_pings_that_change_hands(
             assert (rerun, new["bid"]) == (winners[old["ping_id"]], old["bid"])
 
 
-def test_a_buyer_new_in_the_draft_is_unknown(market: Market, mock: MockBuyer) -> None:
+def test_a_buyer_new_in_the_draft_is_unknown(
+    market: Market, mock: MockBuyer, tmp_path: Path
+) -> None:
     market.apply(config(mock))
     market.ping(TRAFFIC[2])
     for _ in range(100):
@@ -180,3 +187,33 @@ def test_a_buyer_new_in_the_draft_is_unknown(market: Market, mock: MockBuyer) ->
     draft["buyers"].append(buyer("newcomer", newcomer))
     report = run(market, draft)
     assert (report.pings, report.changed, report.unknown_bids) == (1, 0, 1)
+
+    # the command line: the replay itself, and apply's dry run summing it up (the clock's
+    # pings are in the past of the real one the commands read: a span far enough back)
+    path = tmp_path / "draft.yaml"
+    path.write_text(yaml.safe_dump(draft), encoding="utf-8")
+    env = {
+        **os.environ,
+        "PINGTREE_DATA_DIR": str(tmp_path),
+        "PINGTREE_DATABASE_URL": market.settings.resolved_database_url(),
+    }
+    replayed = _cli(env, "replay", "--config", str(path), "--since", "3650d", "--json")
+    assert json.loads(replayed)["unknown_bids"] == 1
+    summed = _cli(env, "apply", str(path), "--dry-run", "--replay", "3650d")
+    assert "(dry run: nothing was written)" in summed
+    assert "replayed 1 pings" in summed
+    assert "0 change hands, 1 bids unknown" in summed
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "pingtree", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
