@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pingtree.mockbuyer import MockBuyer
-from tests.api.market import Market, buyer, marketplace, order
+from tests.api.market import Market, buyer, campaign, marketplace, order
 from tests.support.buyers import running_buyers
 
 BUYERS: dict[str, dict[str, Any]] = {
@@ -85,6 +85,27 @@ def test_an_accept_only_fixed_price_buyer_is_pinged_and_its_token_reaches_the_po
     # the mock buyer takes a post only with a token its own ping issued
     assert json.loads(post.body)["ping_id"] == token
     assert token in mock.tokens("yesno")
+
+
+def test_an_accept_only_winners_line_reads_the_price_of_the_leg_sold(
+    market: Market, mock: MockBuyer
+) -> None:
+    shared_only = {"type": "fixed", "shared": "20.00"}
+    market.apply(
+        marketplace(
+            [
+                buyer("cheap", order("cheap_shared", None, pricing=shared_only)),
+                buyer("yesno", accept_only_order(mock, "yesno", exclusive="30.00", shared="12.00")),
+            ],
+            [campaign(max_sells=2)],
+        )
+    )
+    pinged = market.ping()
+    trace = market.ping_trace(pinged["ping_id"])["auction"]
+    # the shared leg (20.00 + 12.00) outranks the exclusive one (30.00)
+    assert sorted(trace["winners"]) == ["cheap_shared", "yesno_fixed"]
+    rows = {row["order_id"]: row for row in trace["candidates"]}
+    assert (rows["yesno_fixed"]["outcome"], rows["yesno_fixed"]["price"]) == ("fixed", "12.00")
 
 
 def test_an_accept_only_buyer_that_declines_is_not_priced(market: Market, mock: MockBuyer):

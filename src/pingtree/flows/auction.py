@@ -160,15 +160,18 @@ async def run_auction(
         walked = _walk_context(snapshot, campaign, lead)
     quotes, candidates = found.quotes, found.candidates
     tokens: dict[str, str] = {}
+    accept_only: set[str] = set()
     if found.to_ping:
-        candidates.extend(
-            await _live_bids(
-                found.to_ping, lead, bids, deadline, quotes, tokens, snapshot.config.deliveries
-            )
+        live = await _live_bids(
+            found.to_ping, lead, bids, deadline, quotes, tokens, snapshot.config.deliveries
         )
+        candidates.extend(live)
+        accept_only.update(c.order_id for c in live if c.outcome is Outcome.FIXED)
     if demotions:
         quotes, candidates = _demote(quotes, candidates, demotions)
     selection = select(quotes, campaign.max_sells, campaign.rank_by, seed)
+    if accept_only & {q.order_id for q in selection.winners}:
+        candidates = _sold_leg_prices(candidates, selection, accept_only)
     eligible_buyers = len({q.buyer_id for q in quotes})
     return AuctionResult(
         candidates=tuple(candidates),
@@ -248,6 +251,18 @@ def _demote(
     return quotes, noted
 
 
+def _sold_leg_prices(
+    candidates: list[Candidate], selection: Selection, accept_only: set[str]
+) -> list[Candidate]:
+    """An accepted accept-only order that won: its line reads the price of the leg sold,
+    not its highest fixed price."""
+    won = {q.order_id: q.price for q in selection.winners if q.order_id in accept_only}
+    return [
+        replace(c, price=won[c.order_id]) if c.order_id in won and c.outcome is Outcome.FIXED else c
+        for c in candidates
+    ]
+
+
 async def _live_bids(
     orders: list[Order],
     lead: LeadContext,
@@ -265,13 +280,20 @@ async def _live_bids(
     for result in results:
         order = by_id[result.order_id]
         answered.add(order.id)
+        shown = result.price
+        if result.outcome is Outcome.FIXED and result.price is not None:
+            # an accept-only ping said yes: its line reads the order's best price of the
+            # legs on offer, as a fixed order's line does, not its highest of every leg
+            legs = (order.pricing.fixed_price(leg) for leg in lead.legs)
+            on_offer = [price for price in legs if price is not None]
+            shown = max(on_offer, default=result.price)
         candidates.append(
             Candidate(
                 order.id,
                 order.buyer_id,
                 result.outcome,
                 result.reason,
-                result.price,
+                shown,
                 result.latency_ms,
             )
         )
