@@ -1,0 +1,115 @@
+"""The replay's rules (issue 17, ``flows.replay``), in-process on stored pings made by
+hand: caps simulated in order (only posted pings take room, windows by the order's
+calendar), stored bids judged again by the configuration's floor and max_bid, an order
+never asked is unknown, and the same seed gives the same draw among equals."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from pingtree.config.compile import compile_config
+from pingtree.config.parse import parse_config
+from pingtree.flows.replay import UNKNOWN, CapSimulation, Replayed, replay_ping
+from pingtree.store.replay_pings import StoredPing
+from pingtree.store.snapshot import Snapshot
+from tests.api.market import buyer, marketplace, order
+
+#: Monday 23 November 2026, 10:00 in New York
+MORNING = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
+FIELDS = {"zip": "33101", "state": "FL", "age": 34}
+
+
+#: a ping step no replay calls (nothing listens there)
+NEVER_CALLED = {
+    "ping": {
+        "url": "http://127.0.0.1:9/ping",
+        "content_type": "json",
+        "body": {"fields": [{"from": "zip", "to": "zip"}]},
+        "response": {"bid": {"json": "$.price"}},
+    },
+    "post": {"same_as": "ping", "url": "http://127.0.0.1:9/post"},
+}
+
+
+def bid_order(order_id: str, **pricing: str) -> dict[str, Any]:
+    return order(order_id, None, pricing={"type": "bid", **pricing}, delivery=NEVER_CALLED)
+
+
+def snapshot(*buyers: dict[str, Any]) -> Snapshot:
+    return Snapshot.build(1, compile_config(parse_config(marketplace(list(buyers)))))
+
+
+def ping(
+    n: int, at: dt.datetime, *, posted: bool = True, lines: list[Any] | None = None
+) -> StoredPing:
+    return StoredPing(
+        id=f"ping-{n:03d}",
+        campaign_id="acme_auto",
+        status="accepted",
+        reasons=[],
+        fields=dict(FIELDS),
+        auction={"candidates": lines or []},
+        created_at=at,
+        posted=posted,
+    )
+
+
+def winners(shot: Snapshot, pings: list[StoredPing]) -> list[list[str]]:
+    caps = CapSimulation(shot)
+
+    async def run() -> list[Replayed]:
+        return [await replay_ping(shot, p, caps) for p in pings]
+
+    return [[w[0] for w in r.winners] for r in asyncio.run(run())]
+
+
+def test_caps_are_taken_by_the_posted_winners_in_order_and_refill_with_the_day() -> None:
+    capped = order("capped", "30.00", caps=[{"kind": "count", "window": "day", "limit": 2}])
+    shot = snapshot(buyer("top", capped), buyer("next", order("next", "20.00")))
+    minute = dt.timedelta(minutes=1)
+    pings = [
+        ping(0, MORNING),
+        ping(1, MORNING + minute, posted=False),  # won, never posted: takes no room
+        ping(2, MORNING + 2 * minute),
+        ping(3, MORNING + 3 * minute),  # the day's two are taken
+        ping(4, MORNING + dt.timedelta(days=1)),  # a new day in New York
+    ]
+    assert winners(shot, pings) == [["capped"], ["capped"], ["capped"], ["next"], ["capped"]]
+
+
+def test_a_stored_bid_is_judged_again_by_the_configurations_floor_and_max_bid() -> None:
+    def bidder(**pricing: str) -> dict[str, Any]:
+        return buyer("bidder", bid_order("live", **pricing))
+
+    stored = [["live", "bidder", "bid", "", "28.00", 90]]
+    fixed = buyer("steady", order("steady", "25.00"))
+    as_stored = ping(0, MORNING, lines=stored)
+    assert winners(snapshot(bidder(), fixed), [as_stored]) == [["live"]]
+    assert winners(snapshot(bidder(floor="30.00"), fixed), [as_stored]) == [["steady"]]
+    assert winners(snapshot(bidder(max_bid="27.00"), fixed), [as_stored]) == [["steady"]]
+    # a bid under the old floor is a price the buyer gave: a lower floor takes it
+    under = ping(
+        1, MORNING, lines=[["live", "bidder", "below_floor", "below floor 30", "28.00", 90]]
+    )
+    assert winners(snapshot(bidder(floor="20.00"), fixed), [under]) == [["live"]]
+
+
+def test_an_order_the_stored_ping_never_asked_is_unknown() -> None:
+    newcomer = buyer("new", bid_order("fresh"))
+    shot = snapshot(newcomer, buyer("steady", order("steady", "25.00")))
+    caps = CapSimulation(shot)
+    replayed = asyncio.run(replay_ping(shot, ping(0, MORNING), caps))
+    assert replayed.unknown == ("fresh",)
+    lines = {c.order_id: c for c in replayed.result.candidates} if replayed.result else {}
+    assert (str(lines["fresh"].outcome), lines["fresh"].reason) == ("no_bid", UNKNOWN)
+    assert [w[0] for w in replayed.winners] == ["steady"]
+
+
+def test_the_draw_among_equals_is_the_pings_own_seed() -> None:
+    shot = snapshot(*(buyer(f"b{i}", order(f"o{i}", "20.00")) for i in range(5)))
+    pings = [ping(n, MORNING) for n in range(20)]
+    first, again = winners(shot, pings), winners(shot, pings)
+    assert first == again
+    assert len({tuple(w) for w in first}) > 1  # the seeds do draw different equals
