@@ -113,3 +113,11 @@ def test_the_draw_among_equals_is_the_pings_own_seed() -> None:
     first, again = winners(shot, pings), winners(shot, pings)
     assert first == again
     assert len({tuple(w) for w in first}) > 1  # the seeds do draw different equals
+
+
+def test_a_fixed_price_is_no_bid_when_the_draft_makes_the_order_bid() -> None:
+    stored = ping(0, MORNING, lines=[["steady", "steady", "fixed", "", "25.00", None]])
+    shot = snapshot(buyer("steady", bid_order("steady")), buyer("other", order("other", "10.00")))
+    replayed = asyncio.run(replay_ping(shot, stored, CapSimulation(shot)))
+    assert replayed.unknown == ("steady",)
+    assert [w[0] for w in replayed.winners] == ["other"]

@@ -84,7 +84,9 @@ class StoredBids:
 
     def _answer(self, order: Order) -> BidResult:
         line = self._lines.get(order.id)
-        if line is None or line.outcome not in _ASKED:
+        # a fixed price line without a latency was priced by configuration, never asked
+        never_asked = line is not None and line.outcome is Outcome.FIXED and line.latency_ms is None
+        if line is None or line.outcome not in _ASKED or never_asked:
             self.unknown.append(order.id)
             return BidResult(order.id, Outcome.NO_BID, reason=UNKNOWN)
         latency = line.latency_ms
