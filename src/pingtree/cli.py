@@ -1,5 +1,5 @@
-"""``pingtree serve | demo | migrate | apply | export | key | token | secret | user | erase |
-accounts | test-buyer | mockbuyer``."""
+"""``pingtree serve | demo | migrate | apply | replay | export | key | token | secret | user |
+erase | accounts | test-buyer | mockbuyer``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pingtree.cli_accounts import accounts_app
+from pingtree.cli_replay import replay, span
 from pingtree.cli_support import DatabaseUrl, DataDir, settings_from, with_sessions
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ app.add_typer(secret_app, name="secret")
 user_app = typer.Typer(help="People who sign in to the admin UI.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(accounts_app, name="accounts")
+app.command()(replay)
 
 
 @app.command()
@@ -134,55 +136,10 @@ def apply(
         from pingtree.flows.whatif import summary_lines, what_if
 
         until = dt.datetime.now(dt.UTC)
-        since = until - _span(replay_since)
+        since = until - span(replay_since)
         report = with_sessions(settings, lambda sessions: what_if(sessions, text, since, until))
         for line in summary_lines(report, limit=10):
             typer.echo(line)
-
-
-@app.command()
-def replay(
-    config: Annotated[Path, typer.Option("--config", help="the draft YAML configuration")],
-    since: Annotated[str, typer.Option("--since", help="how far back: 7d, 24h, 90m")] = "7d",
-    campaign: Annotated[str | None, typer.Option("--campaign", help="one campaign")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="the whole report as JSON")] = False,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
-) -> None:
-    """Re-run the stored pings' auctions on a draft, with the bids buyers gave (no buyer
-    is contacted), and show what would change."""
-    import json
-
-    from pingtree.config.errors import ConfigError
-    from pingtree.flows.whatif import summary_lines, what_if
-
-    span = _span(since)
-    text = config.read_text(encoding="utf-8")
-    settings = settings_from(data_dir, database_url)
-    until = dt.datetime.now(dt.UTC)
-    try:
-        report = with_sessions(
-            settings,
-            lambda sessions: what_if(sessions, text, until - span, until, campaign_id=campaign),
-        )
-    except ConfigError as error:
-        typer.echo(f"{config}: invalid configuration", err=True)
-        for issue in error.issues:
-            typer.echo(f"  {issue.path}: {issue.msg}", err=True)
-        raise typer.Exit(1) from None
-    if as_json:
-        typer.echo(json.dumps(report.to_json(), indent=2))
-    else:
-        for line in summary_lines(report):
-            typer.echo(line)
-
-
-def _span(text: str) -> dt.timedelta:
-    units = {"d": "days", "h": "hours", "m": "minutes"}
-    number, unit = text[:-1], text[-1:]
-    if unit not in units or not number.isdigit() or int(number) == 0:
-        raise typer.BadParameter(f"--since {text!r}: a number and d, h or m, e.g. 7d")
-    return dt.timedelta(**{units[unit]: int(number)})
 
 
 @app.command()
