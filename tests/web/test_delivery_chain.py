@@ -8,6 +8,8 @@ on a success; a 503 is retried as a post is.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import time
 from collections.abc import Iterator
@@ -15,10 +17,14 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import update
 
 from pingtree.mockbuyer import MockBuyer
+from pingtree.store.db import create_engine, session_factory
+from pingtree.store.tables import ChainStepRow
 from tests.api.market import CONTACT, Market, buyer, marketplace, order
 from tests.support.buyers import running_buyers
+from tests.web.conftest import in_thread
 from tests.web.test_config_pages import signed_in
 
 _TAKES = {"check_token": False}
@@ -183,3 +189,38 @@ def test_a_chain_step_is_checked_as_a_post_step(market: Market, mock: MockBuyer)
     where = {d["loc"][-1]: d["msg"] for d in answer.json()["detail"]}
     assert any(path.endswith("delivery.chain[1].name") for path in where), where
     assert any(path.endswith("delivery.chain[1].url") for path in where), where
+
+
+def test_a_step_its_process_left_sending_is_sent_again_by_the_worker(
+    market: Market, mock: MockBuyer
+) -> None:
+    market.apply(
+        marketplace([chained(mock, "taker", "30.00", [{"name": "crm", **step(mock, "crm")}])])
+    )
+    mock.reset()
+    answer = market.sell()
+    (done,) = finished_chain(market, answer["lead_id"], 1)
+    assert (done["status"], done["tries"]) == ("delivered", 1)
+
+    # as a process killed mid-send leaves it: sending, its lease run out
+    async def abandon() -> None:
+        engine = create_engine(market.settings.resolved_database_url())
+        try:
+            async with session_factory(engine).begin() as session:
+                await session.execute(
+                    update(ChainStepRow)
+                    .where(ChainStepRow.sale_id == done["sale_id"])
+                    .values(status="sending", lease_until=market.clock.now() - dt.timedelta(1))
+                )
+        finally:
+            await engine.dispose()
+
+    in_thread(lambda: asyncio.run(abandon()))
+    give_up = time.monotonic() + 10
+    while market.lead(answer["lead_id"])["chain"][0]["tries"] < 2 and time.monotonic() < give_up:
+        time.sleep(0.05)
+    (again,) = finished_chain(market, answer["lead_id"], 1)
+    assert (again["status"], again["tries"]) == ("delivered", 2)
+    # sent again (at least once), with the same Idempotency-Key for a buyer that dedupes
+    first, second = mock.requests_to("crm", "post")
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
