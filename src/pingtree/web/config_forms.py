@@ -124,7 +124,7 @@ FORMS: dict[Kind, tuple[FormField, ...]] = {
         FormField("geo", "Geography", "yaml", hint="states, zips, zip_prefixes"),
         FormField("caps", "Caps", "yaml", hint="a list of {kind, window, limit}"),
         FormField("schedule", "Schedule", "yaml", hint="timezone, hours, closed"),
-        FormField("delivery", "Delivery", "yaml", hint="ping and post steps; empty: none"),
+        FormField("delivery", "Delivery", "yaml", hint="ping, post and chain steps; empty: none"),
     ),
 }
 
