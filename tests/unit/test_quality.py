@@ -139,3 +139,10 @@ def test_a_suppression_csv_becomes_the_leads_dedup_keys() -> None:
 
 
 FIELDS_VERTICAL = Vertical("v", "v", FIELDS)
+
+
+def test_a_csv_the_csv_module_cannot_read_names_its_line() -> None:
+    with pytest.raises(ValueError, match="line 2: not CSV"):
+        suppression_keys("3055550142\n" + "x" * 200_000 + "\n", VAULT)
+    # NUL characters are dropped, not fatal
+    assert len(suppression_keys("305555\x000142\n", VAULT).keys) == 1

@@ -41,7 +41,10 @@ async def upload_list(
     were read, how many were new, and the lines that held neither."""
     _open(principal)
     _check_list_id(list_id)
-    upload = suppression_keys(csv_text, ports.vault)
+    try:
+        upload = suppression_keys(csv_text, ports.vault)
+    except ValueError as exc:
+        raise InputError([FieldError(("body",), str(exc), "invalid_csv")]) from None
     if not upload.keys:
         raise InputError(
             [FieldError(("body",), "no phone number or email address in the CSV", "empty_list")]

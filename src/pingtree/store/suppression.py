@@ -45,18 +45,23 @@ def suppression_keys(text: str, vault: PiiVault) -> Upload:
     """The HMACs of a CSV's phones and emails: every cell is read, a cell with an ``@`` as
     an email, one of 10 digits (``+1`` and separators allowed) as a US phone; a header
     line (no cell of either kind) is skipped. Keys are those of ``store.lead_fields.
-    dedup_keys``: a lead matches by its normalized phone or email."""
+    dedup_keys``: a lead matches by its normalized phone or email. Raises ``ValueError``
+    (naming the line) for text the csv module cannot read."""
     keys: set[str] = set()
     bad: list[int] = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        found = False
-        for cell in row:
-            key = _key(cell, vault)
-            if key is not None:
-                keys.add(key)
-                found = True
-        if not found and any(cell.strip() for cell in row) and number > 1:
-            bad.append(number)
+    rows = csv.reader(io.StringIO(text.replace("\0", "")))
+    try:
+        for number, row in enumerate(rows, start=1):
+            found = False
+            for cell in row:
+                key = _key(cell, vault)
+                if key is not None:
+                    keys.add(key)
+                    found = True
+            if not found and any(cell.strip() for cell in row) and number > 1:
+                bad.append(number)
+    except csv.Error as exc:  # a cell past the csv module's size limit, a stray quote…
+        raise ValueError(f"line {rows.line_num}: not CSV ({exc})") from None
     return Upload(frozenset(keys), tuple(bad))
 
 
