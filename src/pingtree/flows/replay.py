@@ -37,7 +37,14 @@ from pingtree.flows.requests import campaign_refusal
 from pingtree.store.replay_pings import StoredPing
 from pingtree.store.snapshot import Snapshot
 
-__all__ = ["UNKNOWN", "CapSimulation", "Replayed", "StoredBids", "replay_ping"]
+__all__ = [
+    "UNKNOWN",
+    "CapSimulation",
+    "Replayed",
+    "StoredBids",
+    "replay_ping",
+    "replay_the_same",
+]
 
 #: the reason of a bid order the stored ping never asked: its answer is unknown
 UNKNOWN = "unknown: not asked by the stored ping (no answer to replay)"
@@ -227,3 +234,11 @@ async def replay_ping(
         caps.sold(result, ping.created_at)
     reasons = tuple(str(r) for r in result.decision.reasons)
     return Replayed(ping.id, campaign.id, ping.created_at, result, reasons, tuple(bids.unknown))
+
+
+def replay_the_same(replayed: Replayed, ping: StoredPing, caps: CapSimulation) -> Replayed:
+    """``replayed`` taken as ``ping``'s replay on another configuration that reads it the
+    same (``flows.replay_scope``): its sale counted in that configuration's caps."""
+    if replayed.result is not None and replayed.accepted and ping.posted:
+        caps.sold(replayed.result, ping.created_at)
+    return replayed

@@ -28,7 +28,8 @@ from pingtree.config.schema import ConfigDocument
 from pingtree.domain.auction import split_payout
 from pingtree.domain.money import format_money
 from pingtree.domain.trace import Candidate
-from pingtree.flows.replay import CapSimulation, Replayed, replay_ping
+from pingtree.flows.replay import CapSimulation, Replayed, replay_ping, replay_the_same
+from pingtree.flows.replay_scope import ReplayScope
 from pingtree.store.config_repo import ConfigRepository
 from pingtree.store.replay_pings import stored_pings
 from pingtree.store.snapshot import Snapshot
@@ -106,7 +107,8 @@ class WhatIf:
     focus: str | None = None
     focused: dict[str, Any] | None = None
 
-    def add(self, before: Replayed, after: Replayed) -> None:
+    def add(self, before: Replayed, after: Replayed) -> bool:
+        """Count one ping replayed on both sides; whether it changed hands."""
         self.pings += 1
         if before.result is None or after.result is None:
             self.refused += 1
@@ -120,6 +122,7 @@ class WhatIf:
                 self.changes.append(_change(before, after))
         if before.ping_id == self.focus:
             self.focused = {**_change(before, after), "changed": changed}
+        return changed
 
     def _tally(self, side: str, replayed: Replayed) -> None:
         winners = replayed.winners
@@ -255,17 +258,19 @@ def _why(before: Replayed, after: Replayed) -> list[str]:
 
 async def draft_snapshots(
     sessions: async_sessionmaker[AsyncSession], draft: str | ConfigDocument
-) -> tuple[Snapshot, Snapshot]:
+) -> tuple[Snapshot, Snapshot, ReplayScope]:
     """The configuration in force and the draft merged onto it (as an apply without
-    prune would leave it), both compiled. Raises ``ConfigError`` for a bad draft."""
+    prune would leave it), both compiled, and what the draft leaves alone. Raises
+    ``ConfigError`` for a bad draft."""
     doc = load_yaml(draft) if isinstance(draft, str) else draft
     async with sessions() as session:
         repo = ConfigRepository(session)
         version = await repo.version()
         stored = await repo.load_document()
+    merged = merge_documents(stored, doc)
     base = Snapshot.build(version, compile_config(stored))
-    merged = Snapshot.build(version, compile_config(merge_documents(stored, doc)))
-    return base, merged
+    drafted = Snapshot.build(version, compile_config(merged))
+    return base, drafted, ReplayScope.of(stored, merged)
 
 
 async def what_if(
@@ -281,7 +286,7 @@ async def what_if(
     ``draft``, and compare them; ``focus``, a ping id, is kept with both its traces
     whether it changed or not (``WhatIf.focused``)."""
     started = time.perf_counter()
-    base, draft_snapshot = await draft_snapshots(sessions, draft)
+    base, draft_snapshot, scope = await draft_snapshots(sessions, draft)
     report = WhatIf(since, until, base.version, focus=focus)
     base_caps, draft_caps = CapSimulation(base), CapSimulation(draft_snapshot)
     # a ping's fields read by a vertical the draft leaves alone serve both sides
@@ -290,9 +295,14 @@ async def what_if(
     async for ping in stored_pings(sessions, since, until, campaign_id):
         parsed: dict[str, Any] = {}
         before = await replay_ping(base, ping, base_caps, parsed)
-        shared = {key: values for key, values in parsed.items() if key in same}
-        after = await replay_ping(draft_snapshot, ping, draft_caps, shared)
-        report.add(before, after)
+        campaign = base.config.campaigns.get(ping.campaign_id)
+        if campaign is not None and campaign.vertical_id in scope.clean:
+            after = replay_the_same(before, ping, draft_caps)
+        else:
+            shared = {key: values for key, values in parsed.items() if key in same}
+            after = await replay_ping(draft_snapshot, ping, draft_caps, shared)
+        if report.add(before, after):
+            scope.parted(b for side in (before, after) for _, b, _ in side.winners)
         if report.pings % _YIELD_EVERY == 0:
             # a server's replay is CPU work on its event loop: let the pings through
             await asyncio.sleep(0)
