@@ -20,7 +20,7 @@ from pingtree.api.scoping import open_section, scope_for
 from pingtree.domain.money import format_money, from_cents
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
-from pingtree.flows.trace import opened_auction
+from pingtree.flows.trace import opened_auction, waterfall
 from pingtree.principals import Forbidden, Principal, Scope
 from pingtree.store.chain import ChainRepository
 from pingtree.store.erasure import ERASED
@@ -190,7 +190,8 @@ async def lead_trace(
         "answer": open_answer(answer, ports.vault, reveal=reveal) if answer else None,
         "sales": [_sale(s, scope) for s in sales],
         "auction": _trace(await opened_auction(ports.snapshots, lead.auction or {}))
-        if scope.everything
+        | waterfall((s.order_id, s.status) for s in sales)
+        if scope.everything and lead.auction
         else {},
         "attempts": [_attempt(a) for a in attempts],
         # the steps after each sold post (delivery.chain): status, tries, reason

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pingtree.domain.eligibility import LeadContext
@@ -20,7 +20,7 @@ from pingtree.domain.model import Leg
 from pingtree.domain.order_index import why_not
 from pingtree.store.snapshot import SnapshotHolder
 
-__all__ = ["opened_auction"]
+__all__ = ["opened_auction", "waterfall"]
 
 log = logging.getLogger(__name__)
 
@@ -61,3 +61,32 @@ async def opened_auction(
     )
     told["candidates"] = [*stored, *(line.to_json() for line in rest)]
     return told
+
+
+def waterfall(sales: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """What the lead's sales say after the auction (``flows.sell.refill``, the waterfall),
+    from its sales' ``(order id, status)`` in the order they were made: the final winners
+    (the sales not rejected) and, when a post was rejected, a sale note such as "sold to
+    taker_fixed after refuser_fixed rejected the post". Nothing when no post was rejected:
+    the auction's winners are then the lead's."""
+    made = list(sales)
+    refused = [order_id for order_id, status in made if status == "rejected"]
+    if not refused:
+        return {}
+    final = [order_id for order_id, status in made if status != "rejected"]
+    sold = [order_id for order_id, status in made if status == "sold"]
+    after = f"after {_names(refused)} rejected the post"
+    if sold:
+        note = f"sold to {_names(sold)} {after}"
+        waiting = [order_id for order_id in final if order_id not in sold]
+        if waiting:
+            note += f"; {_names(waiting)} not settled yet"
+    elif final:
+        note = f"offered to {_names(final)} {after}; not settled yet"
+    else:
+        note = f"unsold {after}: no next bidder could take it"
+    return {"final_winners": final, "sale_note": note}
+
+
+def _names(order_ids: list[str]) -> str:
+    return ", ".join(order_ids)
