@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pingtree.clock import Clock, SystemClock
 from pingtree.delivery.client import create_client
 from pingtree.delivery.fanout import HttpBids
+from pingtree.delivery.notices import NoticeSender
 from pingtree.flows.deliver import Outbox
 from pingtree.flows.erase import erase_older_than, ports_eraser
 from pingtree.flows.ports import BidSource, Ports
@@ -73,6 +74,8 @@ class Runtime:
             await self.postbacks.stop()
         await self.outbox.stop()
         await self.ports.pings.stop()
+        if self.ports.notices is not None:
+            await self.ports.notices.stop()
         await self.live_bids.close()
         await self.ports.http.close()
         await self.attempts.stop()
@@ -162,6 +165,7 @@ async def start_runtime(
         sign_in=settings.sign_in_policy(),
         postbacks=postbacks,
         announce_config=notices.announce if notices is not None else no_one_to_tell,
+        notices=NoticeSender(client, metered),
     )
     ports.pings.start()
     outbox.start(ports)

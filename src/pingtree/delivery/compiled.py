@@ -173,6 +173,15 @@ class ChainLink:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledNotices:
+    """An order's win and loss notice URLs, their macros checked (``delivery.notices``)."""
+
+    win: str | None = None
+    loss: str | None = None
+    timeout_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledDelivery:
     """An order's delivery: a ``post`` step always, a ``ping`` step for bid orders (and
     accept-only fixed-price ones), and the ``chain`` of steps after a sold lead's post."""
@@ -181,3 +190,5 @@ class CompiledDelivery:
     post: CompiledStep
     limits: CompiledLimits = CompiledLimits()
     chain: tuple[ChainLink, ...] = ()
+    #: win and loss notices (live bid orders only)
+    notices: CompiledNotices | None = None

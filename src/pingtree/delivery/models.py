@@ -253,9 +253,21 @@ class ChainStepSpec(StepSpec):
     continue_on_success: bool = True
 
 
+class NoticesSpec(_Spec):
+    """Win and loss notices (OpenRTB's nurl and lurl): URLs called, best effort, when the
+    order wins or loses an auction it bid in; macros ``{ping_id}``, ``{price}``,
+    ``{reason}`` only (never a lead's field: no PII)."""
+
+    win: str | None = Field(default=None, max_length=2048)
+    loss: str | None = Field(default=None, max_length=2048)
+    timeout_ms: int = Field(default=1000, ge=50, le=10_000)
+
+
 class DeliverySpec(_Spec):
     ping: StepSpec | None = None
     post: StepSpec | None = None
+    #: win and loss notices of a live bid order (``delivery.notices``)
+    notices: NoticesSpec | None = None
     #: steps after the post, in order, run once the lead is sold
     chain: list[ChainStepSpec] = Field(default=[], max_length=10)
     limits: LimitsSpec = LimitsSpec()

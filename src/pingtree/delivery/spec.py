@@ -49,6 +49,12 @@ An order's ``delivery`` has a ``post`` step (deliver the lead) and, for bid orde
           retries: 2          # every key of a post step (preset too; same_as not)
           body: {fields: [{from: email, to: email}, {from: token, to: ref}]}
           response: {accepted: {status: [200, 201]}}
+      notices:                # a live bid order's win and loss notices (OpenRTB nurl/lurl):
+                              # GET, best effort, after the ping is answered, logged as
+                              # kind ``notice``; macros {ping_id}, {price}, {reason} only
+        win: "https://api.buyer.example/win?id={ping_id}&price={price}"
+        loss: "https://api.buyer.example/loss?id={ping_id}&why={reason}"
+        timeout_ms: 1000
 
 Pydantic checks the shape (:class:`DeliverySpec`, ``extra="forbid"``);
 :func:`compile_delivery` checks the meaning and compiles every expression once, reporting
@@ -65,6 +71,7 @@ from pingtree.delivery.compiled import (
     ChainLink,
     CompiledDelivery,
     CompiledLimits,
+    CompiledNotices,
     CompiledStep,
     SecretRef,
 )
@@ -78,6 +85,7 @@ from pingtree.delivery.models import (
     RuleSpec,
     StepSpec,
 )
+from pingtree.delivery.notices import notice_url_issue
 from pingtree.delivery.resolve import apply_preset, resolve_same_as, shape_issues
 from pingtree.delivery.step_compiler import StepCompiler
 
@@ -144,6 +152,7 @@ def compile_delivery(
         merged, sources = resolve_same_as(ping_spec, post_spec, issues)
         post = StepCompiler("post", merged, sources, pii_fields, known_fields, issues).compile()
     chain = _chain(spec, pii_fields, known_fields, issues)
+    notices = _notices(spec, ping is not None, issues)
     if issues or post is None:
         raise DeliveryConfigError(dict.fromkeys(issues))  # an inherited issue counts once
     limits = CompiledLimits(
@@ -152,7 +161,26 @@ def compile_delivery(
         breaker_failures=spec.limits.breaker.failures,
         breaker_cooldown_s=spec.limits.breaker.cooldown_seconds,
     )
-    return CompiledDelivery(ping=ping, post=post, limits=limits, chain=chain)
+    return CompiledDelivery(ping=ping, post=post, limits=limits, chain=chain, notices=notices)
+
+
+def _notices(
+    spec: DeliverySpec, pinged: bool, issues: list[tuple[str, str]]
+) -> CompiledNotices | None:
+    """The win and loss notice URLs, checked: http(s), the three macros only, and a ping
+    step (only an order asked for a price bids in an auction)."""
+    if spec.notices is None:
+        return None
+    if not pinged:
+        issues.append(("notices", "notices need a ping step: only a live bid order bids"))
+    for name in ("win", "loss"):
+        url = getattr(spec.notices, name)
+        issue = notice_url_issue(url) if url is not None else None
+        if issue is not None:
+            issues.append((f"notices.{name}", issue))
+    return CompiledNotices(
+        win=spec.notices.win, loss=spec.notices.loss, timeout_s=spec.notices.timeout_ms / 1000
+    )
 
 
 def _chain(

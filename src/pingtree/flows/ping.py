@@ -20,6 +20,7 @@ from pingtree.domain.money import format_money, to_cents
 from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.flows.auction import AuctionResult, run_auction
 from pingtree.flows.errors import InputError
+from pingtree.flows.notices import notices_for
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, new_id, rejected
 from pingtree.store.return_rates import ReturnStanding
@@ -98,6 +99,8 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
     await _store(
         ports, request, campaign, validated, test, now, expires_at, ping_id, answer, result
     )
+    if ports.notices is not None and not test:
+        ports.notices.send(notices_for(snapshot, result, ping_id))
     return answer
 
 

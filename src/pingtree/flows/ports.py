@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pingtree.clock import Clock
 from pingtree.delivery.client import BuyerClient
 from pingtree.delivery.compiled import CompiledDelivery
+from pingtree.delivery.notices import NoticeSender
 from pingtree.domain.model import LeadValue, Order
 from pingtree.domain.outcomes import Outcome
 from pingtree.domain.throttle import SignInPolicy
@@ -159,3 +160,5 @@ class Ports:
     #: tells every worker of every host that the configuration changed, once this one has
     #: loaded it (``store.config_notices``; without Redis the others' polls find it)
     announce_config: Callable[[], Awaitable[None]] = no_one_to_tell
+    #: sends live bid orders' win and loss notices off the ping's path (``None``: none sent)
+    notices: NoticeSender | None = None
