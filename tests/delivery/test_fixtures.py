@@ -28,6 +28,7 @@ from pingtree.delivery.errors import (
 from pingtree.delivery.read import BuyerAnswer, read_answer
 from pingtree.delivery.render import OutboundRequest, render
 from pingtree.delivery.spec import compile_delivery
+from pingtree.domain.model import Leg
 from tests.delivery.support import KNOWN, PII, lead_values, resolve_secret
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -152,4 +153,5 @@ def _answer(raw: dict[str, Any]) -> BuyerAnswer:
         token=raw.get("token"),
         redirect_url=raw.get("redirect_url"),
         reason=raw.get("reason"),
+        leg_bids={Leg(leg): Decimal(price) for leg, price in raw.get("leg_bids", {}).items()},
     )

@@ -16,6 +16,9 @@ from pingtree.delivery.values import WireValue
 
 __all__ = ["compile_response"]
 
+#: the rules that read a price: one for every leg, or a leg's own
+_BID_KEYS = ("bid", "bid_exclusive", "bid_shared")
+
 
 def compile_response(
     ctx: StepContext, spec: ResponseSpec | None, *, is_ping: bool, accept_only: bool = False
@@ -27,19 +30,23 @@ def compile_response(
     accepted = _rules(ctx, spec.accepted, "accepted")
     rejected = _rules(ctx, spec.rejected, "rejected")
     values: dict[str, CompiledRule | None] = {}
-    for key in ("bid", "token", "redirect_url", "reason"):
+    for key in ("bid", "bid_exclusive", "bid_shared", "token", "redirect_url", "reason"):
         rule_spec: RuleSpec | None = getattr(spec, key)
         values[key] = None
         if rule_spec is not None:
             values[key] = _rule(ctx, rule_spec, ctx.at("response", key), verdict=False)
-    if accept_only and spec.bid is not None:
+    priced = [key for key in _BID_KEYS if getattr(spec, key) is not None]
+    if accept_only and priced:
         ctx.issue(
-            ctx.at("response", "bid"),
+            ctx.at("response", priced[0]),
             "a fixed-price order's price is its own: its ping reads accepted or rejected, "
             "a token and a reason, never a bid",
         )
-    elif is_ping and not accept_only and spec.bid is None:
-        ctx.issue(ctx.at("response", "bid"), "a ping step must read the buyer's bid")
+    elif is_ping and not accept_only and not priced:
+        ctx.issue(
+            ctx.at("response", "bid"),
+            "a ping step must read the buyer's bid (bid, bid_exclusive or bid_shared)",
+        )
     if ctx.count > before:
         return None
     return CompiledResponse(accepted=accepted, rejected=rejected, **values)

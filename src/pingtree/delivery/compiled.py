@@ -112,6 +112,9 @@ class CompiledResponse:
     accepted: tuple[CompiledRule, ...] | None = None
     rejected: tuple[CompiledRule, ...] | None = None
     bid: CompiledRule | None = None
+    #: a multi-leg bidder's own price for one leg; ``None``: that leg reads ``bid``
+    bid_exclusive: CompiledRule | None = None
+    bid_shared: CompiledRule | None = None
     token: CompiledRule | None = None
     redirect_url: CompiledRule | None = None
     reason: CompiledRule | None = None

@@ -186,6 +186,9 @@ class ResponseSpec(_Spec):
     accepted: RuleOrRules | None = None
     rejected: RuleOrRules | None = None
     bid: RuleSpec | None = None
+    #: a multi-leg bidder's price for each leg (``bid``, when also given, prices the others)
+    bid_exclusive: RuleSpec | None = None
+    bid_shared: RuleSpec | None = None
     token: RuleSpec | None = None
     redirect_url: RuleSpec | None = None
     reason: RuleSpec | None = None

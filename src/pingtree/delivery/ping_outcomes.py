@@ -6,13 +6,14 @@ and its line in the delivery log. Pure but for ``record_ping``; used by
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, AttemptLog, exchange_attempt, since_ms
 from pingtree.delivery.client import RawResponse
 from pingtree.delivery.errors import AnswerError, AnswerErrorCode
 from pingtree.delivery.read import MAX_ANSWER_BYTES, BuyerAnswer
 from pingtree.delivery.render import OutboundRequest
-from pingtree.domain.model import Order
+from pingtree.domain.model import Leg, Order
 from pingtree.domain.outcomes import Outcome
 from pingtree.flows.ports import BidResult
 
@@ -65,6 +66,11 @@ def record_ping(
         parsed = {
             "accepted": answer.accepted,
             "bid": str(answer.bid) if answer.bid is not None else None,
+            **(
+                {"leg_bids": {str(k): str(v) for k, v in answer.leg_bids.items()}}
+                if answer.leg_bids
+                else {}
+            ),
             "token": answer.token,
             "reason": answer.reason,
         }
@@ -106,6 +112,8 @@ def judge(order: Order, answer: BuyerAnswer, latency_ms: int) -> BidResult:
             latency_ms=latency_ms,
             token=answer.token,
         )
+    if answer.leg_bids:
+        return _judge_legs(order, answer, latency_ms)
     if answer.bid is None:  # accepted without a price, or 0.00
         return BidResult(order.id, Outcome.NO_BID, reason="no price", latency_ms=latency_ms)
     pricing = order.pricing
@@ -121,6 +129,49 @@ def judge(order: Order, answer: BuyerAnswer, latency_ms: int) -> BidResult:
     return BidResult(
         order.id, Outcome.BID, price=answer.bid, latency_ms=latency_ms, token=answer.token
     )
+
+
+def _judge_legs(order: Order, answer: BuyerAnswer, latency_ms: int) -> BidResult:
+    """A multi-leg bid: each leg the order buys at its own price, kept only within the
+    order's ``max_bid`` and floor (each applies per leg). The line reads the best price
+    kept and says each leg's; the auction quotes each leg at its own."""
+    pricing = order.pricing
+    kept: dict[Leg, Decimal] = {}
+    refused: list[str] = []
+    above: list[Decimal] = []
+    below: list[Decimal] = []
+    for leg in sorted(pricing.legs):
+        price = answer.leg_price(leg)
+        if price is None:
+            continue
+        if pricing.max_bid is not None and price > pricing.max_bid:
+            above.append(price)
+            refused.append(f"{leg} {price} above max_bid {pricing.max_bid}")
+        elif pricing.below_floor(price):
+            below.append(price)
+            said = "not over" if pricing.floor_strict else "below"
+            refused.append(f"{leg} {price} {said} floor {pricing.floor}")
+        else:
+            kept[leg] = price
+    if kept:
+        said_legs = ", ".join(f"{leg} {price}" for leg, price in kept.items())
+        return BidResult(
+            order.id,
+            Outcome.BID,
+            price=max(kept.values()),
+            reason="; ".join([said_legs, *refused])[:MAX_REASON_CHARS],
+            latency_ms=latency_ms,
+            token=answer.token,
+            leg_prices=kept,
+        )
+    why = "; ".join(refused)[:MAX_REASON_CHARS]
+    if above:
+        return BidResult(order.id, Outcome.ABOVE_MAX_BID, reason=why, latency_ms=latency_ms)
+    if below:
+        return BidResult(
+            order.id, Outcome.BELOW_FLOOR, price=max(below), reason=why, latency_ms=latency_ms
+        )
+    return BidResult(order.id, Outcome.NO_BID, reason="no price", latency_ms=latency_ms)
 
 
 def error_result(order: Order, reason: str, latency_ms: int | None = None) -> BidResult:

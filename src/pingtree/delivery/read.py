@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 from pingtree.delivery.compiled import CompiledResponse, CompiledStep
 from pingtree.delivery.errors import AnswerError, AnswerErrorCode
 from pingtree.delivery.rules import AnswerBody, CompiledRule, value_text
+from pingtree.domain.model import Leg
 from pingtree.domain.money import PriceError, parse_price
 
 __all__ = [
@@ -57,7 +58,10 @@ class BuyerAnswer:
     ``token`` and ``redirect_url`` are ``None`` unless ``accepted``. ``redirect_url`` is
     an http(s) URL (another value is dropped). ``reason`` is at most
     :data:`MAX_REASON_CHARS` characters of one line; ``HTTP <status>`` for a non-2xx
-    answer without one.
+    answer without one. ``leg_bids``: a multi-leg bidder's own price per leg
+    (``bid_exclusive``, ``bid_shared``), read as ``bid`` is; a leg without one is priced
+    by ``bid``. The order's ``max_bid`` and floor apply to each leg when judged
+    (``delivery.ping_outcomes.judge``), not here.
     """
 
     accepted: bool
@@ -65,11 +69,16 @@ class BuyerAnswer:
     token: str | None = None
     redirect_url: str | None = None
     reason: str | None = None
+    leg_bids: Mapping[Leg, Decimal] = field(default_factory=dict)
 
     @property
     def is_bid(self) -> bool:
         """Accepted with a usable bid: a ping's only priced outcome (else no bid)."""
-        return self.accepted and self.bid is not None
+        return self.accepted and (self.bid is not None or bool(self.leg_bids))
+
+    def leg_price(self, leg: Leg) -> Decimal | None:
+        """The price of one leg: its own bid, else the one ``bid``."""
+        return self.leg_bids.get(leg, self.bid)
 
 
 def read_answer(
@@ -109,6 +118,7 @@ def read_answer(
     return BuyerAnswer(
         accepted=True,
         bid=_bid(rules.bid, answer, max_bid),
+        leg_bids=_leg_bids(rules, answer),
         token=_token(rules.token, answer),
         redirect_url=_redirect_url(rules.redirect_url, answer),
         reason=reason,
@@ -137,6 +147,16 @@ def _bid(rule: CompiledRule | None, answer: AnswerBody, max_bid: Decimal | None)
     if price is not None and max_bid is not None and price > max_bid:
         raise AnswerError(AnswerErrorCode.ABOVE_MAX_BID, f"price {price} above max_bid {max_bid}")
     return price
+
+
+def _leg_bids(rules: CompiledResponse, answer: AnswerBody) -> dict[Leg, Decimal]:
+    """The legs' own prices that were read (``0.00`` or absent: none for that leg)."""
+    bids: dict[Leg, Decimal] = {}
+    for leg, rule in ((Leg.EXCLUSIVE, rules.bid_exclusive), (Leg.SHARED, rules.bid_shared)):
+        price = _bid(rule, answer, None)
+        if price is not None:
+            bids[leg] = price
+    return bids
 
 
 def _token(rule: CompiledRule | None, answer: AnswerBody) -> str | None:

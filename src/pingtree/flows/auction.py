@@ -300,12 +300,13 @@ async def _live_bids(
         if result.token:
             tokens[order.id] = result.token
         if result.outcome in PRICED and result.price is not None:
-            # a fixed-price order whose accept-only ping accepted: each leg at its own price
+            # each leg at its own price: a fixed-price order's whose accept-only ping
+            # accepted, a multi-leg bidder's own per leg (DESIGN §8.1 then compares them)
             quotes.extend(
                 Quote(order.id, order.buyer_id, leg, price, order.priority, order.weight)
                 for leg in sorted(lead.legs)
                 if order.pricing.buys(leg)
-                and (price := order.pricing.fixed_price(leg) or result.price)
+                and (price := order.pricing.fixed_price(leg) or result.leg_price(leg))
             )
     waited = int((time.monotonic() - started) * 1000)
     # a bid source must answer for every order; one that did not is a timeout, not a silence

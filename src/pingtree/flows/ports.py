@@ -18,7 +18,7 @@ from pingtree.clock import Clock
 from pingtree.delivery.client import BuyerClient
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.delivery.notices import NoticeSender
-from pingtree.domain.model import LeadValue, Order
+from pingtree.domain.model import LeadValue, Leg, Order
 from pingtree.domain.outcomes import Outcome
 from pingtree.domain.throttle import SignInPolicy
 from pingtree.store.cap_room import CapRoom
@@ -44,6 +44,13 @@ class BidResult:
     latency_ms: int | None = None
     #: the buyer's own id for this bid (its ping id, auction id…), sent back in the post
     token: str | None = None
+    #: a multi-leg bid: the price of each leg bought (``price`` is the best of them);
+    #: ``None``: ``price`` is the bid for every leg
+    leg_prices: Mapping[Leg, Decimal] | None = None
+
+    def leg_price(self, leg: Leg) -> Decimal | None:
+        """The bid for one leg (``None``: no price for it)."""
+        return self.price if self.leg_prices is None else self.leg_prices.get(leg)
 
 
 class BidSource(Protocol):
