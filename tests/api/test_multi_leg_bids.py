@@ -120,3 +120,10 @@ def test_max_bid_refuses_the_exclusive_leg_alone(market: Market, mock: MockBuyer
     assert answer["status"] == "sold"
     (post,) = mock.requests_to("legs", "post")
     assert json.loads(post.body)["ping_id"] == trace["tokens"]["legs_live"]
+    # testing the buyer shows each leg's price as the rules read it
+    tested = market.http.post(
+        "/api/v1/admin/orders/legs_live/test", headers=market.admin, json={"zip": "10001"}
+    )
+    assert tested.status_code == 200, tested.text
+    (ping,) = tested.json()
+    assert ping["parsed"]["leg_bids"] == {"exclusive": "30.00", "shared": "12.00"}

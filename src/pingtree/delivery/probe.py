@@ -218,6 +218,12 @@ async def _exchange(
     parsed = {
         "accepted": answer.accepted,
         "bid": str(answer.bid) if answer.bid is not None else None,
+        # a multi-leg bidder's own price per leg (bid_exclusive, bid_shared)
+        **(
+            {"leg_bids": {str(leg): str(p) for leg, p in answer.leg_bids.items()}}
+            if answer.leg_bids
+            else {}
+        ),
         "token": answer.token,
         "redirect_url": answer.redirect_url,
         "reason": answer.reason,

@@ -34,6 +34,8 @@ An order's ``delivery`` has a ``post`` step (deliver the lead) and, for bid orde
           rejected: [{json: "$.status", equals: [failure]}, {status: [404]}]
           bid: {json: "$.price"}          # a fixed-price order's ping reads no bid: it is
                                           # accept-only (accepted/rejected, token, reason)
+          bid_shared: {json: "$.shared"}  # a leg's own price (also bid_exclusive): a
+                                          # multi-leg bid, each leg judged on its own
       post:
         same_as: ping         # every key of the ping step not set here
         preset: json_status   # a step may also extend a preset (pingtree.delivery.presets)
