@@ -20,6 +20,11 @@ __all__ = ["MAX_CSV_BYTES", "suppression_routes"]
 MAX_CSV_BYTES = 8 * 1024 * 1024
 
 ListId = Annotated[str, Path(pattern=suppression_views.LIST_ID)]
+#: the upload's body, documented (the route reads it raw, bounded)
+_CSV_BODY = {
+    "required": True,
+    "content": {"text/csv": {"schema": {"type": "string", "example": "phone\n3055550142\n"}}},
+}
 
 
 def suppression_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
@@ -36,7 +41,7 @@ def suppression_routes(ports: Ports, keys: KeyChecker) -> APIRouter:
         """Every suppression list: its id, how many phones and emails, when it last grew."""
         return await suppression_views.suppression_lists(ports, token_principal(caller))
 
-    @router.post("/{list_id}")
+    @router.post("/{list_id}", openapi_extra={"requestBody": _CSV_BODY})
     async def upload(list_id: ListId, request: Request, caller: Caller = admin) -> dict[str, Any]:
         """Add a CSV's phones and emails (any column; a header line is skipped) to the list,
         created by its first upload. Each is hashed with the server's key at once: the list
