@@ -283,6 +283,9 @@ _LOOSE = (
     # a suppression list's CSV holds phones or emails in any spelling intake accepts: the
     # field types' rule, not a schema's; a generated text mostly holds none (a 422)
     ("POST", "^/api/v1/admin/suppression/[{]list_id[}]$"),
+    # a replay's draft is a configuration document, checked by apply's rules: a generated
+    # text or object is mostly a 422 naming what it breaks
+    ("POST", "^/api/v1/admin/replay$"),
 )
 
 

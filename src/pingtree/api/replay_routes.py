@@ -19,13 +19,24 @@ __all__ = ["replay_router"]
 
 #: a draft is at most this long, like an applied configuration
 _MAX_DRAFT_BYTES = 4 * 1024 * 1024
+#: the draft: a configuration document (YAML, or JSON, which YAML reads), as ``apply`` takes
+_DRAFT_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "the draft configuration, merged onto the live one as apply would",
+        "content": {
+            "application/yaml": {"schema": {"type": "string", "minLength": 1}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
 
 
 def replay_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     admin = Depends(admin_only(keys))
     router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ADMIN_RESPONSES)
 
-    @router.post("/replay")
+    @router.post("/replay", openapi_extra=_DRAFT_BODY)
     async def replay(
         request: Request,
         since: Annotated[str, Query(max_length=8, description="7d, 24h or 90m back")] = "7d",
