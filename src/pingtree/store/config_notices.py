@@ -29,6 +29,8 @@ CHANNEL = "pingtree:config-changed"
 _LISTEN_SECONDS = 1.0
 #: how long a listener that lost Redis waits before it subscribes again
 _RECONNECT_SECONDS = 1.0
+#: how long a stop waits for the listener past its current wait for a message
+_STOP_SECONDS = 2.0
 
 
 async def no_one_to_tell() -> None:
@@ -42,6 +44,7 @@ class ConfigNotices:
         self._redis = redis
         self._refresh = refresh
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         #: set once subscribed (tests wait for it; a notice before it is found by the poll)
         self.listening = asyncio.Event()
 
@@ -59,27 +62,44 @@ class ConfigNotices:
 
     async def stop(self) -> None:
         """Stop listening now: the listener holds nothing a cancellation could leave
-        half-done (a refresh in progress is the holder's, under its own lock)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        half-done (a refresh in progress is the holder's, under its own lock).
+
+        The cancel is repeated until the listener ends: one cancel alone was seen lost
+        inside redis-py's read of a message (under Python 3.11's ``asyncio.timeout``), the
+        task left ``cancelling`` and waiting, and the runtime's close with it. The
+        listener also ends by itself within one wait of ``_LISTEN_SECONDS`` once told to
+        stop; past that and ``_STOP_SECONDS`` more it is left behind, said in the log."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping.set()
+        try:
+            async with asyncio.timeout(_LISTEN_SECONDS + _STOP_SECONDS):
+                while not task.done():
+                    task.cancel()
+                    await asyncio.wait({task}, timeout=0.1)
+        except TimeoutError:
+            log.warning("the configuration notices' listener did not stop; left behind")
+            return
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _listen(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self._subscribed()
             except (RedisError, OSError):
                 log.warning("configuration notices lost Redis; subscribing again")
             self.listening.clear()
-            await asyncio.sleep(_RECONNECT_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_RECONNECT_SECONDS):
+                    await self._stopping.wait()
 
     async def _subscribed(self) -> None:
         async with self._redis.pubsub() as pubsub:
             await pubsub.subscribe(CHANNEL)
             self.listening.set()
-            while True:
+            while not self._stopping.is_set():
                 message = await pubsub.get_message(
                     ignore_subscribe_messages=True, timeout=_LISTEN_SECONDS
                 )
