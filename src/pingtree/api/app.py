@@ -14,7 +14,7 @@ from pingtree.api.auth import KeyChecker
 from pingtree.api.docs import install_docs
 from pingtree.api.problems import install_problem_handlers, refuse_nul
 from pingtree.api.serving import APP_RESPONSES, Served, ServeWith, app_routes
-from pingtree.bootstrap import Runtime, start_runtime
+from pingtree.bootstrap import start_runtime
 from pingtree.clock import Clock
 from pingtree.flows.ports import BidSource
 from pingtree.settings import Settings
@@ -61,15 +61,16 @@ def create_app(
 
     @app.get("/readyz", tags=["ops"])
     async def readyz() -> Any:
-        runtime: Runtime | None = getattr(app.state, "runtime", None)
-        if runtime is None:
+        served: Served | None = getattr(app.state, "served", None)
+        if served is None:
             return JSONResponse({"status": "starting"}, status_code=503)
         # a worker whose writers are behind refuses sellers (503): out of rotation until
         # it caught up, so a load balancer sends the work elsewhere
-        behind = [w.name for w in (runtime.ports.pings, runtime.attempts) if w.behind]
+        behind = [w.name for w in served.writers if w.behind]
         if behind:
             return JSONResponse({"status": "behind", "writers": behind}, status_code=503)
-        return {"status": "ready", "config_version": runtime.ports.snapshots.current().version}
+        version = served.runtime.ports.snapshots.current().version
+        return {"status": "ready", "config_version": version}
 
     app.router.routes.extend(app_routes())
     app.add_middleware(ServeWith, served=lambda: getattr(app.state, "served", None))
