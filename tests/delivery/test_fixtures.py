@@ -7,6 +7,10 @@ and ``fixed_price`` (the order's pricing is fixed: its ping is accept-only), the
 headers, body as text; ``pad_to`` pads the body with spaces to that many bytes) and
 ``expected_answer``, or ``expected_error`` with its ``stage`` (``compile``, ``render`` or
 ``answer``) and ``code``/``path``/``contains``.
+
+A delivery chain's step is ``step: "chain.<name>"``; its ``expected_verdict`` (what the
+poster makes of the answer) is checked over real HTTP by ``test_fixture_exchanges.py``,
+with the notices' fixtures (``fixtures/notices``: a shape of their own).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from pingtree.delivery.compiled import CompiledDelivery, CompiledStep
 from pingtree.delivery.errors import (
     AnswerError,
     DeliveryConfigError,
@@ -32,7 +37,7 @@ from pingtree.domain.model import Leg
 from tests.delivery.support import KNOWN, PII, lead_values, resolve_secret
 
 FIXTURES = Path(__file__).parent / "fixtures"
-FILES = sorted(FIXTURES.glob("*/*/*.json"))
+FILES = sorted(p for p in FIXTURES.glob("*/*/*.json") if p.parts[-3] != "notices")
 _KEYS = {
     "description",
     "spec",
@@ -45,7 +50,18 @@ _KEYS = {
     "response",
     "expected_answer",
     "expected_error",
+    "expected_verdict",
 }
+
+
+def fixture_step(delivery: CompiledDelivery, name: str) -> CompiledStep:
+    """The fixture's step: ``ping``, ``post`` or ``chain.<name>``."""
+    if name.startswith("chain."):
+        step = next((link.step for link in delivery.chain if link.name == name[6:]), None)
+    else:
+        step = delivery.ping if name == "ping" else delivery.post
+    assert step is not None, f"the fixture's step {name} is not in its spec"
+    return step
 
 
 def _id(path: Path) -> str:
@@ -79,8 +95,7 @@ def _exchange(case: dict[str, Any]) -> _Outcome:
         )
     except DeliveryConfigError as exc:
         return _Outcome(stage="compile", error=exc)
-    step = delivery.ping if case["step"] == "ping" else delivery.post
-    assert step is not None, "the fixture's step is not in its spec"
+    step = fixture_step(delivery, case["step"])
     try:
         outcome.request = render(
             step,
