@@ -460,6 +460,20 @@ async def test_a_ping_is_retried_after_a_refused_connection_within_its_deadline(
     assert outcomes(results)["once"] == (Outcome.ERROR, "connect failed")
     assert (results["again"].outcome, results["again"].price) == (Outcome.BID, Decimal("22.40"))
     assert elapsed < 0.5
+    # the log has a line per try: each refused one says so, then the bid
+    logged = [a for a in market.attempts if a.order_id == "again"]
+    *refused, answered = logged
+    assert refused, "the first try was refused"
+    assert [(a.outcome, a.error, a.status) for a in refused] == [
+        ("retry", f"connect failed: try {n} of 4, sent again", None)
+        for n in range(1, len(refused) + 1)
+    ]
+    assert (answered.outcome, answered.status) == ("bid", 200)
+    assert [a.started_at for a in logged] == sorted(a.started_at for a in logged)
+    assert len({a.id for a in logged}) == len(logged)
+    assert all(a.method == "POST" and a.url == url for a in logged)
+    (not_retried,) = [a for a in market.attempts if a.order_id == "once"]
+    assert (not_retried.outcome, not_retried.error.startswith("connect")) == ("error", True)
 
 
 async def test_a_ping_is_not_retried_once_a_byte_may_have_left(market: Market, buyer: MockBuyer):
@@ -470,6 +484,31 @@ async def test_a_ping_is_not_retried_once_a_byte_may_have_left(market: Market, b
     assert {r.outcome for r in results.values()} == {Outcome.ERROR}
     assert len(buyer.requests_to("reset", "ping")) == 1
     assert len(buyer.requests_to("unavailable", "ping")) == 1
+
+
+async def test_every_try_of_a_refused_ping_is_logged(market: Market):
+    """Retries used up: a line per re-sent try (``retry``), then the last one's error."""
+    gate = socket.socket()
+    gate.bind(("127.0.0.1", 0))  # bound, not listening: every connection is refused
+    try:
+        order = bid_order("refused")
+        market.deliveries["refused"] = spec(
+            f"http://127.0.0.1:{gate.getsockname()[1]}/x/ping", retries=2
+        )
+        with_token = ATTEMPT_CONTEXT.set(("ping-7", None))
+        try:
+            results, _ = await market.collect(order, seconds=2.0)
+        finally:
+            ATTEMPT_CONTEXT.reset(with_token)
+    finally:
+        gate.close()
+    assert outcomes(results)["refused"] == (Outcome.ERROR, "connect failed")
+    *refused, last = market.attempts
+    assert [(a.outcome, a.error, a.ping_id) for a in refused] == [
+        ("retry", "connect failed: try 1 of 3, sent again", "ping-7"),
+        ("retry", "connect failed: try 2 of 3, sent again", "ping-7"),
+    ]
+    assert (last.outcome, last.error.split(":")[0], last.ping_id) == ("error", "connect", "ping-7")
 
 
 async def test_ping_retries_end_at_the_deadline(market: Market):

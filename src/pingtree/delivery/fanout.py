@@ -21,12 +21,9 @@ deadline is only the safety net.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import datetime as dt
 import logging
-import math
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -42,6 +39,7 @@ from pingtree.delivery.client import BuyerClient, RawResponse, SendError, send
 from pingtree.delivery.compiled import CompiledDelivery, CompiledLimits, CompiledStep
 from pingtree.delivery.errors import AnswerError, AnswerErrorCode, RenderError
 from pingtree.delivery.guard import Admission, OrderGuard
+from pingtree.delivery.latency import LatencyWindow
 from pingtree.delivery.ping_outcomes import (
     MAX_REASON_CHARS,
     SEND_REASONS,
@@ -49,6 +47,7 @@ from pingtree.delivery.ping_outcomes import (
     error_result,
     judge,
     record_ping,
+    record_refused_try,
 )
 from pingtree.delivery.read import MAX_ANSWER_BYTES, BuyerAnswer, read_answer
 from pingtree.delivery.render import OutboundRequest, render
@@ -60,10 +59,6 @@ __all__ = ["HttpBids"]
 
 logger = logging.getLogger(__name__)
 
-#: latencies kept per order for its p90
-_WINDOW = 50
-#: below this many samples the p90 is not trusted (a new buyer is always asked)
-_MIN_SAMPLES = 10
 #: a buyer skipped for its p90 is still asked once in this many pings, so a buyer that got
 #: faster is noticed (a skipped buyer teaches us nothing)
 _PROBE_EVERY = 20
@@ -97,7 +92,7 @@ class HttpBids:
         self._resolve_secret = resolve_secret
         self._log = log
         self._reserve_ms = reserve_ms
-        self._latency: dict[str, _Latency] = {}
+        self._latency: dict[str, LatencyWindow] = {}
         self._guards: dict[str, OrderGuard] = {}
         self._background: set[asyncio.Task[BidResult]] = set()
 
@@ -251,6 +246,8 @@ class HttpBids:
         raw: RawResponse | None = None
         answer: BuyerAnswer | None = None
         error = ""
+        #: when the last try left: each refused try has its own line in the log
+        tries = _Tries(started)
 
         def resolve(name: str) -> str:
             try:
@@ -268,8 +265,15 @@ class HttpBids:
 
         try:
             request = render(step, values, resolve_secret=resolve)
+
+            def refused(try_started: float, tries: int) -> None:
+                if self._log is not None:
+                    record_refused_try(
+                        self._log, order, try_started, request, secrets, tries, step.retries
+                    )
+
             # the request's own timeout starts when it leaves, as a single try's did
-            raw = await self._send(step, request, time.monotonic() + timeout)
+            raw = await self._send(step, request, time.monotonic() + timeout, tries, refused)
             answer = read_answer(
                 step, raw.status, raw.headers, raw.body, max_bid=order.pricing.max_bid
             )
@@ -312,19 +316,37 @@ class HttpBids:
             self._learn(order.id, result.latency_ms or 0)
         if self._log is not None:
             record_ping(
-                self._log, order, started, request, raw, answer, result, error, secrets, fan.closed
+                self._log,
+                order,
+                tries.started,
+                request,
+                raw,
+                answer,
+                result,
+                error,
+                secrets,
+                fan.closed,
             )
         return result
 
-    async def _send(self, step: CompiledStep, request: OutboundRequest, ends: float) -> RawResponse:
+    async def _send(
+        self,
+        step: CompiledStep,
+        request: OutboundRequest,
+        ends: float,
+        started: _Tries,
+        refused: Callable[[float, int], None],
+    ) -> RawResponse:
         """Send the ping; re-send it, up to the step's ``retries``, only when the connection
         was refused (nothing reached the buyer), and only in the time left before ``ends``
-        (a ``time.monotonic()`` instant)."""
+        (a ``time.monotonic()`` instant). ``started`` is set as each try leaves; a refused
+        try that is sent again is told to ``refused`` (when it left, its number)."""
         tries = 0
         while True:
             left = ends - time.monotonic()
             if left <= 0:
                 raise SendError("timeout", "no time left to try again", sent=False)
+            started.started = time.monotonic()
             try:
                 return await send(
                     self._client,
@@ -339,6 +361,7 @@ class HttpBids:
                 tries += 1
                 if exc.kind != "connect" or exc.sent or tries > step.retries:
                     raise
+                refused(started.started, tries)
             # a buyer restarting refuses for a moment: an instant retry would only be
             # refused again (the pause is cut short by the deadline above)
             await asyncio.sleep(min(_RETRY_PAUSE_S * tries, max(ends - time.monotonic(), 0)))
@@ -346,7 +369,7 @@ class HttpBids:
     def _learn(self, order_id: str, latency_ms: int) -> None:
         stats = self._latency.get(order_id)
         if stats is None:
-            stats = self._latency[order_id] = _Latency()
+            stats = self._latency[order_id] = LatencyWindow()
         stats.add(latency_ms)
 
     def _keep(self, task: asyncio.Task[BidResult]) -> None:
@@ -384,30 +407,12 @@ class HttpBids:
 
 
 @dataclass(slots=True)
+class _Tries:
+    #: the ``time.monotonic()`` instant the current try of a ping left
+    started: float
+
+
+@dataclass(slots=True)
 class _FanOut:
     #: the wait is over: a request ending now is late (counted as a timeout)
     closed: bool = False
-
-
-class _Latency:
-    """An order's last latencies, kept in arrival order and sorted (for the p90)."""
-
-    __slots__ = ("_arrived", "_sorted", "skips")
-
-    def __init__(self) -> None:
-        self._arrived: deque[int] = deque()
-        self._sorted: list[int] = []
-        #: pings skipped for the p90 (every ``_PROBE_EVERY``-th goes through)
-        self.skips = 0
-
-    def add(self, latency_ms: int) -> None:
-        self._arrived.append(latency_ms)
-        bisect.insort(self._sorted, latency_ms)
-        if len(self._arrived) > _WINDOW:
-            oldest = self._arrived.popleft()
-            del self._sorted[bisect.bisect_left(self._sorted, oldest)]
-
-    def p90(self) -> int | None:
-        if len(self._sorted) < _MIN_SAMPLES:
-            return None
-        return self._sorted[math.ceil(0.9 * len(self._sorted)) - 1]

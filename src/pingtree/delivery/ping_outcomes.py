@@ -24,6 +24,7 @@ __all__ = [
     "error_result",
     "judge",
     "record_ping",
+    "record_refused_try",
 ]
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,39 @@ def record_ping(
         )
     except Exception:
         logger.exception("recording a ping attempt of order %s failed", order.id)
+
+
+def record_refused_try(
+    log: AttemptLog,
+    order: Order,
+    started: float,
+    request: OutboundRequest,
+    secrets: list[str],
+    tries: int,
+    retries: int,
+) -> None:
+    """Keep a ping's try whose connection was refused and that is sent again: its own
+    line (outcome ``retry``), so the log shows one attempt per try."""
+    ping_id, lead_id = ATTEMPT_CONTEXT.get()
+    try:
+        log.record(
+            exchange_attempt(
+                "ping",
+                order.id,
+                order.buyer_id,
+                started=started,
+                outcome="retry",
+                error=f"{SEND_REASONS['connect']}: try {tries} of {retries + 1}, sent again",
+                request=request,
+                raw=None,
+                parsed={},
+                secrets=secrets,
+                ping_id=ping_id,
+                lead_id=lead_id,
+            )
+        )
+    except Exception:
+        logger.exception("recording a ping try of order %s failed", order.id)
 
 
 def judge(order: Order, answer: BuyerAnswer, latency_ms: int) -> BidResult:
