@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -129,6 +130,79 @@ def test_an_operator_tests_a_buyer_from_the_command_line(tmp_path: Path) -> None
     assert post["parsed"]["accepted"] is True
     unknown = _run(env, "test-buyer", "nope")
     assert (unknown.returncode, unknown.stderr.strip()) == (1, "no order 'nope'")
+
+
+def test_test_buyer_runs_the_delivery_chain_and_fails_with_a_step(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    endpoints: dict[str, dict[str, Any]] = {
+        "rich": {"bid": {"kind": "fixed", "amount": "35.00"}},
+        "crm": {"check_token": False},
+        "refuses": {"check_token": False, "post_accept_rate": 0},
+    }
+    with running_buyers(endpoints) as mock:
+
+        def chained(order_id: str, *steps: tuple[str, str]) -> dict[str, Any]:
+            accepted = {"accepted": {"json": "$.status", "equals": ["success"]}}
+            chain = [
+                {
+                    "name": name,
+                    "url": mock.post_url(endpoint),
+                    "body": {"fields": [{"from": "token", "to": "ref"}]},
+                    "response": accepted,
+                }
+                for name, endpoint in steps
+            ]
+            return order(
+                order_id,
+                None,
+                pricing={"type": "bid"},
+                delivery={
+                    "ping": {
+                        "url": mock.ping_url("rich"),
+                        "body": {"fields": [{"from": "zip", "to": "zip"}]},
+                        "response": {
+                            **accepted,
+                            "bid": {"json": "$.price"},
+                            "token": {"json": "$.ping_id"},
+                        },
+                    },
+                    "post": {
+                        "same_as": "ping",
+                        "url": mock.post_url("rich"),
+                        "body": {"fields": [{"from": "token", "to": "ping_id"}]},
+                        "response": accepted,
+                        "test_marker": {"header": "X-Test-Lead", "value": "1"},
+                    },
+                    "chain": chain,
+                },
+            )
+
+        config = tmp_path / "market.yaml"
+        good = chained("good", ("crm", "crm"))
+        bad = chained("bad", ("crm", "crm"), ("mail", "refuses"))
+        config.write_text(yaml.safe_dump(marketplace([buyer("rich", good, bad)])))
+        assert _run(env, "apply", str(config)).returncode == 0
+        passed = _run(env, "test-buyer", "good", "--post")
+        failed = _run(env, "test-buyer", "bad", "--post")
+        crm_requests = mock.requests_to("crm", "post")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    ping, _post, crm = yaml.safe_load(passed.stdout)
+    assert (crm["step"], crm["ok"], crm["parsed"]["accepted"]) == ("chain.crm", True, True)
+    # after the test post, marked as a test as the post is, with the ping's token
+    assert crm["request"]["headers"]["X-Test-Lead"] == "1"
+    assert crm["request"]["body"] == f'{{"ref":"{ping["parsed"]["token"]}"}}'
+    assert len(crm_requests) == 2
+    assert all(r.headers.get("X-Test-Lead") == "1" for r in crm_requests)
+    # a chain step that fails: the exit status says so, and the steps are all shown
+    assert failed.returncode == 1, failed.stdout
+    steps = yaml.safe_load(failed.stdout)
+    assert [(s["step"], s["ok"]) for s in steps] == [
+        ("ping", True),
+        ("post", True),
+        ("chain.crm", True),
+        ("chain.mail", False),
+    ]
+    assert steps[3]["parsed"]["accepted"] is False
 
 
 def test_secrets_are_set_from_stdin_and_listed_without_values(tmp_path: Path) -> None:

@@ -19,7 +19,11 @@ from pingtree.mockbuyer import EndpointConfig, MockBuyer
 LOOPBACK = ("127.0.0.1",)
 
 
-def _config(buyer: MockBuyer, marker: dict[str, object] | None = None) -> CompiledConfig:
+def _config(
+    buyer: MockBuyer,
+    marker: dict[str, object] | None = None,
+    chain: list[dict[str, object]] | None = None,
+) -> CompiledConfig:
     return compile_config(
         parse_config(
             {
@@ -75,6 +79,7 @@ def _config(buyer: MockBuyer, marker: dict[str, object] | None = None) -> Compil
                                         },
                                         "test_marker": marker,
                                     },
+                                    "chain": chain or [],
                                 },
                             },
                             {
@@ -93,7 +98,13 @@ def _config(buyer: MockBuyer, marker: dict[str, object] | None = None) -> Compil
 @pytest.fixture
 async def buyer() -> AsyncIterator[MockBuyer]:
     async with MockBuyer(
-        {"shield": EndpointConfig(), "never": EndpointConfig(ping_accept_rate=0)}
+        {
+            "shield": EndpointConfig(),
+            "never": EndpointConfig(ping_accept_rate=0),
+            # the chain's endpoints: a CRM, a mailer and an alert hook; "refuses" says no
+            **{name: EndpointConfig(check_token=False) for name in ("crm", "mailer", "alerts")},
+            "refuses": EndpointConfig(check_token=False, post_accept_rate=0),
+        }
     ) as running:
         yield running
 
@@ -209,3 +220,92 @@ async def test_a_test_post_carries_the_steps_test_marker(
         assert sent.headers.get(header[0]) == header[1]
     if body_has is not None:
         assert body_has in sent.body.decode()
+
+
+def _step(buyer: MockBuyer, name: str, endpoint: str, **more: object) -> dict[str, object]:
+    """A chain step posting the phone and the buyer's token to ``endpoint``."""
+    return {
+        "name": name,
+        "url": buyer.post_url(endpoint),
+        "body": {"fields": [{"from": "token", "to": "ref"}, {"from": "phone", "to": "phone"}]},
+        "response": {"accepted": {"json": "$.status", "equals": ["success"]}},
+        **more,
+    }
+
+
+async def test_a_test_post_runs_the_chain_marked_as_a_test(
+    buyer: MockBuyer, client: BuyerClient
+) -> None:
+    chain = [
+        _step(buyer, "crm", "crm"),  # no marker of its own: the post's header
+        _step(
+            buyer,
+            "mail",
+            "mailer",
+            continue_on_success=False,
+            test_marker={"field": "test", "value": True},
+        ),
+        _step(buyer, "alert", "alerts"),  # a fallback: the mail's success ends the chain
+    ]
+    config = _config(buyer, {"header": "X-Test-Lead", "value": "1"}, chain)
+    exchanges = await try_buyer(config, "live", {}, client=client, resolve_secret=str, post=True)
+    assert [(e["step"], e["ok"], e["skipped"]) for e in exchanges] == [
+        ("ping", True, ""),
+        ("post", True, ""),
+        ("chain.crm", True, ""),
+        ("chain.mail", True, ""),
+        ("chain.alert", True, "the chain ended with chain.mail's success"),
+    ]
+    token = exchanges[0]["parsed"]["token"]
+    (crm,) = buyer.requests_to("crm", "post")
+    assert crm.headers.get("X-Test-Lead") == "1"
+    assert crm.body == f'{{"ref":"{token}","phone":"3055550100"}}'.encode()
+    (mail,) = buyer.requests_to("mailer", "post")
+    assert mail.body == f'{{"ref":"{token}","phone":"3055550100","test":true}}'.encode()
+    assert "X-Test-Lead" not in mail.headers  # its own marker, not the post's
+    assert buyer.requests_to("alerts") == []
+    assert exchanges[3]["request"]["body"] == mail.body.decode()
+
+
+async def test_a_failed_chain_step_fails_the_test_and_the_chain_goes_on(
+    buyer: MockBuyer, client: BuyerClient
+) -> None:
+    chain = [
+        _step(buyer, "crm", "refuses", continue_on_success=False),
+        _step(buyer, "mail", "mailer"),
+    ]
+    config = _config(buyer, {"header": "X-Test-Lead", "value": "1"}, chain)
+    exchanges = await try_buyer(config, "live", {}, client=client, resolve_secret=str, post=True)
+    crm, mail = exchanges[2:]
+    assert (crm["ok"], crm["parsed"]["accepted"], crm["response"]["status"]) == (False, False, 200)
+    assert (mail["ok"], mail["skipped"]) == (True, "")  # a failure never ends the chain
+    assert len(buyer.requests_to("mailer", "post")) == 1
+
+
+async def test_no_chain_step_follows_a_post_that_was_not_accepted(
+    buyer: MockBuyer, client: BuyerClient
+) -> None:
+    config = _config(buyer, None, [_step(buyer, "crm", "crm")])
+    refusing = config.deliveries["live"]
+    url = TextTemplate((buyer.post_url("refuses"),))
+    config = dataclasses.replace(
+        config,
+        deliveries={
+            "live": dataclasses.replace(refusing, post=dataclasses.replace(refusing.post, url=url))
+        },
+    )
+    _, post, crm = await try_buyer(config, "live", {}, client=client, resolve_secret=str, post=True)
+    assert post["ok"] is False
+    assert (crm["step"], crm["ok"], crm["error"]) == (
+        "chain.crm",
+        False,
+        "not sent: the post was not accepted",
+    )
+    assert buyer.requests_to("crm") == []
+
+
+async def test_a_ping_only_test_sends_no_chain_step(buyer: MockBuyer, client: BuyerClient) -> None:
+    config = _config(buyer, None, [_step(buyer, "crm", "crm")])
+    (ping,) = await try_buyer(config, "live", {}, client=client, resolve_secret=str)
+    assert ping["ok"]
+    assert buyer.requests_to("crm") == []

@@ -5,6 +5,13 @@ operator checks an integration before it goes live.
 Honest by default: a test never posts a fake lead unless asked, never after a ping that
 was not accepted, always with the ping's token, and marked as a test by the step's
 ``test_marker`` when it has one (a buyer once booked a fake lead as a real sale).
+
+After an accepted test post, the delivery chain's steps (``delivery.chain``) run as they
+would after a sale: in order, with the ping's token, a success of a step with
+``continue_on_success: false`` ending the chain (the steps after it are shown as skipped),
+a failure never ending it. Each is marked as a test by its own ``test_marker``, else by
+the post's marker when that is a header (a header fits any request; a body field may
+not).
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ class Exchange:
     """One step's request, response and reading."""
 
     step: str
+    #: why the step was not sent although nothing failed (a chain ended by a success)
+    skipped: str = ""
     method: str = ""
     url: str = ""
     request_headers: Mapping[str, str] = field(default_factory=dict)
@@ -50,13 +59,16 @@ class Exchange:
 
     @property
     def ok(self) -> bool:
-        """The step was sent, answered readably and accepted."""
+        """The step was sent, answered readably and accepted; or skipped by design."""
+        if self.skipped:
+            return True
         return not self.error and self.parsed is not None and bool(self.parsed["accepted"])
 
     def to_json(self) -> dict[str, Any]:
         return {
             "step": self.step,
             "ok": self.ok,
+            "skipped": self.skipped,
             "request": {
                 "method": self.method,
                 "url": self.url,
@@ -129,7 +141,9 @@ async def probe_buyer(
     """The ping (with the lead's non-PII fields only); with ``post``, then the post (the
     full lead and the token the ping answer carried), only when the ping was accepted
     (else a post exchange saying why it was not sent). Each request carries its step's
-    test marker. Never raises for a buyer's failure: it is shown."""
+    test marker. After an accepted post, the delivery chain's steps, named
+    ``chain.<name>`` (not sent when the post was not accepted). Never raises for a buyer's
+    failure: it is shown."""
     exchanges = []
     token: str | None = None
     if delivery.ping is not None:
@@ -142,10 +156,51 @@ async def probe_buyer(
             return exchanges
         token = (ping.parsed or {}).get("token")
     if post:
-        exchanges.append(
-            await _exchange("post", client, delivery.post, lead, token, resolve_secret, max_bid)
+        posted = await _exchange(
+            "post", client, delivery.post, lead, token, resolve_secret, max_bid
         )
+        exchanges.append(posted)
+        exchanges += await _chain(client, delivery, lead, token, resolve_secret, posted.ok)
     return exchanges
+
+
+async def _chain(
+    client: BuyerClient,
+    delivery: CompiledDelivery,
+    lead: Mapping[str, LeadValue],
+    token: str | None,
+    resolve_secret: Callable[[str], str],
+    sold: bool,
+) -> list[Exchange]:
+    """The chain's steps after a test post, as :mod:`pingtree.flows.chain` runs them."""
+    exchanges: list[Exchange] = []
+    ended_by = ""
+    for link in delivery.chain:
+        name = f"chain.{link.name}"
+        if not sold:
+            exchanges.append(Exchange(name, error="not sent: the post was not accepted"))
+            continue
+        if ended_by:
+            exchanges.append(Exchange(name, skipped=f"the chain ended with {ended_by}"))
+            continue
+        step = _with_marker_of(link.step, delivery.post)
+        exchange = await _exchange(name, client, step, lead, token, resolve_secret, None)
+        exchanges.append(exchange)
+        if exchange.ok and not link.continue_on_success:
+            ended_by = f"{name}'s success"
+    return exchanges
+
+
+def _with_marker_of(step: CompiledStep, post: CompiledStep) -> CompiledStep:
+    """A chain step marked as the post is when it has no test marker of its own: by the
+    post's header (never its body field, which the step's body may not hold)."""
+    if step.test_header is not None or step.test_field is not None:
+        return step
+    if post.test_header is None:
+        return step
+    if any(name.lower() == post.test_header[0].lower() for name, _ in step.headers):
+        return step
+    return replace(step, test_header=post.test_header)
 
 
 def _as_test(step: CompiledStep) -> CompiledStep:
