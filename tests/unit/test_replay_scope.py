@@ -7,7 +7,7 @@ import copy
 from typing import Any
 
 from pingtree.config.parse import parse_config
-from pingtree.flows.replay_scope import ReplayScope
+from pingtree.flows.replay_scope import Reach, ReplayScope
 from tests.api.market import AUTO_VERTICAL, buyer, campaign, order
 
 HOME = {**copy.deepcopy(AUTO_VERTICAL), "id": "home", "name": "Home"}
@@ -67,3 +67,27 @@ def test_caps_parting_on_a_buyer_dirty_its_verticals() -> None:
     assert found.clean == {"home"}
     found.parted(["both"])
     assert found.clean == set()
+
+
+def test_reach_names_the_changed_orders_and_the_campaigns_replayed_whole() -> None:
+    found = scope(market(auto_price="25.00"))
+    assert found.reach("acme_auto", "auto") is Reach.ORDERS
+    assert found.orders_changed("auto") == {"cars_auto"}
+    assert found.reach("acme_home", "home") is Reach.CLEAN
+    draft = market()
+    draft["suppliers"][0]["campaigns"][1]["max_sells"] = 2
+    found = scope(draft)
+    assert found.reach("acme_home", "home") is Reach.FULL
+    assert found.reach("acme_auto", "auto") is Reach.CLEAN
+
+
+def test_a_changed_buyer_and_parted_caps_change_all_its_orders() -> None:
+    draft = market()
+    draft["buyers"][2]["budget"] = [{"kind": "count", "window": "day", "limit": 5}]
+    found = scope(draft)
+    assert found.orders_changed("auto") == {"both_auto"}
+    assert found.orders_changed("home") == {"both_home"}
+    found = scope(market())
+    found.parted(["houses"])
+    assert found.reach("acme_home", "home") is Reach.ORDERS
+    assert found.orders_changed("home") == {"houses_home"}

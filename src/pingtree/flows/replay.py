@@ -28,7 +28,7 @@ from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.domain.caps import charges_for
 from pingtree.domain.eligibility import LeadContext, legs_offered
 from pingtree.domain.fields import FieldValueError, values_from_json
-from pingtree.domain.model import LeadValue, Order
+from pingtree.domain.model import Campaign, LeadValue, Order
 from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.domain.trace import Candidate
 from pingtree.flows.auction import AuctionResult, run_auction
@@ -42,8 +42,10 @@ __all__ = [
     "CapSimulation",
     "Replayed",
     "StoredBids",
+    "replay_lead",
     "replay_ping",
     "replay_the_same",
+    "stored_answer",
 ]
 
 #: the reason of a bid order the stored ping never asked: its answer is unknown
@@ -90,30 +92,37 @@ class StoredBids:
         return [self._answer(order) for order in orders]
 
     def _answer(self, order: Order) -> BidResult:
-        line = self._lines.get(order.id)
-        # a fixed price line without a latency was priced by configuration, never asked
-        never_asked = line is not None and line.outcome is Outcome.FIXED and line.latency_ms is None
-        if line is None or line.outcome not in _ASKED or never_asked:
+        answer = stored_answer(self._lines.get(order.id), order)
+        if answer.reason == UNKNOWN:
             self.unknown.append(order.id)
-            return BidResult(order.id, Outcome.NO_BID, reason=UNKNOWN)
-        latency = line.latency_ms
-        if line.outcome not in _PRICES_KEPT or line.price is None:
-            return BidResult(order.id, line.outcome, reason=line.reason, latency_ms=latency)
-        # the buyer's own price, judged again by this configuration's floor and max_bid
-        price, pricing = line.price, order.pricing
-        if pricing.max_bid is not None and price > pricing.max_bid:
-            why = f"price {price} above max_bid {pricing.max_bid}"
-            return BidResult(order.id, Outcome.ABOVE_MAX_BID, reason=why, latency_ms=latency)
-        if pricing.below_floor(price):
-            said = "not over" if pricing.floor_strict else "below"
-            return BidResult(
-                order.id,
-                Outcome.BELOW_FLOOR,
-                price=price,
-                reason=f"{said} floor {pricing.floor}",
-                latency_ms=latency,
-            )
-        return BidResult(order.id, Outcome.BID, price=price, latency_ms=latency)
+        return answer
+
+
+def stored_answer(line: Candidate | None, order: Order) -> BidResult:
+    """What ``order``'s buyer answered, by the stored ping's ``line`` of it, judged again
+    by ``order``'s floor and ``max_bid``; :data:`UNKNOWN` when it was never asked."""
+    # a fixed price line without a latency was priced by configuration, never asked
+    never_asked = line is not None and line.outcome is Outcome.FIXED and line.latency_ms is None
+    if line is None or line.outcome not in _ASKED or never_asked:
+        return BidResult(order.id, Outcome.NO_BID, reason=UNKNOWN)
+    latency = line.latency_ms
+    if line.outcome not in _PRICES_KEPT or line.price is None:
+        return BidResult(order.id, line.outcome, reason=line.reason, latency_ms=latency)
+    # the buyer's own price, judged again by this configuration's floor and max_bid
+    price, pricing = line.price, order.pricing
+    if pricing.max_bid is not None and price > pricing.max_bid:
+        why = f"price {price} above max_bid {pricing.max_bid}"
+        return BidResult(order.id, Outcome.ABOVE_MAX_BID, reason=why, latency_ms=latency)
+    if pricing.below_floor(price):
+        said = "not over" if pricing.floor_strict else "below"
+        return BidResult(
+            order.id,
+            Outcome.BELOW_FLOOR,
+            price=price,
+            reason=f"{said} floor {pricing.floor}",
+            latency_ms=latency,
+        )
+    return BidResult(order.id, Outcome.BID, price=price, latency_ms=latency)
 
 
 class CapSimulation:
@@ -186,10 +195,42 @@ async def replay_ping(
     ping: StoredPing,
     caps: CapSimulation,
     parsed: dict[str, dict[str, LeadValue] | None] | None = None,
+    *,
+    record: bool = True,
 ) -> Replayed:
     """``ping``'s auction re-run on ``snapshot`` with its stored answers. ``parsed`` holds
     the ping's fields as read by a vertical, by its id: filled here, and passed again by
-    the caller for another configuration whose vertical is the same (read once)."""
+    the caller for another configuration whose vertical is the same (read once).
+    ``record=False`` leaves its sale out of ``caps`` (the caller counts it)."""
+    found = replay_lead(snapshot, ping, parsed)
+    if isinstance(found, Replayed):
+        return found
+    campaign, lead = found
+    lines = {row[0]: Candidate.from_json(row) for row in ping.auction.get("candidates", [])}
+    bids = StoredBids(lines)
+    result = await run_auction(
+        snapshot,
+        campaign,
+        lead,
+        seed=ping.id,
+        cap_check=lambda order: caps.check(order, ping.created_at),
+        bids=bids,
+        deadline=time.monotonic() + _NO_WAIT_S,
+        walk_depth=None,
+    )
+    if record and result.decision.accepted and ping.posted:
+        caps.sold(result, ping.created_at)
+    reasons = tuple(str(r) for r in result.decision.reasons)
+    return Replayed(ping.id, campaign.id, ping.created_at, result, reasons, tuple(bids.unknown))
+
+
+def replay_lead(
+    snapshot: Snapshot,
+    ping: StoredPing,
+    parsed: dict[str, dict[str, LeadValue] | None] | None = None,
+) -> tuple[Campaign, LeadContext] | Replayed:
+    """``ping``'s campaign and lead as ``snapshot`` reads them, or its replay when it is
+    refused before any buyer is considered (``parsed`` as :func:`replay_ping`'s)."""
     campaign = snapshot.config.campaigns.get(ping.campaign_id)
     vertical = snapshot.config.verticals.get(campaign.vertical_id) if campaign else None
     if campaign is None or vertical is None:
@@ -218,22 +259,7 @@ async def replay_ping(
         qualify_all=campaign.ping_options.qualify_all_criteria,
         legs=legs_offered(campaign.max_sells),
     )
-    lines = {row[0]: Candidate.from_json(row) for row in ping.auction.get("candidates", [])}
-    bids = StoredBids(lines)
-    result = await run_auction(
-        snapshot,
-        campaign,
-        lead,
-        seed=ping.id,
-        cap_check=lambda order: caps.check(order, ping.created_at),
-        bids=bids,
-        deadline=time.monotonic() + _NO_WAIT_S,
-        walk_depth=None,
-    )
-    if result.decision.accepted and ping.posted:
-        caps.sold(result, ping.created_at)
-    reasons = tuple(str(r) for r in result.decision.reasons)
-    return Replayed(ping.id, campaign.id, ping.created_at, result, reasons, tuple(bids.unknown))
+    return campaign, lead
 
 
 def replay_the_same(replayed: Replayed, ping: StoredPing, caps: CapSimulation) -> Replayed:

@@ -1,29 +1,45 @@
-"""Which stored pings a draft cannot replay differently (``flows.whatif``).
+"""What a draft cannot change in a replay (``flows.whatif``), compared on the
+configuration documents (the compiled filters are functions, which compare by identity).
 
 A ping's auction reads its campaign (and supplier), its vertical, the vertical's orders
-and their buyers, and the cap room its buyers' sales left. When the draft leaves all of
-those alone, the draft's replay of the ping is the replay on the configuration in force,
-and is not run twice. Compared on the configuration documents (the compiled filters are
-functions, which compare by identity).
+and their buyers, and the cap room its buyers' sales left. The scope sorts every
+campaign's pings into three:
 
-A vertical stays *clean* until the two replays' caps part: a ping that changed hands
-sold to other buyers on each side, so every vertical those buyers buy in is replayed on
-both sides from then on (a buyer's budget spans its verticals).
+- *clean*: nothing of that changed; the draft's replay is the one on the configuration in
+  force, and is not run twice;
+- *orders*: only some of the vertical's orders changed (changed, added or removed, or
+  their buyer changed): the ping is replayed on the draft only when one of those orders
+  could quote for it on either side (``flows.replay_skip``);
+- *full*: its campaign, supplier or vertical changed: always replayed.
+
+Caps part the two sides: a ping that changed hands sold to other buyers on each side, so
+every order of those buyers counts as changed from then on (a buyer's budget spans its
+verticals). The same comparison, made between the configuration a stored ping ran on and
+the one in force, says whether the stored auction is the replay's (``stored_outcome``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from pingtree.config.schema import ConfigDocument, canonical
 
-__all__ = ["ReplayScope"]
+__all__ = ["Reach", "ReplayScope"]
 
 #: an entity's canonical form and the verticals it bears on, by kind then id
 _Index = dict[str, dict[str, tuple[Any, frozenset[str]]]]
+
+
+class Reach(StrEnum):
+    """How far a draft reaches into one campaign's pings (see the module)."""
+
+    CLEAN = "clean"
+    ORDERS = "orders"
+    FULL = "full"
 
 
 @dataclass
@@ -32,12 +48,21 @@ class ReplayScope:
     clean: set[str]
     #: every vertical a buyer buys in, in either document
     buyer_verticals: Mapping[str, frozenset[str]]
+    #: verticals changed themselves: every ping of them is replayed
+    full_verticals: frozenset[str] = frozenset()
+    #: campaigns changed (or their supplier): every ping of them is replayed
+    full_campaigns: frozenset[str] = frozenset()
+    #: the orders that changed, by vertical (an order moved between verticals is in both)
+    changed_orders: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: every order of a buyer, in either document, with its verticals
+    buyer_orders: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, stored: ConfigDocument, draft: ConfigDocument) -> ReplayScope:
         old, new = _index(stored), _index(draft)
         every: set[str] = set()
         touched: set[str] = set()
+        changed: dict[str, set[str]] = {kind: set() for kind in old}
         for kind in old:
             for key in old[kind].keys() | new[kind].keys():
                 a, b = old[kind].get(key), new[kind].get(key)
@@ -46,17 +71,58 @@ class ReplayScope:
                         every |= side[1]
                 if (a[0] if a else None) != (b[0] if b else None):
                     touched |= (a[1] if a else frozenset()) | (b[1] if b else frozenset())
+                    changed[kind].add(key)
         buyers: defaultdict[str, frozenset[str]] = defaultdict(frozenset)
+        orders_of: defaultdict[str, set[tuple[str, str]]] = defaultdict(set)
         for index in (old, new):
             for buyer_id, (_, verticals) in index["buyers"].items():
                 buyers[buyer_id] |= verticals
-        return cls(every - touched, dict(buyers))
+            for order_id, ((buyer_id, _), verticals) in index["orders"].items():
+                orders_of[buyer_id] |= {(vertical, order_id) for vertical in verticals}
+        campaigns = set(changed["campaigns"])
+        for index in (old, new):
+            for campaign_id, ((supplier_id, _), _) in index["campaigns"].items():
+                if supplier_id in changed["suppliers"]:
+                    campaigns.add(campaign_id)
+        scope = cls(
+            every - touched,
+            dict(buyers),
+            frozenset(changed["verticals"]),
+            frozenset(campaigns),
+            buyer_orders={b: frozenset(o) for b, o in orders_of.items()},
+        )
+        for index in (old, new):
+            for order_id, (_, verticals) in index["orders"].items():
+                if order_id in changed["orders"]:
+                    for vertical in verticals:
+                        scope.changed_orders[vertical].add(order_id)
+        scope._add_buyers(changed["buyers"])
+        return scope
+
+    def reach(self, campaign_id: str, vertical_id: str) -> Reach:
+        """How far the draft reaches into this campaign's pings."""
+        if vertical_id in self.full_verticals or campaign_id in self.full_campaigns:
+            return Reach.FULL
+        if vertical_id in self.clean:
+            return Reach.CLEAN
+        return Reach.ORDERS
+
+    def orders_changed(self, vertical_id: str) -> set[str]:
+        """The orders of ``vertical_id`` the draft changed (or whose buyers' caps parted)."""
+        return self.changed_orders.get(vertical_id, set())
 
     def parted(self, buyer_ids: Iterable[str]) -> None:
         """These buyers' sales differ between the two replays: their verticals are no
-        longer clean."""
+        longer clean, and their orders count as changed."""
+        buyer_ids = list(buyer_ids)
         for buyer_id in buyer_ids:
             self.clean -= self.buyer_verticals.get(buyer_id, frozenset())
+        self._add_buyers(buyer_ids)
+
+    def _add_buyers(self, buyer_ids: Iterable[str]) -> None:
+        for buyer_id in buyer_ids:
+            for vertical, order_id in self.buyer_orders.get(buyer_id, frozenset()):
+                self.changed_orders[vertical].add(order_id)
 
 
 def _index(doc: ConfigDocument) -> _Index:
