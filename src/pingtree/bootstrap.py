@@ -34,7 +34,9 @@ from pingtree.store.config_notices import ConfigNotices, no_one_to_tell
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate
 from pingtree.store.periodic import Periodic
+from pingtree.store.ping_repeats import create_ping_repeats
 from pingtree.store.ping_writer import PingWriter
+from pingtree.store.rate_limits import create_rate_limits
 from pingtree.store.return_rates import ReturnStanding
 from pingtree.store.secrets import ApiKeyRepository, PiiVault, load_server_key
 from pingtree.store.snapshot import SnapshotHolder
@@ -73,6 +75,8 @@ class Runtime:
         if self.postbacks is not None:
             await self.postbacks.stop()
         await self.outbox.stop()
+        await self.ports.rate_limits.stop()
+        await self.ports.ping_repeats.stop()
         await self.ports.pings.stop()
         if self.ports.notices is not None:
             await self.ports.notices.stop()
@@ -166,6 +170,8 @@ async def start_runtime(
         postbacks=postbacks,
         announce_config=notices.announce if notices is not None else no_one_to_tell,
         notices=NoticeSender(client, metered),
+        rate_limits=create_rate_limits(redis),
+        ping_repeats=create_ping_repeats(redis),
     )
     ports.pings.start()
     outbox.start(ports)

@@ -86,6 +86,7 @@ def inbound_problem(
     it: JSON ``{status: error, detail: …}`` as the envelope's, or XML ``<error>``s."""
     problem = renamed(problem, profile, dict(sent_as))
     headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else {}
+    headers.update(problem.headers)  # a 429's Retry-After
     if problem.status == 503:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     status = profile.status_word("error")

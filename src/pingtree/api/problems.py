@@ -11,7 +11,7 @@ anything was acknowledged, never a 500 (DESIGN §9 "back-pressure, never silent 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -40,16 +40,26 @@ RETRY_AFTER_SECONDS = 1
 
 
 class Problem(Exception):
-    """An HTTP 4xx to answer: a message, or a list of field errors."""
+    """An HTTP 4xx to answer: a message, or a list of field errors; ``headers`` to send
+    with it (``Retry-After``), ``extra`` to add to its ``detail`` (what limit refused)."""
 
     def __init__(
-        self, status: int, message: str = "", type_: str = "", errors: Sequence[dict[str, Any]] = ()
+        self,
+        status: int,
+        message: str = "",
+        type_: str = "",
+        errors: Sequence[dict[str, Any]] = (),
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message or f"{len(errors)} error(s)")
         self.status = status
         self.message = message
         self.type = type_
         self.errors = list(errors)
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
 
     @classmethod
     def from_errors(
@@ -68,6 +78,7 @@ class Problem(Exception):
         detail: dict[str, Any] = {"msg": self.message}
         if self.type:
             detail["type"] = self.type
+        detail.update(self.extra)
         return {"detail": detail}
 
 
@@ -100,7 +111,8 @@ def refuse_nul(request: Request) -> None:
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        headers.update(exc.headers)
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     async def on_input(_request: Request, exc: Exception) -> JSONResponse:

@@ -27,6 +27,7 @@ from pingtree.api.seller_docs import (
     main_error_responses,
     request_examples,
 )
+from pingtree.api.seller_limits import seller_admitted
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.direct_post import handle_direct_post
 from pingtree.flows.errors import InputError, NotFound
@@ -132,7 +133,7 @@ def seller_router(
         the body read by ``read``, the key's campaign required to be ``campaign`` if set."""
         started = time.perf_counter()
         try:
-            campaign_id, answer = await answer_of(request, flow, read, campaign)
+            campaign_id, answer = await answer_of(request, flow, endpoint, read, campaign)
         except Exception as error:
             metrics.seller_refusal(endpoint, *refusal(error), time.perf_counter() - started)
             raise
@@ -140,7 +141,7 @@ def seller_router(
         return answer
 
     async def answer_of(
-        request: Request, flow: Flow, read: Reader, campaign: str | None
+        request: Request, flow: Flow, call: str, read: Reader, campaign: str | None
     ) -> tuple[str, dict[str, Any]]:
         _refuse_when_behind(writers)  # before any work: nothing is acknowledged
         body = await read(request)
@@ -149,18 +150,17 @@ def seller_router(
             raise Problem(403, "the campaign of this key is not configured", "forbidden")
         if campaign is not None and caller.campaign_id != campaign:
             raise Problem(403, f"this key is not a key of campaign {campaign}", "forbidden")
-        return str(caller.campaign_id), await flow(
-            ports,
-            SellerRequest(
-                campaign_id=str(caller.campaign_id),
-                fields=body.fields,
-                test=body.test,
-                ping_id=body.ping_id,
-                idempotency_key=_idempotency_key(request),
-                tmax_ms=body.tmax_ms,
-                meta=body.meta,
-            ),
+        seller_request = SellerRequest(
+            campaign_id=str(caller.campaign_id),
+            fields=body.fields,
+            test=body.test,
+            ping_id=body.ping_id,
+            idempotency_key=_idempotency_key(request),
+            tmax_ms=body.tmax_ms,
+            meta=body.meta,
         )
+        async with seller_admitted(ports, seller_request.campaign_id, caller.key_id, call):
+            return seller_request.campaign_id, await flow(ports, seller_request)
 
     @router.post(
         "/ping",

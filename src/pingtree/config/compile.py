@@ -18,6 +18,7 @@ from pingtree.config.dispositions import with_dispositions
 from pingtree.config.errors import ConfigError, ConfigIssue, join_path
 from pingtree.config.inbound import compile_inbound
 from pingtree.config.parse import load_yaml, parse_config
+from pingtree.config.protection import compile_ping_dedup, compile_rate_limits
 from pingtree.config.quality import compile_steps
 from pingtree.config.schema import (
     BidPricingSpec,
@@ -407,6 +408,10 @@ def _campaign(
         steps, step_issues = compile_steps(spec.steps, vertical.fields, f"{path}.steps")
         for issue in step_issues:
             issues.add(*issue)
+    rate_limits, key_rate_limits = compile_rate_limits(spec.rate_limits)
+    ping_dedup, dedup_issues = compile_ping_dedup(spec.ping_dedup, vertical, path)
+    for issue in dedup_issues:
+        issues.add(*issue)
 
     if vertical is None:
         return None
@@ -440,6 +445,9 @@ def _campaign(
         charge_back_returns=spec.charge_back_returns,
         steps=steps,
         inbound=inbound,
+        rate_limits=rate_limits,
+        key_rate_limits=key_rate_limits,
+        ping_dedup=ping_dedup,
     )
 
 

@@ -39,6 +39,7 @@ from pingtree.domain.model import (
     Leg,
     OrderStatus,
     RankBy,
+    RepeatAnswer,
     Requirement,
     ReturnRuleAction,
 )
@@ -262,6 +263,33 @@ class PingOptionsSpec(_Spec):
     qualify_all_criteria: bool = False
 
 
+#: a rate limit's number of requests: at least 1 (no limit: leave it out)
+_Limit = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class RateLimitSpec(_Spec):
+    """Requests per second, per minute, and in flight at once (``domain.rate_limits``)."""
+
+    per_second: _Limit | None = None
+    per_minute: _Limit | None = None
+    concurrent: _Limit | None = None
+
+
+class RateLimitsSpec(RateLimitSpec):
+    """A campaign's limits: all its keys together, and ``per_key`` each key on its own."""
+
+    per_key: RateLimitSpec = RateLimitSpec()
+
+
+class PingDedupSpec(_Spec):
+    """The duplicate-ping cache (``domain.ping_dedup``)."""
+
+    window_seconds: int = Field(default=300, ge=1, le=30 * 86_400)
+    on_repeat: RepeatAnswer = RepeatAnswer.FIRST_ANSWER
+    #: the ping fields that tell consumers apart; empty: the vertical's own non-PII ones
+    fields: list[Ref] = []
+
+
 #: a seller's own name for a field, a control name or an answer key (``Lead.Zip``, ``lp_key``)
 TheirName = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_REF, pattern=r"^[^\x00-\x1f\x7f]+$")
@@ -332,6 +360,10 @@ class CampaignSpec(_Spec):
     inbound: list[InboundProfileSpec] = []
     #: quality steps before the auction, in order; none given: the vertical's
     steps: list[QualityStepSpec] | None = None
+    #: 429 past these (``domain.rate_limits``)
+    rate_limits: RateLimitsSpec = RateLimitsSpec()
+    #: a repeated ping's answer (``domain.ping_dedup``); none: every ping is auctioned
+    ping_dedup: PingDedupSpec | None = None
 
 
 class ReturnRuleSpec(_Spec):

@@ -19,6 +19,7 @@ from enum import StrEnum
 from pingtree.domain.dispositions import DEFAULT_DISPOSITIONS, DispositionCode
 from pingtree.domain.inbound import InboundProfile
 from pingtree.domain.quality_steps import QualityStep
+from pingtree.domain.rate_limits import RateLimits
 
 __all__ = [
     "DEFAULT_RETURN_REASONS",
@@ -42,10 +43,12 @@ __all__ = [
     "Order",
     "OrderStatus",
     "PayoutModel",
+    "PingDedup",
     "PingOptions",
     "Pricing",
     "PricingKind",
     "RankBy",
+    "RepeatAnswer",
     "Requirement",
     "ReturnReason",
     "ReturnRule",
@@ -417,6 +420,27 @@ class PingOptions:
     qualify_all_criteria: bool = False
 
 
+class RepeatAnswer(StrEnum):
+    """What a repeated ping gets within its campaign's dedup window (``domain.ping_dedup``)."""
+
+    #: the first ping's answer again: same ping id, same bid (no buyer is asked again)
+    FIRST_ANSWER = "first_answer"
+    #: ``rejected`` with reason ``duplicate``
+    REJECT = "reject"
+
+
+@dataclass(frozen=True, slots=True)
+class PingDedup:
+    """A campaign's duplicate-ping cache: pings with one fingerprint within
+    ``window_seconds`` are one consumer's."""
+
+    window_seconds: int
+    on_repeat: RepeatAnswer = RepeatAnswer.FIRST_ANSWER
+    #: the ping fields the fingerprint reads; empty: every non-PII field of the vertical's
+    #: own (tracking fields left out)
+    fields: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Campaign:
     id: str
@@ -451,6 +475,11 @@ class Campaign:
     inbound: tuple[InboundProfile, ...] = ()
     #: quality steps before the auction, in order (its own, else its vertical's)
     steps: tuple[QualityStep, ...] = ()
+    #: limits on all the campaign's keys together, and on each key (``domain.rate_limits``)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    key_rate_limits: RateLimits = field(default_factory=RateLimits)
+    #: the duplicate-ping cache (``None``: off)
+    ping_dedup: PingDedup | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,9 @@ from pingtree.domain.throttle import SignInPolicy
 from pingtree.store.cap_room import CapRoom
 from pingtree.store.caps import CapLedger
 from pingtree.store.config_notices import no_one_to_tell
+from pingtree.store.ping_repeats import LocalPingRepeats, PingRepeats
 from pingtree.store.ping_writer import PingWriter
+from pingtree.store.rate_limits import LocalRateLimits, RateLimitCounters
 from pingtree.store.secrets import PiiVault
 from pingtree.store.snapshot import SnapshotHolder
 from pingtree.store.transactions import Transactions
@@ -169,3 +171,7 @@ class Ports:
     announce_config: Callable[[], Awaitable[None]] = no_one_to_tell
     #: sends live bid orders' win and loss notices off the ping's path (``None``: none sent)
     notices: NoticeSender | None = None
+    #: the sellers' rate limit counters (``store.rate_limits``): in Redis when configured
+    rate_limits: RateLimitCounters = field(default_factory=LocalRateLimits)
+    #: the duplicate-ping cache (``store.ping_repeats``): in Redis when configured
+    ping_repeats: PingRepeats = field(default_factory=LocalPingRepeats)
