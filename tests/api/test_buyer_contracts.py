@@ -4,6 +4,7 @@ HTTP API against mock buyers on loopback (issue 16)."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -182,3 +183,49 @@ def test_the_log_says_retry_only_for_a_post_that_is_retried(
     answer = market.sell()
     assert answer["status"] == "sold"
     assert post_attempts(market, answer["lead_id"], "busy_fixed", len(logged)) == logged
+
+
+def test_a_retried_ping_is_logged_a_line_per_try(market: Market, mock: MockBuyer) -> None:
+    """A bid order whose endpoint refuses connections (retries: 2): three tries, three
+    lines in the stored delivery log, the two re-sent ones saying so."""
+    gate = socket.socket()
+    gate.bind(("127.0.0.1", 0))  # bound, never listening: each connection is refused
+    try:
+        refused = order(
+            "restarting_live",
+            None,
+            pricing={"type": "bid"},
+            delivery={
+                "ping": {
+                    "url": f"http://127.0.0.1:{gate.getsockname()[1]}/ping",
+                    "timeout_ms": 500,
+                    "retries": 2,
+                    "body": {"fields": [{"from": "zip", "to": "zip"}]},
+                    "response": {"bid": {"json": "$.price"}},
+                },
+                "post": {"same_as": "ping"},
+            },
+        )
+        market.apply(
+            marketplace([buyer("cheap", order("cheap_all", "18.00")), buyer("restarting", refused)])
+        )
+        pinged = market.ping()
+    finally:
+        gate.close()
+    assert pinged["status"] == "accepted", pinged
+    give_up = time.monotonic() + 10
+    while True:
+        tries = [
+            (a["outcome"], a["error"].split(",")[0])
+            for a in market.ping_trace(pinged["ping_id"])["attempts"]
+            if a["order_id"] == "restarting_live"
+        ]
+        if len(tries) >= 3 or time.monotonic() > give_up:
+            break
+        time.sleep(0.05)
+    assert sorted(t for t in tries if t[0] == "retry") == [
+        ("retry", "connect failed: try 1 of 3"),
+        ("retry", "connect failed: try 2 of 3"),
+    ]
+    ((outcome, error),) = [t for t in tries if t[0] != "retry"]  # the last try
+    assert (outcome, error.split(":")[0]) == ("error", "connect")
