@@ -64,6 +64,10 @@ REASON_MEANINGS: Mapping[Reason, str] = {
     " not a valid address",
     Reason.SUPPRESSED: "the consumer's phone or email is on a suppression list the campaign"
     " checks (do-not-call, litigators, existing customers)",
+    Reason.VERIFICATION_FAILED: "a service the campaign checks leads with (a TrustedForm"
+    " certificate, a Jornaya LeadiD, a fraud score) did not verify this lead",
+    Reason.VERIFICATION_UNAVAILABLE: "a service the campaign checks leads with could not"
+    " answer in time: post the lead again later",
     Reason.ALL_BUYERS_DECLINED: "every buyer that could take the lead declined it",
     Reason.RETURN_RATE_OVER_LIMIT: "too many of the supplier's leads were returned lately:"
     " its campaigns are paused until the rate is back under the marketplace's limit",

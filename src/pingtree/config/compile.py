@@ -19,7 +19,7 @@ from pingtree.config.errors import ConfigError, ConfigIssue, join_path
 from pingtree.config.inbound import compile_inbound
 from pingtree.config.parse import load_yaml, parse_config
 from pingtree.config.protection import compile_ping_dedup, compile_rate_limits
-from pingtree.config.quality import compile_steps
+from pingtree.config.quality import compile_steps, with_step_results
 from pingtree.config.schema import (
     BidPricingSpec,
     BuyerSpec,
@@ -131,13 +131,17 @@ def compile_config(doc: ConfigDocument) -> CompiledConfig:
     buyers: dict[str, Buyer] = {}
     orders: dict[str, Order] = {}
     deliveries: dict[str, CompiledDelivery] = {}
+    # orders may filter on the results of their vertical's campaigns' HTTP steps
+    order_verticals, result_issues = with_step_results(verticals, campaigns.values())
+    for issue in result_issues:
+        issues.add(*issue)
     for i, buyer_spec in enumerate(doc.buyers):
         if buyer_spec.id in buyers:
             continue
         buyers[buyer_spec.id] = _buyer(buyer_spec, f"buyers[{i}]", issues)
         for j, order_spec in enumerate(buyer_spec.orders):
             path = f"buyers[{i}].orders[{j}]"
-            order = _order(order_spec, buyer_spec, path, verticals, issues)
+            order = _order(order_spec, buyer_spec, path, order_verticals, issues)
             if order is not None and order.id not in orders:
                 delivery = _delivery(order_spec, order, verticals, path, issues)
                 orders[order.id] = _pinged(order, delivery)

@@ -44,7 +44,7 @@ from pingtree.domain.model import (
     ReturnRuleAction,
 )
 from pingtree.domain.money import format_money, parse_money
-from pingtree.domain.quality_steps import OnFail, StepKind
+from pingtree.domain.quality_steps import OnError, OnFail, StepKind
 
 __all__ = [
     "MAX_NAME",
@@ -223,6 +223,18 @@ class QualityStepSpec(_Spec):
     region: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "US"
     #: suppression: the lists it checks
     lists: list[Slug] = []
+    #: http: the step's name, its results' prefix (``trustedform`` → ``trustedform.verified``);
+    #: a preset's step is named after it
+    name: Slug | None = None
+    #: http: a preset of ``delivery.check_presets`` the step extends
+    preset: Slug | None = None
+    #: http: what a service that gives no usable answer does; none: as ``on_fail``
+    on_error: OnError | None = None
+    #: http: the call, its inputs and named results (``delivery.checks`` checks them)
+    request: dict[str, Any] | None = None
+    inputs: dict[str, Any] | None = None
+    results: dict[str, Any] | None = None
+    error_when: Any = None
 
 
 class VerticalSpec(_Spec):

@@ -14,7 +14,7 @@ from pingtree.delivery.models import ResponseSpec, RuleSpec
 from pingtree.delivery.rules import COMPARISONS, RULE_KINDS, CompiledRule, compile_re2
 from pingtree.delivery.values import WireValue
 
-__all__ = ["compile_response"]
+__all__ = ["compile_response", "compile_rule"]
 
 #: the rules that read a price: one for every leg, or a leg's own
 _BID_KEYS = ("bid", "bid_exclusive", "bid_shared")
@@ -65,6 +65,15 @@ def _rules(
         items = [(ctx.at("response", key, i), rule) for i, rule in enumerate(spec)]
     rules = [_rule(ctx, rule, path, verdict=True) for path, rule in items]
     return tuple(rule for rule in rules if rule is not None)
+
+
+def compile_rule(
+    ctx: StepContext, spec: RuleSpec, path: str, *, verdict: bool
+) -> CompiledRule | None:
+    """One rule at ``path`` (``None`` after an issue): a ``verdict`` rule must say what holds
+    (equals, matches, present or a comparison); a value rule may not read a status code.
+    The quality steps' named results are compiled here too (``delivery.checks``)."""
+    return _rule(ctx, spec, path, verdict=verdict)
 
 
 def _rule(ctx: StepContext, spec: RuleSpec, path: str, *, verdict: bool) -> CompiledRule | None:

@@ -88,5 +88,10 @@ class Reason(StrEnum):
     PHONE_INVALID = "phone_invalid"
     EMAIL_INVALID = "email_invalid"
     SUPPRESSED = "suppressed"
+    #: an outside service the campaign checks leads with (TrustedForm, Jornaya, a fraud
+    #: score) said no
+    VERIFICATION_FAILED = "verification_failed"
+    #: that service gave no usable answer, and the campaign rejects leads it cannot check
+    VERIFICATION_UNAVAILABLE = "verification_unavailable"
     # delivery
     ALL_BUYERS_DECLINED = "all_buyers_declined"

@@ -2,10 +2,11 @@
 value at a time; ``flows.quality`` runs a campaign's steps on a lead.
 
 Each step's results land in the lead under its kind (``phone.valid``, ``phone.line_type``,
-``email.valid``, ``suppression.matched``) and in its trace; orders filter on them like on
-any field (:data:`RESULT_FIELDS`). A phone is read with ``phonenumbers`` (Google's
-libphonenumber), an email with ``email-validator`` (syntax and normalization only: no DNS,
-the tests never touch the network).
+``email.valid``, ``suppression.matched``), or an HTTP step's under its name
+(``trustedform.verified``, ``fraud.score``), and in its trace; orders filter on them like
+on any field (:data:`RESULT_FIELDS`, :func:`step_result_fields`). A phone is read with
+``phonenumbers`` (Google's libphonenumber), an email with ``email-validator`` (syntax and
+normalization only: no DNS, the tests never touch the network).
 
 Line types are what the numbering plan says. Most North American numbers are
 ``landline_or_mobile``: the plan does not tell them apart (only a carrier lookup does).
@@ -25,7 +26,7 @@ from phonenumbers import PhoneNumberType
 from pingtree.domain.fields import to_json_value
 from pingtree.domain.model import FieldSpec, FieldType, LeadValue, Vertical
 from pingtree.domain.outcomes import Reason
-from pingtree.domain.quality_steps import OnFail, QualityStep, StepKind
+from pingtree.domain.quality_steps import OnFail, QualityStep, ResultKind, StepKind
 
 __all__ = [
     "LINE_TYPES",
@@ -33,6 +34,8 @@ __all__ = [
     "StepResult",
     "check_email",
     "check_phone",
+    "http_result",
+    "step_result_fields",
     "suppression_result",
     "with_result_fields",
 ]
@@ -67,6 +70,30 @@ def with_result_fields(vertical: Vertical) -> Vertical:
     return dataclasses.replace(vertical, fields=(*vertical.fields, *RESULT_FIELDS))
 
 
+_RESULT_TYPES: Mapping[ResultKind, FieldType] = {
+    ResultKind.BOOLEAN: FieldType.BOOLEAN,
+    ResultKind.NUMBER: FieldType.DECIMAL,
+    ResultKind.TEXT: FieldType.STRING,
+}
+
+
+def step_result_fields(
+    steps: Sequence[QualityStep],
+) -> tuple[tuple[FieldSpec, ...], list[tuple[str, str]]]:
+    """The results of the HTTP steps among ``steps`` as fields an order may filter on,
+    each once, and the names two steps give different kinds (``(name, message)``: the
+    first kind is kept)."""
+    fields: dict[str, FieldSpec] = {}
+    clashes: list[tuple[str, str]] = []
+    for step in steps:
+        for name, kind in step.results:
+            spec = FieldSpec(name, _RESULT_TYPES[kind], label=name)
+            known = fields.setdefault(name, spec)
+            if known.type is not spec.type:
+                clashes.append((name, f"a {kind} here, a {known.type} in another step"))
+    return tuple(fields.values()), clashes
+
+
 @dataclass(frozen=True, slots=True)
 class StepResult:
     """What one step found: its results (non-PII: for the lead and filters), whether the
@@ -79,15 +106,21 @@ class StepResult:
     detail: str = ""
     #: the field's value rewritten by the step (a phone in a text field to E.164)
     normalized: LeadValue | None = None
+    #: an HTTP step whose service gave no usable answer: its ``on_error`` applies
+    error: bool = False
 
     @property
     def action(self) -> str:
         """``continue``, ``reject`` or ``flag``."""
+        if self.error:
+            return str(self.step.on_error)
         return "continue" if self.passed else str(self.step.on_fail)
 
     @property
     def reason(self) -> Reason | None:
         """The seller's reason when the step rejects the lead."""
+        if self.error:
+            return Reason.VERIFICATION_UNAVAILABLE if self.action == "reject" else None
         if self.passed or self.step.on_fail is not OnFail.REJECT:
             return None
         return _REASONS[self.step.kind]
@@ -95,11 +128,15 @@ class StepResult:
     def to_json(self) -> dict[str, Any]:
         """The step's line of the trace."""
         line: dict[str, Any] = {
-            "step": str(self.step.kind),
+            "step": self.step.label,
             "field": self.step.field,
             "action": self.action,
             "results": {name: to_json_value(value) for name, value in self.results.items()},
         }
+        if self.step.kind is StepKind.HTTP:
+            line["kind"] = str(self.step.kind)
+        if self.error:
+            line["error"] = True
         if self.detail:
             line["detail"] = self.detail
         if self.reason is not None:
@@ -111,7 +148,18 @@ _REASONS: Mapping[StepKind, Reason] = {
     StepKind.PHONE: Reason.PHONE_INVALID,
     StepKind.EMAIL: Reason.EMAIL_INVALID,
     StepKind.SUPPRESSION: Reason.SUPPRESSED,
+    StepKind.HTTP: Reason.VERIFICATION_FAILED,
 }
+
+
+def http_result(
+    step: QualityStep, passed: bool | None, results: Mapping[str, LeadValue], detail: str
+) -> StepResult:
+    """An HTTP step's verdict: ``passed`` ``True``, ``False`` (the service said no) or
+    ``None`` (no usable answer: ``step.on_error`` applies); ``results`` by short name land
+    under the step's name (``verified`` → ``trustedform.verified``)."""
+    named = {f"{step.label}.{key}": value for key, value in results.items()}
+    return StepResult(step, passed is True, named, detail, error=passed is None)
 
 
 def check_phone(step: QualityStep, value: LeadValue | None) -> StepResult:

@@ -1,5 +1,6 @@
 """A campaign's quality steps before the auction, as configured (``domain.quality`` runs
-them): phone validation, email validation, suppression lists, in the order given.
+them): phone validation, email validation, suppression lists and calls to outside
+services (HTTP enrichment and verification), in the order given.
 
 Kept apart from ``domain.quality`` so that ``domain.model`` (campaigns and verticals carry
 their steps) need not import the checks' libraries.
@@ -10,13 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["OnFail", "QualityStep", "StepKind"]
+__all__ = ["OnError", "OnFail", "QualityStep", "ResultKind", "StepKind"]
 
 
 class StepKind(StrEnum):
     PHONE = "phone"
     EMAIL = "email"
     SUPPRESSION = "suppression"
+    #: a call to an outside service (TrustedForm, Jornaya, a fraud score…), configured like
+    #: a buyer's delivery step (``delivery.checks``)
+    HTTP = "http"
 
 
 class OnFail(StrEnum):
@@ -26,6 +30,24 @@ class OnFail(StrEnum):
     REJECT = "reject"
     #: the lead goes on, the failure written in its trace (and its results, for filters)
     FLAG = "flag"
+
+
+class OnError(StrEnum):
+    """What an HTTP step does when its service gives no usable answer (a timeout, a 5xx,
+    garbage, an oversized body, refused credentials): not the lead's fault."""
+
+    REJECT = "reject"
+    FLAG = "flag"
+    #: the lead goes on as if the step had passed; the error is in its trace
+    CONTINUE = "continue"
+
+
+class ResultKind(StrEnum):
+    """The type of an HTTP step's named result, as orders' filters see it."""
+
+    BOOLEAN = "boolean"
+    NUMBER = "number"
+    TEXT = "text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +61,17 @@ class QualityStep:
     region: str = "US"
     #: a suppression step: the lists it checks
     lists: tuple[str, ...] = ()
+    #: an HTTP step: its name, under which its results land (``trustedform.verified``)
+    name: str | None = None
+    #: an HTTP step: what a service that gives no usable answer does to the lead
+    on_error: OnError = OnError.REJECT
+    #: an HTTP step: its results' full names (``trustedform.verified``) and kinds
+    results: tuple[tuple[str, ResultKind], ...] = ()
+    #: an HTTP step: the compiled call (``delivery.checks.CompiledCheck``), opaque here:
+    #: the domain knows no delivery type
+    call: object = None
+
+    @property
+    def label(self) -> str:
+        """The step's name in a trace: its kind, or an HTTP step's own name."""
+        return self.name if self.kind is StepKind.HTTP and self.name else str(self.kind)

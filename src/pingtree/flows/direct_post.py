@@ -57,7 +57,9 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
 
     values, steps, step_refusal = validated.values, None, None
     if campaign.steps:  # quality steps before the auction (a campaign without costs nothing)
-        checked = await run_steps(ports, campaign, vertical, values)
+        # the steps' calls and the auction share the request's deadline
+        deadline = started + campaign.ping_deadline_ms / 1000
+        checked = await run_steps(ports, campaign, vertical, values, deadline=deadline)
         values, steps, step_refusal = checked.values, checked.trace(), checked.refusal
     now = ports.clock.now()
     test = request.test or campaign.test_mode

@@ -5,17 +5,31 @@ Steps run in the configured order. Each one's results land in the lead's values 
 orders' filters, and stored with the lead) and a line in its trace; a failing step rejects
 the lead with its reason (the steps after it do not run) or flags it and goes on. A
 campaign with no steps costs nothing: the flows do not call in here.
+
+An HTTP step calls its service with the one pooled client, within its own timeout and the
+request's deadline (``delivery.check_run``); its PII goes to that service only, never
+into the trace.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pingtree.delivery.check_run import run_check
+from pingtree.delivery.checks import CompiledCheck
+from pingtree.delivery.values import to_text
 from pingtree.domain.model import Campaign, FieldType, LeadValue, Vertical
 from pingtree.domain.outcomes import Reason
-from pingtree.domain.quality import StepResult, check_email, check_phone, suppression_result
+from pingtree.domain.quality import (
+    StepResult,
+    check_email,
+    check_phone,
+    http_result,
+    suppression_result,
+)
 from pingtree.domain.quality_steps import QualityStep, StepKind
 from pingtree.flows.ports import Ports
 from pingtree.store.lead_fields import dedup_keys
@@ -38,13 +52,22 @@ class Checked:
 
 
 async def run_steps(
-    ports: Ports, campaign: Campaign, vertical: Vertical, values: Mapping[str, LeadValue]
+    ports: Ports,
+    campaign: Campaign,
+    vertical: Vertical,
+    values: Mapping[str, LeadValue],
+    *,
+    deadline: float | None = None,
 ) -> Checked:
-    """Run ``campaign.steps`` on the lead's ``values`` (validated, normalized)."""
+    """Run ``campaign.steps`` on the lead's ``values`` (validated, normalized). HTTP steps
+    answer by ``deadline`` (a ``time.monotonic()`` instant; default: the campaign's ping
+    deadline from now)."""
+    if deadline is None:
+        deadline = time.monotonic() + campaign.ping_deadline_ms / 1000
     out = dict(values)
     results: list[StepResult] = []
     for step in campaign.steps:
-        result = await _run(ports, step, vertical, out)
+        result = await _run(ports, step, vertical, out, deadline)
         results.append(result)
         out.update(result.results)
         spec = vertical.field(step.field) if step.field else None
@@ -56,8 +79,27 @@ async def run_steps(
 
 
 async def _run(
-    ports: Ports, step: QualityStep, vertical: Vertical, values: Mapping[str, LeadValue]
+    ports: Ports,
+    step: QualityStep,
+    vertical: Vertical,
+    values: Mapping[str, LeadValue],
+    deadline: float,
 ) -> StepResult:
+    if step.kind is StepKind.HTTP and isinstance(step.call, CompiledCheck):
+        pii = {
+            spec.name: to_text(value)
+            for spec in vertical.fields
+            if spec.pii and (value := values.get(spec.name)) is not None
+        }
+        answer = await run_check(
+            ports.http,
+            step.call,
+            values,
+            deadline=deadline,
+            resolve_secret=ports.resolve_secret,
+            pii=pii,
+        )
+        return http_result(step, answer.passed, answer.results, answer.detail)
     if step.kind is StepKind.PHONE:
         return check_phone(step, values.get(step.field or "phone"))
     if step.kind is StepKind.EMAIL:
