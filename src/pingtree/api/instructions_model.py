@@ -27,6 +27,7 @@ from pingtree.api.instructions_examples import (
     example_values,
 )
 from pingtree.api.instructions_inbound import ProfileDoc, profile_docs
+from pingtree.api.instructions_protection import dedup_lines, limit_lines
 from pingtree.domain.fields import TRACKING_FIELDS, Stage
 from pingtree.domain.model import Campaign, FieldSpec, FieldType, Vertical
 from pingtree.domain.outcomes import Reason
@@ -68,6 +69,11 @@ REASON_MEANINGS: Mapping[Reason, str] = {
     " certificate, a Jornaya LeadiD, a fraud score) did not verify this lead",
     Reason.VERIFICATION_UNAVAILABLE: "a service the campaign checks leads with could not"
     " answer in time: post the lead again later",
+    Reason.CONSENT_STALE: "the consent (`consent_at`) is older than the campaign allows, in"
+    " the future, or given under a retired version of its text; the answer names the field in"
+    " `fields`",
+    Reason.CONSENT_MISMATCH: "the `consent_text` is none of the versions of the campaign's"
+    " consent text",
     Reason.ALL_BUYERS_DECLINED: "every buyer that could take the lead declined it",
     Reason.RETURN_RATE_OVER_LIMIT: "too many of the supplier's leads were returned lately:"
     " its campaigns are paused until the rate is back under the marketplace's limit",
@@ -245,7 +251,7 @@ def _timing(campaign: Campaign) -> list[str]:
             " read the final outcome at `GET /api/v1/leads/{lead_id}`."
         )
     lines.append(f"Bodies are at most {MAX_BODY_BYTES} bytes.")
-    return lines
+    return lines + limit_lines(campaign)
 
 
 def _fields_intro(campaign: Campaign) -> str:
@@ -282,6 +288,7 @@ def _idempotency(campaign: Campaign) -> list[str]:
             "A direct post repeated with the same key and body gets the first answer; the same"
             " key with a different body is `duplicate`."
         )
+    lines += dedup_lines(campaign)
     lines.append("A request refused with a 4xx used up nothing: fix it and send it again.")
     return lines
 

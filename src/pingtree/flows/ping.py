@@ -1,6 +1,7 @@
 """The ping (DESIGN §2): a partial lead in, a bid and a ping id out, in milliseconds.
 
-authenticate (api) → validate → repeat? → ping options on the fields → auction (scan, price,
+authenticate (api) → validate → repeat? → seen? (the duplicate-ping cache, hashed phone or
+email: flows.ping_dedup) → ping options on the fields → auction (scan, price,
 rank, select, ping options) → reserve caps for the winners → store the ping → answer.
 """
 
@@ -18,9 +19,11 @@ from pingtree.domain.fields import Stage, Validated, validate_fields, values_to_
 from pingtree.domain.model import Campaign
 from pingtree.domain.money import format_money, to_cents
 from pingtree.domain.outcomes import Outcome, Reason
+from pingtree.domain.ping_dedup import take_hashes
 from pingtree.flows.auction import AuctionResult, run_auction
 from pingtree.flows.errors import InputError
 from pingtree.flows.notices import notices_for
+from pingtree.flows.ping_dedup import consumer_seen
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, new_id, rejected
 from pingtree.store.return_rates import ReturnStanding
@@ -40,9 +43,10 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
     snapshot = ports.snapshots.current()
     campaign = snapshot.config.campaigns[request.campaign_id]
     vertical = snapshot.config.verticals[campaign.vertical_id]
-    validated = validate_fields(vertical, request.fields, Stage.PING)
-    if validated.errors:
-        raise InputError(validated.errors)
+    fields, hashes, hash_errors = take_hashes(request.fields)
+    validated = validate_fields(vertical, fields, Stage.PING)
+    if validated.errors or hash_errors:
+        raise InputError([*validated.errors, *hash_errors])
     now = ports.clock.now()
     expires_at = now + dt.timedelta(seconds=campaign.ping_ttl_seconds)
     test = request.test or campaign.test_mode
@@ -52,12 +56,16 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         if repeat is not None:
             return repeat
 
+    seen = await consumer_seen(ports, campaign, vertical, validated.values, hashes, test, now)
+    if seen.answer is not None:
+        return seen.answer
     ping_id = new_id()
     refusals, missing = _refusals(snapshot, campaign, validated, ports.cap_room.standing)
-    if refusals:
-        refused = rejected(refusals, ping_id=ping_id)
+    if refusals or seen.duplicate:
+        refused = rejected(refusals or [Reason.DUPLICATE], ping_id=ping_id)
         if missing:
             refused["missing"] = missing
+        seen.remember(ports, campaign, refused)
         await _store(
             ports, request, campaign, validated, test, now, expires_at, ping_id, refused, None
         )
@@ -81,6 +89,7 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         demotions=ports.cap_room.demotions(),
         bids=ports.bids,
         deadline=deadline,
+        dedup_check=seen.sold_before.get,
     )
     if result.decision.accepted and not test:
         result = await _reserve_winners(ports, snapshot, campaign, result, ping_id, expires_at)
@@ -96,6 +105,7 @@ async def handle_ping(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         answer = rejected(list(result.decision.reasons), ping_id=ping_id)
     if test:
         answer["test"] = True
+    seen.remember(ports, campaign, answer)
     await _store(
         ports, request, campaign, validated, test, now, expires_at, ping_id, answer, result
     )

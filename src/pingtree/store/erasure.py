@@ -28,9 +28,9 @@ import uuid_utils
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingtree.domain.model import FieldSpec, FieldType, Vertical
+from pingtree.domain.model import FieldType, Vertical
 from pingtree.store.dispositions import DispositionRepository
-from pingtree.store.lead_fields import dedup_keys
+from pingtree.store.lead_fields import value_key
 from pingtree.store.pii_text import ERASED, holds, origin, pii_values, scrub, scrub_auction
 from pingtree.store.secrets import PiiVault
 from pingtree.store.tables import AttemptRow, Base, DedupKey, Delivery, Erasure, Lead, SetAside
@@ -55,9 +55,7 @@ ERASED_EXCHANGE: Mapping[str, Any] = {
 def consumer_key(kind: FieldType, value: str, vault: PiiVault) -> str:
     """The dedup key (HMAC index) of one normalized phone or email: the same as the sale's
     (:func:`pingtree.store.lead_fields.dedup_keys`)."""
-    field = FieldSpec(name="value", type=kind, pii=True)
-    (key,) = dedup_keys(Vertical("erase", "erase", (field,)), {"value": value}, vault)
-    return key
+    return value_key(kind, value, vault)
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,19 @@ from typing import Any
 
 from pingtree.domain.fields import values_to_json
 from pingtree.domain.model import FieldType, LeadValue, Vertical
+from pingtree.domain.ping_dedup import hashed_key_text, seller_hash
 from pingtree.store.secrets import PiiVault
 
 __all__ = [
     "MASK",
     "dedup_keys",
+    "hash_key",
     "open_answer",
     "open_fields",
     "seal_fields",
     "seal_redirect",
     "shown_redirect",
+    "value_key",
 ]
 
 MASK = "•••"
@@ -52,14 +55,27 @@ def open_fields(
 
 
 def dedup_keys(vertical: Vertical, values: Mapping[str, LeadValue], vault: PiiVault) -> list[str]:
-    """HMACs of the lead's phone numbers and email addresses, as dedup keys."""
-    return sorted(
-        {
-            vault.index(f"{spec.type}:{values[spec.name]}")
-            for spec in vertical.fields
-            if spec.type in _DEDUP_TYPES and spec.name in values
-        }
-    )
+    """HMACs of the lead's phone numbers and email addresses, as dedup keys: for each, the
+    key of its value (:func:`value_key`) and the key of its seller's hash
+    (:func:`hash_key`), which a ping carrying ``phone_hash`` or ``email_hash`` looks up."""
+    keys: set[str] = set()
+    for spec in vertical.fields:
+        if spec.type in _DEDUP_TYPES and spec.name in values:
+            value = str(values[spec.name])
+            keys.add(value_key(spec.type, value, vault))
+            keys.add(hash_key(spec.type, seller_hash(value), vault))
+    return sorted(keys)
+
+
+def value_key(kind: FieldType, value: str, vault: PiiVault) -> str:
+    """The dedup key of one normalized phone or email."""
+    return vault.index(f"{kind}:{value}")
+
+
+def hash_key(kind: FieldType, digest: str, vault: PiiVault) -> str:
+    """The dedup key of a phone or email known by its seller's hash (``domain.ping_dedup``):
+    an HMAC of the hash, so the history never holds the bare SHA-256 of a value."""
+    return vault.index(hashed_key_text(kind, digest))
 
 
 def seal_redirect(url: str | None, vault: PiiVault) -> str | None:
