@@ -15,7 +15,7 @@ PHONE, EMAIL, OTHER = "a" * 64, "b" * 64, "c" * 64
 
 async def test_seen_within_the_window_per_buyer(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as session:
-        await DedupRepository(session).record("b1", [PHONE, EMAIL], "lead-1", NOW - 10 * DAY)
+        await DedupRepository(session).record(["b1"], [PHONE, EMAIL], "lead-1", NOW - 10 * DAY)
     async with sessions() as session:
         dedup = DedupRepository(session)
         assert await dedup.seen("b1", [PHONE], NOW - 30 * DAY)
@@ -31,8 +31,8 @@ async def test_seen_within_the_window_per_buyer(sessions: async_sessionmaker[Asy
 async def test_inbound_history(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as session:
         dedup = DedupRepository(session)
-        await dedup.record(INBOUND, [PHONE], "lead-1", NOW - 2 * DAY)
-        await dedup.record(INBOUND, [], "lead-2", NOW)  # nothing to remember
+        await dedup.record([INBOUND], [PHONE], "lead-1", NOW - 2 * DAY)
+        await dedup.record([INBOUND], [], "lead-2", NOW)  # nothing to remember
     async with sessions() as session:
         dedup = DedupRepository(session)
         assert await dedup.seen(INBOUND, [PHONE, EMAIL], NOW - 3 * DAY)
@@ -43,10 +43,10 @@ async def test_inbound_history(sessions: async_sessionmaker[AsyncSession]) -> No
 async def test_last_sold_per_buyer(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as session:
         dedup = DedupRepository(session)
-        await dedup.record("b1", [PHONE], "lead-1", NOW - 20 * DAY)
-        await dedup.record("b1", [EMAIL, EMAIL], "lead-2", NOW - 5 * DAY)
-        await dedup.record("b2", [PHONE], "lead-3", NOW - DAY)
-        await dedup.record("b3", [OTHER], "lead-4", NOW)
+        await dedup.record(["b1"], [PHONE], "lead-1", NOW - 20 * DAY)
+        await dedup.record(["b1"], [EMAIL, EMAIL], "lead-2", NOW - 5 * DAY)
+        await dedup.record(["b2"], [PHONE], "lead-3", NOW - DAY)
+        await dedup.record(["b3"], [OTHER], "lead-4", NOW)
     async with sessions() as session:
         dedup = DedupRepository(session)
         assert await dedup.last_sold([PHONE, EMAIL]) == {"b1": NOW - 5 * DAY, "b2": NOW - DAY}

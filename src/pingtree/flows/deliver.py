@@ -48,7 +48,7 @@ from pingtree.flows.picks import LeadToSell, charges_of
 from pingtree.flows.ports import LeadOnHand, Ports
 from pingtree.flows.postback import dispatch_postbacks, postback_of_answer
 from pingtree.flows.sell import refill
-from pingtree.flows.settle import Settled, settle
+from pingtree.flows.settle import Settled, SoleSale, settle
 from pingtree.store.chain import StepKey
 from pingtree.store.lead_fields import dedup_keys, open_answer, open_fields, seal_redirect
 from pingtree.store.outbox import OutboxRepository
@@ -299,23 +299,31 @@ class Outbox:
         }.get(verdict, "rejected")
         falls_through = sale_status == "rejected" and refill
 
+        redirect = seal_redirect(posted.redirect_url, ports.vault)
+        on_hand = self._on_hand.get(row.lead_id)
+        # a lead sold to this one order only: it settles on what the verdict knows
+        only_sale = on_hand is not None and list(on_hand.orders) == [row.sale_id]
+
         async def record(session: AsyncSession) -> _Recorded | None:
             if not await OutboxRepository(session).finish(
                 row.sale_id,
                 _ROW_STATUS[verdict],
                 posted.reason,
-                seal_redirect(posted.redirect_url, ports.vault),
+                redirect,
                 now,
                 was=was,
                 abandoned=abandoned,
             ):
                 return None
-            await SaleRepository(session).set_status(row.sale_id, sale_status, now)
-            sale = await session.get(Sale, row.sale_id) if sale_status == "rejected" else None
-            charges = _charges(snapshot, sale) if sale is not None else ()
+            sale = await SaleRepository(session).set_status(row.sale_id, sale_status)
+            rejected = sale is not None and sale_status == "rejected"
+            charges = _charges(snapshot, sale) if rejected and sale is not None else ()
             await ports.caps.refund(session, charges)
             # the usual end: the lead settles in the same transaction, its postback too
-            settled = None if falls_through else await settle(session, row.lead_id, now)
+            sole = (
+                SoleSale(sale, redirect) if only_sale and sale and sale.status == "sold" else None
+            )
+            settled = None if falls_through else await settle(session, row.lead_id, now, sole=sole)
             await self._postback(session, snapshot, settled, now)
             chain = None
             if sale_status == "sold":  # its chain's steps, durable with the sale's verdict

@@ -15,7 +15,7 @@ from pingtree.store.lead_fields import seal_fields
 from pingtree.store.secrets import PiiVault
 from pingtree.store.tables import Lead
 
-__all__ = ["INBOUND", "inbound_duplicate", "new_lead", "seen_inbound"]
+__all__ = ["INBOUND", "new_lead", "seen_inbound"]
 
 #: the dedup "buyer" under which every received lead is remembered, whoever sold it to us
 INBOUND = "*"
@@ -48,26 +48,6 @@ def new_lead(
         created_at=now,
         updated_at=now,
     )
-
-
-async def inbound_duplicate(
-    session: AsyncSession,
-    campaign: Campaign,
-    lead_id: str,
-    keys: Sequence[str],
-    test: bool,
-    now: dt.datetime,
-) -> bool:
-    """Whether any supplier sent us this consumer within the campaign's inbound window, in
-    ``session``'s transaction (the sale's).
-
-    Every live lead is remembered for later checks; test leads never enter dedup history.
-    """
-    if test or not keys:
-        return False
-    seen = await seen_inbound(session, campaign, keys, now)
-    await DedupRepository(session).record(INBOUND, keys, lead_id, now)
-    return seen
 
 
 async def seen_inbound(

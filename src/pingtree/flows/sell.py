@@ -33,12 +33,12 @@ from pingtree.domain.money import format_money, from_cents, to_cents
 from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.domain.trace import Candidate
 from pingtree.failpoints import failpoint
-from pingtree.flows.intake import inbound_duplicate
+from pingtree.flows.intake import seen_inbound
 from pingtree.flows.picks import LeadToSell, Pick, held_nothing, pick_orders, seller_payout
 from pingtree.flows.ports import LeadOnHand, Ports
 from pingtree.flows.postback import dispatch_postbacks, queue_postback
 from pingtree.flows.requests import new_id, rejected
-from pingtree.store.dedup import DedupRepository
+from pingtree.store.dedup import INBOUND, DedupRepository
 from pingtree.store.lead_fields import open_answer
 from pingtree.store.outbox import OutboxRepository
 from pingtree.store.snapshot import Snapshot
@@ -175,8 +175,9 @@ async def _take_in(
     released = held_nothing(snapshot, lead) or (
         lead.ping_id is not None and await ports.caps.release_in(session, lead.ping_id)
     )
-    duplicate = await inbound_duplicate(
-        session, campaign, lead.id, lead.dedup_keys, lead.test, lead.now
+    # every live lead is remembered in the inbound history, with the sale's own dedup keys
+    duplicate = _remembered(lead) and await seen_inbound(
+        session, campaign, lead.dedup_keys, lead.now
     )
     refusal = intake.refusal
     if refusal is None and duplicate:
@@ -185,6 +186,8 @@ async def _take_in(
         _finish(intake.row, "rejected", refusal, refusal, lead.auction, lead.now)
         await LeadRepository(session).insert(intake.row)
         failpoint("sale.lead")
+        if _remembered(lead):
+            await DedupRepository(session).record([INBOUND], lead.dedup_keys, lead.id, lead.now)
         await _postback(session, ports, campaign, lead, refusal, 0)
         return _Placed([], [], refusal, released)
     placed = await _place(
@@ -261,10 +264,10 @@ async def _place(
         if sale.status == "pending"
     ]
     await OutboxRepository(session).add(posts, ports.clock.now(), ports.outbox.fresh_lease)
-    if sales and not lead.test and lead.dedup_keys:
-        dedup = DedupRepository(session)
-        for buyer_id in sorted({sale.buyer_id for sale, _ in sales}):
-            await dedup.record(buyer_id, lead.dedup_keys, lead.id, lead.now)
+    if _remembered(lead):  # who got this consumer; a new lead, the inbound history too
+        buyers = sorted({sale.buyer_id for sale, _ in sales})
+        inbound = [INBOUND] if row is not None else []
+        await DedupRepository(session).record(inbound + buyers, lead.dedup_keys, lead.id, lead.now)
     # last, so that the counters' rows (shared by every sale of the order) are locked for
     # as short a time as can be; in buyer order, so concurrent sales lock them in one order
     for sale, pick in sorted(sales, key=lambda sp: sp[0].buyer_id):
@@ -312,10 +315,15 @@ async def _postback(
     )
 
 
+def _remembered(lead: LeadToSell) -> bool:
+    """Whether the lead enters the dedup history: test leads never do."""
+    return not lead.test and bool(lead.dedup_keys)
+
+
 async def _last_sold(session: AsyncSession, lead: LeadToSell) -> Mapping[str, dt.datetime]:
     """The newest sale of this consumer (by phone/email keys) to each buyer: per-buyer
     dedup. Test leads have no dedup history."""
-    if lead.test or not lead.dedup_keys:
+    if not _remembered(lead):
         return {}
     return await DedupRepository(session).last_sold(lead.dedup_keys)
 

@@ -20,10 +20,10 @@ from pingtree.domain.money import format_money, from_cents
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.requests import rejected
 from pingtree.store.outbox import OPEN_STATUSES, OutboxRepository
-from pingtree.store.tables import Delivery, Sale
-from pingtree.store.traffic import LeadRepository, LeadStanding, SaleRepository
+from pingtree.store.tables import Sale
+from pingtree.store.traffic import LeadRepository, SaleRepository
 
-__all__ = ["Settled", "settle"]
+__all__ = ["Settled", "SoleSale", "settle"]
 
 
 @dataclass(frozen=True)
@@ -33,27 +33,44 @@ class Settled:
     answer: dict[str, Any]
 
 
-async def settle(session: AsyncSession, lead_id: str, now: dt.datetime) -> Settled | None:
+@dataclass(frozen=True)
+class SoleSale:
+    """A lead's one sale, just sold by its post's verdict, with the redirect URL (sealed)
+    its buyer answered: all such a lead needs to settle, with nothing to read."""
+
+    sale: Sale
+    redirect_url: str | None
+
+
+async def settle(
+    session: AsyncSession, lead_id: str, now: dt.datetime, *, sole: SoleSale | None = None
+) -> Settled | None:
     """Record the lead's answer in ``session``'s transaction, once none of its rows is
-    open; ``None`` while one is, or when the lead is no longer pending."""
+    open; ``None`` while one is, or when the lead is no longer pending. ``sole``: the lead
+    has this one sale, whose row the caller has just closed."""
+    leads = LeadRepository(session)
+    if sole is not None:
+        sale = sole.sale
+        answer = _answer(sale.lead_id, sale.test, [sale], [sale], sole.redirect_url)
+        if not await leads.finish(lead_id, **_finished(answer, [sale]), now=now, first=True):
+            return None
+        return Settled(lead_id, sale.campaign_id, answer)
     rows = await OutboxRepository(session).for_lead(lead_id)
     if any(row.status in OPEN_STATUSES for row in rows):
         return None
-    leads = LeadRepository(session)
     lead = await leads.standing(lead_id)
     if lead is None or lead.status != "pending":
         return None
     sales = await SaleRepository(session).for_lead(lead_id)
     sold = [sale for sale in sales if sale.status == "sold"]
-    answer = _answer(lead, sold, sales, rows)
+    sold_ids = {sale.id for sale in sold}
+    redirect = next(
+        (r.redirect_url for r in rows if r.sale_id in sold_ids and r.redirect_url), None
+    )
+    answer = _answer(lead.id, lead.test, sold, sales, redirect)
     await leads.finish(
         lead_id,
-        status={"sold": "sold", "pending": "pending"}.get(answer["status"], "unsold"),
-        reasons=answer.get("reasons", []),
-        revenue_cents=sum(sale.revenue_cents for sale in sold),
-        cost_cents=sum(sale.cost_cents for sale in sold),
-        answer=answer,
-        auction=None,
+        **_finished(answer, sold),
         now=now,
         # a seller still waiting gets this; one answered already keeps its answer
         first=answer["status"] != "pending",
@@ -61,26 +78,34 @@ async def settle(session: AsyncSession, lead_id: str, now: dt.datetime) -> Settl
     return Settled(lead_id, lead.campaign_id, answer)
 
 
+def _finished(answer: dict[str, Any], sold: Sequence[Sale]) -> dict[str, Any]:
+    """The lead's columns as its answer settles them."""
+    return {
+        "status": {"sold": "sold", "pending": "pending"}.get(answer["status"], "unsold"),
+        "reasons": answer.get("reasons", []),
+        "revenue_cents": sum(sale.revenue_cents for sale in sold),
+        "cost_cents": sum(sale.cost_cents for sale in sold),
+        "answer": answer,
+        "auction": None,
+    }
+
+
 def _answer(
-    lead: LeadStanding, sold: Sequence[Sale], sales: Sequence[Sale], rows: Sequence[Delivery]
+    lead_id: str, test: bool, sold: Sequence[Sale], sales: Sequence[Sale], redirect: str | None
 ) -> dict[str, Any]:
     if sold:
         cost = sum(sale.cost_cents for sale in sold)
         answer: dict[str, Any] = {
             "status": "sold",
-            "lead_id": lead.id,
+            "lead_id": lead_id,
             "price": format_money(from_cents(cost)),
         }
-        sold_ids = {sale.id for sale in sold}
-        redirect = next(
-            (r.redirect_url for r in rows if r.sale_id in sold_ids and r.redirect_url), None
-        )
         if redirect:
             answer["redirect_url"] = redirect
     elif any(sale.status == "unknown" for sale in sales):
-        answer = {"status": "pending", "lead_id": lead.id}
+        answer = {"status": "pending", "lead_id": lead_id}
     else:
-        answer = rejected([Reason.ALL_BUYERS_DECLINED], lead_id=lead.id)
-    if lead.test:
+        answer = rejected([Reason.ALL_BUYERS_DECLINED], lead_id=lead_id)
+    if test:
         answer["test"] = True
     return answer

@@ -48,15 +48,17 @@ class DedupRepository:
         return found is not None
 
     async def record(
-        self, buyer_id: str, key_hmacs: Sequence[str], lead_id: str, now: dt.datetime
+        self, buyer_ids: Sequence[str], key_hmacs: Sequence[str], lead_id: str, now: dt.datetime
     ) -> None:
-        """Remember that ``buyer_id`` got lead ``lead_id`` with ``key_hmacs`` at ``now``."""
-        if not key_hmacs:
+        """Remember that each of ``buyer_ids`` got lead ``lead_id`` with ``key_hmacs`` at
+        ``now`` (one statement)."""
+        if not key_hmacs or not buyer_ids:
             return
         await self._session.execute(
             insert(_DEDUPKEY),
             [
                 {"buyer_id": buyer_id, "key_hmac": key, "lead_id": lead_id, "created_at": now}
+                for buyer_id in buyer_ids
                 for key in sorted(set(key_hmacs))
             ],
         )

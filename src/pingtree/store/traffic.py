@@ -16,7 +16,7 @@ from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.dedup import INBOUND
-from pingtree.store.ledger import book_new_sales, book_sales
+from pingtree.store.ledger import book_new_sales, book_sales, book_sold
 from pingtree.store.tables import AttemptRow, Base, DedupKey, Lead, PiiReveal, Ping, Sale
 
 __all__ = [
@@ -140,9 +140,10 @@ class LeadRepository:
         auction: dict[str, Any] | None,
         now: dt.datetime,
         first: bool = False,
-    ) -> None:
-        """The lead's state and answer; ``first``: the answer is also the seller's first,
-        unless one is recorded (see :meth:`answer_first`)."""
+    ) -> bool:
+        """The settled lead's state and answer, if it is still ``pending`` (``False`` when
+        it is not); ``first``: the answer is also the seller's first, unless one is recorded
+        (see :meth:`answer_first`)."""
         values: dict[str, Any] = {
             "status": status,
             "reasons": reasons,
@@ -158,7 +159,9 @@ class LeadRepository:
             values["first_answer"] = func.coalesce(
                 first_answer, bindparam("answer_given", answer, type_=first_answer.type)
             )
-        await self._session.execute(update(_LEAD).where(_LEAD.c.id == lead_id).values(**values))
+        still_pending = (_LEAD.c.id == lead_id, _LEAD.c.status == "pending")
+        query = update(_LEAD).where(*still_pending).values(**values).returning(_LEAD.c.id)
+        return (await self._session.execute(query)).first() is not None
 
     async def standing(self, lead_id: str) -> LeadStanding | None:
         """Where the lead stands, without its fields and auction (nothing to decode)."""
@@ -253,15 +256,21 @@ class SaleRepository:
         )
         await book_sales(self._session, [sale_id], now)
 
-    async def set_status(self, sale_id: str, status: str, now: dt.datetime) -> None:
-        """A sale's new status, and its ledger entries once it is sold. ``sold`` is final and
-        only a sold sale is ever booked, so another status has nothing to book: the post's
-        verdict pays for the ledger's reads only when the buyer took the lead."""
-        await self._session.execute(
-            update(_SALE).where(_SALE.c.id == sale_id).values(status=status)
-        )
+    async def set_status(self, sale_id: str, status: str) -> Sale | None:
+        """A sale's new status, and its ledger entries once it is sold; the sale as it now
+        stands, ``None`` when there is no such sale or it was sold already. ``sold`` is
+        final and only a sold sale is ever booked, so a sale becoming sold has no entries
+        yet (:func:`book_sold`) and another status has nothing to book."""
+        query = update(_SALE).where(_SALE.c.id == sale_id)
         if status == "sold":
-            await book_sales(self._session, [sale_id], now)
+            query = query.where(_SALE.c.status != "sold")
+        row = (await self._session.execute(query.values(status=status).returning(*_SALE.c))).first()
+        if row is None:
+            return None
+        sale = Sale(**row._mapping)
+        if status == "sold":
+            await book_sold(self._session, sale)
+        return sale
 
     async def for_lead(self, lead_id: str) -> Sequence[Sale]:
         query = select(Sale).where(Sale.lead_id == lead_id).order_by(Sale.created_at, Sale.id)
