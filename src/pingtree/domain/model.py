@@ -15,11 +15,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pingtree.domain.dispositions import DEFAULT_DISPOSITIONS, DispositionCode
 from pingtree.domain.inbound import InboundProfile
 from pingtree.domain.quality_steps import QualityStep
 from pingtree.domain.rate_limits import RateLimits
+
+if TYPE_CHECKING:  # forms are built of the vertical's fields: they import this module
+    from pingtree.domain.forms import HostedForm
 
 __all__ = [
     "DEFAULT_RETURN_REASONS",
@@ -480,6 +484,8 @@ class Campaign:
     key_rate_limits: RateLimits = field(default_factory=RateLimits)
     #: the duplicate-ping cache (``None``: off)
     ping_dedup: PingDedup | None = None
+    #: its hosted lead-capture forms (``domain.forms``)
+    forms: tuple[HostedForm, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from pingtree.web.crm_pages import crm_pages
 from pingtree.web.dashboard import dashboard_pages
 from pingtree.web.disposition_pages import disposition_pages
 from pingtree.web.erasure_pages import erasure_pages
+from pingtree.web.forms import form_pages
 from pingtree.web.instructions_pages import instructions_pages
 from pingtree.web.invoice_pages import invoice_pages
 from pingtree.web.key_pages import key_pages
@@ -64,6 +65,7 @@ def web_router(ports: Ports, keys: KeyChecker) -> APIRouter:
     router.include_router(invoice_pages(site))
     router.include_router(return_pages(site))
     router.include_router(account_pages(site))
+    router.include_router(form_pages(ports))  # public: the hosted lead-capture forms
     router.include_router(_static_files())
 
     @router.get("/")
