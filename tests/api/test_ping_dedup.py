@@ -140,6 +140,25 @@ def test_a_hashed_phone_sold_within_the_inbound_window_is_a_duplicate(market: Ma
     assert _ping(market, {**PING, "phone_hash": PHONE_HASH}).json()["status"] == "accepted"
 
 
+def test_a_seller_sends_the_hash_under_its_own_name(market: Market) -> None:
+    profile = {
+        "id": "flat",
+        "format": "flat_json",
+        "aliases": {"Zip": "zip", "PhoneSHA": "phone_hash"},
+    }
+    spec = campaign(inbound_dedup_days=10, inbound=[profile])
+    market.apply(marketplace([buyer("b", order("o", "20.00"))], [spec]))
+    assert market.sell()["status"] == "sold"
+    url = "/api/v1/in/acme_auto/flat/ping"
+    body = {"Zip": "33101", "state": "FL", "age": 34}
+    seller = market.seller()
+    answer = market.http.post(url, json={**body, "PhoneSHA": PHONE_HASH}, headers=seller)
+    assert answer.json()["reasons"] == ["duplicate"]
+    bad = market.http.post(url, json={**body, "PhoneSHA": "nope"}, headers=seller)
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "PhoneSHA"]
+
+
 def test_a_buyer_that_bought_the_hashed_consumer_is_left_out_of_the_ping(market: Market) -> None:
     market.apply(
         marketplace(

@@ -1,9 +1,9 @@
 """Compiling a campaign's inbound profiles (``CampaignSpec.inbound``) against its vertical.
 
-Checked here: unique profile ids, alias targets that are the vertical's fields or the
-envelope's control names, value maps of known fields whose keys stay distinct once
-case-folded, and XML names that can be element names. Each issue is ``(path, message,
-value)`` under the campaign's path.
+Checked here: unique profile ids, alias targets that are the vertical's fields, the
+envelope's control names or a ping's hashed phone or email, value maps of known fields
+whose keys stay distinct once case-folded, and XML names that can be element names. Each
+issue is ``(path, message, value)`` under the campaign's path.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pingtree.domain.inbound import (
     InboundProfile,
 )
 from pingtree.domain.model import Vertical
+from pingtree.domain.ping_dedup import HASH_FIELDS
 
 __all__ = ["compile_inbound"]
 
@@ -47,7 +48,8 @@ def _profile(
     spec: InboundProfileSpec, vertical: Vertical | None, path: str, issues: list[Issue]
 ) -> InboundProfile:
     fields = {f.name for f in vertical.fields} if vertical is not None else None
-    known = None if fields is None else fields | set(CONTROL_NAMES)
+    # a ping's hashed phone and email travel among its fields (``domain.ping_dedup``)
+    known = None if fields is None else fields | set(CONTROL_NAMES) | set(HASH_FIELDS)
     for theirs, ours in spec.aliases.items():
         if known is not None and ours not in known:
             issues.append(
