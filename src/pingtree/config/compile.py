@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from pingtree.config.consent import compile_consent
 from pingtree.config.dispositions import with_dispositions
 from pingtree.config.errors import ConfigError, ConfigIssue, join_path
 from pingtree.config.inbound import compile_inbound
@@ -412,6 +413,9 @@ def _campaign(
         steps, step_issues = compile_steps(spec.steps, vertical.fields, f"{path}.steps")
         for issue in step_issues:
             issues.add(*issue)
+    consent, consent_issues = compile_consent(spec.consent, f"{path}.consent")
+    for issue in consent_issues:
+        issues.add(*issue)
     rate_limits, key_rate_limits = compile_rate_limits(spec.rate_limits)
     ping_dedup, dedup_issues = compile_ping_dedup(spec.ping_dedup, vertical, path)
     for issue in dedup_issues:
@@ -447,7 +451,7 @@ def _campaign(
         active=spec.active,
         inbound_dedup_days=spec.inbound_dedup_days,
         charge_back_returns=spec.charge_back_returns,
-        steps=steps,
+        steps=(*consent, *steps),  # consent first: a lead without it is not checked further
         inbound=inbound,
         rate_limits=rate_limits,
         key_rate_limits=key_rate_limits,

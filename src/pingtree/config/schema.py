@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from pingtree.domain.consent import Evidence
 from pingtree.domain.model import (
     AccountKind,
     CapKind,
@@ -211,6 +212,28 @@ class DispositionCodeSpec(_Spec):
     converted: bool = False
 
 
+class ConsentTextSpec(_Spec):
+    """One version of a campaign's consent text (``domain.consent``)."""
+
+    version: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,32}$")]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+    #: a consent given under this text from this time on is stale (with its offset)
+    retired_at: dt.datetime | None = None
+
+
+class ConsentSpec(_Spec):
+    """What a campaign requires of a lead's consent (``domain.consent``)."""
+
+    #: the versions of its consent text, the current one last; none: any text
+    texts: list[ConsentTextSpec] = []
+    #: how old a consent (``consent_at``) may be when the lead arrives
+    max_age_minutes: int = Field(default=1440, ge=1, le=366 * 24 * 60)
+    #: the evidence a lead must carry
+    require: list[Evidence] = list(Evidence)
+    #: a stale or mismatched consent: reject the lead, or flag it (``consent.valid``)
+    on_fail: OnFail = OnFail.REJECT
+
+
 class QualityStepSpec(_Spec):
     """A quality step before the auction (``domain.quality_steps``)."""
 
@@ -372,6 +395,8 @@ class CampaignSpec(_Spec):
     inbound: list[InboundProfileSpec] = []
     #: quality steps before the auction, in order; none given: the vertical's
     steps: list[QualityStepSpec] | None = None
+    #: consent as evidence, checked before its steps; none: not required
+    consent: ConsentSpec | None = None
     #: 429 past these (``domain.rate_limits``)
     rate_limits: RateLimitsSpec = RateLimitsSpec()
     #: a repeated ping's answer (``domain.ping_dedup``); none: every ping is auctioned

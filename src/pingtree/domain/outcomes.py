@@ -93,5 +93,9 @@ class Reason(StrEnum):
     VERIFICATION_FAILED = "verification_failed"
     #: that service gave no usable answer, and the campaign rejects leads it cannot check
     VERIFICATION_UNAVAILABLE = "verification_unavailable"
+    #: the consent is older than the campaign allows, in the future, or under a retired text
+    CONSENT_STALE = "consent_stale"
+    #: the consent text is none of the campaign's versions
+    CONSENT_MISMATCH = "consent_mismatch"
     # delivery
     ALL_BUYERS_DECLINED = "all_buyers_declined"

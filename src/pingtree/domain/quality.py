@@ -23,6 +23,7 @@ import email_validator
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from pingtree.domain.consent import ConsentVerdict
 from pingtree.domain.fields import to_json_value
 from pingtree.domain.model import FieldSpec, FieldType, LeadValue, Vertical
 from pingtree.domain.outcomes import Reason
@@ -34,6 +35,7 @@ __all__ = [
     "StepResult",
     "check_email",
     "check_phone",
+    "consent_result",
     "http_result",
     "step_result_fields",
     "suppression_result",
@@ -62,6 +64,8 @@ RESULT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("phone.line_type", FieldType.ENUM, label="Phone line type", values=LINE_TYPES),
     FieldSpec("email.valid", FieldType.BOOLEAN, label="Email valid"),
     FieldSpec("suppression.matched", FieldType.BOOLEAN, label="On a suppression list"),
+    FieldSpec("consent.valid", FieldType.BOOLEAN, label="Consent valid"),
+    FieldSpec("consent.version", FieldType.STRING, label="Consent text version"),
 )
 
 
@@ -108,6 +112,10 @@ class StepResult:
     normalized: LeadValue | None = None
     #: an HTTP step whose service gave no usable answer: its ``on_error`` applies
     error: bool = False
+    #: the seller's reason when it is not the step kind's own (a consent step's)
+    failure_reason: Reason | None = None
+    #: the field at fault when it is not the step's own (a consent step's)
+    at_fault: str | None = None
 
     @property
     def action(self) -> str:
@@ -123,13 +131,13 @@ class StepResult:
             return Reason.VERIFICATION_UNAVAILABLE if self.action == "reject" else None
         if self.passed or self.step.on_fail is not OnFail.REJECT:
             return None
-        return _REASONS[self.step.kind]
+        return self.failure_reason or _REASONS[self.step.kind]
 
     def to_json(self) -> dict[str, Any]:
         """The step's line of the trace."""
         line: dict[str, Any] = {
             "step": self.step.label,
-            "field": self.step.field,
+            "field": self.at_fault or self.step.field,
             "action": self.action,
             "results": {name: to_json_value(value) for name, value in self.results.items()},
         }
@@ -149,7 +157,27 @@ _REASONS: Mapping[StepKind, Reason] = {
     StepKind.EMAIL: Reason.EMAIL_INVALID,
     StepKind.SUPPRESSION: Reason.SUPPRESSED,
     StepKind.HTTP: Reason.VERIFICATION_FAILED,
+    StepKind.CONSENT: Reason.CONSENT_MISMATCH,
 }
+_CONSENT_REASONS: Mapping[str, Reason] = {
+    "stale": Reason.CONSENT_STALE,
+    "mismatch": Reason.CONSENT_MISMATCH,
+}
+
+
+def consent_result(step: QualityStep, verdict: ConsentVerdict) -> StepResult:
+    """A consent step's verdict: its evidence as results (``consent.valid``,
+    ``consent.version``, ``consent.at``, ``consent.page_url``, ``consent.certificate``:
+    none of them PII), ``consent_at`` normalized to UTC."""
+    return StepResult(
+        step,
+        verdict.passed,
+        dict(verdict.results or {}),
+        verdict.detail,
+        normalized=verdict.normalized_at,
+        failure_reason=_CONSENT_REASONS.get(verdict.failure),
+        at_fault=verdict.field or None,
+    )
 
 
 def http_result(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pingtree.domain.consent import ConsentPolicy
+
 __all__ = ["OnError", "OnFail", "QualityStep", "ResultKind", "StepKind"]
 
 
@@ -21,6 +23,8 @@ class StepKind(StrEnum):
     #: a call to an outside service (TrustedForm, Jornaya, a fraud score…), configured like
     #: a buyer's delivery step (``delivery.checks``)
     HTTP = "http"
+    #: the campaign's consent requirements (``domain.consent``): always its first step
+    CONSENT = "consent"
 
 
 class OnFail(StrEnum):
@@ -70,6 +74,8 @@ class QualityStep:
     #: an HTTP step: the compiled call (``delivery.checks.CompiledCheck``), opaque here:
     #: the domain knows no delivery type
     call: object = None
+    #: a consent step: what the campaign requires
+    consent: ConsentPolicy | None = None
 
     @property
     def label(self) -> str:

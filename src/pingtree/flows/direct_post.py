@@ -55,12 +55,13 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
         if repeat is not None:
             return repeat
 
-    values, steps, step_refusal = validated.values, None, None
+    values, steps, step_refusal, at_fault = validated.values, None, None, {}
     if campaign.steps:  # quality steps before the auction (a campaign without costs nothing)
         # the steps' calls and the auction share the request's deadline
         deadline = started + campaign.ping_deadline_ms / 1000
         checked = await run_steps(ports, campaign, vertical, values, deadline=deadline)
         values, steps, step_refusal = checked.values, checked.trace(), checked.refusal
+        at_fault = checked.answer()
     now = ports.clock.now()
     test = request.test or campaign.test_mode
     lead = new_lead(
@@ -87,7 +88,8 @@ async def handle_direct_post(ports: Ports, request: SellerRequest) -> dict[str, 
         auction={"steps": steps} if steps else {},
     )
     if step_refusal is not None:  # refused by a step: no buyer is asked for a price
-        return await _sell(ports, snapshot, campaign, request, to_sell, lead, [step_refusal])
+        by_step = [step_refusal]
+        return await _sell(ports, snapshot, campaign, request, to_sell, lead, by_step, at_fault)
     sold_before, duplicate = await _history(ports, campaign, keys, test, now)
     if duplicate:  # known before the auction: no buyer is asked for a price
         return await _sell(ports, snapshot, campaign, request, to_sell, lead, [Reason.DUPLICATE])
@@ -128,10 +130,12 @@ async def _sell(
     lead: LeadToSell,
     row: Lead,
     refused: list[Reason] | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The one durable step (``flows.sell``); a concurrent first request with the same
-    idempotency key that committed first wins, and this one gets its answer."""
-    refusal = rejected(refused, lead_id=lead.id) if refused is not None else None
+    idempotency key that committed first wins, and this one gets its answer. ``extra``:
+    what a refusal's answer carries besides its reasons (the ``fields`` at fault)."""
+    refusal = rejected(refused, lead_id=lead.id, **(extra or {})) if refused is not None else None
     try:
         answer = await sell(ports, snapshot, campaign, lead, Intake(row, None, refusal))
     except IntegrityError:

@@ -77,7 +77,7 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
     if mismatch:
         refused = rejected([Reason.PING_POST_MISMATCH], lead_id=lead.id, fields=list(mismatch))
     elif checked is not None and checked.refusal is not None:
-        refused = rejected([checked.refusal], lead_id=lead.id)
+        refused = rejected([checked.refusal], lead_id=lead.id, **checked.answer())
     auction = {**ping.auction, "steps": checked.trace()} if checked else ping.auction
     ranking = [quote_from_json(row) for row in ping.auction.get("ranking", [])]
     winners = set(ping.auction.get("winners", []))

@@ -21,16 +21,20 @@ from typing import Any
 from pingtree.delivery.check_run import run_check
 from pingtree.delivery.checks import CompiledCheck
 from pingtree.delivery.values import to_text
+from pingtree.domain.consent import check_consent, missing_evidence
+from pingtree.domain.fields import FieldError
 from pingtree.domain.model import Campaign, FieldType, LeadValue, Vertical
 from pingtree.domain.outcomes import Reason
 from pingtree.domain.quality import (
     StepResult,
     check_email,
     check_phone,
+    consent_result,
     http_result,
     suppression_result,
 )
 from pingtree.domain.quality_steps import QualityStep, StepKind
+from pingtree.flows.errors import InputError
 from pingtree.flows.ports import Ports
 from pingtree.store.lead_fields import dedup_keys
 from pingtree.store.suppression import SuppressionRepository
@@ -45,6 +49,12 @@ class Checked:
     results: tuple[StepResult, ...]
     #: the reason of the step that rejected the lead; ``None``: it goes to the auction
     refusal: Reason | None
+    #: the fields at fault in that refusal, when the step names them (consent)
+    fields: tuple[str, ...] = ()
+
+    def answer(self) -> dict[str, Any]:
+        """What the refusal's answer carries besides its reason: ``fields`` at fault."""
+        return {"fields": list(self.fields)} if self.fields else {}
 
     def trace(self) -> list[dict[str, Any]]:
         """The steps' lines, for the lead's trace (``auction["steps"]``)."""
@@ -61,7 +71,8 @@ async def run_steps(
 ) -> Checked:
     """Run ``campaign.steps`` on the lead's ``values`` (validated, normalized). HTTP steps
     answer by ``deadline`` (a ``time.monotonic()`` instant; default: the campaign's ping
-    deadline from now)."""
+    deadline from now). Raises :class:`InputError` when the campaign requires consent
+    evidence the lead lacks (before anything is stored)."""
     if deadline is None:
         deadline = time.monotonic() + campaign.ping_deadline_ms / 1000
     out = dict(values)
@@ -74,7 +85,8 @@ async def run_steps(
         if result.normalized is not None and spec is not None and spec.type is FieldType.STRING:
             out[spec.name] = result.normalized  # a text field takes the canonical spelling
         if result.reason is not None:
-            return Checked(out, tuple(results), result.reason)
+            fields = (result.at_fault,) if result.at_fault else ()
+            return Checked(out, tuple(results), result.reason, fields)
     return Checked(out, tuple(results), None)
 
 
@@ -100,6 +112,14 @@ async def _run(
             pii=pii,
         )
         return http_result(step, answer.passed, answer.results, answer.detail)
+    if step.kind is StepKind.CONSENT and step.consent is not None:
+        # missing or malformed evidence is bad input: a 4xx naming each field
+        missing = missing_evidence(step.consent, values)
+        if missing:
+            raise InputError(
+                [FieldError(("body", "fields", name), msg, "consent") for name, msg in missing]
+            )
+        return consent_result(step, check_consent(step.consent, values, ports.clock.now()))
     if step.kind is StepKind.PHONE:
         return check_phone(step, values.get(step.field or "phone"))
     if step.kind is StepKind.EMAIL:
