@@ -74,11 +74,6 @@ REASON_MEANINGS: Mapping[Reason, str] = {
     " `fields`",
     Reason.CONSENT_MISMATCH: "the `consent_text` is none of the versions of the campaign's"
     " consent text",
-    Reason.CONSENT_STALE: "the consent (`consent_at`) is older than the campaign allows, in"
-    " the future, or given under a retired version of its text; the answer names the field in"
-    " `fields`",
-    Reason.CONSENT_MISMATCH: "the `consent_text` is none of the versions of the campaign's"
-    " consent text",
     Reason.ALL_BUYERS_DECLINED: "every buyer that could take the lead declined it",
     Reason.RETURN_RATE_OVER_LIMIT: "too many of the supplier's leads were returned lately:"
     " its campaigns are paused until the rate is back under the marketplace's limit",
