@@ -179,6 +179,9 @@ class RedisRateLimits:
 
     async def _give_back(self, keys: Sequence[str], request_id: str) -> None:
         try:
+            if len(keys) == 1:  # the usual case: one command costs less than a pipeline
+                await self._redis.zrem(keys[0], request_id)
+                return
             async with self._redis.pipeline(transaction=False) as pipe:
                 for key in keys:
                     pipe.zrem(key, request_id)
