@@ -17,6 +17,7 @@ from decimal import Decimal
 from pingtree.config.consent import compile_consent
 from pingtree.config.dispositions import with_dispositions
 from pingtree.config.errors import ConfigError, ConfigIssue, join_path
+from pingtree.config.forms import compile_forms, form_id_issues
 from pingtree.config.inbound import compile_inbound
 from pingtree.config.parse import load_yaml, parse_config
 from pingtree.config.protection import compile_ping_dedup, compile_rate_limits
@@ -128,6 +129,8 @@ def compile_config(doc: ConfigDocument) -> CompiledConfig:
             campaign = _campaign(campaign_spec, supplier_spec, path, verticals, issues)
             if campaign is not None and campaign.id not in campaigns:
                 campaigns[campaign.id] = campaign
+    for issue in form_id_issues(doc.suppliers):
+        issues.add(*issue)
 
     buyers: dict[str, Buyer] = {}
     orders: dict[str, Order] = {}
@@ -420,6 +423,9 @@ def _campaign(
     ping_dedup, dedup_issues = compile_ping_dedup(spec.ping_dedup, vertical, path)
     for issue in dedup_issues:
         issues.add(*issue)
+    forms, form_issues = compile_forms(spec.forms, vertical, spec.id, path)
+    for issue in form_issues:
+        issues.add(*issue)
 
     if vertical is None:
         return None
@@ -456,6 +462,7 @@ def _campaign(
         rate_limits=rate_limits,
         key_rate_limits=key_rate_limits,
         ping_dedup=ping_dedup,
+        forms=forms,
     )
 
 

@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from pingtree.config.form_spec import FormSpec
 from pingtree.domain.consent import Evidence
 from pingtree.domain.model import (
     AccountKind,
@@ -401,6 +402,8 @@ class CampaignSpec(_Spec):
     rate_limits: RateLimitsSpec = RateLimitsSpec()
     #: a repeated ping's answer (``domain.ping_dedup``); none: every ping is auctioned
     ping_dedup: PingDedupSpec | None = None
+    #: hosted lead-capture forms, each at ``/f/{id}`` (``config.form_spec``)
+    forms: list[FormSpec] = []
 
 
 class ReturnRuleSpec(_Spec):

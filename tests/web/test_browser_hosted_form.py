@@ -1,0 +1,97 @@
+"""A hosted form (``/f/{form}``) filled in by a person in Debian's chromium, on a phone's
+screen: the browser's own checks first, then the server's, then the lead sold to a live
+bidder (a mock buyer on loopback) and the thank-you page."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, Route
+
+from pingtree.mockbuyer import MockBuyer
+from tests.api.market import Market, buyer, campaign, marketplace
+from tests.api.test_hosted_forms import FORM, live_bidder
+from tests.support.buyers import running_buyers
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockBuyer]:
+    # no redirect URL: the consumer stays on pingtree's thank-you page
+    endpoints = {"rich": {"bid": {"kind": "fixed", "amount": "35.00"}, "redirect_url": None}}
+    with running_buyers(endpoints) as running:
+        yield running
+
+
+@pytest.fixture
+def phone(chromium: Browser) -> Iterator[Page]:
+    """A phone-sized page that can reach loopback only."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+
+    def loopback_only(route: Route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", loopback_only)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_a_person_fills_in_the_form_on_a_phone_and_the_lead_is_sold(
+    market: Market, mock: MockBuyer, phone: Page
+) -> None:
+    market.apply(
+        marketplace(
+            [buyer("rich", live_bidder(mock))], [campaign(modes=["direct_post"], forms=[FORM])]
+        )
+    )
+    base = str(market.http.base_url).rstrip("/")
+    phone.goto(f"{base}/f/quote?sub_id=pw1&utm_campaign=spring")
+    assert phone.title() == "Compare auto insurance quotes"
+    phone.get_by_label("Zip").fill("33101")
+    phone.get_by_label("State").fill("FL")
+    phone.get_by_label("Your age").fill("34")
+    phone.get_by_label("credit").select_option("good")
+    phone.get_by_label("First name").fill("Ana")
+    phone.get_by_label("email").fill("ana.browser@example.com")
+    phone.get_by_label("phone").fill("305-555-0188")
+    # the server checks what the browser let through: a bad email comes back, marked
+    phone.get_by_label("email").fill("ana.browser@")
+    phone.get_by_role("button", name="Get my quotes").click()
+    error = phone.locator("#email-error")
+    error.wait_for()
+    assert error.inner_text()
+    assert phone.get_by_label("email").get_attribute("aria-invalid") == "true"
+    assert phone.get_by_label("First name").input_value() == "Ana"  # the answers stay
+    phone.get_by_label("email").fill("ana.browser@example.com")
+    phone.get_by_role("button", name="Get my quotes").click()
+    phone.get_by_role("status").wait_for()
+    assert phone.get_by_role("status").inner_text() == FORM["thank_you"]
+
+    lead = _lead(market, "pw1")
+    assert lead["status"] == "sold", lead
+    assert lead["fields"]["utm_campaign"] == "spring"
+    assert lead["fields"]["consent_text"] == FORM["consent"]
+    assert "Chrome" in lead["fields"]["user_agent"]
+    assert len(mock.requests_to("rich", "post")) == 1
+
+
+def _lead(market: Market, sub_id: str) -> dict[str, Any]:
+    give_up = time.monotonic() + 10
+    while True:
+        found = market.http.get(
+            "/api/v1/admin/leads", headers=market.admin, params={"sub_id": sub_id}
+        ).json()
+        rows = found.get("leads", found) if isinstance(found, dict) else found
+        if rows or time.monotonic() > give_up:
+            break
+        time.sleep(0.05)
+    (row,) = rows
+    return market.lead(row["id"], reveal=True)
