@@ -60,6 +60,11 @@ FULL_CAMPAIGN = campaign(
         "required_fields": ["zip"],
         "qualify_all_criteria": True,
     },
+    consent={
+        "texts": [{"version": "v1", "text": "I agree to be called."}],
+        "max_age_minutes": 90,
+        "require": ["text", "time"],
+    },
 )
 FULL_ORDER = order(
     "shield_fl",

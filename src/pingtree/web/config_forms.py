@@ -91,6 +91,20 @@ FORMS: dict[Kind, tuple[FormField, ...]] = {
             hint="min_revenue, min_profit, min_profit_percent, min_buyers, required_fields, "
             "qualify_all_criteria",
         ),
+        FormField(
+            "rate_limits",
+            "Rate limits",
+            "yaml",
+            hint="429 past them: per_second, per_minute, concurrent (all keys together), "
+            "per_key: {per_second, per_minute, concurrent}",
+        ),
+        FormField(
+            "ping_dedup",
+            "Repeated pings",
+            "yaml",
+            hint="window_seconds, on_repeat (first_answer or reject), fields (default: the "
+            "vertical's own non-PII fields)",
+        ),
     ),
     Kind.BUYERS: (
         FormField("name", "Name"),
