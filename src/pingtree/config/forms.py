@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 from pingtree.config.form_spec import FormFieldSpec, FormSpec
-from pingtree.config.schema import SupplierSpec
+from pingtree.config.schema import ConsentSpec, SupplierSpec
+from pingtree.domain.consent import Evidence, normalize_text
 from pingtree.domain.fields import TRACKING_FIELDS
 from pingtree.domain.forms import FormField, FormStep, HostedForm
 from pingtree.domain.model import Requirement, Vertical
@@ -28,9 +29,18 @@ _ORIGIN = re.compile(r"^https?://(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,
 
 
 def compile_forms(
-    specs: Sequence[FormSpec], vertical: Vertical | None, campaign_id: str, path: str
+    specs: Sequence[FormSpec],
+    vertical: Vertical | None,
+    campaign_id: str,
+    path: str,
+    consent: ConsentSpec | None = None,
 ) -> tuple[tuple[HostedForm, ...], list[Issue]]:
-    """The campaign's forms, and every issue found (the forms are meaningless if any)."""
+    """The campaign's forms, and every issue found (the forms are meaningless if any).
+
+    With the campaign's ``consent``, a form shows its current text (its own ``consent``
+    must be one of the current versions) and the evidence it cannot give is refused: a
+    form gives the text, the time, the IP and the page, never a TrustedForm or Jornaya
+    certificate (the form runs no script)."""
     issues: list[Issue] = []
     forms: list[HostedForm] = []
     seen: set[str] = set()
@@ -47,6 +57,7 @@ def compile_forms(
         if vertical is None:
             continue  # the campaign's vertical is reported where it is named
         steps = _steps(spec, vertical, fpath, issues)
+        consent_text = _consent_text(spec, consent, fpath, issues)
         forms.append(
             HostedForm(
                 id=spec.id,
@@ -55,7 +66,7 @@ def compile_forms(
                 steps=steps,
                 intro=spec.intro,
                 submit_label=spec.submit_label,
-                consent_text=spec.consent,
+                consent_text=consent_text,
                 thank_you=spec.thank_you,
                 frame_ancestors=tuple(spec.frame_ancestors),
                 test=spec.test,
@@ -76,6 +87,31 @@ def form_id_issues(suppliers: Iterable[SupplierSpec]) -> list[Issue]:
                     path = f"suppliers[{i}].campaigns[{j}].forms[{k}].id"
                     issues.append((path, f"campaign {other} has a form with this id", form.id))
     return issues
+
+
+def _consent_text(
+    spec: FormSpec, consent: ConsentSpec | None, path: str, issues: list[Issue]
+) -> str:
+    """The consent text the form shows: its own, else the campaign's current one."""
+    if consent is None:
+        return spec.consent
+    if Evidence.CERTIFICATE in consent.require:
+        issues.append(
+            (
+                path,
+                "the campaign's consent requires a certificate, which a hosted form cannot "
+                "give: leave certificate out of consent.require",
+                None,
+            )
+        )
+    current = [t.text for t in consent.texts if t.retired_at is None]
+    if not spec.consent:
+        return current[-1] if current else ""
+    if consent.texts and normalize_text(spec.consent) not in {normalize_text(t) for t in current}:
+        issues.append(
+            (f"{path}.consent", "not a current version of the campaign's consent text", None)
+        )
+    return spec.consent
 
 
 def _steps(

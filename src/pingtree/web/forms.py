@@ -111,8 +111,9 @@ def form_pages(ports: Ports) -> APIRouter:
             for name in CARRIED_FIELDS
             if request.query_params.get(name)
         }
-        if "source_url" not in carried and request.headers.get("referer"):
-            carried["source_url"] = request.headers["referer"][:2048]
+        if "source_url" not in carried:
+            # the page the consent is given on: the one framing the form, else the form's
+            carried["source_url"] = request.headers.get("referer", str(request.url))[:2048]
         return shown(request, form, carried)
 
     @router.post("/f/{form_id}")
