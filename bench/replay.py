@@ -45,13 +45,15 @@ from pingtree.store.tables import Base, Ping
 _PING = Base.metadata.tables[Ping.__tablename__]
 
 
-async def store_traffic(url: str, pings: int, rate: float, start: dt.datetime) -> str:
+async def store_traffic(
+    url: str, pings: int, rate: float, start: dt.datetime, caps: bool = True
+) -> str:
     """The demo's configuration and ``pings`` stored pings; the draft's YAML text."""
     engine = create_engine(url)
     sessions = session_factory(engine)
     doc = demo_document("http://127.0.0.1:9")
     await apply_config(sessions, doc, start)
-    rows = await traffic_rows(doc, 1, pings, rate, start)
+    rows = await traffic_rows(doc, 1, pings, rate, start, caps=caps)
     async with sessions.begin() as session:
         for first in range(0, len(rows), 2000):
             await session.execute(_PING.insert(), rows[first : first + 2000])
@@ -88,6 +90,11 @@ def main() -> None:
     parser.add_argument("--pings", type=int, default=20000)
     parser.add_argument("--rate", type=float, default=1.0, help="the demo's leads a second")
     parser.add_argument("--no-shortcuts", action="store_true", help="run every ping on both sides")
+    parser.add_argument(
+        "--caps-never-full",
+        action="store_true",
+        help="store the traffic as if no cap ever filled (the replay finds otherwise)",
+    )
     args = parser.parse_args()
     SHORTCUTS[0] = not args.no_shortcuts
     start = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
@@ -95,7 +102,9 @@ def main() -> None:
         url = f"sqlite+aiosqlite:///{folder}/bench.db"
         asyncio.run(migrate(url))
         began = time.perf_counter()
-        draft = asyncio.run(store_traffic(url, args.pings, args.rate, start))
+        draft = asyncio.run(
+            store_traffic(url, args.pings, args.rate, start, not args.caps_never_full)
+        )
         print(f"stored {args.pings} pings in {time.perf_counter() - began:.1f} s")
         asyncio.run(measure(url, draft, start, start + dt.timedelta(days=8)))
     week = 7 * 86400 * args.rate * PING_SHARE

@@ -13,7 +13,8 @@ from pingtree.config.errors import ConfigError
 from pingtree.domain.fields import FieldError
 from pingtree.flows.errors import InputError, NotFound
 from pingtree.flows.ports import Ports
-from pingtree.flows.whatif import summary_lines, what_if
+from pingtree.flows.replay_worker import ReplayTooLarge, what_if_apart
+from pingtree.flows.whatif import summary_lines
 from pingtree.principals import Principal, require_staff
 
 __all__ = ["MAX_SPAN", "parse_span", "replay_report"]
@@ -49,7 +50,8 @@ async def replay_report(
     campaign_id: str | None = None,
     ping_id: str | None = None,
 ) -> dict[str, Any]:
-    """The draft replayed on the live pings of the period (``flows.whatif.what_if``): the
+    """The draft replayed on the live pings of the period (``flows.whatif.what_if``, in a
+    worker process: ``flows.replay_worker``; past its bounds a 422 on ``since``): the
     report's JSON, with ``summary`` lines; with ``ping_id``, that ping's drill-down as
     ``ping`` (``NotFound`` when the period holds no such ping)."""
     require_staff(principal, "replays")
@@ -57,12 +59,17 @@ async def replay_report(
     until = ports.clock.now()
     await ports.pings.drained()  # every ping answered so far counts
     try:
-        report = await what_if(
+        # in a worker process, bounded: the server's loop keeps answering pings meanwhile
+        report = await what_if_apart(
             ports.sessions, draft, until - span, until, campaign_id=campaign_id, focus=ping_id
         )
     except ConfigError as error:
         raise InputError(
             [FieldError(("body", issue.path), issue.msg, "config") for issue in error.issues]
+        ) from None
+    except ReplayTooLarge as error:
+        raise InputError(
+            [FieldError(("query", "since"), str(error), "value_error", since)]
         ) from None
     data = report.to_json()
     data["summary"] = list(summary_lines(report))

@@ -25,6 +25,7 @@ from pingtree.domain.money import format_money
 from pingtree.domain.outcomes import PRICED, Outcome
 from pingtree.domain.trace import Candidate
 from pingtree.flows.auction import AuctionResult, quote_from_json
+from pingtree.flows.ports import BidResult
 from pingtree.flows.replay import UNKNOWN, CapSimulation, Replayed, stored_answer
 from pingtree.flows.requests import campaign_refusal
 from pingtree.store.replay_pings import StoredPing
@@ -87,44 +88,73 @@ def stored_outcome(snapshot: Snapshot, ping: StoredPing, caps: CapSimulation) ->
 def draft_cannot_change(
     order_ids: Iterable[str],
     snapshots: tuple[Snapshot, Snapshot],
+    caps: tuple[CapSimulation, CapSimulation],
     vertical_id: str,
     lead: LeadContext,
     ping: StoredPing,
 ) -> bool:
-    """Whether none of ``order_ids`` (the vertical's changed orders) could quote for this
-    lead on either snapshot: cap room taken as free, a new order's unknown answer as a
-    quote (both err towards replaying)."""
-    rows: dict[str, Sequence[Any]] | None = None
+    """Whether none of ``order_ids`` (the vertical's changed orders, and the orders of
+    buyers whose caps parted) can quote for this lead otherwise on the draft than on the
+    configuration in force: on both it quotes nothing, or the very same prices and rank
+    and each side's cap room (``caps``, as they stand before this ping) has room for it or
+    has none. A new order's unknown answer counts as a quote (replayed)."""
+    rows: dict[str, Sequence[Any]] = {}
+    if order_ids:
+        rows = {row[0]: row for row in ping.auction.get("candidates") or ()}
     state = lead.values.get(GATE_FIELD)
     state_text = str(state) if state else None
     for order_id in order_ids:
-        for snapshot in snapshots:
+        sides = []
+        room = []
+        for snapshot, simulation in zip(snapshots, caps, strict=True):
             order = snapshot.config.orders.get(order_id)
             if order is None or order.vertical_id != vertical_id:
+                sides.append(_NONE)
                 continue
-            if rows is None:
-                rows = {row[0]: row for row in ping.auction.get("candidates") or ()}
-            if _may_quote(snapshot, order, lead, state_text, rows):
+            quotes = _quotes(snapshot, order, lead, state_text, rows)
+            if quotes is None:
                 return False
+            if quotes:
+                room.append(simulation.check(order, lead.now) is None)
+            sides.append(quotes)
+        if sides[0] != sides[1] or (sides[0] and room[0] != room[1]):
+            return False
     return True
 
 
-def _may_quote(
+_NONE: tuple[tuple[Any, ...], ...] = ()
+
+
+def _quotes(
     snapshot: Snapshot,
     order: Order,
     lead: LeadContext,
     state: str | None,
     rows: dict[str, Sequence[Any]],
-) -> bool:
+) -> tuple[tuple[Any, ...], ...] | None:
+    """What ``order`` would quote for the lead (nothing when it may not), cap room taken
+    as free; ``None`` when its answer is unknown."""
     buyer = snapshot.config.buyers.get(order.buyer_id)
     if buyer is None or check_standing(order, buyer, lead.test, lead.legs, lead.now):
-        return False
+        return _NONE
     if state is not None and order.state_gate is not None and state not in order.state_gate:
-        return False
+        return _NONE
     if order.filter is not None and not order.filter(lead.values, lead.qualify_all).passed:
-        return False
-    if not order.pricing.asked_per_lead:
-        return True  # priced by configuration
-    row = rows.get(order.id)
-    answer = stored_answer(Candidate.from_json(row) if row else None, order)
-    return answer.outcome in PRICED or answer.reason == UNKNOWN
+        return _NONE
+    answer: BidResult | None = None
+    if order.pricing.asked_per_lead:
+        row = rows.get(order.id)
+        answer = stored_answer(Candidate.from_json(row) if row else None, order)
+        if answer.reason == UNKNOWN:
+            return None
+        if answer.outcome not in PRICED or answer.price is None:
+            return _NONE
+    return tuple(
+        (leg, price, order.buyer_id, order.priority, order.weight)
+        for leg in sorted(lead.legs)
+        if order.pricing.buys(leg)
+        and (
+            price := order.pricing.fixed_price(leg)
+            or (answer.leg_price(leg) if answer is not None else None)
+        )
+    )

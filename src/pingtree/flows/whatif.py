@@ -359,6 +359,7 @@ async def what_if(
             if isinstance(found, Replayed) or draft_cannot_change(
                 scope.orders_changed(campaign.vertical_id),
                 (base, draft_snapshot),
+                (base_caps, draft_caps),
                 campaign.vertical_id,
                 found[1],
                 ping,

@@ -1,0 +1,137 @@
+"""A replay off the server's event loop (issue 17): ``flows.whatif.what_if`` run in a
+worker process of its own, bounded in time and memory, so the pings the server answers
+meanwhile are not delayed.
+
+A replay is CPU work in Python (it holds the GIL): on the server's loop, or on a thread
+of its process, it takes turns with the live pings. In a process of its own it takes the
+second core instead. The worker is started for one replay (``spawn``: a clean
+interpreter, no copy of the server's loop, threads or connections), opens its own engine
+on the same database, and is ended when the replay ends or runs out of time:
+
+- **time**: ``seconds`` of wall clock, then the worker is terminated and
+  :class:`ReplayTooLarge` raised;
+- **memory**: the worker's address space is capped (``RLIMIT_AS``) at ``memory_bytes``
+  while it replays; a replay that would pass it fails in the worker with
+  ``MemoryError``, raised here as :class:`ReplayTooLarge`.
+
+A database only this process can see (SQLite in memory) is replayed here, on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import multiprocessing
+import resource
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from pingtree.config.errors import ConfigError, ConfigIssue
+from pingtree.config.schema import ConfigDocument
+from pingtree.flows.whatif import WhatIf, what_if
+from pingtree.store.db import create_engine, session_factory
+
+__all__ = ["ReplayLimits", "ReplayTooLarge", "what_if_apart"]
+
+#: what a worker answers when its replay ran out of its memory
+_OUT_OF_MEMORY = "out of memory"
+
+
+@dataclass(frozen=True)
+class ReplayLimits:
+    #: the wall clock a replay may take, the worker's start included
+    seconds: float = 300.0
+    #: the worker's address space (its imports take about 300 MB of it)
+    memory_bytes: int = 2 * 1024**3
+
+
+class ReplayTooLarge(Exception):
+    """The replay passed its time or memory bound (the message says which)."""
+
+
+async def what_if_apart(
+    sessions: async_sessionmaker[AsyncSession],
+    draft: str | ConfigDocument,
+    since: dt.datetime,
+    until: dt.datetime,
+    *,
+    campaign_id: str | None = None,
+    focus: str | None = None,
+    limits: ReplayLimits = ReplayLimits(),
+) -> WhatIf:
+    """``what_if(sessions, draft, since, until, …)`` in a worker process (the module).
+    Raises ``ConfigError`` for a bad draft, :class:`ReplayTooLarge` past a bound."""
+    url = _shared_url(sessions)
+    if url is None:
+        return await what_if(sessions, draft, since, until, campaign_id=campaign_id, focus=focus)
+    pool = multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1)
+    try:
+        task = (url, draft, since, until, campaign_id, focus, limits.memory_bytes)
+        pending = pool.apply_async(_replay, task)
+        try:
+            # the wait is on a thread of the loop's executor: the loop stays free
+            done = await asyncio.to_thread(pending.get, limits.seconds)
+        except multiprocessing.TimeoutError:
+            raise ReplayTooLarge(
+                f"the replay took longer than {limits.seconds:g} s: replay a shorter period "
+                "or one campaign"
+            ) from None
+        if isinstance(done, WhatIf):
+            return done
+        if isinstance(done, str):  # _OUT_OF_MEMORY
+            raise ReplayTooLarge(
+                f"the replay needed more than {limits.memory_bytes // 1024**2} MB: replay a "
+                "shorter period or one campaign"
+            )
+        raise ConfigError(done)
+    finally:
+        pool.terminate()  # ends the worker at once, whether it finished or not
+        await asyncio.to_thread(pool.join)
+
+
+def _shared_url(sessions: async_sessionmaker[AsyncSession]) -> str | None:
+    """The database's URL, password included, when another process can open it."""
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        return None
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+def _replay(
+    url: str,
+    draft: str | ConfigDocument,
+    since: dt.datetime,
+    until: dt.datetime,
+    campaign_id: str | None,
+    focus: str | None,
+    memory_bytes: int,
+) -> WhatIf | tuple[ConfigIssue, ...] | str:
+    """The worker's task: its own engine on the database, the replay, the report; a bad
+    draft's issues (a ``ConfigError`` does not survive pickling whole), or
+    :data:`_OUT_OF_MEMORY`. The address space is capped once the code is imported, for
+    the replay alone, and lifted again to send the answer back."""
+
+    async def run() -> WhatIf:
+        engine = create_engine(url, pool_size=1, max_overflow=1)
+        try:
+            return await what_if(
+                session_factory(engine), draft, since, until, campaign_id=campaign_id, focus=focus
+            )
+        finally:
+            await engine.dispose()
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        return asyncio.run(run())
+    except ConfigError as error:
+        return error.issues
+    except MemoryError:
+        return _OUT_OF_MEMORY
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

@@ -1,0 +1,76 @@
+"""A replay run off the server's event loop (issue 17, ``flows.replay_worker``): in a
+worker process of its own on the same database, giving the report the loop would, and
+bounded in time and memory."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import pytest
+import yaml
+
+from pingtree.config.errors import ConfigError
+from pingtree.flows.replay_worker import ReplayLimits, ReplayTooLarge, what_if_apart
+from pingtree.flows.whatif import WhatIf, what_if
+from pingtree.store.db import create_engine, session_factory
+from tests.unit.test_replay_shortcuts import START, comparable, live_document, store_traffic
+
+UNTIL = START + dt.timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return store_traffic(tmp_path_factory.mktemp("worker"), caps=True)
+
+
+def apart(url: str, draft: str, **options: Any) -> WhatIf:
+    async def run() -> WhatIf:
+        engine = create_engine(url)
+        try:
+            return await what_if_apart(session_factory(engine), draft, START, UNTIL, **options)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def raised_floor() -> str:
+    draft = live_document()
+    rapid = next(o for b in draft["buyers"] for o in b["orders"] if o["id"] == "rapid_auto_live")
+    rapid["pricing"]["floor"] = "25.00"
+    return yaml.safe_dump(draft)
+
+
+def test_the_worker_gives_the_report_the_loop_would(stored: str) -> None:
+    async def here() -> WhatIf:
+        engine = create_engine(stored)
+        try:
+            return await what_if(session_factory(engine), raised_floor(), START, UNTIL)
+        finally:
+            await engine.dispose()
+
+    report = apart(stored, raised_floor(), focus=f"{3:08d}-bench")
+    assert report.changed > 0
+    assert comparable(report) == comparable(asyncio.run(here()))
+    assert report.focused is not None
+
+
+def test_a_bad_draft_is_named_from_the_worker(stored: str) -> None:
+    draft = live_document()
+    draft["buyers"][0]["orders"][0]["pricing"]["exclusive"] = "-3"
+    with pytest.raises(ConfigError) as raised:
+        apart(stored, yaml.safe_dump(draft))
+    assert raised.value.issues
+    assert any("buyers[0].orders[0]" in issue.path for issue in raised.value.issues)
+
+
+def test_a_replay_past_its_time_is_ended(stored: str) -> None:
+    with pytest.raises(ReplayTooLarge, match="took longer than 0.01 s"):
+        apart(stored, raised_floor(), limits=ReplayLimits(seconds=0.01))
+
+
+def test_a_replay_past_its_memory_is_ended(stored: str) -> None:
+    with pytest.raises(ReplayTooLarge, match="needed more than 48 MB"):
+        apart(stored, raised_floor(), limits=ReplayLimits(seconds=120, memory_bytes=48 * 1024**2))
