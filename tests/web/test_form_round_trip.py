@@ -65,6 +65,20 @@ FULL_CAMPAIGN = campaign(
         "max_age_minutes": 90,
         "require": ["text", "time"],
     },
+    rate_limits={"per_second": 50, "per_key": {"concurrent": 10}},
+    ping_dedup={"window_seconds": 600, "on_repeat": "reject", "fields": ["zip", "age"]},
+    forms=[
+        {
+            "id": "acme_quote",
+            "title": "Quotes",
+            "steps": [
+                {"title": "You", "fields": ["zip", "state", {"name": "age", "help": "16+"}]},
+                {"title": "Reach", "fields": ["first_name", "phone", "email", "income"]},
+            ],
+            "consent": "I agree to be called.",
+            "frame_ancestors": ["https://www.acme.example"],
+        }
+    ],
 )
 FULL_ORDER = order(
     "shield_fl",

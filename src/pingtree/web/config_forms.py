@@ -105,6 +105,13 @@ FORMS: dict[Kind, tuple[FormField, ...]] = {
             hint="window_seconds, on_repeat (first_answer or reject), fields (default: the "
             "vertical's own non-PII fields)",
         ),
+        FormField(
+            "forms",
+            "Hosted forms",
+            "yaml",
+            hint="a list of {id, title, steps: [{title, fields}] or fields, consent, "
+            "thank_you, frame_ancestors}: each served at /f/ID",
+        ),
     ),
     Kind.BUYERS: (
         FormField("name", "Name"),
