@@ -76,6 +76,27 @@ def test_a_burst_from_one_key_gets_429s_while_another_key_is_served(market: Mark
     assert posted.json()["status"] == "sold"
 
 
+def test_a_key_named_in_the_campaign_has_limits_of_its_own(market: Market) -> None:
+    market.apply(_limited())
+    first, second = market.seller(), _second_key(market)
+    own_id = first["Authorization"].split("_")[1]
+    config = _limited(per_key={"per_second": 3}, keys={own_id: {"per_second": 1}})
+    market.apply(config)
+    assert [_ping(market.http, first).status_code for _ in range(2)] == [200, 429]
+    assert [_ping(market.http, second).status_code for _ in range(4)] == [200, 200, 200, 429]
+    # a key not (yet) issued may be named; an id that cannot be a key's is refused
+    config["suppliers"][0]["campaigns"][0]["rate_limits"]["keys"]["0123456789abcdef"] = {}
+    market.apply(config)
+    config["suppliers"][0]["campaigns"][0]["rate_limits"]["keys"]["pt_nope"] = {}
+    response = market.http.post(
+        "/api/v1/admin/config",
+        content=yaml.safe_dump(config),
+        headers={**market.admin, "content-type": "application/yaml"},
+    )
+    assert response.status_code == 422, response.text
+    assert "pt_nope" in response.text
+
+
 def test_the_campaign_limit_holds_over_all_its_keys_and_frees_in_the_next_window(
     market: Market,
 ) -> None:

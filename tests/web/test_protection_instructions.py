@@ -18,7 +18,11 @@ MARKDOWN = "/ui/campaigns/acme_auto/instructions.md"
 
 def test_the_instructions_document_the_limits_the_dedup_and_the_hashing(market: Market) -> None:
     spec = campaign(
-        rate_limits={"per_minute": 600, "per_key": {"per_second": 5, "concurrent": 2}},
+        rate_limits={
+            "per_minute": 600,
+            "per_key": {"per_second": 5, "concurrent": 2},
+            "keys": {"0123456789abcdef": {"per_minute": 10}},
+        },
         ping_dedup={"window_seconds": 90, "fields": ["zip", "age"]},
         inbound_dedup_days=30,
     )
@@ -27,6 +31,7 @@ def test_the_instructions_document_the_limits_the_dedup_and_the_hashing(market: 
     text = market.http.get(MARKDOWN).text
     assert "Rate limits of all this campaign's keys together: 600 a minute." in text
     assert "Rate limits of each key: 5 a second, 2 at once." in text
+    assert "The key `pt_0123456789abcdef_…` has limits of its own: 10 a minute." in text
     assert "`429` with `Retry-After`" in text
     assert "within 90 s (the same `zip`, `age`" in text
     assert "the same `ping_id` and `bid`" in text

@@ -25,6 +25,8 @@ def limit_lines(campaign: Campaign) -> list[str]:
     ):
         if limits.limits():
             lines.append(f"Rate limits of {whom}: {_limits(limits)}.")
+    for key_id, limits in campaign.own_key_rate_limits:
+        lines.append(f"The key `pt_{key_id}_…` has limits of its own: {_limits(limits) or 'none'}.")
     if lines:
         lines.append(
             "Pings, posts and direct posts are counted apart. A call over a limit is"

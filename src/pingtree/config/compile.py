@@ -419,7 +419,7 @@ def _campaign(
     consent, consent_issues = compile_consent(spec.consent, f"{path}.consent")
     for issue in consent_issues:
         issues.add(*issue)
-    rate_limits, key_rate_limits = compile_rate_limits(spec.rate_limits)
+    rate_limits, key_rate_limits, own_key_rate_limits = compile_rate_limits(spec.rate_limits)
     ping_dedup, dedup_issues = compile_ping_dedup(spec.ping_dedup, vertical, path)
     for issue in dedup_issues:
         issues.add(*issue)
@@ -461,6 +461,7 @@ def _campaign(
         inbound=inbound,
         rate_limits=rate_limits,
         key_rate_limits=key_rate_limits,
+        own_key_rate_limits=own_key_rate_limits,
         ping_dedup=ping_dedup,
         forms=forms,
     )

@@ -17,9 +17,13 @@ __all__ = ["compile_ping_dedup", "compile_rate_limits"]
 Issue = tuple[str, str, object]
 
 
-def compile_rate_limits(spec: RateLimitsSpec) -> tuple[RateLimits, RateLimits]:
-    """The campaign's limits on all its keys together, and on each of its keys."""
-    return _limits(spec), _limits(spec.per_key)
+def compile_rate_limits(
+    spec: RateLimitsSpec,
+) -> tuple[RateLimits, RateLimits, tuple[tuple[str, RateLimits], ...]]:
+    """The campaign's limits on all its keys together, on each of its keys, and the keys'
+    own limits by key id (a key not yet issued is allowed: it may be issued later)."""
+    own = tuple(sorted((key_id, _limits(limits)) for key_id, limits in spec.keys.items()))
+    return _limits(spec), _limits(spec.per_key), own
 
 
 def _limits(spec: RateLimitSpec) -> RateLimits:

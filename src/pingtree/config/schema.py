@@ -311,10 +311,16 @@ class RateLimitSpec(_Spec):
     concurrent: _Limit | None = None
 
 
+#: a campaign key's id: the hexadecimal part after ``pt_`` of ``pt_<id>_<secret>``
+KeyId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+
+
 class RateLimitsSpec(RateLimitSpec):
-    """A campaign's limits: all its keys together, and ``per_key`` each key on its own."""
+    """A campaign's limits: all its keys together, ``per_key`` each key on its own, and
+    ``keys`` a key's own limits by its id (in place of ``per_key``)."""
 
     per_key: RateLimitSpec = RateLimitSpec()
+    keys: dict[KeyId, RateLimitSpec] = {}
 
 
 class PingDedupSpec(_Spec):

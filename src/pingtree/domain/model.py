@@ -482,6 +482,8 @@ class Campaign:
     #: limits on all the campaign's keys together, and on each key (``domain.rate_limits``)
     rate_limits: RateLimits = field(default_factory=RateLimits)
     key_rate_limits: RateLimits = field(default_factory=RateLimits)
+    #: a key's own limits (by key id), in place of ``key_rate_limits``
+    own_key_rate_limits: tuple[tuple[str, RateLimits], ...] = ()
     #: the duplicate-ping cache (``None``: off)
     ping_dedup: PingDedup | None = None
     #: its hosted lead-capture forms (``domain.forms``)

@@ -25,6 +25,7 @@ __all__ = [
     "RateLimits",
     "Refusal",
     "checks_for",
+    "key_limits",
     "retry_after_seconds",
 ]
 
@@ -102,6 +103,16 @@ class Refusal:
             "limit": self.check.limit,
             "retry_after": self.retry_after,
         }
+
+
+def key_limits(
+    key_id: str, per_key: RateLimits, own: tuple[tuple[str, RateLimits], ...]
+) -> RateLimits:
+    """The limits of key ``key_id``: its own when the campaign names it, else ``per_key``."""
+    for owner, limits in own:
+        if owner == key_id:
+            return limits
+    return per_key
 
 
 def checks_for(

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from pingtree.domain.model import Campaign
-from pingtree.domain.rate_limits import Refusal, checks_for
+from pingtree.domain.rate_limits import Refusal, checks_for, key_limits
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import new_id
 
@@ -46,7 +46,8 @@ async def admitted(ports: Ports, campaign: Campaign, key_id: str, call: str) -> 
     """Run the block as one ``call`` (``ping``, ``post``, ``direct_post``) of key
     ``key_id`` of ``campaign`` if its limits have room; else raise :class:`RateLimited`
     before it runs."""
-    checks = checks_for(campaign.id, key_id, call, campaign.rate_limits, campaign.key_rate_limits)
+    limits = key_limits(key_id, campaign.key_rate_limits, campaign.own_key_rate_limits)
+    checks = checks_for(campaign.id, key_id, call, campaign.rate_limits, limits)
     if not checks:
         yield
         return
