@@ -50,7 +50,6 @@ __all__ = [
     "CompiledResult",
     "ResultSpec",
     "compile_check",
-    "result_kinds",
 ]
 
 #: a check that says nothing of its timeout waits this long at most (and never past the
@@ -58,7 +57,6 @@ __all__ = [
 DEFAULT_TIMEOUT_MS = 2_000
 #: response rules of a buyer's step a check has no use for
 _BUYER_ONLY = ("bid", "bid_exclusive", "bid_shared", "token", "redirect_url")
-_RESULT_KINDS = ("boolean", "number", "text")
 
 
 class ResultSpec(RuleSpec):
@@ -162,23 +160,6 @@ def compile_check(
     if issues or step is None:
         return None, list(dict.fromkeys(issues))
     return CompiledCheck(step, tuple(results), tuple(inputs), tuple(error_when)), []
-
-
-def result_kinds(preset: str | None, raw_results: Mapping[str, object]) -> dict[str, str]:
-    """The kinds of a step's results as configured over its preset's (for filters),
-    before compiling: ``{"verified": "boolean"}``; an unreadable entry is left out."""
-    merged: dict[str, object] = {}
-    if preset is not None and preset in CHECK_PRESETS:
-        base = CHECK_PRESETS[preset].get("results")
-        if isinstance(base, Mapping):
-            merged.update(base)
-    merged.update(raw_results)
-    kinds: dict[str, str] = {}
-    for key, value in merged.items():
-        kind = value.get("as", "text") if isinstance(value, Mapping) else None
-        if kind in _RESULT_KINDS:
-            kinds[key] = str(kind)
-    return kinds
 
 
 def _extend(base: Mapping[str, object], own: Mapping[str, object]) -> dict[str, object]:
