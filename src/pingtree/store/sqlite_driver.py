@@ -112,6 +112,15 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
     _cursor_cls = _OneTripCursor
 
+    def rollback(self) -> None:
+        """A rollback with no transaction open is no trip at all: the pool's reset of every
+        connection given back (after a transaction run whole on the thread, or a read's
+        session that rolled back already) is one a transaction would otherwise pay for."""
+        database: sqlite3.Connection | None = self._connection._connection
+        if database is not None and not database.in_transaction:
+            return
+        super().rollback()
+
 
 class _OneTripDbapi(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
