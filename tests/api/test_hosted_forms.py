@@ -224,3 +224,29 @@ def test_the_form_is_embedded_by_a_script_tag(formed: Market) -> None:
     missing = formed.http.get("/f/nope")
     assert missing.status_code == 404
     assert "no form nope" in missing.text
+
+
+def test_a_campaign_requiring_consent_gets_its_evidence_from_the_form(
+    market: Market, mock: MockBuyer
+) -> None:
+    consent = {
+        "texts": [{"version": "2026-12", "text": CONSENT}],
+        "require": ["text", "time", "ip", "page_url"],
+    }
+    form = {key: value for key, value in FORM.items() if key != "consent"}  # the campaign's
+    market.apply(
+        marketplace(
+            [buyer("rich", live_bidder(mock))],
+            [campaign(modes=["direct_post"], forms=[form], consent=consent)],
+        )
+    )
+    mock.reset()
+    _, text, hidden = shown(market, "?sub_id=consented")
+    assert CONSENT in html.unescape(text)
+    assert hidden["source_url"].endswith("/f/quote?sub_id=consented")  # the form's own page
+    answer = send(market, {**hidden, **ANSWERS})
+    assert answer.status_code == 303, answer.text
+    lead = the_lead(market, "consented")
+    assert lead["status"] == "sold", lead
+    assert lead["fields"]["consent_text"] == CONSENT
+    assert lead["fields"]["source_url"] == hidden["source_url"]

@@ -93,3 +93,38 @@ def test_a_form_id_is_its_url_so_it_is_unique_in_the_marketplace() -> None:
     assert issues == {
         "suppliers[0].campaigns[1].forms[0].id": "campaign acme_auto has a form with this id"
     }
+
+
+def _with_consent(form: dict[str, Any], **consent: Any) -> CompiledConfig:
+    texts = [
+        {"version": "v1", "text": "Old words.", "retired_at": "2026-01-01T00:00:00Z"},
+        {"version": "v2", "text": "I agree   to be called."},
+    ]
+    spec = campaign(forms=[form], consent={"texts": texts, **consent})
+    return compile_config(parse_config(marketplace([], [spec])))
+
+
+def test_a_form_shows_the_campaigns_current_consent_text() -> None:
+    form = {"id": "quote", "title": "Q", "fields": ASKED}
+    config = _with_consent(form, require=["text", "time", "ip", "page_url"])
+    (compiled,) = config.campaigns["acme_auto"].forms
+    assert compiled.consent_text == "I agree   to be called."
+    # its own text must be a current version (white space aside), never a retired one
+    ok = _with_consent({**form, "consent": "I agree to be called."}, require=["text"])
+    assert ok.campaigns["acme_auto"].forms[0].consent_text == "I agree to be called."
+    with pytest.raises(ConfigError) as old:
+        _with_consent({**form, "consent": "Old words."}, require=["text"])
+    assert [(i.path, i.msg) for i in old.value.issues] == [
+        (
+            "suppliers[0].campaigns[0].forms[0].consent",
+            "not a current version of the campaign's consent text",
+        )
+    ]
+
+
+def test_a_form_cannot_give_a_certificate_the_campaign_requires() -> None:
+    with pytest.raises(ConfigError) as refused:
+        _with_consent({"id": "quote", "title": "Q", "fields": ASKED})  # requires all five
+    (issue,) = refused.value.issues
+    assert issue.path == "suppliers[0].campaigns[0].forms[0]"
+    assert issue.msg.startswith("the campaign's consent requires a certificate")

@@ -423,7 +423,7 @@ def _campaign(
     ping_dedup, dedup_issues = compile_ping_dedup(spec.ping_dedup, vertical, path)
     for issue in dedup_issues:
         issues.add(*issue)
-    forms, form_issues = compile_forms(spec.forms, vertical, spec.id, path)
+    forms, form_issues = compile_forms(spec.forms, vertical, spec.id, path, spec.consent)
     for issue in form_issues:
         issues.add(*issue)
 
