@@ -84,7 +84,7 @@ def take_hashes(
                     (*loc, name),
                     "must be the hex SHA-256 (64 digits) of the normalized value",
                     "invalid_hash",
-                    value if isinstance(value, str | int | bool) else None,
+                    None,  # a malformed hash may be the value itself: PII, never echoed
                 )
             )
             continue
