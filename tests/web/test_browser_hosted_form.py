@@ -4,8 +4,11 @@ bidder (a mock buyer on loopback) and the thank-you page."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -95,3 +98,86 @@ def _lead(market: Market, sub_id: str) -> dict[str, Any]:
         time.sleep(0.05)
     (row,) = rows
     return market.lead(row["id"], reveal=True)
+
+
+@contextmanager
+def seller_page(form_base: str) -> Iterator[str]:
+    """A seller's landing page on another loopback origin, embedding the form by its
+    script tag; yields the page's origin."""
+    body = (
+        "<!doctype html><html><head><title>Acme</title></head><body><h1>Acme quotes</h1>"
+        f'<script src="{form_base}/f/quote/embed.js" data-height="900"></script>'
+        "</body></html>"
+    ).encode()
+
+    class Landing(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Landing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def test_a_form_embedded_by_its_script_tag_sells_from_the_sellers_page(
+    market: Market, mock: MockBuyer, phone: Page
+) -> None:
+    base = str(market.http.base_url).rstrip("/")
+    with seller_page(base) as origin:
+        framed = {**FORM, "frame_ancestors": [origin]}
+        market.apply(
+            marketplace(
+                [buyer("rich", live_bidder(mock))],
+                [campaign(modes=["direct_post"], forms=[framed])],
+            )
+        )
+        phone.goto(f"{origin}/landing?sub_id=framed1&utm_source=news")
+        frame = phone.frame_locator("iframe")
+        frame.get_by_label("Zip").fill("33101")
+        frame.get_by_label("State").fill("FL")
+        frame.get_by_label("Your age").fill("41")
+        frame.get_by_label("credit").select_option("fair")
+        frame.get_by_label("First name").fill("Bea")
+        frame.get_by_label("email").fill("bea.framed@example.com")
+        frame.get_by_label("phone").fill("305-555-0166")
+        frame.get_by_role("button", name="Get my quotes").click()
+        frame.get_by_role("status").wait_for()
+    lead = _lead(market, "framed1")
+    assert lead["status"] == "sold", lead
+    # the page the consent was given on, and its tracking values, came through the tag
+    assert lead["fields"]["source_url"] == f"{origin}/landing?sub_id=framed1&utm_source=news"
+    assert lead["fields"]["utm_source"] == "news"
+
+
+def test_a_page_the_form_does_not_name_cannot_frame_it(
+    market: Market, mock: MockBuyer, phone: Page
+) -> None:
+    market.apply(
+        marketplace(
+            [buyer("rich", live_bidder(mock))], [campaign(modes=["direct_post"], forms=[FORM])]
+        )
+    )
+    base = str(market.http.base_url).rstrip("/")
+    with seller_page(base) as origin:
+        # the browser refuses to show it inside another site's page, and says why
+        with phone.expect_console_message(lambda m: "frame-ancestors" in m.text) as refused:
+            phone.goto(f"{origin}/landing")
+        assert "The request has been blocked" in refused.value.text
+        handle = phone.locator("iframe").element_handle()
+        frame = handle.content_frame() if handle is not None else None
+        assert frame is not None
+        frame.wait_for_load_state()
+        assert frame.locator("form").count() == 0
