@@ -88,8 +88,19 @@ _ERRORS: dict[int, tuple[str, Any]] = {
         ],
     ),
     429: (
-        "too many requests: wait the Retry-After seconds",
-        {"msg": "too many requests", "type": "rate_limited"},
+        "too many requests: a rate limit of the campaign or of the key (detail.limit) was"
+        " met; nothing was done: wait the Retry-After seconds",
+        {
+            "msg": "too many requests: the key's limit of 10 a second for ping calls",
+            "type": "rate_limited",
+            "limit": {
+                "scope": "key",
+                "call": "ping",
+                "kind": "per_second",
+                "limit": 10,
+                "retry_after": 1,
+            },
+        },
     ),
     503: (
         "the server cannot take more work now and did nothing: retry after Retry-After",
