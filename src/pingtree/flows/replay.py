@@ -21,7 +21,7 @@ import datetime as dt
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from pingtree.delivery.compiled import CompiledDelivery
@@ -33,6 +33,7 @@ from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.domain.trace import Candidate
 from pingtree.flows.auction import AuctionResult, run_auction
 from pingtree.flows.ports import BidResult
+from pingtree.flows.replay_assume import ASSUMED, AssumedBid
 from pingtree.flows.requests import campaign_refusal
 from pingtree.store.replay_pings import StoredPing
 from pingtree.store.snapshot import Snapshot
@@ -75,12 +76,22 @@ _NO_WAIT_S = 3600.0
 
 
 class StoredBids:
-    """A bid source answering from one stored ping's trace (``flows.ports.BidSource``)."""
+    """A bid source answering from one stored ping's trace (``flows.ports.BidSource``),
+    and by ``assumed`` bids (``flows.replay_assume``) for orders it has no answer for."""
 
-    def __init__(self, lines: Mapping[str, Candidate]) -> None:
+    def __init__(
+        self,
+        lines: Mapping[str, Candidate],
+        assumed: Mapping[str, AssumedBid] | None = None,
+        ping_id: str = "",
+    ) -> None:
         self._lines = lines
+        self._assumed = assumed or {}
+        self._ping_id = ping_id
         #: order ids asked that the stored ping has no answer for
         self.unknown: list[str] = []
+        #: order ids answered by an assumed bid
+        self.assumed: list[str] = []
 
     async def collect(
         self,
@@ -93,9 +104,19 @@ class StoredBids:
 
     def _answer(self, order: Order) -> BidResult:
         answer = stored_answer(self._lines.get(order.id), order)
-        if answer.reason == UNKNOWN:
+        if answer.reason != UNKNOWN:
+            return answer
+        curve = self._assumed.get(order.id)
+        if curve is None:
             self.unknown.append(order.id)
-        return answer
+            return answer
+        self.assumed.append(order.id)
+        price = curve.draw(self._ping_id, order.id)
+        if price is None:
+            return BidResult(order.id, Outcome.NO_BID, reason=f"no bid, {ASSUMED}")
+        line = Candidate(order.id, order.buyer_id, Outcome.BID, ASSUMED, price)
+        judged = stored_answer(line, order)
+        return replace(judged, reason=f"{judged.reason}; {ASSUMED}" if judged.reason else ASSUMED)
 
 
 def stored_answer(line: Candidate | None, order: Order) -> BidResult:
@@ -177,6 +198,8 @@ class Replayed:
     result: AuctionResult | None
     reasons: tuple[str, ...]
     unknown: tuple[str, ...] = ()
+    #: the orders answered by an assumed bid (``flows.replay_assume``)
+    assumed: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -197,17 +220,19 @@ async def replay_ping(
     parsed: dict[str, dict[str, LeadValue] | None] | None = None,
     *,
     record: bool = True,
+    assumed: Mapping[str, AssumedBid] | None = None,
 ) -> Replayed:
     """``ping``'s auction re-run on ``snapshot`` with its stored answers. ``parsed`` holds
     the ping's fields as read by a vertical, by its id: filled here, and passed again by
     the caller for another configuration whose vertical is the same (read once).
-    ``record=False`` leaves its sale out of ``caps`` (the caller counts it)."""
+    ``record=False`` leaves its sale out of ``caps`` (the caller counts it); ``assumed``
+    answers the orders the stored ping has no answer for."""
     found = replay_lead(snapshot, ping, parsed)
     if isinstance(found, Replayed):
         return found
     campaign, lead = found
     lines = {row[0]: Candidate.from_json(row) for row in ping.auction.get("candidates", [])}
-    bids = StoredBids(lines)
+    bids = StoredBids(lines, assumed, ping.id)
     result = await run_auction(
         snapshot,
         campaign,
@@ -221,7 +246,15 @@ async def replay_ping(
     if record and result.decision.accepted and ping.posted:
         caps.sold(result, ping.created_at)
     reasons = tuple(str(r) for r in result.decision.reasons)
-    return Replayed(ping.id, campaign.id, ping.created_at, result, reasons, tuple(bids.unknown))
+    return Replayed(
+        ping.id,
+        campaign.id,
+        ping.created_at,
+        result,
+        reasons,
+        tuple(bids.unknown),
+        tuple(bids.assumed),
+    )
 
 
 def replay_lead(

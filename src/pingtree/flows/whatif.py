@@ -14,7 +14,7 @@ import asyncio
 import datetime as dt
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.config.apply import merge_documents
 from pingtree.config.compile import compile_config
-from pingtree.config.parse import load_yaml
+from pingtree.config.errors import ConfigError, ConfigIssue
+from pingtree.config.parse import parse_config
 from pingtree.config.schema import ConfigDocument
 from pingtree.domain.auction import split_payout
 from pingtree.domain.money import format_money
@@ -35,6 +36,7 @@ from pingtree.flows.replay import (
     replay_ping,
     replay_the_same,
 )
+from pingtree.flows.replay_assume import AssumedBid, split_draft
 from pingtree.flows.replay_scope import Reach, ReplayScope
 from pingtree.flows.replay_skip import draft_cannot_change, stored_outcome
 from pingtree.store.config_repo import ConfigRepository
@@ -104,6 +106,8 @@ class WhatIf:
     refused: int = 0
     #: bid orders asked with no stored answer (new in the draft, or not met originally)
     unknown_bids: int = 0
+    #: bid orders answered by an assumed bid (the draft's ``replay.assumed_bids``)
+    assumed_bids: int = 0
     #: auctions run (two a ping at most; the rest told without running, ``flows.replay_skip``)
     auctions: int = 0
     elapsed_ms: int = 0
@@ -122,6 +126,7 @@ class WhatIf:
         if before.result is None or after.result is None:
             self.refused += 1
         self.unknown_bids += len(after.unknown)
+        self.assumed_bids += len(after.assumed)
         for side, replayed in (("before", before), ("after", after)):
             self._tally(side, replayed)
         changed = _money(before) != _money(after)
@@ -169,6 +174,7 @@ class WhatIf:
             "changed": self.changed,
             "refused": self.refused,
             "unknown_bids": self.unknown_bids,
+            "assumed_bids": self.assumed_bids,
             "auctions": self.auctions,
             "elapsed_ms": self.elapsed_ms,
             "total": self.total.to_json("total"),
@@ -272,14 +278,19 @@ async def draft_snapshots(
     """The configuration in force and the draft merged onto it (as an apply without
     prune would leave it), both compiled, and what the draft leaves alone. Raises
     ``ConfigError`` for a bad draft."""
-    _, base, drafted, scope = await _drafted(sessions, draft)
+    _, base, drafted, scope, _ = await _drafted(sessions, draft)
     return base, drafted, scope
 
 
 async def _drafted(
     sessions: async_sessionmaker[AsyncSession], draft: str | ConfigDocument
-) -> tuple[ConfigDocument, Snapshot, Snapshot, ReplayScope]:
-    doc = load_yaml(draft) if isinstance(draft, str) else draft
+) -> tuple[ConfigDocument, Snapshot, Snapshot, ReplayScope, Mapping[str, AssumedBid]]:
+    assumed: Mapping[str, AssumedBid] = {}
+    if isinstance(draft, str):
+        data, assumed = split_draft(draft)
+        doc = parse_config(data)
+    else:
+        doc = draft
     async with sessions() as session:
         repo = ConfigRepository(session)
         version = await repo.version()
@@ -287,7 +298,12 @@ async def _drafted(
     merged = merge_documents(stored, doc)
     base = Snapshot.build(version, compile_config(stored))
     drafted = Snapshot.build(version, compile_config(merged))
-    return stored, base, drafted, ReplayScope.of(stored, merged)
+    unknown = sorted(set(assumed) - set(drafted.config.orders))
+    if unknown:
+        raise ConfigError(
+            [ConfigIssue(f"replay.assumed_bids.{o}", "no such order in the draft") for o in unknown]
+        )
+    return stored, base, drafted, ReplayScope.of(stored, merged), assumed
 
 
 class _Versions:
@@ -334,7 +350,7 @@ async def what_if(
     draft is that same one when none of the orders the draft changes could quote for it.
     Without, every ping is run on both sides: the same report, slower."""
     started = time.perf_counter()
-    stored, base, draft_snapshot, scope = await _drafted(sessions, draft)
+    stored, base, draft_snapshot, scope, assumed = await _drafted(sessions, draft)
     versions = _Versions(sessions, base, stored)
     report = WhatIf(since, until, base.version, focus=focus)
     base_caps, draft_caps = CapSimulation(base), CapSimulation(draft_snapshot)
@@ -370,7 +386,7 @@ async def what_if(
         else:
             shared = {key: values for key, values in parsed.items() if key in same}
             report.auctions += 1
-            after = await replay_ping(draft_snapshot, ping, draft_caps, shared)
+            after = await replay_ping(draft_snapshot, ping, draft_caps, shared, assumed=assumed)
         if told and _money(before) != _money(after):
             # told from the stored trace, which keeps the orders met: run it for its lines
             report.auctions += 1
@@ -393,6 +409,7 @@ def summary_lines(report: WhatIf, limit: int = 20) -> Iterable[str]:
         f"replayed {report.pings} pings from {data['since']} to {data['until']} "
         f"in {report.elapsed_ms} ms: {report.changed} change hands"
         + (f", {report.unknown_bids} bids unknown" if report.unknown_bids else "")
+        + (f", {report.assumed_bids} bids assumed" if report.assumed_bids else "")
     )
     for key in ("won", "revenue", "payout", "profit"):
         yield (
