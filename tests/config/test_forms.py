@@ -128,3 +128,12 @@ def test_a_form_cannot_give_a_certificate_the_campaign_requires() -> None:
     (issue,) = refused.value.issues
     assert issue.path == "suppliers[0].campaigns[0].forms[0]"
     assert issue.msg.startswith("the campaign's consent requires a certificate")
+
+
+def test_a_form_needs_a_campaign_that_takes_direct_posts() -> None:
+    spec = campaign(modes=["ping_post"], forms=[{"id": "quote", "title": "Q", "fields": ASKED}])
+    with pytest.raises(ConfigError) as refused:
+        compile_config(parse_config(marketplace([], [spec])))
+    assert [(i.path, i.msg) for i in refused.value.issues] == [
+        ("suppliers[0].campaigns[0].modes", "a form sends a direct post: add direct_post")
+    ]

@@ -1,11 +1,12 @@
 """Compiling a campaign's hosted forms (``CampaignSpec.forms``) against its vertical.
 
 Checked here: unique form ids (in the campaign here, in the marketplace by
-:func:`form_id_issues`), either ``steps`` or ``fields``, fields that are the vertical's own
-(a tracking field is carried from the page or filled by the form, never asked), each at
-most once, every field a post requires present, and ``frame_ancestors`` that are
-``http(s)://host[:port]`` origins. Each issue is ``(path, message, value)`` under the
-campaign's path.
+:func:`form_id_issues`, with the campaign's ``direct_post`` mode), either ``steps`` or
+``fields``, fields that are the vertical's own (a tracking field is carried from the page
+or filled by the form, never asked), each at most once, every field a post requires
+present, ``frame_ancestors`` that are ``http(s)://host[:port]`` origins, and the
+campaign's consent (:func:`compile_forms`). Each issue is ``(path, message, value)``
+under the campaign's path.
 """
 
 from __future__ import annotations
@@ -76,11 +77,20 @@ def compile_forms(
 
 
 def form_id_issues(suppliers: Iterable[SupplierSpec]) -> list[Issue]:
-    """A form id used by two campaigns (it is the form's URL), at its second path."""
+    """A form id used by two campaigns (it is the form's URL), at its second path; a form
+    of a campaign that takes no direct post (what a form sends)."""
     issues: list[Issue] = []
     seen: dict[str, str] = {}
     for i, supplier in enumerate(suppliers):
         for j, campaign in enumerate(supplier.campaigns):
+            if campaign.forms and "direct_post" not in campaign.modes:
+                issues.append(
+                    (
+                        f"suppliers[{i}].campaigns[{j}].modes",
+                        "a form sends a direct post: add direct_post",
+                        campaign.modes,
+                    )
+                )
             for k, form in enumerate(campaign.forms):
                 other = seen.setdefault(form.id, campaign.id)
                 if other != campaign.id:
