@@ -30,6 +30,7 @@ FORM: dict[str, Any] = {
             "fields": [
                 {"name": "age", "label": "Your age", "help": "You must be 16 or over"},
                 "credit",
+                {"name": "insured", "label": "I have car insurance now"},
                 {"name": "first_name", "label": "First name"},
                 "email",
                 "phone",
@@ -146,6 +147,7 @@ def test_a_consumer_fills_in_the_form_and_the_lead_is_sold(formed: Market, mock:
     assert 'type="email"' in text
     assert 'type="tel"' in text
     assert '<option value="good">good</option>' in text
+    assert 'type="checkbox" id="insured" name="insured" value="true"' in text
     assert CONSENT in html.unescape(text)
     assert hidden["sub_id"] == "fb1"
     assert (hidden["utm_source"], hidden["click_id"]) == ("facebook", "c-9")
@@ -171,6 +173,7 @@ def test_a_consumer_fills_in_the_form_and_the_lead_is_sold(formed: Market, mock:
         "3055550177",
         "facebook",
     )
+    assert fields["insured"] is False  # a box left unticked is a no
     # the consent certificate: the text shown, when, from where, by what browser
     assert fields["consent_text"] == CONSENT
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", fields["consent_at"])

@@ -23,6 +23,7 @@ from typing import Any
 from pingtree.api.problems import Problem
 from pingtree.api.seller_limits import seller_admitted
 from pingtree.domain.forms import CARRIED_FIELDS, HostedForm
+from pingtree.domain.model import FieldType
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.direct_post import handle_direct_post
 from pingtree.flows.errors import InputError, NotFound
@@ -109,7 +110,10 @@ async def submit_form(
     fields: dict[str, Any] = {}
     for spec in form.fields:
         value = submission.values.get(spec.name, "").strip()
-        if value:
+        if spec.spec.type is FieldType.BOOLEAN:
+            # a checkbox left unticked sends nothing: that is a no
+            fields[spec.name] = value.lower() in ("true", "on", "1")
+        elif value:
             fields[spec.name] = value
         elif spec.required:
             return FormAnswer(errors=_required(form, submission))
@@ -160,7 +164,9 @@ def _required(form: HostedForm, submission: Submission) -> dict[str, str]:
     return {
         f.name: "Please fill this in."
         for f in form.fields
-        if f.required and not submission.values.get(f.name, "").strip()
+        if f.required
+        and f.spec.type is not FieldType.BOOLEAN
+        and not submission.values.get(f.name, "").strip()
     }
 
 
