@@ -32,7 +32,10 @@ __all__ = ["PingSeen", "consumer_seen"]
 
 #: how often a repeat looks for the first ping's answer while that ping is auctioned
 _POLL_SECONDS = 0.02
-#: the longest a repeat waits for it (past this, or the campaign's deadline: ``duplicate``)
+#: what the first ping may take past its deadline to store and send its answer
+_ANSWER_MARGIN_MS = 500
+#: the longest a repeat waits for it (past this, or the campaign's deadline and the margin:
+#: ``duplicate``)
 _MAX_WAIT_MS = 2_000
 
 
@@ -101,11 +104,12 @@ async def consumer_seen(
 
 async def _first_answer(ports: Ports, campaign: Campaign, mark: str) -> Mapping[str, Any] | None:
     """The answer of the first ping with this fingerprint, which is still being auctioned:
-    waited for at most the campaign's ping deadline (it answers within it), else
+    waited for at most the campaign's ping deadline and a margin (it answers by then), else
     :data:`PENDING`. ``None`` when its claim lapsed (its ping never answered) and this
     ping claimed the fingerprint in its stead."""
     first: Mapping[str, Any] | None = PENDING
-    waited, limit = 0.0, min(campaign.ping_deadline_ms, _MAX_WAIT_MS) / 1000
+    waited = 0.0
+    limit = min(campaign.ping_deadline_ms + _ANSWER_MARGIN_MS, _MAX_WAIT_MS) / 1000
     while first is PENDING and waited < limit:
         await asyncio.sleep(_POLL_SECONDS)
         waited += _POLL_SECONDS
