@@ -135,6 +135,10 @@ def test_the_demo_sells_traffic_answers_its_curl_and_stops_on_ctrl_c(demo: Runni
         for campaign in ("sunrise_auto", "harborview_health", "northstar_auto_direct")
     }
     assert len(set(keys.values())) == 3
+    # the direct post campaign's hosted form is served where the banner says
+    form = httpx.get(_value(banner, "hosted form"), timeout=TIMEOUT)
+    assert form.status_code == 200, form.text
+    assert "<h1>Compare auto insurance quotes</h1>" in form.text
 
     # the printed ping and post work as printed
     pinged = _send(_curl(banner, "/api/v1/ping"))

@@ -43,6 +43,7 @@ pingtree demo is running (Ctrl-C stops it)
   admin login   {access.username} / {access.password}
   admin token   {access.admin_token}
   API docs      {url}/docs
+  hosted form   {url}/f/northstar_quote
   mock buyers   {access.mock_buyer_url}
   data          {data}
   traffic       {traffic}
