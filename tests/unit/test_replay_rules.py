@@ -7,14 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from pingtree.config.compile import compile_config
 from pingtree.config.parse import parse_config
+from pingtree.delivery.compiled import CompiledDelivery
+from pingtree.domain.eligibility import LeadContext, legs_offered
+from pingtree.domain.fields import values_from_json
+from pingtree.domain.model import LeadValue, Leg, Order
+from pingtree.domain.outcomes import Outcome
+from pingtree.flows.auction import run_auction
+from pingtree.flows.ports import BidResult
 from pingtree.flows.replay import UNKNOWN, CapSimulation, Replayed, replay_ping
 from pingtree.store.replay_pings import StoredPing
 from pingtree.store.snapshot import Snapshot
-from tests.api.market import buyer, marketplace, order
+from tests.api.market import buyer, campaign, marketplace, order
 
 #: Monday 23 November 2026, 10:00 in New York
 MORNING = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
@@ -33,7 +43,7 @@ NEVER_CALLED = {
 }
 
 
-def bid_order(order_id: str, **pricing: str) -> dict[str, Any]:
+def bid_order(order_id: str, **pricing: Any) -> dict[str, Any]:
     return order(order_id, None, pricing={"type": "bid", **pricing}, delivery=NEVER_CALLED)
 
 
@@ -121,3 +131,75 @@ def test_a_fixed_price_is_no_bid_when_the_draft_makes_the_order_bid() -> None:
     replayed = asyncio.run(replay_ping(shot, stored, CapSimulation(shot)))
     assert replayed.unknown == ("steady",)
     assert [w[0] for w in replayed.winners] == ["other"]
+
+
+class MultiLegBidder:
+    """A multi-leg bidder's answer (bid_exclusive 30.00, bid_shared 12.00) as the ping
+    step reads it (``flows.ports.BidSource``); no network."""
+
+    async def collect(
+        self,
+        orders: Sequence[Order],
+        values: Mapping[str, LeadValue],
+        deadline: float,
+        deliveries: Mapping[str, CompiledDelivery],
+    ) -> Sequence[BidResult]:
+        legs = {Leg.EXCLUSIVE: Decimal("30.00"), Leg.SHARED: Decimal("12.00")}
+        return [
+            BidResult(o.id, Outcome.BID, price=Decimal("30.00"), latency_ms=5, leg_prices=legs)
+            for o in orders
+        ]
+
+
+def shared_market(**multi: str) -> Snapshot:
+    config = marketplace(
+        [
+            buyer("multi", bid_order("multi", legs=["exclusive", "shared"], **multi)),
+            buyer(
+                "a",
+                order("a", None, pricing={"type": "fixed", "exclusive": "25.00", "shared": "9.00"}),
+            ),
+            buyer("b", order("b", None, pricing={"type": "fixed", "shared": "8.00"})),
+        ],
+        [campaign(max_sells=3)],
+    )
+    return Snapshot.build(1, compile_config(parse_config(config)))
+
+
+def test_a_multi_leg_bid_replays_at_each_legs_own_price() -> None:
+    live = shared_market()
+    values = values_from_json(live.config.verticals["auto"], FIELDS)
+    result = asyncio.run(
+        run_auction(
+            live,
+            live.config.campaigns["acme_auto"],
+            LeadContext(values, False, MORNING, False, legs_offered(3)),
+            seed="ping-000",
+            cap_check=lambda order: None,
+            bids=MultiLegBidder(),
+            deadline=time.monotonic() + 60,
+        )
+    )
+    # exclusive 30.00 beats the shared set's 12.00 + 9.00 + 8.00
+    assert [(q.order_id, str(q.leg), q.price) for q in result.selection.winners] == [
+        ("multi", "exclusive", Decimal("30.00"))
+    ]
+    auction = result.to_json()
+    assert auction["leg_bids"] == {"multi": {"exclusive": "30.00", "shared": "12.00"}}
+    stored = StoredPing(
+        "ping-000", "acme_auto", "accepted", [], dict(FIELDS), auction, MORNING, True
+    )
+
+    # on the same configuration: the same sale (one price on both legs would sell shared)
+    again = asyncio.run(replay_ping(live, stored, CapSimulation(live)))
+    assert again.winners == (("multi", "multi", Decimal("30.00")),)
+    # a draft's max_bid of 20.00 refuses the exclusive leg only: the shared set wins
+    capped = shared_market(max_bid="20.00")
+    drafted = asyncio.run(replay_ping(capped, stored, CapSimulation(capped)))
+    assert sorted(drafted.winners) == [
+        ("a", "a", Decimal("9.00")),
+        ("b", "b", Decimal("8.00")),
+        ("multi", "multi", Decimal("12.00")),
+    ]
+    lines = {c.order_id: c for c in drafted.result.candidates} if drafted.result else {}
+    assert "exclusive 30.00 above max_bid 20.00" in lines["multi"].reason

@@ -147,7 +147,7 @@ def judge(order: Order, answer: BuyerAnswer, latency_ms: int) -> BidResult:
             token=answer.token,
         )
     if answer.leg_bids:
-        return _judge_legs(order, answer, latency_ms)
+        return judge_legs(order, answer, latency_ms)
     if answer.bid is None:  # accepted without a price, or 0.00
         return BidResult(order.id, Outcome.NO_BID, reason="no price", latency_ms=latency_ms)
     pricing = order.pricing
@@ -165,7 +165,7 @@ def judge(order: Order, answer: BuyerAnswer, latency_ms: int) -> BidResult:
     )
 
 
-def _judge_legs(order: Order, answer: BuyerAnswer, latency_ms: int) -> BidResult:
+def judge_legs(order: Order, answer: BuyerAnswer, latency_ms: int) -> BidResult:
     """A multi-leg bid: each leg the order buys at its own price, kept only within the
     order's ``max_bid`` and floor (each applies per leg). The line reads the best price
     kept and says each leg's; the auction quotes each leg at its own."""

@@ -48,6 +48,9 @@ class AuctionResult:
     #: set when the candidates are the orders a best-first walk met, not all of them: what
     #: ``flows.trace`` rebuilds the others' lines from
     walked: Mapping[str, Any] | None = None
+    #: a multi-leg bidder's price of each leg kept, by order id then leg (its line keeps
+    #: the best): what a replay quotes each leg at again
+    leg_bids: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def without(
         self, order_ids: set[str], outcome: Outcome, reason: str, campaign: Campaign, seed: str
@@ -70,12 +73,15 @@ class AuctionResult:
             snapshot_version=self.snapshot_version,
             tokens=self.tokens,
             walked=self.walked,
+            leg_bids=self.leg_bids,
         )
 
     def to_json(self) -> dict[str, Any]:
         walked = {"walked": dict(self.walked)} if self.walked is not None else {}
+        legs = {"leg_bids": {k: dict(v) for k, v in self.leg_bids.items()}} if self.leg_bids else {}
         return {
             **walked,
+            **legs,
             "snapshot_version": self.snapshot_version,
             "candidates": [c.to_json() for c in self.candidates],
             "leg": str(self.selection.leg) if self.selection.leg else None,
@@ -160,10 +166,17 @@ async def run_auction(
         walked = _walk_context(snapshot, campaign, lead)
     quotes, candidates = found.quotes, found.candidates
     tokens: dict[str, str] = {}
+    leg_bids: dict[str, dict[str, str]] = {}
     accept_only: set[str] = set()
     if found.to_ping:
         live = await _live_bids(
-            found.to_ping, lead, bids, deadline, quotes, tokens, snapshot.config.deliveries
+            found.to_ping,
+            lead,
+            bids,
+            deadline,
+            quotes,
+            (tokens, leg_bids),
+            snapshot.config.deliveries,
         )
         candidates.extend(live)
         accept_only.update(c.order_id for c in live if c.outcome is Outcome.FIXED)
@@ -182,6 +195,7 @@ async def run_auction(
         snapshot_version=snapshot.version,
         tokens=tokens,
         walked=walked,
+        leg_bids=leg_bids,
     )
 
 
@@ -269,9 +283,12 @@ async def _live_bids(
     bids: BidSource,
     deadline: float,
     quotes: list[Quote],
-    tokens: dict[str, str],
+    kept: tuple[dict[str, str], dict[str, dict[str, str]]],
     deliveries: Mapping[str, CompiledDelivery],
 ) -> list[Candidate]:
+    """Ask the orders for their prices; fills ``quotes`` and ``kept``: the buyers' tokens
+    and a multi-leg bidder's price of each leg, by order id."""
+    tokens, leg_bids = kept
     by_id = {order.id: order for order in orders}
     started = time.monotonic()
     results = await bids.collect(orders, lead.values, deadline, deliveries)
@@ -299,6 +316,8 @@ async def _live_bids(
         )
         if result.token:
             tokens[order.id] = result.token
+        if result.leg_prices is not None and result.outcome in PRICED:
+            leg_bids[order.id] = {str(leg): money_text(p) for leg, p in result.leg_prices.items()}
         if result.outcome in PRICED and result.price is not None:
             # each leg at its own price: a fixed-price order's whose accept-only ping
             # accepted, a multi-leg bidder's own per leg (DESIGN §8.1 then compares them)

@@ -25,10 +25,12 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from pingtree.delivery.compiled import CompiledDelivery
+from pingtree.delivery.ping_outcomes import judge_legs
+from pingtree.delivery.read import BuyerAnswer
 from pingtree.domain.caps import charges_for
 from pingtree.domain.eligibility import LeadContext, legs_offered
 from pingtree.domain.fields import FieldValueError, values_from_json
-from pingtree.domain.model import Campaign, LeadValue, Order
+from pingtree.domain.model import Campaign, LeadValue, Leg, Order
 from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.domain.trace import Candidate
 from pingtree.flows.auction import AuctionResult, run_auction
@@ -84,8 +86,10 @@ class StoredBids:
         lines: Mapping[str, Candidate],
         assumed: Mapping[str, AssumedBid] | None = None,
         ping_id: str = "",
+        legs: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self._lines = lines
+        self._legs = legs or {}
         self._assumed = assumed or {}
         self._ping_id = ping_id
         #: order ids asked that the stored ping has no answer for
@@ -103,7 +107,7 @@ class StoredBids:
         return [self._answer(order) for order in orders]
 
     def _answer(self, order: Order) -> BidResult:
-        answer = stored_answer(self._lines.get(order.id), order)
+        answer = stored_answer(self._lines.get(order.id), order, self._legs.get(order.id))
         if answer.reason != UNKNOWN:
             return answer
         curve = self._assumed.get(order.id)
@@ -119,14 +123,21 @@ class StoredBids:
         return replace(judged, reason=f"{judged.reason}; {ASSUMED}" if judged.reason else ASSUMED)
 
 
-def stored_answer(line: Candidate | None, order: Order) -> BidResult:
+def stored_answer(
+    line: Candidate | None, order: Order, legs: Mapping[str, str] | None = None
+) -> BidResult:
     """What ``order``'s buyer answered, by the stored ping's ``line`` of it, judged again
-    by ``order``'s floor and ``max_bid``; :data:`UNKNOWN` when it was never asked."""
+    by ``order``'s floor and ``max_bid``; :data:`UNKNOWN` when it was never asked.
+    ``legs``: a multi-leg bid's price of each leg kept (the auction's ``leg_bids``),
+    each leg judged on its own as the live answer was."""
     # a fixed price line without a latency was priced by configuration, never asked
     never_asked = line is not None and line.outcome is Outcome.FIXED and line.latency_ms is None
     if line is None or line.outcome not in _ASKED or never_asked:
         return BidResult(order.id, Outcome.NO_BID, reason=UNKNOWN)
     latency = line.latency_ms
+    if legs and line.outcome is Outcome.BID:
+        answer = BuyerAnswer(True, leg_bids={Leg(leg): Decimal(p) for leg, p in legs.items()})
+        return judge_legs(order, answer, latency or 0)
     if line.outcome not in _PRICES_KEPT or line.price is None:
         return BidResult(order.id, line.outcome, reason=line.reason, latency_ms=latency)
     # the buyer's own price, judged again by this configuration's floor and max_bid
@@ -232,7 +243,7 @@ async def replay_ping(
         return found
     campaign, lead = found
     lines = {row[0]: Candidate.from_json(row) for row in ping.auction.get("candidates", [])}
-    bids = StoredBids(lines, assumed, ping.id)
+    bids = StoredBids(lines, assumed, ping.id, ping.auction.get("leg_bids"))
     result = await run_auction(
         snapshot,
         campaign,

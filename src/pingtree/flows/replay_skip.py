@@ -13,7 +13,7 @@ running the auction, and only when that is certain.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -111,7 +111,7 @@ def draft_cannot_change(
             if order is None or order.vertical_id != vertical_id:
                 sides.append(_NONE)
                 continue
-            quotes = _quotes(snapshot, order, lead, state_text, rows)
+            quotes = _quotes(snapshot, order, lead, state_text, rows, ping.auction.get("leg_bids"))
             if quotes is None:
                 return False
             if quotes:
@@ -131,6 +131,7 @@ def _quotes(
     lead: LeadContext,
     state: str | None,
     rows: dict[str, Sequence[Any]],
+    ping_legs: Mapping[str, Mapping[str, str]] | None,
 ) -> tuple[tuple[Any, ...], ...] | None:
     """What ``order`` would quote for the lead (nothing when it may not), cap room taken
     as free; ``None`` when its answer is unknown."""
@@ -144,7 +145,8 @@ def _quotes(
     answer: BidResult | None = None
     if order.pricing.asked_per_lead:
         row = rows.get(order.id)
-        answer = stored_answer(Candidate.from_json(row) if row else None, order)
+        legs = (ping_legs or {}).get(order.id)
+        answer = stored_answer(Candidate.from_json(row) if row else None, order, legs)
         if answer.reason == UNKNOWN:
             return None
         if answer.outcome not in PRICED or answer.price is None:
