@@ -22,6 +22,7 @@ from typing import Any
 
 from pingtree.api.problems import Problem
 from pingtree.api.seller_limits import seller_admitted
+from pingtree.domain.fields import Stage, validate_fields
 from pingtree.domain.forms import CARRIED_FIELDS, HostedForm
 from pingtree.domain.model import FieldType
 from pingtree.domain.outcomes import Reason
@@ -115,8 +116,14 @@ async def submit_form(
             fields[spec.name] = value.lower() in ("true", "on", "1")
         elif value:
             fields[spec.name] = value
-        elif spec.required:
-            return FormAnswer(errors=_required(form, submission))
+    # every mistake at once: what is missing, then what the vertical's rules refuse
+    errors = _required(form, submission)
+    config = ports.snapshots.current().config
+    vertical = config.verticals[config.campaigns[form.campaign_id].vertical_id]
+    for problem in validate_fields(vertical, fields, Stage.POST).errors:
+        errors.setdefault(str(problem.loc[-1]), problem.msg)
+    if errors:
+        return FormAnswer(errors=errors)
     for name in CARRIED_FIELDS:
         value = submission.values.get(name, "").strip()
         if value:
@@ -139,12 +146,11 @@ async def submit_form(
     try:
         async with seller_admitted(ports, form.campaign_id, f"form:{form.id}", "direct_post"):
             answer = await handle_direct_post(ports, request)
-    except InputError as error:
-        errors: dict[str, str] = {}
+    except InputError as error:  # what the flow finds besides the fields' rules
+        refused: dict[str, str] = {}
         for problem in error.errors:
-            name = str(problem.loc[-1])
-            errors.setdefault(name, problem.msg)
-        return FormAnswer(errors=errors)
+            refused.setdefault(str(problem.loc[-1]), problem.msg)
+        return FormAnswer(errors=refused)
     except Problem as problem:
         if problem.status == 429:
             return FormAnswer(errors={"": "Too many requests just now: please try again."})
