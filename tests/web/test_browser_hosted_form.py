@@ -50,11 +50,15 @@ def phone(chromium: Browser) -> Iterator[Page]:
 def test_a_person_fills_in_the_form_on_a_phone_and_the_lead_is_sold(
     market: Market, mock: MockBuyer, phone: Page
 ) -> None:
-    market.apply(
-        marketplace(
-            [buyer("rich", live_bidder(mock))], [campaign(modes=["direct_post"], forms=[FORM])]
-        )
-    )
+    # the campaign checks phone and email and requires consent: the form gives its evidence
+    form = {key: value for key, value in FORM.items() if key != "consent"}  # the campaign's
+    consent = {
+        "texts": [{"version": "2026-12", "text": FORM["consent"]}],
+        "require": ["text", "time", "ip", "page_url"],
+    }
+    steps = [{"type": "phone", "on_fail": "reject"}, {"type": "email", "on_fail": "reject"}]
+    checked = campaign(modes=["direct_post"], forms=[form], consent=consent, steps=steps)
+    market.apply(marketplace([buyer("rich", live_bidder(mock))], [checked]))
     base = str(market.http.base_url).rstrip("/")
     phone.goto(f"{base}/f/quote?sub_id=pw1&utm_campaign=spring")
     assert phone.title() == "Compare auto insurance quotes"
@@ -84,6 +88,15 @@ def test_a_person_fills_in_the_form_on_a_phone_and_the_lead_is_sold(
     assert lead["fields"]["consent_text"] == FORM["consent"]
     assert "Chrome" in lead["fields"]["user_agent"]
     assert len(mock.requests_to("rich", "post")) == 1
+    # its trace: each step's result, and the consent's evidence
+    lines = {line["step"]: line for line in lead["auction"]["steps"]}
+    assert [line["step"] for line in lead["auction"]["steps"]] == ["consent", "phone", "email"]
+    assert all(line["action"] == "continue" for line in lines.values()), lines
+    results = lines["consent"]["results"]
+    assert (results["consent.valid"], results["consent.version"]) == (True, "2026-12")
+    assert results["consent.page_url"] == f"{base}/f/quote?sub_id=pw1&utm_campaign=spring"
+    assert results["consent.at"] == lead["fields"]["consent_at"]
+    assert lines["phone"]["results"]["phone.valid"] is True
 
 
 def _lead(market: Market, sub_id: str) -> dict[str, Any]:
