@@ -193,6 +193,5 @@ def _same_site(request: Request) -> bool:
     claimed = request.headers.get("origin") or request.headers.get("referer")
     if not claimed or claimed == "null":
         return claimed != "null"
-    parts = urlsplit(claimed)
-    ours = urlsplit(str(request.base_url))
-    return (parts.scheme, parts.netloc) == (ours.scheme, ours.netloc)
+    # the host (and port) only: behind a proxy ending TLS the app may see http for https
+    return urlsplit(claimed).netloc.lower() == urlsplit(str(request.base_url)).netloc.lower()
