@@ -56,6 +56,10 @@ class ReplayScope:
     changed_orders: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: every order of a buyer, in either document, with its verticals
     buyer_orders: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
+    #: the orders in both documents whose eligibility reads the same (all but prices,
+    #: rank, caps and delivery alike, and their buyer's too): a stored line's filter or
+    #: schedule outcome holds on both sides (``flows.replay_skip``)
+    same_eligibility: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, stored: ConfigDocument, draft: ConfigDocument) -> ReplayScope:
@@ -90,6 +94,7 @@ class ReplayScope:
             frozenset(changed["verticals"]),
             frozenset(campaigns),
             buyer_orders={b: frozenset(o) for b, o in orders_of.items()},
+            same_eligibility=_same_eligibility(stored, draft),
         )
         for index in (old, new):
             for order_id, (_, verticals) in index["orders"].items():
@@ -123,6 +128,36 @@ class ReplayScope:
         for buyer_id in buyer_ids:
             for vertical, order_id in self.buyer_orders.get(buyer_id, frozenset()):
                 self.changed_orders[vertical].add(order_id)
+
+
+#: what an order's (or its buyer's) spec holds that does not decide whether it may take a
+#: lead: prices, rank, caps, budgets, delivery, names (the legs it buys are compared on the
+#: compiled orders)
+_NOT_ELIGIBILITY = {
+    "name",
+    "pricing",
+    "priority",
+    "weight",
+    "caps",
+    "dedup_days",
+    "delivery",
+    "return_window_days",
+}
+_BUYER_NOT_ELIGIBILITY = {"orders", "name", "caps", "budget"}
+
+
+def _eligibility(doc: ConfigDocument) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for buyer in doc.buyers:
+        key = canonical(buyer, exclude=_BUYER_NOT_ELIGIBILITY)
+        for order in buyer.orders:
+            found[order.id] = (buyer.id, key, canonical(order, exclude=_NOT_ELIGIBILITY))
+    return found
+
+
+def _same_eligibility(stored: ConfigDocument, draft: ConfigDocument) -> frozenset[str]:
+    old, new = _eligibility(stored), _eligibility(draft)
+    return frozenset(key for key, value in old.items() if new.get(key) == value)
 
 
 def _index(doc: ConfigDocument) -> _Index:

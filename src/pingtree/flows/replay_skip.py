@@ -13,12 +13,13 @@ running the auction, and only when that is certain.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from typing import Any
 
 from pingtree.domain.auction import Selection, decide
-from pingtree.domain.eligibility import LeadContext, check_standing
+from pingtree.domain.eligibility import LeadContext, check_standing, legs_offered
 from pingtree.domain.filters import GATE_FIELD
 from pingtree.domain.model import Leg, Order
 from pingtree.domain.money import format_money
@@ -89,33 +90,63 @@ def draft_cannot_change(
     order_ids: Iterable[str],
     snapshots: tuple[Snapshot, Snapshot],
     caps: tuple[CapSimulation, CapSimulation],
-    vertical_id: str,
-    lead: LeadContext,
     ping: StoredPing,
+    lead_of: Callable[[], LeadContext | Replayed],
+    *,
+    stored_is_base: bool = False,
+    same_eligibility: AbstractSet[str] = frozenset(),
 ) -> bool:
     """Whether none of ``order_ids`` (the vertical's changed orders, and the orders of
-    buyers whose caps parted) can quote for this lead otherwise on the draft than on the
+    buyers whose caps parted) can quote for this ping otherwise on the draft than on the
     configuration in force: on both it quotes nothing, or the very same prices and rank
     and each side's cap room (``caps``, as they stand before this ping) has room for it or
-    has none. A new order's unknown answer counts as a quote (replayed)."""
-    rows: dict[str, Sequence[Any]] = {}
-    if order_ids:
-        rows = {row[0]: row for row in ping.auction.get("candidates") or ()}
-    state = lead.values.get(GATE_FIELD)
-    state_text = str(state) if state else None
+    has none. A new order's unknown answer counts as a quote (replayed).
+
+    An order whose eligibility reads the same on both sides (``same_eligibility``) is
+    judged by its stored line when the ping ran on the configuration in force
+    (``stored_is_base``): a filter or schedule line holds on both, any later line means
+    both may take it. Otherwise the lead is read (``lead_of``, the ping's campaign and
+    lead, or its replay when refused before any buyer: then nothing can change)."""
+    auction = ping.auction
+    rows = {row[0]: row for row in auction.get("candidates") or ()}
+    leg_bids: Mapping[str, Mapping[str, str]] = auction.get("leg_bids") or {}
+    lead: LeadContext | None = None
     for order_id in order_ids:
+        orders = [snapshot.config.orders.get(order_id) for snapshot in snapshots]
+        row = rows.get(order_id)
+        known = (
+            stored_is_base
+            and row is not None
+            and order_id in same_eligibility
+            and orders[0] is not None
+            and orders[1] is not None
+            and _legs_bought(orders[0]) == _legs_bought(orders[1])
+            and row[2] not in _NOT_REPLAYED_TEXT
+        )
+        if known and row is not None and row[2] in _BEFORE_CAPS_TEXT:
+            continue  # may take it on neither side
         sides = []
         room = []
-        for snapshot, simulation in zip(snapshots, caps, strict=True):
-            order = snapshot.config.orders.get(order_id)
-            if order is None or order.vertical_id != vertical_id:
+        for snapshot, simulation, order in zip(snapshots, caps, orders, strict=True):
+            if order is None:
                 sides.append(_NONE)
                 continue
-            quotes = _quotes(snapshot, order, lead, state_text, rows, ping.auction.get("leg_bids"))
+            if not known:
+                if lead is None:
+                    found = lead_of()
+                    if isinstance(found, Replayed):
+                        return True  # refused before any buyer, on both sides
+                    lead = found
+                if order.vertical_id != _lead_vertical(snapshot, ping) or not _eligible(
+                    snapshot, order, lead
+                ):
+                    sides.append(_NONE)
+                    continue
+            quotes = _priced(order, _legs_offered_to(snapshot, ping), rows, leg_bids)
             if quotes is None:
                 return False
             if quotes:
-                room.append(simulation.check(order, lead.now) is None)
+                room.append(simulation.check(order, ping.created_at) is None)
             sides.append(quotes)
         if sides[0] != sides[1] or (sides[0] and room[0] != room[1]):
             return False
@@ -123,37 +154,54 @@ def draft_cannot_change(
 
 
 _NONE: tuple[tuple[Any, ...], ...] = ()
+_BEFORE_CAPS_TEXT = frozenset(str(outcome) for outcome in _BEFORE_CAPS)
+_NOT_REPLAYED_TEXT = frozenset(str(outcome) for outcome in _NOT_REPLAYED)
 
 
-def _quotes(
-    snapshot: Snapshot,
-    order: Order,
-    lead: LeadContext,
-    state: str | None,
-    rows: dict[str, Sequence[Any]],
-    ping_legs: Mapping[str, Mapping[str, str]] | None,
-) -> tuple[tuple[Any, ...], ...] | None:
-    """What ``order`` would quote for the lead (nothing when it may not), cap room taken
-    as free; ``None`` when its answer is unknown."""
+def _lead_vertical(snapshot: Snapshot, ping: StoredPing) -> str | None:
+    campaign = snapshot.config.campaigns.get(ping.campaign_id)
+    return campaign.vertical_id if campaign else None
+
+
+def _legs_offered_to(snapshot: Snapshot, ping: StoredPing) -> frozenset[Leg]:
+    campaign = snapshot.config.campaigns.get(ping.campaign_id)
+    return legs_offered(campaign.max_sells if campaign else 1)
+
+
+def _legs_bought(order: Order) -> frozenset[Leg]:
+    return frozenset(leg for leg in Leg if order.pricing.buys(leg))
+
+
+def _eligible(snapshot: Snapshot, order: Order, lead: LeadContext) -> bool:
+    """Whether ``order`` may take the lead, cap room taken as free."""
     buyer = snapshot.config.buyers.get(order.buyer_id)
     if buyer is None or check_standing(order, buyer, lead.test, lead.legs, lead.now):
-        return _NONE
-    if state is not None and order.state_gate is not None and state not in order.state_gate:
-        return _NONE
-    if order.filter is not None and not order.filter(lead.values, lead.qualify_all).passed:
-        return _NONE
+        return False
+    state = lead.values.get(GATE_FIELD)
+    if state and order.state_gate is not None and str(state) not in order.state_gate:
+        return False
+    return order.filter is None or order.filter(lead.values, lead.qualify_all).passed
+
+
+def _priced(
+    order: Order,
+    legs: frozenset[Leg],
+    rows: Mapping[str, Sequence[Any]],
+    leg_bids: Mapping[str, Mapping[str, str]],
+) -> tuple[tuple[Any, ...], ...] | None:
+    """What an eligible ``order`` would quote; ``None`` when its answer is unknown."""
     answer: BidResult | None = None
     if order.pricing.asked_per_lead:
         row = rows.get(order.id)
-        legs = (ping_legs or {}).get(order.id)
-        answer = stored_answer(Candidate.from_json(row) if row else None, order, legs)
+        line = Candidate.from_json(row) if row else None
+        answer = stored_answer(line, order, leg_bids.get(order.id))
         if answer.reason == UNKNOWN:
             return None
         if answer.outcome not in PRICED or answer.price is None:
             return _NONE
     return tuple(
         (leg, price, order.buyer_id, order.priority, order.weight)
-        for leg in sorted(lead.legs)
+        for leg in sorted(legs)
         if order.pricing.buys(leg)
         and (
             price := order.pricing.fixed_price(leg)

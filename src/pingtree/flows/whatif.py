@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,6 +28,7 @@ from pingtree.config.errors import ConfigError, ConfigIssue
 from pingtree.config.parse import parse_config
 from pingtree.config.schema import ConfigDocument
 from pingtree.domain.auction import split_payout
+from pingtree.domain.eligibility import LeadContext
 from pingtree.domain.money import format_money
 from pingtree.domain.trace import Candidate
 from pingtree.flows.replay import (
@@ -370,17 +372,20 @@ async def what_if(
         if before is None:
             report.auctions += 1
             before = await replay_ping(base, ping, base_caps, parsed, record=False)
-        if reach is Reach.ORDERS and campaign is not None:
-            found = replay_lead(base, ping, parsed)
-            if isinstance(found, Replayed) or draft_cannot_change(
+        if (
+            reach is Reach.ORDERS
+            and campaign is not None
+            and draft_cannot_change(
                 scope.orders_changed(campaign.vertical_id),
                 (base, draft_snapshot),
                 (base_caps, draft_caps),
-                campaign.vertical_id,
-                found[1],
                 ping,
-            ):
-                reach = Reach.CLEAN
+                partial(_lead, base, ping, parsed),
+                stored_is_base=told,
+                same_eligibility=scope.same_eligibility,
+            )
+        ):
+            reach = Reach.CLEAN
         if reach is Reach.CLEAN:
             after = replay_the_same(before, ping, draft_caps)
         else:
@@ -399,6 +404,11 @@ async def what_if(
             await asyncio.sleep(0)
     report.elapsed_ms = int((time.perf_counter() - started) * 1000)
     return report
+
+
+def _lead(snapshot: Snapshot, ping: StoredPing, parsed: dict[str, Any]) -> LeadContext | Replayed:
+    found = replay_lead(snapshot, ping, parsed)
+    return found if isinstance(found, Replayed) else found[1]
 
 
 def summary_lines(report: WhatIf, limit: int = 20) -> Iterable[str]:
