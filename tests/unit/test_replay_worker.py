@@ -25,7 +25,13 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> str:
     return store_traffic(tmp_path_factory.mktemp("worker"), caps=True)
 
 
+#: every period replayed in the worker, however few its pings
+ALWAYS = ReplayLimits(at_least=0)
+
+
 def apart(url: str, draft: str, **options: Any) -> WhatIf:
+    options.setdefault("limits", ALWAYS)
+
     async def run() -> WhatIf:
         engine = create_engine(url)
         try:
@@ -57,20 +63,37 @@ def test_the_worker_gives_the_report_the_loop_would(stored: str) -> None:
     assert report.focused is not None
 
 
-def test_a_bad_draft_is_named_from_the_worker(stored: str) -> None:
+def test_a_bad_draft_is_named_before_any_worker(stored: str) -> None:
     draft = live_document()
     draft["buyers"][0]["orders"][0]["pricing"]["exclusive"] = "-3"
     with pytest.raises(ConfigError) as raised:
+        apart(stored, yaml.safe_dump(draft), limits=ReplayLimits(seconds=0.01, at_least=0))
+    assert any("buyers[0].orders[0]" in issue.path for issue in raised.value.issues)
+
+
+def test_a_draft_that_does_not_compile_is_named_from_the_worker(stored: str) -> None:
+    draft = live_document()
+    draft["buyers"][0]["orders"][0]["vertical"] = "no_such_vertical"
+    with pytest.raises(ConfigError) as raised:
         apart(stored, yaml.safe_dump(draft))
-    assert raised.value.issues
     assert any("buyers[0].orders[0]" in issue.path for issue in raised.value.issues)
 
 
 def test_a_replay_past_its_time_is_ended(stored: str) -> None:
     with pytest.raises(ReplayTooLarge, match=r"took longer than 0\.01 s"):
-        apart(stored, raised_floor(), limits=ReplayLimits(seconds=0.01))
+        apart(stored, raised_floor(), limits=ReplayLimits(seconds=0.01, at_least=0))
 
 
 def test_a_replay_past_its_memory_is_ended(stored: str) -> None:
     with pytest.raises(ReplayTooLarge, match="needed more than 48 MB"):
-        apart(stored, raised_floor(), limits=ReplayLimits(seconds=120, memory_bytes=48 * 1024**2))
+        apart(
+            stored,
+            raised_floor(),
+            limits=ReplayLimits(seconds=120, memory_bytes=48 * 1024**2, at_least=0),
+        )
+
+
+def test_a_period_of_few_pings_is_replayed_on_the_loop(stored: str) -> None:
+    # 300 pings: under the bound no worker starts, so no time bound is met
+    report = apart(stored, raised_floor(), limits=ReplayLimits(seconds=0.01))
+    assert report.pings == 300

@@ -14,7 +14,9 @@ on the same database, and is ended when the replay ends or runs out of time:
   while it replays; a replay that would pass it fails in the worker with
   ``MemoryError``, raised here as :class:`ReplayTooLarge`.
 
-A database only this process can see (SQLite in memory) is replayed here, on the loop.
+A draft that does not read is refused here, before any worker. A period of fewer than
+``at_least`` pings, or a database only this process can see (SQLite in memory), is
+replayed here, on the loop (which it lets through every 20 pings).
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from pingtree.config.errors import ConfigError, ConfigIssue
+from pingtree.config.parse import parse_config
 from pingtree.config.schema import ConfigDocument
+from pingtree.flows.replay_assume import split_draft
 from pingtree.flows.whatif import WhatIf, what_if
 from pingtree.store.db import create_engine, session_factory
+from pingtree.store.replay_pings import count_stored_pings
 
 __all__ = ["ReplayLimits", "ReplayTooLarge", "what_if_apart"]
 
@@ -42,6 +47,9 @@ _OUT_OF_MEMORY = "out of memory"
 class ReplayLimits:
     #: the wall clock a replay may take, the worker's start included
     seconds: float = 300.0
+    #: fewer pings than this are replayed on the loop (a worker's start costs about as
+    #: much CPU as replaying them: the loop is let through every few milliseconds)
+    at_least: int = 2000
     #: the worker's address space (its imports take about 300 MB of it)
     memory_bytes: int = 2 * 1024**3
 
@@ -62,8 +70,11 @@ async def what_if_apart(
 ) -> WhatIf:
     """``what_if(sessions, draft, since, until, …)`` in a worker process (the module).
     Raises ``ConfigError`` for a bad draft, :class:`ReplayTooLarge` past a bound."""
+    if isinstance(draft, str):
+        parse_config(split_draft(draft)[0])  # a draft that does not read: no worker
     url = _shared_url(sessions)
-    if url is None:
+    few = await count_stored_pings(sessions, since, until, campaign_id, limits.at_least)
+    if url is None or few < limits.at_least:
         return await what_if(sessions, draft, since, until, campaign_id=campaign_id, focus=focus)
     pool = multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1)
     try:

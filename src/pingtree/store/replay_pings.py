@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.store.tables import Base, Ping
 
-__all__ = ["StoredPing", "stored_pings"]
+__all__ = ["StoredPing", "count_stored_pings", "stored_pings"]
 
 _PING = Base.metadata.tables[Ping.__tablename__]
 _PAGE = 2000
@@ -84,3 +84,21 @@ async def stored_pings(
         if len(rows) < _PAGE:
             return
         after = (rows[-1].created_at, rows[-1].id)
+
+
+async def count_stored_pings(
+    sessions: async_sessionmaker[AsyncSession],
+    since: dt.datetime,
+    until: dt.datetime | None = None,
+    campaign_id: str | None = None,
+    at_most: int = 10_000,
+) -> int:
+    """How many pings :func:`stored_pings` would give, counted up to ``at_most``."""
+    query = select(_PING.c.id).where(_PING.c.test.is_(False), _PING.c.created_at >= since)
+    if until is not None:
+        query = query.where(_PING.c.created_at <= until)
+    if campaign_id is not None:
+        query = query.where(_PING.c.campaign_id == campaign_id)
+    counted = select(func.count()).select_from(query.limit(at_most).subquery())
+    async with sessions() as session:
+        return int((await session.execute(counted)).scalar_one())
