@@ -253,3 +253,24 @@ def test_a_campaign_requiring_consent_gets_its_evidence_from_the_form(
     assert lead["status"] == "sold", lead
     assert lead["fields"]["consent_text"] == CONSENT
     assert lead["fields"]["source_url"] == hidden["source_url"]
+
+
+def test_a_form_of_a_ping_post_campaign_pings_then_posts(market: Market, mock: MockBuyer) -> None:
+    form = {**FORM, "flow": "ping_post"}
+    market.apply(
+        marketplace(
+            [buyer("rich", live_bidder(mock))],
+            [campaign(modes=["ping_post"], forms=[form])],
+        )
+    )
+    mock.reset()
+    _, _, hidden = shown(market, "?sub_id=pinged1")
+    answer = send(market, {**hidden, **ANSWERS})
+    assert answer.status_code == 303, answer.text
+    pings, posts = mock.requests_to("rich", "ping"), mock.requests_to("rich", "post")
+    assert (len(pings), len(posts)) == (1, 1)
+    assert b"555" not in pings[0].body  # the ping carried no PII
+    lead = the_lead(market, "pinged1")
+    assert lead["status"] == "sold", lead
+    assert lead["ping_id"] is not None
+    assert lead["fields"]["consent_text"] == CONSENT

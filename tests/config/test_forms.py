@@ -135,5 +135,5 @@ def test_a_form_needs_a_campaign_that_takes_direct_posts() -> None:
     with pytest.raises(ConfigError) as refused:
         compile_config(parse_config(marketplace([], [spec])))
     assert [(i.path, i.msg) for i in refused.value.issues] == [
-        ("suppliers[0].campaigns[0].modes", "a form sends a direct post: add direct_post")
+        ("suppliers[0].campaigns[0].modes", "a form's flow is direct_post: add direct_post")
     ]

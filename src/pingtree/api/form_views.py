@@ -1,10 +1,12 @@
 """Hosted lead-capture forms (``/f/{form}``): finding a form, its anti-forgery token, and
 a submission sold as a direct post of its campaign (:mod:`pingtree.flows.direct_post`).
 
-A form's page carries a token: when it was shown, a random nonce, and an HMAC of both with
-the form's id under the server key. A submission needs a token of this form not older
-than :data:`TOKEN_MAX_AGE`; the nonce is the direct post's ``Idempotency-Key``, so a form
-sent twice (a double click, a reload) gets the first answer and sells once.
+A submission runs the campaign's direct post, or its ping then post (the form's
+``flow``). A form's page carries a token: when it was shown, a random nonce, and an HMAC
+of both with the form's id under the server key. A submission needs a token of this form
+not older than :data:`TOKEN_MAX_AGE`; the nonce is the direct post's (or the ping's)
+``Idempotency-Key``, so a form sent twice (a double click, a reload) gets the first
+answer and sells once.
 
 What the form adds to the consumer's fields: the page's tracking values it carried
 (``sub_id``, ``click_id``, ``utm_*``, ``source_url``) and its consent certificate: the
@@ -22,13 +24,15 @@ from typing import Any
 
 from pingtree.api.problems import Problem
 from pingtree.api.seller_limits import seller_admitted
-from pingtree.domain.fields import Stage, validate_fields
+from pingtree.domain.fields import Stage, pii_field_names, validate_fields
 from pingtree.domain.forms import CARRIED_FIELDS, HostedForm
-from pingtree.domain.model import FieldType
+from pingtree.domain.model import FieldType, Vertical
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.direct_post import handle_direct_post
 from pingtree.flows.errors import InputError, NotFound
+from pingtree.flows.ping import handle_ping
 from pingtree.flows.ports import Ports
+from pingtree.flows.post import handle_post
 from pingtree.flows.requests import SellerRequest
 
 __all__ = [
@@ -106,8 +110,9 @@ def check_token(ports: Ports, form: HostedForm, token: str) -> tuple[dt.datetime
 async def submit_form(
     ports: Ports, form: HostedForm, submission: Submission, nonce: str
 ) -> FormAnswer:
-    """Sell what the consumer sent as a direct post of the form's campaign (within the
-    campaign's rate limits, the form counted as one key): field errors, or the answer."""
+    """Sell what the consumer sent as a direct post of the form's campaign, or a ping then
+    a post (its ``flow``), within the campaign's rate limits (the form counted as one
+    key): field errors, or the answer."""
     fields: dict[str, Any] = {}
     for spec in form.fields:
         value = submission.values.get(spec.name, "").strip()
@@ -136,16 +141,20 @@ async def submit_form(
         fields["ip_address"] = submission.ip
     if submission.user_agent:
         fields["user_agent"] = submission.user_agent[:1024]
-    request = SellerRequest(
-        campaign_id=form.campaign_id,
-        fields=fields,
-        test=form.test,
-        idempotency_key=f"form-{nonce}",
-        meta={"form": form.id},
-    )
+    key = f"form:{form.id}"
     try:
-        async with seller_admitted(ports, form.campaign_id, f"form:{form.id}", "direct_post"):
-            answer = await handle_direct_post(ports, request)
+        if form.flow == "ping_post":
+            answer = await _ping_then_post(ports, form, fields, vertical, key, nonce)
+        else:
+            request = SellerRequest(
+                campaign_id=form.campaign_id,
+                fields=fields,
+                test=form.test,
+                idempotency_key=f"form-{nonce}",
+                meta={"form": form.id},
+            )
+            async with seller_admitted(ports, form.campaign_id, key, "direct_post"):
+                answer = await handle_direct_post(ports, request)
     except InputError as error:  # what the flow finds besides the fields' rules
         refused: dict[str, str] = {}
         for problem in error.errors:
@@ -164,6 +173,40 @@ async def submit_form(
         lead_id=answer.get("lead_id"),
         redirect_url=answer.get("redirect_url"),
     )
+
+
+async def _ping_then_post(
+    ports: Ports,
+    form: HostedForm,
+    fields: Mapping[str, Any],
+    vertical: Vertical,
+    key: str,
+    nonce: str,
+) -> dict[str, Any]:
+    """A ping of the lead's non-PII fields (the form's nonce its ``Idempotency-Key``: a
+    form sent twice pings once), then, when accepted, the post of them all (a repeat of
+    the same post gets its stored answer)."""
+    pii = pii_field_names(vertical)
+    ping = SellerRequest(
+        campaign_id=form.campaign_id,
+        fields={name: value for name, value in fields.items() if name not in pii},
+        test=form.test,
+        idempotency_key=f"form-{nonce}",
+        meta={"form": form.id},
+    )
+    async with seller_admitted(ports, form.campaign_id, key, "ping"):
+        pinged = await handle_ping(ports, ping)
+    if pinged.get("status") != "accepted":
+        return pinged
+    post = SellerRequest(
+        campaign_id=form.campaign_id,
+        fields=fields,
+        test=form.test,
+        ping_id=pinged["ping_id"],
+        meta={"form": form.id},
+    )
+    async with seller_admitted(ports, form.campaign_id, key, "post"):
+        return await handle_post(ports, post)
 
 
 def _required(form: HostedForm, submission: Submission) -> dict[str, str]:

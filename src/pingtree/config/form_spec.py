@@ -16,6 +16,7 @@
         consent: "By clicking Get my quotes, I agree to be contacted by ..."  # the text shown
         thank_you: Thanks! An agent will call you shortly.
         frame_ancestors: ["https://www.acme.example"]   # pages that may embed it
+        flow: direct_post              # or ping_post: a ping of its non-PII answers, then the post
         test: false
 
 Shapes only (:class:`FormSpec`); :mod:`pingtree.config.forms` checks them against the
@@ -24,7 +25,7 @@ campaign's vertical.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -69,4 +70,6 @@ class FormSpec(_Shape):
     thank_you: _Text = "Thank you. We have your request."
     #: origins (``https://host[:port]``) whose pages may show the form in a frame
     frame_ancestors: list[_Origin] = []
+    #: what a submission runs: a direct post, or a ping (its non-PII answers) then the post
+    flow: Literal["direct_post", "ping_post"] = "direct_post"
     test: bool = False

@@ -1,7 +1,7 @@
 """Compiling a campaign's hosted forms (``CampaignSpec.forms``) against its vertical.
 
 Checked here: unique form ids (in the campaign here, in the marketplace by
-:func:`form_id_issues`, with the campaign's ``direct_post`` mode), either ``steps`` or
+:func:`form_id_issues`, with the campaign's mode for the form's flow), either ``steps`` or
 ``fields``, fields that are the vertical's own (a tracking field is carried from the page
 or filled by the form, never asked), each at most once, every field a post requires
 present, ``frame_ancestors`` that are ``http(s)://host[:port]`` origins, and the
@@ -70,6 +70,7 @@ def compile_forms(
                 consent_text=consent_text,
                 thank_you=spec.thank_you,
                 frame_ancestors=tuple(spec.frame_ancestors),
+                flow=spec.flow,
                 test=spec.test,
             )
         )
@@ -83,11 +84,11 @@ def form_id_issues(suppliers: Iterable[SupplierSpec]) -> list[Issue]:
     seen: dict[str, str] = {}
     for i, supplier in enumerate(suppliers):
         for j, campaign in enumerate(supplier.campaigns):
-            if campaign.forms and "direct_post" not in campaign.modes:
+            for flow in sorted({form.flow for form in campaign.forms} - set(campaign.modes)):
                 issues.append(
                     (
                         f"suppliers[{i}].campaigns[{j}].modes",
-                        "a form sends a direct post: add direct_post",
+                        f"a form's flow is {flow}: add {flow}",
                         campaign.modes,
                     )
                 )

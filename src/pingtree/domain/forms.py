@@ -67,6 +67,8 @@ class HostedForm:
     thank_you: str = "Thank you. We have your request."
     #: origins that may show the form in a frame (CSP ``frame-ancestors``), besides our own
     frame_ancestors: tuple[str, ...] = ()
+    #: ``direct_post``, or ``ping_post``: a ping of the non-PII answers, then the post
+    flow: str = "direct_post"
     #: its leads are test leads (they reach test orders only)
     test: bool = False
 
