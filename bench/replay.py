@@ -24,10 +24,12 @@ import asyncio
 import datetime as dt
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -36,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pingtree.config.apply import apply_config
 from pingtree.config.parse import dump_yaml
 from pingtree.demo.market import demo_document
-from pingtree.demo.stored_traffic import PING_SHARE, traffic_rows
+from pingtree.demo.stored_traffic import PING_SHARE, traffic
+from pingtree.flows.replay_worker import ReplayLimits, what_if_apart
 from pingtree.flows.whatif import what_if
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate
@@ -53,10 +56,16 @@ async def store_traffic(
     sessions = session_factory(engine)
     doc = demo_document("http://127.0.0.1:9")
     await apply_config(sessions, doc, start)
-    rows = await traffic_rows(doc, 1, pings, rate, start, caps=caps)
-    async with sessions.begin() as session:
-        for first in range(0, len(rows), 2000):
-            await session.execute(_PING.insert(), rows[first : first + 2000])
+    rows: list[dict[str, Any]] = []
+    async for row in traffic(doc, 1, pings, rate, start, caps=caps):
+        rows.append(row)
+        if len(rows) == 2000:  # a week of traffic never sits in memory whole
+            async with sessions.begin() as session:
+                await session.execute(_PING.insert(), rows)
+            rows = []
+    if rows:
+        async with sessions.begin() as session:
+            await session.execute(_PING.insert(), rows)
     await engine.dispose()
     draft = yaml.safe_load(dump_yaml(doc))
     raised = next(
@@ -69,20 +78,49 @@ async def store_traffic(
 async def measure(url: str, draft: str, since: dt.datetime, until: dt.datetime) -> None:
     engine = create_engine(url)
     sessions = session_factory(engine)
+    lags: list[float] = []
+
+    async def ticker() -> None:
+        """What a live ping waits for the loop: a 10 ms sleep's overshoot."""
+        while True:
+            began = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append(time.perf_counter() - began - 0.01)
+
+    ticking = asyncio.create_task(ticker())
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall, cpu = time.perf_counter(), time.process_time()
-    report = await what_if(sessions, draft, since, until, shortcuts=SHORTCUTS[0])
+    if WORKER[0]:
+        limits = ReplayLimits(seconds=3600, memory_bytes=4 * 1024**3)
+        report = await what_if_apart(sessions, draft, since, until, limits=limits)
+    else:
+        report = await what_if(sessions, draft, since, until, shortcuts=SHORTCUTS[0])
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    worker_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    ticking.cancel()
     await engine.dispose()
     print(f"replayed {report.pings} pings, {report.changed} change hands")
     print(f"auctions run: {report.auctions} (a full re-run: {2 * report.pings})")
-    print(f"wall {wall:.2f} s ({report.pings / wall:,.0f} pings/s), CPU {cpu:.2f} s")
+    print(
+        f"wall {wall:.2f} s ({report.pings / wall:,.0f} pings/s), CPU {cpu + worker_cpu:.2f} s"
+        + (f" ({worker_cpu:.2f} s of it the worker's)" if WORKER[0] else "")
+    )
+    lags.sort()
+    if lags:
+        p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))]
+        print(
+            f"the server loop's lag meanwhile: p50 {lags[len(lags) // 2] * 1000:.1f} ms, "
+            f"p99 {p99 * 1000:.1f} ms, max {lags[-1] * 1000:.1f} ms"
+        )
     total = report.to_json()["total"]
     print(f"revenue {total['before']['revenue']} → {total['after']['revenue']}")
-    RESULT.update(pings=report.pings, wall=wall, cpu=cpu)
+    RESULT.update(pings=report.pings, wall=wall, cpu=cpu + worker_cpu)
 
 
 RESULT: dict[str, float] = {}
 SHORTCUTS = [True]
+WORKER = [False]
 
 
 def main() -> None:
@@ -95,7 +133,11 @@ def main() -> None:
         action="store_true",
         help="store the traffic as if no cap ever filled (the replay finds otherwise)",
     )
+    parser.add_argument(
+        "--worker", action="store_true", help="replay in a worker process, as the server does"
+    )
     args = parser.parse_args()
+    WORKER[0] = args.worker
     SHORTCUTS[0] = not args.no_shortcuts
     start = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
     with tempfile.TemporaryDirectory() as folder:

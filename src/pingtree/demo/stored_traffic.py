@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -30,7 +30,7 @@ from pingtree.flows.ports import BidResult
 from pingtree.flows.replay import CapSimulation
 from pingtree.store.snapshot import Snapshot
 
-__all__ = ["PING_SHARE", "StandInBids", "traffic_rows"]
+__all__ = ["PING_SHARE", "StandInBids", "traffic", "traffic_rows"]
 
 #: the share of the demo's traffic its ping/post campaigns get (the rest is direct post)
 PING_SHARE = 0.8
@@ -75,11 +75,28 @@ async def traffic_rows(
     tag: str = "bench",
     caps: bool = False,
 ) -> list[dict[str, Any]]:
-    """``pings`` rows of the ``pings`` table, run on ``doc`` (stored as ``version``) from
-    ``start`` at ``rate`` leads a second, ids ``{i:08d}-{tag}``; about half the accepted
-    ones posted. With
-    ``caps`` the caps and budgets are kept as the sales fill them (as a replay counts
-    them), else never full."""
+    """:func:`traffic`'s rows in one list."""
+    return [
+        row
+        async for row in traffic(doc, version, pings, rate, start, seed=seed, tag=tag, caps=caps)
+    ]
+
+
+async def traffic(
+    doc: ConfigDocument,
+    version: int,
+    pings: int,
+    rate: float,
+    start: dt.datetime,
+    *,
+    seed: int = 17,
+    tag: str = "bench",
+    caps: bool = False,
+) -> AsyncIterator[dict[str, Any]]:
+    """``pings`` rows of the ``pings`` table, one at a time, run on ``doc`` (stored as
+    ``version``) from ``start`` at ``rate`` leads a second, ids ``{i:08d}-{tag}``; about
+    half the accepted ones posted. With ``caps`` the caps and budgets are kept as the
+    sales fill them (as a replay counts them), else never full."""
     snapshot = Snapshot.build(version, compile_config(doc))
     rng = random.Random(seed)
     factory = LeadFactory(rng, start.date())
@@ -88,7 +105,6 @@ async def traffic_rows(
     campaigns = [c for c in CAMPAIGNS if c.mode == "ping_post"]
     weights = [c.weight for c in campaigns]
     gap = dt.timedelta(seconds=1 / (rate * PING_SHARE))
-    rows: list[dict[str, Any]] = []
     for i in range(pings):
         chosen = rng.choices(campaigns, weights)[0]
         campaign = snapshot.config.campaigns[chosen.id]
@@ -118,7 +134,7 @@ async def traffic_rows(
         posted = accepted and rng.random() < 0.5
         if posted and caps:
             room.sold(result, now)
-        rows.append(
+        yield (
             {
                 "id": ping_id,
                 "campaign_id": campaign.id,
@@ -138,4 +154,3 @@ async def traffic_rows(
                 "lead_id": f"lead-{i}-{tag}" if posted else None,
             }
         )
-    return rows
