@@ -33,6 +33,7 @@ from fastapi.routing import RouteContext, iter_route_contexts
 from playwright.sync_api import Page
 
 from pingtree.api.app import create_app
+from pingtree.api.serving import every_route
 from pingtree.mockbuyer import MockBuyer
 from tests.api.conftest import MONDAY_10AM_NEW_YORK, admin_token, market_settings
 from tests.api.market import PING, Market, buyer, campaign, marketplace, order
@@ -299,8 +300,9 @@ def _urls(route: RouteContext, variants: list[dict[str, str]]) -> list[str]:
 def _routes(world: World, methods: set[str]) -> list[tuple[str, str]]:
     found = []
     variants = _variants(world)
-    # the routers are included at start-up, each as a whole: their routes, one by one
-    for route in iter_route_contexts(world.app.routes):
+    # the routers are included at start-up, each as a whole (the UI's at its first request):
+    # their routes, one by one
+    for route in iter_route_contexts(every_route(world.app.routes)):
         for method in sorted((route.methods or set()) & methods):
             found += [(method, url) for url in _urls(route, variants)]
     assert len(found) > 40, "the app's routes were not found"

@@ -8,18 +8,28 @@ key checker, the metrics, the writers, the settings) are stand-ins: each attribu
 finds the runtime of the app serving the current request, which that app's middleware
 (:class:`ServeWith`) sets for the request in a context variable. A stand-in read outside
 a request raises at once, naming the attribute.
+
+The UI's pages (``/ui``, the hosted forms' ``/f/``, ``/``) are built at the first request for
+one of their paths (:class:`LazyRoutes`, where their router was included): their modules and
+routes are half a second of the three seconds of CPU a server takes to start, which a
+server that only sells, or a test's server killed before anyone opens a page, never needs.
+They are kept out of the OpenAPI document either way, so the document is the same.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, cast, overload
 
 from fastapi import APIRouter, Depends
-from starlette.routing import BaseRoute
+from fastapi.routing import iter_route_contexts
+from starlette._utils import get_route_path
+from starlette.datastructures import URLPath
+from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pingtree.api.admin import admin_router
@@ -45,9 +55,22 @@ from pingtree.bootstrap import Runtime
 from pingtree.flows.ports import Ports
 from pingtree.metrics import Metrics, Sampler
 from pingtree.settings import Settings
-from pingtree.web.router import web_router
 
-__all__ = ["APP_RESPONSES", "ServeWith", "Served", "app_routes", "serving"]
+__all__ = [
+    "APP_RESPONSES",
+    "UI_PAGES",
+    "UI_TREES",
+    "LazyRoutes",
+    "ServeWith",
+    "Served",
+    "app_routes",
+    "every_route",
+    "serving",
+]
+
+#: every path of the UI's pages (``web.router``) is one of these, or under one of the trees
+UI_PAGES = ("/",)
+UI_TREES = ("/ui", "/f")
 
 #: what any route may answer besides its own outcomes (malformed JSON)
 APP_RESPONSES: dict[int | str, dict[str, Any]] = {400: {"description": "malformed request"}}
@@ -125,34 +148,135 @@ class _Writers(Sequence[Backlogged]):
 
 @functools.cache
 def app_routes() -> tuple[BaseRoute, ...]:
-    """Every route of the seller, party and admin APIs and of the UI, built once."""
+    """Every route of the seller, party and admin APIs and of the UI, built once (the UI's
+    at its first request)."""
     ports = cast(Ports, _StandIn(lambda served: served.runtime.ports))
     keys = cast(KeyChecker, _StandIn(lambda served: served.keys))
     metrics = cast(Metrics, _StandIn(lambda served: served.runtime.metrics))
     sampler = cast(Sampler, _StandIn(lambda served: served.runtime.sampler))
     settings = cast(Settings, _StandIn(lambda served: served.runtime.settings))
-    # the app's own dependencies and responses, as FastAPI's include would give them
-    every = APIRouter(dependencies=[Depends(refuse_nul)], responses=APP_RESPONSES)
-    for router in (
-        seller_router(ports, keys, metrics, _Writers()),
-        instructions_router(ports, keys),
-        metrics_router(metrics, sampler, keys, settings),
-        admin_router(ports, keys),
-        config_entities_router(ports, keys),
-        crm_router(ports, keys),
-        deliveries_router(ports, keys),
-        users_router(ports, keys),
-        web_router(ports, keys),
-        reports_router(ports, keys),
-        scorecards_router(ports, keys),
-        party_admin_router(ports, keys),
-        party_api_router(ports, keys),
-        disposition_routes(ports, keys),
-        suppression_routes(ports, keys),
-        invoices_router(ports, keys),
-        party_invoices_router(ports, keys),
-        money_router(ports, keys),
-        replay_router(ports, keys),
-    ):
-        every.include_router(router)
-    return tuple(every.routes)
+
+    def included(*routers: APIRouter) -> list[BaseRoute]:
+        # the app's own dependencies and responses, as FastAPI's include would give them
+        every = APIRouter(dependencies=[Depends(refuse_nul)], responses=APP_RESPONSES)
+        for router in routers:
+            every.include_router(router)
+        return list(every.routes)
+
+    def ui() -> list[BaseRoute]:
+        from pingtree.web.router import web_router
+
+        return included(web_router(ports, keys))
+
+    return (
+        *included(
+            seller_router(ports, keys, metrics, _Writers()),
+            instructions_router(ports, keys),
+            metrics_router(metrics, sampler, keys, settings),
+            admin_router(ports, keys),
+            config_entities_router(ports, keys),
+            crm_router(ports, keys),
+            deliveries_router(ports, keys),
+            users_router(ports, keys),
+        ),
+        # where the UI's router was included: a path it and a later router both matched
+        # would still be the UI's
+        LazyRoutes(ui, pages=UI_PAGES, trees=UI_TREES),
+        *included(
+            reports_router(ports, keys),
+            scorecards_router(ports, keys),
+            party_admin_router(ports, keys),
+            party_api_router(ports, keys),
+            disposition_routes(ports, keys),
+            suppression_routes(ports, keys),
+            invoices_router(ports, keys),
+            party_invoices_router(ports, keys),
+            money_router(ports, keys),
+            replay_router(ports, keys),
+        ),
+    )
+
+
+#: the scope key naming the route of a :class:`LazyRoutes` that matched the request
+_MATCHED = "pingtree.lazy_route"
+
+
+class LazyRoutes(BaseRoute):
+    """Routes built by ``build`` when a request first asks for one of their paths (one of
+    ``pages``, or a tree of ``trees`` or a path under it) or a URL is first made for one of
+    their names: until then their modules are not even imported. Every route built must
+    keep to those paths (else the build raises, naming the route): a request for another
+    path never looks at them."""
+
+    def __init__(
+        self,
+        build: Callable[[], Sequence[BaseRoute]],
+        *,
+        pages: Iterable[str] = (),
+        trees: Iterable[str] = (),
+    ) -> None:
+        self.paths = frozenset((*pages, *trees))
+        self._under = tuple(f"{tree}/" for tree in trees)
+        self._build = build
+        self._built: tuple[BaseRoute, ...] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def routes(self) -> tuple[BaseRoute, ...]:
+        """The routes, built now if they were not yet."""
+        if self._built is None:
+            with self._lock:
+                if self._built is None:
+                    built = tuple(self._build())
+                    for path in _paths(built):
+                        if path is None or not self._covers(path):
+                            raise RuntimeError(
+                                f"the route {path!r} is outside its lazy group's paths "
+                                f"{sorted(self.paths)}: add its path to them"
+                            )
+                    self._built = built
+        return self._built
+
+    def _covers(self, path: str) -> bool:
+        return path in self.paths or path.startswith(self._under)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if not self._covers(get_route_path(scope)):
+            return Match.NONE, {}
+        partial: Scope | None = None
+        for route in self.routes:
+            match, child_scope = route.matches(scope)
+            if match == Match.FULL:
+                return Match.FULL, {**child_scope, _MATCHED: route}
+            if match == Match.PARTIAL and partial is None:
+                partial = {**child_scope, _MATCHED: route}
+        if partial is not None:
+            return Match.PARTIAL, partial
+        return Match.NONE, {}
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route: BaseRoute = scope.pop(_MATCHED)
+        await route.handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
+
+
+def every_route(routes: Iterable[BaseRoute]) -> list[BaseRoute]:
+    """``routes`` with each :class:`LazyRoutes` replaced by its routes (built now): what a
+    walk over every route of an app (``app.routes``) must look at."""
+    found: list[BaseRoute] = []
+    for route in routes:
+        found.extend(every_route(route.routes) if isinstance(route, LazyRoutes) else [route])
+    return found
+
+
+def _paths(routes: Iterable[BaseRoute]) -> Iterable[str | None]:
+    """The path of each route in ``routes``, with the prefixes of the routers included."""
+    for context in iter_route_contexts(list(routes)):
+        yield context.path
