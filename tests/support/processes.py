@@ -74,15 +74,18 @@ def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[
 
 def wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"server exited:\n{log.read_text(errors='replace')[-4000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
+    # one client for every poll: ``httpx.get`` makes a client, and its TLS context, each
+    # call (30 ms of CPU, taken from the server starting beside it, ten times a second)
+    with httpx.Client(timeout=1) as http:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError(f"server exited:\n{log.read_text(errors='replace')[-4000:]}")
+            try:
+                if http.get(f"{url}/readyz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
     raise TimeoutError(f"{url} did not become ready")
 
 
