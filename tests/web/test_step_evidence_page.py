@@ -1,6 +1,7 @@
 """A lead's page shows its quality steps' verdicts: a consent step's evidence (version,
 time, page, certificate; never the consumer's IP) and an HTTP step's results, here to an
-analyst, who may not see personal data."""
+analyst, who may not see personal data; the posting instructions say what a campaign's
+consent and checks require."""
 
 from __future__ import annotations
 
@@ -59,3 +60,22 @@ def test_the_lead_page_shows_consent_evidence_and_a_services_verdict(
     assert "https://quotes.example/auto" in page
     assert "jornaya.valid = true" in page
     assert "203.0.113.7" not in page  # the IP is PII
+
+
+def test_the_posting_instructions_say_what_consent_and_checks_require(market: Market) -> None:
+    consent = {
+        "texts": [{"version": "2026-10", "text": "Call me about quotes."}],
+        "max_age_minutes": 60,
+    }
+    fraud = {"type": "http", "preset": "fraud_score", "request": {"url": "https://f.example/s"}}
+    market.apply(marketplace([buyer("b", order("o"))], [campaign(consent=consent, steps=[fraud])]))
+    with httpx.Client(base_url=str(market.http.base_url), timeout=30) as browser:
+        assert sign_in(browser, "ada").status_code == 303
+        text = browser.get("/ui/campaigns/acme_auto/instructions.md").text
+    assert "requires consent evidence with each lead" in text
+    assert "`trusted_form_cert_id` or `jornaya_lead_id`" in text
+    assert "at most 60 minutes old" in text
+    assert "version `2026-10`: “Call me about quotes.”" in text
+    assert "`consent_stale` or `consent_mismatch`" in text
+    assert "Each lead is checked with `fraud`" in text
+    assert "`verification_failed`" in text

@@ -28,6 +28,7 @@ from pingtree.api.instructions_examples import (
 )
 from pingtree.api.instructions_inbound import ProfileDoc, profile_docs
 from pingtree.api.instructions_protection import dedup_lines, limit_lines
+from pingtree.api.instructions_steps import steps_note
 from pingtree.domain.fields import TRACKING_FIELDS, Stage
 from pingtree.domain.model import Campaign, FieldSpec, FieldType, Vertical
 from pingtree.domain.outcomes import Reason
@@ -268,7 +269,7 @@ def _fields_intro(campaign: Campaign) -> str:
             f" This campaign requires {names} in a ping: a ping without one is answered"
             " `rejected` with `missing_required_fields`, naming the absent fields in `missing`."
         )
-    return text
+    return text + steps_note(campaign)
 
 
 def _idempotency(campaign: Campaign) -> list[str]:
