@@ -7,12 +7,13 @@ dispatches it here at once; for each row::
     → post the full lead with the buyer's token (``delivery.poster.post_lead``)
     → accepted: the sale is sold (its redirect URL goes to the seller)
     → rejected, or nothing delivered: the sale is reversed, its caps refunded, and the
-      lead falls to the next bidder (``sell.refill``, the waterfall)
+      lead falls to the next bidder (``flows.waterfall``)
     → connect failure or 429/502/503: re-sent after a backoff, up to the step's retries
     → timeout or reset after sending, another 5xx: unknown — the sale keeps its place and
       is held for an operator, or re-sent with the same Idempotency-Key (``on_unknown``)
     → once none of the lead's rows is open: the lead's final answer (``flows.settle``, in
-      the verdict's transaction), also posted to the campaign's ``postback_url``
+      the verdict's transaction: ``flows.verdict``), also posted to the campaign's
+      ``postback_url``
     → sold, for an order with a ``delivery.chain``: its steps' rows are written in the
       verdict's transaction and sent one after another (``flows.chain``)
 
@@ -29,7 +30,6 @@ import datetime as dt
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,25 +37,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, AttemptLog
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.poster import PostContext, PostedLead, PostVerdict, post_lead
-from pingtree.domain.caps import CapCharge
-from pingtree.domain.fields import values_from_json
-from pingtree.domain.model import LeadValue, Vertical
-from pingtree.domain.money import from_cents
 from pingtree.failpoints import failpoint
-from pingtree.flows.auction import quote_from_json
-from pingtree.flows.chain import ChainSteps, queue_chain
-from pingtree.flows.picks import LeadToSell, charges_of
+from pingtree.flows.chain import ChainSteps
 from pingtree.flows.ports import LeadOnHand, Ports
-from pingtree.flows.postback import dispatch_postbacks, postback_of_answer
-from pingtree.flows.sell import refill
-from pingtree.flows.settle import Settled, SoleSale, settle
-from pingtree.store.chain import StepKey
-from pingtree.store.lead_fields import dedup_keys, open_answer, open_fields, seal_redirect
+from pingtree.flows.postback import dispatch_postbacks
+from pingtree.flows.settle import Settled
+from pingtree.flows.verdict import Verdict, record_verdict, settle_with_postback
+from pingtree.flows.waterfall import lead_values, next_bidders
+from pingtree.store.lead_fields import open_answer
 from pingtree.store.outbox import OutboxRepository
 from pingtree.store.periodic import Periodic
 from pingtree.store.snapshot import Snapshot
-from pingtree.store.tables import Delivery, Lead, Sale
-from pingtree.store.traffic import LeadRepository, PingRepository, SaleRepository
+from pingtree.store.tables import Delivery
+from pingtree.store.traffic import LeadRepository
 
 __all__ = ["Outbox"]
 
@@ -271,7 +265,7 @@ class Outbox:
         vertical = snapshot.config.verticals.get(lead.vertical_id) if lead is not None else None
         if lead is None or vertical is None:
             return None
-        values = _lead_values(ports, vertical, lead)
+        values = lead_values(ports, vertical, lead)
         return LeadOnHand(lead.id, lead.vertical_id, lead.ping_id, values)
 
     async def _conclude(
@@ -283,54 +277,26 @@ class Outbox:
         was: str,
         abandoned: bool = False,
     ) -> bool:
-        """Record the post's verdict on the sale, if its row is still ``was`` (see
-        :meth:`OutboxRepository.finish`); a reversed sale's place goes down the ranking;
-        then the lead's answer if it was the last open row. ``False`` when another
-        verdict came first."""
+        """Record the post's verdict (``flows.verdict``), if its row is still ``was``; a
+        reversed sale's place goes down the ranking (``flows.waterfall``); then the lead's
+        answer if it was the last open row. ``False`` when another verdict came first."""
         ports = self._require_ports()
         snapshot = ports.snapshots.current()
         now = ports.clock.now()
-        verdict = posted.verdict
-        if verdict is PostVerdict.RETRY:  # retries used up: nothing reached the buyer
-            verdict = PostVerdict.FAILED
-        sale_status = {
-            PostVerdict.ACCEPTED: "sold",
-            PostVerdict.UNKNOWN: "unknown",
-        }.get(verdict, "rejected")
-        falls_through = sale_status == "rejected" and refill
-
-        redirect = seal_redirect(posted.redirect_url, ports.vault)
         on_hand = self._on_hand.get(row.lead_id)
-        # a lead sold to this one order only: it settles on what the verdict knows
-        only_sale = on_hand is not None and list(on_hand.orders) == [row.sale_id]
-
-        async def record(session: AsyncSession) -> _Recorded | None:
-            if not await OutboxRepository(session).finish(
-                row.sale_id,
-                _ROW_STATUS[verdict],
-                posted.reason,
-                redirect,
-                now,
-                was=was,
-                abandoned=abandoned,
-            ):
-                return None
-            sale = await SaleRepository(session).set_status(row.sale_id, sale_status)
-            rejected = sale is not None and sale_status == "rejected"
-            charges = _charges(snapshot, sale) if rejected and sale is not None else ()
-            await ports.caps.refund(session, charges)
-            # the usual end: the lead settles in the same transaction, its postback too
-            sole = (
-                SoleSale(sale, redirect) if only_sale and sale and sale.status == "sold" else None
+        verdict = Verdict(
+            row,
+            posted,
+            was=was,
+            abandoned=abandoned,
+            refill=refill,
+            only_sale=on_hand is not None and list(on_hand.orders) == [row.sale_id],
+        )
+        recorded = await ports.transactions.run(
+            lambda session: record_verdict(
+                session, ports, snapshot, verdict, now, self._lease_margin
             )
-            settled = None if falls_through else await settle(session, row.lead_id, now, sole=sole)
-            await self._postback(session, snapshot, settled, now)
-            chain = None
-            if sale_status == "sold":  # its chain's steps, durable with the sale's verdict
-                chain = await queue_chain(session, snapshot, row, now, self._lease_margin)
-            return _Recorded(charges, settled, chain)
-
-        recorded = await ports.transactions.run(record)
+        )
         if recorded is None:
             return False
         if recorded.charges:
@@ -338,60 +304,16 @@ class Outbox:
         if recorded.chain is not None:
             self._chain.dispatch(recorded.chain)
         settled = recorded.settled
-        if falls_through:
-            await self._refill(snapshot, row.lead_id)
-
-            async def settle_after(session: AsyncSession) -> Settled | None:
-                later = ports.clock.now()
-                settled = await settle(session, row.lead_id, later)
-                await self._postback(session, snapshot, settled, later)
-                return settled
-
-            settled = await ports.transactions.run(settle_after)
+        if verdict.falls_through:
+            self.dispatch(await next_bidders(ports, snapshot, row.lead_id))
+            settled = await ports.transactions.run(
+                lambda session: settle_with_postback(
+                    session, snapshot, row.lead_id, ports.clock.now(), self._lease_margin
+                )
+            )
         if settled is not None:
             self._announce(settled)
         return True
-
-    async def _refill(self, snapshot: Snapshot, lead_id: str) -> None:
-        ports = self._require_ports()
-        async with ports.sessions() as session:
-            lead = await LeadRepository(session).get(lead_id)
-            sales = await SaleRepository(session).for_lead(lead_id)
-            ping = (
-                await PingRepository(session).get(lead.ping_id) if lead and lead.ping_id else None
-            )
-        if lead is None or lead.status != "pending" or lead.erased_at is not None:
-            return  # an erased lead has no person left to sell: it settles as it stands
-        campaign = snapshot.config.campaigns.get(lead.campaign_id)
-        vertical = snapshot.config.verticals.get(lead.vertical_id)
-        if campaign is None or vertical is None:
-            return
-        values = _lead_values(ports, vertical, lead)
-        keys = dedup_keys(vertical, values, ports.vault)
-        auction = lead.auction or {}
-        ranking = [quote_from_json(row) for row in auction.get("ranking", [])]
-        winners = set(auction.get("winners", []))
-        to_sell = LeadToSell(
-            id=lead.id,
-            values=values,
-            test=lead.test,
-            now=ports.clock.now(),
-            dedup_keys=keys,
-            ranking=ranking,
-            winners=[quote for quote in ranking if quote.order_id in winners],
-            quoted_payout=from_cents(ping.bid_cents) if ping is not None else None,
-            ping_id=lead.ping_id,
-            auction=auction,
-        )
-        self.dispatch(await refill(ports, snapshot, campaign, to_sell, sales))
-
-    async def _postback(
-        self, session: AsyncSession, snapshot: Snapshot, settled: Settled | None, now: dt.datetime
-    ) -> None:
-        """Queue the campaign's postback of a settled lead's answer in its transaction."""
-        if settled is not None:
-            campaign = snapshot.config.campaigns.get(settled.campaign_id)
-            await postback_of_answer(session, campaign, settled, now, self._lease_margin)
 
     def _announce(self, settled: Settled) -> None:
         """Give a settled lead's answer to the sellers waiting for it, and send the
@@ -451,25 +373,6 @@ class Outbox:
         return self._ports
 
 
-@dataclass(frozen=True)
-class _Recorded:
-    """What a verdict's transaction did: the cap charges it refunded, the lead it settled."""
-
-    charges: tuple[CapCharge, ...]
-    settled: Settled | None
-    #: the first step of the sale's chain, to send now
-    chain: StepKey | None = None
-
-
-#: the outbox row's final status for each verdict
-_ROW_STATUS = {
-    PostVerdict.ACCEPTED: "delivered",
-    PostVerdict.REJECTED: "rejected",
-    PostVerdict.FAILED: "failed",
-    PostVerdict.UNKNOWN: "unknown",
-}
-
-
 def _post_step(snapshot: Snapshot, order_id: str) -> CompiledStep | None:
     delivery = snapshot.config.deliveries.get(order_id)
     return delivery.post if delivery is not None else None
@@ -481,16 +384,3 @@ def _retried(posted: PostedLead, step: CompiledStep) -> bool:
     if posted.verdict is PostVerdict.RETRY:
         return True
     return posted.verdict is PostVerdict.UNKNOWN and step.on_unknown == "retry"
-
-
-def _lead_values(ports: Ports, vertical: Vertical, lead: Lead) -> dict[str, LeadValue]:
-    opened = open_fields(vertical, lead.fields, ports.vault, reveal=True)
-    return dict(values_from_json(vertical, opened))
-
-
-def _charges(snapshot: Snapshot, sale: Sale) -> tuple[CapCharge, ...]:
-    """The cap charges the sale committed: same order, price and windows (its own time)."""
-    if sale.test:
-        return ()
-    price = from_cents(sale.revenue_cents)
-    return charges_of(snapshot, sale.order_id, sale.buyer_id, price, sale.created_at)
