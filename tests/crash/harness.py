@@ -3,9 +3,11 @@ restarted on the same database, and counted (DESIGN §9 "One durable step per sa
 
 A :class:`Site` is one database (SQLite, or PostgreSQL + Redis, as the environment asks)
 with its marketplace applied and its campaign keys made; servers are started on it one at
-a time, ``armed`` with a failpoint (``PINGTREE_FAILPOINTS``: the process kills itself when
-the sale reaches it) or not. The mock buyers live in the test process, so they outlive
-every server and count every post they received.
+a time, ``armed`` with a failpoint (the process kills itself when the sale reaches it) or
+not. The point is armed through a file (``PINGTREE_FAILPOINTS_FILE``), so a running server
+can be armed too: the server that survived one case is the next case's armed server, and a
+case starts one process (its restart), not two. The mock buyers live in the test process,
+so they outlive every server and count every post they received.
 
 The marketplace has lanes, told apart by the lead's zip (each order filters on it),
 each with a first buyer ($30) and a second ($20) to fall back to:
@@ -39,6 +41,7 @@ import orjson
 import yaml
 from sqlalchemy import select
 
+from pingtree.failpoints import FILE_ENV, POINTS
 from pingtree.mockbuyer import EndpointConfig, MockBuyer
 from pingtree.store.db import create_engine
 from pingtree.store.tables import CapUsage
@@ -197,6 +200,8 @@ class Site:
             settings, SECRET, PINGTREE_OUTBOUND_ALLOW='["127.0.0.1"]', **self.timers
         )
         self.env.pop("PINGTREE_FAILPOINTS", None)
+        self.points = self.tmp_path / "failpoints"
+        self.env[FILE_ENV] = str(self.points)
         self.log = self.tmp_path / "servers.log"
         self.admin = {"Authorization": f"Bearer {admin_token(settings)}"}
         self.server: subprocess.Popen[bytes] | None = None
@@ -223,9 +228,8 @@ class Site:
     def start(self, armed: str | None = None) -> None:
         """A server on the site's database; ``armed``: it SIGKILLs itself at that point."""
         assert self.server is None, "one server at a time"
+        self._arm_file(armed)
         env = dict(self.env)
-        if armed:
-            env["PINGTREE_FAILPOINTS"] = armed
         for attempt in range(3):
             with self.log.open("a") as out:
                 out.write(f"\n=== serve, armed: {armed or 'nothing'} ===\n")
@@ -243,6 +247,29 @@ class Site:
         # a fresh pool: nothing kept alive towards a dead server
         self.http.close()
         self.http = httpx.Client(timeout=30)
+
+    def arm(self, point: str) -> None:
+        """The running server (or a new one) SIGKILLs itself when a sale reaches ``point``."""
+        if self.server is None:
+            self.start(armed=point)
+            return
+        self._arm_file(point)
+        with self.log.open("a") as out:
+            out.write(f"\n=== the running server armed: {point} ===\n")
+
+    def serving(self) -> None:
+        """A server, unarmed: the running one, else a new one."""
+        self._arm_file(None)
+        if self.server is None:
+            self.start()
+
+    def _arm_file(self, point: str | None) -> None:
+        """The failpoints file names ``point`` (or nothing); replaced whole, so a server
+        reading it sees the old text or the new."""
+        assert point is None or point in POINTS, point
+        written = self.points.with_suffix(".new")
+        written.write_text(point or "")
+        written.replace(self.points)
 
     def died(self, seconds: float) -> bool:
         """Whether the armed server killed itself (SIGKILL) within ``seconds``."""
@@ -269,11 +296,11 @@ class Site:
         self.stop()
         self.http.close()
 
-    def settle(self, seconds: float = 60) -> None:
-        """Leave the site as a next case expects it, whatever this one left: no server, no
-        sale waiting on a post (a post of unknown outcome is resolved as delivered)."""
-        if self.server is None:
-            self.start()
+    def settle(self, seconds: float = 60, *, keep_serving: bool = False) -> None:
+        """Leave the site as a next case expects it, whatever this one left: no sale waiting
+        on a post (a post of unknown outcome is resolved as delivered), and no server, or
+        with ``keep_serving`` an unarmed one."""
+        self.serving()
         give_up = time.monotonic() + seconds
         while time.monotonic() < give_up:
             open_sales = [
@@ -291,7 +318,8 @@ class Site:
                         headers=self.admin,
                     )
             time.sleep(0.2)
-        self.stop()
+        if not keep_serving:
+            self.stop()
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:]

@@ -1,8 +1,9 @@
 """SIGKILL at every boundary of the sale, then a restart and the seller's retry: no lead lost,
 none sold twice (DESIGN §9 "One durable step per sale", §8.2, §8.6; issue 11).
 
-Each case arms one failpoint (``pingtree.failpoints``) in a real ``pingtree serve``, makes
-one sale reach it, starts the server again on the same database, lets the seller repeat the
+Each case arms one failpoint (``pingtree.failpoints``) in a real ``pingtree serve`` (the
+one the last case left running), makes one sale reach it, starts the server again on the
+same database, lets the seller repeat the
 same post, and counts: the leads, their sales, the buyer's posts and the caps.
 
 - ``sale.claimed`` / ``sale.lead`` / ``sale.recorded``: killed inside the post's transaction.
@@ -143,8 +144,9 @@ def shared_site(tmp_path_factory: pytest.TempPathFactory, mock: MockBuyer) -> It
 @pytest.fixture
 def site(shared_site: Site) -> Iterator[Site]:
     yield shared_site
-    # a failed case leaves neither a server nor an open sale behind for the next
-    shared_site.settle()
+    # a failed case leaves no armed server nor an open sale behind for the next; the server
+    # left is the next case's to arm (a case starts one process, its restart)
+    shared_site.settle(keep_serving=True)
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
@@ -152,7 +154,7 @@ def test_a_crash_at_the_boundary_loses_no_lead_and_sells_none_twice(site: Site, 
     # --- the sale reaches the point and the server dies --------------------------------------
     if case.lane is FLAKY:
         site.set_endpoint("flaky", BUSY)
-    site.start(armed=case.point)
+    site.arm(case.point)
     before = site.lead_ids()
     call = site.new_call(case.lane, case.campaign, case.flow, ping_stored=case.ping_stored)
     first = site.send(call)
@@ -196,7 +198,7 @@ def test_a_crash_at_the_boundary_loses_no_lead_and_sells_none_twice(site: Site, 
 def test_after_every_crash_each_cap_counts_exactly_the_sales_sold(site: Site):
     """Run last: once every sale has settled, each order's committed cap use is the number
     of its sales that were sold (none leaked by a crash, none counted twice)."""
-    site.start()
+    site.serving()
     until(lambda: not site.sales(("pending", "unknown")), "every sale to settle")
     sold = site.sales("sold")
     orders = [order_id for lane in LANES for order_id in lane.orders]
