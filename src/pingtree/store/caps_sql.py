@@ -37,6 +37,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pingtree.domain.caps import CapCharge, account_scope
 from pingtree.store.tables import Base, CapHold, CapUsage
+from pingtree.store.transactions import Transactions
 
 __all__ = [
     "Counter",
@@ -159,11 +160,13 @@ class SqlCapLedger:
     """The cap ledger of one database (:class:`pingtree.store.caps.CapLedger`).
 
     ``sessions`` opens sessions on the database; :meth:`reserve` and :meth:`release` run in
-    transactions of their own, :meth:`commit` in the caller's.
+    transactions of their own (on SQLite in one trip to the database's thread: a ping's
+    hold is a few statements, and the ping waits for it), :meth:`commit` in the caller's.
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._transactions = Transactions(sessions)
         #: when expired holds were last swept: they no longer count, so deleting them is
         #: housekeeping, done at most once a second
         self._swept_at: dt.datetime | None = None
@@ -180,8 +183,9 @@ class SqlCapLedger:
             return True
         sweep = self._swept_at is None or abs(now - self._swept_at) >= _SWEEP_INTERVAL
         try:
-            async with self._sessions.begin() as session:
-                await _hold(session, ping_id, counters, expires_at, now, sweep=sweep)
+            await self._transactions.run(
+                lambda session: _hold(session, ping_id, counters, expires_at, now, sweep=sweep)
+            )
         except _NoRoom:
             return False
         if sweep:
@@ -189,8 +193,7 @@ class SqlCapLedger:
         return True
 
     async def release(self, ping_id: str, now: dt.datetime) -> None:
-        async with self._sessions.begin() as session:
-            await self.release_in(session, ping_id)
+        await self._transactions.run(lambda session: self.release_in(session, ping_id))
 
     async def release_in(self, session: AsyncSession, ping_id: str) -> bool:
         await session.execute(delete(CapHold).where(CapHold.ping_id == ping_id))
