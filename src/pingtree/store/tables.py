@@ -198,7 +198,11 @@ class Ping(Base):
     post_digest: Mapped[str | None] = mapped_column(String(64))
     lead_id: Mapped[str | None] = mapped_column(String(36))
 
-    __table_args__ = (Index("ix_pings_campaign_idem", "campaign_id", "idempotency_key"),)
+    __table_args__ = (
+        Index("ix_pings_campaign_idem", "campaign_id", "idempotency_key"),
+        #: a replay reads a period's pings oldest first, in pages (issue 17)
+        Index("ix_pings_created_at_id", "created_at", "id"),
+    )
 
 
 class Lead(Base):
