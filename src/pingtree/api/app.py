@@ -82,10 +82,12 @@ def _settle_the_heap() -> None:
     frozen, those objects are never scanned again, so a full collection during traffic
     walks only what traffic made, not the whole heap (a pause of tens of milliseconds in a
     ping otherwise). Young collections run less often too: a ping allocates thousands of
-    short-lived objects that reference counting frees anyway."""
+    short-lived objects that reference counting frees anyway. Collections are on from here
+    (``pingtree serve`` turns them off while it starts)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(_YOUNG_COLLECTION_THRESHOLD, 20, 20)
+    gc.enable()
 
 
 def create_app_from_env() -> FastAPI:
