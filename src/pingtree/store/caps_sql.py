@@ -48,8 +48,10 @@ __all__ = [
     "read_used",
 ]
 
-#: the table itself: a Core statement costs less than the ORM's bulk path (the sale's)
+#: the tables themselves: a Core statement costs less than the ORM's bulk path (a ping's
+#: hold and a sale's commit)
 _CAPUSAGE = Base.metadata.tables[CapUsage.__tablename__]
+_CAPHOLD = Base.metadata.tables[CapHold.__tablename__]
 
 #: the scopes of buyers' accounts (``domain.caps.account_scope``)
 ACCOUNT_PREFIX = account_scope("")
@@ -147,7 +149,9 @@ async def read_used(session: AsyncSession, keys: Sequence[CounterKey]) -> dict[C
     used: dict[CounterKey, int] = {}
     for chunk in _chunks(keys):
         rows = await session.execute(
-            select(CapUsage.scope, CapUsage.window_key, CapUsage.used).where(_usage_in(chunk))
+            select(_CAPUSAGE.c.scope, _CAPUSAGE.c.window_key, _CAPUSAGE.c.used).where(
+                _usage_in(chunk)
+            )
         )
         used.update({(scope, window): int(value) for scope, window, value in rows})
     return used
@@ -196,7 +200,7 @@ class SqlCapLedger:
         await self._transactions.run(lambda session: self.release_in(session, ping_id))
 
     async def release_in(self, session: AsyncSession, ping_id: str) -> bool:
-        await session.execute(delete(CapHold).where(CapHold.ping_id == ping_id))
+        await session.execute(delete(_CAPHOLD).where(_CAPHOLD.c.ping_id == ping_id))
         return True
 
     async def commit(
@@ -212,9 +216,9 @@ class SqlCapLedger:
             return False
         if ping_id is not None and counters:
             await session.execute(
-                delete(CapHold).where(
-                    CapHold.ping_id == ping_id,
-                    CapHold.scope.in_(sorted({c.scope for c in counters})),
+                delete(_CAPHOLD).where(
+                    _CAPHOLD.c.ping_id == ping_id,
+                    _CAPHOLD.c.scope.in_(sorted({c.scope for c in counters})),
                 )
             )
         return True
@@ -235,20 +239,20 @@ class SqlCapLedger:
         async with self._sessions() as session:
             for chunk in _chunks(list(result)):
                 committed = select(
-                    CapUsage.scope,
-                    CapUsage.window_key,
-                    CapUsage.used,
+                    _CAPUSAGE.c.scope,
+                    _CAPUSAGE.c.window_key,
+                    _CAPUSAGE.c.used,
                     literal(0, BigInteger),
                 ).where(_usage_in(chunk))
                 held = (
                     select(
-                        CapHold.scope,
-                        CapHold.window_key,
+                        _CAPHOLD.c.scope,
+                        _CAPHOLD.c.window_key,
                         literal(0, BigInteger),
-                        sql_cast(func.sum(CapHold.amount), BigInteger),
+                        sql_cast(func.sum(_CAPHOLD.c.amount), BigInteger),
                     )
-                    .where(_holds_in(chunk), CapHold.expires_at > now)
-                    .group_by(CapHold.scope, CapHold.window_key)
+                    .where(_holds_in(chunk), _CAPHOLD.c.expires_at > now)
+                    .group_by(_CAPHOLD.c.scope, _CAPHOLD.c.window_key)
                 )
                 for scope, window, used, hold in await session.execute(union_all(committed, held)):
                     old_used, old_held = result[(scope, window)]
@@ -270,32 +274,33 @@ async def _hold(
     keys = [c.key for c in counters]
     await _ensure_rows(session, keys)
     locked = await session.execute(
-        select(CapUsage.scope, CapUsage.window_key, CapUsage.used)
+        select(_CAPUSAGE.c.scope, _CAPUSAGE.c.window_key, _CAPUSAGE.c.used)
         .where(_usage_in(keys))
         .order_by(*_lock_order(session))
         .with_for_update()
     )
     used = {(scope, window): int(value) for scope, window, value in locked}
     # this ping's earlier hold on a counter is replaced, not added to
-    await session.execute(delete(CapHold).where(CapHold.ping_id == ping_id, _holds_in(keys)))
+    await session.execute(delete(_CAPHOLD).where(_CAPHOLD.c.ping_id == ping_id, _holds_in(keys)))
     # the scopes' expired holds go while we are here, past windows' too; they no longer
     # count, so rows another transaction is deleting are skipped rather than waited for
     # (waiting could deadlock with a reservation of another window of the same scope)
     if sweep:
         expired = (
-            select(CapHold.id)
+            select(_CAPHOLD.c.id)
             .where(
-                CapHold.scope.in_(sorted({c.scope for c in counters})), CapHold.expires_at <= now
+                _CAPHOLD.c.scope.in_(sorted({c.scope for c in counters})),
+                _CAPHOLD.c.expires_at <= now,
             )
             .with_for_update(skip_locked=True)
         )
-        await session.execute(delete(CapHold).where(CapHold.id.in_(expired.scalar_subquery())))
+        await session.execute(delete(_CAPHOLD).where(_CAPHOLD.c.id.in_(expired.scalar_subquery())))
     held = await _held(session, keys, now)
     for counter in counters:
         if used[counter.key] + held.get(counter.key, 0) + counter.amount > counter.limit:
             raise _NoRoom
     await session.execute(
-        insert(CapHold),
+        insert(_CAPHOLD),
         [
             {
                 "ping_id": ping_id,
@@ -317,7 +322,7 @@ async def _ensure_rows(session: AsyncSession, keys: Sequence[CounterKey]) -> Non
     """Insert a zero ``cap_usage`` row for each key that has none (sorted: lock order)."""
     upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
-        upsert(CapUsage)
+        upsert(_CAPUSAGE)
         .values([{"scope": scope, "window_key": window, "used": 0} for scope, window in keys])
         .on_conflict_do_nothing()
     )
@@ -327,9 +332,13 @@ async def _held(
     session: AsyncSession, keys: Sequence[CounterKey], now: dt.datetime
 ) -> dict[CounterKey, int]:
     rows = await session.execute(
-        select(CapHold.scope, CapHold.window_key, sql_cast(func.sum(CapHold.amount), BigInteger))
-        .where(_holds_in(keys), CapHold.expires_at > now)
-        .group_by(CapHold.scope, CapHold.window_key)
+        select(
+            _CAPHOLD.c.scope,
+            _CAPHOLD.c.window_key,
+            sql_cast(func.sum(_CAPHOLD.c.amount), BigInteger),
+        )
+        .where(_holds_in(keys), _CAPHOLD.c.expires_at > now)
+        .group_by(_CAPHOLD.c.scope, _CAPHOLD.c.window_key)
     )
     return {(scope, window): int(total) for scope, window, total in rows}
 
@@ -338,16 +347,16 @@ def _lock_order(session: AsyncSession) -> tuple[ColumnElement[str], ...]:
     """Rows locked in the order of Python's ``sorted`` (code points): PostgreSQL's default
     collation may sort otherwise, and the commit's updates go in Python's order."""
     if session.get_bind().dialect.name == "postgresql":
-        return (CapUsage.scope.collate("C"), CapUsage.window_key.collate("C"))
-    return (CapUsage.scope.expression, CapUsage.window_key.expression)
+        return (_CAPUSAGE.c.scope.collate("C"), _CAPUSAGE.c.window_key.collate("C"))
+    return (_CAPUSAGE.c.scope, _CAPUSAGE.c.window_key)
 
 
 def _usage_in(keys: Sequence[CounterKey]) -> ColumnElement[bool]:
-    return tuple_(CapUsage.scope, CapUsage.window_key).in_(keys)
+    return tuple_(_CAPUSAGE.c.scope, _CAPUSAGE.c.window_key).in_(keys)
 
 
 def _holds_in(keys: Sequence[CounterKey]) -> ColumnElement[bool]:
-    return tuple_(CapHold.scope, CapHold.window_key).in_(keys)
+    return tuple_(_CAPHOLD.c.scope, _CAPHOLD.c.window_key).in_(keys)
 
 
 def _chunks(keys: Sequence[CounterKey]) -> Iterator[Sequence[CounterKey]]:
