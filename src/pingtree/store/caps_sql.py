@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
+    bindparam,
     case,
     delete,
     func,
@@ -112,17 +113,16 @@ async def commit_usage(session: AsyncSession, counters: Sequence[Counter]) -> bo
         return True
     await _ensure_rows(session, [c.key for c in counters])
     for counter in counters:
-        statement = (
-            update(_CAPUSAGE)
-            .where(
-                _CAPUSAGE.c.scope == counter.scope,
-                _CAPUSAGE.c.window_key == counter.window_key,
-                _CAPUSAGE.c.used + counter.amount <= counter.limit,
-            )
-            .values(used=_CAPUSAGE.c.used + counter.amount)
-            .returning(_CAPUSAGE.c.used)
+        added = await session.execute(
+            _ADD_USAGE,
+            {
+                "counter_scope": counter.scope,
+                "counter_window": counter.window_key,
+                "amount": counter.amount,
+                "limit": counter.limit,
+            },
         )
-        if (await session.execute(statement)).first() is None:
+        if added.first() is None:
             return False
     return True
 
@@ -272,30 +272,22 @@ async def _hold(
     """Hold ``counters`` for ``ping_id``; raises :class:`_NoRoom` (to roll back) if one
     does not fit. With ``sweep``, the scopes' expired holds are deleted too."""
     keys = [c.key for c in counters]
+    dialect = session.get_bind().dialect.name
     await _ensure_rows(session, keys)
-    locked = await session.execute(
-        select(_CAPUSAGE.c.scope, _CAPUSAGE.c.window_key, _CAPUSAGE.c.used)
-        .where(_usage_in(keys))
-        .order_by(*_lock_order(session))
-        .with_for_update()
-    )
+    locked = await session.execute(_LOCK_USAGE[dialect], {"keys": keys})
     used = {(scope, window): int(value) for scope, window, value in locked}
     # this ping's earlier hold on a counter is replaced, not added to
-    await session.execute(delete(_CAPHOLD).where(_CAPHOLD.c.ping_id == ping_id, _holds_in(keys)))
+    await session.execute(_DROP_OWN_HOLDS, {"ping_id": ping_id, "keys": keys})
     # the scopes' expired holds go while we are here, past windows' too; they no longer
     # count, so rows another transaction is deleting are skipped rather than waited for
     # (waiting could deadlock with a reservation of another window of the same scope)
     if sweep:
-        expired = (
-            select(_CAPHOLD.c.id)
-            .where(
-                _CAPHOLD.c.scope.in_(sorted({c.scope for c in counters})),
-                _CAPHOLD.c.expires_at <= now,
-            )
-            .with_for_update(skip_locked=True)
-        )
-        await session.execute(delete(_CAPHOLD).where(_CAPHOLD.c.id.in_(expired.scalar_subquery())))
-    held = await _held(session, keys, now)
+        scopes = sorted({c.scope for c in counters})
+        await session.execute(_SWEEP_EXPIRED, {"scopes": scopes, "now": now})
+    held = {
+        (scope, window): int(total)
+        for scope, window, total in await session.execute(_HELD, {"keys": keys, "now": now})
+    }
     for counter in counters:
         if used[counter.key] + held.get(counter.key, 0) + counter.amount > counter.limit:
             raise _NoRoom
@@ -320,35 +312,8 @@ class _NoRoom(Exception):
 
 async def _ensure_rows(session: AsyncSession, keys: Sequence[CounterKey]) -> None:
     """Insert a zero ``cap_usage`` row for each key that has none (sorted: lock order)."""
-    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(
-        upsert(_CAPUSAGE)
-        .values([{"scope": scope, "window_key": window, "used": 0} for scope, window in keys])
-        .on_conflict_do_nothing()
-    )
-
-
-async def _held(
-    session: AsyncSession, keys: Sequence[CounterKey], now: dt.datetime
-) -> dict[CounterKey, int]:
-    rows = await session.execute(
-        select(
-            _CAPHOLD.c.scope,
-            _CAPHOLD.c.window_key,
-            sql_cast(func.sum(_CAPHOLD.c.amount), BigInteger),
-        )
-        .where(_holds_in(keys), _CAPHOLD.c.expires_at > now)
-        .group_by(_CAPHOLD.c.scope, _CAPHOLD.c.window_key)
-    )
-    return {(scope, window): int(total) for scope, window, total in rows}
-
-
-def _lock_order(session: AsyncSession) -> tuple[ColumnElement[str], ...]:
-    """Rows locked in the order of Python's ``sorted`` (code points): PostgreSQL's default
-    collation may sort otherwise, and the commit's updates go in Python's order."""
-    if session.get_bind().dialect.name == "postgresql":
-        return (_CAPUSAGE.c.scope.collate("C"), _CAPUSAGE.c.window_key.collate("C"))
-    return (_CAPUSAGE.c.scope, _CAPUSAGE.c.window_key)
+    rows = [{"scope": scope, "window_key": window, "used": 0} for scope, window in keys]
+    await session.execute(_ENSURE_USAGE[session.get_bind().dialect.name], rows)
 
 
 def _usage_in(keys: Sequence[CounterKey]) -> ColumnElement[bool]:
@@ -362,3 +327,70 @@ def _holds_in(keys: Sequence[CounterKey]) -> ColumnElement[bool]:
 def _chunks(keys: Sequence[CounterKey]) -> Iterator[Sequence[CounterKey]]:
     for start in range(0, len(keys), _CHUNK):
         yield keys[start : start + _CHUNK]
+
+
+# --- the statements of a reservation and a sale's commit, built once -----------------------
+# (executed with their parameters: building a statement costs more than SQLite running it)
+
+_USAGE_KEY = tuple_(_CAPUSAGE.c.scope, _CAPUSAGE.c.window_key)
+_HOLD_KEY = tuple_(_CAPHOLD.c.scope, _CAPHOLD.c.window_key)
+
+#: a zero row for each counter that has none (executed with one row per counter)
+_ENSURE_USAGE = {
+    "postgresql": pg_insert(_CAPUSAGE).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(_CAPUSAGE).on_conflict_do_nothing(),
+}
+
+#: the counters' committed usage, their rows locked in the order of Python's ``sorted``
+#: (code points: PostgreSQL's default collation may sort otherwise, and the commit's
+#: updates go in Python's order)
+_LOCK_USAGE = {
+    dialect: select(_CAPUSAGE.c.scope, _CAPUSAGE.c.window_key, _CAPUSAGE.c.used)
+    .where(_USAGE_KEY.in_(bindparam("keys", expanding=True)))
+    .order_by(*order)
+    .with_for_update()
+    for dialect, order in (
+        ("postgresql", (_CAPUSAGE.c.scope.collate("C"), _CAPUSAGE.c.window_key.collate("C"))),
+        ("sqlite", (_CAPUSAGE.c.scope, _CAPUSAGE.c.window_key)),
+    )
+}
+
+_DROP_OWN_HOLDS = delete(_CAPHOLD).where(
+    _CAPHOLD.c.ping_id == bindparam("ping_id"),
+    _HOLD_KEY.in_(bindparam("keys", expanding=True)),
+)
+
+_SWEEP_EXPIRED = delete(_CAPHOLD).where(
+    _CAPHOLD.c.id.in_(
+        select(_CAPHOLD.c.id)
+        .where(
+            _CAPHOLD.c.scope.in_(bindparam("scopes", expanding=True)),
+            _CAPHOLD.c.expires_at <= bindparam("now"),
+        )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+)
+
+#: the unexpired holds on each counter
+_HELD = (
+    select(
+        _CAPHOLD.c.scope, _CAPHOLD.c.window_key, sql_cast(func.sum(_CAPHOLD.c.amount), BigInteger)
+    )
+    .where(
+        _HOLD_KEY.in_(bindparam("keys", expanding=True)), _CAPHOLD.c.expires_at > bindparam("now")
+    )
+    .group_by(_CAPHOLD.c.scope, _CAPHOLD.c.window_key)
+)
+
+#: a sale's amount added to a counter, if it fits under the limit
+_ADD_USAGE = (
+    update(_CAPUSAGE)
+    .where(
+        _CAPUSAGE.c.scope == bindparam("counter_scope"),
+        _CAPUSAGE.c.window_key == bindparam("counter_window"),
+        _CAPUSAGE.c.used + bindparam("amount", type_=BigInteger) <= bindparam("limit"),
+    )
+    .values(used=_CAPUSAGE.c.used + bindparam("amount", type_=BigInteger))
+    .returning(_CAPUSAGE.c.used)
+)
