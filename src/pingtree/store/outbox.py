@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.tables import Base, Delivery
@@ -66,20 +67,8 @@ class OutboxRepository:
         """Mark a queued row ``sending`` (one more try) for whoever calls; ``None`` if another
         took it or it is finished. ``own``: the caller holds the lease (its own dispatch), so
         an unexpired lease does not stop it."""
-        row = _DELIVERY.c
-        conditions = [row.sale_id == sale_id, row.status == "queued"]
-        if not own:
-            conditions.append(or_(row.lease_until.is_(None), row.lease_until <= now))
         result = await self._session.execute(
-            update(_DELIVERY)
-            .where(*conditions)
-            .values(
-                status="sending",
-                tries=_DELIVERY.c.tries + 1,
-                lease_until=lease_until,
-                updated_at=now,
-            )
-            .returning(*_DELIVERY.c)
+            _TAKE_OWN if own else _TAKE_FREE, {"sale": sale_id, "at": now, "until": lease_until}
         )
         taken = result.first()
         return Delivery(**taken._asdict()) if taken is not None else None
@@ -132,24 +121,13 @@ class OutboxRepository:
         """The row's verdict, if it is still ``was`` (and, ``abandoned``, left by a worker
         whose lease ran out): ``False`` when another got there first (a worker, an
         operator), whose verdict stands."""
-        conditions = (
-            _abandoned(sale_id, now)
-            if abandoned
-            else (_DELIVERY.c.sale_id == sale_id, _DELIVERY.c.status == was)
-        )
-        result = await self._session.execute(
-            update(_DELIVERY)
-            .where(*conditions)
-            .values(
-                status=status,
-                reason=reason,
-                redirect_url=redirect_url,
-                lease_until=None,
-                updated_at=now,
-            )
-            .returning(_DELIVERY.c.sale_id)
-        )
-        return result.first() is not None
+        verdict: dict[str, Any] = {"to": status, "why": reason, "redirect": redirect_url, "at": now}
+        if abandoned:
+            query = _FINISH.where(*_abandoned(sale_id, now))
+        else:
+            query = _FINISH_WAS
+            verdict |= {"sale": sale_id, "was": was}
+        return (await self._session.execute(query, verdict)).first() is not None
 
     async def due(self, now: dt.datetime, limit: int = 100) -> list[tuple[str, str]]:
         """``(sale id, status)`` of the rows a worker should act on: queued and due with no
@@ -182,3 +160,40 @@ def _abandoned(sale_id: str, now: dt.datetime) -> tuple[ColumnElement[bool], ...
     """A row left ``sending`` by a worker whose lease ran out."""
     row = _DELIVERY.c
     return (row.sale_id == sale_id, row.status == "sending", row.lease_until <= now)
+
+
+# --- a delivery's statements, built once (executed with their parameters) ------------------
+
+#: a queued row marked ``sending`` for one more try, leased
+_TAKE_OWN = (
+    update(_DELIVERY)
+    .where(_DELIVERY.c.sale_id == bindparam("sale"), _DELIVERY.c.status == "queued")
+    .values(
+        status="sending",
+        tries=_DELIVERY.c.tries + 1,
+        lease_until=bindparam("until"),
+        updated_at=bindparam("at"),
+    )
+    .returning(*_DELIVERY.c)
+)
+#: the same, for a caller that does not hold the row's lease: only once it is free
+_TAKE_FREE = _TAKE_OWN.where(
+    or_(_DELIVERY.c.lease_until.is_(None), _DELIVERY.c.lease_until <= bindparam("at"))
+)
+
+#: a row's verdict (its conditions added by the caller)
+_FINISH = (
+    update(_DELIVERY)
+    .values(
+        status=bindparam("to"),
+        reason=bindparam("why"),
+        redirect_url=bindparam("redirect"),
+        lease_until=None,
+        updated_at=bindparam("at"),
+    )
+    .returning(_DELIVERY.c.sale_id)
+)
+#: a row's verdict, if the row is still ``was``
+_FINISH_WAS = _FINISH.where(
+    _DELIVERY.c.sale_id == bindparam("sale"), _DELIVERY.c.status == bindparam("was")
+)

@@ -59,15 +59,7 @@ class PingRepository:
         """Atomically mark an accepted, unexpired, unclaimed ping as used by one post, whose
         lead is ``lead_id``."""
         result = await self._session.execute(
-            update(_PING)
-            .where(
-                _PING.c.id == ping_id,
-                _PING.c.status == "accepted",
-                _PING.c.claimed_at.is_(None),
-                _PING.c.expires_at > now,
-            )
-            .values(claimed_at=now, post_digest=post_digest, lead_id=lead_id)
-            .returning(_PING.c.id)
+            _CLAIM, {"ping": ping_id, "at": now, "digest": post_digest, "lead": lead_id}
         )
         return result.first() is not None
 
@@ -111,7 +103,7 @@ class LeadRepository:
 
     async def insert(self, lead: Lead) -> None:
         """Insert a new lead at once (a Core statement: no unit of work to flush)."""
-        await self._session.execute(insert(_LEAD).values(_values(_LEAD, lead)))
+        await self._session.execute(insert(_LEAD), _values(_LEAD, lead))
 
     async def get(self, lead_id: str) -> Lead | None:
         return await self._session.get(Lead, lead_id)
@@ -261,10 +253,8 @@ class SaleRepository:
         stands, ``None`` when there is no such sale or it was sold already. ``sold`` is
         final and only a sold sale is ever booked, so a sale becoming sold has no entries
         yet (:func:`book_sold`) and another status has nothing to book."""
-        query = update(_SALE).where(_SALE.c.id == sale_id)
-        if status == "sold":
-            query = query.where(_SALE.c.status != "sold")
-        row = (await self._session.execute(query.values(status=status).returning(*_SALE.c))).first()
+        query = _SELL if status == "sold" else _SET_STATUS
+        row = (await self._session.execute(query, {"sale": sale_id, "to": status})).first()
         if row is None:
             return None
         sale = Sale(**row._mapping)
@@ -356,3 +346,29 @@ class PiiRevealRepository:
 def _values(table: Table, row: Base) -> dict[str, Any]:
     """A new ORM object's column values, for a Core insert."""
     return {column.key: getattr(row, column.key) for column in table.columns}
+
+
+# --- the sale path's statements, built once (executed with their parameters) ---------------
+
+#: an accepted, unexpired, unclaimed ping marked as used by one post
+_CLAIM = (
+    update(_PING)
+    .where(
+        _PING.c.id == bindparam("ping"),
+        _PING.c.status == "accepted",
+        _PING.c.claimed_at.is_(None),
+        _PING.c.expires_at > bindparam("at"),
+    )
+    .values(claimed_at=bindparam("at"), post_digest=bindparam("digest"), lead_id=bindparam("lead"))
+    .returning(_PING.c.id)
+)
+
+#: a sale's new status, and the sale as it now stands
+_SET_STATUS = (
+    update(_SALE)
+    .where(_SALE.c.id == bindparam("sale"))
+    .values(status=bindparam("to"))
+    .returning(*_SALE.c)
+)
+#: a sale becoming sold (once: ``sold`` is final)
+_SELL = _SET_STATUS.where(_SALE.c.status != "sold")
