@@ -15,7 +15,7 @@ import yaml
 
 from tests.api.conftest import SECRET, admin_token, market_settings
 from tests.api.market import CONTACT, PING, buyer, marketplace, order
-from tests.support.processes import cli, free_port, server_env, start_server
+from tests.support.processes import cli, free_port, server_env, start_servers
 
 CAP = 5
 
@@ -31,7 +31,7 @@ def _two_servers(
     cli(env, "apply", str(config))
     key = cli(env, "key", "create", "acme_auto")
     ports = [free_port(), free_port()]
-    servers = [start_server(env, port, tmp_path / "servers.log") for port in ports]
+    servers = start_servers(env, ports, tmp_path / "servers.log")
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         yield urls, {"Authorization": f"Bearer {key}", "admin": admin_token(settings)}

@@ -20,6 +20,7 @@ __all__ = [
     "kill_server",
     "server_env",
     "start_server",
+    "start_servers",
     "stop_server",
     "wait_ready",
 ]
@@ -61,15 +62,35 @@ def cli(env: dict[str, str], *args: str) -> str:
 
 def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     """``pingtree serve`` on ``port``, ready to answer; its output appended to ``log``."""
-    with log.open("ab") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "pingtree", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    wait_ready(f"http://127.0.0.1:{port}", server, log)
+    (server,) = start_servers(env, [port], log)
     return server
+
+
+def start_servers(
+    env: dict[str, str], ports: list[int], log: Path
+) -> list[subprocess.Popen[bytes]]:
+    """``pingtree serve`` on each of ``ports``, all started at once (each start is seconds
+    of imports), then each ready to answer; their output appended to ``log``."""
+    servers = []
+    with log.open("ab") as out:
+        for port in ports:
+            servers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "pingtree", "serve", "--port", str(port)],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    try:
+        for port, server in zip(ports, servers, strict=True):
+            wait_ready(f"http://127.0.0.1:{port}", server, log)
+    except BaseException:
+        for server in servers:
+            if server.poll() is None:
+                kill_server(server)
+        raise
+    return servers
 
 
 def wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
