@@ -55,7 +55,6 @@ def record_ping(
 ) -> None:
     """Keep one ping exchange in the delivery log; ``late``: it ended after the fan-out's
     wait (the auction counted it a timeout)."""
-    ping_id, lead_id = ATTEMPT_CONTEXT.get()
     duration = since_ms(started)
     outcome = str(result.outcome)
     if late:
@@ -75,25 +74,7 @@ def record_ping(
             "token": answer.token,
             "reason": answer.reason,
         }
-    try:
-        log.record(
-            exchange_attempt(
-                "ping",
-                order.id,
-                order.buyer_id,
-                started=started,
-                outcome=outcome,
-                error=error,
-                request=request,
-                raw=raw,
-                parsed=parsed,
-                secrets=secrets,
-                ping_id=ping_id,
-                lead_id=lead_id,
-            )
-        )
-    except Exception:
-        logger.exception("recording a ping attempt of order %s failed", order.id)
+    _log_try(log, order, started, outcome, error, request, raw, parsed, secrets)
 
 
 def record_refused_try(
@@ -107,6 +88,23 @@ def record_refused_try(
 ) -> None:
     """Keep a ping's try whose connection was refused and that is sent again: its own
     line (outcome ``retry``), so the log shows one attempt per try."""
+    error = f"{SEND_REASONS['connect']}: try {tries} of {retries + 1}, sent again"
+    _log_try(log, order, started, "retry", error, request, None, {}, secrets)
+
+
+def _log_try(
+    log: AttemptLog,
+    order: Order,
+    started: float,
+    outcome: str,
+    error: str,
+    request: OutboundRequest | None,
+    raw: RawResponse | None,
+    parsed: dict[str, object],
+    secrets: list[str],
+) -> None:
+    """One try of a ping in the delivery log, with the ping and lead it was for; a log that
+    fails is logged, never the ping's failure."""
     ping_id, lead_id = ATTEMPT_CONTEXT.get()
     try:
         log.record(
@@ -115,11 +113,11 @@ def record_refused_try(
                 order.id,
                 order.buyer_id,
                 started=started,
-                outcome="retry",
-                error=f"{SEND_REASONS['connect']}: try {tries} of {retries + 1}, sent again",
+                outcome=outcome,
+                error=error,
                 request=request,
-                raw=None,
-                parsed={},
+                raw=raw,
+                parsed=parsed,
                 secrets=secrets,
                 ping_id=ping_id,
                 lead_id=lead_id,

@@ -102,8 +102,10 @@ FORMS: dict[Kind, tuple[FormField, ...]] = {
             "ping_dedup",
             "Repeated pings",
             "yaml",
+            # (the hint is in the field's label: naming the vertical here would make two
+            # fields answer to "Vertical")
             hint="window_seconds, on_repeat (first_answer or reject), fields (default: the "
-            "vertical's own non-PII fields)",
+            "lead's own fields that are not PII)",
         ),
         FormField(
             "forms",
