@@ -12,7 +12,10 @@ on the same database, and is ended when the replay ends or runs out of time:
   :class:`ReplayTooLarge` raised;
 - **memory**: the worker's address space is capped (``RLIMIT_AS``) at ``memory_bytes``
   while it replays; a replay that would pass it fails in the worker with
-  ``MemoryError``, raised here as :class:`ReplayTooLarge`.
+  ``MemoryError``, raised here as :class:`ReplayTooLarge`. The allocation that fails may
+  be on the database connection's thread, whose error then never reaches the replay
+  (which waits on): any ``MemoryError`` in the worker, on any thread, raises a flag
+  shared with this process, which looks at it while it waits and ends the worker.
 
 A draft that does not read is refused here, before any worker. A period of fewer than
 ``at_least`` pings, or a database only this process can see (SQLite in memory), is
@@ -25,7 +28,10 @@ import asyncio
 import datetime as dt
 import multiprocessing
 import resource
+import threading
+import time
 from dataclasses import dataclass
+from multiprocessing.sharedctypes import Synchronized
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -76,25 +82,34 @@ async def what_if_apart(
     few = await count_stored_pings(sessions, since, until, campaign_id, limits.at_least)
     if url is None or few < limits.at_least:
         return await what_if(sessions, draft, since, until, campaign_id=campaign_id, focus=focus)
-    pool = multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1)
+    context = multiprocessing.get_context("spawn")
+    out_of_memory = context.Value("b", 0)
+    pool = context.Pool(1, _watch_memory, (out_of_memory,), maxtasksperchild=1)
+    too_large = ReplayTooLarge(
+        f"the replay needed more than {limits.memory_bytes // 1024**2} MB: replay a shorter "
+        "period or one campaign"
+    )
     try:
         task = (url, draft, since, until, campaign_id, focus, limits.memory_bytes)
         pending = pool.apply_async(_replay, task)
-        try:
-            # the wait is on a thread of the loop's executor: the loop stays free
-            done = await asyncio.to_thread(pending.get, limits.seconds)
-        except multiprocessing.TimeoutError:
-            raise ReplayTooLarge(
-                f"the replay took longer than {limits.seconds:g} s: replay a shorter period "
-                "or one campaign"
-            ) from None
+        give_up_at = time.monotonic() + limits.seconds
+        # the waits are on a thread of the loop's executor: the loop stays free
+        while not pending.ready():
+            await asyncio.to_thread(pending.wait, _LOOK_SECONDS)
+            if pending.ready():
+                break
+            if out_of_memory.value:
+                raise too_large
+            if time.monotonic() >= give_up_at:
+                raise ReplayTooLarge(
+                    f"the replay took longer than {limits.seconds:g} s: replay a shorter "
+                    "period or one campaign"
+                )
+        done = pending.get()
         if isinstance(done, WhatIf):
             return done
         if isinstance(done, str):  # _OUT_OF_MEMORY
-            raise ReplayTooLarge(
-                f"the replay needed more than {limits.memory_bytes // 1024**2} MB: replay a "
-                "shorter period or one campaign"
-            )
+            raise too_large
         raise ConfigError(done)
     finally:
         pool.terminate()  # ends the worker at once, whether it finished or not
@@ -110,6 +125,27 @@ def _shared_url(sessions: async_sessionmaker[AsyncSession]) -> str | None:
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         return None
     return url.render_as_string(hide_password=False)
+
+
+#: how often the wait for a worker looks at its memory flag
+_LOOK_SECONDS = 0.1
+
+#: the worker's flag, raised on its first ``MemoryError`` (:func:`_watch_memory`)
+_out_of_memory: Synchronized[int] | None = None
+
+
+def _watch_memory(flag: Synchronized[int]) -> None:
+    """The worker's start: a ``MemoryError`` on any of its threads raises ``flag``."""
+    global _out_of_memory
+    _out_of_memory = flag
+    default = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if issubclass(args.exc_type, MemoryError):
+            flag.value = 1
+        default(args)
+
+    threading.excepthook = hook
 
 
 def _replay(
@@ -143,6 +179,8 @@ def _replay(
     except ConfigError as error:
         return error.issues
     except MemoryError:
+        if _out_of_memory is not None:
+            _out_of_memory.value = 1
         return _OUT_OF_MEMORY
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.tables import Delivery, SetAside
@@ -42,10 +42,11 @@ class OutboxDepth:
 
 
 async def outbox_depth(session: AsyncSession) -> OutboxDepth:
-    """The outbox's rows by status and its oldest open row (each status read apart, so the
-    bound applies per status and each read is one index range)."""
-    rows: dict[str, int] = {}
-    oldest: dt.datetime | None = None
+    """The outbox's rows by status and its oldest open row: each status counted apart (so
+    the bound applies per status and each count is one index range), all in one statement,
+    so that a row moving from one status to the next while it is read (queued, then
+    sending) is counted once: PostgreSQL gives each statement its own snapshot."""
+    counts = []
     for status in COUNTED_STATUSES:
         some = (
             select(Delivery.created_at)
@@ -53,9 +54,10 @@ async def outbox_depth(session: AsyncSession) -> OutboxDepth:
             .limit(MAX_COUNTED)
             .subquery()
         )
-        count, first = (
-            await session.execute(select(func.count(), func.min(some.c.created_at)))
-        ).one()
+        counts.append(select(literal(status), func.count(), func.min(some.c.created_at)))
+    rows: dict[str, int] = {}
+    oldest: dt.datetime | None = None
+    for status, count, first in await session.execute(union_all(*counts)):
         rows[status] = int(count)
         if status in OPEN_STATUSES and first is not None:
             first = _aware(first)
