@@ -317,11 +317,11 @@ async def _ensure_rows(session: AsyncSession, keys: Sequence[CounterKey]) -> Non
 
 
 def _usage_in(keys: Sequence[CounterKey]) -> ColumnElement[bool]:
-    return tuple_(_CAPUSAGE.c.scope, _CAPUSAGE.c.window_key).in_(keys)
+    return _USAGE_KEY.in_(keys)
 
 
 def _holds_in(keys: Sequence[CounterKey]) -> ColumnElement[bool]:
-    return tuple_(_CAPHOLD.c.scope, _CAPHOLD.c.window_key).in_(keys)
+    return _HOLD_KEY.in_(keys)
 
 
 def _chunks(keys: Sequence[CounterKey]) -> Iterator[Sequence[CounterKey]]:

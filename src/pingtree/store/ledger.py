@@ -4,7 +4,7 @@ Entries are only ever inserted. A balance is the sum of an account's entries; a 
 money is a sum of entries grouped by their dimensions. Who writes what:
 
 - :func:`book_sales`, called by ``SaleRepository`` whenever a sale is inserted, changes
-  status or has its payout split again (:func:`book_sold` when a post's verdict sells it):
+  status or has its payout split again (:func:`book_new_sales` when a post's verdict sells it):
   a sold sale's ``sale`` entry (the buyer pays its price) and ``payout`` entry (the
   supplier earns its cost), dated the sale's ``created_at``. A later change to a booked
   sale (a payout split again by the waterfall) is an ``adjustment`` entry of the
@@ -35,7 +35,6 @@ __all__ = [
     "LedgerRepository",
     "book_new_sales",
     "book_sales",
-    "book_sold",
     "buyer_account",
     "new_entry",
     "supplier_account",
@@ -98,17 +97,12 @@ def new_entry(
 
 
 async def book_new_sales(session: AsyncSession, sales: Sequence[Sale]) -> None:
-    """The first entries of sales just inserted in ``session``'s transaction: those sold at
-    once (an order with no post step) owe their price and earn their cost now."""
+    """The first entries of sales that have just become sold, in ``session``'s transaction:
+    inserted sold (an order with no post step) or sold by a post's verdict. Only a sold sale
+    is ever booked and ``sold`` is final, so they have none yet and nothing need be read
+    (:func:`book_sales` would find the same); the others are skipped."""
     entries = [entry for sale in sales if sale.status == "sold" for entry in _first(sale)]
     await _insert(session, entries)
-
-
-async def book_sold(session: AsyncSession, sale: Sale) -> None:
-    """The first entries of a sale that has just become sold (a post's verdict), in
-    ``session``'s transaction: only a sold sale is ever booked, so it has none yet, and
-    nothing need be read (:func:`book_sales` would find the same)."""
-    await _insert(session, _first(sale))
 
 
 async def book_sales(session: AsyncSession, sale_ids: Collection[str], now: dt.datetime) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.dedup import INBOUND
-from pingtree.store.ledger import book_new_sales, book_sales, book_sold
+from pingtree.store.ledger import book_new_sales, book_sales
 from pingtree.store.tables import AttemptRow, Base, DedupKey, Lead, PiiReveal, Ping, Sale
 
 __all__ = [
@@ -252,14 +252,14 @@ class SaleRepository:
         """A sale's new status, and its ledger entries once it is sold; the sale as it now
         stands, ``None`` when there is no such sale or it was sold already. ``sold`` is
         final and only a sold sale is ever booked, so a sale becoming sold has no entries
-        yet (:func:`book_sold`) and another status has nothing to book."""
+        yet (:func:`book_new_sales`) and another status has nothing to book."""
         query = _SELL if status == "sold" else _SET_STATUS
         row = (await self._session.execute(query, {"sale": sale_id, "to": status})).first()
         if row is None:
             return None
         sale = Sale(**row._mapping)
         if status == "sold":
-            await book_sold(self._session, sale)
+            await book_new_sales(self._session, [sale])
         return sale
 
     async def for_lead(self, lead_id: str) -> Sequence[Sale]:
