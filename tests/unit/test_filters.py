@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from pingtree.domain.fields import with_tracking_fields
-from pingtree.domain.filters import FilterConfigError, compile_filter, state_gate
+from pingtree.domain.filter_gates import state_gate
+from pingtree.domain.filters import FilterConfigError, compile_filter
 from pingtree.domain.model import (
     Condition,
     FieldSpec,

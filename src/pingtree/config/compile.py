@@ -43,7 +43,8 @@ from pingtree.config.schema import (
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.delivery.spec import DeliveryConfigError, compile_delivery
 from pingtree.domain.fields import pii_field_names, with_tracking_fields
-from pingtree.domain.filters import FilterConfigError, compile_filter, field_gates, state_gate
+from pingtree.domain.filter_gates import field_gates, state_gate
+from pingtree.domain.filters import FilterConfigError, compile_filter
 from pingtree.domain.model import (
     DEFAULT_RETURN_REASONS,
     Account,

@@ -13,6 +13,10 @@ Errors::
 
 Verdict reasons name the failing condition with its configured values only, never a
 value from the lead (lead values may be PII).
+
+The operators' field types and the operand readers (:func:`normalize_operand`,
+:func:`normalize_operands`, :func:`text_operand`) are public for ``domain.filter_gates``,
+which reads the gates of a filter with the values this module compiles it with.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from pingtree.domain.fields import FieldValueError, normalize_value, to_json_val
 from pingtree.domain.model import (
     CompiledFilter,
     Condition,
-    FieldGate,
     FieldSpec,
     FieldType,
     FilterGroup,
@@ -35,10 +38,15 @@ from pingtree.domain.model import (
     Vertical,
 )
 
-__all__ = ["GATE_FIELD", "FilterConfigError", "compile_filter", "field_gates", "state_gate"]
-
-#: the field the hot path indexes orders by (DESIGN §8.4: vertical, test, state)
-GATE_FIELD = "state"
+__all__ = [
+    "ORDERED_TYPES",
+    "TEXT_TYPES",
+    "FilterConfigError",
+    "compile_filter",
+    "normalize_operand",
+    "normalize_operands",
+    "text_operand",
+]
 
 
 class FilterConfigError(ValueError):
@@ -52,8 +60,10 @@ class FilterConfigError(ValueError):
 
 _PASS = FilterVerdict(passed=True)
 
-_ORDERED_TYPES = frozenset({FieldType.INTEGER, FieldType.DECIMAL, FieldType.DATE})
-_TEXT_TYPES = frozenset(
+#: the field types the ordering operators (gt gte lt lte between) take
+ORDERED_TYPES = frozenset({FieldType.INTEGER, FieldType.DECIMAL, FieldType.DATE})
+#: the field types contains, starts_with and regex take
+TEXT_TYPES = frozenset(
     {
         FieldType.STRING,
         FieldType.ENUM,
@@ -90,120 +100,6 @@ def compile_filter(group: FilterGroup, vertical: Vertical) -> CompiledFilter:
     specs = {spec.name: spec for spec in vertical.fields}
     run, _ = _compile_group(group, specs, "")
     return run
-
-
-def state_gate(group: FilterGroup, vertical: Vertical) -> frozenset[str] | None:
-    """The states a lead must be in for ``group`` to pass, or ``None`` if it does not say.
-
-    Read from ``state in``/``state eq`` conditions of the top-level ``all`` group (and of
-    ``all`` groups nested in it), intersected: a lead whose state is outside the gate fails
-    the filter whatever its other fields, so the hot path need not evaluate it. The group
-    must already compile (values are normalized as the filter normalizes them).
-    """
-    spec = vertical.field(GATE_FIELD)
-    if spec is None or group.mode != "all":
-        return None
-    gate: frozenset[str] | None = None
-    for item in group.items:
-        if isinstance(item, FilterGroup):
-            found = state_gate(item, vertical)
-        elif item.field == GATE_FIELD and item.op in (FilterOp.IN, FilterOp.EQ):
-            values = item.value if item.op is FilterOp.IN else [item.value]
-            found = frozenset(str(_normalize_one(spec, v, "")) for v in _as_list(values))
-        else:
-            continue
-        if found is not None:
-            gate = found if gate is None else gate & found
-    return gate
-
-
-def field_gates(group: FilterGroup, vertical: Vertical) -> tuple[FieldGate, ...]:
-    """What the lead's fields must be for ``group`` to pass, one gate per field and kind.
-
-    Read from the conditions of the top-level ``all`` group and of ``all`` groups nested
-    in it (an ``any`` says nothing for sure): ``in``/``eq`` on a text field give its values,
-    ``starts_with`` its prefixes, ``eq gt gte lt lte between`` on an integer, decimal or date
-    field its range (intersected). Each gate is necessary, not sufficient: a lead outside
-    it fails the filter, one inside still runs it. The group must already compile.
-    """
-    specs = {spec.name: spec for spec in vertical.fields}
-    found: dict[tuple[str, str], FieldGate] = {}
-    for condition in _all_conditions(group):
-        spec = specs.get(condition.field)
-        if spec is None:
-            continue
-        gate = _gate(condition, spec)
-        if gate is None:
-            continue
-        kind = "range" if spec.type in _ORDERED_TYPES else "prefix" if gate.prefixes else "set"
-        key = (condition.field, kind)
-        earlier = found.get(key)
-        found[key] = gate if earlier is None else _narrower(earlier, gate)
-    return tuple(found.values())
-
-
-def _all_conditions(group: FilterGroup) -> list[Condition]:
-    if group.mode != "all":
-        return []
-    conditions: list[Condition] = []
-    for item in group.items:
-        if isinstance(item, FilterGroup):
-            conditions.extend(_all_conditions(item))
-        else:
-            conditions.append(item)
-    return conditions
-
-
-def _gate(condition: Condition, spec: FieldSpec) -> FieldGate | None:
-    op, name = FilterOp(condition.op), condition.field
-    if spec.type in _ORDERED_TYPES:
-        if op is FilterOp.BETWEEN:
-            low, high = _normalize_list(spec, condition.value, "")
-            return FieldGate(name, low=low, high=high)
-        if op not in (FilterOp.EQ, FilterOp.GT, FilterOp.GTE, FilterOp.LT, FilterOp.LTE):
-            return None
-        bound = _normalize_one(spec, condition.value, "")
-        if op is FilterOp.EQ:
-            return FieldGate(name, low=bound, high=bound)
-        if op in (FilterOp.GT, FilterOp.GTE):
-            return FieldGate(name, low=bound, low_open=op is FilterOp.GT)
-        return FieldGate(name, high=bound, high_open=op is FilterOp.LT)
-    if spec.type not in _TEXT_TYPES:
-        return None
-    if op in (FilterOp.IN, FilterOp.EQ):
-        values = condition.value if op is FilterOp.IN else [condition.value]
-        return FieldGate(name, values=frozenset(_normalize_list(spec, _as_list(values), "")))
-    if op is FilterOp.STARTS_WITH:
-        texts = _as_list(condition.value)
-        return FieldGate(name, prefixes=frozenset(_text_operand(t, "").casefold() for t in texts))
-    return None
-
-
-def _narrower(a: FieldGate, b: FieldGate) -> FieldGate:
-    """Both gates at once: values intersected, the tighter bound of each side (prefixes:
-    the first gate's, still necessary)."""
-    if a.values is not None and b.values is not None:
-        return FieldGate(a.field, values=a.values & b.values)
-    if a.prefixes is not None:
-        return a
-    low, low_open = _tighter(a.low, a.low_open, b.low, b.low_open, greater=True)
-    high, high_open = _tighter(a.high, a.high_open, b.high, b.high_open, greater=False)
-    return FieldGate(a.field, low=low, low_open=low_open, high=high, high_open=high_open)
-
-
-def _tighter(
-    a: LeadValue | None, a_open: bool, b: LeadValue | None, b_open: bool, *, greater: bool
-) -> tuple[LeadValue | None, bool]:
-    if a is None:
-        return b, b_open
-    if b is None or a == b:
-        return a, a_open or (a == b and b_open)
-    a_wins = a > b if greater else a < b  # type: ignore[operator]
-    return (a, a_open) if a_wins else (b, b_open)
-
-
-def _as_list(value: object) -> list[object]:
-    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _compile_group(
@@ -268,12 +164,12 @@ def _compile_condition(
         op = FilterOp(condition.op)
     except ValueError:
         raise FilterConfigError(_join(path, "op"), f"unknown operator {condition.op!r}") from None
-    if op in _ORDERED_OPS and spec.type not in _ORDERED_TYPES:
+    if op in _ORDERED_OPS and spec.type not in ORDERED_TYPES:
         raise FilterConfigError(
             _join(path, "op"),
             f"{op} needs an integer, decimal or date field; {name} is {spec.type}",
         )
-    if op in _TEXT_OPS and spec.type not in _TEXT_TYPES:
+    if op in _TEXT_OPS and spec.type not in TEXT_TYPES:
         raise FilterConfigError(
             _join(path, "op"), f"{op} needs a text field; {name} is {spec.type}"
         )
@@ -321,7 +217,7 @@ def _exists(name: str, wanted: bool, missing: FilterVerdict) -> tuple[CompiledFi
 def _compile_test(op: FilterOp, spec: FieldSpec, value: object, path: str) -> tuple[_Test, str]:
     """The predicate for one operator and how its configured value reads in a reason."""
     if op in (FilterOp.IN, FilterOp.NOT_IN):
-        listed = _normalize_list(spec, value, path)
+        listed = normalize_operands(spec, value, path)
         members = frozenset(listed)
         shown = _show_list(listed)
         if op is FilterOp.IN:
@@ -329,7 +225,7 @@ def _compile_test(op: FilterOp, spec: FieldSpec, value: object, path: str) -> tu
         return lambda v: v not in members, shown
 
     if op is FilterOp.BETWEEN:
-        bounds = _normalize_list(spec, value, path)
+        bounds = normalize_operands(spec, value, path)
         if len(bounds) != 2:
             raise FilterConfigError(path, "must be a list of two values [low, high]")
         low, high = bounds
@@ -338,7 +234,7 @@ def _compile_test(op: FilterOp, spec: FieldSpec, value: object, path: str) -> tu
         return lambda v: low <= v <= high, _show_list(bounds)
 
     if op is FilterOp.CONTAINS:
-        text = _text_operand(value, path)
+        text = text_operand(value, path)
         needle = text.casefold()
         return lambda v: isinstance(v, str) and needle in v.casefold(), text
 
@@ -346,16 +242,16 @@ def _compile_test(op: FilterOp, spec: FieldSpec, value: object, path: str) -> tu
         if isinstance(value, list | tuple):
             if not value:
                 raise FilterConfigError(path, "must not be an empty list")
-            texts = [_text_operand(item, f"{path}[{i}]") for i, item in enumerate(value)]
+            texts = [text_operand(item, f"{path}[{i}]") for i, item in enumerate(value)]
             shown = "[" + ", ".join(texts) + "]"
         else:
-            texts = [_text_operand(value, path)]
+            texts = [text_operand(value, path)]
             shown = texts[0]
         prefixes = tuple(text.casefold() for text in texts)
         return lambda v: isinstance(v, str) and v.casefold().startswith(prefixes), shown
 
     if op is FilterOp.REGEX:
-        pattern = _text_operand(value, path)
+        pattern = text_operand(value, path)
         options = re2.Options()
         options.log_errors = False
         try:
@@ -366,7 +262,7 @@ def _compile_test(op: FilterOp, spec: FieldSpec, value: object, path: str) -> tu
         return lambda v: isinstance(v, str) and search(v) is not None, pattern
 
     # eq ne gt gte lt lte: one value of the field's type
-    target = _normalize_one(spec, value, path)
+    target = normalize_operand(spec, value, path)
     shown = _show(target)
     if op is FilterOp.EQ:
         return lambda v: v == target, shown
@@ -383,7 +279,11 @@ def _compile_test(op: FilterOp, spec: FieldSpec, value: object, path: str) -> tu
     raise AssertionError(f"unhandled operator {op}")  # pragma: no cover
 
 
-def _normalize_one(spec: FieldSpec, value: object, path: str) -> LeadValue:
+def normalize_operand(spec: FieldSpec, value: object, path: str) -> LeadValue:
+    """One configured value, normalized by ``spec``'s normalizer as a lead's value is.
+
+    Raises :class:`FilterConfigError` at ``path`` for a list, an empty value or a value
+    the normalizer refuses."""
     if isinstance(value, list | tuple | set | frozenset | dict):
         raise FilterConfigError(path, "must be a single value, not a list")
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -394,15 +294,18 @@ def _normalize_one(spec: FieldSpec, value: object, path: str) -> LeadValue:
         raise FilterConfigError(path, f"{value!r} {exc.msg}") from None
 
 
-def _normalize_list(spec: FieldSpec, value: object, path: str) -> list[LeadValue]:
+def normalize_operands(spec: FieldSpec, value: object, path: str) -> list[LeadValue]:
+    """A configured non-empty list, each item as :func:`normalize_operand` reads it."""
     if not isinstance(value, list | tuple):
         raise FilterConfigError(path, "must be a list")
     if not value:
         raise FilterConfigError(path, "must not be an empty list")
-    return [_normalize_one(spec, item, f"{path}[{i}]") for i, item in enumerate(value)]
+    return [normalize_operand(spec, item, f"{path}[{i}]") for i, item in enumerate(value)]
 
 
-def _text_operand(value: object, path: str) -> str:
+def text_operand(value: object, path: str) -> str:
+    """A non-empty text operand (``contains``, ``starts_with``, ``regex``); an integer is
+    read as its digits."""
     # YAML reads an unquoted zip prefix such as 331 as a number
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)

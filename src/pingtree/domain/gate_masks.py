@@ -1,5 +1,5 @@
 """The gates of a sorted list of orders as bit masks (``domain.order_index``): for each
-gated field and kind (``domain.filters.field_gates``), the positions each lead value
+gated field and kind (``domain.filter_gates.field_gates``), the positions each lead value
 admits. Bit ``i`` stands for the list's ``i``-th order; a field the lead lacks, or a value
 of another type than the field's, rules nothing out.
 """

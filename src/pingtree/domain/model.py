@@ -326,7 +326,7 @@ class Order:
     pricing: Pricing
     filter: CompiledFilter | None = None
     #: the only states whose leads can pass ``filter`` (``None``: any state may): the hot
-    #: path indexes orders by state with it (see ``domain.filters.state_gate``)
+    #: path indexes orders by state with it (see ``domain.filter_gates.state_gate``)
     state_gate: frozenset[str] | None = None
     #: what the lead's fields must be for ``filter`` to pass, read from its top-level
     #: ``all``: the snapshot's index skips the orders a lead's values rule out

@@ -4,7 +4,7 @@ best-first walk a ping makes through them (DESIGN §9 "Best-first at scale").
 When the snapshot compiles, the orders that stand whatever the lead and the clock (active,
 their buyer active) are indexed. A fixed-price order's price is known then, so they are
 kept sorted best first for each leg and ranking rule, and each sorted list knows, for every
-field an order's filter gates (``domain.filters.field_gates``: state and other listed
+field an order's filter gates (``domain.filter_gates.field_gates``: state and other listed
 values, zip prefixes, numeric and date ranges), which positions each value admits, as a
 bit mask. A ping ANDs the masks of its values and walks the positions left best first,
 checking each order it meets on the lead (schedule, filters, caps, dedup); it stops at the
@@ -27,7 +27,7 @@ from decimal import Decimal
 
 from pingtree.domain.auction import Quote
 from pingtree.domain.eligibility import Ineligible, LeadContext, check_standing
-from pingtree.domain.filters import GATE_FIELD
+from pingtree.domain.filter_gates import GATE_FIELD
 from pingtree.domain.gate_masks import GateMask, gate_masks
 from pingtree.domain.model import Buyer, LeadValue, Leg, Order, OrderStatus, RankBy
 from pingtree.domain.outcomes import Outcome

@@ -22,7 +22,7 @@ from pingtree.domain.eligibility import (
     check_lead,
 )
 from pingtree.domain.fields import values_to_json
-from pingtree.domain.filters import GATE_FIELD
+from pingtree.domain.filter_gates import GATE_FIELD
 from pingtree.domain.model import Campaign, Leg, Order
 from pingtree.domain.money import format_money
 from pingtree.domain.order_index import Walk, walk

@@ -20,7 +20,7 @@ from typing import Any
 
 from pingtree.domain.auction import Selection, decide
 from pingtree.domain.eligibility import LeadContext, check_standing, legs_offered
-from pingtree.domain.filters import GATE_FIELD
+from pingtree.domain.filter_gates import GATE_FIELD
 from pingtree.domain.model import Leg, Order
 from pingtree.domain.money import format_money
 from pingtree.domain.outcomes import PRICED, Outcome
