@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from pingtree.config.apply import apply_config
-from pingtree.config.compile import ConfigError
+from pingtree.config.errors import ConfigError
 from pingtree.store.tables import Base
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)

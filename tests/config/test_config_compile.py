@@ -9,16 +9,10 @@ from typing import Any
 
 import pytest
 
-from pingtree.config.compile import (
-    CompiledConfig,
-    ConfigError,
-    ConfigIssue,
-    compile_config,
-    load_yaml,
-    parse_config,
-)
+from pingtree.config.compile import CompiledConfig, compile_config
+from pingtree.config.errors import ConfigError, ConfigIssue
 from pingtree.config.packaged import example_text, vertical_text
-from pingtree.config.parse import dump_yaml
+from pingtree.config.parse import dump_yaml, load_yaml, parse_config
 from pingtree.config.schema import canonical
 from pingtree.domain.fields import TRACKING_FIELDS
 from pingtree.domain.model import (

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from pingtree.config.apply import apply_config, export_config
-from pingtree.config.compile import ConfigError, load_yaml
+from pingtree.config.errors import ConfigError
 from pingtree.config.packaged import example_text
+from pingtree.config.parse import load_yaml
 from pingtree.store.config_repo import ConfigDiff, ConfigRepository
 from pingtree.store.snapshot import SnapshotHolder
 from pingtree.store.tables import Base, ConfigEntity, ConfigState

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from pingtree.config.compile import ConfigError, ConfigIssue, compile_config, parse_config
-from pingtree.config.parse import dump_yaml, load_yaml
+from pingtree.config.compile import compile_config
+from pingtree.config.errors import ConfigError, ConfigIssue
+from pingtree.config.parse import dump_yaml, load_yaml, parse_config
 from pingtree.config.schema import canonical
 from pingtree.domain.inbound import AnswerFormat, InboundFormat, InboundProfile, to_ours
 from tests.api.market import campaign, marketplace

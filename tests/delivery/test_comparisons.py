@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from pingtree.config.compile import compile_config, load_yaml
+from pingtree.config.compile import compile_config
 from pingtree.config.errors import ConfigError
+from pingtree.config.parse import load_yaml
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.errors import DeliveryConfigError
 from pingtree.delivery.read import read_answer

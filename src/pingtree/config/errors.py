@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-__all__ = ["ConfigError", "ConfigIssue", "join_path"]
+__all__ = ["ConfigError", "ConfigIssue", "Issues", "join_path"]
 
 #: longest rendering of an offending value in a message
 _MAX_VALUE_TEXT = 80
@@ -38,6 +38,19 @@ class ConfigError(Exception):
     def __init__(self, issues: Iterable[ConfigIssue]) -> None:
         self.issues = tuple(issues)
         super().__init__("\n".join(str(issue) for issue in self.issues))
+
+
+class Issues(list[ConfigIssue]):
+    """The issues a compile collects, in the order found, each once."""
+
+    def add(self, path: str, msg: str, value: object = None) -> None:
+        issue = ConfigIssue(path, msg, value)
+        if issue not in self:  # a `daily` range is checked once per weekday
+            self.append(issue)
+
+    def at_least(self, path: str, value: int, low: int) -> None:
+        if value < low:
+            self.add(path, f"must be at least {low}", value)
 
 
 def join_path(*parts: str | int) -> str:
