@@ -10,7 +10,7 @@ import pytest
 
 from pingtree.config.errors import ConfigError
 from pingtree.config.parse import parse_config
-from pingtree.config.schema import MAX_NAME, MAX_REF
+from pingtree.config.spec_types import MAX_NAME, MAX_REF
 from tests.config.test_config_compile import BASE
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from pingtree.config.quality import compile_steps, with_step_results
-from pingtree.config.schema import QualityStepSpec
+from pingtree.config.vertical_spec import QualityStepSpec
 from pingtree.domain.fields import with_tracking_fields
 from pingtree.domain.model import Campaign, FieldSpec, FieldType, PayoutModel, Vertical
 from pingtree.domain.outcomes import Reason

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pingtree.config.quality import compile_steps
-from pingtree.config.schema import QualityStepSpec
+from pingtree.config.vertical_spec import QualityStepSpec
 from pingtree.domain.fields import with_tracking_fields
 from pingtree.domain.model import FieldSpec, FieldType, Vertical
 from pingtree.domain.outcomes import Reason

@@ -9,13 +9,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from pingtree.config.schema import (
-    BuyerSpec,
-    CampaignSpec,
-    OrderSpec,
-    SupplierSpec,
-    VerticalSpec,
-)
+from pingtree.config.buyer_spec import BuyerSpec, OrderSpec
+from pingtree.config.supplier_spec import CampaignSpec, SupplierSpec
+from pingtree.config.vertical_spec import VerticalSpec
 from tests.api.market import AUTO_VERTICAL, Market, buyer, campaign, marketplace, order
 from tests.web.test_config_pages import api_entity, form_inputs, signed_in, submit
 

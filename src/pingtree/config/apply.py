@@ -12,10 +12,12 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pingtree.config.buyer_spec import BuyerSpec
 from pingtree.config.compile import compile_config
 from pingtree.config.errors import ConfigError, ConfigIssue, join_path
 from pingtree.config.parse import dump_yaml, load_yaml
-from pingtree.config.schema import BuyerSpec, ConfigDocument, SupplierSpec
+from pingtree.config.schema import ConfigDocument
+from pingtree.config.supplier_spec import SupplierSpec
 from pingtree.store.config_repo import ConfigDiff, ConfigRepository
 
 __all__ = ["apply_config", "export_config", "merge_documents"]

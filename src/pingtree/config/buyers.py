@@ -9,10 +9,7 @@ import zoneinfo
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from pingtree.config.errors import Issues
-from pingtree.config.filters import compile_order_filter
-from pingtree.config.return_rules import compile_return_rule
-from pingtree.config.schema import (
+from pingtree.config.buyer_spec import (
     BidPricingSpec,
     BuyerSpec,
     CapSpec,
@@ -21,6 +18,9 @@ from pingtree.config.schema import (
     PricingSpec,
     ScheduleSpec,
 )
+from pingtree.config.errors import Issues
+from pingtree.config.filters import compile_order_filter
+from pingtree.config.return_rules import compile_return_rule
 from pingtree.config.verticals import vertical_ref
 from pingtree.domain.model import (
     Account,

@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from pingtree.config.buyer_spec import OrderSpec
 from pingtree.config.buyers import compile_buyer, compile_order
 from pingtree.config.dispositions import with_dispositions
 from pingtree.config.errors import ConfigError, Issues, join_path
 from pingtree.config.forms import form_id_issues
 from pingtree.config.quality import with_step_results
-from pingtree.config.schema import ConfigDocument, OrderSpec
+from pingtree.config.schema import ConfigDocument
 from pingtree.config.suppliers import compile_campaign, compile_supplier
 from pingtree.config.verticals import compile_vertical
 from pingtree.delivery.compiled import CompiledDelivery

@@ -1,11 +1,11 @@
-"""Compiling a campaign's ``consent`` (``config.schema.ConsentSpec``) into its first quality
+"""Compiling a campaign's ``consent`` (``config.supplier_spec.ConsentSpec``) into its first quality
 step (``domain.consent``): each version of its text normalized, checked once."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from pingtree.config.schema import ConsentSpec
+from pingtree.config.supplier_spec import ConsentSpec
 from pingtree.domain.consent import ConsentPolicy, ConsentText, normalize_text
 from pingtree.domain.quality_steps import QualityStep, StepKind
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
-from pingtree.config.schema import DispositionCodeSpec
+from pingtree.config.vertical_spec import DispositionCodeSpec
 from pingtree.domain.dispositions import DispositionCode
 from pingtree.domain.model import Vertical
 

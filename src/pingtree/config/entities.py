@@ -24,16 +24,11 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.config.apply import apply_config
+from pingtree.config.buyer_spec import BuyerSpec, OrderSpec
 from pingtree.config.errors import ConfigError, ConfigIssue
 from pingtree.config.parse import parse_config
-from pingtree.config.schema import (
-    BuyerSpec,
-    CampaignSpec,
-    ConfigDocument,
-    OrderSpec,
-    SupplierSpec,
-    canonical,
-)
+from pingtree.config.schema import ConfigDocument, canonical
+from pingtree.config.supplier_spec import CampaignSpec, SupplierSpec
 from pingtree.flows.errors import NotFound
 from pingtree.store.config_repo import ConfigDiff, ConfigRepository
 

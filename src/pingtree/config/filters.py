@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
+from pingtree.config.buyer_spec import ConditionSpec, FilterGroupSpec, GeoSpec
 from pingtree.config.errors import Issues, join_path
-from pingtree.config.schema import ConditionSpec, FilterGroupSpec, GeoSpec
 from pingtree.domain.filter_gates import field_gates, state_gate
 from pingtree.domain.filters import FilterConfigError, compile_filter
 from pingtree.domain.model import (

@@ -29,11 +29,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from pingtree.config.spec_types import Slug
+
 __all__ = ["FormFieldSpec", "FormSpec", "FormStepSpec"]
 
-#: as ``config.schema.SLUG_PATTERN`` (not imported: the schema imports this module)
-_SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-_Slug = Annotated[str, StringConstraints(pattern=_SLUG)]
 _Short = Annotated[str, StringConstraints(max_length=200)]
 _Text = Annotated[str, StringConstraints(max_length=4000)]
 _Origin = Annotated[str, StringConstraints(max_length=253)]
@@ -58,7 +57,7 @@ class FormStepSpec(_Shape):
 
 
 class FormSpec(_Shape):
-    id: _Slug
+    id: Slug
     title: _Short
     intro: _Text = ""
     steps: list[FormStepSpec] = []

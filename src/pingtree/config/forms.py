@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from pingtree.config.form_spec import FormFieldSpec, FormSpec
-from pingtree.config.schema import ConsentSpec, SupplierSpec
+from pingtree.config.supplier_spec import ConsentSpec, SupplierSpec
 from pingtree.domain.consent import Evidence, normalize_text
 from pingtree.domain.fields import TRACKING_FIELDS
 from pingtree.domain.forms import FormField, FormStep, HostedForm

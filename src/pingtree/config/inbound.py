@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pingtree.config.schema import InboundProfileSpec
+from pingtree.config.supplier_spec import InboundProfileSpec
 from pingtree.delivery.xml import is_xml_name
 from pingtree.domain.inbound import (
     ANSWER_KEYS,

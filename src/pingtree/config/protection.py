@@ -8,7 +8,7 @@ does), or that are named twice. Each issue is ``(path, message, value)`` under t
 
 from __future__ import annotations
 
-from pingtree.config.schema import PingDedupSpec, RateLimitSpec, RateLimitsSpec
+from pingtree.config.supplier_spec import PingDedupSpec, RateLimitSpec, RateLimitsSpec
 from pingtree.domain.model import PingDedup, Vertical
 from pingtree.domain.rate_limits import RateLimits
 

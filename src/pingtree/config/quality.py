@@ -1,4 +1,4 @@
-"""Compiling a vertical's or a campaign's quality steps (``config.schema.QualityStepSpec``)
+"""Compiling a vertical's or a campaign's quality steps (``config.vertical_spec.QualityStepSpec``)
 into ``domain.quality_steps.QualityStep``, each checked against the vertical's fields; an
 HTTP step's call is compiled by ``delivery.checks`` as a buyer's step is."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 
-from pingtree.config.schema import QualityStepSpec
+from pingtree.config.vertical_spec import QualityStepSpec
 from pingtree.delivery.check_presets import PRESET_NAMES
 from pingtree.delivery.checks import compile_check
 from pingtree.domain.model import Campaign, FieldSpec, FieldType, Vertical

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pingtree.config.errors import Issues
-from pingtree.config.schema import ReturnRuleSpec
+from pingtree.config.spec_types import ReturnRuleSpec
 from pingtree.domain.model import ReturnRule
 
 __all__ = ["compile_return_rule"]

@@ -17,7 +17,7 @@ from pingtree.config.inbound import compile_inbound
 from pingtree.config.protection import compile_ping_dedup, compile_rate_limits
 from pingtree.config.quality import compile_steps
 from pingtree.config.return_rules import compile_return_rule
-from pingtree.config.schema import CampaignSpec, RevenueSharePayoutSpec, SupplierSpec
+from pingtree.config.supplier_spec import CampaignSpec, RevenueSharePayoutSpec, SupplierSpec
 from pingtree.config.verticals import vertical_ref
 from pingtree.domain.model import (
     Campaign,

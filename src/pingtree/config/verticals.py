@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from pingtree.config.errors import Issues
 from pingtree.config.quality import compile_steps
-from pingtree.config.schema import VerticalSpec
+from pingtree.config.vertical_spec import VerticalSpec
 from pingtree.domain.fields import with_tracking_fields
 from pingtree.domain.model import (
     DEFAULT_RETURN_REASONS,

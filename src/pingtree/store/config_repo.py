@@ -21,16 +21,11 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pingtree.config.buyer_spec import BuyerSpec, OrderSpec
 from pingtree.config.parse import parse_config
-from pingtree.config.schema import (
-    BuyerSpec,
-    CampaignSpec,
-    ConfigDocument,
-    OrderSpec,
-    SupplierSpec,
-    VerticalSpec,
-    canonical,
-)
+from pingtree.config.schema import ConfigDocument, canonical
+from pingtree.config.supplier_spec import CampaignSpec, SupplierSpec
+from pingtree.config.vertical_spec import VerticalSpec
 from pingtree.store.accounts import open_accounts
 from pingtree.store.tables import ConfigEntity, ConfigHistory, ConfigState
 
