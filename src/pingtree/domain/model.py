@@ -193,7 +193,7 @@ class FilterVerdict:
 
 @dataclass(frozen=True, slots=True)
 class FieldGate:
-    """A condition a lead's field must meet for a filter to pass (``domain.filters``): its
+    """A condition a lead's field must meet for a filter to pass (``domain.filter_gates``): its
     value one of ``values``, or starting with one of ``prefixes`` (case-insensitive), or
     between ``low`` and ``high`` (each ``None`` for no bound; ``*_open`` excludes it)."""
 
