@@ -20,6 +20,7 @@ from pingtree.config.parse import dump_yaml, parse_config
 from pingtree.demo.market import demo_document
 from pingtree.demo.stored_traffic import traffic_rows
 from pingtree.flows.whatif import WhatIf, what_if
+from pingtree.flows.whatif_report import CHANGES_KEPT
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate
 from pingtree.store.tables import Base, Ping
@@ -131,12 +132,14 @@ def both(url: str, draft: dict[str, Any], **options: Any) -> tuple[WhatIf, WhatI
     return asyncio.run(run())
 
 
+@pytest.mark.parametrize("kept", [CHANGES_KEPT, 1])
 @pytest.mark.parametrize("seed", range(8))
-def test_the_shortcuts_give_the_full_re_run_s_report(stored: str, seed: int) -> None:
+def test_the_shortcuts_give_the_full_re_run_s_report(stored: str, seed: int, kept: int) -> None:
+    # with one change kept, the others' money is re-selected from the stored quotes
     rng = random.Random(seed)
     draft = live_document()
     done = [mutate(draft, rng, n) for n in range(rng.randint(1, 3))]
-    fast, full = both(stored, draft)
+    fast, full = both(stored, draft, changes_kept=kept)
     assert comparable(fast) == comparable(full), done
     assert full.pings == PINGS
     assert full.auctions == 2 * PINGS
@@ -159,6 +162,22 @@ def test_a_raised_floor_replays_only_the_bids_it_crosses(stored: str) -> None:
     assert comparable(fast) == comparable(full)
     assert fast.changed > 0
     assert fast.auctions < full.auctions // 3
+
+
+def test_changes_not_kept_are_re_selected_from_the_stored_quotes(stored: str) -> None:
+    # the ping options of the sunrise campaign refuse some sales the draft makes cheaper
+    draft = live_document()
+    for order in orders(draft):
+        if order["id"] in ("rapid_auto_live", "torchlight_auto_live"):
+            order["pricing"]["floor"] = "21.00"
+        if order["id"] == "evergreen_auto_anywhere":
+            order["priority"] = 1
+    fast, full = both(stored, draft, changes_kept=0)
+    assert comparable(fast) == comparable(full)
+    assert fast.changed > 10
+    assert fast.changes == []
+    # no auction run for the auto campaigns' pings: their money re-selected
+    assert fast.auctions < full.auctions // 10
 
 
 def test_the_focused_ping_is_run_with_both_traces(stored: str) -> None:

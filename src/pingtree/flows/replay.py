@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import cached_property
 
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.delivery.ping_outcomes import judge_legs
@@ -73,6 +74,8 @@ _ASKED = frozenset(
 _PRICES_KEPT = frozenset(
     {Outcome.BID, Outcome.FIXED, Outcome.BELOW_FLOOR, Outcome.BUYER_ALREADY_WON}
 )
+#: how many sales' charges :class:`CapSimulation` keeps before it starts again
+_CHARGES_KEPT = 4096
 #: a replay's fan-out never waits on the network: any deadline far enough is the same
 _NO_WAIT_S = 3600.0
 
@@ -167,15 +170,32 @@ class CapSimulation:
         #: each order's counters and limits this minute (windows start on whole minutes
         #: of UTC in every time zone), cleared when the minute moves
         self._minute: dt.datetime | None = None
+        self._now: dt.datetime | None = None
         self._counters: dict[str, tuple[tuple[tuple[str, str], int, bool], ...]] = {}
+        #: a sale's counters and amounts, by order, price and minute (as ``_counters``)
+        self._charges: dict[
+            tuple[str, Decimal, dt.datetime], tuple[tuple[tuple[str, str], int], ...]
+        ]
+        self._charges = {}
+        config = snapshot.config
+        #: the orders with a cap or a budget (their own or their buyer's): the others
+        #: always have room
+        self.capped = frozenset(
+            order.id
+            for order in config.orders.values()
+            if order.caps
+            or (order.buyer_id in config.buyers and config.buyers[order.buyer_id].caps)
+        )
 
     def check(self, order: Order, now: dt.datetime) -> Outcome | None:
-        buyer = self._snapshot.config.buyers[order.buyer_id]
-        if not order.caps and not buyer.caps:
+        if order.id not in self.capped:
             return None
-        minute = now.replace(second=0, microsecond=0)
-        if minute != self._minute:
-            self._minute, self._counters = minute, {}
+        if now is not self._now:  # one ping's orders are checked at one moment
+            self._now = now
+            minute = now.replace(second=0, microsecond=0)
+            if minute != self._minute:
+                self._minute, self._counters = minute, {}
+        buyer = self._snapshot.config.buyers[order.buyer_id]
         counters = self._counters.get(order.id)
         if counters is None:
             counters = self._counters[order.id] = tuple(
@@ -191,11 +211,23 @@ class CapSimulation:
 
     def sold(self, result: AuctionResult, now: dt.datetime) -> None:
         for quote in result.selection.winners:
-            order = self._snapshot.config.orders[quote.order_id]
-            buyer = self._snapshot.config.buyers[order.buyer_id]
-            for charge in charges_for(order, buyer, quote.price, now):
-                if not charge.is_account:
-                    self._used[(charge.scope, charge.window_key)] += charge.amount
+            if quote.order_id not in self.capped:
+                continue  # no counter but its buyer's account, which is not simulated
+            minute = now.replace(second=0, microsecond=0)
+            key = (quote.order_id, quote.price, minute)
+            charges = self._charges.get(key)
+            if charges is None:
+                if len(self._charges) > _CHARGES_KEPT:
+                    self._charges.clear()
+                order = self._snapshot.config.orders[quote.order_id]
+                buyer = self._snapshot.config.buyers[order.buyer_id]
+                charges = self._charges[key] = tuple(
+                    ((charge.scope, charge.window_key), charge.amount)
+                    for charge in charges_for(order, buyer, quote.price, now)
+                    if not charge.is_account
+                )
+            for counter, amount in charges:
+                self._used[counter] += amount
 
 
 @dataclass(frozen=True)
@@ -216,7 +248,7 @@ class Replayed:
     def accepted(self) -> bool:
         return self.result is not None and self.result.decision.accepted
 
-    @property
+    @cached_property
     def winners(self) -> tuple[tuple[str, str, Decimal], ...]:
         """(order id, buyer id, price) of each winner; empty when not accepted."""
         if self.result is None or not self.accepted:

@@ -34,8 +34,8 @@ from pingtree.flows.replay import (
 )
 from pingtree.flows.replay_assume import AssumedBid, split_draft
 from pingtree.flows.replay_scope import Reach, ReplayScope
-from pingtree.flows.replay_skip import draft_cannot_change, stored_outcome
-from pingtree.flows.whatif_report import Tally, WhatIf, money_of, summary_lines
+from pingtree.flows.replay_skip import DraftSides, StoredOutcomes, reselected
+from pingtree.flows.whatif_report import CHANGES_KEPT, Tally, WhatIf, summary_lines
 from pingtree.store.config_repo import ConfigRepository
 from pingtree.store.replay_pings import StoredPing, stored_pings
 from pingtree.store.snapshot import Snapshot
@@ -114,6 +114,7 @@ async def what_if(
     campaign_id: str | None = None,
     focus: str | None = None,
     shortcuts: bool = True,
+    changes_kept: int = CHANGES_KEPT,
 ) -> WhatIf:
     """Replay the live pings of ``[since, until]`` on the configuration in force and on
     ``draft``, and compare them; ``focus``, a ping id, is kept with both its traces
@@ -123,12 +124,23 @@ async def what_if(
     (``flows.replay_skip``): its replay on the configuration in force is its stored
     auction when that configuration reads it as the one it ran on, and its replay on the
     draft is that same one when none of the orders the draft changes could quote for it.
-    Without, every ping is run on both sides: the same report, slower."""
+    A ping the draft changes is run on both sides only when the report keeps it with its
+    traces (the first ``changes_kept`` changes, and ``focus``); the others' money is
+    the selection made again from the stored quotes, the draft's changed orders' replaced
+    (``flows.replay_skip.reselected``). Without, every ping is run on both sides: the
+    same report, slower."""
     started = time.perf_counter()
     stored, base, draft_snapshot, scope, assumed = await _drafted(sessions, draft)
     versions = _Versions(sessions, base, stored)
-    report = WhatIf(since, until, base.version, focus=focus)
+    report = WhatIf(since, until, base.version, focus=focus, changes_kept=changes_kept)
     base_caps, draft_caps = CapSimulation(base), CapSimulation(draft_snapshot)
+    stored_outcomes = StoredOutcomes(base, base_caps)
+    sides = DraftSides(
+        (base, draft_snapshot),
+        (base_caps, draft_caps),
+        scope.same_eligibility,
+        drafted={order_id for orders in scope.changed_orders.values() for order_id in orders},
+    )
     # a ping's fields read by a vertical the draft leaves alone serve both sides
     verticals = draft_snapshot.config.verticals
     same = {v.id for v in base.config.verticals.values() if verticals.get(v.id) == v}
@@ -140,32 +152,34 @@ async def what_if(
         if shortcuts and campaign is not None and ping.id != focus:
             reach = scope.reach(campaign.id, campaign.vertical_id)
             if await versions.same(ping, campaign.id, campaign.vertical_id):
-                before = stored_outcome(base, ping, base_caps)
+                before = stored_outcomes.outcome(ping)
         told = before is not None
         if before is None:
             report.auctions += 1
             before = await replay_ping(base, ping, base_caps, parsed, record=False)
-        if (
-            reach is Reach.ORDERS
-            and campaign is not None
-            and draft_cannot_change(
+        after: Replayed | None = None
+        if reach is Reach.ORDERS and campaign is not None:
+            side = sides.side(
                 scope.orders_changed(campaign.vertical_id),
-                (base, draft_snapshot),
-                (base_caps, draft_caps),
                 ping,
                 partial(_lead, base, ping, parsed),
                 stored_is_base=told,
-                same_eligibility=scope.same_eligibility,
             )
-        ):
-            reach = Reach.CLEAN
+            if side is not None and side.same:
+                reach = Reach.CLEAN
+            elif side is not None and told and before.result is not None:
+                after = reselected(draft_snapshot, before, before.result.quotes, side)
+                if after is not None and report.kept(before, after):
+                    after = None  # a change the report keeps: run for its trace
         if reach is Reach.CLEAN:
             after = replay_the_same(before, ping, draft_caps)
+        elif after is not None:
+            replay_the_same(after, ping, draft_caps)
         else:
             shared = {key: values for key, values in parsed.items() if key in same}
             report.auctions += 1
             after = await replay_ping(draft_snapshot, ping, draft_caps, shared, assumed=assumed)
-        if told and money_of(before) != money_of(after):
+        if told and report.kept(before, after):
             # told from the stored trace, which keeps the orders met: run it for its lines
             report.auctions += 1
             before = await replay_ping(base, ping, base_caps, parsed, record=False)
@@ -175,6 +189,7 @@ async def what_if(
         if report.pings % _YIELD_EVERY == 0:
             # a replay run on a server's event loop: let the pings through
             await asyncio.sleep(0)
+    report.settle()
     report.elapsed_ms = int((time.perf_counter() - started) * 1000)
     return report
 

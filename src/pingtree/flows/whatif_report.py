@@ -5,7 +5,7 @@ traces."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,8 +18,9 @@ from pingtree.flows.replay import Replayed
 
 __all__ = ["CHANGES_KEPT", "Tally", "WhatIf", "money_of", "summary_lines"]
 
-_ZERO = Decimal(0)
-
+#: the sides a pending sale counts on, by its side number (2: the same on both)
+_SIDE_NAMES = (("before",), ("after",), ("before", "after"))
+_BOTH = 2
 
 #: the pings that changed hands kept with both traces (the rest are counted only)
 CHANGES_KEPT = 1000
@@ -93,6 +94,24 @@ class WhatIf:
     #: a ping to drill down into, changed or not, and what became of it (both traces)
     focus: str | None = None
     focused: dict[str, Any] | None = None
+    #: how many of the pings that changed hands are kept with both traces
+    changes_kept: int = CHANGES_KEPT
+    #: sales added and not yet in the tallies (:meth:`settle`): how many pings made each,
+    #: by side (0 before, 1 after, 2 both), campaign, winners and payout
+    _pending: Counter[tuple[int, str, tuple[tuple[str, str, Decimal], ...], Decimal]] = field(
+        default_factory=Counter, init=False, repr=False, compare=False
+    )
+
+    def kept(self, before: Replayed, after: Replayed) -> bool:
+        """Whether :meth:`add` would keep this ping with both traces (the focus, or a
+        change while the report keeps more)."""
+        if before.ping_id == self.focus:
+            return True
+        return (
+            before is not after
+            and len(self.changes) < self.changes_kept
+            and money_of(before) != money_of(after)
+        )
 
     def add(self, before: Replayed, after: Replayed) -> bool:
         """Count one ping replayed on both sides; whether it changed hands."""
@@ -101,36 +120,51 @@ class WhatIf:
             self.refused += 1
         self.unknown_bids += len(after.unknown)
         self.assumed_bids += len(after.assumed)
-        for side, replayed in (("before", before), ("after", after)):
-            self._tally(side, replayed)
-        changed = money_of(before) != money_of(after)
+        if before is after:  # told the same on both sides
+            self._count(_BOTH, before)
+            changed = False
+        else:
+            self._count(0, before)
+            self._count(1, after)
+            changed = money_of(before) != money_of(after)
         if changed:
             self.changed += 1
-            if len(self.changes) < CHANGES_KEPT:
+            if len(self.changes) < self.changes_kept:
                 self.changes.append(_change(before, after))
         if before.ping_id == self.focus:
             self.focused = {**_change(before, after), "changed": changed}
         return changed
 
-    def _tally(self, side: str, replayed: Replayed) -> None:
+    def _count(self, side: int, replayed: Replayed) -> None:
         winners = replayed.winners
-        if not winners:
-            return
-        decision = replayed.result.decision if replayed.result else None
-        payout = decision.payout if decision else _ZERO
-        tallies = [self.total, self.campaigns[replayed.campaign_id]]
-        for tally in tallies:
-            one = getattr(tally, side)
-            one.won += 1
-            one.revenue += sum((price for _, _, price in winners), _ZERO)
-            one.payout += payout
-        shares = [payout] if len(winners) == 1 else split_payout(payout, [p for _, _, p in winners])
-        for (order_id, buyer_id, price), share in zip(winners, shares, strict=True):
-            for tally in (self.buyers[buyer_id], self.orders[order_id]):
-                one = getattr(tally, side)
-                one.won += 1
-                one.revenue += price
-                one.payout += share
+        if winners and replayed.result is not None:
+            payout = replayed.result.decision.payout
+            self._pending[(side, replayed.campaign_id, winners, payout)] += 1
+
+    def settle(self) -> WhatIf:
+        """Count the pings added into the tallies (a week's pings win the same few
+        prices: each sale is counted once however many pings made it)."""
+        for (side, campaign_id, winners, payout), pings in self._pending.items():
+            names = _SIDE_NAMES[side]
+            revenue = sum((price for _, _, price in winners), _ZERO)
+            for tally in (self.total, self.campaigns[campaign_id]):
+                for name in names:
+                    one = getattr(tally, name)
+                    one.won += pings
+                    one.revenue += revenue * pings
+                    one.payout += payout * pings
+            shares = (
+                [payout] if len(winners) == 1 else split_payout(payout, [p for _, _, p in winners])
+            )
+            for (order_id, buyer_id, price), share in zip(winners, shares, strict=True):
+                for tally in (self.buyers[buyer_id], self.orders[order_id]):
+                    for name in names:
+                        one = getattr(tally, name)
+                        one.won += pings
+                        one.revenue += price * pings
+                        one.payout += share * pings
+        self._pending.clear()
+        return self
 
     def change(self, ping_id: str) -> dict[str, Any] | None:
         return next((c for c in self.changes if c["ping_id"] == ping_id), None)
@@ -139,6 +173,7 @@ class WhatIf:
         def table(sides: dict[str, _Sides]) -> list[dict[str, Any]]:
             return [sides[key].to_json(key) for key in sorted(sides)]
 
+        self.settle()
         changes = self.changes if traces else [_without_traces(c) for c in self.changes]
         return {
             "since": self.since.isoformat(),

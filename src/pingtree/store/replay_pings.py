@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+import orjson
+from sqlalchemy import String, Text, cast, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.store.tables import Base, Ping
@@ -19,19 +19,55 @@ _PING = Base.metadata.tables[Ping.__tablename__]
 _PAGE = 2000
 
 
-@dataclass(frozen=True, slots=True)
 class StoredPing:
-    """What a replay needs of one ping: its fields (never PII), moment and auction."""
+    """What a replay needs of one ping: its fields (never PII), moment and auction.
 
-    id: str
-    campaign_id: str
-    status: str
-    reasons: list[Any]
-    fields: dict[str, Any]
-    auction: dict[str, Any]
-    created_at: dt.datetime
-    #: whether a post made a lead of it (only those consume cap room in a replay)
-    posted: bool
+    ``fields`` may be given as the stored JSON text: it is decoded when first read (most
+    pings of a replay are told from their auction and never need their fields)."""
+
+    __slots__ = (
+        "_fields",
+        "auction",
+        "campaign_id",
+        "created_at",
+        "id",
+        "posted",
+        "reasons",
+        "status",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        campaign_id: str,
+        status: str,
+        reasons: list[Any],
+        fields: dict[str, Any] | str | bytes,
+        auction: dict[str, Any],
+        created_at: dt.datetime,
+        posted: bool,
+    ) -> None:
+        self.id = id
+        self.campaign_id = campaign_id
+        self.status = status
+        self.reasons = reasons
+        self._fields = fields
+        self.auction = auction
+        self.created_at = created_at
+        #: whether a post made a lead of it (only those consume cap room in a replay)
+        self.posted = posted
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        found = self._fields
+        if not isinstance(found, dict):
+            found = self._fields = _object(found)
+        return found
+
+
+def _object(text: str | bytes | None) -> dict[str, Any]:
+    found = orjson.loads(text) if text else None
+    return found if isinstance(found, dict) else {}
 
 
 async def stored_pings(
@@ -42,14 +78,19 @@ async def stored_pings(
 ) -> AsyncIterator[StoredPing]:
     """Live (not test) pings created from ``since`` to ``until`` (both included), oldest
     first."""
+    async with sessions() as session:
+        sqlite = session.get_bind().dialect.name == "sqlite"
+    # the JSON columns read as their text and decoded here (the fields only when needed);
+    # SQLite's moments as their text too, read by the C parser, not SQLAlchemy's pattern
+    created_at = type_coerce(_PING.c.created_at, String) if sqlite else _PING.c.created_at
     columns = (
         _PING.c.id,
         _PING.c.campaign_id,
         _PING.c.status,
-        _PING.c.reasons,
-        _PING.c.fields,
-        _PING.c.auction,
-        _PING.c.created_at,
+        cast(_PING.c.reasons, Text),
+        cast(_PING.c.fields, Text),
+        cast(_PING.c.auction, Text),
+        created_at,
         _PING.c.lead_id,
     )
     after: tuple[dt.datetime, str] | None = None
@@ -67,23 +108,25 @@ async def stored_pings(
         query = query.order_by(_PING.c.created_at, _PING.c.id).limit(_PAGE)
         async with sessions() as session:
             rows = (await session.execute(query)).all()
-        for row in rows:
-            created = row.created_at
-            if created.tzinfo is None:  # SQLite hands back naive UTC
+        for ping_id, campaign, status, reasons, fields, auction, created, lead_id in rows:
+            if isinstance(created, str):
+                created = dt.datetime.fromisoformat(created)
+            if created.tzinfo is None:  # SQLite keeps naive UTC
                 created = created.replace(tzinfo=dt.UTC)
+            said = orjson.loads(reasons) if reasons else None
             yield StoredPing(
-                id=row.id,
-                campaign_id=row.campaign_id,
-                status=row.status,
-                reasons=list(row.reasons or []),
-                fields=dict(row.fields or {}),
-                auction=dict(row.auction or {}),
-                created_at=created,
-                posted=row.lead_id is not None,
+                ping_id,
+                campaign,
+                status,
+                said if isinstance(said, list) else [],
+                fields or "",
+                _object(auction),
+                created,
+                lead_id is not None,
             )
+            after = (created, ping_id)
         if len(rows) < _PAGE:
             return
-        after = (rows[-1].created_at, rows[-1].id)
 
 
 async def count_stored_pings(
