@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from pingtree.domain.caps import CapCharge, account_scope
+from pingtree.store.prepared import Prepared
 from pingtree.store.tables import Base, CapHold, CapUsage
 from pingtree.store.transactions import Transactions
 
@@ -274,25 +275,25 @@ async def _hold(
     keys = [c.key for c in counters]
     dialect = session.get_bind().dialect.name
     await _ensure_rows(session, keys)
-    locked = await session.execute(_LOCK_USAGE[dialect], {"keys": keys})
+    locked = await _LOCK_USAGE[dialect].rows(session, {"keys": keys})
     used = {(scope, window): int(value) for scope, window, value in locked}
     # this ping's earlier hold on a counter is replaced, not added to
-    await session.execute(_DROP_OWN_HOLDS, {"ping_id": ping_id, "keys": keys})
+    await _DROP_OWN_HOLDS.run(session, {"ping_id": ping_id, "keys": keys})
     # the scopes' expired holds go while we are here, past windows' too; they no longer
     # count, so rows another transaction is deleting are skipped rather than waited for
     # (waiting could deadlock with a reservation of another window of the same scope)
     if sweep:
         scopes = sorted({c.scope for c in counters})
-        await session.execute(_SWEEP_EXPIRED, {"scopes": scopes, "now": now})
+        await _SWEEP_EXPIRED.run(session, {"scopes": scopes, "now": now})
     held = {
         (scope, window): int(total)
-        for scope, window, total in await session.execute(_HELD, {"keys": keys, "now": now})
+        for scope, window, total in await _HELD.rows(session, {"keys": keys, "now": now})
     }
     for counter in counters:
         if used[counter.key] + held.get(counter.key, 0) + counter.amount > counter.limit:
             raise _NoRoom
-    await session.execute(
-        insert(_CAPHOLD),
+    await _INSERT_HOLD.run(
+        session,
         [
             {
                 "ping_id": ping_id,
@@ -313,7 +314,7 @@ class _NoRoom(Exception):
 async def _ensure_rows(session: AsyncSession, keys: Sequence[CounterKey]) -> None:
     """Insert a zero ``cap_usage`` row for each key that has none (sorted: lock order)."""
     rows = [{"scope": scope, "window_key": window, "used": 0} for scope, window in keys]
-    await session.execute(_ENSURE_USAGE[session.get_bind().dialect.name], rows)
+    await _ENSURE_USAGE[session.get_bind().dialect.name].run(session, rows)
 
 
 def _usage_in(keys: Sequence[CounterKey]) -> ColumnElement[bool]:
@@ -337,43 +338,49 @@ _HOLD_KEY = tuple_(_CAPHOLD.c.scope, _CAPHOLD.c.window_key)
 
 #: a zero row for each counter that has none (executed with one row per counter)
 _ENSURE_USAGE = {
-    "postgresql": pg_insert(_CAPUSAGE).on_conflict_do_nothing(),
-    "sqlite": sqlite_insert(_CAPUSAGE).on_conflict_do_nothing(),
+    "postgresql": Prepared(pg_insert(_CAPUSAGE).on_conflict_do_nothing()),
+    "sqlite": Prepared(sqlite_insert(_CAPUSAGE).on_conflict_do_nothing()),
 }
 
 #: the counters' committed usage, their rows locked in the order of Python's ``sorted``
 #: (code points: PostgreSQL's default collation may sort otherwise, and the commit's
 #: updates go in Python's order)
 _LOCK_USAGE = {
-    dialect: select(_CAPUSAGE.c.scope, _CAPUSAGE.c.window_key, _CAPUSAGE.c.used)
-    .where(_USAGE_KEY.in_(bindparam("keys", expanding=True)))
-    .order_by(*order)
-    .with_for_update()
+    dialect: Prepared(
+        select(_CAPUSAGE.c.scope, _CAPUSAGE.c.window_key, _CAPUSAGE.c.used)
+        .where(_USAGE_KEY.in_(bindparam("keys", expanding=True)))
+        .order_by(*order)
+        .with_for_update()
+    )
     for dialect, order in (
         ("postgresql", (_CAPUSAGE.c.scope.collate("C"), _CAPUSAGE.c.window_key.collate("C"))),
         ("sqlite", (_CAPUSAGE.c.scope, _CAPUSAGE.c.window_key)),
     )
 }
 
-_DROP_OWN_HOLDS = delete(_CAPHOLD).where(
-    _CAPHOLD.c.ping_id == bindparam("ping_id"),
-    _HOLD_KEY.in_(bindparam("keys", expanding=True)),
+_DROP_OWN_HOLDS = Prepared(
+    delete(_CAPHOLD).where(
+        _CAPHOLD.c.ping_id == bindparam("ping_id"),
+        _HOLD_KEY.in_(bindparam("keys", expanding=True)),
+    )
 )
 
-_SWEEP_EXPIRED = delete(_CAPHOLD).where(
-    _CAPHOLD.c.id.in_(
-        select(_CAPHOLD.c.id)
-        .where(
-            _CAPHOLD.c.scope.in_(bindparam("scopes", expanding=True)),
-            _CAPHOLD.c.expires_at <= bindparam("now"),
+_SWEEP_EXPIRED = Prepared(
+    delete(_CAPHOLD).where(
+        _CAPHOLD.c.id.in_(
+            select(_CAPHOLD.c.id)
+            .where(
+                _CAPHOLD.c.scope.in_(bindparam("scopes", expanding=True)),
+                _CAPHOLD.c.expires_at <= bindparam("now"),
+            )
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
         )
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
     )
 )
 
 #: the unexpired holds on each counter
-_HELD = (
+_HELD = Prepared(
     select(
         _CAPHOLD.c.scope, _CAPHOLD.c.window_key, sql_cast(func.sum(_CAPHOLD.c.amount), BigInteger)
     )
@@ -382,6 +389,8 @@ _HELD = (
     )
     .group_by(_CAPHOLD.c.scope, _CAPHOLD.c.window_key)
 )
+
+_INSERT_HOLD = Prepared(insert(_CAPHOLD))
 
 #: a sale's amount added to a counter, if it fits under the limit
 _ADD_USAGE = (

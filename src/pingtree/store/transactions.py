@@ -30,8 +30,9 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.util import greenlet_spawn
 
-from pingtree.store.db import JSON_CODECS, begin_immediately, is_sqlite
+from pingtree.store.db import JSON_CODECS, is_sqlite
 
 __all__ = ["TransactionSuspended", "Transactions", "Work"]
 
@@ -64,24 +65,37 @@ class Transactions:
         if not self._in_thread:
             async with self._sessions.begin() as session:
                 return await work(session)
-        async with self._engine.connect() as connection:  # the pool's one: ours until back
-            raw = await connection.get_raw_connection()
-            driver: Any = raw.driver_connection  # an aiosqlite.Connection
+        # the pool's one connection, ours until it goes back (its reset makes no trip: the
+        # transaction has ended on the connection's thread, store.sqlite_driver)
+        pooled = await self._engine.raw_connection()
+        try:
+            driver: Any = pooled.driver_connection  # an aiosqlite.Connection
             # with the caller's context variables, as ``asyncio.to_thread`` would
             run_here = contextvars.copy_context().run
             result: T = await driver._execute(run_here, self._run_here, work, driver._conn)
-            return result
+        finally:
+            await greenlet_spawn(pooled.close)
+        return result
 
     def _run_here(self, work: Work[T], dbapi_connection: sqlite3.Connection) -> T:
-        """On the connection's thread: the whole transaction."""
-        engine = self._sync_engine(dbapi_connection)
-        # objects stay readable after commit, as with the async sessions (session_factory)
-        with Session(engine, expire_on_commit=False) as session, session.begin():
-            return _drive(work(cast(AsyncSession, _SessionNow(session))))
+        """On the connection's thread: the whole transaction.
+
+        It is begun and ended on the driver's connection itself; an ORM session joins it
+        only if the work uses the session for more than :class:`Prepared` statements.
+        """
+        session = _SessionNow(self._sync_engine(dbapi_connection), dbapi_connection)
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+        try:
+            result = _drive(work(cast(AsyncSession, session)))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        return result
 
     def _sync_engine(self, dbapi_connection: sqlite3.Connection) -> Engine:
         """Only ever called with the pool's one connection checked out, so never twice at
-        once."""
+        once. Its connections begin nothing: :meth:`_run_here` began the transaction."""
         if self._sync is None or self._sync[0] != id(dbapi_connection):
             engine = create_engine(
                 "sqlite://",
@@ -89,7 +103,9 @@ class Transactions:
                 poolclass=StaticPool,
                 **JSON_CODECS,
             )
-            begin_immediately(engine)
+            # its first connection sets the dialect up, and ends any transaction open on
+            # the connection: done now, before a transaction begins
+            engine.connect().close()
             self._sync = (id(dbapi_connection), engine)
         return self._sync[1]
 
@@ -113,29 +129,59 @@ _SUSPENDED = "a transaction's work awaited something other than its session"
 
 
 class _SessionNow:
-    """The async session's methods a transaction's work uses, done at once on a
-    synchronous session (they never suspend)."""
+    """The async session's methods a transaction's work uses, done at once (they never
+    suspend) in the transaction :meth:`Transactions._run_here` began on the driver's
+    connection: :class:`Prepared` statements go to the driver (``sqlite_driver``), the rest
+    to a synchronous ORM session opened on first use over the same connection."""
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, engine: Engine, sqlite_driver: sqlite3.Connection) -> None:
+        self._engine = engine
+        self._driver = sqlite_driver
+        self._session: Session | None = None
+
+    @property
+    def _orm(self) -> Session:
+        if self._session is None:
+            # objects stay readable after commit, as with the async sessions (session_factory)
+            self._session = Session(self._engine, expire_on_commit=False)
+        return self._session
+
+    def prepared_driver(self) -> sqlite3.Connection:
+        """The driver's connection for a :class:`pingtree.store.prepared.Prepared`
+        statement, once what the ORM session holds is written (as its autoflush would)."""
+        if self._session is not None:
+            self._session.flush()
+        return self._driver
+
+    def commit(self) -> None:
+        if self._session is not None:
+            with self._session:  # closed after: its connection goes back to the static pool
+                self._session.commit()  # flushes, then commits
+        self._driver.commit()  # the session's commit did, unless it never used the connection
+
+    def rollback(self) -> None:
+        if self._session is not None:
+            with self._session:
+                self._session.rollback()
+        self._driver.rollback()
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
-        return self._session.execute(*args, **kwargs)
+        return self._orm.execute(*args, **kwargs)
 
     async def scalar(self, *args: Any, **kwargs: Any) -> Any:
-        return self._session.scalar(*args, **kwargs)
+        return self._orm.scalar(*args, **kwargs)
 
     async def scalars(self, *args: Any, **kwargs: Any) -> Any:
-        return self._session.scalars(*args, **kwargs)
+        return self._orm.scalars(*args, **kwargs)
 
     async def get(self, *args: Any, **kwargs: Any) -> Any:
-        return self._session.get(*args, **kwargs)
+        return self._orm.get(*args, **kwargs)
 
     async def flush(self) -> None:
-        self._session.flush()
+        self._orm.flush()
 
     def add(self, instance: object) -> None:
-        self._session.add(instance)
+        self._orm.add(instance)
 
     def get_bind(self, *args: Any, **kwargs: Any) -> Any:
-        return self._session.get_bind(*args, **kwargs)
+        return self._engine
