@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import bindparam, create_engine, event, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.store.db import is_sqlite
@@ -107,3 +108,23 @@ def test_an_expanding_parameter_whose_values_need_converting_is_refused() -> Non
 
     with pytest.raises(TypeError, match="moments"):
         statement._for(_Bound(), {"moments": [NOW]})  # type: ignore[arg-type]
+
+
+async def test_a_column_left_out_gets_its_default_and_errors_come_as_sqlalchemys(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    usage = Base.metadata.tables["cap_usage"]
+    insert_usage = Prepared(usage.insert())
+    transactions = Transactions(sessions)
+    # ``used`` is left out: its default (0) goes in, as with SQLAlchemy's own insert
+    await transactions.run(
+        lambda session: insert_usage.run(session, {"scope": "order:a", "window_key": "w"})
+    )
+    async with sessions() as session:
+        assert list(await session.execute(select(usage.c.used))) == [(0,)]
+    with pytest.raises(IntegrityError):  # the same key again: the driver's error, wrapped
+        await transactions.run(
+            lambda session: insert_usage.run(
+                session, [{"scope": "order:a", "window_key": "w", "used": 1}]
+            )
+        )

@@ -37,6 +37,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pingtree.store.prepared import Prepared
 from pingtree.store.set_aside import SET_ASIDE, is_transient, set_aside_row
 from pingtree.store.transactions import Transactions
 
@@ -98,6 +99,8 @@ class BatchWriter(Generic[T]):
         self._after_insert = after_insert
         self._transactions = transactions
         self._table = table
+        #: built once: a plain executemany of rows with every column given
+        self._inserts = {t: Prepared(insert(t)) for t in (table, SET_ASIDE)}
         self._key = key
         self._to_row = to_row
         self._max_batch = max_batch
@@ -290,7 +293,7 @@ class BatchWriter(Generic[T]):
         self, session: AsyncSession, table: Table, rows: list[dict[str, Any]]
     ) -> None:
         # the table, not an entity: a plain executemany, no per-row ORM work
-        await session.execute(insert(table), rows)
+        await self._inserts[table].run(session, rows)
         if self._after_insert is not None and table is self._table:
             await self._after_insert(session, rows)
 

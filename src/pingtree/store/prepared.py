@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import TupleType
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -50,7 +51,7 @@ class Prepared:
         if driver is None:
             return [tuple(row) for row in await session.execute(self._statement, params)]
         sql, values = self._for(session, params).bind(params)
-        cursor = driver.execute(sql, values)
+        cursor = _execute(driver, sql, values)
         try:
             return cursor.fetchall()
         finally:
@@ -64,13 +65,13 @@ class Prepared:
             return
         if isinstance(params, Mapping):
             sql, values = self._for(session, params).bind(params)
-            driver.execute(sql, values).close()
+            _execute(driver, sql, values).close()
             return
         if not params:
             return
         compiled = self._for(session, params[0])
         sql, _ = compiled.bind(params[0])
-        driver.executemany(sql, [compiled.bind(p)[1] for p in params]).close()
+        _execute(driver, sql, [compiled.bind(p)[1] for p in params], many=True).close()
 
     def _for(self, session: AsyncSession, params: Params) -> _Compiled:
         names = tuple(params)
@@ -79,6 +80,17 @@ class Prepared:
             compiled = _Compiled(self._statement, session.get_bind().dialect, names)
             self._compiled[names] = compiled
         return compiled
+
+
+def _execute(
+    driver: sqlite3.Connection, sql: str, values: Any, *, many: bool = False
+) -> sqlite3.Cursor:
+    """Run ``sql``; the driver's errors raised as SQLAlchemy would raise them (its
+    ``DBAPIError`` subclasses), so callers tell them apart as they always have."""
+    try:
+        return driver.executemany(sql, values) if many else driver.execute(sql, values)
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(sql, values, error, sqlite3.Error) from error
 
 
 def _driver_of(session: AsyncSession) -> sqlite3.Connection | None:
@@ -96,7 +108,7 @@ class _Compiled:
     out once (``construct_expanded_state`` costs more than SQLite running a small statement).
     """
 
-    __slots__ = ("_compiled", "_expanding", "_processors", "_shapes")
+    __slots__ = ("_compiled", "_defaults", "_expanding", "_processors", "_shapes")
 
     def __init__(self, statement: Executable, dialect: Dialect, names: tuple[str, ...]) -> None:
         assert isinstance(statement, ClauseElement)
@@ -115,13 +127,23 @@ class _Compiled:
             processor = bind.type.bind_processor(dialect)
             if processor is not None:
                 processors[name] = processor
+        # an insert's columns not given that have a default SQLAlchemy would fill in
+        defaults: dict[str, Any] = {}
+        for column in compiled.insert_prefetch:
+            default = column.default
+            if default is None or not default.is_scalar:
+                raise TypeError(f"the column {column.key!r} needs its default computed")
+            defaults[column.key] = getattr(default, "arg", None)
         self._compiled = compiled
         self._processors = processors
+        self._defaults = defaults
         self._expanding = tuple(expanding)
         self._shapes: dict[tuple[int, ...], tuple[str, list[_Source]]] = {}
 
     def bind(self, params: Params) -> tuple[str, tuple[Any, ...]]:
         """The SQL and its positional values for ``params``."""
+        if self._defaults:
+            params = {**self._defaults, **params}
         flat = {name: _flatten(params[name]) for name in self._expanding}
         shape = tuple(len(values) for values in flat.values())
         known = self._shapes.get(shape)
