@@ -15,7 +15,7 @@ campaign's pings into three:
 Caps part the two sides: a ping that changed hands sold to other buyers on each side, so
 every order of those buyers counts as changed from then on (a buyer's budget spans its
 verticals). The same comparison, made between the configuration a stored ping ran on and
-the one in force, says whether the stored auction is the replay's (``stored_outcome``).
+the one in force, says whether the stored auction is the replay's (``StoredOutcomes``).
 """
 
 from __future__ import annotations
