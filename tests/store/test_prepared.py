@@ -66,6 +66,17 @@ async def test_prepared_statements_read_and_write_as_the_session_does(
         async with sessions() as session:  # outside a transaction's thread: the session
             assert await UNEXPIRED.rows(session, params) == expected
     assert expected == []
+    # written in the format SQLAlchemy writes (SQLite compares datetimes as text) and read
+    # back converted, as an aware datetime
+    async with sessions() as session:
+        found = await session.scalar(
+            select(HOLDS.c.ping_id).where(HOLDS.c.expires_at == NOW + dt.timedelta(minutes=10))
+        )
+    assert found == "p4"
+    read_moment = Prepared(select(HOLDS.c.expires_at).where(HOLDS.c.ping_id == bindparam("p")))
+    assert await transactions.run(lambda session: read_moment.rows(session, {"p": "p4"})) == [
+        (NOW + dt.timedelta(minutes=10),)
+    ]
     assert await transactions.run(
         lambda session: UNEXPIRED.rows(session, {"keys": [("order:a", window)], "now": NOW})
     ) == [("p1", "order:a", 1), ("p4", "order:a", 1)]

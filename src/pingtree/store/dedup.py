@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pingtree.store.prepared import Prepared
 from pingtree.store.tables import Base, DedupKey
 
 __all__ = ["INBOUND", "DedupRepository"]
 
 #: the table itself: a Core statement costs less than the ORM's bulk path (the sale's)
 _DEDUPKEY = Base.metadata.tables[DedupKey.__tablename__]
+_INSERT_KEYS = Prepared(insert(_DEDUPKEY))
 
 #: the buyer id of the inbound (any supplier) history
 INBOUND = "*"
@@ -54,8 +56,8 @@ class DedupRepository:
         ``now`` (one statement)."""
         if not key_hmacs or not buyer_ids:
             return
-        await self._session.execute(
-            insert(_DEDUPKEY),
+        await _INSERT_KEYS.run(
+            self._session,
             [
                 {"buyer_id": buyer_id, "key_hmac": key, "lead_id": lead_id, "created_at": now}
                 for buyer_id in buyer_ids

@@ -27,6 +27,7 @@ import uuid_utils
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pingtree.store.prepared import Prepared
 from pingtree.store.tables import Base, LedgerEntry, Sale
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
 SYSTEM = "system"
 
 _ENTRY = Base.metadata.tables[LedgerEntry.__tablename__]
+_INSERT_ENTRIES = Prepared(insert(_ENTRY))
 
 
 class EntryKind(StrEnum):
@@ -172,7 +174,7 @@ def _first(sale: Sale) -> tuple[LedgerEntry, LedgerEntry]:
 async def _insert(session: AsyncSession, entries: Sequence[LedgerEntry]) -> None:
     """Insert at once (a Core statement, like the sales themselves)."""
     if entries:
-        await session.execute(insert(_ENTRY), [_values(entry) for entry in entries])
+        await _INSERT_ENTRIES.run(session, [_values(entry) for entry in entries])
 
 
 def _values(entry: LedgerEntry) -> dict[str, Any]:

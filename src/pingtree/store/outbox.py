@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pingtree.store.prepared import Prepared
 from pingtree.store.tables import Base, Delivery
 
 __all__ = ["OPEN_STATUSES", "OutboxRepository"]
@@ -39,8 +40,8 @@ class OutboxRepository:
         per ``(sale id, lead id, order id, buyer id, the buyer's token)``."""
         if not sales:
             return
-        await self._session.execute(
-            insert(_DELIVERY),
+        await _INSERT_DELIVERY.run(
+            self._session,
             [
                 {
                     "sale_id": sale_id,
@@ -67,11 +68,10 @@ class OutboxRepository:
         """Mark a queued row ``sending`` (one more try) for whoever calls; ``None`` if another
         took it or it is finished. ``own``: the caller holds the lease (its own dispatch), so
         an unexpired lease does not stop it."""
-        result = await self._session.execute(
-            _TAKE_OWN if own else _TAKE_FREE, {"sale": sale_id, "at": now, "until": lease_until}
+        taken = await (_TAKE_OWN if own else _TAKE_FREE).first(
+            self._session, {"sale": sale_id, "at": now, "until": lease_until}
         )
-        taken = result.first()
-        return Delivery(**taken._asdict()) if taken is not None else None
+        return Delivery(**taken) if taken is not None else None
 
     async def retry_abandoned(self, sale_id: str, now: dt.datetime) -> bool:
         """Queue again, due now, a row left ``sending`` by a worker whose lease ran out (it
@@ -124,10 +124,8 @@ class OutboxRepository:
         verdict: dict[str, Any] = {"to": status, "why": reason, "redirect": redirect_url, "at": now}
         if abandoned:
             query = _FINISH.where(*_abandoned(sale_id, now))
-        else:
-            query = _FINISH_WAS
-            verdict |= {"sale": sale_id, "was": was}
-        return (await self._session.execute(query, verdict)).first() is not None
+            return (await self._session.execute(query, verdict)).first() is not None
+        return bool(await _FINISH_WAS.rows(self._session, verdict | {"sale": sale_id, "was": was}))
 
     async def due(self, now: dt.datetime, limit: int = 100) -> list[tuple[str, str]]:
         """``(sale id, status)`` of the rows a worker should act on: queued and due with no
@@ -164,8 +162,10 @@ def _abandoned(sale_id: str, now: dt.datetime) -> tuple[ColumnElement[bool], ...
 
 # --- a delivery's statements, built once (executed with their parameters) ------------------
 
+_INSERT_DELIVERY = Prepared(insert(_DELIVERY))
+
 #: a queued row marked ``sending`` for one more try, leased
-_TAKE_OWN = (
+_TAKE = (
     update(_DELIVERY)
     .where(_DELIVERY.c.sale_id == bindparam("sale"), _DELIVERY.c.status == "queued")
     .values(
@@ -176,9 +176,10 @@ _TAKE_OWN = (
     )
     .returning(*_DELIVERY.c)
 )
+_TAKE_OWN = Prepared(_TAKE)
 #: the same, for a caller that does not hold the row's lease: only once it is free
-_TAKE_FREE = _TAKE_OWN.where(
-    or_(_DELIVERY.c.lease_until.is_(None), _DELIVERY.c.lease_until <= bindparam("at"))
+_TAKE_FREE = Prepared(
+    _TAKE.where(or_(_DELIVERY.c.lease_until.is_(None), _DELIVERY.c.lease_until <= bindparam("at")))
 )
 
 #: a row's verdict (its conditions added by the caller)
@@ -194,6 +195,6 @@ _FINISH = (
     .returning(_DELIVERY.c.sale_id)
 )
 #: a row's verdict, if the row is still ``was``
-_FINISH_WAS = _FINISH.where(
-    _DELIVERY.c.sale_id == bindparam("sale"), _DELIVERY.c.status == bindparam("was")
+_FINISH_WAS = Prepared(
+    _FINISH.where(_DELIVERY.c.sale_id == bindparam("sale"), _DELIVERY.c.status == bindparam("was"))
 )

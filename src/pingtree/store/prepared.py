@@ -13,8 +13,8 @@ bind processors: the very SQL and values SQLAlchemy would send). Anywhere else (
 or a session not run on SQLite's thread) the session executes it as usual, so the SQL is
 written once for both engines.
 
-Its rows come back as plain tuples, unconverted: it is for statements whose results need no
-conversion (text and integers; not datetimes, JSON or decimals).
+Its rows come back as tuples, their values converted by the result columns' types (as
+SQLAlchemy's own results would be); :attr:`Prepared.keys` names them.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
 
 __all__ = ["Prepared"]
 
@@ -38,10 +39,12 @@ Params = Mapping[str, Any]
 class Prepared:
     """``statement`` (a Core statement on tables, built once at import)."""
 
-    __slots__ = ("_compiled", "_statement")
+    __slots__ = ("_compiled", "_statement", "keys")
 
     def __init__(self, statement: Executable) -> None:
         self._statement = statement
+        #: the names of the columns of its rows
+        self.keys: tuple[str, ...] = tuple(c.key for c in _result_columns(statement))
         #: by the parameters' names (an insert's SQL names the columns it is given)
         self._compiled: dict[tuple[str, ...], _Compiled] = {}
 
@@ -50,12 +53,18 @@ class Prepared:
         driver = _driver_of(session)
         if driver is None:
             return [tuple(row) for row in await session.execute(self._statement, params)]
-        sql, values = self._for(session, params).bind(params)
+        compiled = self._for(session, params)
+        sql, values = compiled.bind(params)
         cursor = _execute(driver, sql, values)
         try:
-            return cursor.fetchall()
+            return compiled.convert(cursor.fetchall())
         finally:
             cursor.close()
+
+    async def first(self, session: AsyncSession, params: Params) -> dict[str, Any] | None:
+        """The first row by column name, ``None`` if there is none."""
+        rows = await self.rows(session, params)
+        return dict(zip(self.keys, rows[0], strict=True)) if rows else None
 
     async def run(self, session: AsyncSession, params: Params | Sequence[Params]) -> None:
         """Execute the statement, once or (a sequence of parameter sets) for each set."""
@@ -93,6 +102,17 @@ def _execute(
         raise DBAPIError.instance(sql, values, error, sqlite3.Error) from error
 
 
+def _bind_converter(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy converts a value of ``type_`` for ``dialect``'s driver (the type as the
+    dialect implements it: SQLite's own datetime format, its JSON serializer)."""
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _result_columns(statement: Executable) -> list[Any]:
+    """A select's columns or a ``RETURNING``'s (none for other statements)."""
+    return list(getattr(statement, "exported_columns", ()))
+
+
 def _driver_of(session: AsyncSession) -> sqlite3.Connection | None:
     """The SQLite driver's connection a transaction's session runs on, on its own thread
     (``None`` for any other session)."""
@@ -108,7 +128,7 @@ class _Compiled:
     out once (``construct_expanded_state`` costs more than SQLite running a small statement).
     """
 
-    __slots__ = ("_compiled", "_defaults", "_expanding", "_processors", "_shapes")
+    __slots__ = ("_compiled", "_converters", "_defaults", "_expanding", "_processors", "_shapes")
 
     def __init__(self, statement: Executable, dialect: Dialect, names: tuple[str, ...]) -> None:
         assert isinstance(statement, ClauseElement)
@@ -120,20 +140,30 @@ class _Compiled:
             if bind.expanding:
                 # the expanded values are sent as they are: refuse a type that converts them
                 types = bind.type.types if isinstance(bind.type, TupleType) else [bind.type]
-                if any(t.bind_processor(dialect) is not None for t in types):
+                if any(_bind_converter(t, dialect) is not None for t in types):
                     raise TypeError(f"the expanding parameter {name!r} needs its values converted")
                 expanding.append(name)
                 continue
-            processor = bind.type.bind_processor(dialect)
+            processor = _bind_converter(bind.type, dialect)
             if processor is not None:
                 processors[name] = processor
-        # an insert's columns not given that have a default SQLAlchemy would fill in
-        defaults: dict[str, Any] = {}
+        # the values the statement carries itself (``.values(status="sending")``), and an
+        # insert's columns not given that have a default SQLAlchemy would fill in
+        defaults: dict[str, Any] = {
+            name: bind.effective_value
+            for name, bind in compiled.binds.items()
+            if name not in names and not bind.expanding and not bind.required
+        }
         for column in compiled.insert_prefetch:
             default = column.default
             if default is None or not default.is_scalar:
                 raise TypeError(f"the column {column.key!r} needs its default computed")
             defaults[column.key] = getattr(default, "arg", None)
+        converters = [
+            c.type.dialect_impl(dialect).result_processor(dialect, None)
+            for c in _result_columns(statement)
+        ]
+        self._converters = converters if any(converters) else None
         self._compiled = compiled
         self._processors = processors
         self._defaults = defaults
@@ -156,6 +186,19 @@ class _Compiled:
             else (processor(params[name]) if processor is not None else params[name])
             for name, index, processor in sources
         )
+
+    def convert(self, rows: list[Any]) -> list[tuple[Any, ...]]:
+        """The driver's rows with their values converted by the result columns' types."""
+        converters = self._converters
+        if converters is None:
+            return rows
+        return [
+            tuple(
+                convert(value) if convert is not None and value is not None else value
+                for convert, value in zip(converters, row, strict=True)
+            )
+            for row in rows
+        ]
 
     def _expand(self, params: Params) -> tuple[str, list[_Source]]:
         state = self._compiled.construct_expanded_state(params)

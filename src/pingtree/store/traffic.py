@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.dedup import INBOUND
 from pingtree.store.ledger import book_new_sales, book_sales
+from pingtree.store.prepared import Prepared
 from pingtree.store.tables import AttemptRow, Base, DedupKey, Lead, PiiReveal, Ping, Sale
 
 __all__ = [
@@ -58,10 +59,8 @@ class PingRepository:
     async def claim(self, ping_id: str, post_digest: str, now: dt.datetime, lead_id: str) -> bool:
         """Atomically mark an accepted, unexpired, unclaimed ping as used by one post, whose
         lead is ``lead_id``."""
-        result = await self._session.execute(
-            _CLAIM, {"ping": ping_id, "at": now, "digest": post_digest, "lead": lead_id}
-        )
-        return result.first() is not None
+        params = {"ping": ping_id, "at": now, "digest": post_digest, "lead": lead_id}
+        return bool(await _CLAIM.rows(self._session, params))
 
     async def recent(
         self,
@@ -103,7 +102,7 @@ class LeadRepository:
 
     async def insert(self, lead: Lead) -> None:
         """Insert a new lead at once (a Core statement: no unit of work to flush)."""
-        await self._session.execute(insert(_LEAD), _values(_LEAD, lead))
+        await _INSERT_LEAD.run(self._session, _values(_LEAD, lead))
 
     async def get(self, lead_id: str) -> Lead | None:
         return await self._session.get(Lead, lead_id)
@@ -238,7 +237,7 @@ class SaleRepository:
         """Insert new sales at once (a Core statement: no unit of work to flush), with the
         ledger's entries of those sold at once."""
         if sales:
-            await self._session.execute(insert(_SALE), [_values(_SALE, s) for s in sales])
+            await _INSERT_SALE.run(self._session, [_values(_SALE, s) for s in sales])
             await book_new_sales(self._session, sales)
 
     async def set_cost(self, sale_id: str, cost_cents: int, now: dt.datetime) -> None:
@@ -254,10 +253,10 @@ class SaleRepository:
         final and only a sold sale is ever booked, so a sale becoming sold has no entries
         yet (:func:`book_new_sales`) and another status has nothing to book."""
         query = _SELL if status == "sold" else _SET_STATUS
-        row = (await self._session.execute(query, {"sale": sale_id, "to": status})).first()
+        row = await query.first(self._session, {"sale": sale_id, "to": status})
         if row is None:
             return None
-        sale = Sale(**row._mapping)
+        sale = Sale(**row)
         if status == "sold":
             await book_new_sales(self._session, [sale])
         return sale
@@ -350,8 +349,11 @@ def _values(table: Table, row: Base) -> dict[str, Any]:
 
 # --- the sale path's statements, built once (executed with their parameters) ---------------
 
+_INSERT_LEAD = Prepared(insert(_LEAD))
+_INSERT_SALE = Prepared(insert(_SALE))
+
 #: an accepted, unexpired, unclaimed ping marked as used by one post
-_CLAIM = (
+_CLAIM = Prepared(
     update(_PING)
     .where(
         _PING.c.id == bindparam("ping"),
@@ -363,12 +365,13 @@ _CLAIM = (
     .returning(_PING.c.id)
 )
 
-#: a sale's new status, and the sale as it now stands
-_SET_STATUS = (
+_SALE_STATUS = (
     update(_SALE)
     .where(_SALE.c.id == bindparam("sale"))
     .values(status=bindparam("to"))
     .returning(*_SALE.c)
 )
+#: a sale's new status, and the sale as it now stands
+_SET_STATUS = Prepared(_SALE_STATUS)
 #: a sale becoming sold (once: ``sold`` is final)
-_SELL = _SET_STATUS.where(_SALE.c.status != "sold")
+_SELL = Prepared(_SALE_STATUS.where(_SALE.c.status != "sold"))
