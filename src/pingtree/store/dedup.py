@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.prepared import Prepared
@@ -38,16 +38,8 @@ class DedupRepository:
         No keys: ``False`` (no query)."""
         if not key_hmacs:
             return False
-        found = await self._session.scalar(
-            select(DedupKey.id)
-            .where(
-                DedupKey.buyer_id == buyer_id,
-                DedupKey.key_hmac.in_(set(key_hmacs)),
-                DedupKey.created_at >= since,
-            )
-            .limit(1)
-        )
-        return found is not None
+        params = {"buyer": buyer_id, "keys": sorted(set(key_hmacs)), "since": since}
+        return bool(await _SEEN.rows(self._session, params))
 
     async def record(
         self, buyer_ids: Sequence[str], key_hmacs: Sequence[str], lead_id: str, now: dt.datetime
@@ -70,9 +62,26 @@ class DedupRepository:
         left out): each order then applies its own dedup window. No keys: ``{}``."""
         if not key_hmacs:
             return {}
-        rows = await self._session.execute(
-            select(DedupKey.buyer_id, func.max(DedupKey.created_at))
-            .where(DedupKey.key_hmac.in_(set(key_hmacs)), DedupKey.buyer_id != INBOUND)
-            .group_by(DedupKey.buyer_id)
-        )
+        rows = await _LAST_SOLD.rows(self._session, {"keys": sorted(set(key_hmacs))})
         return {buyer_id: last for buyer_id, last in rows}
+
+
+# --- the sale path's reads, built once ----------------------------------------------------
+
+_SEEN = Prepared(
+    select(_DEDUPKEY.c.id)
+    .where(
+        _DEDUPKEY.c.buyer_id == bindparam("buyer"),
+        _DEDUPKEY.c.key_hmac.in_(bindparam("keys", expanding=True)),
+        _DEDUPKEY.c.created_at >= bindparam("since"),
+    )
+    .limit(1)
+)
+_LAST_SOLD = Prepared(
+    select(_DEDUPKEY.c.buyer_id, func.max(_DEDUPKEY.c.created_at))
+    .where(
+        _DEDUPKEY.c.key_hmac.in_(bindparam("keys", expanding=True)),
+        _DEDUPKEY.c.buyer_id != INBOUND,
+    )
+    .group_by(_DEDUPKEY.c.buyer_id)
+)

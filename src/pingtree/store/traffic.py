@@ -136,6 +136,7 @@ class LeadRepository:
         it is not); ``first``: the answer is also the seller's first, unless one is recorded
         (see :meth:`answer_first`)."""
         values: dict[str, Any] = {
+            "lead": lead_id,
             "status": status,
             "reasons": reasons,
             "revenue_cents": revenue_cents,
@@ -146,13 +147,8 @@ class LeadRepository:
         if auction is not None:
             values["auction"] = auction
         if first:
-            first_answer = _LEAD.c.first_answer
-            values["first_answer"] = func.coalesce(
-                first_answer, bindparam("answer_given", answer, type_=first_answer.type)
-            )
-        still_pending = (_LEAD.c.id == lead_id, _LEAD.c.status == "pending")
-        query = update(_LEAD).where(*still_pending).values(**values).returning(_LEAD.c.id)
-        return (await self._session.execute(query)).first() is not None
+            values["answer_given"] = answer
+        return bool(await _FINISH_LEAD[auction is not None, first].rows(self._session, values))
 
     async def standing(self, lead_id: str) -> LeadStanding | None:
         """Where the lead stands, without its fields and auction (nothing to decode)."""
@@ -350,6 +346,33 @@ def _values(table: Table, row: Base) -> dict[str, Any]:
 # --- the sale path's statements, built once (executed with their parameters) ---------------
 
 _INSERT_LEAD = Prepared(insert(_LEAD))
+
+
+def _finish_lead(*, auction: bool, first: bool) -> Prepared:
+    """A pending lead's settled state: with its auction or not, its answer also the first
+    unless one is recorded or not (:meth:`LeadRepository.finish`)."""
+    columns = ["status", "reasons", "revenue_cents", "cost_cents", "answer", "updated_at"]
+    values: dict[str, Any] = {name: bindparam(name, type_=_LEAD.c[name].type) for name in columns}
+    if auction:
+        values["auction"] = bindparam("auction", type_=_LEAD.c.auction.type)
+    if first:
+        first_answer = _LEAD.c.first_answer
+        values["first_answer"] = func.coalesce(
+            first_answer, bindparam("answer_given", type_=first_answer.type)
+        )
+    return Prepared(
+        update(_LEAD)
+        .where(_LEAD.c.id == bindparam("lead"), _LEAD.c.status == "pending")
+        .values(**values)
+        .returning(_LEAD.c.id)
+    )
+
+
+_FINISH_LEAD = {
+    (auction, first): _finish_lead(auction=auction, first=first)
+    for auction in (False, True)
+    for first in (False, True)
+}
 _INSERT_SALE = Prepared(insert(_SALE))
 
 #: an accepted, unexpired, unclaimed ping marked as used by one post
