@@ -4,6 +4,7 @@ SQLite on the connection's own thread, in one trip, never on the event loop's.""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import threading
 
@@ -77,3 +78,57 @@ async def test_work_that_waits_on_anything_else_is_refused_on_sqlite(
     with pytest.raises(TransactionSuspended):
         await transactions.run(waits)
     assert await _count(sessions) == before  # rolled back
+
+
+async def test_transactions_waiting_together_each_commit_or_fail_alone(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Many at once (on SQLite they queue and run back to back on the connection's thread):
+    each is its own transaction with its caller's context; one that fails rolls back alone.
+    On SQLite, one whose caller was cancelled while it waited in line still runs to its end,
+    as a statement already sent would."""
+    transactions = Transactions(sessions)
+    before = await _count(sessions)
+    caller: contextvars.ContextVar[int] = contextvars.ContextVar("caller")
+
+    async def add(number: int) -> int:
+        caller.set(number)
+
+        async def work(session: AsyncSession) -> int:
+            await session.execute(insert(STATE).values(id=100 + number, version=1, updated_at=NOW))
+            if number % 5 == 0:
+                raise LookupError(number)
+            return caller.get()
+
+        return await transactions.run(work)
+
+    results = await asyncio.gather(*(add(n) for n in range(1, 31)), return_exceptions=True)
+    assert [r for r in results if isinstance(r, LookupError)] == [
+        results[n - 1] for n in range(5, 31, 5)
+    ]
+    assert [r for r in results if not isinstance(r, Exception)] == [
+        n for n in range(1, 31) if n % 5
+    ]
+    assert await _count(sessions) == before + 24
+    if not is_sqlite(sessions.kw["bind"]):
+        return  # elsewhere a cancelled caller's transaction is rolled back with it
+
+    async def slow_add(session: AsyncSession) -> None:
+        await session.execute(insert(STATE).values(id=200, version=1, updated_at=NOW))
+
+    busy = [asyncio.create_task(transactions.run(slow_add))]
+    cancelled = asyncio.create_task(
+        transactions.run(
+            lambda session: session.execute(insert(STATE).values(id=201, version=1, updated_at=NOW))
+        )
+    )
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.gather(*busy)
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    for _ in range(100):  # the cancelled caller's work was queued: it ran all the same
+        if await _count(sessions) == before + 26:
+            break
+        await asyncio.sleep(0.01)
+    assert await _count(sessions) == before + 26
