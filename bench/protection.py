@@ -29,18 +29,11 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
+from pingtree.domain.campaigns import Campaign, PayoutModel, PingDedup
 from pingtree.domain.fields import with_tracking_fields
-from pingtree.domain.model import (
-    Campaign,
-    FieldSpec,
-    FieldType,
-    PayoutModel,
-    PingDedup,
-    Requirement,
-    Vertical,
-)
 from pingtree.domain.ping_dedup import fingerprint, take_hashes
 from pingtree.domain.rate_limits import RateLimits, checks_for
+from pingtree.domain.verticals import FieldSpec, FieldType, Requirement, Vertical
 from pingtree.store.caps import create_redis
 from pingtree.store.ping_repeats import LocalPingRepeats, PingRepeats, RedisPingRepeats
 from pingtree.store.rate_limits import LocalRateLimits, RateLimitCounters, RedisRateLimits

@@ -14,18 +14,10 @@ from pingtree.config.errors import ConfigError, ConfigIssue
 from pingtree.config.packaged import example_text, vertical_text
 from pingtree.config.parse import dump_yaml, load_yaml, parse_config
 from pingtree.config.schema import canonical
+from pingtree.domain.campaigns import PayoutModel
 from pingtree.domain.fields import TRACKING_FIELDS
-from pingtree.domain.model import (
-    Cap,
-    CapKind,
-    CapWindow,
-    FieldType,
-    Leg,
-    PayoutModel,
-    PricingKind,
-    Requirement,
-    WeeklyInterval,
-)
+from pingtree.domain.orders import Cap, CapKind, CapWindow, Leg, PricingKind, WeeklyInterval
+from pingtree.domain.verticals import FieldType, Requirement
 
 # --- a small valid document, changed per test ------------------------------------------------
 

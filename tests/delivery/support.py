@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.delivery.spec import compile_delivery
-from pingtree.domain.model import LeadValue
+from pingtree.domain.verticals import LeadValue
 
 #: the auto-insurance vertical's fields (a subset) plus tracking fields
 KNOWN = frozenset(

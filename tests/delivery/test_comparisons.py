@@ -14,7 +14,7 @@ from pingtree.config.parse import load_yaml
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.errors import DeliveryConfigError
 from pingtree.delivery.read import read_answer
-from pingtree.domain.model import Pricing, PricingKind
+from pingtree.domain.orders import Pricing, PricingKind
 from tests.delivery.support import compile_spec
 
 

@@ -17,8 +17,9 @@ from pingtree.delivery.attempts import ATTEMPT_CONTEXT, Attempt
 from pingtree.delivery.client import BuyerClient, create_client
 from pingtree.delivery.compiled import CompiledDelivery, CompiledLimits
 from pingtree.delivery.fanout import HttpBids
-from pingtree.domain.model import LeadValue, Order, OrderStatus, Pricing, PricingKind
+from pingtree.domain.orders import Order, OrderStatus, Pricing, PricingKind
 from pingtree.domain.outcomes import Outcome
+from pingtree.domain.verticals import LeadValue
 from pingtree.flows.ports import BidResult
 from pingtree.mockbuyer import EndpointConfig, MockBuyer
 from tests.delivery.support import compile_spec, resolve_secret

@@ -33,7 +33,7 @@ from pingtree.delivery.errors import (
 from pingtree.delivery.read import BuyerAnswer, read_answer
 from pingtree.delivery.render import OutboundRequest, render
 from pingtree.delivery.spec import compile_delivery
-from pingtree.domain.model import Leg
+from pingtree.domain.orders import Leg
 from tests.delivery.support import KNOWN, PII, lead_values, resolve_secret
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -18,7 +18,7 @@ from pingtree.delivery.attempts import exchange_attempt, mask_pii
 from pingtree.delivery.client import RawResponse
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.render import OutboundRequest, render, render_masked, sent_in_place
-from pingtree.domain.model import LeadValue
+from pingtree.domain.verticals import LeadValue
 from tests.delivery.support import PII, compile_spec, resolve_secret
 
 NAME = 'O\'Brien "Ana" & <Co> \\ Zoë 🦊 Quillfeather'

@@ -13,7 +13,7 @@ from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.errors import DeliveryConfigError
 from pingtree.delivery.ping_outcomes import judge
 from pingtree.delivery.read import read_answer
-from pingtree.domain.model import Leg, Order, OrderStatus, Pricing, PricingKind
+from pingtree.domain.orders import Leg, Order, OrderStatus, Pricing, PricingKind
 from pingtree.domain.outcomes import Outcome
 from pingtree.flows.ports import BidResult
 from tests.delivery.support import compile_spec

@@ -17,7 +17,7 @@ from lxml import etree
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.render import OutboundRequest, RenderError, render
 from pingtree.delivery.templates import MAX_TEMPLATE_OUTPUT
-from pingtree.domain.model import LeadValue
+from pingtree.domain.verticals import LeadValue
 from tests.delivery.support import compile_spec, resolve_secret
 
 

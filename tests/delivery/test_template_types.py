@@ -20,7 +20,7 @@ from lxml import etree
 from pingtree.delivery.client import create_client
 from pingtree.delivery.errors import DeliveryConfigError
 from pingtree.delivery.fanout import HttpBids
-from pingtree.domain.model import Order, OrderStatus, Pricing, PricingKind
+from pingtree.domain.orders import Order, OrderStatus, Pricing, PricingKind
 from pingtree.domain.outcomes import Outcome
 from pingtree.mockbuyer import EndpointConfig, MockBuyer
 from tests.api.conftest import SECRET, market_settings

@@ -12,7 +12,7 @@ from pingtree.config.compile import compile_config
 from pingtree.demo.leads import EMAIL_DOMAINS, LeadFactory, Vertical
 from pingtree.demo.market import demo_document
 from pingtree.domain.fields import Stage, validate_fields
-from pingtree.domain.model import Vertical as VerticalSchema
+from pingtree.domain.verticals import Vertical as VerticalSchema
 
 TODAY = dt.date(2026, 11, 23)
 DOCUMENTATION_NETWORKS = [

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from pingtree.config.apply import apply_config
 from pingtree.config.compile import compile_config
 from pingtree.demo.market import CAMPAIGNS, MOCK_BUYER_PLACEHOLDER, demo_document, mock_buyer_config
-from pingtree.domain.model import PricingKind
+from pingtree.domain.orders import PricingKind
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate
 

@@ -24,7 +24,8 @@ from pingtree.domain.auction import (
     select,
     split_payout,
 )
-from pingtree.domain.model import Campaign, Leg, PayoutModel, PingOptions, RankBy
+from pingtree.domain.campaigns import Campaign, PayoutModel, PingOptions, RankBy
+from pingtree.domain.orders import Leg
 from pingtree.domain.outcomes import Reason
 
 D = Decimal

@@ -11,16 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pingtree.domain.caps import CapCharge, cap_amount, charges_for, fits, window_end, window_key
-from pingtree.domain.model import (
-    Buyer,
-    Cap,
-    CapKind,
-    CapWindow,
-    Order,
-    OrderStatus,
-    Pricing,
-    PricingKind,
-)
+from pingtree.domain.orders import Cap, CapKind, CapWindow, Order, OrderStatus, Pricing, PricingKind
+from pingtree.domain.parties import Buyer
 
 UTC = dt.UTC
 NEW_YORK = "America/New_York"

@@ -23,7 +23,7 @@ from pingtree.domain.fields import (
     values_to_json,
     with_tracking_fields,
 )
-from pingtree.domain.model import FieldSpec, FieldType, LeadValue, Requirement, Vertical
+from pingtree.domain.verticals import FieldSpec, FieldType, LeadValue, Requirement, Vertical
 
 REQ = Requirement.REQUIRED
 

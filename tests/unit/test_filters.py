@@ -10,17 +10,9 @@ import pytest
 
 from pingtree.domain.fields import with_tracking_fields
 from pingtree.domain.filter_gates import state_gate
+from pingtree.domain.filter_rules import Condition, FilterGroup, FilterOp, FilterVerdict
 from pingtree.domain.filters import FilterConfigError, compile_filter
-from pingtree.domain.model import (
-    Condition,
-    FieldSpec,
-    FieldType,
-    FilterGroup,
-    FilterOp,
-    FilterVerdict,
-    LeadValue,
-    Vertical,
-)
+from pingtree.domain.verticals import FieldSpec, FieldType, LeadValue, Vertical
 
 AUTO = Vertical(
     id="auto_insurance",

@@ -18,8 +18,8 @@ from pingtree.domain.fields import (
     normalize_value,
     validate_fields,
 )
-from pingtree.domain.model import FieldSpec, FieldType, LeadValue, Requirement, Vertical
 from pingtree.domain.text import TextError, ascii_digits, clean_text, is_blank
+from pingtree.domain.verticals import FieldSpec, FieldType, LeadValue, Requirement, Vertical
 
 ARABIC_INDIC_PHONE = "٣٠٥٥٥٥٠١٤٢"  # 3055550142
 EXTENDED_ARABIC_INDIC_PHONE = "۳۰۵۵۵۵۰۱۴۲"  # Persian digits

@@ -8,11 +8,12 @@ from typing import Any
 
 from pingtree.config.quality import compile_steps, with_step_results
 from pingtree.config.vertical_spec import QualityStepSpec
+from pingtree.domain.campaigns import Campaign, PayoutModel
 from pingtree.domain.fields import with_tracking_fields
-from pingtree.domain.model import Campaign, FieldSpec, FieldType, PayoutModel, Vertical
 from pingtree.domain.outcomes import Reason
 from pingtree.domain.quality import http_result
 from pingtree.domain.quality_steps import OnError, OnFail, ResultKind, StepKind
+from pingtree.domain.verticals import FieldSpec, FieldType, Vertical
 
 FIELDS = with_tracking_fields(
     (

@@ -18,10 +18,13 @@ from pingtree.config.compile import compile_config
 from pingtree.config.parse import parse_config
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.domain.auction import Quote
+from pingtree.domain.campaigns import RankBy
 from pingtree.domain.eligibility import LeadContext, legs_offered
-from pingtree.domain.model import FieldGate, LeadValue, Order, RankBy
+from pingtree.domain.filter_rules import FieldGate
 from pingtree.domain.order_index import NOT_REACHED, OrderIndex, RankKey, rank_key, why_not
+from pingtree.domain.orders import Order
 from pingtree.domain.outcomes import Outcome
+from pingtree.domain.verticals import LeadValue
 from pingtree.flows.auction import AuctionResult, run_auction
 from pingtree.flows.ports import BidResult
 from pingtree.store.snapshot import Snapshot

@@ -9,10 +9,10 @@ import pytest
 from pingtree.config.quality import compile_steps
 from pingtree.config.vertical_spec import QualityStepSpec
 from pingtree.domain.fields import with_tracking_fields
-from pingtree.domain.model import FieldSpec, FieldType, Vertical
 from pingtree.domain.outcomes import Reason
 from pingtree.domain.quality import check_email, check_phone, suppression_result
 from pingtree.domain.quality_steps import OnFail, QualityStep, StepKind
+from pingtree.domain.verticals import FieldSpec, FieldType, Vertical
 from pingtree.store.lead_fields import dedup_keys, value_key
 from pingtree.store.secrets import PiiVault
 from pingtree.store.suppression import suppression_keys

@@ -17,8 +17,9 @@ from pingtree.config.parse import parse_config
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.domain.eligibility import LeadContext, legs_offered
 from pingtree.domain.fields import values_from_json
-from pingtree.domain.model import LeadValue, Leg, Order
+from pingtree.domain.orders import Leg, Order
 from pingtree.domain.outcomes import Outcome
+from pingtree.domain.verticals import LeadValue
 from pingtree.flows.auction import run_auction
 from pingtree.flows.ports import BidResult
 from pingtree.flows.replay import UNKNOWN, CapSimulation, Replayed, replay_ping

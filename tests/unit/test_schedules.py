@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pingtree.domain.model import Schedule, WeeklyInterval
+from pingtree.domain.orders import Schedule, WeeklyInterval
 from pingtree.domain.schedules import is_open, parse_hhmm_range
 
 NY = "America/New_York"

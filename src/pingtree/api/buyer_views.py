@@ -25,8 +25,9 @@ from decimal import Decimal
 from typing import Any
 
 from pingtree.api.lead_search import person_keys
-from pingtree.domain.model import Cap, CapKind, Order, Schedule, Vertical
 from pingtree.domain.money import format_money, from_cents
+from pingtree.domain.orders import Cap, CapKind, Order, Schedule
+from pingtree.domain.verticals import Vertical
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
 from pingtree.principals import Forbidden, Principal

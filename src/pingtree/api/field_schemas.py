@@ -1,7 +1,7 @@
 """A vertical's fields as JSON Schema (OpenAPI 3.1), one object schema per stage.
 
 Each field gets its JSON type, format, pattern, bounds, length and allowed values as its
-:class:`~pingtree.domain.model.FieldSpec` says, so a seller's code (or a fuzzer) can be
+:class:`~pingtree.domain.verticals.FieldSpec` says, so a seller's code (or a fuzzer) can be
 generated from the document and a value the schema admits is one the normalizers accept.
 The schema describes the canonical spelling; the normalizers are more lenient (numbers
 and booleans as text, a state's name, a phone number's punctuation), which the
@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from pingtree.domain.fields import Stage, normalize_value
-from pingtree.domain.model import FieldSpec, FieldType, Requirement, Vertical
+from pingtree.domain.verticals import FieldSpec, FieldType, Requirement, Vertical
 
 __all__ = ["field_schema", "fields_schema"]
 

@@ -26,8 +26,8 @@ from pingtree.api.problems import Problem
 from pingtree.api.seller_limits import seller_admitted
 from pingtree.domain.fields import Stage, pii_field_names, validate_fields
 from pingtree.domain.forms import CARRIED_FIELDS, HostedForm
-from pingtree.domain.model import FieldType, Vertical
 from pingtree.domain.outcomes import Reason
+from pingtree.domain.verticals import FieldType, Vertical
 from pingtree.flows.direct_post import handle_direct_post
 from pingtree.flows.errors import InputError, NotFound
 from pingtree.flows.ping import handle_ping

@@ -32,9 +32,10 @@ from pingtree.api.seller_docs import (
     main_error_responses,
     problem_schemas,
 )
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.fields import Stage
-from pingtree.domain.model import Campaign, Vertical
 from pingtree.domain.outcomes import Reason
+from pingtree.domain.verticals import Vertical
 from pingtree.flows.errors import NotFound
 from pingtree.flows.ports import Ports
 from pingtree.store.snapshot import Snapshot

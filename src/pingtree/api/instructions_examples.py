@@ -18,8 +18,9 @@ from urllib.parse import urlencode
 
 import orjson
 
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.fields import TRACKING_FIELDS, FieldValueError, normalize_value
-from pingtree.domain.model import Campaign, FieldSpec, FieldType, Vertical
+from pingtree.domain.verticals import FieldSpec, FieldType, Vertical
 
 __all__ = [
     "KEY_VARIABLE",

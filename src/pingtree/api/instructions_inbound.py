@@ -26,8 +26,9 @@ from pingtree.api.instructions_examples import (
 )
 from pingtree.api.problems import Problem
 from pingtree.delivery.xml import strip_xml_illegal
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.inbound import InboundFormat, InboundProfile
-from pingtree.domain.model import Campaign, Vertical
+from pingtree.domain.verticals import Vertical
 
 __all__ = ["ProfileDoc", "ProfileExample", "profile_docs"]
 

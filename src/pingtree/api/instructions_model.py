@@ -29,9 +29,10 @@ from pingtree.api.instructions_examples import (
 from pingtree.api.instructions_inbound import ProfileDoc, profile_docs
 from pingtree.api.instructions_protection import dedup_lines, limit_lines
 from pingtree.api.instructions_steps import steps_note
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.fields import TRACKING_FIELDS, Stage
-from pingtree.domain.model import Campaign, FieldSpec, FieldType, Vertical
 from pingtree.domain.outcomes import Reason
+from pingtree.domain.verticals import FieldSpec, FieldType, Vertical
 from pingtree.store.snapshot import Snapshot
 
 __all__ = ["REASON_MEANINGS", "FieldDoc", "Instructions", "posting_instructions"]

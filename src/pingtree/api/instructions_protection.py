@@ -4,7 +4,7 @@ Markdown inline, as the other texts of ``api.instructions_model``)."""
 
 from __future__ import annotations
 
-from pingtree.domain.model import Campaign, RepeatAnswer
+from pingtree.domain.campaigns import Campaign, RepeatAnswer
 from pingtree.domain.rate_limits import LimitKind, RateLimits
 
 __all__ = ["dedup_lines", "limit_lines"]

@@ -4,8 +4,8 @@ Markdown inline, as the other texts of ``api.instructions_model``)."""
 
 from __future__ import annotations
 
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.consent import EVIDENCE_FIELDS
-from pingtree.domain.model import Campaign
 from pingtree.domain.quality_steps import OnError, OnFail, StepKind
 
 __all__ = ["steps_note"]

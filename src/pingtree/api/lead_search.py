@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from pingtree.domain.fields import FieldError, FieldValueError, normalize_value
-from pingtree.domain.model import FieldSpec, FieldType
+from pingtree.domain.verticals import FieldSpec, FieldType
 from pingtree.flows.errors import InputError
 from pingtree.store.erasure import consumer_key
 from pingtree.store.secrets import PiiVault

@@ -20,8 +20,10 @@ from pingtree.config.spec_types import (
     number_in,
     number_out,
 )
-from pingtree.domain.model import AccountKind, CapKind, CapWindow, FilterOp, Leg, OrderStatus
+from pingtree.domain.filter_rules import FilterOp
 from pingtree.domain.money import format_money
+from pingtree.domain.orders import CapKind, CapWindow, Leg, OrderStatus
+from pingtree.domain.parties import AccountKind
 
 __all__ = [
     "AccountSpec",

@@ -22,21 +22,19 @@ from pingtree.config.errors import Issues
 from pingtree.config.filters import compile_order_filter
 from pingtree.config.return_rules import compile_return_rule
 from pingtree.config.verticals import vertical_ref
-from pingtree.domain.model import (
-    Account,
-    AccountKind,
-    Buyer,
+from pingtree.domain.money import parse_money, to_cents
+from pingtree.domain.orders import (
     Cap,
     CapKind,
     Order,
     Pricing,
     PricingKind,
     Schedule,
-    Vertical,
     WeeklyInterval,
 )
-from pingtree.domain.money import parse_money, to_cents
+from pingtree.domain.parties import Account, AccountKind, Buyer
 from pingtree.domain.schedules import parse_hhmm_range
+from pingtree.domain.verticals import Vertical
 
 __all__ = ["compile_buyer", "compile_order"]
 

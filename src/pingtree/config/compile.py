@@ -26,8 +26,11 @@ from pingtree.config.suppliers import compile_campaign, compile_supplier
 from pingtree.config.verticals import compile_vertical
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.delivery.spec import DeliveryConfigError, compile_delivery
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.fields import pii_field_names
-from pingtree.domain.model import Buyer, Campaign, Order, PricingKind, Supplier, Vertical
+from pingtree.domain.orders import Order, PricingKind
+from pingtree.domain.parties import Buyer, Supplier
+from pingtree.domain.verticals import Vertical
 
 __all__ = ["CompiledConfig", "compile_config"]
 

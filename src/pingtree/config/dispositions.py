@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from pingtree.config.vertical_spec import DispositionCodeSpec
 from pingtree.domain.dispositions import DispositionCode
-from pingtree.domain.model import Vertical
+from pingtree.domain.verticals import Vertical
 
 __all__ = ["with_dispositions"]
 

@@ -10,16 +10,10 @@ import re
 from pingtree.config.buyer_spec import ConditionSpec, FilterGroupSpec, GeoSpec
 from pingtree.config.errors import Issues, join_path
 from pingtree.domain.filter_gates import field_gates, state_gate
+from pingtree.domain.filter_rules import CompiledFilter, Condition, FieldGate, FilterGroup, FilterOp
 from pingtree.domain.filters import FilterConfigError, compile_filter
-from pingtree.domain.model import (
-    CompiledFilter,
-    Condition,
-    FieldGate,
-    FilterGroup,
-    FilterOp,
-    Vertical,
-)
 from pingtree.domain.quality import with_result_fields
+from pingtree.domain.verticals import Vertical
 
 __all__ = ["compile_order_filter"]
 

@@ -19,7 +19,7 @@ from pingtree.config.supplier_spec import ConsentSpec, SupplierSpec
 from pingtree.domain.consent import Evidence, normalize_text
 from pingtree.domain.fields import TRACKING_FIELDS
 from pingtree.domain.forms import FormField, FormStep, HostedForm
-from pingtree.domain.model import Requirement, Vertical
+from pingtree.domain.verticals import Requirement, Vertical
 
 __all__ = ["compile_forms", "form_id_issues"]
 

@@ -19,8 +19,8 @@ from pingtree.domain.inbound import (
     InboundFormat,
     InboundProfile,
 )
-from pingtree.domain.model import Vertical
 from pingtree.domain.ping_dedup import HASH_FIELDS
+from pingtree.domain.verticals import Vertical
 
 __all__ = ["compile_inbound"]
 

@@ -9,8 +9,9 @@ does), or that are named twice. Each issue is ``(path, message, value)`` under t
 from __future__ import annotations
 
 from pingtree.config.supplier_spec import PingDedupSpec, RateLimitSpec, RateLimitsSpec
-from pingtree.domain.model import PingDedup, Vertical
+from pingtree.domain.campaigns import PingDedup
 from pingtree.domain.rate_limits import RateLimits
+from pingtree.domain.verticals import Vertical
 
 __all__ = ["compile_ping_dedup", "compile_rate_limits"]
 

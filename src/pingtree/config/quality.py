@@ -10,9 +10,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pingtree.config.vertical_spec import QualityStepSpec
 from pingtree.delivery.check_presets import PRESET_NAMES
 from pingtree.delivery.checks import compile_check
-from pingtree.domain.model import Campaign, FieldSpec, FieldType, Vertical
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.quality import step_result_fields
 from pingtree.domain.quality_steps import OnError, QualityStep, ResultKind, StepKind
+from pingtree.domain.verticals import FieldSpec, FieldType, Vertical
 
 __all__ = ["compile_steps", "with_step_results"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pingtree.config.errors import Issues
 from pingtree.config.spec_types import ReturnRuleSpec
-from pingtree.domain.model import ReturnRule
+from pingtree.domain.parties import ReturnRule
 
 __all__ = ["compile_return_rule"]
 

@@ -21,8 +21,8 @@ from pydantic import (
     StringConstraints,
 )
 
-from pingtree.domain.model import ReturnRuleAction
 from pingtree.domain.money import format_money, parse_money
+from pingtree.domain.parties import ReturnRuleAction
 
 __all__ = [
     "MAX_NAME",

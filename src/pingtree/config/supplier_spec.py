@@ -23,8 +23,8 @@ from pingtree.config.spec_types import (
     Spec,
 )
 from pingtree.config.vertical_spec import QualityStepSpec
+from pingtree.domain.campaigns import RankBy, RepeatAnswer
 from pingtree.domain.consent import Evidence
-from pingtree.domain.model import RankBy, RepeatAnswer
 from pingtree.domain.quality_steps import OnFail
 
 __all__ = [

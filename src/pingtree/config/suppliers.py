@@ -19,15 +19,10 @@ from pingtree.config.quality import compile_steps
 from pingtree.config.return_rules import compile_return_rule
 from pingtree.config.supplier_spec import CampaignSpec, RevenueSharePayoutSpec, SupplierSpec
 from pingtree.config.verticals import vertical_ref
-from pingtree.domain.model import (
-    Campaign,
-    PayoutModel,
-    PingOptions,
-    ReturnRuleAction,
-    Supplier,
-    Vertical,
-)
+from pingtree.domain.campaigns import Campaign, PayoutModel, PingOptions
+from pingtree.domain.parties import ReturnRuleAction, Supplier
 from pingtree.domain.postbacks import MACROS, unknown_macros
+from pingtree.domain.verticals import Vertical
 
 __all__ = ["compile_campaign", "compile_supplier"]
 

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from pydantic import StringConstraints
 
 from pingtree.config.spec_types import FieldName, Label, Name, Number, Ref, Slug, Spec
-from pingtree.domain.model import FieldType, Requirement
 from pingtree.domain.quality_steps import OnError, OnFail, StepKind
+from pingtree.domain.verticals import FieldType, Requirement
 
 __all__ = [
     "DispositionCodeSpec",

@@ -10,7 +10,7 @@ from pingtree.config.errors import Issues
 from pingtree.config.quality import compile_steps
 from pingtree.config.vertical_spec import VerticalSpec
 from pingtree.domain.fields import with_tracking_fields
-from pingtree.domain.model import (
+from pingtree.domain.verticals import (
     DEFAULT_RETURN_REASONS,
     FieldSpec,
     FieldType,

@@ -36,7 +36,7 @@ from pingtree.delivery.read import MAX_ANSWER_BYTES, MAX_REASON_CHARS, read_answ
 from pingtree.delivery.render import OutboundRequest, render
 from pingtree.delivery.rules import AnswerBody, CompiledRule, value_text
 from pingtree.delivery.values import to_text
-from pingtree.domain.model import LeadValue
+from pingtree.domain.verticals import LeadValue
 
 __all__ = ["CheckAnswer", "prepare_check", "read_check", "run_check"]
 

@@ -51,8 +51,9 @@ from pingtree.delivery.ping_outcomes import (
 )
 from pingtree.delivery.read import MAX_ANSWER_BYTES, BuyerAnswer, read_answer
 from pingtree.delivery.render import OutboundRequest, render
-from pingtree.domain.model import LeadValue, Order
+from pingtree.domain.orders import Order
 from pingtree.domain.outcomes import Outcome
+from pingtree.domain.verticals import LeadValue
 from pingtree.flows.ports import BidResult
 
 __all__ = ["HttpBids"]

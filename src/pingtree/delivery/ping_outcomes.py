@@ -13,7 +13,7 @@ from pingtree.delivery.client import RawResponse
 from pingtree.delivery.errors import AnswerError, AnswerErrorCode
 from pingtree.delivery.read import MAX_ANSWER_BYTES, BuyerAnswer
 from pingtree.delivery.render import OutboundRequest
-from pingtree.domain.model import Leg, Order
+from pingtree.domain.orders import Leg, Order
 from pingtree.domain.outcomes import Outcome
 from pingtree.flows.ports import BidResult
 

@@ -28,7 +28,7 @@ from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.errors import AnswerError, RenderError
 from pingtree.delivery.read import MAX_ANSWER_BYTES, BuyerAnswer, read_answer
 from pingtree.delivery.render import OutboundRequest, render, render_masked, sent_in_place
-from pingtree.domain.model import LeadValue
+from pingtree.domain.verticals import LeadValue
 
 __all__ = ["RETRYABLE_STATUSES", "PostContext", "PostVerdict", "PostedLead", "post_lead"]
 

@@ -30,7 +30,7 @@ from pingtree.delivery.errors import AnswerError, AnswerErrorCode, RenderError
 from pingtree.delivery.read import read_answer
 from pingtree.delivery.render import render
 from pingtree.domain.fields import TRACKING_FIELDS
-from pingtree.domain.model import FieldSpec, FieldType, LeadValue, Vertical
+from pingtree.domain.verticals import FieldSpec, FieldType, LeadValue, Vertical
 
 __all__ = ["Exchange", "probe_buyer", "sample_lead"]
 

@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 from pingtree.delivery.compiled import CompiledResponse, CompiledStep
 from pingtree.delivery.errors import AnswerError, AnswerErrorCode
 from pingtree.delivery.rules import AnswerBody, CompiledRule, value_text
-from pingtree.domain.model import Leg
 from pingtree.domain.money import PriceError, parse_price
+from pingtree.domain.orders import Leg
 
 __all__ = [
     "MAX_ANSWER_BYTES",

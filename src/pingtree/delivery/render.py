@@ -40,7 +40,7 @@ from pingtree.delivery.placeholders import TextTemplate
 from pingtree.delivery.templates import render_template
 from pingtree.delivery.values import AS_KINDS, WireValue, format_value, to_text
 from pingtree.delivery.xml import XmlTarget, build_xml
-from pingtree.domain.model import LeadValue
+from pingtree.domain.verticals import LeadValue
 
 __all__ = [
     "OutboundRequest",

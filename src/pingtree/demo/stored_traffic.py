@@ -22,9 +22,10 @@ from pingtree.demo.leads import LeadFactory
 from pingtree.demo.market import CAMPAIGNS
 from pingtree.domain.eligibility import LeadContext, legs_offered
 from pingtree.domain.fields import Stage, validate_fields, values_to_json
-from pingtree.domain.model import LeadValue, Order
 from pingtree.domain.money import to_cents
+from pingtree.domain.orders import Order
 from pingtree.domain.outcomes import Outcome
+from pingtree.domain.verticals import LeadValue
 from pingtree.flows.auction import run_auction
 from pingtree.flows.ports import BidResult
 from pingtree.flows.replay import CapSimulation

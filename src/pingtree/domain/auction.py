@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pingtree.domain.model import Campaign, Leg, PayoutModel, PingOptions, RankBy
+from pingtree.domain.campaigns import Campaign, PayoutModel, PingOptions, RankBy
 from pingtree.domain.money import quantize_down, split_proportionally
+from pingtree.domain.orders import Leg
 from pingtree.domain.outcomes import Reason
 
 __all__ = [

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from pingtree.domain.model import Buyer, Cap, CapKind, CapWindow, Order
 from pingtree.domain.money import to_cents
+from pingtree.domain.orders import Cap, CapKind, CapWindow, Order
 from pingtree.domain.outcomes import Outcome
+from pingtree.domain.parties import Buyer
 
 __all__ = [
     "ACCOUNT_WINDOW",

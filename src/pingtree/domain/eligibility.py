@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pingtree.domain.caps import full_reason
-from pingtree.domain.model import Buyer, LeadValue, Leg, Order, OrderStatus
+from pingtree.domain.orders import Leg, Order, OrderStatus
 from pingtree.domain.outcomes import Outcome
+from pingtree.domain.parties import Buyer
 from pingtree.domain.schedules import is_open
+from pingtree.domain.verticals import LeadValue
 
 __all__ = [
     "CapCheck",

@@ -49,8 +49,8 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
-from pingtree.domain.model import FieldSpec, FieldType, LeadValue
 from pingtree.domain.text import TextError, ascii_digits, clean_text
+from pingtree.domain.verticals import FieldSpec, FieldType, LeadValue
 
 __all__ = ["FieldValueError", "canonical_email", "canonical_phone", "normalize_value"]
 

@@ -31,8 +31,8 @@ from pingtree.domain.field_types import (
     canonical_phone,
     normalize_value,
 )
-from pingtree.domain.model import FieldSpec, FieldType, LeadValue, Requirement, Vertical
 from pingtree.domain.text import is_blank
+from pingtree.domain.verticals import FieldSpec, FieldType, LeadValue, Requirement, Vertical
 
 __all__ = [
     "TRACKING_FIELDS",

@@ -9,6 +9,7 @@ values are normalized as the filter normalizes them, so a gate and its filter ag
 
 from __future__ import annotations
 
+from pingtree.domain.filter_rules import Condition, FieldGate, FilterGroup, FilterOp
 from pingtree.domain.filters import (
     ORDERED_TYPES,
     TEXT_TYPES,
@@ -16,15 +17,7 @@ from pingtree.domain.filters import (
     normalize_operands,
     text_operand,
 )
-from pingtree.domain.model import (
-    Condition,
-    FieldGate,
-    FieldSpec,
-    FilterGroup,
-    FilterOp,
-    LeadValue,
-    Vertical,
-)
+from pingtree.domain.verticals import FieldSpec, LeadValue, Vertical
 
 __all__ = ["GATE_FIELD", "field_gates", "state_gate"]
 

@@ -26,17 +26,14 @@ from collections.abc import Callable, Mapping
 import re2
 
 from pingtree.domain.fields import FieldValueError, normalize_value, to_json_value
-from pingtree.domain.model import (
+from pingtree.domain.filter_rules import (
     CompiledFilter,
     Condition,
-    FieldSpec,
-    FieldType,
     FilterGroup,
     FilterOp,
     FilterVerdict,
-    LeadValue,
-    Vertical,
 )
+from pingtree.domain.verticals import FieldSpec, FieldType, LeadValue, Vertical
 
 __all__ = [
     "ORDERED_TYPES",

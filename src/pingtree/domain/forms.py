@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pingtree.domain.model import FieldSpec, FieldType
+from pingtree.domain.verticals import FieldSpec, FieldType
 
 __all__ = ["CARRIED_FIELDS", "CONSENT_FIELDS", "FormField", "FormStep", "HostedForm", "input_type"]
 

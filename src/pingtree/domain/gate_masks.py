@@ -10,7 +10,9 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pingtree.domain.model import FieldGate, LeadValue, Order
+from pingtree.domain.filter_rules import FieldGate
+from pingtree.domain.orders import Order
+from pingtree.domain.verticals import LeadValue
 
 __all__ = ["GateMask", "gate_masks"]
 

@@ -26,12 +26,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pingtree.domain.auction import Quote
+from pingtree.domain.campaigns import RankBy
 from pingtree.domain.eligibility import Ineligible, LeadContext, check_standing
 from pingtree.domain.filter_gates import GATE_FIELD
 from pingtree.domain.gate_masks import GateMask, gate_masks
-from pingtree.domain.model import Buyer, LeadValue, Leg, Order, OrderStatus, RankBy
+from pingtree.domain.orders import Leg, Order, OrderStatus
 from pingtree.domain.outcomes import Outcome
+from pingtree.domain.parties import Buyer
 from pingtree.domain.trace import Candidate
+from pingtree.domain.verticals import LeadValue
 
 __all__ = [
     "NOT_REACHED",

@@ -24,8 +24,9 @@ from collections.abc import Mapping
 
 import orjson
 
+from pingtree.domain.campaigns import PingDedup
 from pingtree.domain.fields import TRACKING_FIELDS, FieldError, values_to_json
-from pingtree.domain.model import FieldType, LeadValue, PingDedup, Vertical
+from pingtree.domain.verticals import FieldType, LeadValue, Vertical
 
 __all__ = [
     "HASH_FIELDS",

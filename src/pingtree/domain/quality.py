@@ -25,9 +25,9 @@ from phonenumbers import PhoneNumberType
 
 from pingtree.domain.consent import ConsentVerdict
 from pingtree.domain.fields import to_json_value
-from pingtree.domain.model import FieldSpec, FieldType, LeadValue, Vertical
 from pingtree.domain.outcomes import Reason
 from pingtree.domain.quality_steps import OnFail, QualityStep, ResultKind, StepKind
+from pingtree.domain.verticals import FieldSpec, FieldType, LeadValue, Vertical
 
 __all__ = [
     "LINE_TYPES",

@@ -2,8 +2,8 @@
 them): phone validation, email validation, suppression lists and calls to outside
 services (HTTP enrichment and verification), in the order given.
 
-Kept apart from ``domain.quality`` so that ``domain.model`` (campaigns and verticals carry
-their steps) need not import the checks' libraries.
+Kept apart from ``domain.quality`` so that ``domain.verticals`` and ``domain.campaigns``
+(which carry their steps) need not import the checks' libraries.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pingtree.domain.model import ReturnRule
+from pingtree.domain.parties import ReturnRule
 
 __all__ = ["Breach", "breach"]
 

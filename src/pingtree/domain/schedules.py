@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from pingtree.domain.model import Schedule
+from pingtree.domain.orders import Schedule
 
 __all__ = ["is_open", "parse_hhmm_range"]
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.domain.auction import Decision, Quote, Selection, decide, select
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.eligibility import (
     CapCheck,
     DedupCheck,
@@ -23,9 +24,9 @@ from pingtree.domain.eligibility import (
 )
 from pingtree.domain.fields import values_to_json
 from pingtree.domain.filter_gates import GATE_FIELD
-from pingtree.domain.model import Campaign, Leg, Order
 from pingtree.domain.money import format_money
 from pingtree.domain.order_index import Walk, walk
+from pingtree.domain.orders import Leg, Order
 from pingtree.domain.outcomes import PRICED, Outcome
 from pingtree.domain.return_rules import Breach
 from pingtree.domain.trace import Candidate, money_text

@@ -18,10 +18,12 @@ from sqlalchemy.exc import IntegrityError
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT
 from pingtree.delivery.compiled import CompiledDelivery
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.eligibility import LeadContext, legs_offered
 from pingtree.domain.fields import Stage, pii_field_names, validate_fields
-from pingtree.domain.model import Campaign, LeadValue, Order, Vertical
+from pingtree.domain.orders import Order
 from pingtree.domain.outcomes import Reason
+from pingtree.domain.verticals import LeadValue, Vertical
 from pingtree.flows.auction import run_auction
 from pingtree.flows.errors import InputError
 from pingtree.flows.intake import new_lead, seen_inbound

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.domain.fields import FieldError, FieldValueError, normalize_value
-from pingtree.domain.model import FieldSpec, FieldType, Vertical
+from pingtree.domain.verticals import FieldSpec, FieldType, Vertical
 from pingtree.flows.errors import InputError, NotFound
 from pingtree.flows.ports import Ports
 from pingtree.flows.settle import settle

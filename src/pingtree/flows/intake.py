@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingtree.domain.model import Campaign, LeadValue, Vertical
+from pingtree.domain.campaigns import Campaign
+from pingtree.domain.verticals import LeadValue, Vertical
 from pingtree.flows.requests import new_id
 from pingtree.store.dedup import DedupRepository
 from pingtree.store.lead_fields import seal_fields

@@ -14,11 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 from pingtree.domain.auction import Quote, payout_for, realized_payout, sale_failures
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.caps import CapCharge, charges_for
 from pingtree.domain.eligibility import Ineligible, LeadContext, check_order
-from pingtree.domain.model import Campaign, LeadValue
 from pingtree.domain.outcomes import Outcome
 from pingtree.domain.trace import Candidate
+from pingtree.domain.verticals import LeadValue
 from pingtree.store.snapshot import Snapshot
 
 __all__ = [

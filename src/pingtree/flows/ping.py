@@ -13,10 +13,10 @@ from typing import Any
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT
 from pingtree.domain.auction import Quote
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.caps import charges_for, full_outcome, full_reason
 from pingtree.domain.eligibility import LeadContext, legs_offered
 from pingtree.domain.fields import Stage, Validated, validate_fields, values_to_json
-from pingtree.domain.model import Campaign
 from pingtree.domain.money import format_money, to_cents
 from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.domain.ping_dedup import take_hashes

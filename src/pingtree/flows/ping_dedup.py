@@ -20,8 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pingtree.domain.model import Campaign, LeadValue, RepeatAnswer, Vertical
+from pingtree.domain.campaigns import Campaign, RepeatAnswer
 from pingtree.domain.ping_dedup import ConsumerHashes, fingerprint
+from pingtree.domain.verticals import LeadValue, Vertical
 from pingtree.flows.intake import seen_inbound
 from pingtree.flows.ports import Ports
 from pingtree.store.dedup import DedupRepository

@@ -18,9 +18,10 @@ from pingtree.clock import Clock
 from pingtree.delivery.client import BuyerClient
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.delivery.notices import NoticeSender
-from pingtree.domain.model import LeadValue, Leg, Order
+from pingtree.domain.orders import Leg, Order
 from pingtree.domain.outcomes import Outcome
 from pingtree.domain.throttle import SignInPolicy
+from pingtree.domain.verticals import LeadValue
 from pingtree.store.cap_room import CapRoom
 from pingtree.store.caps import CapLedger
 from pingtree.store.config_notices import no_one_to_tell

@@ -15,6 +15,7 @@ from typing import Any
 
 import uuid_utils
 
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.fields import (
     FieldError,
     Stage,
@@ -22,9 +23,9 @@ from pingtree.domain.fields import (
     validate_fields,
     values_from_json,
 )
-from pingtree.domain.model import Campaign, LeadValue, Vertical
 from pingtree.domain.money import from_cents
 from pingtree.domain.outcomes import Reason
+from pingtree.domain.verticals import LeadValue, Vertical
 from pingtree.flows.auction import quote_from_json
 from pingtree.flows.errors import InputError
 from pingtree.flows.intake import new_lead

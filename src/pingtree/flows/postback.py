@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.delivery.client import SendError, send
-from pingtree.domain.model import Campaign
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.money import format_money, from_cents, parse_money, to_cents
 from pingtree.domain.postbacks import TRACKING_MACROS, render_postback
 from pingtree.flows.ports import Ports

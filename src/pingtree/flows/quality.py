@@ -21,9 +21,9 @@ from typing import Any
 from pingtree.delivery.check_run import run_check
 from pingtree.delivery.checks import CompiledCheck
 from pingtree.delivery.values import to_text
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.consent import check_consent, missing_evidence
 from pingtree.domain.fields import FieldError
-from pingtree.domain.model import Campaign, FieldType, LeadValue, Vertical
 from pingtree.domain.outcomes import Reason
 from pingtree.domain.quality import (
     StepResult,
@@ -34,6 +34,7 @@ from pingtree.domain.quality import (
     suppression_result,
 )
 from pingtree.domain.quality_steps import QualityStep, StepKind
+from pingtree.domain.verticals import FieldType, LeadValue, Vertical
 from pingtree.flows.errors import InputError
 from pingtree.flows.ports import Ports
 from pingtree.store.lead_fields import dedup_keys

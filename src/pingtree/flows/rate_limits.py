@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from pingtree.domain.model import Campaign
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.rate_limits import Refusal, checks_for, key_limits
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import new_id

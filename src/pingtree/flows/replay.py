@@ -28,12 +28,14 @@ from functools import cached_property
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.delivery.ping_outcomes import judge_legs
 from pingtree.delivery.read import BuyerAnswer
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.caps import charges_for
 from pingtree.domain.eligibility import LeadContext, legs_offered
 from pingtree.domain.fields import FieldValueError, values_from_json
-from pingtree.domain.model import Campaign, LeadValue, Leg, Order
+from pingtree.domain.orders import Leg, Order
 from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.domain.trace import Candidate
+from pingtree.domain.verticals import LeadValue
 from pingtree.flows.auction import AuctionResult, run_auction
 from pingtree.flows.ports import BidResult
 from pingtree.flows.replay_assume import ASSUMED, AssumedBid

@@ -25,8 +25,8 @@ from typing import Any
 from pingtree.domain.auction import Decision, Quote, Selection, decide, select
 from pingtree.domain.eligibility import LeadContext, check_standing, legs_offered
 from pingtree.domain.filter_gates import GATE_FIELD
-from pingtree.domain.model import Leg, Order
 from pingtree.domain.money import format_money
+from pingtree.domain.orders import Leg, Order
 from pingtree.domain.outcomes import PRICED, Outcome
 from pingtree.domain.trace import Candidate
 from pingtree.flows.auction import FALLBACK_BUYERS, AuctionResult, quote_from_json

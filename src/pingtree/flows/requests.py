@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import uuid_utils
 
-from pingtree.domain.model import Campaign
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.outcomes import Reason
 from pingtree.store.return_rates import ReturnStanding
 from pingtree.store.snapshot import Snapshot

@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.domain.fields import FieldError
-from pingtree.domain.model import DEFAULT_RETURN_REASONS, ReturnReason
+from pingtree.domain.verticals import DEFAULT_RETURN_REASONS, ReturnReason
 from pingtree.flows.errors import Conflict, InputError, NotFound
 from pingtree.flows.money import forget_account
 from pingtree.flows.ports import Ports

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.domain.auction import Quote, split_payout
-from pingtree.domain.model import Campaign
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.money import format_money, from_cents, to_cents
 from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.domain.trace import Candidate

@@ -16,8 +16,8 @@ from typing import Any
 
 from pingtree.domain.eligibility import LeadContext
 from pingtree.domain.fields import FieldValueError, values_from_json
-from pingtree.domain.model import Leg
 from pingtree.domain.order_index import why_not
+from pingtree.domain.orders import Leg
 from pingtree.store.snapshot import SnapshotHolder
 
 __all__ = ["opened_auction", "waterfall"]

@@ -4,8 +4,8 @@ ready to sell again, offered to the next bidders (``flows.sell.refill``)."""
 from __future__ import annotations
 
 from pingtree.domain.fields import values_from_json
-from pingtree.domain.model import LeadValue, Vertical
 from pingtree.domain.money import from_cents
+from pingtree.domain.verticals import LeadValue, Vertical
 from pingtree.flows.auction import quote_from_json
 from pingtree.flows.picks import LeadToSell
 from pingtree.flows.ports import Ports

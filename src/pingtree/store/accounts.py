@@ -1,6 +1,6 @@
 """Buyers' accounts: the counter the auction checks, kept in step with the ledger.
 
-A buyer with an account (``domain.model.Account``) has one cap counter, scope
+A buyer with an account (``domain.parties.Account``) has one cap counter, scope
 ``account:<id>`` and window ``balance`` (``domain.caps.account_charge``), whose committed
 ``used`` is **minus its balance plus what its pending sales hold**:
 

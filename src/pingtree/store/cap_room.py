@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from pingtree.domain.caps import CapCharge, charges_for, fits, full_outcome
-from pingtree.domain.model import Leg, Order
+from pingtree.domain.orders import Leg, Order
 from pingtree.domain.outcomes import Outcome
 from pingtree.domain.return_rules import Breach
 from pingtree.store.caps import CapLedger

@@ -28,7 +28,7 @@ import uuid_utils
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pingtree.domain.model import FieldType, Vertical
+from pingtree.domain.verticals import FieldType, Vertical
 from pingtree.store.dispositions import DispositionRepository
 from pingtree.store.lead_fields import value_key
 from pingtree.store.pii_text import ERASED, holds, origin, pii_values, scrub, scrub_auction

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from pingtree.domain.fields import values_to_json
-from pingtree.domain.model import FieldType, LeadValue, Vertical
 from pingtree.domain.ping_dedup import hashed_key_text, seller_hash
+from pingtree.domain.verticals import FieldType, LeadValue, Vertical
 from pingtree.store.secrets import PiiVault
 
 __all__ = [

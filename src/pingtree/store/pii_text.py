@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pingtree.delivery.attempts import mask_pii
-from pingtree.domain.model import Vertical
+from pingtree.domain.verticals import Vertical
 from pingtree.store.secrets import PiiError, PiiVault
 from pingtree.store.tables import Lead
 

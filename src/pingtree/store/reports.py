@@ -40,8 +40,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.domain.caps import charges_for
-from pingtree.domain.model import Buyer, Cap, CapKind, Order
 from pingtree.domain.money import from_cents
+from pingtree.domain.orders import Cap, CapKind, Order
+from pingtree.domain.parties import Buyer
 from pingtree.domain.report_days import (
     PERIODS,
     UTC_ZONE,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
-from pingtree.domain.model import ReturnRule, ReturnRuleAction
+from pingtree.domain.parties import ReturnRule, ReturnRuleAction
 from pingtree.domain.return_rules import Breach, breach
 from pingtree.store.periodic import Periodic
 from pingtree.store.snapshot import Snapshot

@@ -21,8 +21,8 @@ from pingtree.config.errors import ConfigError
 from pingtree.config.schema import ConfigDocument
 from pingtree.domain.auction import Quote
 from pingtree.domain.eligibility import Ineligible, check_standing
-from pingtree.domain.model import Leg, Order
 from pingtree.domain.order_index import OrderIndex, gate_reason
+from pingtree.domain.orders import Leg, Order
 from pingtree.domain.outcomes import Outcome
 from pingtree.domain.schedules import is_open
 from pingtree.domain.trace import Candidate

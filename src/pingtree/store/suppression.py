@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.domain.field_types import FieldValueError, canonical_email, canonical_phone
-from pingtree.domain.model import FieldType
+from pingtree.domain.verticals import FieldType
 from pingtree.store.secrets import PiiVault
 from pingtree.store.tables import Base, SuppressionKey
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pingtree.config.entities import Kind, spec_yaml
 from pingtree.config.errors import ConfigError, ConfigIssue, join_path
 from pingtree.config.parse import read_yaml
-from pingtree.domain.model import RankBy
+from pingtree.domain.campaigns import RankBy
 
 __all__ = ["FORMS", "FormField", "form_values", "merge_form", "spec_from_form"]
 
