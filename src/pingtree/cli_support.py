@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,7 +15,10 @@ from pingtree.settings import Settings
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate as run_migrations
 
-__all__ = ["DataDir", "DatabaseUrl", "settings_from", "with_sessions"]
+if TYPE_CHECKING:
+    from pingtree.config.schema import ConfigDocument
+
+__all__ = ["DataDir", "DatabaseUrl", "settings_from", "stored_document", "with_sessions"]
 
 T = TypeVar("T")
 
@@ -50,3 +53,12 @@ def with_sessions(
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+async def stored_document(sessions: async_sessionmaker[AsyncSession]) -> ConfigDocument:
+    """The configuration as stored (``pingtree key create`` checks a campaign in it, ``erase``
+    compiles its verticals)."""
+    from pingtree.store.config_repo import ConfigRepository
+
+    async with sessions() as session:
+        return await ConfigRepository(session).load_document()
