@@ -1,4 +1,4 @@
-"""The migrations build tables.py exactly, on SQLite and PostgreSQL."""
+"""The migrations build store/tables/ exactly, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ VERSIONS = Path(alembic_config().get_main_option("script_location") or "") / "ve
 
 
 async def test_migrated_database_matches_tables_py(database_url: str) -> None:
-    """``alembic check``: no drift between tables.py and the migrations."""
+    """``alembic check``: no drift between store/tables/ and the migrations."""
     await check_migrations(database_url)
     engine = create_engine(database_url)
     try:
