@@ -82,18 +82,17 @@ async def test_prepared_statements_read_and_write_as_the_session_does(
     ) == [("p1", "order:a", 1), ("p4", "order:a", 1)]
 
 
-async def test_on_sqlite_they_bypass_sqlalchemy_and_see_what_the_session_added(
+async def test_they_bypass_sqlalchemy_and_see_what_the_session_added(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    engine = sessions.kw["bind"]
-    if not is_sqlite(engine):
-        pytest.skip("PostgreSQL runs prepared statements through the session")
     transactions = Transactions(sessions)
     sent: list[str] = []
     await transactions.run(lambda session: UNEXPIRED.rows(session, {"keys": [], "now": NOW}))
-    # the engine the transactions run their ORM work on, over SQLite's one connection
-    sync_engine = transactions._sync[1] if transactions._sync else None
-    assert sync_engine is not None
+    # the engine whose statements the ORM's go through: on SQLite the one the transactions
+    # run their ORM work on, over its one connection
+    engine = sessions.kw["bind"]
+    sync_engine = transactions._sync[1] if transactions._sync else engine.sync_engine
+    assert is_sqlite(engine) == (transactions._sync is not None)
     event.listen(sync_engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
 
     async def add_then_read(session: AsyncSession) -> object:

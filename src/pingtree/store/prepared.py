@@ -20,7 +20,7 @@ SQLAlchemy's own results would be); :attr:`Prepared.keys` names them.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import TupleType
@@ -45,14 +45,20 @@ class Prepared:
         self._statement = statement
         #: the names of the columns of its rows
         self.keys: tuple[str, ...] = tuple(c.key for c in _result_columns(statement))
-        #: by the parameters' names (an insert's SQL names the columns it is given)
-        self._compiled: dict[tuple[str, ...], _Compiled] = {}
+        #: by dialect and the parameters' names (an insert's SQL names the columns given)
+        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
 
     async def rows(self, session: AsyncSession, params: Params) -> list[tuple[Any, ...]]:
         """The statement's rows, as tuples."""
         driver = _driver_of(session)
         if driver is None:
-            return [tuple(row) for row in await session.execute(self._statement, params)]
+            cursor = await _asyncpg_cursor(session)
+            if cursor is None:
+                return [tuple(row) for row in await session.execute(self._statement, params)]
+            compiled = self._for(session, params)
+            sql, values = compiled.bind(params)
+            await _on_postgres(session, cursor._prepare_and_execute(sql, values), sql, values)
+            return compiled.convert([tuple(row) for row in cursor._rows])
         compiled = self._for(session, params)
         sql, values = compiled.bind(params)
         cursor = _execute(driver, sql, values)
@@ -70,7 +76,17 @@ class Prepared:
         """Execute the statement, once or (a sequence of parameter sets) for each set."""
         driver = _driver_of(session)
         if driver is None:
-            await session.execute(self._statement, params)
+            cursor = await _asyncpg_cursor(session)
+            if cursor is None:
+                await session.execute(self._statement, params)
+            elif isinstance(params, Mapping):
+                sql, values = self._for(session, params).bind(params)
+                await _on_postgres(session, cursor._prepare_and_execute(sql, values), sql, values)
+            elif params:
+                compiled = self._for(session, params[0])
+                sql, _ = compiled.bind(params[0])
+                many = [compiled.bind(p)[1] for p in params]
+                await _on_postgres(session, cursor._executemany(sql, many), sql, many)
             return
         if isinstance(params, Mapping):
             sql, values = self._for(session, params).bind(params)
@@ -83,11 +99,11 @@ class Prepared:
         _execute(driver, sql, [compiled.bind(p)[1] for p in params], many=True).close()
 
     def _for(self, session: AsyncSession, params: Params) -> _Compiled:
-        names = tuple(params)
-        compiled = self._compiled.get(names)
+        dialect = session.get_bind().dialect
+        key = (dialect.name, tuple(params))
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = _Compiled(self._statement, session.get_bind().dialect, names)
-            self._compiled[names] = compiled
+            compiled = self._compiled[key] = _Compiled(self._statement, dialect, key[1])
         return compiled
 
 
@@ -100,6 +116,48 @@ def _execute(
         return driver.executemany(sql, values) if many else driver.execute(sql, values)
     except sqlite3.Error as error:
         raise DBAPIError.instance(sql, values, error, sqlite3.Error) from error
+
+
+async def _asyncpg_cursor(session: AsyncSession) -> Any:
+    """A cursor of SQLAlchemy's asyncpg adapter on the connection of ``session``'s open
+    transaction (``None`` for another session, or one with no transaction open): its
+    statements join that transaction (the adapter begins it if no statement has yet), use
+    the adapter's cache of prepared statements and its translation of asyncpg's errors,
+    and skip the session's and the connection's execution paths. What the ORM session
+    holds is written first, as its autoflush would.
+
+    It relies on the adapter's ``_prepare_and_execute``, ``_executemany`` and ``_rows``
+    (the version is pinned by the lock file; every PostgreSQL test runs through it).
+    """
+    if not session.in_transaction() or session.get_bind().dialect.driver != "asyncpg":
+        return None
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    transaction = session.get_transaction()
+    known = session.info.get(_ASYNCPG_ADAPTER)
+    if known is not None and known[0] is transaction:
+        adapter: Any = known[1]
+    else:  # the connection may differ from one of the session's transactions to the next
+        connection = await session.connection()
+        adapter = (await connection.get_raw_connection()).dbapi_connection
+        session.info[_ASYNCPG_ADAPTER] = (transaction, adapter)
+    return adapter.cursor()
+
+
+#: where a session keeps its open transaction's asyncpg adapter (``session.info``), with
+#: the transaction it is for
+_ASYNCPG_ADAPTER = "pingtree.prepared.asyncpg"
+
+
+async def _on_postgres(
+    session: AsyncSession, statement: Awaitable[Any], sql: str, values: Any
+) -> None:
+    """Run a statement on the adapter; its errors raised as SQLAlchemy's."""
+    dbapi = session.get_bind().dialect.loaded_dbapi
+    try:
+        await statement
+    except dbapi.Error as error:
+        raise DBAPIError.instance(sql, values, error, dbapi.Error) from error
 
 
 def _bind_converter(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
