@@ -1,17 +1,21 @@
-"""Hot statements run straight on SQLite's driver inside a transaction on its thread.
+"""Hot statements sent straight to the database's driver, skipping SQLAlchemy's execution.
 
 Executing a Core statement through SQLAlchemy costs tens of microseconds of Python before
-SQLite sees it (the session's and the connection's execution paths, the cache lookup, the
-execution context, the result's metadata): measured on a ping's cap hold, 98 % of its
-transaction's time on the connection's thread was SQLAlchemy and 2 % SQLite.
+the database sees it (the session's and the connection's execution paths, the cache
+lookup, the execution context, the result's metadata): measured on a ping's cap hold, 98 %
+of its transaction's time on SQLite's connection thread was SQLAlchemy and 2 % SQLite.
 
-A :class:`Prepared` statement is compiled for SQLite once. Run by a transaction's work on
-SQLite (:meth:`pingtree.store.transactions.Transactions.run`, whose session then lends it the
-driver's connection), it goes to the driver's cursor with its parameters expanded and
+A :class:`Prepared` statement is written once in SQLAlchemy's Core, for both engines, and
+compiled once per dialect and shape of its parameters. Its parameters are expanded and
 converted by the statement's own column types (``construct_expanded_state`` and the types'
-bind processors: the very SQL and values SQLAlchemy would send). Anywhere else (PostgreSQL,
-or a session not run on SQLite's thread) the session executes it as usual, so the SQL is
-written once for both engines.
+bind processors: the very SQL and values SQLAlchemy would send), then:
+
+- on SQLite, in a transaction on the connection's thread
+  (:meth:`pingtree.store.transactions.Transactions.run`, whose session lends it the
+  driver's connection), it goes to the driver's cursor;
+- on PostgreSQL, in a session's open transaction, it goes to SQLAlchemy's asyncpg adapter
+  on that transaction's connection (:func:`_asyncpg_cursor`);
+- anywhere else (a session with no transaction open) the session executes it as usual.
 
 Its rows come back as tuples, their values converted by the result columns' types (as
 SQLAlchemy's own results would be); :attr:`Prepared.keys` names them.

@@ -12,11 +12,14 @@ the same code either way:
 
 - on PostgreSQL, it runs in an :class:`AsyncSession` transaction as usual (no lock to
   hold: row locks, and the round trips overlap);
-- on SQLite, the process's one connection is checked out of the pool and the work runs on
-  that connection's own thread, in one go, on a synchronous :class:`Session` over the same
-  SQLite connection, behind a stand-in for the async session whose methods never suspend.
-  The work may await only the session (statements, ``get``); anything else it awaits is a
-  programming error (:class:`TransactionSuspended`), caught on the first run.
+- on SQLite, the work runs on the process's one connection's own thread, in one go,
+  behind a stand-in for the async session whose methods never suspend: the transaction is
+  begun and ended on the driver itself, :class:`~pingtree.store.prepared.Prepared`
+  statements go straight to the driver, and a synchronous ORM :class:`Session` over the
+  same connection joins only if the work uses the session for anything else. The work may
+  await only the session (statements, ``get``); anything else it awaits is a programming
+  error (:class:`TransactionSuspended`), caught on the first run. Transactions wait in one
+  line per engine (:class:`_Line`), run back to back on the thread.
 """
 
 from __future__ import annotations
