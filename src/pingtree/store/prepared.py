@@ -14,7 +14,7 @@ bind processors: the very SQL and values SQLAlchemy would send), then:
   (:meth:`pingtree.store.transactions.Transactions.run`, whose session lends it the
   driver's connection), it goes to the driver's cursor;
 - on PostgreSQL, in a session's open transaction, it goes to SQLAlchemy's asyncpg adapter
-  on that transaction's connection (:func:`_asyncpg_cursor`);
+  on that transaction's connection (:class:`_AsyncpgDriver`);
 - anywhere else (a session with no transaction open) the session executes it as usual.
 
 Its rows come back as tuples, their values converted by the result columns' types (as
@@ -54,22 +54,12 @@ class Prepared:
 
     async def rows(self, session: AsyncSession, params: Params) -> list[tuple[Any, ...]]:
         """The statement's rows, as tuples."""
-        driver = _driver_of(session)
+        driver = await _driver_of(session)
         if driver is None:
-            cursor = await _asyncpg_cursor(session)
-            if cursor is None:
-                return [tuple(row) for row in await session.execute(self._statement, params)]
-            compiled = self._for(session, params)
-            sql, values = compiled.bind(params)
-            await _on_postgres(session, cursor._prepare_and_execute(sql, values), sql, values)
-            return compiled.convert([tuple(row) for row in cursor._rows])
-        compiled = self._for(session, params)
+            return [tuple(row) for row in await session.execute(self._statement, params)]
+        compiled = self._for(driver.dialect, params)
         sql, values = compiled.bind(params)
-        cursor = _execute(driver, sql, values)
-        try:
-            return compiled.convert(cursor.fetchall())
-        finally:
-            cursor.close()
+        return compiled.convert(await driver.fetch(sql, values))
 
     async def first(self, session: AsyncSession, params: Params) -> dict[str, Any] | None:
         """The first row by column name, ``None`` if there is none."""
@@ -78,32 +68,18 @@ class Prepared:
 
     async def run(self, session: AsyncSession, params: Params | Sequence[Params]) -> None:
         """Execute the statement, once or (a sequence of parameter sets) for each set."""
-        driver = _driver_of(session)
+        driver = await _driver_of(session)
         if driver is None:
-            cursor = await _asyncpg_cursor(session)
-            if cursor is None:
-                await session.execute(self._statement, params)
-            elif isinstance(params, Mapping):
-                sql, values = self._for(session, params).bind(params)
-                await _on_postgres(session, cursor._prepare_and_execute(sql, values), sql, values)
-            elif params:
-                compiled = self._for(session, params[0])
-                sql, _ = compiled.bind(params[0])
-                many = [compiled.bind(p)[1] for p in params]
-                await _on_postgres(session, cursor._executemany(sql, many), sql, many)
-            return
-        if isinstance(params, Mapping):
-            sql, values = self._for(session, params).bind(params)
-            _execute(driver, sql, values).close()
-            return
-        if not params:
-            return
-        compiled = self._for(session, params[0])
-        sql, _ = compiled.bind(params[0])
-        _execute(driver, sql, [compiled.bind(p)[1] for p in params], many=True).close()
+            await session.execute(self._statement, params)
+        elif isinstance(params, Mapping):
+            sql, values = self._for(driver.dialect, params).bind(params)
+            await driver.execute(sql, values)
+        elif params:
+            compiled = self._for(driver.dialect, params[0])
+            bound = [compiled.bind(p) for p in params]
+            await driver.execute_many(bound[0][0], [values for _, values in bound])
 
-    def _for(self, session: AsyncSession, params: Params) -> _Compiled:
-        dialect = session.get_bind().dialect
+    def _for(self, dialect: Dialect, params: Params) -> _Compiled:
         key = (dialect.name, tuple(params))
         compiled = self._compiled.get(key)
         if compiled is None:
@@ -111,29 +87,90 @@ class Prepared:
         return compiled
 
 
-def _execute(
-    driver: sqlite3.Connection, sql: str, values: Any, *, many: bool = False
-) -> sqlite3.Cursor:
-    """Run ``sql``; the driver's errors raised as SQLAlchemy would raise them (its
-    ``DBAPIError`` subclasses), so callers tell them apart as they always have."""
-    try:
-        return driver.executemany(sql, values) if many else driver.execute(sql, values)
-    except sqlite3.Error as error:
-        raise DBAPIError.instance(sql, values, error, sqlite3.Error) from error
+async def _driver_of(session: AsyncSession) -> _SqliteDriver | _AsyncpgDriver | None:
+    """Where ``session``'s prepared statements go: SQLite's driver, when the session runs a
+    transaction on the connection's thread; SQLAlchemy's asyncpg adapter, when it has a
+    transaction open on PostgreSQL; else ``None`` (the session executes them)."""
+    lend: Callable[[], sqlite3.Connection] | None = getattr(session, "prepared_driver", None)
+    if lend is not None:
+        return _SqliteDriver(lend(), session.get_bind().dialect)
+    return await _asyncpg_driver(session)
 
 
-async def _asyncpg_cursor(session: AsyncSession) -> Any:
-    """A cursor of SQLAlchemy's asyncpg adapter on the connection of ``session``'s open
-    transaction (``None`` for another session, or one with no transaction open): its
-    statements join that transaction (the adapter begins it if no statement has yet), use
-    the adapter's cache of prepared statements and its translation of asyncpg's errors,
-    and skip the session's and the connection's execution paths. What the ORM session
-    holds is written first, as its autoflush would.
+class _SqliteDriver:
+    """SQLite's driver connection, in a transaction on its own thread."""
+
+    __slots__ = ("_connection", "dialect")
+
+    def __init__(self, connection: sqlite3.Connection, dialect: Dialect) -> None:
+        self._connection = connection
+        self.dialect = dialect
+
+    async def fetch(self, sql: str, values: Sequence[Any]) -> list[Any]:
+        cursor = self._run(sql, values, many=False)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    async def execute(self, sql: str, values: Sequence[Any]) -> None:
+        self._run(sql, values, many=False).close()
+
+    async def execute_many(self, sql: str, values: Sequence[Sequence[Any]]) -> None:
+        self._run(sql, values, many=True).close()
+
+    def _run(self, sql: str, values: Any, *, many: bool) -> sqlite3.Cursor:
+        """The driver's errors are raised as SQLAlchemy would raise them (its
+        ``DBAPIError`` subclasses), so callers tell them apart as they always have."""
+        try:
+            if many:
+                return self._connection.executemany(sql, values)
+            return self._connection.execute(sql, values)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(sql, values, error, sqlite3.Error) from error
+
+
+class _AsyncpgDriver:
+    """A cursor of SQLAlchemy's asyncpg adapter on the connection of a session's open
+    transaction: its statements join that transaction (the adapter begins it if no
+    statement has yet), use the adapter's cache of prepared statements and its translation
+    of asyncpg's errors, and skip the session's and the connection's execution paths.
 
     It relies on the adapter's ``_prepare_and_execute``, ``_executemany`` and ``_rows``
     (the version is pinned by the lock file; every PostgreSQL test runs through it).
     """
-    if not session.in_transaction() or session.get_bind().dialect.driver != "asyncpg":
+
+    __slots__ = ("_cursor", "dialect")
+
+    def __init__(self, cursor: Any, dialect: Dialect) -> None:
+        self._cursor = cursor
+        self.dialect = dialect
+
+    async def fetch(self, sql: str, values: Sequence[Any]) -> list[Any]:
+        await self._run(self._cursor._prepare_and_execute(sql, values), sql, values)
+        return [tuple(row) for row in self._cursor._rows]
+
+    async def execute(self, sql: str, values: Sequence[Any]) -> None:
+        await self._run(self._cursor._prepare_and_execute(sql, values), sql, values)
+
+    async def execute_many(self, sql: str, values: Sequence[Sequence[Any]]) -> None:
+        await self._run(self._cursor._executemany(sql, values), sql, values)
+
+    async def _run(self, statement: Awaitable[Any], sql: str, values: Any) -> None:
+        """The adapter's errors are raised as SQLAlchemy's."""
+        dbapi = self.dialect.loaded_dbapi
+        try:
+            await statement
+        except dbapi.Error as error:
+            raise DBAPIError.instance(sql, values, error, dbapi.Error) from error
+
+
+async def _asyncpg_driver(session: AsyncSession) -> _AsyncpgDriver | None:
+    """The asyncpg adapter of ``session``'s open transaction (``None`` with no transaction
+    open, or on another driver); what the ORM session holds is written first, as its
+    autoflush would."""
+    dialect = session.get_bind().dialect
+    if not session.in_transaction() or dialect.driver != "asyncpg":
         return None
     if session.new or session.dirty or session.deleted:
         await session.flush()
@@ -145,23 +182,12 @@ async def _asyncpg_cursor(session: AsyncSession) -> Any:
         connection = await session.connection()
         adapter = (await connection.get_raw_connection()).dbapi_connection
         session.info[_ASYNCPG_ADAPTER] = (transaction, adapter)
-    return adapter.cursor()
+    return _AsyncpgDriver(adapter.cursor(), dialect)
 
 
 #: where a session keeps its open transaction's asyncpg adapter (``session.info``), with
 #: the transaction it is for
 _ASYNCPG_ADAPTER = "pingtree.prepared.asyncpg"
-
-
-async def _on_postgres(
-    session: AsyncSession, statement: Awaitable[Any], sql: str, values: Any
-) -> None:
-    """Run a statement on the adapter; its errors raised as SQLAlchemy's."""
-    dbapi = session.get_bind().dialect.loaded_dbapi
-    try:
-        await statement
-    except dbapi.Error as error:
-        raise DBAPIError.instance(sql, values, error, dbapi.Error) from error
 
 
 def _bind_converter(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -173,13 +199,6 @@ def _bind_converter(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any],
 def _result_columns(statement: Executable) -> list[Any]:
     """A select's columns or a ``RETURNING``'s (none for other statements)."""
     return list(getattr(statement, "exported_columns", ()))
-
-
-def _driver_of(session: AsyncSession) -> sqlite3.Connection | None:
-    """The SQLite driver's connection a transaction's session runs on, on its own thread
-    (``None`` for any other session)."""
-    driver_now: Callable[[], sqlite3.Connection] | None = getattr(session, "prepared_driver", None)
-    return None if driver_now is None else driver_now()
 
 
 class _Compiled:

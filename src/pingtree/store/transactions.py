@@ -148,12 +148,21 @@ class _Line:
         return await done
 
     async def _run_alone(self, run_here: Callable[[Any, sqlite3.Connection], T], work: Any) -> T:
+        # with the caller's context variables, as ``asyncio.to_thread`` would
+        run_in_context = contextvars.copy_context().run
+        result: T = await self._on_thread(
+            lambda connection: run_in_context(run_here, work, connection)
+        )
+        return result
+
+    async def _on_thread(self, function: Callable[[sqlite3.Connection], T]) -> T:
+        """``function(driver connection)`` on the connection's thread, with the pool's one
+        connection ours until it goes back (its reset makes no trip: the transactions have
+        ended on the connection's thread)."""
         pooled = await self._engine.raw_connection()
         try:
             driver: Any = pooled.driver_connection  # an aiosqlite.Connection
-            # with the caller's context variables, as ``asyncio.to_thread`` would
-            run_in_context = contextvars.copy_context().run
-            result: T = await driver._execute(run_in_context, run_here, work, driver._conn)
+            result: T = await driver._execute(function, driver._conn)
         finally:
             await greenlet_spawn(pooled.close)
         return result
@@ -166,16 +175,9 @@ class _Line:
 
     async def _take_turns(self) -> None:
         try:
+            loop = asyncio.get_running_loop()
             while self._waiting:
-                # the pool's one connection, ours until it goes back (its reset makes no
-                # trip: the transactions have ended on the connection's thread)
-                pooled = await self._engine.raw_connection()
-                try:
-                    driver: Any = pooled.driver_connection  # an aiosqlite.Connection
-                    loop = asyncio.get_running_loop()
-                    await driver._execute(self._run_waiting, driver._conn, loop)
-                finally:
-                    await greenlet_spawn(pooled.close)
+                await self._on_thread(lambda connection: self._run_waiting(connection, loop))
         except BaseException as error:  # no connection in time: the waiting callers fail
             while self._waiting:
                 _, _, _, done = self._waiting.popleft()
@@ -263,8 +265,8 @@ _SUSPENDED = "a transaction's work awaited something other than its session"
 class _SessionNow:
     """The async session's methods a transaction's work uses, done at once (they never
     suspend) in the transaction :meth:`Transactions._run_here` began on the driver's
-    connection: :class:`Prepared` statements go to the driver (``sqlite_driver``), the rest
-    to a synchronous ORM session opened on first use over the same connection."""
+    connection: :class:`Prepared` statements go to the driver (:meth:`prepared_driver`),
+    the rest to a synchronous ORM session opened on first use over the same connection."""
 
     def __init__(self, engine: Engine, sqlite_driver: sqlite3.Connection) -> None:
         self._engine = engine
