@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pingtree.cli_support import with_sessions
 from pingtree.flows.whatif import WhatIf, summary_lines, what_if
 from pingtree.mockbuyer import MockBuyer
-from pingtree.store.replay_pings import stored_pings
+from pingtree.store.replay_pings import StoredPing, stored_pings
 from tests.api.market import Market, buyer, marketplace, order
 from tests.api.test_live_bids import live_order
 from tests.support.buyers import running_buyers
@@ -77,14 +77,18 @@ def run(market: Market, draft: dict[str, Any]) -> WhatIf:
     return with_sessions(market.settings, replay)
 
 
-def stored(market: Market) -> int:
+def read(market: Market) -> list[StoredPing]:
     now = market.clock.now()
 
-    async def count(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async def pings(sessions: async_sessionmaker[AsyncSession]) -> list[StoredPing]:
         since = now - dt.timedelta(days=1)
-        return len([p async for p in stored_pings(sessions, since)])
+        return [p async for p in stored_pings(sessions, since)]
 
-    return with_sessions(market.settings, count)
+    return with_sessions(market.settings, pings)
+
+
+def stored(market: Market) -> int:
+    return len(read(market))
 
 
 def test_a_draft_raising_one_floor_shows_the_pings_that_change_hands(
@@ -100,6 +104,8 @@ def test_a_draft_raising_one_floor_shows_the_pings_that_change_hands(
             break
         asyncio.run(asyncio.sleep(0.05))
     assert stored(market) == len(TRAFFIC)
+    # each ping was stored with its replay line: the auction without the walk's fields
+    assert all(ping.auction["walked"] is True for ping in read(market))
 
     draft = config(mock, mid_floor="30.00")
     draft["buyers"][0]["orders"][0]["geo"] = {"states": ["FL"]}

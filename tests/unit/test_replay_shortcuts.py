@@ -23,6 +23,7 @@ from pingtree.flows.whatif import WhatIf, what_if
 from pingtree.flows.whatif_report import CHANGES_KEPT
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate
+from pingtree.store.replay_pings import StoredPing, stored_pings
 from pingtree.store.tables import Base, Ping
 
 START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
@@ -86,7 +87,7 @@ def comparable(report: WhatIf) -> dict[str, Any]:
     return data
 
 
-def store_traffic(folder: Path, *, caps: bool) -> str:
+def store_traffic(folder: Path, *, caps: bool, lines: bool = True) -> str:
     url = f"sqlite+aiosqlite:///{folder / 'replay.db'}"
 
     async def store() -> None:
@@ -95,7 +96,7 @@ def store_traffic(folder: Path, *, caps: bool) -> str:
         sessions = session_factory(engine)
         doc = parse_config(live_document())
         await apply_config(sessions, doc, START)
-        rows = await traffic_rows(doc, 1, PINGS, 1.0, START, caps=caps)
+        rows = await traffic_rows(doc, 1, PINGS, 1.0, START, caps=caps, lines=lines)
         async with sessions.begin() as session:
             await session.execute(Base.metadata.tables[Ping.__tablename__].insert(), rows)
         await engine.dispose()
@@ -114,6 +115,12 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> str:
 def uncapped(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Traffic stored as if no cap were ever full: the simulation disagrees on some."""
     return store_traffic(tmp_path_factory.mktemp("uncapped"), caps=False)
+
+
+@pytest.fixture(scope="module")
+def unlined(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The traffic of ``stored``, as pings stored before replay lines existed."""
+    return store_traffic(tmp_path_factory.mktemp("unlined"), caps=True, lines=False)
 
 
 def both(url: str, draft: dict[str, Any], **options: Any) -> tuple[WhatIf, WhatIf]:
@@ -196,3 +203,35 @@ def test_stored_caps_the_simulation_reads_otherwise_are_run(uncapped: str, seed:
     fast, full = both(uncapped, draft)
     assert comparable(fast) == comparable(full), done
     assert 0 < fast.auctions < full.auctions
+
+
+def read_back(url: str) -> list[StoredPing]:
+    async def read() -> list[StoredPing]:
+        engine = create_engine(url)
+        try:
+            return [ping async for ping in stored_pings(session_factory(engine), START)]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pings_stored_before_replay_lines_give_the_same_report(
+    stored: str, unlined: str, seed: int
+) -> None:
+    # the lines are read where they exist (no walk's copy of the fields), the whole
+    # auction where they do not
+    with_lines, without = read_back(stored), read_back(unlined)
+    assert [p.id for p in with_lines] == [p.id for p in without]
+    assert all(p.auction.get("walked") is True for p in with_lines if p.auction)
+    assert all("fields" in p.auction["walked"] for p in without if "walked" in p.auction)
+    for lined, whole in zip(with_lines, without, strict=True):
+        kept = {k: v for k, v in whole.auction.items() if k not in ("walked", "tokens")}
+        assert {k: v for k, v in lined.auction.items() if k != "walked"} == kept
+    rng = random.Random(200 + seed)
+    draft = live_document()
+    done = [mutate(draft, rng, n) for n in range(1, 3)]
+    fast, full = both(unlined, draft)
+    assert comparable(fast) == comparable(full), done
+    assert comparable(fast) == comparable(both(stored, draft)[0]), done

@@ -29,6 +29,7 @@ from pingtree.domain.verticals import LeadValue
 from pingtree.flows.auction import run_auction
 from pingtree.flows.ports import BidResult
 from pingtree.flows.replay import CapSimulation
+from pingtree.store.replay_pings import replay_line
 from pingtree.store.snapshot import Snapshot
 
 __all__ = ["PING_SHARE", "StandInBids", "traffic", "traffic_rows"]
@@ -75,11 +76,14 @@ async def traffic_rows(
     seed: int = 17,
     tag: str = "bench",
     caps: bool = False,
+    lines: bool = True,
 ) -> list[dict[str, Any]]:
     """:func:`traffic`'s rows in one list."""
     return [
         row
-        async for row in traffic(doc, version, pings, rate, start, seed=seed, tag=tag, caps=caps)
+        async for row in traffic(
+            doc, version, pings, rate, start, seed=seed, tag=tag, caps=caps, lines=lines
+        )
     ]
 
 
@@ -93,11 +97,13 @@ async def traffic(
     seed: int = 17,
     tag: str = "bench",
     caps: bool = False,
+    lines: bool = True,
 ) -> AsyncIterator[dict[str, Any]]:
     """``pings`` rows of the ``pings`` table, one at a time, run on ``doc`` (stored as
     ``version``) from ``start`` at ``rate`` leads a second, ids ``{i:08d}-{tag}``; about
     half the accepted ones posted. With ``caps`` the caps and budgets are kept as the
-    sales fill them (as a replay counts them), else never full."""
+    sales fill them (as a replay counts them), else never full. Without ``lines`` the
+    pings have no replay line, as those stored before it existed."""
     snapshot = Snapshot.build(version, compile_config(doc))
     rng = random.Random(seed)
     factory = LeadFactory(rng, start.date())
@@ -135,6 +141,7 @@ async def traffic(
         posted = accepted and rng.random() < 0.5
         if posted and caps:
             room.sold(result, now)
+        auction = result.to_json()
         yield (
             {
                 "id": ping_id,
@@ -148,7 +155,8 @@ async def traffic(
                 "bid_cents": to_cents(result.decision.payout) if accepted else 0,
                 "revenue_cents": to_cents(result.decision.revenue) if accepted else 0,
                 "answer": {},
-                "auction": result.to_json(),
+                "auction": auction,
+                "replay_line": replay_line(auction) if lines else None,
                 "idempotency_key": None,
                 "created_at": now,
                 "expires_at": now + dt.timedelta(minutes=5),

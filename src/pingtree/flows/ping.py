@@ -26,6 +26,7 @@ from pingtree.flows.notices import notices_for
 from pingtree.flows.ping_dedup import consumer_seen
 from pingtree.flows.ports import Ports
 from pingtree.flows.requests import SellerRequest, campaign_refusal, new_id, rejected
+from pingtree.store.replay_pings import replay_line
 from pingtree.store.return_rates import ReturnStanding
 from pingtree.store.snapshot import Snapshot
 from pingtree.store.traffic import PingRepository
@@ -211,6 +212,7 @@ async def _store(
     result: AuctionResult | None,
 ) -> None:
     accepted = answer["status"] == "accepted"
+    auction = result.to_json() if result else {}
     ports.pings.add(
         {
             "id": ping_id,
@@ -225,7 +227,8 @@ async def _store(
             "bid_cents": to_cents(result.decision.payout) if result and accepted else 0,
             "revenue_cents": to_cents(result.decision.revenue) if result and accepted else 0,
             "answer": answer,
-            "auction": result.to_json() if result else {},
+            "auction": auction,
+            "replay_line": replay_line(auction),
             "idempotency_key": request.idempotency_key,
             "created_at": now,
             "expires_at": expires_at,

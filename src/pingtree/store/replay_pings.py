@@ -1,5 +1,10 @@
 """The stored pings a replay re-runs (``flows.replay``): live traffic of a period, oldest
-first, read in pages so a week of traffic never sits in one result set."""
+first, read in pages so a week of traffic never sits in one result set.
+
+A ping's auction is read from its replay line (:func:`replay_line`, written with the
+ping): the auction's JSON without the walk's copy of the fields, which is most of its
+text and which a replay never reads. A ping stored before the line existed is read from
+its whole auction, which has the same keys."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.store.tables import Base, Ping
 
-__all__ = ["StoredPing", "count_stored_pings", "stored_pings"]
+__all__ = ["StoredPing", "count_stored_pings", "replay_line", "stored_pings"]
 
 _PING = Base.metadata.tables[Ping.__tablename__]
 _PAGE = 2000
@@ -65,6 +70,23 @@ class StoredPing:
         return found
 
 
+def replay_line(auction: dict[str, Any]) -> str | None:
+    """A ping's stored ``auction`` as a replay reads it (the ``replay_line`` column): the
+    same JSON without the walk's lead (its copy of the fields) and the tokens; ``walked``
+    kept as ``true`` (the auction walked: its stored ranking is the walk's). ``None`` for a
+    ping with no auction."""
+    if not auction:
+        return None
+    line = {key: value for key, value in auction.items() if key not in _NOT_REPLAYED}
+    if "walked" in auction:
+        line["walked"] = True
+    return orjson.dumps(line).decode()
+
+
+#: what a replay never reads of a stored auction
+_NOT_REPLAYED = frozenset({"walked", "tokens"})
+
+
 def _object(text: str | bytes | None) -> dict[str, Any]:
     found = orjson.loads(text) if text else None
     return found if isinstance(found, dict) else {}
@@ -89,7 +111,8 @@ async def stored_pings(
         _PING.c.status,
         cast(_PING.c.reasons, Text),
         cast(_PING.c.fields, Text),
-        cast(_PING.c.auction, Text),
+        # the replay line, or the whole auction of a ping stored before lines were
+        func.coalesce(_PING.c.replay_line, cast(_PING.c.auction, Text)),
         created_at,
         _PING.c.lead_id,
     )

@@ -58,6 +58,10 @@ class Ping(Base):
     claimed_at: Mapped[dt.datetime | None]
     post_digest: Mapped[str | None] = mapped_column(String(64))
     lead_id: Mapped[str | None] = mapped_column(String(36))
+    #: the auction as a replay reads it (issue 17): its JSON text without the walk's copy
+    #: of the fields and the tokens (``store.replay_pings.replay_line``); NULL on pings
+    #: stored before it, which a replay reads from ``auction``
+    replay_line: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_pings_campaign_idem", "campaign_id", "idempotency_key"),
