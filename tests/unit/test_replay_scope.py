@@ -91,3 +91,14 @@ def test_a_changed_buyer_and_parted_caps_change_all_its_orders() -> None:
     found.parted(["houses"])
     assert found.reach("acme_home", "home") is Reach.ORDERS
     assert found.orders_changed("home") == {"houses_home"}
+
+
+def test_parted_caps_leave_alone_the_orders_without_a_cap_or_a_budget() -> None:
+    # "both" has no cap: its sales parting leave its orders' room the same on both sides
+    found = scope(market())
+    found.parted(["both"], capped=frozenset({"cars_auto"}))
+    assert found.clean == {"auto", "home"}
+    assert found.orders_changed("auto") == set()
+    found.parted(["cars", "both"], capped=frozenset({"cars_auto"}))
+    assert found.clean == {"home"}
+    assert found.orders_changed("auto") == {"cars_auto"}

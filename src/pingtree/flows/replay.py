@@ -23,7 +23,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import cached_property
 
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.delivery.ping_outcomes import judge_legs
@@ -250,12 +249,20 @@ class Replayed:
     def accepted(self) -> bool:
         return self.result is not None and self.result.decision.accepted
 
-    @cached_property
+    @property
     def winners(self) -> tuple[tuple[str, str, Decimal], ...]:
         """(order id, buyer id, price) of each winner; empty when not accepted."""
-        if self.result is None or not self.accepted:
-            return ()
-        return tuple((q.order_id, q.buyer_id, q.price) for q in self.result.selection.winners)
+        # kept once read (functools.cached_property takes a lock each first read on 3.11,
+        # which a replay's hundreds of thousands of pings feel)
+        found: tuple[tuple[str, str, Decimal], ...] | None = self.__dict__.get("_winners")
+        if found is None:
+            result = self.result
+            if result is None or not result.decision.accepted:
+                found = ()
+            else:
+                found = tuple([(q.order_id, q.buyer_id, q.price) for q in result.selection.winners])
+            self.__dict__["_winners"] = found
+        return found
 
 
 async def replay_ping(

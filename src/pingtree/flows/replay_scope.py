@@ -13,15 +13,17 @@ campaign's pings into three:
 - *full*: its campaign, supplier or vertical changed: always replayed.
 
 Caps part the two sides: a ping that changed hands sold to other buyers on each side, so
-every order of those buyers counts as changed from then on (a buyer's budget spans its
-verticals). The same comparison, made between the configuration a stored ping ran on and
-the one in force, says whether the stored auction is the replay's (``StoredOutcomes``).
+every order of those buyers with a cap or a budget counts as changed from then on (a
+buyer's budget spans its verticals; an order with neither has room on both sides). The
+same comparison, made between the configuration a stored ping ran on and the one in
+force, says whether the stored auction is the replay's (``StoredOutcomes``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -116,13 +118,16 @@ class ReplayScope:
         """The orders of ``vertical_id`` the draft changed (or whose buyers' caps parted)."""
         return self.changed_orders.get(vertical_id, set())
 
-    def parted(self, buyer_ids: Iterable[str]) -> None:
-        """These buyers' sales differ between the two replays: their verticals are no
-        longer clean, and their orders count as changed."""
-        buyer_ids = list(buyer_ids)
+    def parted(self, buyer_ids: Iterable[str], capped: AbstractSet[str] | None = None) -> None:
+        """These buyers' sales differ between the two replays: their orders count as
+        changed, and those orders' verticals are no longer clean. With ``capped`` (the
+        orders with a cap or a budget, their own or their buyer's, on either side) only
+        those: an order with neither has room on both sides whatever its buyer sold."""
         for buyer_id in buyer_ids:
-            self.clean -= self.buyer_verticals.get(buyer_id, frozenset())
-        self._add_buyers(buyer_ids)
+            for vertical, order_id in self.buyer_orders.get(buyer_id, frozenset()):
+                if capped is None or order_id in capped:
+                    self.clean.discard(vertical)
+                    self.changed_orders[vertical].add(order_id)
 
     def _add_buyers(self, buyer_ids: Iterable[str]) -> None:
         for buyer_id in buyer_ids:

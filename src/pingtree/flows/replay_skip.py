@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from pingtree.domain.auction import Decision, Quote, Selection, decide, select
+from pingtree.domain.campaigns import Campaign
 from pingtree.domain.eligibility import LeadContext, check_standing, legs_offered
 from pingtree.domain.filter_gates import GATE_FIELD
 from pingtree.domain.money import format_money
@@ -58,6 +59,8 @@ class StoredOutcomes:
         self._quotes: dict[tuple[Any, ...], Quote] = {}
         self._decisions: dict[tuple[str, bool, Decimal, int], tuple[Decision, str, tuple[str, ...]]]
         self._decisions = {}
+        #: a campaign by id, or ``None`` when it is unknown or refuses pings
+        self._campaigns: dict[str, Campaign | None] = {}
 
     def outcome(self, ping: StoredPing) -> Replayed | None:
         """``ping``'s replay as its stored auction tells it, or ``None`` when it must be
@@ -68,31 +71,39 @@ class StoredOutcomes:
         if not rows or "walked" not in auction:  # refused before the auction, or re-ranked
             return None
         snapshot, caps = self._snapshot, self._caps
-        campaign = snapshot.config.campaigns.get(ping.campaign_id)
-        if campaign is None or campaign_refusal(snapshot, campaign, "ping_post") is not None:
+        campaign_id = ping.campaign_id
+        if campaign_id in self._campaigns:
+            campaign = self._campaigns[campaign_id]
+        else:
+            campaign = self._campaigns[campaign_id] = self._campaign(campaign_id)
+        if campaign is None:
             return None
-        orders, capped = snapshot.config.orders, caps.capped
+        orders, capped, at = snapshot.config.orders, caps.capped, ping.created_at
         for row in rows:
-            order = orders.get(row[0])
-            outcome = row[2]
+            order_id, outcome = row[0], row[2]
+            order = orders.get(order_id)
             if order is None or outcome not in _TOLD_TEXT:
                 return None
             if outcome in _BEFORE_CAPS_TEXT:
                 continue
-            if order.id in capped:
-                if (caps.check(order, ping.created_at) is not None) != (outcome in _FULL_TEXT):
+            if order_id in capped:
+                if (caps.check(order, at) is not None) != (outcome in _FULL_TEXT):
                     return None
             elif outcome in _FULL_TEXT:
                 return None
-        ranking = tuple(self._quote(row) for row in auction.get("ranking") or ())
-        by_id = {quote.order_id: quote for quote in ranking}
-        winner_ids = auction.get("winners") or []
-        if any(order_id not in by_id for order_id in winner_ids):
-            return None
-        winners = tuple(by_id[order_id] for order_id in winner_ids)
-        leg = Leg(auction["leg"]) if auction.get("leg") and winners else None
-        revenue = sum((quote.price for quote in winners), _ZERO)
-        selection = Selection(leg, winners, ranking if winners else (), revenue)
+        quote = self._quote
+        ranking = tuple([quote(row) for row in auction.get("ranking") or ()])
+        winner_ids = auction.get("winners")
+        if winner_ids:
+            by_id = {quote.order_id: quote for quote in ranking}
+            if not all(order_id in by_id for order_id in winner_ids):
+                return None
+            winners = tuple([by_id[order_id] for order_id in winner_ids])
+            leg = _LEGS.get(auction.get("leg") or "")
+            revenue = sum([quote.price for quote in winners], _ZERO)
+            selection = Selection(leg, winners, ranking, revenue)
+        else:
+            winners, leg, revenue, selection = (), None, _ZERO, _NO_SELECTION
         eligible = int(auction.get("eligible_buyers") or 0)
         key = (campaign.id, leg is not None and bool(winners), revenue, eligible)
         decided = self._decisions.get(key)
@@ -109,6 +120,13 @@ class StoredOutcomes:
         result = AuctionResult((), ranking, selection, decision, eligible, snapshot.version)
         return Replayed(ping.id, campaign.id, ping.created_at, result, reasons)
 
+    def _campaign(self, campaign_id: str) -> Campaign | None:
+        snapshot = self._snapshot
+        campaign = snapshot.config.campaigns.get(campaign_id)
+        if campaign is None or campaign_refusal(snapshot, campaign, "ping_post") is not None:
+            return None
+        return campaign
+
     def _quote(self, row: Sequence[Any]) -> Quote:
         key = tuple(row)
         found = self._quotes.get(key)
@@ -119,7 +137,8 @@ class StoredOutcomes:
         return found
 
 
-#: how many quotes and decisions :class:`StoredOutcomes` keeps before it starts again
+#: how many quotes and decisions :class:`StoredOutcomes` (and bid orders' quotes
+#: :class:`DraftSides`) keeps before it starts again
 _KEPT = 20_000
 
 
@@ -164,6 +183,10 @@ class DraftSides:
         )
         #: a fixed-price order's quotes on one side, by side, order and legs on offer
         self._fixed: dict[tuple[int, str, frozenset[Leg]], tuple[Quote, ...]] = {}
+        #: a bid order's quotes on one side by its stored answer (``None``: unknown)
+        self._asked: dict[tuple[Any, ...], tuple[Quote, ...] | None] = {}
+        #: the legs each side offers a campaign's pings
+        self._legs: dict[str, list[frozenset[Leg]]] = {}
 
     def side(
         self,
@@ -189,7 +212,11 @@ class DraftSides:
         auction = ping.auction
         rows = {row[0]: row for row in auction.get("candidates") or ()}
         leg_bids: Mapping[str, Mapping[str, str]] = auction.get("leg_bids") or {}
-        legs = [_legs_offered_to(snapshot, ping) for snapshot in self._snapshots]
+        legs = self._legs.get(ping.campaign_id)
+        if legs is None:
+            legs = self._legs[ping.campaign_id] = [
+                _legs_offered_to(snapshot, ping) for snapshot in self._snapshots
+            ]
         lead: LeadContext | None = None
         same = True
         met: set[str] = set()
@@ -239,7 +266,20 @@ class DraftSides:
                         sides.append(_NONE)
                         continue
                 if order.pricing.asked_per_lead:
-                    quotes = _priced(order, legs[i], rows, leg_bids)
+                    bids = leg_bids.get(order_id)
+                    asked = (
+                        i,
+                        order_id,
+                        legs[i],
+                        None if row is None else tuple(row),
+                        None if bids is None else tuple(bids.items()),
+                    )
+                    if asked in self._asked:
+                        quotes = self._asked[asked]
+                    else:
+                        if len(self._asked) > _KEPT:
+                            self._asked.clear()
+                        quotes = self._asked[asked] = _priced(order, legs[i], rows, leg_bids)
                     if quotes is None:
                         return None
                 else:
@@ -283,6 +323,8 @@ def reselected(
 
 
 _NONE: tuple[Quote, ...] = ()
+_LEGS = {str(leg): leg for leg in Leg}
+_NO_SELECTION = Selection(None, (), (), _ZERO)
 _FULL_TEXT = frozenset(str(outcome) for outcome in _FULL)
 _PRICED_TEXT = frozenset(str(outcome) for outcome in PRICED)
 #: a stored line's outcomes a replay may tell (every outcome but those it never gives)

@@ -91,6 +91,10 @@ class _Versions:
         self._sessions, self._base, self._doc = sessions, base, doc
         self._scopes: dict[int, ReplayScope | None] = {}
 
+    def current(self, ping: StoredPing) -> bool:
+        """Whether the ping ran on the configuration in force itself (no read needed)."""
+        return ping.auction.get("snapshot_version") == self._base.version
+
     async def same(self, ping: StoredPing, campaign_id: str, vertical_id: str) -> bool:
         version = ping.auction.get("snapshot_version")
         if not isinstance(version, int):
@@ -134,6 +138,7 @@ async def what_if(
     versions = _Versions(sessions, base, stored)
     report = WhatIf(since, until, base.version, focus=focus, changes_kept=changes_kept)
     base_caps, draft_caps = CapSimulation(base), CapSimulation(draft_snapshot)
+    capped = base_caps.capped | draft_caps.capped
     stored_outcomes = StoredOutcomes(base, base_caps)
     sides = DraftSides(
         (base, draft_snapshot),
@@ -151,7 +156,9 @@ async def what_if(
         before: Replayed | None = None
         if shortcuts and campaign is not None and ping.id != focus:
             reach = scope.reach(campaign.id, campaign.vertical_id)
-            if await versions.same(ping, campaign.id, campaign.vertical_id):
+            if versions.current(ping) or await versions.same(
+                ping, campaign.id, campaign.vertical_id
+            ):
                 before = stored_outcomes.outcome(ping)
         told = before is not None
         if before is None:
@@ -185,7 +192,7 @@ async def what_if(
             before = await replay_ping(base, ping, base_caps, parsed, record=False)
         replay_the_same(before, ping, base_caps)
         if report.add(before, after):
-            scope.parted(b for side in (before, after) for _, b, _ in side.winners)
+            scope.parted((b for side in (before, after) for _, b, _ in side.winners), capped)
         if report.pings % _YIELD_EVERY == 0:
             # a replay run on a server's event loop: let the pings through
             await asyncio.sleep(0)
