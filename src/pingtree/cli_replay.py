@@ -30,6 +30,7 @@ def replay(
     import json
 
     from pingtree.config.errors import ConfigError
+    from pingtree.flows.replay_worker import fewer_collections
     from pingtree.flows.whatif import summary_lines, what_if
 
     back = span(since)
@@ -37,10 +38,11 @@ def replay(
     settings = settings_from(data_dir, database_url)
     until = dt.datetime.now(dt.UTC)
     try:
-        report = with_sessions(
-            settings,
-            lambda sessions: what_if(sessions, text, until - back, until, campaign_id=campaign),
-        )
+        with fewer_collections():  # the command's own process
+            report = with_sessions(
+                settings,
+                lambda sessions: what_if(sessions, text, until - back, until, campaign_id=campaign),
+            )
     except ConfigError as error:
         typer.echo(f"{config}: invalid configuration", err=True)
         for issue in error.issues:

@@ -23,7 +23,7 @@ from pingtree.flows.whatif import WhatIf, what_if
 from pingtree.flows.whatif_report import CHANGES_KEPT
 from pingtree.store.db import create_engine, session_factory
 from pingtree.store.migrations import migrate
-from pingtree.store.replay_pings import StoredPing, stored_pings
+from pingtree.store.replay_pings import StoredPing, stored_pages, stored_pings
 from pingtree.store.tables import Base, Ping
 
 START = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
@@ -235,3 +235,18 @@ def test_pings_stored_before_replay_lines_give_the_same_report(
     fast, full = both(unlined, draft)
     assert comparable(fast) == comparable(full), done
     assert comparable(fast) == comparable(both(stored, draft)[0]), done
+
+
+def test_pings_are_read_in_pages_oldest_first(stored: str) -> None:
+    async def pages(size: int) -> list[list[str]]:
+        engine = create_engine(stored)
+        try:
+            found = stored_pages(session_factory(engine), START, page_size=size)
+            return [[ping.id for ping in page] async for page in found]
+        finally:
+            await engine.dispose()
+
+    small, whole = asyncio.run(pages(7)), asyncio.run(pages(1000))
+    assert len(whole) == 1
+    assert [len(page) for page in small] == [7] * (PINGS // 7) + [PINGS % 7]
+    assert [ping for page in small for ping in page] == whole[0] == sorted(whole[0])

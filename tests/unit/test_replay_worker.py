@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 from typing import Any
 
 import pytest
 import yaml
 
 from pingtree.config.errors import ConfigError
-from pingtree.flows.replay_worker import ReplayLimits, ReplayTooLarge, what_if_apart
+from pingtree.flows.replay_worker import (
+    ReplayLimits,
+    ReplayTooLarge,
+    fewer_collections,
+    what_if_apart,
+)
 from pingtree.flows.whatif import WhatIf, what_if
 from pingtree.store.db import create_engine, session_factory
 from tests.unit.test_replay_shortcuts import START, comparable, live_document, store_traffic
@@ -97,3 +103,12 @@ def test_a_period_of_few_pings_is_replayed_on_the_loop(stored: str) -> None:
     # 300 pings: under the bound no worker starts, so no time bound is met
     report = apart(stored, raised_floor(), limits=ReplayLimits(seconds=0.01))
     assert report.pings == 300
+
+
+def test_a_replay_process_sweeps_less_and_puts_the_collector_back() -> None:
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] >= 50_000
+        assert gc.get_freeze_count() > 0  # what was alive is out of the sweeps
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

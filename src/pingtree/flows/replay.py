@@ -170,7 +170,7 @@ class CapSimulation:
         self._used: defaultdict[tuple[str, str], int] = defaultdict(int)
         #: each order's counters and limits this minute (windows start on whole minutes
         #: of UTC in every time zone), cleared when the minute moves
-        self._minute: dt.datetime | None = None
+        self._minute = self._minute_end = _NEVER
         self._now: dt.datetime | None = None
         self._counters: dict[str, tuple[tuple[tuple[str, str], int, bool], ...]] = {}
         #: a sale's counters and amounts, by order, price and minute (as ``_counters``)
@@ -189,24 +189,23 @@ class CapSimulation:
         )
 
     def check(self, order: Order, now: dt.datetime) -> Outcome | None:
-        if order.id not in self.capped:
+        order_id = order.id
+        if order_id not in self.capped:
             return None
         if now is not self._now:  # one ping's orders are checked at one moment
-            self._now = now
-            minute = now.replace(second=0, microsecond=0)
-            if minute != self._minute:
-                self._minute, self._counters = minute, {}
-        buyer = self._snapshot.config.buyers[order.buyer_id]
-        counters = self._counters.get(order.id)
+            self._minute_of(now)
+        counters = self._counters.get(order_id)
         if counters is None:
-            counters = self._counters[order.id] = tuple(
+            buyer = self._snapshot.config.buyers[order.buyer_id]
+            counters = self._counters[order_id] = tuple(
                 ((c.scope, c.window_key), c.limit, c.is_budget)
                 for c in charges_for(order, buyer, Decimal(0), now)
                 if not c.is_account
             )
+        used = self._used
         for key, limit, is_budget in counters:
             # room for one more sale: a count below its limit, a spend not yet at it
-            if self._used[key] >= limit:
+            if used[key] >= limit:
                 return Outcome.BUDGET if is_budget else Outcome.CAP
         return None
 
@@ -214,8 +213,7 @@ class CapSimulation:
         for quote in result.selection.winners:
             if quote.order_id not in self.capped:
                 continue  # no counter but its buyer's account, which is not simulated
-            minute = now.replace(second=0, microsecond=0)
-            key = (quote.order_id, quote.price, minute)
+            key = (quote.order_id, quote.price, self._minute_of(now))
             charges = self._charges.get(key)
             if charges is None:
                 if len(self._charges) > _CHARGES_KEPT:
@@ -229,6 +227,21 @@ class CapSimulation:
                 )
             for counter, amount in charges:
                 self._used[counter] += amount
+
+    def _minute_of(self, now: dt.datetime) -> dt.datetime:
+        """``now``'s whole minute; the counters of the one before are let go when it moves
+        (the stored pings come in time order: a comparison, not a new moment, a ping)."""
+        if now is not self._now:
+            self._now = now
+            if not self._minute <= now < self._minute_end:
+                minute = now.replace(second=0, microsecond=0)
+                self._minute, self._minute_end = minute, minute + _MINUTE
+                self._counters = {}
+        return self._minute
+
+
+_MINUTE = dt.timedelta(minutes=1)
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from pingtree.flows.replay_scope import Reach, ReplayScope
 from pingtree.flows.replay_skip import DraftSides, StoredOutcomes, reselected
 from pingtree.flows.whatif_report import CHANGES_KEPT, Tally, WhatIf, summary_lines
 from pingtree.store.config_repo import ConfigRepository
-from pingtree.store.replay_pings import StoredPing, stored_pings
+from pingtree.store.replay_pings import StoredPing, stored_pages
 from pingtree.store.snapshot import Snapshot
 
 __all__ = ["Tally", "WhatIf", "draft_snapshots", "summary_lines", "what_if"]
@@ -149,53 +149,54 @@ async def what_if(
     # a ping's fields read by a vertical the draft leaves alone serve both sides
     verticals = draft_snapshot.config.verticals
     same = {v.id for v in base.config.verticals.values() if verticals.get(v.id) == v}
-    async for ping in stored_pings(sessions, since, until, campaign_id):
-        parsed: dict[str, Any] = {}
-        campaign = base.config.campaigns.get(ping.campaign_id)
-        reach = Reach.FULL
-        before: Replayed | None = None
-        if shortcuts and campaign is not None and ping.id != focus:
-            reach = scope.reach(campaign.id, campaign.vertical_id)
-            if versions.current(ping) or await versions.same(
-                ping, campaign.id, campaign.vertical_id
-            ):
-                before = stored_outcomes.outcome(ping)
-        told = before is not None
-        if before is None:
-            report.auctions += 1
-            before = await replay_ping(base, ping, base_caps, parsed, record=False)
-        after: Replayed | None = None
-        if reach is Reach.ORDERS and campaign is not None:
-            side = sides.side(
-                scope.orders_changed(campaign.vertical_id),
-                ping,
-                partial(_lead, base, ping, parsed),
-                stored_is_base=told,
-            )
-            if side is not None and side.same:
-                reach = Reach.CLEAN
-            elif side is not None and told and before.result is not None:
-                after = reselected(draft_snapshot, before, before.result.quotes, side)
-                if after is not None and report.kept(before, after):
-                    after = None  # a change the report keeps: run for its trace
-        if reach is Reach.CLEAN:
-            after = replay_the_same(before, ping, draft_caps)
-        elif after is not None:
-            replay_the_same(after, ping, draft_caps)
-        else:
-            shared = {key: values for key, values in parsed.items() if key in same}
-            report.auctions += 1
-            after = await replay_ping(draft_snapshot, ping, draft_caps, shared, assumed=assumed)
-        if told and report.kept(before, after):
-            # told from the stored trace, which keeps the orders met: run it for its lines
-            report.auctions += 1
-            before = await replay_ping(base, ping, base_caps, parsed, record=False)
-        replay_the_same(before, ping, base_caps)
-        if report.add(before, after):
-            scope.parted((b for side in (before, after) for _, b, _ in side.winners), capped)
-        if report.pings % _YIELD_EVERY == 0:
-            # a replay run on a server's event loop: let the pings through
-            await asyncio.sleep(0)
+    async for page in stored_pages(sessions, since, until, campaign_id):
+        for ping in page:
+            parsed: dict[str, Any] = {}
+            campaign = base.config.campaigns.get(ping.campaign_id)
+            reach = Reach.FULL
+            before: Replayed | None = None
+            if shortcuts and campaign is not None and ping.id != focus:
+                reach = scope.reach(campaign.id, campaign.vertical_id)
+                if versions.current(ping) or await versions.same(
+                    ping, campaign.id, campaign.vertical_id
+                ):
+                    before = stored_outcomes.outcome(ping)
+            told = before is not None
+            if before is None:
+                report.auctions += 1
+                before = await replay_ping(base, ping, base_caps, parsed, record=False)
+            after: Replayed | None = None
+            if reach is Reach.ORDERS and campaign is not None:
+                side = sides.side(
+                    scope.orders_changed(campaign.vertical_id),
+                    ping,
+                    partial(_lead, base, ping, parsed),
+                    stored_is_base=told,
+                )
+                if side is not None and side.same:
+                    reach = Reach.CLEAN
+                elif side is not None and told and before.result is not None:
+                    after = reselected(draft_snapshot, before, before.result.quotes, side)
+                    if after is not None and report.kept(before, after):
+                        after = None  # a change the report keeps: run for its trace
+            if reach is Reach.CLEAN:
+                after = replay_the_same(before, ping, draft_caps)
+            elif after is not None:
+                replay_the_same(after, ping, draft_caps)
+            else:
+                shared = {key: values for key, values in parsed.items() if key in same}
+                report.auctions += 1
+                after = await replay_ping(draft_snapshot, ping, draft_caps, shared, assumed=assumed)
+            if told and report.kept(before, after):
+                # told from the stored trace, which keeps the orders met: run it for its lines
+                report.auctions += 1
+                before = await replay_ping(base, ping, base_caps, parsed, record=False)
+            replay_the_same(before, ping, base_caps)
+            if report.add(before, after):
+                scope.parted((b for side in (before, after) for _, b, _ in side.winners), capped)
+            if report.pings % _YIELD_EVERY == 0:
+                # a replay run on a server's event loop: let the pings through
+                await asyncio.sleep(0)
     report.settle()
     report.elapsed_ms = int((time.perf_counter() - started) * 1000)
     return report

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.store.tables import Base, Ping
 
-__all__ = ["StoredPing", "count_stored_pings", "replay_line", "stored_pings"]
+__all__ = ["StoredPing", "count_stored_pings", "replay_line", "stored_pages", "stored_pings"]
 
 _PING = Base.metadata.tables[Ping.__tablename__]
 _PAGE = 2000
@@ -27,17 +27,17 @@ _PAGE = 2000
 class StoredPing:
     """What a replay needs of one ping: its fields (never PII), moment and auction.
 
-    ``fields`` may be given as the stored JSON text: it is decoded when first read (most
-    pings of a replay are told from their auction and never need their fields)."""
+    ``fields`` and ``reasons`` may be given as the stored JSON text: they are decoded when
+    first read (most pings of a replay are told from their auction and never need them)."""
 
     __slots__ = (
         "_fields",
+        "_reasons",
         "auction",
         "campaign_id",
         "created_at",
         "id",
         "posted",
-        "reasons",
         "status",
     )
 
@@ -46,7 +46,7 @@ class StoredPing:
         id: str,
         campaign_id: str,
         status: str,
-        reasons: list[Any],
+        reasons: list[Any] | str | bytes | None,
         fields: dict[str, Any] | str | bytes,
         auction: dict[str, Any],
         created_at: dt.datetime,
@@ -55,7 +55,7 @@ class StoredPing:
         self.id = id
         self.campaign_id = campaign_id
         self.status = status
-        self.reasons = reasons
+        self._reasons = reasons
         self._fields = fields
         self.auction = auction
         self.created_at = created_at
@@ -67,6 +67,14 @@ class StoredPing:
         found = self._fields
         if not isinstance(found, dict):
             found = self._fields = _object(found)
+        return found
+
+    @property
+    def reasons(self) -> list[Any]:
+        found = self._reasons
+        if not isinstance(found, list):
+            said = orjson.loads(found) if found else None
+            found = self._reasons = said if isinstance(said, list) else []
         return found
 
 
@@ -100,6 +108,21 @@ async def stored_pings(
 ) -> AsyncIterator[StoredPing]:
     """Live (not test) pings created from ``since`` to ``until`` (both included), oldest
     first."""
+    async for page in stored_pages(sessions, since, until, campaign_id):
+        for ping in page:
+            yield ping
+
+
+async def stored_pages(
+    sessions: async_sessionmaker[AsyncSession],
+    since: dt.datetime,
+    until: dt.datetime | None = None,
+    campaign_id: str | None = None,
+    *,
+    page_size: int = _PAGE,
+) -> AsyncIterator[list[StoredPing]]:
+    """:func:`stored_pings` a page (of ``page_size``) at a time: a replay's loop resumes
+    no generator per ping."""
     async with sessions() as session:
         sqlite = session.get_bind().dialect.name == "sqlite"
     # the JSON columns read as their text and decoded here (the fields only when needed);
@@ -116,8 +139,9 @@ async def stored_pings(
         created_at,
         _PING.c.lead_id,
     )
-    after: tuple[dt.datetime, str] | None = None
-    while True:
+    loads = orjson.loads
+
+    async def fetch(after: tuple[dt.datetime, str] | None) -> list[Any]:
         query = select(*columns).where(_PING.c.test.is_(False), _PING.c.created_at >= since)
         if until is not None:
             query = query.where(_PING.c.created_at <= until)
@@ -128,28 +152,41 @@ async def stored_pings(
                 (_PING.c.created_at > after[0])
                 | ((_PING.c.created_at == after[0]) & (_PING.c.id > after[1]))
             )
-        query = query.order_by(_PING.c.created_at, _PING.c.id).limit(_PAGE)
+        query = query.order_by(_PING.c.created_at, _PING.c.id).limit(page_size)
         async with sessions() as session:
-            rows = (await session.execute(query)).all()
+            return list((await session.execute(query)).all())
+
+    after: tuple[dt.datetime, str] | None = None
+    while True:
+        rows = await fetch(after)
+        page: list[StoredPing] = []
         for ping_id, campaign, status, reasons, fields, auction, created, lead_id in rows:
-            if isinstance(created, str):
-                created = dt.datetime.fromisoformat(created)
-            if created.tzinfo is None:  # SQLite keeps naive UTC
-                created = created.replace(tzinfo=dt.UTC)
-            said = orjson.loads(reasons) if reasons else None
-            yield StoredPing(
-                ping_id,
-                campaign,
-                status,
-                said if isinstance(said, list) else [],
-                fields or "",
-                _object(auction),
-                created,
-                lead_id is not None,
+            found = loads(auction) if auction else None
+            page.append(
+                StoredPing(
+                    ping_id,
+                    campaign,
+                    status,
+                    reasons,
+                    fields or "",
+                    found if isinstance(found, dict) else {},
+                    _moment(created),
+                    lead_id is not None,
+                )
             )
-            after = (created, ping_id)
-        if len(rows) < _PAGE:
+        if page:
+            after = (page[-1].created_at, page[-1].id)
+            yield page
+        if len(rows) < page_size:
             return
+
+
+def _moment(created: dt.datetime | str) -> dt.datetime:
+    if isinstance(created, str):
+        created = dt.datetime.fromisoformat(created)
+    if created.tzinfo is None:  # SQLite keeps naive UTC
+        created = created.replace(tzinfo=dt.UTC)
+    return created
 
 
 async def count_stored_pings(
