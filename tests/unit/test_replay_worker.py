@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
+import os
+import time
 from typing import Any
 
 import pytest
@@ -97,6 +99,21 @@ def test_a_replay_past_its_memory_is_ended(stored: str) -> None:
             raised_floor(),
             limits=ReplayLimits(seconds=120, memory_bytes=48 * 1024**2, at_least=0),
         )
+
+
+class _EndsTheWorker(str):
+    """A draft that reads here and ends the worker as it is handed over, the way a fatal
+    error of the interpreter does (out of memory, in a greenlet's switch): no answer."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os._exit, (3,))
+
+
+def test_a_worker_ended_with_no_answer_is_said_at_once(stored: str) -> None:
+    began = time.monotonic()
+    with pytest.raises(ReplayTooLarge, match=r"ended with no answer \(exit code 3\)"):
+        apart(stored, _EndsTheWorker(raised_floor()), limits=ReplayLimits(seconds=60, at_least=0))
+    assert time.monotonic() - began < 30  # not at the time bound
 
 
 def test_a_period_of_few_pings_is_replayed_on_the_loop(stored: str) -> None:

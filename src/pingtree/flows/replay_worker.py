@@ -15,7 +15,11 @@ on the same database, and is ended when the replay ends or runs out of time:
   ``MemoryError``, raised here as :class:`ReplayTooLarge`. The allocation that fails may
   be on the database connection's thread, whose error then never reaches the replay
   (which waits on): any ``MemoryError`` in the worker, on any thread, raises a flag
-  shared with this process, which looks at it while it waits and ends the worker.
+  shared with this process, which looks at it while it waits and ends the worker. Out of
+  memory, the interpreter may also end the worker with a fatal error and no answer (seen
+  in a greenlet's switch): the answer's pipe then reads as ended, and that is said too
+  (a pool of workers would have started another and waited for the lost answer until the
+  time bound).
 
 A draft that does not read is refused here, before any worker. A period of fewer than
 ``at_least`` pings, or a database only this process can see (SQLite in memory), is
@@ -34,6 +38,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -87,20 +92,19 @@ async def what_if_apart(
         return await what_if(sessions, draft, since, until, campaign_id=campaign_id, focus=focus)
     context = multiprocessing.get_context("spawn")
     out_of_memory = context.Value("b", 0)
-    pool = context.Pool(1, _watch_memory, (out_of_memory,), maxtasksperchild=1)
+    answers, answer = context.Pipe(duplex=False)
+    task = (url, draft, since, until, campaign_id, focus, limits.memory_bytes)
+    worker = context.Process(target=_work, args=(answer, out_of_memory, task), daemon=True)
+    megabytes = limits.memory_bytes // 1024**2
     too_large = ReplayTooLarge(
-        f"the replay needed more than {limits.memory_bytes // 1024**2} MB: replay a shorter "
-        "period or one campaign"
+        f"the replay needed more than {megabytes} MB: replay a shorter period or one campaign"
     )
+    worker.start()
+    answer.close()  # the worker's end: the pipe reads as ended once the worker is gone
     try:
-        task = (url, draft, since, until, campaign_id, focus, limits.memory_bytes)
-        pending = pool.apply_async(_replay, task)
         give_up_at = time.monotonic() + limits.seconds
         # the waits are on a thread of the loop's executor: the loop stays free
-        while not pending.ready():
-            await asyncio.to_thread(pending.wait, _LOOK_SECONDS)
-            if pending.ready():
-                break
+        while not await asyncio.to_thread(answers.poll, _LOOK_SECONDS):
             if out_of_memory.value:
                 raise too_large
             if time.monotonic() >= give_up_at:
@@ -108,15 +112,46 @@ async def what_if_apart(
                     f"the replay took longer than {limits.seconds:g} s: replay a shorter "
                     "period or one campaign"
                 )
-        done = pending.get()
+        try:
+            done = await asyncio.to_thread(answers.recv)
+        except EOFError:
+            # ended with no answer: a fatal error of the interpreter, which running out of
+            # the capped address space can cause outside any Python code (a greenlet's
+            # stack switch, an exception's normalization)
+            await asyncio.to_thread(worker.join, _LOOK_SECONDS)
+            raise ReplayTooLarge(
+                f"the replay's worker ended with no answer (exit code {worker.exitcode}), "
+                f"most likely as the replay needed more than {megabytes} MB: replay a "
+                "shorter period or one campaign"
+            ) from None
         if isinstance(done, WhatIf):
             return done
+        if isinstance(done, BaseException):
+            raise done
         if isinstance(done, str):  # _OUT_OF_MEMORY
             raise too_large
         raise ConfigError(done)
     finally:
-        pool.terminate()  # ends the worker at once, whether it finished or not
-        await asyncio.to_thread(pool.join)
+        if worker.is_alive():
+            worker.kill()  # ends the worker at once, whether it finished or not
+        await asyncio.to_thread(worker.join)
+        answers.close()
+
+
+def _work(
+    answer: Connection,
+    out_of_memory: Synchronized[int],
+    task: tuple[str, str | ConfigDocument, dt.datetime, dt.datetime, str | None, str | None, int],
+) -> None:
+    """The worker process: the replay (:func:`_replay`), its answer sent back, or the
+    exception it raised."""
+    _watch_memory(out_of_memory)
+    try:
+        done: object = _replay(*task)
+    except Exception as error:
+        done = error
+    answer.send(done)
+    answer.close()
 
 
 def _shared_url(sessions: async_sessionmaker[AsyncSession]) -> str | None:
