@@ -150,7 +150,10 @@ def _work(
         done: object = _replay(*task)
     except Exception as error:
         done = error
-    answer.send(done)
+    try:
+        answer.send(done)
+    except Exception:  # an exception that does not pickle: said by its text
+        answer.send(RuntimeError(f"the replay failed: {done!r}"))
     answer.close()
 
 
