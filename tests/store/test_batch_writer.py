@@ -18,7 +18,7 @@ from pingtree.store.batch_writer import BatchWriter, WriterBehind
 from pingtree.store.ping_writer import PingWriter
 from pingtree.store.set_aside import SetAsideRepository, is_transient, printable
 from pingtree.store.tables import Ping
-from pingtree.store.transactions import Transactions, Work
+from pingtree.store.transactions import Before, BeforeFailed, Transactions, Work
 
 NOW = dt.datetime(2026, 12, 6, 15, 0, tzinfo=dt.UTC)
 
@@ -105,12 +105,12 @@ class FlakyTransactions(Transactions):
         self.failures = failures
         self.tries = 0
 
-    async def run(self, work: Work[T]) -> T:
+    async def run(self, work: Work[T], *, before: Before | None = None) -> T:
         self.tries += 1
         if self.failures:
             self.failures -= 1
             raise OperationalError("INSERT", {}, ConnectionRefusedError("database is down"))
-        return await super().run(work)
+        return await super().run(work, before=before)
 
 
 async def test_a_failing_database_is_waited_out_and_nothing_is_set_aside(
@@ -227,3 +227,73 @@ async def test_set_aside_counts_by_writer(sessions: async_sessionmaker[AsyncSess
     async with sessions() as session:
         assert await SetAsideRepository(session).counts() == {}
         assert (await session.scalar(select(func.count()).select_from(Ping))) == 0
+
+
+async def test_a_taken_ping_is_stored_by_its_taker_and_seen_until_then(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    transactions = Transactions(sessions)
+    writer = PingWriter(transactions)
+    writer.start()
+    try:
+        row, other = ping(), ping()
+        writer.add(row)
+        taken = writer.take(row["id"])
+        assert taken is not None
+        assert writer.take(row["id"]) is None  # one taker
+        writer.add(other)
+        await writer.settled(other["id"])
+        # the writer wrote the other, not the taken one, which is still seen here
+        assert await stored_ids(sessions) == {other["id"]}
+        assert (writer.get(row["id"]) or {}).get("id") == row["id"]
+        assert writer.backlog == 1
+        waiting = asyncio.create_task(writer.settled(row["id"]))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+
+        async def nothing(session: AsyncSession) -> None:
+            return None
+
+        await transactions.run(nothing, before=taken)
+        await asyncio.wait_for(waiting, 5)
+        assert writer.backlog == 0
+        assert writer.get(row["id"]) is None
+        assert await stored_ids(sessions) == {row["id"], other["id"]}
+    finally:
+        await writer.stop()
+    assert writer.set_aside_count == 0  # never written twice
+
+
+async def test_a_taken_ping_its_taker_could_not_store_goes_back_to_the_writer(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    writer = PingWriter(FlakyTransactions(sessions, failures=1))
+    writer.start()
+    try:
+        row = ping()
+        writer.add(row)
+        taken = writer.take(row["id"])
+        assert taken is not None
+
+        async def nothing(session: AsyncSession) -> None:
+            return None
+
+        with pytest.raises(BeforeFailed):  # the database fails the taker's first try
+            await Transactions(sessions).run(nothing, before=_failing(taken))
+        await writer.settled(row["id"], seconds=5)
+        assert await stored_ids(sessions) == {row["id"]}
+    finally:
+        await writer.stop()
+
+
+def _failing(taken: Before) -> Before:
+    """``taken``, whose transaction fails as a database that is down would."""
+
+    class Failing:
+        async def work(self, session: AsyncSession) -> None:
+            raise OperationalError("INSERT", {}, ConnectionRefusedError("database is down"))
+
+        def ended(self, committed: bool) -> None:
+            taken.ended(committed)
+
+    return Failing()

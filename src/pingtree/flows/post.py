@@ -37,6 +37,7 @@ from pingtree.flows.sell import Intake, sell
 from pingtree.store.lead_fields import dedup_keys, open_answer
 from pingtree.store.tables import Ping
 from pingtree.store.traffic import LeadRepository, PingRepository
+from pingtree.store.transactions import BeforeFailed
 
 __all__ = ["handle_post"]
 
@@ -82,27 +83,33 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
     auction = {**ping.auction, "steps": checked.trace()} if checked else ping.auction
     ranking = [quote_from_json(row) for row in ping.auction.get("ranking", [])]
     winners = set(ping.auction.get("winners", []))
-    # answered by this process a moment ago: the sale claims it once it is stored (a
-    # ping stored before its post is claimed, so a crash in between never loses it)
-    await ports.pings.settled(ping.id)
-    answer = await sell(
-        ports,
-        snapshot,
-        campaign,
-        LeadToSell(
-            id=lead.id,
-            values=values,
-            test=ping.test,
-            now=now,
-            dedup_keys=dedup_keys(vertical, values, ports.vault),
-            ranking=ranking,
-            winners=[quote for quote in ranking if quote.order_id in winners],
-            quoted_payout=from_cents(ping.bid_cents),
-            ping_id=ping.id,
-            auction=auction,
-        ),
-        Intake(lead, claim=(ping.id, digest), refusal=refused),
+    to_sell = LeadToSell(
+        id=lead.id,
+        values=values,
+        test=ping.test,
+        now=now,
+        dedup_keys=dedup_keys(vertical, values, ports.vault),
+        ranking=ranking,
+        winners=[quote for quote in ranking if quote.order_id in winners],
+        quoted_payout=from_cents(ping.bid_cents),
+        ping_id=ping.id,
+        auction=auction,
     )
+    # A ping stored before its post claims it, so a crash in between never loses it. One
+    # answered by this process a moment ago and still queued is stored here, in its own
+    # transaction just before the sale's; one the writer is writing already is waited for.
+    taken = ports.pings.take(ping.id)
+    if taken is None:
+        await ports.pings.settled(ping.id)
+    try:
+        answer = await sell(
+            ports, snapshot, campaign, to_sell, Intake(lead, (ping.id, digest), refused, taken)
+        )
+    except BeforeFailed:  # not stored here: the writer stores it (or sets it aside)
+        await ports.pings.settled(ping.id)
+        answer = await sell(
+            ports, snapshot, campaign, to_sell, Intake(lead, (ping.id, digest), refused)
+        )
     if answer is None:  # claimed already (by this very post, or another) or expired
         return await _answer_repeat(ports, ping.id, digest, now, campaign.post_deadline_ms)
     return answer

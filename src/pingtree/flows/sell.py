@@ -44,6 +44,7 @@ from pingtree.store.outbox import OutboxRepository
 from pingtree.store.snapshot import Snapshot
 from pingtree.store.tables import Lead, Sale
 from pingtree.store.traffic import LeadRepository, PingRepository, SaleRepository
+from pingtree.store.transactions import Before
 
 __all__ = ["Intake", "refill", "sell"]
 
@@ -60,6 +61,9 @@ class Intake:
     #: the seller's answer when the lead is refused before any sale (the post disagrees
     #: with its ping, the auction found no buyer); ``None`` to sell it
     refusal: dict[str, Any] | None = None
+    #: a transaction to commit just before the sale's (the post's ping, taken from the
+    #: pings' writer); when it fails, ``BeforeFailed`` is raised and nothing was sold
+    before: Before | None = None
 
 
 @dataclass(frozen=True)
@@ -86,15 +90,18 @@ async def sell(
     when the ping was no longer open to claim (claimed by another post, or expired)."""
     notes: list[Candidate] = []
     dropped: set[str] = set()
+    before = intake.before
     while True:
         try:
             placed = await ports.transactions.run(
                 lambda session: _take_in(
                     session, ports, snapshot, campaign, lead, intake, notes, dropped
-                )
+                ),
+                before=before,
             )
         except _CapFull as full:  # the transaction rolled back: again without that order
             _drop(full.quote, dropped, notes)
+            before = None  # committed
             continue
         break
     if placed is None:

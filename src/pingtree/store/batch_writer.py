@@ -15,6 +15,10 @@ loss"):
   Past the high-water mark the writer is :attr:`~BatchWriter.behind`: the seller API then
   refuses new work with 503 and ``Retry-After`` instead of queueing more, so memory stays
   within about high-water + the rows of the requests already in flight.
+- **One owner at a time.** A caller that needs a row stored now may :meth:`~BatchWriter.take`
+  it from the queue and store it in a transaction of its own (a post, its ping: just
+  before its sale's, :class:`~pingtree.store.transactions.Before`); until that commits the
+  row is still seen here, and if it fails the row comes back to the queue.
 - **Every wait has a limit.** :meth:`~BatchWriter.settled` and :meth:`~BatchWriter.drained`
   raise :class:`WriterBehind` past their timeout; :meth:`~BatchWriter.stop` gives a
   database that keeps failing a bounded time, then logs what it could not write.
@@ -41,7 +45,7 @@ from pingtree.store.prepared import Prepared
 from pingtree.store.set_aside import SET_ASIDE, is_transient, set_aside_row
 from pingtree.store.transactions import Transactions
 
-__all__ = ["BatchWriter", "WriterBehind"]
+__all__ = ["BatchWriter", "Taken", "WriterBehind"]
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +115,8 @@ class BatchWriter(Generic[T]):
         self._queue: dict[str, T] = {}
         #: the batch being written right now
         self._flight: dict[str, T] = {}
+        #: items taken to be stored by their callers (:meth:`take`)
+        self._taken: dict[str, T] = {}
         self._wake = asyncio.Event()
         #: set by a caller waiting for an item: the linger ends at once
         self._hurry = asyncio.Event()
@@ -133,10 +139,28 @@ class BatchWriter(Generic[T]):
         self._queue[self._key(item)] = item
         self._wake.set()
 
+    def take(self, key: str) -> Taken[T] | None:
+        """``key``'s item, taken from the queue to be stored by the caller, in a
+        transaction it runs (:class:`Taken`); ``None`` when it is not queued (being written
+        already, or not here)."""
+        item = self._queue.pop(key, None)
+        if item is None:
+            return None
+        self._taken[key] = item
+        return Taken(self, key, item)
+
+    def _given_back(self, key: str, stored: bool) -> None:
+        """A taken item's transaction ended: stored, or back in the queue to be written."""
+        item = self._taken.pop(key)
+        if not stored:
+            self._queue[key] = item
+            self._wake.set()
+        self._notify()
+
     @property
     def backlog(self) -> int:
-        """Items queued or being written."""
-        return len(self._queue) + len(self._flight)
+        """Items queued, being written, or taken to be stored."""
+        return len(self._queue) + len(self._flight) + len(self._taken)
 
     @property
     def behind(self) -> bool:
@@ -152,16 +176,18 @@ class BatchWriter(Generic[T]):
         return self._behind
 
     def queued(self) -> Iterator[T]:
-        """The items not yet written (queued or in the batch being written)."""
+        """The items not yet written (queued, in the batch being written, or taken)."""
         yield from self._flight.values()
+        yield from self._taken.values()
         yield from self._queue.values()
 
     def get(self, key: str) -> T | None:
-        """``key``'s item while it waits here (queued or being written), else ``None``."""
-        return self._queue.get(key) or self._flight.get(key)
+        """``key``'s item while it waits here (queued, being written or taken), else
+        ``None``."""
+        return self._queue.get(key) or self._flight.get(key) or self._taken.get(key)
 
     def pending(self, key: str) -> bool:
-        return key in self._queue or key in self._flight
+        return key in self._queue or key in self._flight or key in self._taken
 
     async def settled(self, key: str, seconds: float) -> None:
         """Return once ``key``'s item is no longer waiting here (written or set aside); at
@@ -174,7 +200,7 @@ class BatchWriter(Generic[T]):
     async def drained(self, seconds: float) -> None:
         """Return once every item queued before the call has left the writer. Raises
         :class:`WriterBehind` past ``seconds`` seconds."""
-        keys = [*self._flight, *self._queue]
+        keys = [*self._flight, *self._taken, *self._queue]
         await self._wait_until(lambda: not any(self.pending(k) for k in keys), seconds)
 
     async def _wait_until(self, done: Callable[[], bool], seconds: float) -> None:
@@ -292,6 +318,7 @@ class BatchWriter(Generic[T]):
     async def _insert(
         self, session: AsyncSession, table: Table, rows: list[dict[str, Any]]
     ) -> None:
+        """``rows`` of ``table`` in ``session``'s transaction (a taken item's too)."""
         # the table, not an entity: a plain executemany, no per-row ORM work
         await self._inserts[table].run(session, rows)
         if self._after_insert is not None and table is self._table:
@@ -321,6 +348,26 @@ class BatchWriter(Generic[T]):
     def _notify(self) -> None:
         self._progress.set()
         self._progress = asyncio.Event()
+
+
+class Taken(Generic[T]):
+    """An item taken from its writer (:meth:`BatchWriter.take`): its row is inserted by the
+    transaction that runs :meth:`work` (a :class:`~pingtree.store.transactions.Before`),
+    and :meth:`ended` gives it back to the writer, stored or to be written."""
+
+    __slots__ = ("_item", "_writer", "key")
+
+    def __init__(self, writer: BatchWriter[T], key: str, item: T) -> None:
+        self._writer = writer
+        self._item = item
+        self.key = key
+
+    async def work(self, session: AsyncSession) -> None:
+        writer = self._writer
+        await writer._insert(session, writer._table, [writer._to_row(self._item)])
+
+    def ended(self, committed: bool) -> None:
+        self._writer._given_back(self.key, committed)
 
 
 class _GaveUp(Exception):

@@ -20,6 +20,10 @@ the same code either way:
   await only the session (statements, ``get``); anything else it awaits is a programming
   error (:class:`TransactionSuspended`), caught on the first run. Transactions wait in one
   line per engine (:class:`_Line`), run back to back on the thread.
+
+A transaction may bring another to commit just before its own (:class:`Before`: a post's
+ping, taken from the pings' writer): on SQLite in the same trip to the thread, so that the
+second does not wait for the event loop in between.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ import asyncio
 import collections
 import contextlib
 import contextvars
+import functools
 import sqlite3
 import time
 import weakref
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -42,7 +47,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from pingtree.store.db import JSON_CODECS, is_sqlite
 
-__all__ = ["TransactionSuspended", "Transactions", "Work"]
+__all__ = ["Before", "BeforeFailed", "TransactionSuspended", "Transactions", "Work"]
 
 T = TypeVar("T")
 
@@ -51,6 +56,22 @@ Work = Callable[[AsyncSession], Coroutine[Any, Any, T]]
 
 class TransactionSuspended(RuntimeError):
     """A transaction's work awaited something other than its session."""
+
+
+class BeforeFailed(Exception):
+    """The transaction to commit first (:class:`Before`) failed: the one after it did not
+    run. Its error is the cause."""
+
+
+class Before(Protocol):
+    """A transaction committed just before another's, by :meth:`Transactions.run`."""
+
+    async def work(self, session: AsyncSession) -> None:
+        """Its work (as a :data:`Work`)."""
+
+    def ended(self, committed: bool) -> None:
+        """Told once, on the event loop, whether it committed, even when the caller of
+        :meth:`Transactions.run` was cancelled meanwhile."""
 
 
 class Transactions:
@@ -67,20 +88,55 @@ class Transactions:
         #: connection's id (a new one if the pool replaced it)
         self._sync: tuple[int, Engine] | None = None
 
-    async def run(self, work: Work[T]) -> T:
+    async def run(self, work: Work[T], *, before: Before | None = None) -> T:
         """``work(session)`` in one transaction, committed when it returns, rolled back when
-        it raises (the exception goes on to the caller)."""
+        it raises (the exception goes on to the caller). ``before``: a transaction of its
+        own committed first; when it fails, :class:`BeforeFailed` is raised and ``work``
+        is not run."""
         if not self._in_thread:
+            if before is not None:
+                # to its end even if the caller is cancelled, so that it is told whether
+                # it committed (as on SQLite's thread)
+                await asyncio.shield(self._commit_before(before))
             async with self._sessions.begin() as session:
                 return await work(session)
-        return await _line_of(self._engine).run(self._run_here, work)
+        run_here = self._run_here
+        if before is not None:
+            loop = asyncio.get_running_loop()
+            run_here = functools.partial(self._run_here, before=(before, loop))
+        return await _line_of(self._engine).run(run_here, work)
 
-    def _run_here(self, work: Work[T], dbapi_connection: sqlite3.Connection) -> T:
-        """On the connection's thread: the whole transaction.
+    async def _commit_before(self, before: Before) -> None:
+        try:
+            async with self._sessions.begin() as session:
+                await before.work(session)
+        except Exception as error:
+            before.ended(False)
+            raise BeforeFailed(str(error)) from error
+        before.ended(True)
 
-        It is begun and ended on the driver's connection itself; an ORM session joins it
-        only if the work uses the session for more than :class:`Prepared` statements.
-        """
+    def _run_here(
+        self,
+        work: Work[T],
+        dbapi_connection: sqlite3.Connection,
+        before: tuple[Before, asyncio.AbstractEventLoop] | None = None,
+    ) -> T:
+        """On the connection's thread: the whole transaction (``before``'s first, if
+        given, told on its loop whether it committed)."""
+        if before is not None:
+            first, loop = before
+            try:
+                self._transaction_here(first.work, dbapi_connection)
+            except Exception as error:
+                _call_on(loop, first.ended, False)
+                raise BeforeFailed(str(error)) from error
+            _call_on(loop, first.ended, True)
+        return self._transaction_here(work, dbapi_connection)
+
+    def _transaction_here(self, work: Work[T], dbapi_connection: sqlite3.Connection) -> T:
+        """One transaction, begun and ended on the driver's connection itself; an ORM
+        session joins it only if the work uses the session for more than
+        :class:`Prepared` statements."""
         session = _SessionNow(self._sync_engine(dbapi_connection), dbapi_connection)
         dbapi_connection.execute("BEGIN IMMEDIATE")
         try:
@@ -93,7 +149,7 @@ class Transactions:
 
     def _sync_engine(self, dbapi_connection: sqlite3.Connection) -> Engine:
         """Only ever called with the pool's one connection checked out, so never twice at
-        once. Its connections begin nothing: :meth:`_run_here` began the transaction."""
+        once. Its connections begin nothing: :meth:`_transaction_here` began the transaction."""
         if self._sync is None or self._sync[0] != id(dbapi_connection):
             engine = create_engine(
                 "sqlite://",
@@ -240,8 +296,14 @@ def _answer(
         if not done.done():
             give(value)
 
+    _call_on(loop, now)
+
+
+def _call_on(loop: asyncio.AbstractEventLoop, function: Callable[..., None], *args: Any) -> None:
+    """``function(*args)`` on ``loop``, from the connection's thread (unless the loop has
+    closed)."""
     with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(now)
+        loop.call_soon_threadsafe(function, *args)
 
 
 def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -264,7 +326,7 @@ _SUSPENDED = "a transaction's work awaited something other than its session"
 
 class _SessionNow:
     """The async session's methods a transaction's work uses, done at once (they never
-    suspend) in the transaction :meth:`Transactions._run_here` began on the driver's
+    suspend) in the transaction :meth:`Transactions._transaction_here` began on the driver's
     connection: :class:`Prepared` statements go to the driver (:meth:`prepared_driver`),
     the rest to a synchronous ORM session opened on first use over the same connection."""
 
