@@ -10,13 +10,16 @@ import threading
 
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.store.db import is_sqlite
+from pingtree.store.prepared import Prepared
 from pingtree.store.tables import Base, ConfigState
 from pingtree.store.transactions import BeforeFailed, Transactions, TransactionSuspended
 
 STATE = Base.metadata.tables[ConfigState.__tablename__]
+_STATE_ROW = Prepared(insert(STATE))
 NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
 
 
@@ -135,19 +138,16 @@ async def test_transactions_waiting_together_each_commit_or_fail_alone(
 
 
 class _Before:
-    """A transaction to commit first: inserts config state row ``id`` (or fails)."""
+    """A transaction to commit first: inserts config state row ``id``."""
 
-    def __init__(self, id_: int, *, fail: bool = False) -> None:
+    def __init__(self, id_: int) -> None:
         self.id = id_
-        self.fail = fail
         self.told: list[bool] = []
         self.thread: int | None = None
 
     async def work(self, session: AsyncSession) -> None:
         self.thread = threading.get_ident()
-        await session.execute(insert(STATE).values(id=self.id, version=1, updated_at=NOW))
-        if self.fail:
-            raise LookupError("the first transaction's own error")
+        await _STATE_ROW.run(session, {"id": self.id, "version": 1, "updated_at": NOW})
 
     def ended(self, committed: bool) -> None:
         self.told.append(committed)
@@ -185,12 +185,13 @@ async def test_when_the_first_transaction_fails_the_work_is_not_run(
     async def work(session: AsyncSession) -> None:
         ran.append(True)
 
-    first = _Before(21, fail=True)
-    with pytest.raises(BeforeFailed) as failed:
+    first = _Before(21)
+    await transactions.run(first.work)
+    with pytest.raises(BeforeFailed) as failed:  # the same row again
         await transactions.run(work, before=first)
-    assert isinstance(failed.value.__cause__, LookupError)
+    assert isinstance(failed.value.__cause__, IntegrityError)
     assert (first.told, ran) == ([False], [])
-    assert await _count(sessions) == start
+    assert await _count(sessions) == start + 1
 
 
 async def test_a_first_transaction_is_told_its_end_when_its_caller_is_cancelled(
@@ -226,3 +227,30 @@ async def test_a_first_transaction_is_told_its_end_when_its_caller_is_cancelled(
     assert first.told == [True]
     async with sessions() as session:
         assert await session.scalar(select(STATE.c.version).where(STATE.c.id == 31)) == 1
+
+
+async def test_a_transaction_of_one_statement_is_committed_as_it_runs(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    transactions = Transactions(sessions)
+    row = {"id": 41, "version": 1, "updated_at": NOW}
+    await transactions.run_one(lambda session: _STATE_ROW.run(session, row))
+    async with sessions() as session:  # committed
+        assert await session.scalar(select(STATE.c.version).where(STATE.c.id == 41)) == 1
+    if is_sqlite(sessions.kw["bind"]):
+        return  # a transaction on the connection's thread, as run()
+
+    async def autocommit(session: AsyncSession) -> bool:
+        raw = await (await session.connection()).get_raw_connection()
+        return bool(raw.dbapi_connection.autocommit)  # type: ignore[union-attr]
+
+    # no BEGIN nor COMMIT sent: the server commits the statement as it runs
+    assert await transactions.run_one(autocommit) is True
+    assert await transactions.run(autocommit) is False
+
+    async def two(session: AsyncSession) -> None:
+        await _STATE_ROW.run(session, {**row, "id": 42})
+        await _STATE_ROW.run(session, {**row, "id": 43})
+
+    with pytest.raises(RuntimeError, match="second statement"):
+        await transactions.run_one(two)

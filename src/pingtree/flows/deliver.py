@@ -32,8 +32,6 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, AttemptLog
 from pingtree.delivery.compiled import CompiledStep
 from pingtree.delivery.poster import PostContext, PostedLead, PostVerdict, post_lead
@@ -203,20 +201,16 @@ class Outbox:
         now = ports.clock.now()
         # the post's timeout sets the row's lease: its order is known for a sale this
         # process just made, else read from the row
-        known_order = self._orders.pop(sale_id, None)
-
-        async def take(session: AsyncSession) -> tuple[Delivery | None, CompiledStep | None]:
-            outbox = OutboxRepository(session)
-            order_id = known_order
-            if order_id is None:
-                found = await outbox.get(sale_id)
-                order_id = found.order_id if found is not None else None
-            step = _post_step(snapshot, order_id) if order_id is not None else None
-            lease_until = now + self._lease(step)
-            return await outbox.take(sale_id, now, lease_until, own=own), step
-
-        row, step = await ports.transactions.run(take)
+        order_id = self._orders.pop(sale_id, None)
+        if order_id is None:  # a row the worker found: its order (which never changes)
+            async with ports.sessions() as session:
+                found = await OutboxRepository(session).get(sale_id)
+            order_id = found.order_id if found is not None else None
+        step = _post_step(snapshot, order_id) if order_id is not None else None
         lease = self._lease(step)
+        row = await ports.transactions.run_one(
+            lambda session: OutboxRepository(session).take(sale_id, now, now + lease, own=own)
+        )
         if row is None:
             return None
         failpoint("delivery.taken")

@@ -35,7 +35,7 @@ from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeEngine
 
-__all__ = ["Prepared"]
+__all__ = ["ONE_STATEMENT", "Prepared"]
 
 Params = Mapping[str, Any]
 
@@ -172,6 +172,11 @@ async def _asyncpg_driver(session: AsyncSession) -> _AsyncpgDriver | None:
     dialect = session.get_bind().dialect
     if not session.in_transaction() or dialect.driver != "asyncpg":
         return None
+    statements_left = session.info.get(ONE_STATEMENT)
+    if statements_left is not None:
+        if not statements_left:
+            raise RuntimeError("a one-statement transaction ran a second statement")
+        session.info[ONE_STATEMENT] = statements_left - 1
     if session.new or session.dirty or session.deleted:
         await session.flush()
     transaction = session.get_transaction()
@@ -184,6 +189,10 @@ async def _asyncpg_driver(session: AsyncSession) -> _AsyncpgDriver | None:
         session.info[_ASYNCPG_ADAPTER] = (transaction, adapter)
     return _AsyncpgDriver(adapter.cursor(), dialect)
 
+
+#: ``session.info``'s count of the statements left to a transaction of one statement, whose
+#: session commits each as it runs (``Transactions.run_one``)
+ONE_STATEMENT = "pingtree.one_statement"
 
 #: where a session keeps its open transaction's asyncpg adapter (``session.info``), with
 #: the transaction it is for

@@ -46,6 +46,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.util import greenlet_spawn
 
 from pingtree.store.db import JSON_CODECS, is_sqlite
+from pingtree.store.prepared import ONE_STATEMENT
 
 __all__ = ["Before", "BeforeFailed", "TransactionSuspended", "Transactions", "Work"]
 
@@ -67,7 +68,7 @@ class Before(Protocol):
     """A transaction committed just before another's, by :meth:`Transactions.run`."""
 
     async def work(self, session: AsyncSession) -> None:
-        """Its work (as a :data:`Work`)."""
+        """Its work (as a :data:`Work`): one statement (:meth:`Transactions.run_one`)."""
 
     def ended(self, committed: bool) -> None:
         """Told once, on the event loop, whether it committed, even when the caller of
@@ -84,6 +85,12 @@ class Transactions:
             raise TypeError("the sessions must be bound to an engine")
         self._engine = engine
         self._in_thread = is_sqlite(engine)
+        #: sessions whose statements PostgreSQL commits as each runs (:meth:`run_one`)
+        self._autocommit = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"),
+            class_=sessions.class_,
+            **{name: value for name, value in sessions.kw.items() if name != "bind"},
+        )
         #: a synchronous engine over the SQLite connection the pool hands out, by the
         #: connection's id (a new one if the pool replaced it)
         self._sync: tuple[int, Engine] | None = None
@@ -106,10 +113,20 @@ class Transactions:
             run_here = functools.partial(self._run_here, before=(before, loop))
         return await _line_of(self._engine).run(run_here, work)
 
+    async def run_one(self, work: Work[T]) -> T:
+        """``work(session)`` that runs one :class:`Prepared` statement, as a transaction of
+        its own. On PostgreSQL the statement is sent alone and the server commits it as it
+        runs, durable as with ``BEGIN … COMMIT`` but without their two round trips (a
+        second statement is refused: it would commit apart); on SQLite as :meth:`run`."""
+        if self._in_thread:
+            return await self.run(work)
+        async with self._autocommit.begin() as session:
+            session.info[ONE_STATEMENT] = 1
+            return await work(session)
+
     async def _commit_before(self, before: Before) -> None:
         try:
-            async with self._sessions.begin() as session:
-                await before.work(session)
+            await self.run_one(before.work)
         except Exception as error:
             before.ended(False)
             raise BeforeFailed(str(error)) from error
