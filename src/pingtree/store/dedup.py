@@ -21,7 +21,7 @@ __all__ = ["INBOUND", "DedupRepository"]
 
 #: the table itself: a Core statement costs less than the ORM's bulk path (the sale's)
 _DEDUPKEY = Base.metadata.tables[DedupKey.__tablename__]
-_INSERT_KEYS = Prepared(insert(_DEDUPKEY))
+_INSERT_KEYS = Prepared(insert(_DEDUPKEY), deferrable=True)
 
 #: the buyer id of the inbound (any supplier) history
 INBOUND = "*"

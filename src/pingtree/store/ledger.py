@@ -45,7 +45,7 @@ __all__ = [
 SYSTEM = "system"
 
 _ENTRY = Base.metadata.tables[LedgerEntry.__tablename__]
-_INSERT_ENTRIES = Prepared(insert(_ENTRY))
+_INSERT_ENTRIES = Prepared(insert(_ENTRY), deferrable=True)
 
 
 class EntryKind(StrEnum):

@@ -162,7 +162,7 @@ def _abandoned(sale_id: str, now: dt.datetime) -> tuple[ColumnElement[bool], ...
 
 # --- a delivery's statements, built once (executed with their parameters) ------------------
 
-_INSERT_DELIVERY = Prepared(insert(_DELIVERY))
+_INSERT_DELIVERY = Prepared(insert(_DELIVERY), deferrable=True)
 
 #: a queued row marked ``sending`` for one more try, leased
 _TAKE = (

@@ -345,7 +345,7 @@ def _values(table: Table, row: Base) -> dict[str, Any]:
 
 # --- the sale path's statements, built once (executed with their parameters) ---------------
 
-_INSERT_LEAD = Prepared(insert(_LEAD))
+_INSERT_LEAD = Prepared(insert(_LEAD), deferrable=True)
 
 
 def _finish_lead(*, auction: bool, first: bool) -> Prepared:
@@ -373,7 +373,7 @@ _FINISH_LEAD = {
     for auction in (False, True)
     for first in (False, True)
 }
-_INSERT_SALE = Prepared(insert(_SALE))
+_INSERT_SALE = Prepared(insert(_SALE), deferrable=True)
 
 #: an accepted, unexpired, unclaimed ping marked as used by one post
 _CLAIM = Prepared(

@@ -46,7 +46,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.util import greenlet_spawn
 
 from pingtree.store.db import JSON_CODECS, is_sqlite
-from pingtree.store.prepared import ONE_STATEMENT
+from pingtree.store.drivers import ONE_STATEMENT
 
 __all__ = ["Before", "BeforeFailed", "TransactionSuspended", "Transactions", "Work"]
 
@@ -351,6 +351,8 @@ class _SessionNow:
         self._engine = engine
         self._driver = sqlite_driver
         self._session: Session | None = None
+        #: as the async session's (nothing here keeps anything in it on SQLite)
+        self.info: dict[str, Any] = {}
 
     @property
     def _orm(self) -> Session:

@@ -1,0 +1,187 @@
+"""Inserts kept back and sent together: one round trip for a transaction's new rows.
+
+On PostgreSQL every statement of a transaction is a round trip to the server, and its
+answer waits for the event loop's turn: a sale's transaction inserts its lead, its sales,
+their outbox rows and the consumer's dedup keys, one statement each, and under load each
+round trip costs about a millisecond (`bench/README.md`, "Sale").
+
+So on PostgreSQL a :class:`~pingtree.store.prepared.Prepared` insert in a session's open
+transaction is kept in the session (:func:`defer`) and sent with the others kept since as
+one statement, when the transaction next needs the server: before its next prepared
+statement (:func:`flush`), before the session's own next statement or ORM flush, before a
+savepoint and at commit (session events). The one statement is PostgreSQL's data-modifying
+``WITH``: ``WITH w0 AS (INSERT …), w1 AS (INSERT …) SELECT 1``. All of them run, each
+with its rows, and constraints between them (a sale's lead) are checked at its end.
+
+What changes for the caller: a refused row fails the transaction's next statement or its
+commit instead of its own insert, which rolls the whole transaction back all the same.
+On SQLite (statements on the connection's own thread, no round trip), with no transaction
+open, inside a savepoint, in a transaction of one statement, or for a table with a default
+computed in Python, an insert is sent at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, Table, bindparam, event, insert, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.util import await_only
+
+from pingtree.store.compiled import Compiled
+from pingtree.store.drivers import ONE_STATEMENT, Driver, driver_of
+
+__all__ = ["defer", "flush"]
+
+#: a table's rows kept back, all with the same columns
+_Part = tuple[Table, tuple[str, ...], list[Mapping[str, Any]]]
+
+
+async def defer(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Keep ``rows`` of ``table`` to insert with the transaction's next statement (see the
+    module); ``False`` where they must be inserted now."""
+    defaults = _defaults(table)
+    if session.get_bind().dialect.driver != "asyncpg" or defaults is None:
+        return False
+    if ONE_STATEMENT in session.info or session.in_nested_transaction():
+        return False  # a savepoint's rows go at once: it may roll back alone
+    driver = await driver_of(session)  # sends what the ORM session holds first
+    if driver is None:
+        return False
+    transaction = session.sync_session.get_transaction()
+    kept = session.info.get(_KEPT)
+    if kept is None or kept[0] is not transaction:
+        kept = session.info[_KEPT] = (transaction, driver, [])
+    parts: list[_Part] = kept[2]
+    for row in rows:
+        full = {**defaults, **row}
+        columns = tuple(full)
+        if parts and parts[-1][0] is table and parts[-1][1] == columns:
+            parts[-1][2].append(full)
+        else:
+            parts.append((table, columns, [full]))
+    return True
+
+
+async def flush(session: AsyncSession | Session) -> None:
+    """Send what ``session``'s open transaction kept back (nothing if nothing)."""
+    kept = session.info.pop(_KEPT, None)
+    if kept is None or not kept[2]:
+        return
+    transaction, driver, parts = kept
+    if transaction is not _sync(session).get_transaction():
+        return  # kept by a transaction that has ended (rolled back): nothing to send
+    if len(parts) > 1 and sum(len(c) * len(r) for _, c, r in parts) <= _MAX_TOGETHER:
+        compiled, params = _together(parts, driver)
+        await driver.execute(*compiled.bind(params))
+        return
+    for table, columns, rows in parts:
+        one = _one_table(table, columns, driver)
+        if len(rows) == 1:
+            await driver.execute(*one.bind(rows[0]))
+        else:
+            bound = [one.bind(row) for row in rows]
+            await driver.execute_many(bound[0][0], [values for _, values in bound])
+
+
+def _sync(session: AsyncSession | Session) -> Session:
+    return session.sync_session if isinstance(session, AsyncSession) else session
+
+
+def _together(parts: list[_Part], driver: Driver) -> tuple[Compiled, dict[str, Any]]:
+    """The parts as one statement, compiled once per shape, and its parameters."""
+    shape = tuple((table.name, columns, len(rows)) for table, columns, rows in parts)
+    compiled = _STATEMENTS.get(shape)
+    names = [
+        f"w{p}_{r}_{c}"
+        for p, (_, columns, rows) in enumerate(parts)
+        for r in range(len(rows))
+        for c in range(len(columns))
+    ]
+    if compiled is None:
+        ctes = [
+            insert(table)
+            .values(
+                [
+                    {
+                        column: bindparam(f"w{p}_{r}_{c}", type_=table.c[column].type)
+                        for c, column in enumerate(columns)
+                    }
+                    for r in range(len(rows))
+                ]
+            )
+            .cte(f"w{p}")
+            for p, (table, columns, rows) in enumerate(parts)
+        ]
+        statement: Select[Any] = select(literal_column("1")).add_cte(*ctes)
+        if len(_STATEMENTS) >= _MAX_SHAPES:
+            _STATEMENTS.clear()
+        compiled = _STATEMENTS[shape] = Compiled(statement, driver.dialect, tuple(names))
+    values = (row[column] for _, columns, rows in parts for row in rows for column in columns)
+    return compiled, dict(zip(names, values, strict=True))
+
+
+def _one_table(table: Table, columns: tuple[str, ...], driver: Driver) -> Compiled:
+    key = (table.name, columns)
+    compiled = _INSERTS.get(key)
+    if compiled is None:
+        compiled = _INSERTS[key] = Compiled(insert(table), driver.dialect, columns)
+    return compiled
+
+
+def _defaults(table: Table) -> dict[str, Any] | None:
+    """The values SQLAlchemy fills in for ``table``'s columns not given, by column;
+    ``None`` when one is computed (by a function) rather than a plain value."""
+    if table not in _DEFAULTS:
+        columns = [c for c in table.columns if c.default is not None]
+        scalar = all(c.default is not None and c.default.is_scalar for c in columns)
+        _DEFAULTS[table] = (
+            {c.key: getattr(c.default, "arg", None) for c in columns} if scalar else None
+        )
+    return _DEFAULTS[table]
+
+
+# --- the session's own statements send what was kept first ----------------------------------
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _before_statement(state: Any) -> None:
+    _flush_now(state.session)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_orm_flush(session: Session, context: Any, instances: Any) -> None:
+    _flush_now(session)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    _flush_now(session)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _before_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        _flush_now(session)
+
+
+def _flush_now(session: Session) -> None:
+    """From the session's synchronous side, which an async session runs in a greenlet:
+    ``await_only`` waits for the round trip there, as SQLAlchemy's own driver calls do."""
+    if _KEPT in session.info:
+        await_only(flush(session))
+
+
+#: ``session.info``'s inserts kept back: (its transaction, its driver, the parts)
+_KEPT = "pingtree.deferred_inserts"
+#: at most this many values go in one statement (PostgreSQL takes 32,767 parameters)
+_MAX_TOGETHER = 5_000
+#: compiled statements of several tables' rows, by shape (tables, columns, row counts)
+_STATEMENTS: dict[tuple[tuple[str, tuple[str, ...], int], ...], Compiled] = {}
+_MAX_SHAPES = 512
+#: one table's insert, by its columns
+_INSERTS: dict[tuple[str, tuple[str, ...]], Compiled] = {}
+#: each table's plain-value defaults by column (``None``: one is computed), as first seen
+_DEFAULTS: dict[Table, dict[str, Any] | None] = {}
