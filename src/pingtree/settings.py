@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     #: ``database_pool_size`` / ``database_max_overflow`` say otherwise. PostgreSQL's
     #: default ``max_connections`` is 100; 80 leaves room for migrations, the CLI and psql
     database_connections: int = Field(default=80, gt=0)
-    #: connections a worker keeps open once opened (default: its whole share)
+    #: connections a worker keeps open once opened (default: its share, at most 30)
     database_pool_size: int | None = Field(default=None, gt=0)
     #: connections a worker may open beyond its pool under load, each closed again when
     #: it is given back (default: none, or the rest of its share under a set pool size)
@@ -101,19 +101,21 @@ class Settings(BaseSettings):
 
     def pool_sizes(self) -> tuple[int, int]:
         """One worker's PostgreSQL pool: (pool size, overflow). Unless set, the worker
-        keeps its whole share of ``database_connections`` (at least 2) and opens none
-        beyond it, so ``workers × (pool + overflow) ≤ database_connections``.
+        keeps its share of ``database_connections`` (at least 2), at most 30, and opens
+        none beyond it; with a pool size set, the rest of its share is overflow. So
+        ``workers × (pool + overflow) ≤ database_connections``.
 
         A pool opens a connection only when every open one is busy. One opened beyond the
         pool size is closed when given back, so a load above the pool size opens and closes
         connections all along, each a new PostgreSQL backend and its start-up (measured
         with 10 kept and 20 overflow, 16 sellers in flight: 647 connections opened in 24 s,
-        a sixth of the CPU per sale; 40 with the share kept)."""
+        a sixth of the CPU per sale; 40 with 30 kept)."""
         share = max(2, self.database_connections // max(1, self.workers))
-        size = self.database_pool_size or share
-        overflow = self.database_max_overflow
-        if overflow is None:
-            overflow = max(0, share - size)
+        if self.database_pool_size is None:
+            size, rest = min(_MOST_KEPT, share), 0
+        else:
+            size, rest = self.database_pool_size, max(0, share - self.database_pool_size)
+        overflow = rest if self.database_max_overflow is None else self.database_max_overflow
         return size, overflow
 
     def sign_in_policy(self) -> SignInPolicy:
@@ -126,3 +128,8 @@ class Settings(BaseSettings):
             window=dt.timedelta(seconds=self.sign_in_window_seconds),
             lock=dt.timedelta(seconds=self.sign_in_lock_seconds),
         )
+
+
+#: connections a worker keeps open at most by default (a process of one event loop gains
+#: nothing from more: they wait on the same loop)
+_MOST_KEPT = 30

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pingtree.store import drivers
 from pingtree.store.db import is_sqlite
 from pingtree.store.prepared import Prepared
-from pingtree.store.tables import Base, Lead, Sale
+from pingtree.store.tables import Base, ConfigState, Lead, Sale
 from pingtree.store.transactions import Transactions
 
 LEADS = Base.metadata.tables[Lead.__tablename__]
 SALES = Base.metadata.tables[Sale.__tablename__]
+STATE = Base.metadata.tables[ConfigState.__tablename__]
 NEW_LEAD = Prepared(LEADS.insert(), deferrable=True)
 NEW_SALE = Prepared(SALES.insert(), deferrable=True)
 LEAD_IDS = Prepared(select(LEADS.c.id).order_by(LEADS.c.id))
@@ -154,3 +155,24 @@ async def test_rows_kept_before_a_savepoint_stay_when_it_rolls_back(
             await the_same_lead_again(session)
         await NEW_LEAD.run(session, _lead("l3"))
     assert await _lead_ids(sessions) == ["l1", "l3"]
+
+
+async def test_kept_rows_go_along_with_a_statement_on_other_tables(
+    sessions: async_sessionmaker[AsyncSession], statements_sent: list[str]
+) -> None:
+    versions = Prepared(select(STATE.c.version).where(STATE.c.id == 1))
+
+    async def sell(session: AsyncSession) -> object:
+        await NEW_LEAD.run(session, _lead("l1"))
+        await NEW_SALE.run(session, _sale("s1", "l1"))
+        return await versions.rows(session, {})
+
+    assert await Transactions(sessions).run(sell) == []
+    assert await _lead_ids(sessions) == ["l1"]
+    if is_sqlite(sessions.kw["bind"]):
+        return
+    (sent,) = statements_sent  # one round trip for the three statements
+    assert sent.lstrip().startswith("WITH")
+    assert "INSERT INTO leads" in sent
+    assert "INSERT INTO sales" in sent
+    assert "FROM config_state" in sent

@@ -13,7 +13,7 @@ def test_the_workers_pools_together_stay_within_the_budget(workers: int):
     settings = Settings(workers=workers, database_connections=80)
     size, overflow = settings.pool_sizes()
     share = max(2, 80 // workers)
-    assert (size, overflow) == (share, 0)
+    assert (size, overflow) == (min(30, share), 0)
     if workers <= 40:  # past 40 workers each still gets the 2 a request and its writer need
         assert workers * (size + overflow) <= 80
 
@@ -21,7 +21,7 @@ def test_the_workers_pools_together_stay_within_the_budget(workers: int):
 def test_a_worker_keeps_every_connection_it_opens():
     # a connection opened beyond the pool size is closed when given back: under a load
     # above it, new PostgreSQL backends all along (bench/README.md, "Sale")
-    assert Settings(workers=1).pool_sizes() == (80, 0)
+    assert Settings(workers=1).pool_sizes() == (30, 0)
     assert Settings(workers=4, database_connections=100).pool_sizes() == (25, 0)
 
 
@@ -31,4 +31,4 @@ def test_a_set_pool_size_leaves_the_rest_of_the_share_as_overflow():
         10,
         5,
     )
-    assert Settings(workers=1, database_max_overflow=3).pool_sizes() == (80, 3)
+    assert Settings(workers=1, database_max_overflow=3).pool_sizes() == (30, 3)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, event, insert, literal_column, select
+from sqlalchemy import CTE, Select, Table, bindparam, event, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.util import await_only
@@ -33,7 +33,7 @@ from sqlalchemy.util import await_only
 from pingtree.store.compiled import Compiled
 from pingtree.store.drivers import ONE_STATEMENT, Driver, driver_of
 
-__all__ = ["defer", "flush"]
+__all__ = ["Kept", "defer", "flush", "kept_for"]
 
 #: a table's rows kept back, all with the same columns
 _Part = tuple[Table, tuple[str, ...], list[Mapping[str, Any]]]
@@ -65,17 +65,85 @@ async def defer(session: AsyncSession, table: Table, rows: Sequence[Mapping[str,
     return True
 
 
+class Kept:
+    """The rows a transaction kept back, taken to go with its next statement, written into
+    it as ``WITH`` clauses (:meth:`ctes`) with their parameters (:attr:`params`)."""
+
+    __slots__ = ("_parts", "params", "shape")
+
+    def __init__(self, parts: list[_Part]) -> None:
+        self._parts = parts
+        #: what the statement's SQL depends on: the tables, their columns, how many rows
+        self.shape = tuple((table.name, columns, len(rows)) for table, columns, rows in parts)
+        names = (
+            _name(p, r, c)
+            for p, (_, columns, rows) in enumerate(parts)
+            for r in range(len(rows))
+            for c in range(len(columns))
+        )
+        values = (row[c] for _, columns, rows in parts for row in rows for c in columns)
+        self.params = dict(zip(names, values, strict=True))
+
+    def ctes(self) -> list[CTE]:
+        return [
+            insert(table)
+            .values(
+                [
+                    {
+                        column: bindparam(_name(p, r, c), type_=table.c[column].type)
+                        for c, column in enumerate(columns)
+                    }
+                    for r in range(len(rows))
+                ]
+            )
+            .cte(f"w{p}")
+            for p, (table, columns, rows) in enumerate(self._parts)
+        ]
+
+
+async def kept_for(session: AsyncSession, tables: frozenset[str]) -> Kept | None:
+    """The rows ``session``'s open transaction kept back, to go with a statement on
+    ``tables`` that touches none of theirs (it could not see them: the clauses of one
+    statement share its snapshot); else they are sent first, and ``None``."""
+    taken = _take(session)
+    if taken is None:
+        return None
+    driver, parts = taken
+    if any(table.name in tables for table, _, _ in parts) or _too_many(parts):
+        await _send(driver, parts)
+        return None
+    return Kept(parts)
+
+
 async def flush(session: AsyncSession | Session) -> None:
     """Send what ``session``'s open transaction kept back (nothing if nothing)."""
+    taken = _take(session)
+    if taken is not None:
+        await _send(*taken)
+
+
+def _take(session: AsyncSession | Session) -> tuple[Driver, list[_Part]] | None:
     kept = session.info.pop(_KEPT, None)
     if kept is None or not kept[2]:
-        return
+        return None
     transaction, driver, parts = kept
-    if transaction is not _sync(session).get_transaction():
-        return  # kept by a transaction that has ended (rolled back): nothing to send
-    if len(parts) > 1 and sum(len(c) * len(r) for _, c, r in parts) <= _MAX_TOGETHER:
-        compiled, params = _together(parts, driver)
-        await driver.execute(*compiled.bind(params))
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    if transaction is not sync.get_transaction():
+        return None  # kept by a transaction that has ended (rolled back): nothing to send
+    return driver, parts
+
+
+async def _send(driver: Driver, parts: list[_Part]) -> None:
+    """The parts as one statement, or (one table, or too many values) each by itself."""
+    if len(parts) > 1 and not _too_many(parts):
+        kept = Kept(parts)
+        compiled = _TOGETHER.get(kept.shape)
+        if compiled is None:
+            if len(_TOGETHER) >= _MAX_SHAPES:
+                _TOGETHER.clear()
+            statement: Select[Any] = select(literal_column("1")).add_cte(*kept.ctes())
+            compiled = _TOGETHER[kept.shape] = Compiled(statement, driver.dialect, ())
+        await driver.execute(*compiled.bind(kept.params))
         return
     for table, columns, rows in parts:
         one = _one_table(table, columns, driver)
@@ -86,41 +154,12 @@ async def flush(session: AsyncSession | Session) -> None:
             await driver.execute_many(bound[0][0], [values for _, values in bound])
 
 
-def _sync(session: AsyncSession | Session) -> Session:
-    return session.sync_session if isinstance(session, AsyncSession) else session
+def _too_many(parts: list[_Part]) -> bool:
+    return sum(len(columns) * len(rows) for _, columns, rows in parts) > _MAX_TOGETHER
 
 
-def _together(parts: list[_Part], driver: Driver) -> tuple[Compiled, dict[str, Any]]:
-    """The parts as one statement, compiled once per shape, and its parameters."""
-    shape = tuple((table.name, columns, len(rows)) for table, columns, rows in parts)
-    compiled = _STATEMENTS.get(shape)
-    names = [
-        f"w{p}_{r}_{c}"
-        for p, (_, columns, rows) in enumerate(parts)
-        for r in range(len(rows))
-        for c in range(len(columns))
-    ]
-    if compiled is None:
-        ctes = [
-            insert(table)
-            .values(
-                [
-                    {
-                        column: bindparam(f"w{p}_{r}_{c}", type_=table.c[column].type)
-                        for c, column in enumerate(columns)
-                    }
-                    for r in range(len(rows))
-                ]
-            )
-            .cte(f"w{p}")
-            for p, (table, columns, rows) in enumerate(parts)
-        ]
-        statement: Select[Any] = select(literal_column("1")).add_cte(*ctes)
-        if len(_STATEMENTS) >= _MAX_SHAPES:
-            _STATEMENTS.clear()
-        compiled = _STATEMENTS[shape] = Compiled(statement, driver.dialect, tuple(names))
-    values = (row[column] for _, columns, rows in parts for row in rows for column in columns)
-    return compiled, dict(zip(names, values, strict=True))
+def _name(part: int, row: int, column: int) -> str:
+    return f"w{part}_{row}_{column}"
 
 
 def _one_table(table: Table, columns: tuple[str, ...], driver: Driver) -> Compiled:
@@ -178,8 +217,8 @@ def _flush_now(session: Session) -> None:
 _KEPT = "pingtree.deferred_inserts"
 #: at most this many values go in one statement (PostgreSQL takes 32,767 parameters)
 _MAX_TOGETHER = 5_000
-#: compiled statements of several tables' rows, by shape (tables, columns, row counts)
-_STATEMENTS: dict[tuple[tuple[str, tuple[str, ...], int], ...], Compiled] = {}
+#: the statements of several tables' rows, by shape (:attr:`Kept.shape`)
+_TOGETHER: dict[tuple[tuple[str, tuple[str, ...], int], ...], Compiled] = {}
 _MAX_SHAPES = 512
 #: one table's insert, by its columns
 _INSERTS: dict[tuple[str, tuple[str, ...]], Compiled] = {}

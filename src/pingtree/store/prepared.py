@@ -24,15 +24,17 @@ SQLAlchemy's own results would be); :attr:`Prepared.keys` names them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Insert, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.selectable import HasCTE
+from sqlalchemy.sql.util import find_tables
 
 from pingtree.store.compiled import Compiled, result_columns
-from pingtree.store.deferred import defer, flush
+from pingtree.store.deferred import Kept, defer, flush, kept_for
 from pingtree.store.drivers import driver_of
 
 __all__ = ["Prepared"]
@@ -45,7 +47,7 @@ class Prepared:
     plain ``insert(table)`` whose rows may wait, on PostgreSQL, to go to the server with the
     transaction's other new rows (:mod:`pingtree.store.deferred`)."""
 
-    __slots__ = ("_compiled", "_deferrable", "_statement", "keys")
+    __slots__ = ("_compiled", "_deferrable", "_statement", "_tables", "keys")
 
     def __init__(self, statement: Executable, *, deferrable: bool = False) -> None:
         self._statement = statement
@@ -56,17 +58,19 @@ class Prepared:
             self._deferrable = statement.table
         #: the names of the columns of its rows
         self.keys: tuple[str, ...] = tuple(c.key for c in result_columns(statement))
-        #: by dialect and the parameters' names (an insert's SQL names the columns given)
-        self._compiled: dict[tuple[str, tuple[str, ...]], Compiled] = {}
+        #: the tables it reads or writes (rows kept back go along only if it touches none)
+        tables = find_tables(cast(ClauseElement, statement), include_crud=True)
+        self._tables = frozenset(table.name for table in tables)
+        #: by dialect, the parameters' names (an insert's SQL names the columns given) and
+        #: the shape of the kept rows that go along (``store.deferred``)
+        self._compiled: dict[tuple[str, tuple[str, ...], Any], Compiled] = {}
 
     async def rows(self, session: AsyncSession, params: Params) -> list[tuple[Any, ...]]:
         """The statement's rows, as tuples."""
         driver = await driver_of(session)
         if driver is None:
             return [tuple(row) for row in await session.execute(self._statement, params)]
-        await flush(session)
-        compiled = self._for(driver.dialect, params)
-        sql, values = compiled.bind(params)
+        compiled, sql, values = await self._bound(session, driver.dialect, params)
         return compiled.convert(await driver.fetch(sql, values))
 
     async def first(self, session: AsyncSession, params: Params) -> dict[str, Any] | None:
@@ -83,19 +87,31 @@ class Prepared:
         driver = await driver_of(session)
         if driver is None:
             await session.execute(self._statement, params)
-            return
-        await flush(session)
-        if isinstance(params, Mapping):
-            sql, values = self._for(driver.dialect, params).bind(params)
+        elif isinstance(params, Mapping):
+            _, sql, values = await self._bound(session, driver.dialect, params)
             await driver.execute(sql, values)
         elif params:
+            await flush(session)
             compiled = self._for(driver.dialect, params[0])
             bound = [compiled.bind(p) for p in params]
             await driver.execute_many(bound[0][0], [values for _, values in bound])
 
-    def _for(self, dialect: Dialect, params: Params) -> Compiled:
-        key = (dialect.name, tuple(params))
+    async def _bound(
+        self, session: AsyncSession, dialect: Dialect, params: Params
+    ) -> tuple[Compiled, str, tuple[Any, ...]]:
+        """Compiled for ``params``, its SQL and values: with the rows the transaction kept
+        back going along, when they may (``store.deferred``)."""
+        kept = await kept_for(session, self._tables)
+        compiled = self._for(dialect, params, kept)
+        return compiled, *compiled.bind(params if kept is None else {**params, **kept.params})
+
+    def _for(self, dialect: Dialect, params: Params, kept: Kept | None = None) -> Compiled:
+        names = tuple(params)
+        key = (dialect.name, names, kept.shape if kept is not None else None)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = Compiled(self._statement, dialect, key[1])
+            statement = self._statement
+            if kept is not None:
+                statement = cast(Executable, cast(HasCTE, statement).add_cte(*kept.ctes()))
+            compiled = self._compiled[key] = Compiled(statement, dialect, names)
         return compiled
