@@ -106,11 +106,18 @@ class FlakyTransactions(Transactions):
         self.tries = 0
 
     async def run(self, work: Work[T], *, before: Before | None = None) -> T:
+        self._fail_first()
+        return await super().run(work, before=before)
+
+    async def run_one(self, work: Work[T]) -> T:
+        self._fail_first()
+        return await super().run_one(work)
+
+    def _fail_first(self) -> None:
         self.tries += 1
         if self.failures:
             self.failures -= 1
             raise OperationalError("INSERT", {}, ConnectionRefusedError("database is down"))
-        return await super().run(work, before=before)
 
 
 async def test_a_failing_database_is_waited_out_and_nothing_is_set_aside(

@@ -298,7 +298,11 @@ class BatchWriter(Generic[T]):
         pause = _FIRST_RETRY_SECONDS
         while True:
             try:
-                await self._transactions.run(lambda session: self._insert(session, table, rows))
+                # one statement (an executemany is one, all rows or none) unless more work
+                # follows the rows: then a transaction around both
+                alone = self._after_insert is None or table is not self._table
+                run = self._transactions.run_one if alone else self._transactions.run
+                await run(lambda session: self._insert(session, table, rows))
                 return None
             except Exception as error:
                 if not is_transient(error):
