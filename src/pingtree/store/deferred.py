@@ -5,13 +5,14 @@ answer waits for the event loop's turn: a sale's transaction inserts its lead, i
 their outbox rows and the consumer's dedup keys, one statement each, and under load each
 round trip costs about a millisecond (`bench/README.md`, "Sale").
 
-So on PostgreSQL a :class:`~pingtree.store.prepared.Prepared` insert in a session's open
-transaction is kept in the session (:func:`defer`) and sent with the others kept since as
-one statement, when the transaction next needs the server: before its next prepared
-statement (:func:`flush`), before the session's own next statement or ORM flush, before a
-savepoint and at commit (session events). The one statement is PostgreSQL's data-modifying
-``WITH``: ``WITH w0 AS (INSERT …), w1 AS (INSERT …) SELECT 1``. All of them run, each
-with its rows, and constraints between them (a sale's lead) are checked at its end.
+So on PostgreSQL a :class:`~pingtree.store.prepared.Prepared` insert made deferrable, in a
+session's open transaction, is kept in the session (:func:`defer`) and sent with the others
+kept since, when the transaction next needs the server: as ``WITH`` clauses of its next
+prepared statement when that touches none of their tables (:func:`kept_for`), else as one
+statement just before it, before the session's own next statement or ORM flush, before a
+savepoint and at commit (:func:`flush`; session events). PostgreSQL's data-modifying
+``WITH`` (``WITH w0 AS (INSERT …), w1 AS (INSERT …) SELECT 1``) runs every clause, each
+with its rows, and checks constraints between them (a sale's lead) at the statement's end.
 
 What changes for the caller: a refused row fails the transaction's next statement or its
 commit instead of its own insert, which rolls the whole transaction back all the same.

@@ -14,8 +14,11 @@ bind processors: the very SQL and values SQLAlchemy would send), then:
   (:meth:`pingtree.store.transactions.Transactions.run`, whose session lends it the
   driver's connection), it goes to the driver's cursor;
 - on PostgreSQL, in a session's open transaction, it goes to SQLAlchemy's asyncpg adapter
-  on that transaction's connection (:class:`_AsyncpgDriver`);
+  on that transaction's connection (:mod:`pingtree.store.drivers`), and a deferrable insert
+  waits there to go with the transaction's next statement (:mod:`pingtree.store.deferred`);
 - anywhere else (a session with no transaction open) the session executes it as usual.
+
+How a statement is compiled and bound is :mod:`pingtree.store.compiled`.
 
 Its rows come back as tuples, their values converted by the result columns' types (as
 SQLAlchemy's own results would be); :attr:`Prepared.keys` names them.

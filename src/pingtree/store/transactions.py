@@ -11,7 +11,9 @@ the sales queue behind it.
 the same code either way:
 
 - on PostgreSQL, it runs in an :class:`AsyncSession` transaction as usual (no lock to
-  hold: row locks, and the round trips overlap);
+  hold: row locks, and the round trips overlap); a transaction of one statement
+  (:meth:`Transactions.run_one`) is that statement alone, which the server commits as it
+  runs;
 - on SQLite, the work runs on the process's one connection's own thread, in one go,
   behind a stand-in for the async session whose methods never suspend: the transaction is
   begun and ended on the driver itself, :class:`~pingtree.store.prepared.Prepared`
