@@ -96,6 +96,12 @@ class Compiled:
             for name, index, processor in sources
         )
 
+    def bind_many(self, rows: Sequence[Params]) -> tuple[str, list[tuple[Any, ...]]]:
+        """The SQL and the positional values of each of ``rows`` (an executemany's; the
+        rows give the same parameters, so they share the SQL)."""
+        bound = [self.bind(row) for row in rows]
+        return bound[0][0], [values for _, values in bound]
+
     def convert(self, rows: list[Any]) -> list[tuple[Any, ...]]:
         """The driver's rows with their values converted by the result columns' types."""
         converters = self._converters

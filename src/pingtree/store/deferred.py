@@ -151,8 +151,7 @@ async def _send(driver: Driver, parts: list[_Part]) -> None:
         if len(rows) == 1:
             await driver.execute(*one.bind(rows[0]))
         else:
-            bound = [one.bind(row) for row in rows]
-            await driver.execute_many(bound[0][0], [values for _, values in bound])
+            await driver.execute_many(*one.bind_many(rows))
 
 
 def _too_many(parts: list[_Part]) -> bool:

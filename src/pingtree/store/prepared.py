@@ -95,9 +95,7 @@ class Prepared:
             await driver.execute(sql, values)
         elif params:
             await flush(session)
-            compiled = self._for(driver.dialect, params[0])
-            bound = [compiled.bind(p) for p in params]
-            await driver.execute_many(bound[0][0], [values for _, values in bound])
+            await driver.execute_many(*self._for(driver.dialect, params[0]).bind_many(params))
 
     async def _bound(
         self, session: AsyncSession, dialect: Dialect, params: Params
