@@ -18,7 +18,7 @@ from pingtree.store.batch_writer import BatchWriter, WriterBehind
 from pingtree.store.ping_writer import PingWriter
 from pingtree.store.set_aside import SetAsideRepository, is_transient, printable
 from pingtree.store.tables import Ping
-from pingtree.store.transactions import Before, BeforeFailed, Transactions, Work
+from pingtree.store.transactions import After, Before, BeforeFailed, Transactions, Work
 
 NOW = dt.datetime(2026, 12, 6, 15, 0, tzinfo=dt.UTC)
 
@@ -105,9 +105,11 @@ class FlakyTransactions(Transactions):
         self.failures = failures
         self.tries = 0
 
-    async def run(self, work: Work[T], *, before: Before | None = None) -> T:
+    async def run(
+        self, work: Work[T], *, before: Before | None = None, after: After | None = None
+    ) -> T:
         self._fail_first()
-        return await super().run(work, before=before)
+        return await super().run(work, before=before, after=after)
 
     async def run_one(self, work: Work[T]) -> T:
         self._fail_first()

@@ -68,3 +68,25 @@ async def test_an_abandoned_row_is_queued_again_once(
     async with sessions.begin() as session:
         assert not await OutboxRepository(session).retry_abandoned("sale-3", later)
     assert await _status(sessions, "sale-3") == "queued"
+
+
+async def test_a_new_sales_rows_are_taken_together_and_only_while_queued(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _sending(sessions, "sale-4")  # taken already: not again
+    async with sessions.begin() as session:
+        outbox = OutboxRepository(session)
+        await outbox.add(
+            [(s, "lead-2", "order-1", "buyer-1", None) for s in ("sale-5", "sale-6")], NOW, LEASE
+        )
+    async with sessions.begin() as session:
+        taken = await OutboxRepository(session).take_new(
+            ["sale-4", "sale-5", "sale-6"], NOW, NOW + LEASE
+        )
+    assert sorted((row.sale_id, row.status, row.tries) for row in taken) == [
+        ("sale-5", "sending", 1),
+        ("sale-6", "sending", 1),
+    ]
+    assert [await _status(sessions, s) for s in ("sale-4", "sale-5", "sale-6")] == ["sending"] * 3
+    # a verdict for a row taken so is recorded as for any other
+    assert await _finish(sessions, "sale-5", "delivered", "sending")

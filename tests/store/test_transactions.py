@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pingtree.store.db import is_sqlite
 from pingtree.store.prepared import Prepared
 from pingtree.store.tables import Base, ConfigState
-from pingtree.store.transactions import BeforeFailed, Transactions, TransactionSuspended
+from pingtree.store.transactions import BeforeFailed, Transactions, TransactionSuspended, Work
 
 STATE = Base.metadata.tables[ConfigState.__tablename__]
 _STATE_ROW = Prepared(insert(STATE))
@@ -254,3 +254,119 @@ async def test_a_transaction_of_one_statement_is_committed_as_it_runs(
 
     with pytest.raises(RuntimeError, match="second statement"):
         await transactions.run_one(two)
+
+
+class _After:
+    """A transaction to commit next: inserts config state row ``id``, the id the work
+    returned (none for ``None``)."""
+
+    def __init__(self) -> None:
+        self.given: list[int | None] = []
+        self.told: list[int | None] = []
+        self.thread: int | None = None
+
+    def work(self, result: int | None) -> Work[int] | None:
+        self.given.append(result)
+        self.thread = threading.get_ident()
+        if result is None:
+            return None
+        id_ = result
+
+        async def insert_it(session: AsyncSession) -> int:
+            await _STATE_ROW.run(session, {"id": id_, "version": 2, "updated_at": NOW})
+            return id_
+
+        return insert_it
+
+    def ended(self, outcome: int | None) -> None:
+        self.told.append(outcome)
+
+
+def _inserting(id_: int, then: int | None) -> Work[int | None]:
+    """A transaction's work: inserts config state row ``id_``, returns ``then``."""
+
+    async def work(session: AsyncSession) -> int | None:
+        await _STATE_ROW.run(session, {"id": id_, "version": 1, "updated_at": NOW})
+        return then
+
+    return work
+
+
+async def test_a_transaction_to_commit_next_commits_alone_after_the_work(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    transactions = Transactions(sessions)
+    threads: list[int] = []
+    inserting = _inserting(51, 52)
+
+    async def work(session: AsyncSession) -> int | None:
+        threads.append(threading.get_ident())
+        return await inserting(session)
+
+    after = _After()
+    assert await transactions.run(work, after=after) == 52
+    assert (after.given, after.told) == ([52], [52])  # on the loop, by the caller's answer
+    async with sessions() as session:
+        versions = await session.execute(select(STATE.c.id, STATE.c.version).where(STATE.c.id > 50))
+        assert sorted(tuple(row) for row in versions) == [(51, 1), (52, 2)]
+    if is_sqlite(sessions.kw["bind"]):  # the same trip to the connection's thread
+        assert threads == [after.thread]
+    nothing = _After()
+    assert await transactions.run(_inserting(53, None), after=nothing) is None
+    assert (nothing.given, nothing.told) == ([None], [None])
+
+
+async def test_when_the_next_transaction_fails_the_work_still_stands(
+    sessions: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
+) -> None:
+    transactions = Transactions(sessions)
+    start = await _count(sessions)
+    after = _After()
+    assert await transactions.run(_inserting(61, 61), after=after) == 61  # the same row
+    assert after.told == [None]
+    assert await _count(sessions) == start + 1
+    assert "the transaction after another's failed" in caplog.text
+
+
+async def test_when_the_work_fails_no_next_transaction_runs(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    transactions = Transactions(sessions)
+    await transactions.run(_inserting(71, None))
+    after = _After()
+    with pytest.raises(IntegrityError):  # the same row again
+        await transactions.run(_inserting(71, 72), after=after)
+    assert (after.given, after.told) == ([], [])
+
+
+async def test_a_next_transaction_is_told_its_end_when_its_caller_is_cancelled(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    transactions = Transactions(sessions)
+    gate = threading.Event()
+
+    async def hold(session: AsyncSession) -> None:
+        await session.execute(select(1))
+        if is_sqlite(sessions.kw["bind"]):
+            gate.wait(5)
+
+    holding = asyncio.create_task(transactions.run(hold))
+    await asyncio.sleep(0.05)
+    after = _After()
+    caller = asyncio.create_task(transactions.run(_inserting(81, 82), after=after))
+    await asyncio.sleep(0)  # under way (on SQLite: queued)
+    caller.cancel()
+    gate.set()
+    await holding
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    for _ in range(50):
+        if after.told:
+            break
+        await asyncio.sleep(0.02)
+    async with sessions() as session:
+        committed = await session.scalar(select(STATE.c.version).where(STATE.c.id == 81))
+    if is_sqlite(sessions.kw["bind"]):  # queued, the work runs to its end: so does the next
+        assert (committed, after.told) == (1, [82])
+    else:  # the cancel may stop the work first, even as it commits: told only if committed
+        assert after.told in ([], [82] if committed else [])

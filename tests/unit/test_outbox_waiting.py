@@ -1,10 +1,15 @@
-"""A seller waiting for its lead's delivery, and a server that stops meanwhile."""
+"""A seller waiting for its lead's delivery, a server that stops meanwhile, and rows taken
+for a sale that never dispatched them."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+
+import pytest
 
 from pingtree.flows.deliver import Outbox
+from pingtree.store.tables import Delivery
 
 
 async def test_a_stopping_server_answers_waiting_sellers_pending_at_once() -> None:
@@ -29,3 +34,18 @@ async def test_a_waiting_seller_gets_pending_past_the_post_deadline() -> None:
         "status": "pending",
         "lead_id": "lead-1",
     }
+
+
+def test_a_row_taken_for_a_sale_that_never_dispatched_it_is_sent_by_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outbox = Outbox(None)
+    spawned: list[str] = []
+    monkeypatch.setattr(outbox, "_spawn", lambda sale_id, own: spawned.append(sale_id))
+    row = Delivery(sale_id="sale-1", lead_id="lead-1", order_id="order-1", buyer_id="b", tries=1)
+    outbox.hold_taken([row])
+    outbox._send_held_leftovers()
+    assert spawned == []  # its sale dispatches it, in a moment
+    monkeypatch.setattr(time, "monotonic", lambda: time.perf_counter() + 3600)
+    outbox._send_held_leftovers()
+    assert spawned == ["sale-1"]  # its sale never came (its request was cancelled)

@@ -3,7 +3,9 @@
 ``sell`` writes a ``pending`` sale and its outbox row in the lead's transaction and
 dispatches it here at once; for each row::
 
-    take the row (queued → sending, leased: recorded before the first byte leaves)
+    take the row (queued → sending, leased: recorded before the first byte leaves; a new
+      sale's rows are taken in a transaction of their own just after the sale's, in the
+      same trip to SQLite's thread: :meth:`Outbox.take_new`)
     → post the full lead with the buyer's token (``delivery.poster.post_lead``)
     → accepted: the sale is sold (its redirect URL goes to the seller)
     → rejected, or nothing delivered: the sale is reversed, its caps refunded, and the
@@ -25,12 +27,14 @@ never re-sent blindly. A restart therefore loses nothing and delivers nothing tw
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, AttemptLog
 from pingtree.delivery.compiled import CompiledStep
@@ -41,6 +45,7 @@ from pingtree.flows.ports import LeadOnHand, Ports
 from pingtree.flows.postback import dispatch_postbacks
 from pingtree.flows.settle import Settled
 from pingtree.flows.verdict import Verdict, record_verdict, settle_with_postback
+from pingtree.flows.waiting_sellers import WaitingSellers
 from pingtree.flows.waterfall import lead_values, next_bidders
 from pingtree.store.lead_fields import open_answer
 from pingtree.store.outbox import OutboxRepository
@@ -48,6 +53,7 @@ from pingtree.store.periodic import Periodic
 from pingtree.store.snapshot import Snapshot
 from pingtree.store.tables import Delivery
 from pingtree.store.traffic import LeadRepository
+from pingtree.store.transactions import Work
 
 __all__ = ["Outbox"]
 
@@ -55,6 +61,9 @@ logger = logging.getLogger(__name__)
 
 #: leads kept on hand for their posts at most (each is a few fields)
 _ON_HAND_MAX = 10_000
+#: a row taken for a new sale and not dispatched by it this long after (its seller's
+#: request was cancelled in between) is sent by the worker
+_HELD_SECONDS = 1.0
 
 
 class Outbox:
@@ -79,13 +88,13 @@ class Outbox:
         self._ports: Ports | None = None
         self._worker = Periodic("outbox worker", poll_seconds, self._sweep, "outbox sweep failed")
         self._posting: dict[str, asyncio.Task[None]] = {}
-        self._waiters: dict[str, list[asyncio.Future[dict[str, Any]]]] = {}
+        self._sellers = WaitingSellers()
         #: leads this process sold and is posting, by id (the oldest forgotten first)
         self._on_hand: OrderedDict[str, LeadOnHand] = OrderedDict()
         #: the order of each sale dispatched here and not yet taken
         self._orders: dict[str, str] = {}
-        #: the server is stopping: sellers are not kept waiting for deliveries
-        self._closing = False
+        #: rows taken for new sales (:meth:`take_new`) and not yet sent, with when
+        self._held: dict[str, tuple[Delivery, float]] = {}
         #: the steps after sold leads' posts
         self._chain = ChainSteps(log, self._read_lead, lease_margin=lease_margin, backoff=backoff)
 
@@ -113,9 +122,27 @@ class Outbox:
         return self._lease_margin
 
     def expect(self, lead_id: str) -> asyncio.Future[dict[str, Any]]:
-        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(lead_id, []).append(answer)
-        return answer
+        return self._sellers.expect(lead_id)
+
+    def take_new(self, orders: Mapping[str, str]) -> Work[list[Delivery]]:
+        """The work of a transaction taking the outbox rows of a sale that just committed
+        (sale id → order) for their first post from here, leased for the longest of their
+        posts' timeouts. A crash before it commits leaves them queued for the worker."""
+        ports = self._require_ports()
+        snapshot = ports.snapshots.current()
+        lease = max(self._lease(_post_step(snapshot, order_id)) for order_id in orders.values())
+        now = ports.clock.now()
+
+        async def take(session: AsyncSession) -> list[Delivery]:
+            return await OutboxRepository(session).take_new(list(orders), now, now + lease)
+
+        return take
+
+    def hold_taken(self, rows: Sequence[Delivery]) -> None:
+        """Rows :meth:`take_new`'s transaction took: :meth:`dispatch` sends them without
+        taking them again (the worker does, if no dispatch comes)."""
+        at = time.monotonic()
+        self._held.update((row.sale_id, (row, at)) for row in rows)
 
     def dispatch(self, sale_ids: Sequence[str], lead: LeadOnHand | None = None) -> None:
         if lead is not None and sale_ids:
@@ -132,27 +159,12 @@ class Outbox:
         answer: asyncio.Future[dict[str, Any]],
         timeout: float,  # noqa: ASYNC109 (the campaign's post deadline)
     ) -> dict[str, Any]:
-        try:
-            if not self._closing:
-                with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(asyncio.shield(answer), timeout)
-            return {"status": "pending", "lead_id": lead_id}
-        finally:
-            waiting = self._waiters.get(lead_id, [])
-            if answer in waiting:
-                waiting.remove(answer)
-            if not waiting:
-                self._waiters.pop(lead_id, None)
+        return await self._sellers.wait(lead_id, answer, timeout)
 
     def answer_waiting(self) -> None:
-        """Answer every seller still waiting for its lead's delivery now, ``pending`` with
-        the lead id (the delivery goes on; the final answer comes as always), and every
-        seller from now on: for a server about to stop, whose open requests end first."""
-        self._closing = True
-        for lead_id, waiting in self._waiters.items():
-            for answer in waiting:
-                if not answer.done():
-                    answer.set_result({"status": "pending", "lead_id": lead_id})
+        """Answer every seller waiting for its lead's delivery now, and from now on,
+        ``pending``: for a server about to stop (:meth:`WaitingSellers.answer_all_pending`)."""
+        self._sellers.answer_all_pending()
 
     @property
     def posting(self) -> int:
@@ -202,15 +214,22 @@ class Outbox:
         # the post's timeout sets the row's lease: its order is known for a sale this
         # process just made, else read from the row
         order_id = self._orders.pop(sale_id, None)
-        if order_id is None:  # a row the worker found: its order (which never changes)
-            async with ports.sessions() as session:
-                found = await OutboxRepository(session).get(sale_id)
-            order_id = found.order_id if found is not None else None
-        step = _post_step(snapshot, order_id) if order_id is not None else None
-        lease = self._lease(step)
-        row = await ports.transactions.run_one(
-            lambda session: OutboxRepository(session).take(sale_id, now, now + lease, own=own)
-        )
+        held = self._held.pop(sale_id, None)
+        row: Delivery | None
+        if held is not None:  # taken with its sale
+            row = held[0]
+            step = _post_step(snapshot, row.order_id)
+            lease = self._lease(step)
+        else:
+            if order_id is None:  # a row the worker found: its order (which never changes)
+                async with ports.sessions() as session:
+                    found = await OutboxRepository(session).get(sale_id)
+                order_id = found.order_id if found is not None else None
+            step = _post_step(snapshot, order_id) if order_id is not None else None
+            lease = self._lease(step)
+            row = await ports.transactions.run_one(
+                lambda session: OutboxRepository(session).take(sale_id, now, now + lease, own=own)
+            )
         if row is None:
             return None
         failpoint("delivery.taken")
@@ -314,10 +333,7 @@ class Outbox:
         campaign's postback queued with it."""
         self._on_hand.pop(settled.lead_id, None)
         ports = self._require_ports()
-        answer = open_answer(settled.answer, ports.vault)
-        for waiting in self._waiters.pop(settled.lead_id, []):
-            if not waiting.done():
-                waiting.set_result(answer)
+        self._sellers.answer(settled.lead_id, open_answer(settled.answer, ports.vault))
         campaign = ports.snapshots.current().config.campaigns.get(settled.campaign_id)
         if campaign is not None and campaign.postback_url:
             dispatch_postbacks(ports, settled.lead_id)
@@ -327,6 +343,7 @@ class Outbox:
     async def _sweep(self) -> None:
         ports = self._require_ports()
         now = ports.clock.now()
+        self._send_held_leftovers()
         async with ports.sessions() as session:
             due = await OutboxRepository(session).due(now)
         for sale_id, status in due:
@@ -337,6 +354,14 @@ class Outbox:
             else:
                 await self._abandoned(sale_id, now)
         await self._chain.sweep(now)
+
+    def _send_held_leftovers(self) -> None:
+        """Send the rows taken for new sales that their sales did not dispatch in time (a
+        seller's request cancelled, or failed, between the commit and the dispatch)."""
+        given_up = time.monotonic() - _HELD_SECONDS
+        for sale_id, (_, at) in list(self._held.items()):
+            if at < given_up and sale_id not in self._posting:
+                self._spawn(sale_id, own=True)
 
     async def _abandoned(self, sale_id: str, now: dt.datetime) -> None:
         """A row its process left ``sending``: the buyer may have the lead. Re-sent with

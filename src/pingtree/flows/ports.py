@@ -30,7 +30,8 @@ from pingtree.store.ping_writer import PingWriter
 from pingtree.store.rate_limits import LocalRateLimits, RateLimitCounters
 from pingtree.store.secrets import PiiVault
 from pingtree.store.snapshot import SnapshotHolder
-from pingtree.store.transactions import Transactions
+from pingtree.store.tables import Delivery
+from pingtree.store.transactions import Transactions, Work
 
 __all__ = ["BidResult", "BidSource", "DeliveryQueue", "LeadOnHand", "NoLiveBids", "Ports"]
 
@@ -115,6 +116,16 @@ class DeliveryQueue(Protocol):
 
     def expect(self, lead_id: str) -> asyncio.Future[dict[str, Any]]:
         """A future for the lead's final answer; call before :meth:`dispatch`."""
+        ...
+
+    def take_new(self, orders: Mapping[str, str]) -> Work[Sequence[Delivery]]:
+        """The work of a transaction that takes the outbox rows of a sale just committed
+        (sale id → order) for this process's posts, to run just after the sale's."""
+        ...
+
+    def hold_taken(self, rows: Sequence[Delivery]) -> None:
+        """The rows :meth:`take_new`'s transaction took: :meth:`dispatch` sends them as
+        they are."""
         ...
 
     def dispatch(self, sale_ids: Sequence[str], lead: LeadOnHand | None = None) -> None:

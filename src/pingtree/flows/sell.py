@@ -5,7 +5,10 @@ post's ping, writes the lead, re-checks each winner on the full lead (falling ba
 ranking for one that can no longer take it), commits the caps and records the sales,
 revenue, cost and profit, with an outbox row for each sale to post to its buyer. All of it
 is in the database, or none of it: a crash before the commit leaves the ping unclaimed for
-the seller's retry; a crash after it leaves outbox rows a surviving worker delivers.
+the seller's retry; a crash after it leaves outbox rows a surviving worker delivers. Just
+after the commit, the sale's outbox rows are taken for their first post from this process,
+in a transaction of their own (:class:`_TakeItsPosts`): a crash between the two leaves them
+queued, never ``sending`` unsent.
 
 An order with no post step takes the lead at once (its buyer collects it): that sale is
 ``sold`` in the transaction. A sale to an order with a post step is ``pending`` until
@@ -29,22 +32,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.domain.auction import Quote, split_payout
 from pingtree.domain.campaigns import Campaign
-from pingtree.domain.money import format_money, from_cents, to_cents
+from pingtree.domain.money import from_cents, to_cents
 from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.domain.trace import Candidate
 from pingtree.failpoints import failpoint
 from pingtree.flows.intake import seen_inbound
 from pingtree.flows.picks import LeadToSell, Pick, held_nothing, pick_orders, seller_payout
-from pingtree.flows.ports import LeadOnHand, Ports
+from pingtree.flows.ports import DeliveryQueue, LeadOnHand, Ports
 from pingtree.flows.postback import dispatch_postbacks, queue_postback
-from pingtree.flows.requests import new_id, rejected
+from pingtree.flows.requests import rejected
+from pingtree.flows.sale_rows import accepted, fill_lead_row, final_answer, new_sale
 from pingtree.store.dedup import INBOUND, DedupRepository
 from pingtree.store.lead_fields import open_answer
 from pingtree.store.outbox import OutboxRepository
 from pingtree.store.snapshot import Snapshot
-from pingtree.store.tables import Lead, Sale
+from pingtree.store.tables import Delivery, Lead, Sale
 from pingtree.store.traffic import LeadRepository, PingRepository, SaleRepository
-from pingtree.store.transactions import Before
+from pingtree.store.transactions import Before, Work
 
 __all__ = ["Intake", "refill", "sell"]
 
@@ -78,6 +82,27 @@ class _Placed:
     released: bool = False
 
 
+class _TakeItsPosts:
+    """The transaction after a sale's (:class:`~pingtree.store.transactions.After`): its
+    new outbox rows taken for their first post from here, so that the post need not take
+    them in a trip of its own."""
+
+    def __init__(self, outbox: DeliveryQueue) -> None:
+        self._outbox = outbox
+
+    def work(self, placed: _Placed | None) -> Work[Sequence[Delivery]] | None:
+        if placed is None:
+            return None
+        failpoint("sale.committed")
+        pending = set(placed.pending)
+        orders = {sale.id: sale.order_id for sale, _ in placed.sales if sale.id in pending}
+        return self._outbox.take_new(orders) if orders else None
+
+    def ended(self, taken: Sequence[Delivery] | None) -> None:
+        if taken:
+            self._outbox.hold_taken(taken)
+
+
 class _CapFull(Exception):
     def __init__(self, quote: Quote) -> None:
         self.quote = quote
@@ -98,6 +123,7 @@ async def sell(
                     session, ports, snapshot, campaign, lead, intake, notes, dropped
                 ),
                 before=before,
+                after=_TakeItsPosts(ports.outbox),
             )
         except _CapFull as full:  # the transaction rolled back: again without that order
             _drop(full.quote, dropped, notes)
@@ -106,7 +132,6 @@ async def sell(
         break
     if placed is None:
         return None
-    failpoint("sale.committed")
     await _after_commit(ports, lead, placed, release_holds=not placed.released)
     orders = {sale.id: sale.order_id for sale, _ in placed.sales}
     on_hand = LeadOnHand(lead.id, campaign.vertical_id, lead.ping_id, lead.values, orders)
@@ -190,7 +215,7 @@ async def _take_in(
     if refusal is None and duplicate:
         refusal = rejected([Reason.DUPLICATE], lead_id=lead.id)
     if refusal is not None:
-        _finish(intake.row, "rejected", refusal, refusal, lead.auction, lead.now)
+        fill_lead_row(intake.row, "rejected", refusal, refusal, lead.auction, lead.now)
         await LeadRepository(session).insert(intake.row)
         failpoint("sale.lead")
         if _remembered(lead):
@@ -239,7 +264,7 @@ async def _place(
     prices = [from_cents(s.revenue_cents) for s in live] + [p.quote.price for p in picks]
     costs = split_payout(payout, prices) if prices else []
     sales = [
-        (_new_sale(campaign, lead, pick, cost, post=pick.quote.order_id in deliveries), pick)
+        (new_sale(campaign, lead, pick, cost, post=pick.quote.order_id in deliveries), pick)
         for pick, cost in zip(picks, costs[len(live) :], strict=True)
     ]
     pending = [sale.id for sale, _ in sales if sale.status == "pending"]
@@ -249,12 +274,12 @@ async def _place(
         await LeadRepository(session).note_auction(lead.id, auction)
     else:  # the new lead goes in as the transaction leaves it: one INSERT
         if pending:
-            answer = _accepted(lead) if not campaign.wait_for_delivery else None
+            answer = accepted(lead) if not campaign.wait_for_delivery else None
             # the lead's own answer stays open (``pending`` at GET) until its posts settle
-            _finish(row, "pending", None, answer, auction, lead.now)
+            fill_lead_row(row, "pending", None, answer, auction, lead.now)
         else:
-            answer = _final_answer(lead, [sale for sale, _ in sales], payout)
-            _finish(row, "sold" if sales else "unsold", answer, answer, auction, lead.now)
+            answer = final_answer(lead, [sale for sale, _ in sales], payout)
+            fill_lead_row(row, "sold" if sales else "unsold", answer, answer, auction, lead.now)
             row.revenue_cents = sum(sale.revenue_cents for sale, _ in sales)
             row.cost_cents = to_cents(payout) if sales else 0
         await LeadRepository(session).insert(row)
@@ -338,62 +363,3 @@ async def _last_sold(session: AsyncSession, lead: LeadToSell) -> Mapping[str, dt
 def _drop(quote: Quote, dropped: set[str], notes: list[Candidate]) -> None:
     dropped.add(quote.order_id)
     notes.append(Candidate(quote.order_id, quote.buyer_id, Outcome.CAP, "cap reached at sale"))
-
-
-def _new_sale(
-    campaign: Campaign, lead: LeadToSell, pick: Pick, cost: Decimal, *, post: bool
-) -> Sale:
-    return Sale(
-        id=new_id(),
-        lead_id=lead.id,
-        order_id=pick.quote.order_id,
-        buyer_id=pick.quote.buyer_id,
-        campaign_id=campaign.id,
-        supplier_id=campaign.supplier_id,
-        vertical_id=campaign.vertical_id,
-        leg=str(pick.quote.leg),
-        test=lead.test,
-        status="pending" if post else "sold",
-        revenue_cents=to_cents(pick.quote.price),
-        cost_cents=to_cents(cost),
-        created_at=lead.now,
-    )
-
-
-def _finish(
-    row: Lead,
-    status: str,
-    answer: dict[str, Any] | None,
-    first_answer: dict[str, Any] | None,
-    auction: Mapping[str, Any],
-    now: dt.datetime,
-) -> None:
-    """The new lead's row as the transaction leaves it."""
-    row.status = status
-    row.reasons = list(answer.get("reasons", [])) if answer is not None else []
-    row.answer = answer
-    row.first_answer = first_answer
-    row.auction = dict(auction)
-    row.updated_at = now
-
-
-def _final_answer(lead: LeadToSell, sales: Sequence[Sale], payout: Decimal) -> dict[str, Any]:
-    if sales:
-        answer: dict[str, Any] = {
-            "status": "sold",
-            "lead_id": lead.id,
-            "price": format_money(payout),
-        }
-    else:
-        answer = rejected([Reason.ALL_BUYERS_DECLINED], lead_id=lead.id)
-    if lead.test:
-        answer["test"] = True
-    return answer
-
-
-def _accepted(lead: LeadToSell) -> dict[str, Any]:
-    """The answer while the lead is being delivered, for a seller that does not wait."""
-    answer: dict[str, Any] = {"status": "accepted", "lead_id": lead.id}
-    if lead.test:
-        answer["test"] = True
-    return answer

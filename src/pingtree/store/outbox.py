@@ -73,6 +73,16 @@ class OutboxRepository:
         )
         return Delivery(**taken) if taken is not None else None
 
+    async def take_new(
+        self, sale_ids: Sequence[str], now: dt.datetime, lease_until: dt.datetime
+    ) -> list[Delivery]:
+        """Mark these queued rows, which the caller's sale just wrote (and holds the lease
+        of), ``sending`` for their first try, in one statement; the rows it took."""
+        taken = await _TAKE_NEW.rows(
+            self._session, {"sales": list(sale_ids), "at": now, "until": lease_until}
+        )
+        return [Delivery(**dict(zip(_TAKE_NEW.keys, row, strict=True))) for row in taken]
+
     async def retry_abandoned(self, sale_id: str, now: dt.datetime) -> bool:
         """Queue again, due now, a row left ``sending`` by a worker whose lease ran out (it
         died mid-post; its buyer dedupes on the Idempotency-Key, so a re-send is safe).
@@ -164,10 +174,10 @@ def _abandoned(sale_id: str, now: dt.datetime) -> tuple[ColumnElement[bool], ...
 
 _INSERT_DELIVERY = Prepared(insert(_DELIVERY), deferrable=True)
 
-#: a queued row marked ``sending`` for one more try, leased
-_TAKE = (
+#: queued rows marked ``sending`` for one more try, leased (the caller says which)
+_TAKING = (
     update(_DELIVERY)
-    .where(_DELIVERY.c.sale_id == bindparam("sale"), _DELIVERY.c.status == "queued")
+    .where(_DELIVERY.c.status == "queued")
     .values(
         status="sending",
         tries=_DELIVERY.c.tries + 1,
@@ -176,11 +186,15 @@ _TAKE = (
     )
     .returning(*_DELIVERY.c)
 )
+#: one row, for a caller that holds its lease
+_TAKE = _TAKING.where(_DELIVERY.c.sale_id == bindparam("sale"))
 _TAKE_OWN = Prepared(_TAKE)
 #: the same, for a caller that does not hold the row's lease: only once it is free
 _TAKE_FREE = Prepared(
     _TAKE.where(or_(_DELIVERY.c.lease_until.is_(None), _DELIVERY.c.lease_until <= bindparam("at")))
 )
+#: a sale's new rows, for the process that wrote them
+_TAKE_NEW = Prepared(_TAKING.where(_DELIVERY.c.sale_id.in_(bindparam("sales", expanding=True))))
 
 #: a row's verdict (its conditions added by the caller)
 _FINISH = (

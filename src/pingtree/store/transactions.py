@@ -21,23 +21,22 @@ the same code either way:
   same connection joins only if the work uses the session for anything else. The work may
   await only the session (statements, ``get``); anything else it awaits is a programming
   error (:class:`TransactionSuspended`), caught on the first run. Transactions wait in one
-  line per engine (:class:`_Line`), run back to back on the thread.
+  line per engine (:class:`~pingtree.store.transaction_line.Line`), run back to back on
+  the thread.
 
 A transaction may bring another to commit just before its own (:class:`Before`: a post's
-ping, taken from the pings' writer): on SQLite in the same trip to the thread, so that the
-second does not wait for the event loop in between.
+ping, taken from the pings' writer), and one to commit just after it, made from its result
+(:class:`After`: the sale's new outbox rows, taken for this process's posts): on SQLite in
+the same trip to the thread, so that neither waits for the event loop and its turn in the
+line apart.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
-import contextvars
 import functools
+import logging
 import sqlite3
-import time
-import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar, cast
 
@@ -45,12 +44,14 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
-from sqlalchemy.util import greenlet_spawn
 
 from pingtree.store.db import JSON_CODECS, is_sqlite
 from pingtree.store.drivers import ONE_STATEMENT
+from pingtree.store.transaction_line import call_on, line_of
 
-__all__ = ["Before", "BeforeFailed", "TransactionSuspended", "Transactions", "Work"]
+__all__ = ["After", "Before", "BeforeFailed", "TransactionSuspended", "Transactions", "Work"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -74,6 +75,21 @@ class Before(Protocol):
 
     def ended(self, committed: bool) -> None:
         """Told once, on the event loop, whether it committed, even when the caller of
+        :meth:`Transactions.run` was cancelled meanwhile."""
+
+
+class After(Protocol):
+    """A transaction committed just after another's, by :meth:`Transactions.run`, made from
+    the other's result. Its failure is logged, not raised: the other has committed."""
+
+    def work(self, result: Any) -> Work[Any] | None:
+        """Its work (one statement, as :meth:`Transactions.run_one`) for the other's
+        result; ``None``: no transaction. Called where the other committed (on SQLite, on
+        the connection's thread): it may not touch the event loop."""
+
+    def ended(self, outcome: Any) -> None:
+        """Told once the other committed, on the event loop, what its work returned:
+        ``None`` when it failed or there was none. Told even when the caller of
         :meth:`Transactions.run` was cancelled meanwhile."""
 
 
@@ -105,23 +121,29 @@ class Transactions:
         at 16 sellers in flight than the ping's place in the pings' writer's batch)."""
         return self._in_thread
 
-    async def run(self, work: Work[T], *, before: Before | None = None) -> T:
+    async def run(
+        self, work: Work[T], *, before: Before | None = None, after: After | None = None
+    ) -> T:
         """``work(session)`` in one transaction, committed when it returns, rolled back when
         it raises (the exception goes on to the caller). ``before``: a transaction of its
         own committed first; when it fails, :class:`BeforeFailed` is raised and ``work``
-        is not run."""
+        is not run. ``after``: a transaction of its own committed next, if ``work``'s
+        committed."""
         if not self._in_thread:
+            # each to its end even if the caller is cancelled, so that it is told how it
+            # ended (as on SQLite's thread)
             if before is not None:
-                # to its end even if the caller is cancelled, so that it is told whether
-                # it committed (as on SQLite's thread)
                 await asyncio.shield(self._commit_before(before))
             async with self._sessions.begin() as session:
-                return await work(session)
+                result = await work(session)
+            if after is not None:
+                await asyncio.shield(self._commit_after(after, result))
+            return result
         run_here = self._run_here
-        if before is not None:
+        if before is not None or after is not None:
             loop = asyncio.get_running_loop()
-            run_here = functools.partial(self._run_here, before=(before, loop))
-        return await _line_of(self._engine).run(run_here, work)
+            run_here = functools.partial(self._run_here, loop=loop, before=before, after=after)
+        return await line_of(self._engine).run(run_here, work)
 
     async def run_one(self, work: Work[T]) -> T:
         """``work(session)`` that runs one :class:`Prepared` statement, as a transaction of
@@ -129,7 +151,7 @@ class Transactions:
         runs, durable as with ``BEGIN … COMMIT`` but without their two round trips (a
         second statement is refused: it would commit apart); on SQLite as :meth:`run`."""
         if self._in_thread:
-            return await _line_of(self._engine).run(self._run_here, work)
+            return await line_of(self._engine).run(self._run_here, work)
         async with self._autocommit.begin() as session:
             session.info[ONE_STATEMENT] = 1
             return await work(session)
@@ -142,23 +164,45 @@ class Transactions:
             raise BeforeFailed(str(error)) from error
         before.ended(True)
 
+    async def _commit_after(self, after: After, result: Any) -> None:
+        outcome = None
+        try:
+            then = after.work(result)
+            if then is not None:
+                outcome = await self.run_one(then)
+        except Exception:
+            log.exception("the transaction after another's failed")
+        after.ended(outcome)
+
     def _run_here(
         self,
         work: Work[T],
         dbapi_connection: sqlite3.Connection,
-        before: tuple[Before, asyncio.AbstractEventLoop] | None = None,
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        before: Before | None = None,
+        after: After | None = None,
     ) -> T:
-        """On the connection's thread: the whole transaction (``before``'s first, if
-        given, told on its loop whether it committed)."""
-        if before is not None:
-            first, loop = before
+        """On the connection's thread: the whole transaction, ``before``'s first and
+        ``after``'s next if given, each told on ``loop`` how it ended."""
+        if before is not None and loop is not None:
             try:
-                self._transaction_here(first.work, dbapi_connection)
+                self._transaction_here(before.work, dbapi_connection)
             except Exception as error:
-                _call_on(loop, first.ended, False)
+                call_on(loop, before.ended, False)
                 raise BeforeFailed(str(error)) from error
-            _call_on(loop, first.ended, True)
-        return self._transaction_here(work, dbapi_connection)
+            call_on(loop, before.ended, True)
+        result = self._transaction_here(work, dbapi_connection)
+        if after is not None and loop is not None:
+            outcome = None
+            try:
+                then = after.work(result)
+                if then is not None:
+                    outcome = self._transaction_here(then, dbapi_connection)
+            except Exception:
+                log.exception("the transaction after another's failed")
+            call_on(loop, after.ended, outcome)
+        return result
 
     def _transaction_here(self, work: Work[T], dbapi_connection: sqlite3.Connection) -> T:
         """One transaction, begun and ended on the driver's connection itself; an ORM
@@ -189,148 +233,6 @@ class Transactions:
             engine.connect().close()
             self._sync = (id(dbapi_connection), engine)
         return self._sync[1]
-
-
-class _Line:
-    """The transactions waiting for one SQLite engine, run one after another on its
-    connection's thread.
-
-    Checked out of the pool for each transaction, the one connection went back to the pool
-    and on to the next caller through the event loop: a checkin, a waiter woken, its
-    checkout, its trip to the thread, each a turn of a loop busy with traffic. Under load
-    that, not SQLite, set how long the connection was held (measured at 16 sellers in
-    flight: a transaction ran for 0.2-1 ms and waited 6 ms at the median, 20 ms at p90, for
-    the connection). Here the connection is checked out once for all the transactions
-    waiting: the thread runs them back to back, taking the ones queued meanwhile too, for
-    up to :data:`_TURN_SECONDS`, then gives the connection back so that the pool's other
-    users (sessions reading) get their turn. Each transaction is still its own ``BEGIN
-    IMMEDIATE … COMMIT``, with its caller's context variables.
-    """
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        #: (the caller's context, the work, its runner, the caller's future), oldest first;
-        #: appended on the loop, taken on the connection's thread (deque: both are atomic)
-        self._waiting: collections.deque[_Queued] = collections.deque()
-        #: a transaction runs or the line's task takes turns: newcomers queue
-        self._busy = False
-        self._turns: asyncio.Task[None] | None = None
-
-    async def run(self, run_here: Callable[[Any, sqlite3.Connection], T], work: Any) -> T:
-        if not self._busy:  # no one in line: straight to the thread, as a line of one
-            self._busy = True
-            try:
-                return await self._run_alone(run_here, work)
-            finally:
-                self._busy = False
-                self._next_turns()
-        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._waiting.append((contextvars.copy_context(), run_here, work, done))
-        # once queued, the work runs to its end even if its caller is cancelled, as a
-        # statement sent to a database would
-        return await done
-
-    async def _run_alone(self, run_here: Callable[[Any, sqlite3.Connection], T], work: Any) -> T:
-        # with the caller's context variables, as ``asyncio.to_thread`` would
-        run_in_context = contextvars.copy_context().run
-        result: T = await self._on_thread(
-            lambda connection: run_in_context(run_here, work, connection)
-        )
-        return result
-
-    async def _on_thread(self, function: Callable[[sqlite3.Connection], T]) -> T:
-        """``function(driver connection)`` on the connection's thread, with the pool's one
-        connection ours until it goes back (its reset makes no trip: the transactions have
-        ended on the connection's thread)."""
-        pooled = await self._engine.raw_connection()
-        try:
-            driver: Any = pooled.driver_connection  # an aiosqlite.Connection
-            result: T = await driver._execute(function, driver._conn)
-        finally:
-            await greenlet_spawn(pooled.close)
-        return result
-
-    def _next_turns(self) -> None:
-        """Whoever queued behind the line of one is taken by the line's task."""
-        if self._waiting and not self._busy:
-            self._busy = True
-            self._turns = asyncio.create_task(self._take_turns(), name="sqlite transactions")
-
-    async def _take_turns(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-            while self._waiting:
-                await self._on_thread(lambda connection: self._run_waiting(connection, loop))
-        except BaseException as error:  # no connection in time: the waiting callers fail
-            while self._waiting:
-                _, _, _, done = self._waiting.popleft()
-                if not done.done():
-                    done.set_exception(error)
-            if not isinstance(error, Exception):
-                raise
-        finally:
-            self._busy = False
-            self._turns = None
-            self._next_turns()  # queued after the loop above looked (none: it awaits nothing)
-
-    def _run_waiting(
-        self, dbapi_connection: sqlite3.Connection, loop: asyncio.AbstractEventLoop
-    ) -> None:
-        """On the connection's thread: the waiting transactions, one after another."""
-        ends = time.monotonic() + _TURN_SECONDS
-        while time.monotonic() < ends:
-            try:
-                context, run_here, work, done = self._waiting.popleft()
-            except IndexError:
-                return
-            try:
-                result = context.run(run_here, work, dbapi_connection)
-            except BaseException as error:  # the caller's, to raise
-                _answer(loop, done.set_exception, done, error)
-            else:
-                _answer(loop, done.set_result, done, result)
-
-
-#: a transaction waiting on a :class:`_Line`
-_Queued = tuple[
-    contextvars.Context, Callable[[Any, sqlite3.Connection], Any], Any, "asyncio.Future[Any]"
-]
-
-#: the longest the transactions' line keeps the connection from the pool's other users
-_TURN_SECONDS = 0.02
-
-_LINES: weakref.WeakKeyDictionary[Engine, _Line] = weakref.WeakKeyDictionary()
-
-
-def _line_of(engine: AsyncEngine) -> _Line:
-    """The one line of an engine, for every :class:`Transactions` on it."""
-    line = _LINES.get(engine.sync_engine)
-    if line is None:
-        line = _LINES[engine.sync_engine] = _Line(engine)
-    return line
-
-
-def _answer(
-    loop: asyncio.AbstractEventLoop,
-    give: Callable[[Any], None],
-    done: asyncio.Future[Any],
-    value: Any,
-) -> None:
-    """Give a waiting caller its answer from the connection's thread (unless the loop has
-    closed: no one waits any more)."""
-
-    def now() -> None:
-        if not done.done():
-            give(value)
-
-    _call_on(loop, now)
-
-
-def _call_on(loop: asyncio.AbstractEventLoop, function: Callable[..., None], *args: Any) -> None:
-    """``function(*args)`` on ``loop``, from the connection's thread (unless the loop has
-    closed)."""
-    with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(function, *args)
 
 
 def _drive(coroutine: Coroutine[Any, Any, T]) -> T:
