@@ -27,11 +27,13 @@ from decimal import Decimal
 from pingtree.delivery.compiled import CompiledDelivery
 from pingtree.delivery.ping_outcomes import judge_legs
 from pingtree.delivery.read import BuyerAnswer
+from pingtree.domain.auction import Quote
 from pingtree.domain.campaigns import Campaign
 from pingtree.domain.caps import charges_for
 from pingtree.domain.eligibility import LeadContext, legs_offered
 from pingtree.domain.fields import FieldValueError, values_from_json
-from pingtree.domain.orders import Leg, Order
+from pingtree.domain.money import to_cents
+from pingtree.domain.orders import CapKind, Leg, Order
 from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.domain.trace import Candidate
 from pingtree.domain.verticals import LeadValue
@@ -75,8 +77,6 @@ _ASKED = frozenset(
 _PRICES_KEPT = frozenset(
     {Outcome.BID, Outcome.FIXED, Outcome.BELOW_FLOOR, Outcome.BUYER_ALREADY_WON}
 )
-#: how many sales' charges :class:`CapSimulation` keeps before it starts again
-_CHARGES_KEPT = 4096
 #: a replay's fan-out never waits on the network: any deadline far enough is the same
 _NO_WAIT_S = 3600.0
 
@@ -172,12 +172,9 @@ class CapSimulation:
         #: of UTC in every time zone), cleared when the minute moves
         self._minute = self._minute_end = _NEVER
         self._now: dt.datetime | None = None
-        self._counters: dict[str, tuple[tuple[tuple[str, str], int, bool], ...]] = {}
-        #: a sale's counters and amounts, by order, price and minute (as ``_counters``)
-        self._charges: dict[
-            tuple[str, Decimal, dt.datetime], tuple[tuple[tuple[str, str], int], ...]
-        ]
-        self._charges = {}
+        #: each order's counters this minute: (scope, window) key, limit, whether a
+        #: budget's, whether a spend's (else a count's)
+        self._counters: dict[str, tuple[tuple[tuple[str, str], int, bool, bool], ...]] = {}
         config = snapshot.config
         #: the orders with a cap or a budget (their own or their buyer's): the others
         #: always have room
@@ -194,39 +191,48 @@ class CapSimulation:
             return None
         if now is not self._now:  # one ping's orders are checked at one moment
             self._minute_of(now)
-        counters = self._counters.get(order_id)
-        if counters is None:
-            buyer = self._snapshot.config.buyers[order.buyer_id]
-            counters = self._counters[order_id] = tuple(
-                ((c.scope, c.window_key), c.limit, c.is_budget)
-                for c in charges_for(order, buyer, Decimal(0), now)
-                if not c.is_account
-            )
+        counters = self._counters.get(order_id) or self._counters_of(order_id, now)
         used = self._used
-        for key, limit, is_budget in counters:
+        for key, limit, is_budget, _ in counters:
             # room for one more sale: a count below its limit, a spend not yet at it
             if used[key] >= limit:
                 return Outcome.BUDGET if is_budget else Outcome.CAP
         return None
 
     def sold(self, result: AuctionResult, now: dt.datetime) -> None:
-        for quote in result.selection.winners:
-            if quote.order_id not in self.capped:
+        self.charge(result.selection.winners, now)
+
+    def charge(self, winners: Sequence[Quote], now: dt.datetime) -> None:
+        """The counters a sale to ``winners`` at ``now`` takes room in: 1 in a count's,
+        the price's cents in a spend's (``domain.caps.charges_for``'s amounts)."""
+        for quote in winners:
+            order_id = quote.order_id
+            if order_id not in self.capped:
                 continue  # no counter but its buyer's account, which is not simulated
-            key = (quote.order_id, quote.price, self._minute_of(now))
-            charges = self._charges.get(key)
-            if charges is None:
-                if len(self._charges) > _CHARGES_KEPT:
-                    self._charges.clear()
-                order = self._snapshot.config.orders[quote.order_id]
-                buyer = self._snapshot.config.buyers[order.buyer_id]
-                charges = self._charges[key] = tuple(
-                    ((charge.scope, charge.window_key), charge.amount)
-                    for charge in charges_for(order, buyer, quote.price, now)
-                    if not charge.is_account
-                )
-            for counter, amount in charges:
-                self._used[counter] += amount
+            if now is not self._now:
+                self._minute_of(now)
+            counters = self._counters.get(order_id) or self._counters_of(order_id, now)
+            cents = 0
+            for key, _, _, spend in counters:
+                if spend and not cents:
+                    cents = to_cents(quote.price)
+                self._used[key] += cents if spend else 1
+
+    def _counters_of(
+        self, order_id: str, now: dt.datetime
+    ) -> tuple[tuple[tuple[str, str], int, bool, bool], ...]:
+        """The order's counters at ``now``, kept for its minute (``domain.caps``' windows
+        start on whole minutes of UTC in every time zone)."""
+        order = self._snapshot.config.orders[order_id]
+        buyer = self._snapshot.config.buyers[order.buyer_id]
+        # charges_for gives the order's caps, then its buyer's, then the account's
+        spends = [cap.kind is CapKind.SPEND for cap in (*order.caps, *buyer.caps)]
+        charges = [c for c in charges_for(order, buyer, _ZERO, now) if not c.is_account]
+        found = self._counters[order_id] = tuple(
+            ((c.scope, c.window_key), c.limit, c.is_budget, spend)
+            for c, spend in zip(charges, spends, strict=True)
+        )
+        return found
 
     def _minute_of(self, now: dt.datetime) -> dt.datetime:
         """``now``'s whole minute; the counters of the one before are let go when it moves
@@ -241,6 +247,7 @@ class CapSimulation:
 
 
 _MINUTE = dt.timedelta(minutes=1)
+_ZERO = Decimal(0)
 _NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 

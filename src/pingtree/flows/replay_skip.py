@@ -1,11 +1,7 @@
-"""The replay's shortcuts (``flows.whatif``): what a replay would give, told without
-running the auction, and only when that is certain.
+"""The replay's shortcuts on the draft's side (``flows.whatif``): what a replay would
+give, told without running the auction, and only when that is certain. (The side of the
+configuration in force is told from the stored auction, ``flows.replay_told``.)
 
-- :class:`StoredOutcomes`: a ping whose campaign, vertical, orders and buyers are as they
-  were when it ran (``flows.replay_scope`` between its version and the one in force) is
-  replayed as it was stored: the stored trace's winners and the campaign's decision on
-  them. Not when a stored line says something the replay decides otherwise (caps the
-  simulation finds otherwise, a refusal it never makes, a return rule's ranking).
 - :class:`DraftSides`: a ping whose vertical's changed orders could quote for it on
   neither side has the same auction on the draft as on the configuration in force
   (orders that do not quote take no part in the ranking, the draws or the decision).
@@ -19,127 +15,30 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from pingtree.domain.auction import Decision, Quote, Selection, decide, select
-from pingtree.domain.campaigns import Campaign
+from pingtree.domain.auction import Quote, decide, select
 from pingtree.domain.eligibility import LeadContext, check_standing, legs_offered
 from pingtree.domain.filter_gates import GATE_FIELD
-from pingtree.domain.money import format_money
 from pingtree.domain.orders import Leg, Order
-from pingtree.domain.outcomes import PRICED, Outcome
+from pingtree.domain.outcomes import PRICED
 from pingtree.domain.trace import Candidate
-from pingtree.flows.auction import FALLBACK_BUYERS, AuctionResult, quote_from_json
+from pingtree.flows.auction import FALLBACK_BUYERS, AuctionResult
 from pingtree.flows.ports import BidResult
 from pingtree.flows.replay import UNKNOWN, CapSimulation, Replayed, stored_answer
-from pingtree.flows.requests import campaign_refusal
+from pingtree.flows.replay_told import (
+    BEFORE_CAPS_TEXT,
+    FULL_TEXT,
+    KEPT,
+    NOT_REPLAYED_TEXT,
+)
 from pingtree.store.replay_pings import StoredPing
 from pingtree.store.snapshot import Snapshot
 
-__all__ = ["DraftSide", "DraftSides", "StoredOutcomes", "reselected"]
+__all__ = ["DraftSide", "DraftSides", "reselected"]
 
-#: lines settled before the cap check: the same whatever the cap room
-_BEFORE_CAPS = frozenset(
-    {Outcome.PAUSED, Outcome.TEST_MODE, Outcome.LEG, Outcome.SCHEDULE, Outcome.FILTER}
-)
-#: lines a replay never gives (it simulates no balance, return rate or dedup)
-_NOT_REPLAYED = frozenset({Outcome.BALANCE, Outcome.RETURN_RATE, Outcome.DEDUP})
-_FULL = frozenset({Outcome.CAP, Outcome.BUDGET})
-_ZERO = Decimal(0)
-
-
-class StoredOutcomes:
-    """Tells pings' replays on one configuration from their stored auctions (the
-    stored quotes and the campaign's decisions read once, as a week's pings repeat
-    them)."""
-
-    def __init__(self, snapshot: Snapshot, caps: CapSimulation) -> None:
-        self._snapshot, self._caps = snapshot, caps
-        self._quotes: dict[tuple[Any, ...], Quote] = {}
-        self._decisions: dict[tuple[str, bool, Decimal, int], tuple[Decision, str, tuple[str, ...]]]
-        self._decisions = {}
-        #: a campaign by id, or ``None`` when it is unknown or refuses pings
-        self._campaigns: dict[str, Campaign | None] = {}
-
-    def outcome(self, ping: StoredPing) -> Replayed | None:
-        """``ping``'s replay as its stored auction tells it, or ``None`` when it must be
-        run. The caller has checked that the configuration the ping ran on reads its
-        campaign as this one does; the caps are checked, not charged."""
-        auction = ping.auction
-        rows: Sequence[Sequence[Any]] = auction.get("candidates") or ()
-        if not rows or "walked" not in auction:  # refused before the auction, or re-ranked
-            return None
-        snapshot, caps = self._snapshot, self._caps
-        campaign_id = ping.campaign_id
-        if campaign_id in self._campaigns:
-            campaign = self._campaigns[campaign_id]
-        else:
-            campaign = self._campaigns[campaign_id] = self._campaign(campaign_id)
-        if campaign is None:
-            return None
-        orders, capped, at = snapshot.config.orders, caps.capped, ping.created_at
-        for row in rows:
-            order_id, outcome = row[0], row[2]
-            order = orders.get(order_id)
-            if order is None or outcome not in _TOLD_TEXT:
-                return None
-            if outcome in _BEFORE_CAPS_TEXT:
-                continue
-            if order_id in capped:
-                if (caps.check(order, at) is not None) != (outcome in _FULL_TEXT):
-                    return None
-            elif outcome in _FULL_TEXT:
-                return None
-        quote = self._quote
-        ranking = tuple([quote(row) for row in auction.get("ranking") or ()])
-        winner_ids = auction.get("winners")
-        if winner_ids:
-            by_id = {quote.order_id: quote for quote in ranking}
-            if not all(order_id in by_id for order_id in winner_ids):
-                return None
-            winners = tuple([by_id[order_id] for order_id in winner_ids])
-            leg = _LEGS.get(auction.get("leg") or "")
-            revenue = sum([quote.price for quote in winners], _ZERO)
-            selection = Selection(leg, winners, ranking, revenue)
-        else:
-            winners, leg, revenue, selection = (), None, _ZERO, _NO_SELECTION
-        eligible = int(auction.get("eligible_buyers") or 0)
-        key = (campaign.id, leg is not None and bool(winners), revenue, eligible)
-        decided = self._decisions.get(key)
-        if decided is None:
-            if len(self._decisions) > _KEPT:
-                self._decisions.clear()
-            decision = decide(campaign, selection, eligible)
-            reasons = tuple(str(reason) for reason in decision.reasons)
-            decided = self._decisions[key] = (decision, format_money(decision.payout), reasons)
-        decision, payout, reasons = decided
-        stored_payout = auction.get("payout")
-        if stored_payout is not None and stored_payout != payout:
-            return None
-        result = AuctionResult((), ranking, selection, decision, eligible, snapshot.version)
-        return Replayed(ping.id, campaign.id, ping.created_at, result, reasons)
-
-    def _campaign(self, campaign_id: str) -> Campaign | None:
-        snapshot = self._snapshot
-        campaign = snapshot.config.campaigns.get(campaign_id)
-        if campaign is None or campaign_refusal(snapshot, campaign, "ping_post") is not None:
-            return None
-        return campaign
-
-    def _quote(self, row: Sequence[Any]) -> Quote:
-        key = tuple(row)
-        found = self._quotes.get(key)
-        if found is None:
-            if len(self._quotes) > _KEPT:
-                self._quotes.clear()
-            found = self._quotes[key] = quote_from_json(row)
-        return found
-
-
-#: how many quotes and decisions :class:`StoredOutcomes` (and bid orders' quotes
-#: :class:`DraftSides`) keeps before it starts again
-_KEPT = 20_000
+#: how many bid orders' quotes :class:`DraftSides` keeps before it starts again
+_KEPT = KEPT
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,9 +126,9 @@ class DraftSides:
                 stored_is_base
                 and row is not None
                 and order_id in self._by_line
-                and row[2] not in _NOT_REPLAYED_TEXT
+                and row[2] not in NOT_REPLAYED_TEXT
             )
-            if known and row is not None and row[2] in _BEFORE_CAPS_TEXT:
+            if known and row is not None and row[2] in BEFORE_CAPS_TEXT:
                 continue  # may take it on neither side
             if known and row is not None and order_id not in self._drafted:
                 # the same order on both sides, told by its line on the configuration in
@@ -242,7 +141,7 @@ class DraftSides:
                         met.add(order_id)  # its quotes taken out
                         same = False
                     continue
-                if row[2] in _FULL_TEXT and not draft_room:
+                if row[2] in FULL_TEXT and not draft_room:
                     continue  # full on both
             met.add(order_id)
             sides: list[tuple[Quote, ...]] = []
@@ -323,15 +222,8 @@ def reselected(
 
 
 _NONE: tuple[Quote, ...] = ()
-_LEGS = {str(leg): leg for leg in Leg}
-_NO_SELECTION = Selection(None, (), (), _ZERO)
-_FULL_TEXT = frozenset(str(outcome) for outcome in _FULL)
 _PRICED_TEXT = frozenset(str(outcome) for outcome in PRICED)
-#: a stored line's outcomes a replay may tell (every outcome but those it never gives)
-_TOLD_TEXT = frozenset(str(outcome) for outcome in Outcome if outcome not in _NOT_REPLAYED)
 _NOTHING = DraftSide(True, frozenset(), ())
-_BEFORE_CAPS_TEXT = frozenset(str(outcome) for outcome in _BEFORE_CAPS)
-_NOT_REPLAYED_TEXT = frozenset(str(outcome) for outcome in _NOT_REPLAYED)
 
 
 def _lead_vertical(snapshot: Snapshot, ping: StoredPing) -> str | None:

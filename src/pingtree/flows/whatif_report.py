@@ -86,6 +86,9 @@ class WhatIf:
     #: auctions run (two a ping at most; the rest told without running, ``flows.replay_skip``)
     auctions: int = 0
     elapsed_ms: int = 0
+    #: pings counted by their stored money alone, of verticals the draft leaves alone
+    #: (``flows.replay_told.StoredOutcomes.told``; not in the report's JSON)
+    money_only: int = 0
     total: _Sides = field(default_factory=_Sides)
     campaigns: defaultdict[str, _Sides] = field(default_factory=lambda: defaultdict(_Sides))
     buyers: defaultdict[str, _Sides] = field(default_factory=lambda: defaultdict(_Sides))
@@ -134,6 +137,18 @@ class WhatIf:
         if before.ping_id == self.focus:
             self.focused = {**_change(before, after), "changed": changed}
         return changed
+
+    def add_told(
+        self, campaign_id: str, winners: tuple[tuple[str, str, Decimal], ...], payout: Decimal
+    ) -> None:
+        """Count one ping whose replay is the same on both sides, by its money alone
+        (``winners`` as ``Replayed.winners``, empty when not accepted): what :meth:`add`
+        counts of a replay told the same on both sides that neither changed hands nor is
+        focused."""
+        self.pings += 1
+        self.money_only += 1
+        if winners:
+            self._pending[(_BOTH, campaign_id, winners, payout)] += 1
 
     def _count(self, side: int, replayed: Replayed) -> None:
         winners = replayed.winners
