@@ -15,6 +15,7 @@ from typing import Any
 from pingtree.config.compile import compile_config
 from pingtree.config.parse import parse_config
 from pingtree.delivery.compiled import CompiledDelivery
+from pingtree.domain.auction import Quote
 from pingtree.domain.eligibility import LeadContext, legs_offered
 from pingtree.domain.fields import values_from_json
 from pingtree.domain.orders import Leg, Order
@@ -204,3 +205,38 @@ def test_a_multi_leg_bid_replays_at_each_legs_own_price() -> None:
     ]
     lines = {c.order_id: c for c in drafted.result.candidates} if drafted.result else {}
     assert "exclusive 30.00 above max_bid 20.00" in lines["multi"].reason
+
+
+def test_the_cap_simulation_reads_each_window_as_it_ends_and_starts() -> None:
+    # an hour cap of UTC hours, a day's spend of the order's own calendar (Los Angeles,
+    # midnight at 08:00 UTC) and a buyer's weekly budget (New York, from Monday 05:00
+    # UTC), checked and charged across their windows' ends, and a moment before the last
+    # one read again
+    capped = order(
+        "capped",
+        "30.00",
+        timezone="America/Los_Angeles",
+        caps=[
+            {"kind": "count", "window": "hour", "limit": 1},
+            {"kind": "spend", "window": "day", "limit": "50.00"},
+        ],
+    )
+    budget = [{"kind": "count", "window": "week", "limit": 3}]
+    shot = snapshot(buyer("top", capped, timezone="America/New_York", budget=budget))
+    caps = CapSimulation(shot)
+    sale = shot.config.orders["capped"]
+    quote = Quote("capped", "top", Leg.EXCLUSIVE, Decimal("30.00"), 100, 1)
+
+    def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+        return dt.datetime(2026, 11, day, hour, minute, tzinfo=dt.UTC)
+
+    caps.charge([quote], at(23, 5))  # 21:00 on Sunday in LA, Monday in New York
+    assert caps.check(sale, at(23, 5, 30)) is Outcome.CAP  # the hour's one
+    assert caps.check(sale, at(23, 6)) is None  # a new UTC hour
+    caps.charge([quote], at(23, 6))
+    assert caps.check(sale, at(23, 7)) is Outcome.CAP  # 60.00 spent on LA's Sunday
+    assert caps.check(sale, at(23, 8)) is None  # midnight in LA
+    assert caps.check(sale, at(23, 6, 30)) is Outcome.CAP  # read again, in its own windows
+    caps.charge([quote], at(23, 8))
+    assert caps.check(sale, at(23, 9)) is Outcome.BUDGET  # New York's week holds three
+    assert caps.check(sale, at(30, 5)) is None  # New York's next Monday

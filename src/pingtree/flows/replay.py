@@ -168,13 +168,10 @@ class CapSimulation:
     def __init__(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
         self._used: defaultdict[tuple[str, str], int] = defaultdict(int)
-        #: each order's counters and limits this minute (windows start on whole minutes
-        #: of UTC in every time zone), cleared when the minute moves
-        self._minute = self._minute_end = _NEVER
-        self._now: dt.datetime | None = None
-        #: each order's counters this minute: (scope, window) key, limit, whether a
-        #: budget's, whether a spend's (else a count's)
-        self._counters: dict[str, tuple[tuple[tuple[str, str], int, bool, bool], ...]] = {}
+        #: each order's counters: (scope, window) key, limit, whether a budget's, whether
+        #: a spend's (else a count's); with the moments they hold from and until (the
+        #: earliest end of their windows: the keys are the same until then)
+        self._counters: dict[str, tuple[_Counters, dt.datetime, dt.datetime]] = {}
         config = snapshot.config
         #: the orders with a cap or a budget (their own or their buyer's): the others
         #: always have room
@@ -189,9 +186,10 @@ class CapSimulation:
         order_id = order.id
         if order_id not in self.capped:
             return None
-        if now is not self._now:  # one ping's orders are checked at one moment
-            self._minute_of(now)
-        counters = self._counters.get(order_id) or self._counters_of(order_id, now)
+        found = self._counters.get(order_id)
+        counters = (
+            found[0] if found and found[1] <= now < found[2] else self._counters_of(order_id, now)
+        )
         used = self._used
         for key, limit, is_budget, _ in counters:
             # room for one more sale: a count below its limit, a spend not yet at it
@@ -209,46 +207,38 @@ class CapSimulation:
             order_id = quote.order_id
             if order_id not in self.capped:
                 continue  # no counter but its buyer's account, which is not simulated
-            if now is not self._now:
-                self._minute_of(now)
-            counters = self._counters.get(order_id) or self._counters_of(order_id, now)
+            found = self._counters.get(order_id)
+            counters = (
+                found[0]
+                if found and found[1] <= now < found[2]
+                else self._counters_of(order_id, now)
+            )
             cents = 0
             for key, _, _, spend in counters:
                 if spend and not cents:
                     cents = to_cents(quote.price)
                 self._used[key] += cents if spend else 1
 
-    def _counters_of(
-        self, order_id: str, now: dt.datetime
-    ) -> tuple[tuple[tuple[str, str], int, bool, bool], ...]:
-        """The order's counters at ``now``, kept for its minute (``domain.caps``' windows
-        start on whole minutes of UTC in every time zone)."""
+    def _counters_of(self, order_id: str, now: dt.datetime) -> _Counters:
+        """The order's counters at ``now``, kept until the first of their windows ends."""
         order = self._snapshot.config.orders[order_id]
         buyer = self._snapshot.config.buyers[order.buyer_id]
         # charges_for gives the order's caps, then its buyer's, then the account's
         spends = [cap.kind is CapKind.SPEND for cap in (*order.caps, *buyer.caps)]
         charges = [c for c in charges_for(order, buyer, _ZERO, now) if not c.is_account]
-        found = self._counters[order_id] = tuple(
+        counters = tuple(
             ((c.scope, c.window_key), c.limit, c.is_budget, spend)
             for c, spend in zip(charges, spends, strict=True)
         )
-        return found
-
-    def _minute_of(self, now: dt.datetime) -> dt.datetime:
-        """``now``'s whole minute; the counters of the one before are let go when it moves
-        (the stored pings come in time order: a comparison, not a new moment, a ping)."""
-        if now is not self._now:
-            self._now = now
-            if not self._minute <= now < self._minute_end:
-                minute = now.replace(second=0, microsecond=0)
-                self._minute, self._minute_end = minute, minute + _MINUTE
-                self._counters = {}
-        return self._minute
+        ends = [c.window_end for c in charges if c.window_end is not None]
+        self._counters[order_id] = (counters, now, min(ends, default=_EVER))
+        return counters
 
 
-_MINUTE = dt.timedelta(minutes=1)
+#: an order's counters: (scope, window) key, limit, whether a budget's, whether a spend's
+_Counters = tuple[tuple[tuple[str, str], int, bool, bool], ...]
+_EVER = dt.datetime.max.replace(tzinfo=dt.UTC)
 _ZERO = Decimal(0)
-_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
