@@ -47,3 +47,38 @@ def test_pings_of_one_moment_are_paged_in_id_order(tmp_path: Path) -> None:
     pages, order = asyncio.run(run())
     assert [len(page) for page in pages] == [3] * 13 + [1]
     assert [ping for page in pages for ping in page] == order
+
+
+def test_one_campaign_s_pings_are_paged_as_the_whole_traffic_s(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'campaign.db'}"
+
+    async def run() -> tuple[list[str], list[str], list[int]]:
+        await migrate(url)
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        try:
+            doc = demo_document("http://127.0.0.1:9")
+            await apply_config(sessions, doc, START)
+            rows = await traffic_rows(doc, 1, 60, 1.0, START)
+            async with sessions.begin() as session:
+                await session.execute(Base.metadata.tables[Ping.__tablename__].insert(), rows)
+            whole = [
+                ping.id
+                for page in [p async for p in stored_pages(sessions, START)]
+                for ping in page
+                if ping.campaign_id == "harborview_health"
+            ]
+            pages = [
+                page
+                async for page in stored_pages(
+                    sessions, START, campaign_id="harborview_health", page_size=4
+                )
+            ]
+        finally:
+            await engine.dispose()
+        return whole, [ping.id for page in pages for ping in page], [len(p) for p in pages]
+
+    whole, paged, sizes = asyncio.run(run())
+    assert 10 < len(whole) < 50
+    assert paged == whole
+    assert sizes[:-1] == [4] * (len(sizes) - 1)

@@ -151,7 +151,11 @@ async def stored_pages(
         if until is not None:
             query = query.where(_PING.c.created_at <= until)
         if campaign_id is not None:
-            query = query.where(_PING.c.campaign_id == campaign_id)
+            # compared as an expression, not by its index: on the campaign's index a
+            # page was every ping the campaign ever had, sorted (a week's replay of one
+            # campaign took 28 s against 3 s for the whole); on the moments' index it
+            # reads at most the period's pings
+            query = query.where(_PING.c.campaign_id.concat("") == campaign_id)
         if after is not None:
             query = query.where((_PING.c.created_at > after[0]) | (_PING.c.id > after[1]))
         query = query.order_by(_PING.c.created_at, _PING.c.id).limit(page_size)
