@@ -102,6 +102,7 @@ async def measure(url: str, draft: str, since: dt.datetime, until: dt.datetime) 
     await engine.dispose()
     print(f"replayed {report.pings} pings, {report.changed} change hands")
     print(f"auctions run: {report.auctions} (a full re-run: {2 * report.pings})")
+    print(f"counted by their stored money (verticals the draft leaves alone): {report.money_only}")
     print(
         f"wall {wall:.2f} s ({report.pings / wall:,.0f} pings/s), CPU {cpu + worker_cpu:.2f} s"
         + (f" ({worker_cpu:.2f} s of it the worker's)" if WORKER[0] else "")
