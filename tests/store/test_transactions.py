@@ -7,6 +7,7 @@ import asyncio
 import contextvars
 import datetime as dt
 import threading
+from collections.abc import Awaitable, Callable
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -202,24 +203,8 @@ async def test_a_first_transaction_is_told_its_end_when_its_caller_is_cancelled(
     async def nothing(session: AsyncSession) -> None:
         return None
 
-    # queued behind a transaction that holds the line, then its caller gives up
-    gate = threading.Event()
-
-    async def hold(session: AsyncSession) -> None:
-        await session.execute(select(1))
-        if is_sqlite(sessions.kw["bind"]):
-            gate.wait(5)
-
-    holding = asyncio.create_task(transactions.run(hold))
-    await asyncio.sleep(0.05)
     first = _Before(31)
-    caller = asyncio.create_task(transactions.run(nothing, before=first))
-    await asyncio.sleep(0)  # under way (on SQLite: queued)
-    caller.cancel()
-    gate.set()
-    await holding
-    with pytest.raises(asyncio.CancelledError):
-        await caller
+    await _cancelled_in_line(sessions, lambda: transactions.run(nothing, before=first))
     for _ in range(100):
         if first.told:
             break
@@ -343,23 +328,8 @@ async def test_a_next_transaction_is_told_its_end_when_its_caller_is_cancelled(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     transactions = Transactions(sessions)
-    gate = threading.Event()
-
-    async def hold(session: AsyncSession) -> None:
-        await session.execute(select(1))
-        if is_sqlite(sessions.kw["bind"]):
-            gate.wait(5)
-
-    holding = asyncio.create_task(transactions.run(hold))
-    await asyncio.sleep(0.05)
     after = _After()
-    caller = asyncio.create_task(transactions.run(_inserting(81, 82), after=after))
-    await asyncio.sleep(0)  # under way (on SQLite: queued)
-    caller.cancel()
-    gate.set()
-    await holding
-    with pytest.raises(asyncio.CancelledError):
-        await caller
+    await _cancelled_in_line(sessions, lambda: transactions.run(_inserting(81, 82), after=after))
     for _ in range(50):
         if after.told:
             break
@@ -370,3 +340,26 @@ async def test_a_next_transaction_is_told_its_end_when_its_caller_is_cancelled(
         assert (committed, after.told) == (1, [82])
     else:  # the cancel may stop the work first, even as it commits: told only if committed
         assert after.told in ([], [82] if committed else [])
+
+
+async def _cancelled_in_line(
+    sessions: async_sessionmaker[AsyncSession], call: Callable[[], Awaitable[object]]
+) -> None:
+    """``call()`` queued behind a transaction that holds the line (on SQLite), then its
+    caller gives up."""
+    gate = threading.Event()
+
+    async def hold(session: AsyncSession) -> None:
+        await session.execute(select(1))
+        if is_sqlite(sessions.kw["bind"]):
+            gate.wait(5)
+
+    holding = asyncio.create_task(Transactions(sessions).run(hold))
+    await asyncio.sleep(0.05)
+    caller = asyncio.ensure_future(call())
+    await asyncio.sleep(0)  # under way (on SQLite: queued)
+    caller.cancel()
+    gate.set()
+    await holding
+    with pytest.raises(asyncio.CancelledError):
+        await caller
