@@ -8,7 +8,7 @@ these choose.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,6 +25,7 @@ from pingtree.store.snapshot import Snapshot
 __all__ = [
     "LeadToSell",
     "Pick",
+    "any_dedupes",
     "charges_of",
     "held_nothing",
     "pick_orders",
@@ -123,6 +124,16 @@ def pick_orders(
         picks.append(Pick(quote, charges))
         buyers_taken.add(quote.buyer_id)
     return picks
+
+
+def any_dedupes(snapshot: Snapshot, order_ids: Iterable[str]) -> bool:
+    """Whether any of these orders keeps its buyer from buying a consumer again within a
+    window (``dedup_days``): if none does, the consumer's sales history is not needed."""
+    orders = snapshot.config.orders
+    return any(
+        (order := orders.get(order_id)) is not None and order.dedup_days > 0
+        for order_id in order_ids
+    )
 
 
 def _recheck(

@@ -37,7 +37,14 @@ from pingtree.domain.outcomes import Outcome, Reason
 from pingtree.domain.trace import Candidate
 from pingtree.failpoints import failpoint
 from pingtree.flows.intake import seen_inbound
-from pingtree.flows.picks import LeadToSell, Pick, held_nothing, pick_orders, seller_payout
+from pingtree.flows.picks import (
+    LeadToSell,
+    Pick,
+    any_dedupes,
+    held_nothing,
+    pick_orders,
+    seller_payout,
+)
 from pingtree.flows.ports import DeliveryQueue, LeadOnHand, Ports
 from pingtree.flows.postback import dispatch_postbacks, queue_postback
 from pingtree.flows.requests import rejected
@@ -250,7 +257,7 @@ async def _place(
     the live sales, dedup history, and the lead's state. ``row``: the new lead's row, which
     is recorded unsold when nothing can be sold; for an older lead (the waterfall) nothing
     sold is ``None``."""
-    last_sold = await _last_sold(session, lead)
+    last_sold = await _last_sold(session, snapshot, lead)
     picks = pick_orders(snapshot, campaign, lead, last_sold, dropped, notes, set(tried), wanted)
     revenue = sum((from_cents(s.revenue_cents) for s in live), Decimal("0.00"))
     revenue += sum((p.quote.price for p in picks), Decimal("0.00"))
@@ -352,10 +359,14 @@ def _remembered(lead: LeadToSell) -> bool:
     return not lead.test and bool(lead.dedup_keys)
 
 
-async def _last_sold(session: AsyncSession, lead: LeadToSell) -> Mapping[str, dt.datetime]:
+async def _last_sold(
+    session: AsyncSession, snapshot: Snapshot, lead: LeadToSell
+) -> Mapping[str, dt.datetime]:
     """The newest sale of this consumer (by phone/email keys) to each buyer: per-buyer
-    dedup. Test leads have no dedup history."""
-    if not _remembered(lead):
+    dedup, read only if an order the lead may go to has a dedup window. Test leads have no
+    dedup history."""
+    quotes = (*lead.winners, *lead.ranking)
+    if not _remembered(lead) or not any_dedupes(snapshot, (q.order_id for q in quotes)):
         return {}
     return await DedupRepository(session).last_sold(lead.dedup_keys)
 
