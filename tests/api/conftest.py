@@ -68,10 +68,20 @@ def market(tmp_path: Path, clock: FrozenClock) -> Iterator[Market]:
 
 
 @pytest.fixture
+def writing(tmp_path: Path, clock: FrozenClock) -> Iterator[tuple[Market, PingWriter]]:
+    """A server, and its pings' writer."""
+    yield from _with_writer(market_settings(tmp_path), clock)
+
+
+@pytest.fixture
 def behind(tmp_path: Path, clock: FrozenClock) -> Iterator[tuple[Market, PingWriter]]:
     """A server whose pings' writer reports ``behind`` from one queued ping (high water 1),
     and that writer."""
     settings = market_settings(tmp_path).model_copy(update={"ping_writer_high_water": 1})
+    yield from _with_writer(settings, clock)
+
+
+def _with_writer(settings: Settings, clock: FrozenClock) -> Iterator[tuple[Market, PingWriter]]:
     token = admin_token(settings)
     app = create_app(settings, clock=clock)
     with (

@@ -105,6 +105,25 @@ async def _set_aside(url: str, row: dict[str, Any]) -> None:
         await engine.dispose()
 
 
+def test_a_post_stores_its_ping_claimed_when_the_writer_has_not_stored_it(
+    writing: tuple[Market, PingWriter],
+) -> None:
+    market, writer = writing
+    market.apply(marketplace([buyer("shield", order("shield_fl", "25.00"))]))
+    with database_down(writer):  # the pings' writer stores nothing meanwhile
+        pinged = market.ping()
+        assert writer.get(pinged["ping_id"]) is not None  # queued here, not stored
+        sold = market.post(pinged["ping_id"])
+        assert sold["status"] == "sold"
+        # taken from the writer and stored with the sale: nothing left to write
+        assert (writer.backlog, writer.get(pinged["ping_id"])) == (0, None)
+    stored = market.ping_trace(pinged["ping_id"])
+    assert (stored["status"], stored["lead_id"]) == ("accepted", sold["lead_id"])
+    assert market.post(pinged["ping_id"]) == sold  # claimed by it: the first answer again
+    aside = market.http.get("/api/v1/admin/set-aside", headers=market.admin).json()
+    assert aside["total"] == 0  # never written twice
+
+
 def test_a_writer_that_is_behind_turns_new_work_away_with_503(
     behind: tuple[Market, PingWriter],
 ) -> None:

@@ -14,11 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pingtree.store.batch_writer import BatchWriter, WriterBehind
+from pingtree.store.batch_writer import BatchWriter, Taken, WriterBehind
 from pingtree.store.ping_writer import PingWriter
 from pingtree.store.set_aside import SetAsideRepository, is_transient, printable
 from pingtree.store.tables import Ping
-from pingtree.store.transactions import After, Before, BeforeFailed, Transactions, Work
+from pingtree.store.traffic import PingRepository
+from pingtree.store.transactions import After, Transactions, Work
 
 NOW = dt.datetime(2026, 12, 6, 15, 0, tzinfo=dt.UTC)
 
@@ -105,11 +106,9 @@ class FlakyTransactions(Transactions):
         self.failures = failures
         self.tries = 0
 
-    async def run(
-        self, work: Work[T], *, before: Before | None = None, after: After | None = None
-    ) -> T:
+    async def run(self, work: Work[T], *, after: After | None = None) -> T:
         self._fail_first()
-        return await super().run(work, before=before, after=after)
+        return await super().run(work, after=after)
 
     async def run_one(self, work: Work[T]) -> T:
         self._fail_first()
@@ -260,10 +259,7 @@ async def test_a_taken_ping_is_stored_by_its_taker_and_seen_until_then(
         await asyncio.sleep(0.05)
         assert not waiting.done()
 
-        async def nothing(session: AsyncSession) -> None:
-            return None
-
-        await transactions.run(nothing, before=taken)
+        await _store(transactions, taken)
         await asyncio.wait_for(waiting, 5)
         assert writer.backlog == 0
         assert writer.get(row["id"]) is None
@@ -284,25 +280,20 @@ async def test_a_taken_ping_its_taker_could_not_store_goes_back_to_the_writer(
         taken = writer.take(row["id"])
         assert taken is not None
 
-        async def nothing(session: AsyncSession) -> None:
-            return None
-
-        with pytest.raises(BeforeFailed):  # the database fails the taker's first try
-            await Transactions(sessions).run(nothing, before=_failing(taken))
+        with pytest.raises(OperationalError):  # the database fails the taker's try
+            await _store(FlakyTransactions(sessions, failures=1), taken)
         await writer.settled(row["id"], seconds=5)
         assert await stored_ids(sessions) == {row["id"]}
     finally:
         await writer.stop()
 
 
-def _failing(taken: Before) -> Before:
-    """``taken``, whose transaction fails as a database that is down would."""
-
-    class Failing:
-        async def work(self, session: AsyncSession) -> None:
-            raise OperationalError("INSERT", {}, ConnectionRefusedError("database is down"))
-
-        def ended(self, committed: bool) -> None:
-            taken.ended(committed)
-
-    return Failing()
+async def _store(transactions: Transactions, taken: Taken[dict[str, Any]]) -> None:
+    """What a taker does: ``taken``'s row inserted in a transaction of its own, then it is
+    told how that ended."""
+    stored = False
+    try:
+        await transactions.run(lambda session: PingRepository(session).insert(taken.row()))
+        stored = True
+    finally:
+        taken.ended(stored)

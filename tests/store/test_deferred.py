@@ -6,6 +6,7 @@ outside a transaction) each goes at once."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -176,3 +177,56 @@ async def test_kept_rows_go_along_with_a_statement_on_other_tables(
     assert "INSERT INTO leads" in sent
     assert "INSERT INTO sales" in sent
     assert "FROM config_state" in sent
+
+
+async def test_a_transaction_that_only_adds_rows_is_one_statement_the_server_commits(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """No ``BEGIN``, no ``COMMIT``: one round trip, all of it or none."""
+    if is_sqlite(sessions.kw["bind"]):
+        pytest.skip("SQLite's transactions are begun on its own thread, with no round trip")
+
+    async def sell(session: AsyncSession) -> None:
+        await NEW_LEAD.run(session, _lead("l1"))
+        await NEW_SALE.run(session, _sale("s1", "l1"))
+
+    async def refused(session: AsyncSession) -> None:
+        await NEW_LEAD.run(session, _lead("l2"))
+        await NEW_SALE.run(session, _sale("s2", "no such lead"))
+
+    async def read_then_sell(session: AsyncSession) -> None:
+        await LEAD_IDS.rows(session, {})
+        await NEW_LEAD.run(session, _lead("l3"))
+
+    assert await _transaction_ends(sessions, sell) == []
+    with pytest.raises(IntegrityError):
+        await _transaction_ends(sessions, refused)
+    # a transaction that read first has begun: its rows go at its commit, in it
+    assert await _transaction_ends(sessions, read_then_sell) == ["BEGIN", "COMMIT"]
+    assert await _lead_ids(sessions) == ["l1", "l3"]  # nothing of the refused one
+
+
+async def _transaction_ends(
+    sessions: async_sessionmaker[AsyncSession], work: Callable[[AsyncSession], Awaitable[None]]
+) -> list[str]:
+    """The ``BEGIN``, ``COMMIT`` and ``ROLLBACK`` sent for ``work``'s transaction."""
+    sent: list[str] = []
+    watched: list[Any] = []
+
+    def log(query: Any) -> None:
+        sent.append(query.query)
+
+    async def watched_work(session: AsyncSession) -> None:
+        raw = await (await session.connection()).get_raw_connection()
+        connection = raw.dbapi_connection._connection  # type: ignore[union-attr]
+        connection.add_query_logger(log)  # each query sent without parameters
+        watched.append(connection)
+        await work(session)
+
+    try:
+        await Transactions(sessions).run(watched_work)
+    finally:
+        for connection in watched:
+            connection.remove_query_logger(log)
+    ends = ("BEGIN", "COMMIT", "ROLLBACK")
+    return [query.split()[0].rstrip(";") for query in sent if query.startswith(ends)]

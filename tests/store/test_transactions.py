@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pingtree.store.db import is_sqlite
 from pingtree.store.prepared import Prepared
 from pingtree.store.tables import Base, ConfigState
-from pingtree.store.transactions import BeforeFailed, Transactions, TransactionSuspended, Work
+from pingtree.store.transactions import Transactions, TransactionSuspended, Work
 
 STATE = Base.metadata.tables[ConfigState.__tablename__]
 _STATE_ROW = Prepared(insert(STATE))
@@ -136,82 +136,6 @@ async def test_transactions_waiting_together_each_commit_or_fail_alone(
             break
         await asyncio.sleep(0.01)
     assert await _count(sessions) == before + 26
-
-
-class _Before:
-    """A transaction to commit first: inserts config state row ``id``."""
-
-    def __init__(self, id_: int) -> None:
-        self.id = id_
-        self.told: list[bool] = []
-        self.thread: int | None = None
-
-    async def work(self, session: AsyncSession) -> None:
-        self.thread = threading.get_ident()
-        await _STATE_ROW.run(session, {"id": self.id, "version": 1, "updated_at": NOW})
-
-    def ended(self, committed: bool) -> None:
-        self.told.append(committed)
-
-
-async def test_a_transaction_to_commit_first_commits_alone_before_the_work(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    transactions = Transactions(sessions)
-    start = await _count(sessions)
-    threads: list[int] = []
-
-    async def sees_it_then_fails(session: AsyncSession) -> None:
-        threads.append(threading.get_ident())
-        assert await session.scalar(select(STATE.c.version).where(STATE.c.id == 11)) == 1
-        await session.execute(insert(STATE).values(id=12, version=1, updated_at=NOW))
-        raise KeyError("the work's own error")
-
-    first = _Before(11)
-    with pytest.raises(KeyError):
-        await transactions.run(sees_it_then_fails, before=first)
-    assert first.told == [True]  # on the loop, by the time the caller has its answer
-    assert await _count(sessions) == start + 1  # the first's row stands, the work's not
-    if is_sqlite(sessions.kw["bind"]):  # the same trip to the connection's thread
-        assert threads == [first.thread]
-
-
-async def test_when_the_first_transaction_fails_the_work_is_not_run(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    transactions = Transactions(sessions)
-    start = await _count(sessions)
-    ran: list[bool] = []
-
-    async def work(session: AsyncSession) -> None:
-        ran.append(True)
-
-    first = _Before(21)
-    await transactions.run(first.work)
-    with pytest.raises(BeforeFailed) as failed:  # the same row again
-        await transactions.run(work, before=first)
-    assert isinstance(failed.value.__cause__, IntegrityError)
-    assert (first.told, ran) == ([False], [])
-    assert await _count(sessions) == start + 1
-
-
-async def test_a_first_transaction_is_told_its_end_when_its_caller_is_cancelled(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    transactions = Transactions(sessions)
-
-    async def nothing(session: AsyncSession) -> None:
-        return None
-
-    first = _Before(31)
-    await _cancelled_in_line(sessions, lambda: transactions.run(nothing, before=first))
-    for _ in range(100):
-        if first.told:
-            break
-        await asyncio.sleep(0.02)
-    assert first.told == [True]
-    async with sessions() as session:
-        assert await session.scalar(select(STATE.c.version).where(STATE.c.id == 31)) == 1
 
 
 async def test_a_transaction_of_one_statement_is_committed_as_it_runs(

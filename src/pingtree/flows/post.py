@@ -1,7 +1,8 @@
 """The post (DESIGN §2, §8.2): the full lead and its ping id in, ``sold`` or ``rejected`` out.
 
 find the ping → validate the full lead (inheriting the pinged fields) → post agrees with
-ping? → sell, in one transaction: claim the ping, persist the lead, inbound duplicate?,
+ping? → sell, in one transaction: claim the ping (or store it claimed, when it was still
+queued in this process's pings' writer), persist the lead, inbound duplicate?,
 sales, caps and outbox rows (``flows.sell``) → answer. A repeated post gets the first
 answer.
 """
@@ -30,6 +31,7 @@ from pingtree.flows.auction import quote_from_json
 from pingtree.flows.errors import InputError
 from pingtree.flows.intake import new_lead
 from pingtree.flows.picks import LeadToSell
+from pingtree.flows.ping_claim import PingClaim
 from pingtree.flows.ports import Ports
 from pingtree.flows.quality import run_steps
 from pingtree.flows.requests import SellerRequest, campaign_refusal, rejected
@@ -37,7 +39,6 @@ from pingtree.flows.sell import Intake, sell
 from pingtree.store.lead_fields import dedup_keys, open_answer
 from pingtree.store.tables import Ping
 from pingtree.store.traffic import LeadRepository, PingRepository
-from pingtree.store.transactions import BeforeFailed
 
 __all__ = ["handle_post"]
 
@@ -95,22 +96,16 @@ async def handle_post(ports: Ports, request: SellerRequest) -> dict[str, Any]:
         ping_id=ping.id,
         auction=auction,
     )
-    # A ping stored before its post claims it, so a crash in between never loses it. One
-    # answered by this process a moment ago and still queued is stored here, in its own
-    # transaction just before the sale's, where that takes no trip of its own (SQLite);
-    # else it is waited for in the writer, whose batches commit many pings at once.
-    taken = ports.pings.take(ping.id) if ports.transactions.before_in_same_trip else None
+    # A ping answered by this process a moment ago and still queued in the pings' writer is
+    # taken from it: its row goes in with the sale, claimed, with no wait for the writer
+    # and no trip of its own. A crash before the sale commits loses it as it would have
+    # in the writer: a quote, never an acknowledged lead. Any other is claimed where it
+    # is stored, once the writer (which may be writing it now) is done with it.
+    taken = ports.pings.take(ping.id) if ping.expires_at > now else None
     if taken is None:
         await ports.pings.settled(ping.id)
-    try:
-        answer = await sell(
-            ports, snapshot, campaign, to_sell, Intake(lead, (ping.id, digest), refused, taken)
-        )
-    except BeforeFailed:  # not stored here: the writer stores it (or sets it aside)
-        await ports.pings.settled(ping.id)
-        answer = await sell(
-            ports, snapshot, campaign, to_sell, Intake(lead, (ping.id, digest), refused)
-        )
+    claim = PingClaim(ping.id, digest, taken)
+    answer = await sell(ports, snapshot, campaign, to_sell, Intake(lead, claim, refused))
     if answer is None:  # claimed already (by this very post, or another) or expired
         return await _answer_repeat(ports, ping.id, digest, now, campaign.post_deadline_ms)
     return answer

@@ -1,11 +1,15 @@
 """Selling a lead: the end of the post and of the direct post (DESIGN §2, §8.1, §9).
 
 **One durable step.** Once the seller's request is decided, a single transaction claims the
-post's ping, writes the lead, re-checks each winner on the full lead (falling back down the
-ranking for one that can no longer take it), commits the caps and records the sales,
-revenue, cost and profit, with an outbox row for each sale to post to its buyer. All of it
-is in the database, or none of it: a crash before the commit leaves the ping unclaimed for
-the seller's retry; a crash after it leaves outbox rows a surviving worker delivers. Just
+post's ping (or stores it claimed, when it was still queued in this process's pings'
+writer: :class:`PingClaim`), writes the lead, re-checks each winner on the full lead
+(falling back down the ranking for one that can no longer take it), commits the caps and
+records the sales, revenue, cost and profit, with an outbox row for each sale to post to
+its buyer. All of it is in the database, or none of it: a crash before the commit leaves
+the ping unclaimed for the seller's retry (or, one that was still queued, lost with the
+post: a quote, never a lead); a crash after it leaves outbox rows a surviving worker
+delivers. On PostgreSQL, a sale that reads nothing on the way (no stored ping to claim, no
+dedup history, caps in Redis) is one statement (``store.deferred``). Just
 after the commit, the sale's outbox rows are taken for their first post from this process,
 in a transaction of their own (:class:`_TakeItsPosts`): a crash between the two leaves them
 queued, never ``sending`` unsent.
@@ -21,6 +25,7 @@ campaign's ``wait_for_delivery``, up to ``post_deadline_ms``, else ``pending``),
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
@@ -45,6 +50,7 @@ from pingtree.flows.picks import (
     pick_orders,
     seller_payout,
 )
+from pingtree.flows.ping_claim import PingClaim, claim_ping, stored_with
 from pingtree.flows.ports import DeliveryQueue, LeadOnHand, Ports
 from pingtree.flows.postback import dispatch_postbacks, queue_postback
 from pingtree.flows.requests import rejected
@@ -54,8 +60,8 @@ from pingtree.store.lead_fields import open_answer
 from pingtree.store.outbox import OutboxRepository
 from pingtree.store.snapshot import Snapshot
 from pingtree.store.tables import Delivery, Lead, Sale
-from pingtree.store.traffic import LeadRepository, PingRepository, SaleRepository
-from pingtree.store.transactions import Before, Work
+from pingtree.store.traffic import LeadRepository, SaleRepository
+from pingtree.store.transactions import Work
 
 __all__ = ["Intake", "refill", "sell"]
 
@@ -66,15 +72,11 @@ class Intake:
 
     #: the lead's row, not yet added to any session (``flows.intake.new_lead``)
     row: Lead
-    #: the post's claim on its ping, ``(ping id, the post's digest)``; ``None`` for a
-    #: direct post
-    claim: tuple[str, str] | None
+    #: the post's claim on its ping; ``None`` for a direct post
+    claim: PingClaim | None
     #: the seller's answer when the lead is refused before any sale (the post disagrees
     #: with its ping, the auction found no buyer); ``None`` to sell it
     refusal: dict[str, Any] | None = None
-    #: a transaction to commit just before the sale's (the post's ping, taken from the
-    #: pings' writer); when it fails, ``BeforeFailed`` is raised and nothing was sold
-    before: Before | None = None
 
 
 @dataclass(frozen=True)
@@ -120,23 +122,11 @@ async def sell(
 ) -> dict[str, Any] | None:
     """The one durable step of a post or direct post, then the seller's answer; ``None``
     when the ping was no longer open to claim (claimed by another post, or expired)."""
-    notes: list[Candidate] = []
-    dropped: set[str] = set()
-    before = intake.before
-    while True:
-        try:
-            placed = await ports.transactions.run(
-                lambda session: _take_in(
-                    session, ports, snapshot, campaign, lead, intake, notes, dropped
-                ),
-                before=before,
-                after=_TakeItsPosts(ports.outbox),
-            )
-        except _CapFull as full:  # the transaction rolled back: again without that order
-            _drop(full.quote, dropped, notes)
-            before = None  # committed
-            continue
-        break
+    taken = intake.claim.taken if intake.claim is not None else None
+    durably = _durably(ports, snapshot, campaign, lead, intake)
+    # a ping taken from its writer goes back to it unless stored with the sale, even when
+    # the seller's request is cancelled meanwhile
+    placed = await (durably if taken is None else asyncio.shield(stored_with(taken, durably)))
     if placed is None:
         return None
     await _after_commit(ports, lead, placed, release_holds=not placed.released)
@@ -158,6 +148,24 @@ async def sell(
         lambda session: LeadRepository(session).answer_first(lead.id, answer)
     )
     return open_answer(first, ports.vault) if first is not None else answer
+
+
+async def _durably(
+    ports: Ports, snapshot: Snapshot, campaign: Campaign, lead: LeadToSell, intake: Intake
+) -> _Placed | None:
+    """The sale's transaction, run again without an order whose cap filled meanwhile."""
+    notes: list[Candidate] = []
+    dropped: set[str] = set()
+    while True:
+        try:
+            return await ports.transactions.run(
+                lambda session: _take_in(
+                    session, ports, snapshot, campaign, lead, intake, notes, dropped
+                ),
+                after=_TakeItsPosts(ports.outbox),
+            )
+        except _CapFull as full:  # the transaction rolled back: again without that order
+            _drop(full.quote, dropped, notes)
 
 
 async def refill(
@@ -206,10 +214,8 @@ async def _take_in(
     dropped: set[str],
 ) -> _Placed | None:
     """The transaction's work: claim → lead → refused, or sold / pending / unsold."""
-    if intake.claim is not None:
-        ping_id, digest = intake.claim
-        if not await PingRepository(session).claim(ping_id, digest, lead.now, lead.id):
-            return None
+    if intake.claim is not None and not await claim_ping(session, intake.claim, lead):
+        return None
     failpoint("sale.claimed")
     released = held_nothing(snapshot, lead) or (
         lead.ping_id is not None and await ports.caps.release_in(session, lead.ping_id)

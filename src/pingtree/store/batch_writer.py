@@ -16,9 +16,9 @@ loss"):
   refuses new work with 503 and ``Retry-After`` instead of queueing more, so memory stays
   within about high-water + the rows of the requests already in flight.
 - **One owner at a time.** A caller that needs a row stored now may :meth:`~BatchWriter.take`
-  it from the queue and store it in a transaction of its own (a post, its ping: just
-  before its sale's, :class:`~pingtree.store.transactions.Before`); until that commits the
-  row is still seen here, and if it fails the row comes back to the queue.
+  it from the queue and store it in a transaction of its own (a post, its ping: claimed,
+  in its sale's transaction); until that ends the row is still seen here, and if it did
+  not commit the row comes back to the queue.
 - **Every wait has a limit.** :meth:`~BatchWriter.settled` and :meth:`~BatchWriter.drained`
   raise :class:`WriterBehind` past their timeout; :meth:`~BatchWriter.stop` gives a
   database that keeps failing a bounded time, then logs what it could not write.
@@ -355,9 +355,9 @@ class BatchWriter(Generic[T]):
 
 
 class Taken(Generic[T]):
-    """An item taken from its writer (:meth:`BatchWriter.take`): its row is inserted by the
-    transaction that runs :meth:`work` (a :class:`~pingtree.store.transactions.Before`),
-    and :meth:`ended` gives it back to the writer, stored or to be written."""
+    """An item taken from its writer (:meth:`BatchWriter.take`): its :meth:`row` is
+    inserted by the caller, in a transaction of the caller's, and :meth:`ended` gives it
+    back to the writer, stored or to be written."""
 
     __slots__ = ("_item", "_writer", "key")
 
@@ -366,12 +366,14 @@ class Taken(Generic[T]):
         self._item = item
         self.key = key
 
-    async def work(self, session: AsyncSession) -> None:
-        writer = self._writer
-        await writer._insert(session, writer._table, [writer._to_row(self._item)])
+    def row(self) -> dict[str, Any]:
+        """The item's row, as the writer would insert it."""
+        return dict(self._writer._to_row(self._item))
 
-    def ended(self, committed: bool) -> None:
-        self._writer._given_back(self.key, committed)
+    def ended(self, stored: bool) -> None:
+        """Told once, when the caller's transaction ended: committed with the row, or not
+        (the row goes back in the queue)."""
+        self._writer._given_back(self.key, stored)
 
 
 class _GaveUp(Exception):

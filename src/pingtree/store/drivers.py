@@ -48,6 +48,10 @@ class _SqliteDriver:
     async def execute_many(self, sql: str, values: Sequence[Sequence[Any]]) -> None:
         self._run(sql, values, many=True).close()
 
+    async def execute_as_transaction(self, sql: str, values: Sequence[Any]) -> bool:
+        """Never: the transaction was begun on the thread (see the asyncpg driver's)."""
+        return False
+
     def _run(self, sql: str, values: Any, *, many: bool) -> sqlite3.Cursor:
         """The driver's errors are raised as SQLAlchemy would raise them (its
         ``DBAPIError`` subclasses), so callers tell them apart as they always have."""
@@ -84,6 +88,22 @@ class _AsyncpgDriver:
 
     async def execute_many(self, sql: str, values: Sequence[Sequence[Any]]) -> None:
         await self._run(self._cursor._executemany(sql, values), sql, values)
+
+    async def execute_as_transaction(self, sql: str, values: Sequence[Any]) -> bool:
+        """When the transaction has sent nothing yet, the statement sent alone, without
+        ``BEGIN``: the server commits it as it runs, and the transaction has nothing left
+        to commit (for its last statement only). ``False``, and nothing sent, when the
+        transaction has begun."""
+        adapter = self._cursor._adapt_connection
+        if adapter._transaction is not None:
+            return False
+        level = adapter.isolation_level
+        adapter.isolation_level = "autocommit"  # the adapter then sends no BEGIN
+        try:
+            await self.execute(sql, values)
+        finally:
+            adapter.isolation_level = level
+        return True
 
     async def _run(self, statement: Awaitable[Any], sql: str, values: Any) -> None:
         """The adapter's errors are raised as SQLAlchemy's."""

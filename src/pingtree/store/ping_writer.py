@@ -4,8 +4,10 @@ The flow hands the row over and answers; one background task per process inserts
 queued up in one transaction (group commit: the busier the process, the bigger the batch;
 see :mod:`pingtree.store.batch_writer` for what happens to a row the database refuses and
 to a backlog past high water). Until then the ping lives here, so everyone who needs it
-by id sees it: a post reads it here and waits for :meth:`PingWriter.settled` (which ends
-the writer's linger) before claiming it; a repeated ping looks here before the database.
+by id sees it: a post reads it here and takes it, to store it claimed with its sale
+(:meth:`~pingtree.store.batch_writer.BatchWriter.take`), or waits for
+:meth:`PingWriter.settled` (which ends the writer's linger) before claiming one being
+written; a repeated ping looks here before the database.
 
 A ping is a price quote, not a lead: one lost to a crash in the milliseconds before its
 batch commits costs a quote the seller can no longer post (``ping_unknown``), never a lead.

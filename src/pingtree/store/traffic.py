@@ -7,7 +7,7 @@ transaction (STYLE "Storage").
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,10 @@ class PingRepository:
             .limit(1)
         )
         return (await self._session.scalars(query)).first()
+
+    async def insert(self, row: Mapping[str, Any]) -> None:
+        """A new ping's row, by column (a Core statement: no unit of work to flush)."""
+        await _INSERT_PING.run(self._session, row)
 
     async def claim(self, ping_id: str, post_digest: str, now: dt.datetime, lead_id: str) -> bool:
         """Atomically mark an accepted, unexpired, unclaimed ping as used by one post, whose
@@ -374,6 +378,7 @@ _FINISH_LEAD = {
     for first in (False, True)
 }
 _INSERT_SALE = Prepared(insert(_SALE), deferrable=True)
+_INSERT_PING = Prepared(insert(_PING), deferrable=True)
 
 #: an accepted, unexpired, unclaimed ping marked as used by one post
 _CLAIM = Prepared(

@@ -24,11 +24,10 @@ the same code either way:
   line per engine (:class:`~pingtree.store.transaction_line.Line`), run back to back on
   the thread.
 
-A transaction may bring another to commit just before its own (:class:`Before`: a post's
-ping, taken from the pings' writer), and one to commit just after it, made from its result
+A transaction may bring another to commit just after it, made from its result
 (:class:`After`: the sale's new outbox rows, taken for this process's posts): on SQLite in
-the same trip to the thread, so that neither waits for the event loop and its turn in the
-line apart.
+the same trip to the thread, so that it does not wait for the event loop and its turn in
+the line apart.
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ from pingtree.store.db import JSON_CODECS, is_sqlite
 from pingtree.store.drivers import ONE_STATEMENT
 from pingtree.store.transaction_line import call_on, line_of
 
-__all__ = ["After", "Before", "BeforeFailed", "TransactionSuspended", "Transactions", "Work"]
+__all__ = ["After", "TransactionSuspended", "Transactions", "Work"]
 
 log = logging.getLogger(__name__)
 
@@ -60,22 +59,6 @@ Work = Callable[[AsyncSession], Coroutine[Any, Any, T]]
 
 class TransactionSuspended(RuntimeError):
     """A transaction's work awaited something other than its session."""
-
-
-class BeforeFailed(Exception):
-    """The transaction to commit first (:class:`Before`) failed: the one after it did not
-    run. Its error is the cause."""
-
-
-class Before(Protocol):
-    """A transaction committed just before another's, by :meth:`Transactions.run`."""
-
-    async def work(self, session: AsyncSession) -> None:
-        """Its work (as a :data:`Work`): one statement (:meth:`Transactions.run_one`)."""
-
-    def ended(self, committed: bool) -> None:
-        """Told once, on the event loop, whether it committed, even when the caller of
-        :meth:`Transactions.run` was cancelled meanwhile."""
 
 
 class After(Protocol):
@@ -113,36 +96,22 @@ class Transactions:
         #: connection's id (a new one if the pool replaced it)
         self._sync: tuple[int, Engine] | None = None
 
-    @property
-    def before_in_same_trip(self) -> bool:
-        """Whether a transaction committed ``before`` another (:meth:`run`) goes in the
-        same trip to the database: on SQLite's thread, yes; on PostgreSQL it is a
-        statement and a commit of its own (measured on a post's ping: fewer sales a second
-        at 16 sellers in flight than the ping's place in the pings' writer's batch)."""
-        return self._in_thread
-
-    async def run(
-        self, work: Work[T], *, before: Before | None = None, after: After | None = None
-    ) -> T:
+    async def run(self, work: Work[T], *, after: After | None = None) -> T:
         """``work(session)`` in one transaction, committed when it returns, rolled back when
-        it raises (the exception goes on to the caller). ``before``: a transaction of its
-        own committed first; when it fails, :class:`BeforeFailed` is raised and ``work``
-        is not run. ``after``: a transaction of its own committed next, if ``work``'s
-        committed."""
+        it raises (the exception goes on to the caller). ``after``: a transaction of its
+        own committed next, if ``work``'s committed."""
         if not self._in_thread:
-            # each to its end even if the caller is cancelled, so that it is told how it
-            # ended (as on SQLite's thread)
-            if before is not None:
-                await asyncio.shield(self._commit_before(before))
             async with self._sessions.begin() as session:
                 result = await work(session)
             if after is not None:
+                # to its end even if the caller is cancelled, so that it is told how it
+                # ended (as on SQLite's thread)
                 await asyncio.shield(self._commit_after(after, result))
             return result
         run_here = self._run_here
-        if before is not None or after is not None:
+        if after is not None:
             loop = asyncio.get_running_loop()
-            run_here = functools.partial(self._run_here, loop=loop, before=before, after=after)
+            run_here = functools.partial(self._run_here, loop=loop, after=after)
         return await line_of(self._engine).run(run_here, work)
 
     async def run_one(self, work: Work[T]) -> T:
@@ -155,14 +124,6 @@ class Transactions:
         async with self._autocommit.begin() as session:
             session.info[ONE_STATEMENT] = 1
             return await work(session)
-
-    async def _commit_before(self, before: Before) -> None:
-        try:
-            await self.run_one(before.work)
-        except Exception as error:
-            before.ended(False)
-            raise BeforeFailed(str(error)) from error
-        before.ended(True)
 
     async def _commit_after(self, after: After, result: Any) -> None:
         outcome = None
@@ -180,18 +141,10 @@ class Transactions:
         dbapi_connection: sqlite3.Connection,
         *,
         loop: asyncio.AbstractEventLoop | None = None,
-        before: Before | None = None,
         after: After | None = None,
     ) -> T:
-        """On the connection's thread: the whole transaction, ``before``'s first and
-        ``after``'s next if given, each told on ``loop`` how it ended."""
-        if before is not None and loop is not None:
-            try:
-                self._transaction_here(before.work, dbapi_connection)
-            except Exception as error:
-                call_on(loop, before.ended, False)
-                raise BeforeFailed(str(error)) from error
-            call_on(loop, before.ended, True)
+        """On the connection's thread: the whole transaction, and ``after``'s next if
+        given, told on ``loop`` how it ended."""
         result = self._transaction_here(work, dbapi_connection)
         if after is not None and loop is not None:
             outcome = None
