@@ -5,7 +5,6 @@ outside a transaction) each goes at once."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from pingtree.store.db import is_sqlite
 from pingtree.store.prepared import Prepared
 from pingtree.store.tables import Base, ConfigState, Lead, Sale
 from pingtree.store.transactions import Transactions
+from tests.store.rows import lead_row, sale_row
 
 LEADS = Base.metadata.tables[Lead.__tablename__]
 SALES = Base.metadata.tables[Sale.__tablename__]
@@ -26,49 +26,6 @@ STATE = Base.metadata.tables[ConfigState.__tablename__]
 NEW_LEAD = Prepared(LEADS.insert(), deferrable=True)
 NEW_SALE = Prepared(SALES.insert(), deferrable=True)
 LEAD_IDS = Prepared(select(LEADS.c.id).order_by(LEADS.c.id))
-NOW = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
-
-
-def _lead(lead_id: str) -> dict[str, Any]:
-    return {
-        "id": lead_id,
-        "campaign_id": "c",
-        "supplier_id": "s",
-        "vertical_id": "v",
-        "ping_id": None,
-        "test": False,
-        "status": "pending",
-        "reasons": [],
-        "fields": {"zip": "33101"},
-        "answer": None,
-        "first_answer": None,
-        "auction": {"ranking": []},
-        "idempotency_key": None,
-        "request_digest": None,
-        "created_at": NOW,
-        "updated_at": NOW,
-        "erased_at": None,
-    }  # revenue_cents and cost_cents left to their defaults
-
-
-def _sale(sale_id: str, lead_id: str) -> dict[str, Any]:
-    return {
-        "id": sale_id,
-        "lead_id": lead_id,
-        "order_id": "o",
-        "buyer_id": "b",
-        "campaign_id": "c",
-        "supplier_id": "s",
-        "vertical_id": "v",
-        "leg": "1",
-        "test": False,
-        "status": "pending",
-        "revenue_cents": 1200,
-        "cost_cents": 800,
-        "created_at": NOW,
-        "returned_at": None,
-        "return_reason": None,
-    }
 
 
 @pytest.fixture
@@ -98,14 +55,14 @@ async def test_a_transactions_new_rows_go_together_and_are_read_back(
     read: dict[str, Any] = {}
 
     async def sell(session: AsyncSession) -> None:
-        await NEW_LEAD.run(session, _lead("l1"))
-        await NEW_SALE.run(session, [_sale("s1", "l1"), _sale("s2", "l1")])
-        await NEW_LEAD.run(session, _lead("l2"))
+        await NEW_LEAD.run(session, lead_row("l1"))
+        await NEW_SALE.run(session, [sale_row("s1", "l1"), sale_row("s2", "l1")])
+        await NEW_LEAD.run(session, lead_row("l2"))
         read["sent before a read"] = len(statements_sent)
         read["prepared"] = [row[0] for row in await LEAD_IDS.rows(session, {})]
-        await NEW_SALE.run(session, _sale("s3", "l2"))
+        await NEW_SALE.run(session, sale_row("s3", "l2"))
         read["orm"] = await session.scalar(select(func.count()).select_from(SALES))
-        await NEW_LEAD.run(session, _lead("l3"))
+        await NEW_LEAD.run(session, lead_row("l3"))
         lead = await session.get(Lead, "l3")
         read["get"] = lead.revenue_cents if lead is not None else None
 
@@ -128,15 +85,15 @@ async def test_a_refused_row_fails_the_whole_transaction(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async def sell(session: AsyncSession) -> None:
-        await NEW_LEAD.run(session, _lead("l1"))
-        await NEW_SALE.run(session, _sale("s1", "no such lead"))
+        await NEW_LEAD.run(session, lead_row("l1"))
+        await NEW_SALE.run(session, sale_row("s1", "no such lead"))
 
     with pytest.raises(IntegrityError):
         await Transactions(sessions).run(sell)
     assert await _lead_ids(sessions) == []
 
     async def after(session: AsyncSession) -> None:  # nothing of the last one is sent
-        await NEW_LEAD.run(session, _lead("l2"))
+        await NEW_LEAD.run(session, lead_row("l2"))
 
     await Transactions(sessions).run(after)
     assert await _lead_ids(sessions) == ["l2"]
@@ -147,14 +104,14 @@ async def test_rows_kept_before_a_savepoint_stay_when_it_rolls_back(
 ) -> None:
     async def the_same_lead_again(session: AsyncSession) -> None:
         async with session.begin_nested():
-            await NEW_LEAD.run(session, _lead("l2"))
-            await NEW_LEAD.run(session, _lead("l1"))  # refused
+            await NEW_LEAD.run(session, lead_row("l2"))
+            await NEW_LEAD.run(session, lead_row("l1"))  # refused
 
     async with sessions.begin() as session:
-        await NEW_LEAD.run(session, _lead("l1"))
+        await NEW_LEAD.run(session, lead_row("l1"))
         with pytest.raises(IntegrityError):
             await the_same_lead_again(session)
-        await NEW_LEAD.run(session, _lead("l3"))
+        await NEW_LEAD.run(session, lead_row("l3"))
     assert await _lead_ids(sessions) == ["l1", "l3"]
 
 
@@ -164,8 +121,8 @@ async def test_kept_rows_go_along_with_a_statement_on_other_tables(
     versions = Prepared(select(STATE.c.version).where(STATE.c.id == 1))
 
     async def sell(session: AsyncSession) -> object:
-        await NEW_LEAD.run(session, _lead("l1"))
-        await NEW_SALE.run(session, _sale("s1", "l1"))
+        await NEW_LEAD.run(session, lead_row("l1"))
+        await NEW_SALE.run(session, sale_row("s1", "l1"))
         return await versions.rows(session, {})
 
     assert await Transactions(sessions).run(sell) == []
@@ -187,16 +144,16 @@ async def test_a_transaction_that_only_adds_rows_is_one_statement_the_server_com
         pytest.skip("SQLite's transactions are begun on its own thread, with no round trip")
 
     async def sell(session: AsyncSession) -> None:
-        await NEW_LEAD.run(session, _lead("l1"))
-        await NEW_SALE.run(session, _sale("s1", "l1"))
+        await NEW_LEAD.run(session, lead_row("l1"))
+        await NEW_SALE.run(session, sale_row("s1", "l1"))
 
     async def refused(session: AsyncSession) -> None:
-        await NEW_LEAD.run(session, _lead("l2"))
-        await NEW_SALE.run(session, _sale("s2", "no such lead"))
+        await NEW_LEAD.run(session, lead_row("l2"))
+        await NEW_SALE.run(session, sale_row("s2", "no such lead"))
 
     async def read_then_sell(session: AsyncSession) -> None:
         await LEAD_IDS.rows(session, {})
-        await NEW_LEAD.run(session, _lead("l3"))
+        await NEW_LEAD.run(session, lead_row("l3"))
 
     assert await _transaction_ends(sessions, sell) == []
     with pytest.raises(IntegrityError):

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pingtree.store.outbox import OutboxRepository
+from pingtree.store.tables import Base, Lead, LedgerEntry, Sale
+from pingtree.store.traffic import SaleRepository
+from tests.store.rows import lead_row, sale_row
 
 NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(seconds=30)
+LEADS = Base.metadata.tables[Lead.__tablename__]
+SALES = Base.metadata.tables[Sale.__tablename__]
 
 
 async def _sending(sessions: async_sessionmaker[AsyncSession], sale_id: str) -> None:
@@ -90,3 +96,35 @@ async def test_a_new_sales_rows_are_taken_together_and_only_while_queued(
     assert [await _status(sessions, s) for s in ("sale-4", "sale-5", "sale-6")] == ["sending"] * 3
     # a verdict for a row taken so is recorded as for any other
     assert await _finish(sessions, "sale-5", "delivered", "sending")
+
+
+async def test_a_verdict_and_its_sales_new_status_are_given_together(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        await session.execute(insert(LEADS), lead_row("lead-1"))
+        await session.execute(insert(SALES), [sale_row(s, "lead-1") for s in ("s-7", "s-8")])
+    for sale_id in ("s-7", "s-8"):
+        await _sending(sessions, sale_id)
+
+    async def finish(sale_id: str, status: str, sale_status: str) -> tuple[bool, Sale | None]:
+        async with sessions.begin() as session:
+            return await OutboxRepository(session).finish_with_sale(
+                sale_id, status, "", None, NOW, was="sending", sale_status=sale_status
+            )
+
+    finished, sold = await finish("s-7", "delivered", "sold")
+    assert finished
+    assert sold is not None
+    assert (sold.id, sold.status, sold.revenue_cents) == ("s-7", "sold", 1200)
+    assert await finish("s-7", "rejected", "rejected") == (False, None)  # the first stands
+    async with sessions.begin() as session:  # s-8 is sold meanwhile (an operator)
+        assert await SaleRepository(session).set_status("s-8", "sold") is not None
+    assert await finish("s-8", "delivered", "sold") == (True, None)  # sold once
+    async with sessions() as session:
+        sales = {s.id: s.status for s in await SaleRepository(session).for_lead("lead-1")}
+        booked = await session.scalars(select(LedgerEntry.sale_id).order_by(LedgerEntry.sale_id))
+        entries = list(booked.all())
+    assert sales == {"s-7": "sold", "s-8": "sold"}
+    assert await _status(sessions, "s-7") == "delivered"
+    assert entries == ["s-7", "s-7", "s-8", "s-8"]  # a sale and a payout each, once

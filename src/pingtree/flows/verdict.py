@@ -87,17 +87,20 @@ async def record_verdict(
     for the rows it queues (postback, chain), until another worker may take them."""
     row, status = verdict.row, verdict.sale_status
     redirect = seal_redirect(verdict.posted.redirect_url, ports.vault)
-    if not await OutboxRepository(session).finish(
-        row.sale_id,
-        _ROW_STATUS[verdict.outcome],
-        verdict.posted.reason,
-        redirect,
-        now,
-        was=verdict.was,
-        abandoned=verdict.abandoned,
-    ):
-        return None
-    sale = await SaleRepository(session).set_status(row.sale_id, status)
+    outbox = OutboxRepository(session)
+    row_status, reason = _ROW_STATUS[verdict.outcome], verdict.posted.reason
+    if verdict.abandoned:
+        if not await outbox.finish(
+            row.sale_id, row_status, reason, redirect, now, was=verdict.was, abandoned=True
+        ):
+            return None
+        sale = await SaleRepository(session).set_status(row.sale_id, status)
+    else:
+        finished, sale = await outbox.finish_with_sale(
+            row.sale_id, row_status, reason, redirect, now, was=verdict.was, sale_status=status
+        )
+        if not finished:
+            return None
     charges = _charges(snapshot, sale) if sale is not None and status == "rejected" else ()
     await ports.caps.refund(session, charges)
     # the usual end: the lead settles in the same transaction, its postback too

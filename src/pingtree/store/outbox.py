@@ -11,11 +11,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pingtree.store.ledger import book_new_sales
 from pingtree.store.prepared import Prepared
-from pingtree.store.tables import Base, Delivery
+from pingtree.store.tables import Base, Delivery, Sale
+from pingtree.store.traffic import SaleRepository
 
 __all__ = ["OPEN_STATUSES", "OutboxRepository"]
 
@@ -137,6 +139,38 @@ class OutboxRepository:
             return (await self._session.execute(query, verdict)).first() is not None
         return bool(await _FINISH_WAS.rows(self._session, verdict | {"sale": sale_id, "was": was}))
 
+    async def finish_with_sale(
+        self,
+        sale_id: str,
+        status: str,
+        reason: str,
+        redirect_url: str | None,
+        now: dt.datetime,
+        *,
+        was: str,
+        sale_status: str,
+    ) -> tuple[bool, Sale | None]:
+        """:meth:`finish` the row if it is still ``was``, and if so give its sale its new
+        status as :meth:`SaleRepository.set_status` would: whether the row was finished,
+        and the sale as it now stands (``None`` when it was sold already). On PostgreSQL
+        one statement, one round trip for both."""
+        if self._session.get_bind().dialect.name != "postgresql":  # no UPDATE in a WITH
+            if not await self.finish(sale_id, status, reason, redirect_url, now, was=was):
+                return False, None
+            return True, await SaleRepository(self._session).set_status(sale_id, sale_status)
+        params = {"to": status, "why": reason, "redirect": redirect_url, "at": now}
+        params |= {"sale": sale_id, "was": was, "sale_to": sale_status}
+        query = _FINISH_AND_SELL if sale_status == "sold" else _FINISH_AND_SET
+        row = await query.first(self._session, params)
+        if row is None:
+            return False, None
+        if row["id"] is None:
+            return True, None
+        sale = Sale(**{column.key: row[column.key] for column in _SALE.c})
+        if sale_status == "sold":
+            await book_new_sales(self._session, [sale])
+        return True, sale
+
     async def due(self, now: dt.datetime, limit: int = 100) -> list[tuple[str, str]]:
         """``(sale id, status)`` of the rows a worker should act on: queued and due with no
         live lease, or ``sending`` with an expired lease."""
@@ -209,6 +243,34 @@ _FINISH = (
     .returning(_DELIVERY.c.sale_id)
 )
 #: a row's verdict, if the row is still ``was``
-_FINISH_WAS = Prepared(
-    _FINISH.where(_DELIVERY.c.sale_id == bindparam("sale"), _DELIVERY.c.status == bindparam("was"))
+_FINISHING_WAS = _FINISH.where(
+    _DELIVERY.c.sale_id == bindparam("sale"), _DELIVERY.c.status == bindparam("was")
 )
+_FINISH_WAS = Prepared(_FINISHING_WAS)
+
+
+def _finish_and_set(*, sell: bool) -> Prepared:
+    """A row's verdict if it is still ``was`` (:data:`_FINISH_WAS`) and, if it was given,
+    its sale's new status (``sale_to``; a sale to be sold only if it is not sold already),
+    in one statement: a row if the verdict was given, with the sale's columns, NULL when
+    the sale did not change."""
+    finished = _FINISHING_WAS.cte("finished")
+    changed = (
+        update(_SALE)
+        .where(_SALE.c.id.in_(select(finished.c.sale_id)))
+        .values(status=bindparam("sale_to"))
+        .returning(*_SALE.c)
+    )
+    if sell:
+        changed = changed.where(_SALE.c.status != "sold")
+    sale = changed.cte("sale")
+    return Prepared(
+        select(finished.c.sale_id.label("finished"), *sale.c).select_from(
+            finished.outerjoin(sale, true())
+        )
+    )
+
+
+_SALE = Base.metadata.tables[Sale.__tablename__]
+_FINISH_AND_SELL = _finish_and_set(sell=True)
+_FINISH_AND_SET = _finish_and_set(sell=False)
