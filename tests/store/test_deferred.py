@@ -5,6 +5,7 @@ outside a transaction) each goes at once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -183,6 +184,7 @@ async def _transaction_ends(
     try:
         await Transactions(sessions).run(watched_work)
     finally:
+        await asyncio.sleep(0)  # asyncpg calls its loggers soon, not at once
         for connection in watched:
             connection.remove_query_logger(log)
     ends = ("BEGIN", "COMMIT", "ROLLBACK")

@@ -124,9 +124,9 @@ async def sell(
     when the ping was no longer open to claim (claimed by another post, or expired)."""
     taken = intake.claim.taken if intake.claim is not None else None
     durably = _durably(ports, snapshot, campaign, lead, intake)
-    # a ping taken from its writer goes back to it unless stored with the sale, even when
-    # the seller's request is cancelled meanwhile
-    placed = await (durably if taken is None else asyncio.shield(stored_with(taken, durably)))
+    # to its end even if the seller's request is cancelled meanwhile, so that what
+    # committed is known: the sale's posts taken, its ping taken from the writer
+    placed = await asyncio.shield(durably if taken is None else stored_with(taken, durably))
     if placed is None:
         return None
     await _after_commit(ports, lead, placed, release_holds=not placed.released)
