@@ -12,12 +12,13 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, MAX_KEPT_CHARS, Attempt
 from pingtree.store.batch_writer import BatchWriter
 from pingtree.store.erasure import ERASED_EXCHANGE
+from pingtree.store.prepared import Prepared
 from pingtree.store.tables import AttemptRow, Lead
 from pingtree.store.transactions import Transactions
 
@@ -74,12 +75,24 @@ async def _forget_for_the_erased(session: AsyncSession, rows: list[dict[str, Any
     the log writes after the exchange, and an erasure may have come between (one statement,
     and only for a batch with a lead's exchanges in it)."""
     lead_ids = {row["lead_id"] for row in rows if row["lead_id"] is not None}
-    if not lead_ids:
-        return
-    erased = select(Lead.id).where(Lead.id.in_(lead_ids), Lead.erased_at.is_not(None))
-    await session.execute(
-        update(_TABLE).where(_TABLE.c.lead_id.in_(erased)).values(**ERASED_EXCHANGE)
+    if lead_ids:
+        await _FORGET_FOR_THE_ERASED.run(session, {"leads": sorted(lead_ids)})
+
+
+_LEAD = Lead.__table__
+#: the exchanges of the ``leads`` erased meanwhile, emptied (a prepared statement: it runs
+#: with every batch of the log's that holds a lead's exchanges)
+_FORGET_FOR_THE_ERASED = Prepared(
+    update(_TABLE)
+    .where(
+        _TABLE.c.lead_id.in_(
+            select(_LEAD.c.id).where(
+                _LEAD.c.id.in_(bindparam("leads", expanding=True)), _LEAD.c.erased_at.is_not(None)
+            )
+        )
     )
+    .values(**ERASED_EXCHANGE)
+)
 
 
 def _row(attempt: Attempt) -> dict[str, object]:
