@@ -10,10 +10,11 @@ the sales queue behind it.
 :meth:`Transactions.run` takes the transaction's work as an async function of a session,
 the same code either way:
 
-- on PostgreSQL, it runs in an :class:`AsyncSession` transaction as usual (no lock to
-  hold: row locks, and the round trips overlap); a transaction of one statement
-  (:meth:`Transactions.run_one`) is that statement alone, which the server commits as it
-  runs;
+- on PostgreSQL, it runs in an :class:`AsyncSession` transaction (no lock to hold: row
+  locks, and the round trips overlap), with no task of its own for its end (see
+  :func:`_in_session`); a transaction of one statement (:meth:`Transactions.run_one`) is
+  that statement alone, which the server commits as it runs, and so is one whose only
+  writes are rows kept back (``store.deferred``);
 - on SQLite, the work runs on the process's one connection's own thread, in one go,
   behind a stand-in for the async session whose methods never suspend: the transaction is
   begun and ended on the driver itself, :class:`~pingtree.store.prepared.Prepared`
