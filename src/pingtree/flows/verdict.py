@@ -27,7 +27,6 @@ from pingtree.store.lead_fields import seal_redirect
 from pingtree.store.outbox import OutboxRepository
 from pingtree.store.snapshot import Snapshot
 from pingtree.store.tables import Delivery, Sale
-from pingtree.store.traffic import SaleRepository
 
 __all__ = ["Recorded", "Verdict", "record_verdict", "settle_with_postback"]
 
@@ -87,20 +86,18 @@ async def record_verdict(
     for the rows it queues (postback, chain), until another worker may take them."""
     row, status = verdict.row, verdict.sale_status
     redirect = seal_redirect(verdict.posted.redirect_url, ports.vault)
-    outbox = OutboxRepository(session)
-    row_status, reason = _ROW_STATUS[verdict.outcome], verdict.posted.reason
-    if verdict.abandoned:
-        if not await outbox.finish(
-            row.sale_id, row_status, reason, redirect, now, was=verdict.was, abandoned=True
-        ):
-            return None
-        sale = await SaleRepository(session).set_status(row.sale_id, status)
-    else:
-        finished, sale = await outbox.finish_with_sale(
-            row.sale_id, row_status, reason, redirect, now, was=verdict.was, sale_status=status
-        )
-        if not finished:
-            return None
+    finished, sale = await OutboxRepository(session).finish_with_sale(
+        row.sale_id,
+        _ROW_STATUS[verdict.outcome],
+        verdict.posted.reason,
+        redirect,
+        now,
+        was=verdict.was,
+        abandoned=verdict.abandoned,
+        sale_status=status,
+    )
+    if not finished:
+        return None
     charges = _charges(snapshot, sale) if sale is not None and status == "rejected" else ()
     await ports.caps.refund(session, charges)
     # the usual end: the lead settles in the same transaction, its postback too

@@ -121,18 +121,12 @@ async def kept_for(session: AsyncSession, tables: frozenset[str]) -> Kept | None
     return Kept(parts)
 
 
-async def flush(session: AsyncSession | Session) -> None:
-    """Send what ``session``'s open transaction kept back (nothing if nothing)."""
+async def flush(session: AsyncSession | Session, *, last: bool = False) -> None:
+    """Send what ``session``'s open transaction kept back (nothing if nothing); ``last``:
+    nothing follows in the transaction (see :func:`_send`)."""
     taken = _take(session)
     if taken is not None:
-        await _send(*taken)
-
-
-async def _flush_last(session: Session) -> None:
-    """Send what ``session``'s transaction kept back, as its last statement."""
-    taken = _take(session)
-    if taken is not None:
-        await _send(*taken, last=True)
+        await _send(*taken, last=last)
 
 
 def _take(session: AsyncSession | Session) -> tuple[Driver, list[_Part]] | None:
@@ -223,10 +217,8 @@ def _before_orm_flush(session: Session, context: Any, instances: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
-    if _KEPT in session.info:
-        # the last statement, unless the session's flush of what it holds follows
-        last = not (session.new or session.dirty or session.deleted)
-        await_only(_flush_last(session) if last else flush(session))
+    # the last statement, unless the session's flush of what it holds follows
+    _flush_now(session, last=not (session.new or session.dirty or session.deleted))
 
 
 @event.listens_for(Session, "after_transaction_create")
@@ -235,11 +227,11 @@ def _before_savepoint(session: Session, transaction: SessionTransaction) -> None
         _flush_now(session)
 
 
-def _flush_now(session: Session) -> None:
+def _flush_now(session: Session, *, last: bool = False) -> None:
     """From the session's synchronous side, which an async session runs in a greenlet:
     ``await_only`` waits for the round trip there, as SQLAlchemy's own driver calls do."""
     if _KEPT in session.info:
-        await_only(flush(session))
+        await_only(flush(session, last=last))
 
 
 #: ``session.info``'s inserts kept back: (its transaction, its driver, the parts)

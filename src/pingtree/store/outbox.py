@@ -148,14 +148,18 @@ class OutboxRepository:
         now: dt.datetime,
         *,
         was: str,
+        abandoned: bool = False,
         sale_status: str,
     ) -> tuple[bool, Sale | None]:
-        """:meth:`finish` the row if it is still ``was``, and if so give its sale its new
-        status as :meth:`SaleRepository.set_status` would: whether the row was finished,
-        and the sale as it now stands (``None`` when it was sold already). On PostgreSQL
-        one statement, one round trip for both."""
-        if self._session.get_bind().dialect.name != "postgresql":  # no UPDATE in a WITH
-            if not await self.finish(sale_id, status, reason, redirect_url, now, was=was):
+        """:meth:`finish` the row, and if it was finished give its sale its new status as
+        :meth:`SaleRepository.set_status` would: whether the row was finished, and the sale
+        as it now stands (``None`` when it was sold already). On PostgreSQL, a row still
+        ``was`` (not ``abandoned``) is one statement, one round trip for both."""
+        if abandoned or self._session.get_bind().dialect.name != "postgresql":
+            # an abandoned row's conditions hold its lease; SQLite has no UPDATE in a WITH
+            if not await self.finish(
+                sale_id, status, reason, redirect_url, now, was=was, abandoned=abandoned
+            ):
                 return False, None
             return True, await SaleRepository(self._session).set_status(sale_id, sale_status)
         params = {"to": status, "why": reason, "redirect": redirect_url, "at": now}
