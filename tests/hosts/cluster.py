@@ -266,6 +266,10 @@ class Cluster:
                     )
                 )
             self.start(*self.hosts)
+            # HAProxy checked the hosts while they started and may have marked them down:
+            # the tests begin once its next checks took them both in
+            for host in self.hosts:
+                self.balanced(host, up=True)
         except BaseException:
             self.down()
             raise
