@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from typing import Any
 
 import httpx
@@ -145,7 +146,12 @@ def test_a_writer_that_is_behind_turns_new_work_away_with_503(
         ready = market.http.get("/readyz")
         assert ready.status_code == 503
         assert ready.json() == {"status": "behind", "writers": ["ping-writer"]}
-    # the database is back: the queued ping was kept and written, new work is taken again
+    # the database is back: the queued ping was kept and written (at the writer's next try,
+    # after its backoff), new work is taken again
+    give_up_at = time.monotonic() + 10
+    while writer.backlog and time.monotonic() < give_up_at:
+        time.sleep(0.05)
+    assert (writer.backlog, writer.set_aside_count, writer.lost_count) == (0, 0, 0)
     assert market.ping_trace(first["ping_id"])["status"] == "rejected"
     later = market.ping()
     assert later["status"] == "rejected"
