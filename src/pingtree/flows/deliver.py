@@ -44,7 +44,12 @@ from pingtree.flows.chain import ChainSteps
 from pingtree.flows.ports import LeadOnHand, Ports
 from pingtree.flows.postback import dispatch_postbacks
 from pingtree.flows.settle import Settled
-from pingtree.flows.verdict import Verdict, record_verdict, settle_with_postback
+from pingtree.flows.verdict import (
+    Verdict,
+    record_verdict,
+    selling_the_only_sale,
+    settle_with_postback,
+)
 from pingtree.flows.waiting_sellers import WaitingSellers
 from pingtree.flows.waterfall import lead_values, next_bidders
 from pingtree.store.lead_fields import open_answer
@@ -149,7 +154,7 @@ class Outbox:
             self._on_hand[lead.id] = lead
             while len(self._on_hand) > _ON_HAND_MAX:
                 self._on_hand.popitem(last=False)
-            self._orders.update((s, lead.orders[s]) for s in sale_ids if s in lead.orders)
+            self._orders.update((s, lead.sales[s].order_id) for s in sale_ids if s in lead.sales)
         for sale_id in sale_ids:
             self._spawn(sale_id, own=True)
 
@@ -297,19 +302,24 @@ class Outbox:
         snapshot = ports.snapshots.current()
         now = ports.clock.now()
         on_hand = self._on_hand.get(row.lead_id)
+        only = on_hand is not None and list(on_hand.sales) == [row.sale_id]
         verdict = Verdict(
             row,
             posted,
             was=was,
             abandoned=abandoned,
             refill=refill,
-            only_sale=on_hand is not None and list(on_hand.orders) == [row.sale_id],
+            sole=on_hand.sales[row.sale_id] if on_hand is not None and only else None,
         )
-        recorded = await ports.transactions.run(
-            lambda session: record_verdict(
-                session, ports, snapshot, verdict, now, self._lease_margin
+        one_statement = selling_the_only_sale(ports, snapshot, verdict, now)
+        if one_statement is not None:
+            recorded = await ports.transactions.run_one(one_statement)
+        else:
+            recorded = await ports.transactions.run(
+                lambda session: record_verdict(
+                    session, ports, snapshot, verdict, now, self._lease_margin
+                )
             )
-        )
         if recorded is None:
             return False
         if recorded.charges:

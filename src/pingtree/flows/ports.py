@@ -30,7 +30,7 @@ from pingtree.store.ping_writer import PingWriter
 from pingtree.store.rate_limits import LocalRateLimits, RateLimitCounters
 from pingtree.store.secrets import PiiVault
 from pingtree.store.snapshot import SnapshotHolder
-from pingtree.store.tables import Delivery
+from pingtree.store.tables import Delivery, Sale
 from pingtree.store.transactions import Transactions, Work
 
 __all__ = ["BidResult", "BidSource", "DeliveryQueue", "LeadOnHand", "NoLiveBids", "Ports"]
@@ -100,8 +100,8 @@ class LeadOnHand:
     ping_id: str | None
     #: the full lead, PII in clear
     values: Mapping[str, LeadValue]
-    #: the order of each of its sales to post, by sale id
-    orders: Mapping[str, str] = field(default_factory=dict)
+    #: its sales to post, as its sale's transaction wrote them, by id
+    sales: Mapping[str, Sale] = field(default_factory=dict)
 
 
 class DeliveryQueue(Protocol):

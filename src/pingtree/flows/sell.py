@@ -130,8 +130,8 @@ async def sell(
     if placed is None:
         return None
     await _after_commit(ports, lead, placed, release_holds=not placed.released)
-    orders = {sale.id: sale.order_id for sale, _ in placed.sales}
-    on_hand = LeadOnHand(lead.id, campaign.vertical_id, lead.ping_id, lead.values, orders)
+    sales = {sale.id: sale for sale, _ in placed.sales}
+    on_hand = LeadOnHand(lead.id, campaign.vertical_id, lead.ping_id, lead.values, sales)
     if placed.answer is not None:
         ports.outbox.dispatch(placed.pending, on_hand)
         if campaign.postback_url and not placed.pending:  # a final answer, its postback

@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pingtree.domain.money import format_money, from_cents
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.requests import rejected
+from pingtree.store.only_sale import LeadAnswer
 from pingtree.store.outbox import OPEN_STATUSES, OutboxRepository
 from pingtree.store.tables import Sale
 from pingtree.store.traffic import LeadRepository, SaleRepository
 
-__all__ = ["Settled", "SoleSale", "settle"]
+__all__ = ["Settled", "SoleSale", "settle", "sole_answer"]
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,10 @@ async def settle(
     has this one sale, whose row the caller has just closed."""
     leads = LeadRepository(session)
     if sole is not None:
-        sale = sole.sale
-        answer = _answer(sale.lead_id, sale.test, [sale], [sale], sole.redirect_url)
-        if not await leads.finish(lead_id, **_finished(answer, [sale]), now=now, first=True):
+        settled = sole_answer(sole)
+        if not await leads.finish(lead_id, **settled.columns(), now=now, first=True):
             return None
-        return Settled(lead_id, sale.campaign_id, answer)
+        return Settled(lead_id, sole.sale.campaign_id, settled.answer)
     rows = await OutboxRepository(session).for_lead(lead_id)
     if any(row.status in OPEN_STATUSES for row in rows):
         return None
@@ -70,7 +70,7 @@ async def settle(
     answer = _answer(lead.id, lead.test, sold, sales, redirect)
     await leads.finish(
         lead_id,
-        **_finished(answer, sold),
+        **_finished(answer, sold).columns(),
         now=now,
         # a seller still waiting gets this; one answered already keeps its answer
         first=answer["status"] != "pending",
@@ -78,16 +78,21 @@ async def settle(
     return Settled(lead_id, lead.campaign_id, answer)
 
 
-def _finished(answer: dict[str, Any], sold: Sequence[Sale]) -> dict[str, Any]:
+def sole_answer(sole: SoleSale) -> LeadAnswer:
+    """The settled columns of a lead whose one sale, ``sole``, its buyer just took."""
+    sale = sole.sale
+    return _finished(_answer(sale.lead_id, sale.test, [sale], [sale], sole.redirect_url), [sale])
+
+
+def _finished(answer: dict[str, Any], sold: Sequence[Sale]) -> LeadAnswer:
     """The lead's columns as its answer settles them."""
-    return {
-        "status": {"sold": "sold", "pending": "pending"}.get(answer["status"], "unsold"),
-        "reasons": answer.get("reasons", []),
-        "revenue_cents": sum(sale.revenue_cents for sale in sold),
-        "cost_cents": sum(sale.cost_cents for sale in sold),
-        "answer": answer,
-        "auction": None,
-    }
+    return LeadAnswer(
+        status={"sold": "sold", "pending": "pending"}.get(answer["status"], "unsold"),
+        reasons=answer.get("reasons", []),
+        revenue_cents=sum(sale.revenue_cents for sale in sold),
+        cost_cents=sum(sale.cost_cents for sale in sold),
+        answer=answer,
+    )
 
 
 def _answer(

@@ -21,14 +21,22 @@ from pingtree.flows.chain import queue_chain
 from pingtree.flows.picks import charges_of
 from pingtree.flows.ports import Ports
 from pingtree.flows.postback import postback_of_answer
-from pingtree.flows.settle import Settled, SoleSale, settle
+from pingtree.flows.settle import Settled, SoleSale, settle, sole_answer
 from pingtree.store.chain import StepKey
 from pingtree.store.lead_fields import seal_redirect
+from pingtree.store.only_sale import sell_only_sale
 from pingtree.store.outbox import OutboxRepository
 from pingtree.store.snapshot import Snapshot
 from pingtree.store.tables import Delivery, Sale
+from pingtree.store.transactions import Work
 
-__all__ = ["Recorded", "Verdict", "record_verdict", "settle_with_postback"]
+__all__ = [
+    "Recorded",
+    "Verdict",
+    "record_verdict",
+    "selling_the_only_sale",
+    "settle_with_postback",
+]
 
 
 @dataclass(frozen=True)
@@ -43,8 +51,9 @@ class Verdict:
     abandoned: bool
     #: a reversed sale's place goes to the next bidders (the caller sells it after)
     refill: bool
-    #: the lead has this one sale only: it settles on what the verdict knows
-    only_sale: bool
+    #: the lead's one sale, as its transaction wrote it, when the lead has no other (and
+    #: this process made it): the lead settles on what the verdict knows
+    sole: Sale | None
 
     @property
     def outcome(self) -> PostVerdict:
@@ -103,13 +112,47 @@ async def record_verdict(
     # the usual end: the lead settles in the same transaction, its postback too
     settled = None
     if not verdict.falls_through:
-        sold_alone = verdict.only_sale and sale is not None and status == "sold"
+        sold_alone = verdict.sole is not None and sale is not None and status == "sold"
         sole = SoleSale(sale, redirect) if sold_alone and sale is not None else None
         settled = await settle_with_postback(session, snapshot, row.lead_id, now, lease, sole)
     chain = None
     if status == "sold":  # its chain's steps, durable with the sale's verdict
         chain = await queue_chain(session, snapshot, row, now, lease)
     return Recorded(charges, settled, chain)
+
+
+def selling_the_only_sale(
+    ports: Ports, snapshot: Snapshot, verdict: Verdict, now: dt.datetime
+) -> Work[Recorded | None] | None:
+    """The verdict's transaction as one statement (``store.only_sale``) when its buyer took
+    the lead's one sale, made by this process, and there is nothing else to write: no
+    postback to queue, no chain after the post; ``None`` otherwise (:func:`record_verdict`)."""
+    sale = verdict.sole
+    if sale is None or verdict.sale_status != "sold" or verdict.abandoned:
+        return None
+    campaign = snapshot.config.campaigns.get(sale.campaign_id)
+    delivery = snapshot.config.deliveries.get(sale.order_id)
+    if campaign is None or campaign.postback_url or (delivery is not None and delivery.chain):
+        return None
+    redirect = seal_redirect(verdict.posted.redirect_url, ports.vault)
+    lead = sole_answer(SoleSale(sale, redirect))
+
+    async def sell(session: AsyncSession) -> Recorded | None:
+        done = await sell_only_sale(
+            session,
+            sale,
+            was=verdict.was,
+            reason=verdict.posted.reason,
+            redirect_url=redirect,
+            lead=lead,
+            now=now,
+        )
+        if not done.finished:
+            return None
+        settled = Settled(sale.lead_id, sale.campaign_id, lead.answer) if done.settled else None
+        return Recorded((), settled)
+
+    return sell
 
 
 async def settle_with_postback(

@@ -37,6 +37,8 @@ __all__ = [
     "book_new_sales",
     "book_sales",
     "buyer_account",
+    "entry_values",
+    "first_entries",
     "new_entry",
     "supplier_account",
 ]
@@ -103,7 +105,7 @@ async def book_new_sales(session: AsyncSession, sales: Sequence[Sale]) -> None:
     inserted sold (an order with no post step) or sold by a post's verdict. Only a sold sale
     is ever booked and ``sold`` is final, so they have none yet and nothing need be read
     (:func:`book_sales` would find the same); the others are skipped."""
-    entries = [entry for sale in sales if sale.status == "sold" for entry in _first(sale)]
+    entries = [entry for sale in sales if sale.status == "sold" for entry in first_entries(sale)]
     await _insert(session, entries)
 
 
@@ -137,7 +139,7 @@ async def book_sales(session: AsyncSession, sale_ids: Collection[str], now: dt.d
     entries: list[LedgerEntry] = []
     for sale in sales:
         sold = sale.status == "sold"
-        for first, (account, owed) in zip(_first(sale), _owed(sale), strict=True):
+        for first, (account, owed) in zip(first_entries(sale), _owed(sale), strict=True):
             total, count = booked.get((sale.id, account), (0, 0))
             owed = owed if sold else 0
             if owed == total:
@@ -163,7 +165,9 @@ def _owed(sale: Sale) -> tuple[tuple[str, int], tuple[str, int]]:
     )
 
 
-def _first(sale: Sale) -> tuple[LedgerEntry, LedgerEntry]:
+def first_entries(sale: Sale) -> tuple[LedgerEntry, LedgerEntry]:
+    """A sold sale's first entries: its ``sale`` (the buyer pays its price) and ``payout``
+    (the supplier earns its cost), dated the sale's ``created_at``."""
     (buyer, price), (supplier, cost) = _owed(sale)
     return (
         new_entry(EntryKind.SALE, buyer, price, sale.created_at, sale=sale),
@@ -174,10 +178,10 @@ def _first(sale: Sale) -> tuple[LedgerEntry, LedgerEntry]:
 async def _insert(session: AsyncSession, entries: Sequence[LedgerEntry]) -> None:
     """Insert at once (a Core statement, like the sales themselves)."""
     if entries:
-        await _INSERT_ENTRIES.run(session, [_values(entry) for entry in entries])
+        await _INSERT_ENTRIES.run(session, [entry_values(entry) for entry in entries])
 
 
-def _values(entry: LedgerEntry) -> dict[str, Any]:
+def entry_values(entry: LedgerEntry) -> dict[str, Any]:
     return {column.key: getattr(entry, column.key) for column in _ENTRY.columns}
 
 

@@ -19,7 +19,7 @@ from pingtree.store.prepared import Prepared
 from pingtree.store.tables import Base, Delivery, Sale
 from pingtree.store.traffic import SaleRepository
 
-__all__ = ["OPEN_STATUSES", "OutboxRepository"]
+__all__ = ["FINISHING_WAS", "OPEN_STATUSES", "OutboxRepository"]
 
 #: the table itself: a Core statement costs less than the ORM's bulk path (the sale's)
 _DELIVERY = Base.metadata.tables[Delivery.__tablename__]
@@ -246,11 +246,12 @@ _FINISH = (
     )
     .returning(_DELIVERY.c.sale_id)
 )
-#: a row's verdict, if the row is still ``was``
-_FINISHING_WAS = _FINISH.where(
+#: a row's verdict, if the row is still ``was``: its sale id (parameters ``to``, ``why``,
+#: ``redirect``, ``at``, ``sale``, ``was``)
+FINISHING_WAS = _FINISH.where(
     _DELIVERY.c.sale_id == bindparam("sale"), _DELIVERY.c.status == bindparam("was")
 )
-_FINISH_WAS = Prepared(_FINISHING_WAS)
+_FINISH_WAS = Prepared(FINISHING_WAS)
 
 
 def _finish_and_set(*, sell: bool) -> Prepared:
@@ -258,7 +259,7 @@ def _finish_and_set(*, sell: bool) -> Prepared:
     its sale's new status (``sale_to``; a sale to be sold only if it is not sold already),
     in one statement: a row if the verdict was given, with the sale's columns, NULL when
     the sale did not change."""
-    finished = _FINISHING_WAS.cte("finished")
+    finished = FINISHING_WAS.cte("finished")
     changed = (
         update(_SALE)
         .where(_SALE.c.id.in_(select(finished.c.sale_id)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import uuid_utils
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import BindParameter, Table, Update, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pingtree.store.dedup import INBOUND
@@ -27,6 +27,8 @@ __all__ = [
     "PiiRevealRepository",
     "PingRepository",
     "SaleRepository",
+    "finish_params",
+    "finishing_lead",
 ]
 
 #: the tables themselves: a Core statement costs less than the ORM's bulk path (the sale's)
@@ -132,26 +134,25 @@ class LeadRepository:
         revenue_cents: int,
         cost_cents: int,
         answer: dict[str, Any] | None,
-        auction: dict[str, Any] | None,
         now: dt.datetime,
+        auction: dict[str, Any] | None = None,
         first: bool = False,
     ) -> bool:
         """The settled lead's state and answer, if it is still ``pending`` (``False`` when
         it is not); ``first``: the answer is also the seller's first, unless one is recorded
         (see :meth:`answer_first`)."""
-        values: dict[str, Any] = {
-            "lead": lead_id,
-            "status": status,
-            "reasons": reasons,
-            "revenue_cents": revenue_cents,
-            "cost_cents": cost_cents,
-            "answer": answer,
-            "updated_at": now,
-        }
+        values = finish_params(
+            lead_id,
+            status=status,
+            reasons=reasons,
+            revenue_cents=revenue_cents,
+            cost_cents=cost_cents,
+            answer=answer,
+            now=now,
+            first=first,
+        )
         if auction is not None:
             values["auction"] = auction
-        if first:
-            values["answer_given"] = answer
         return bool(await _FINISH_LEAD[auction is not None, first].rows(self._session, values))
 
     async def standing(self, lead_id: str) -> LeadStanding | None:
@@ -352,28 +353,59 @@ def _values(table: Table, row: Base) -> dict[str, Any]:
 _INSERT_LEAD = Prepared(insert(_LEAD), deferrable=True)
 
 
-def _finish_lead(*, auction: bool, first: bool) -> Prepared:
+def finish_params(
+    lead_id: str,
+    *,
+    status: str,
+    reasons: list[str],
+    revenue_cents: int,
+    cost_cents: int,
+    answer: dict[str, Any] | None,
+    now: dt.datetime,
+    first: bool,
+    prefix: str = "",
+) -> dict[str, Any]:
+    """The parameters of :func:`finishing_lead`'s statement (without an auction)."""
+    values: dict[str, Any] = {
+        "lead": lead_id,
+        "status": status,
+        "reasons": reasons,
+        "revenue_cents": revenue_cents,
+        "cost_cents": cost_cents,
+        "answer": answer,
+        "updated_at": now,
+    }
+    if first:
+        values["answer_given"] = answer
+    return {prefix + name: value for name, value in values.items()}
+
+
+def finishing_lead(*, auction: bool, first: bool, prefix: str = "") -> Update:
     """A pending lead's settled state: with its auction or not, its answer also the first
-    unless one is recorded or not (:meth:`LeadRepository.finish`)."""
+    unless one is recorded or not (:meth:`LeadRepository.finish`; parameters:
+    :func:`finish_params`, their names after ``prefix``: in a statement of other tables'
+    writes, a parameter named as one of their columns would be taken for its value)."""
+
+    def param(name: str, column: str) -> BindParameter[Any]:
+        return bindparam(prefix + name, type_=_LEAD.c[column].type)
+
     columns = ["status", "reasons", "revenue_cents", "cost_cents", "answer", "updated_at"]
-    values: dict[str, Any] = {name: bindparam(name, type_=_LEAD.c[name].type) for name in columns}
+    values: dict[str, Any] = {name: param(name, name) for name in columns}
     if auction:
-        values["auction"] = bindparam("auction", type_=_LEAD.c.auction.type)
+        values["auction"] = param("auction", "auction")
     if first:
         first_answer = _LEAD.c.first_answer
-        values["first_answer"] = func.coalesce(
-            first_answer, bindparam("answer_given", type_=first_answer.type)
-        )
-    return Prepared(
+        values["first_answer"] = func.coalesce(first_answer, param("answer_given", "answer"))
+    return (
         update(_LEAD)
-        .where(_LEAD.c.id == bindparam("lead"), _LEAD.c.status == "pending")
+        .where(_LEAD.c.id == param("lead", "id"), _LEAD.c.status == "pending")
         .values(**values)
         .returning(_LEAD.c.id)
     )
 
 
 _FINISH_LEAD = {
-    (auction, first): _finish_lead(auction=auction, first=first)
+    (auction, first): Prepared(finishing_lead(auction=auction, first=first))
     for auction in (False, True)
     for first in (False, True)
 }
