@@ -36,6 +36,15 @@ async def test_a_waiting_seller_gets_pending_past_the_post_deadline() -> None:
     }
 
 
+async def test_a_seller_that_gives_up_leaves_the_others_waiting_for_the_answer() -> None:
+    outbox = Outbox(None)
+    patient, hasty = outbox.expect("lead-1"), outbox.expect("lead-1")
+    waiting = asyncio.create_task(outbox.wait("lead-1", patient, timeout=30))
+    assert (await outbox.wait("lead-1", hasty, timeout=0.01))["status"] == "pending"
+    outbox._sellers.answer("lead-1", {"status": "sold", "lead_id": "lead-1"})
+    assert (await asyncio.wait_for(waiting, 1))["status"] == "sold"
+
+
 def test_a_row_taken_for_a_sale_that_never_dispatched_it_is_sent_by_the_worker(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

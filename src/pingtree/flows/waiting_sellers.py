@@ -29,11 +29,17 @@ class WaitingSellers:
         answer: asyncio.Future[dict[str, Any]],
         timeout: float,  # noqa: ASYNC109 (the campaign's post deadline)
     ) -> dict[str, Any]:
-        """The lead's final answer, or ``pending`` with its id past ``timeout`` seconds."""
+        """The lead's final answer, or ``pending`` with its id past ``timeout`` seconds.
+
+        ``answer`` is this seller's own (:meth:`expect`), so it is awaited as it is: a timeout
+        or a cancel ends only this wait. Under ``asyncio.wait_for`` and ``asyncio.shield`` each
+        would add a hand-over, a turn of the event loop behind every ready callback, between
+        the answer and the seller."""
         try:
             if not self._closing:
                 with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(asyncio.shield(answer), timeout)
+                    async with asyncio.timeout(timeout):
+                        return await answer
             return {"status": "pending", "lead_id": lead_id}
         finally:
             waiting = self._waiting.get(lead_id, [])
