@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pingtree.delivery.attempts import ATTEMPT_CONTEXT, MAX_KEPT_CHARS, Attempt
 from pingtree.store.attempt_log import BatchedAttemptLog
 from pingtree.store.tables import Lead
-from pingtree.store.traffic import AttemptRepository
+from pingtree.store.traffic_logs import AttemptRepository
 from pingtree.store.transactions import Transactions
 
 NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)

@@ -28,13 +28,8 @@ from pingtree.store.lead_fields import open_answer, open_fields
 from pingtree.store.postbacks import PostbackRepository
 from pingtree.store.set_aside import SetAsideRepository
 from pingtree.store.tables import AttemptRow, Lead, Ping, Sale
-from pingtree.store.traffic import (
-    AttemptRepository,
-    LeadRepository,
-    PiiRevealRepository,
-    PingRepository,
-    SaleRepository,
-)
+from pingtree.store.traffic import LeadRepository, PingRepository, SaleRepository
+from pingtree.store.traffic_logs import AttemptRepository, PiiRevealRepository
 
 __all__ = [
     "attempt_list",

@@ -35,7 +35,8 @@ from pingtree.store.erasure import ERASED
 from pingtree.store.lead_fields import open_fields
 from pingtree.store.reports import CapUse, cap_usage
 from pingtree.store.tables import Lead, Sale
-from pingtree.store.traffic import LeadRepository, PiiRevealRepository, SaleRepository
+from pingtree.store.traffic import LeadRepository, SaleRepository
+from pingtree.store.traffic_logs import PiiRevealRepository
 
 __all__ = [
     "STANDING",

@@ -302,14 +302,14 @@ class Outbox:
         snapshot = ports.snapshots.current()
         now = ports.clock.now()
         on_hand = self._on_hand.get(row.lead_id)
-        only = on_hand is not None and list(on_hand.sales) == [row.sale_id]
+        sales = on_hand.sales if on_hand is not None else {}
         verdict = Verdict(
             row,
             posted,
             was=was,
             abandoned=abandoned,
             refill=refill,
-            sole=on_hand.sales[row.sale_id] if on_hand is not None and only else None,
+            sole=sales.get(row.sale_id) if len(sales) == 1 else None,
         )
         one_statement = selling_the_only_sale(ports, snapshot, verdict, now)
         if one_statement is not None:

@@ -1,5 +1,7 @@
 """A post's verdict, recorded (DESIGN §8.6): one transaction for the outbox row, the sale,
-the caps, the lead's answer, its postback and the sale's delivery chain.
+the caps, the lead's answer, its postback and the sale's delivery chain. The usual verdict,
+the buyer's accept of a lead's only sale with no postback or chain to queue, is one
+statement (:func:`selling_the_only_sale`, ``store.only_sale``).
 
 accepted → the sale is sold (booked in the ledger) and its chain's steps are queued;
 rejected or nothing delivered → the sale is reversed and its caps refunded; unknown → the
