@@ -9,9 +9,10 @@ import datetime as dt
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pingtree.store.only_sale import LeadAnswer, OnlySaleSold, sell_only_sale
+from pingtree.store.only_sale import OnlySaleSold, sell_only_sale
 from pingtree.store.outbox import OutboxRepository
 from pingtree.store.tables import Base, Delivery, Lead, LedgerEntry, Sale
+from pingtree.store.traffic import LeadAnswer
 from pingtree.store.transactions import Transactions
 from tests.store.rows import NOW, lead_row, sale_row
 

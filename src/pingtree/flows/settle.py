@@ -19,10 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pingtree.domain.money import format_money, from_cents
 from pingtree.domain.outcomes import Reason
 from pingtree.flows.requests import rejected
-from pingtree.store.only_sale import LeadAnswer
 from pingtree.store.outbox import OPEN_STATUSES, OutboxRepository
 from pingtree.store.tables import Sale
-from pingtree.store.traffic import LeadRepository, SaleRepository
+from pingtree.store.traffic import LeadAnswer, LeadRepository, SaleRepository
 
 __all__ = ["Settled", "SoleSale", "settle", "sole_answer"]
 
@@ -52,7 +51,7 @@ async def settle(
     leads = LeadRepository(session)
     if sole is not None:
         settled = sole_answer(sole)
-        if not await leads.finish(lead_id, **settled.columns(), now=now, first=True):
+        if not await leads.finish(lead_id, settled, now, first=True):
             return None
         return Settled(lead_id, sole.sale.campaign_id, settled.answer)
     rows = await OutboxRepository(session).for_lead(lead_id)
@@ -70,8 +69,8 @@ async def settle(
     answer = _answer(lead.id, lead.test, sold, sales, redirect)
     await leads.finish(
         lead_id,
-        **_finished(answer, sold).columns(),
-        now=now,
+        _finished(answer, sold),
+        now,
         # a seller still waiting gets this; one answered already keeps its answer
         first=answer["status"] != "pending",
     )

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,30 +30,9 @@ from pingtree.store.ledger import entry_values, first_entries
 from pingtree.store.outbox import FINISHING_WAS, OutboxRepository
 from pingtree.store.prepared import Prepared
 from pingtree.store.tables import Base, LedgerEntry, Sale
-from pingtree.store.traffic import LeadRepository, finish_params, finishing_lead
+from pingtree.store.traffic import LeadAnswer, LeadRepository, finish_params, finishing_lead
 
-__all__ = ["LeadAnswer", "OnlySaleSold", "sell_only_sale"]
-
-
-@dataclass(frozen=True)
-class LeadAnswer:
-    """The lead's settled columns (:meth:`LeadRepository.finish`; its answer is the first)."""
-
-    status: str
-    reasons: list[str]
-    revenue_cents: int
-    cost_cents: int
-    answer: dict[str, Any]
-
-    def columns(self) -> dict[str, Any]:
-        """As :meth:`LeadRepository.finish` takes them."""
-        return {
-            "status": self.status,
-            "reasons": self.reasons,
-            "revenue_cents": self.revenue_cents,
-            "cost_cents": self.cost_cents,
-            "answer": self.answer,
-        }
+__all__ = ["OnlySaleSold", "sell_only_sale"]
 
 
 @dataclass(frozen=True)
@@ -83,7 +61,7 @@ async def sell_only_sale(
     if session.get_bind().dialect.name == "postgresql":
         params = {"to": "delivered", "why": reason, "redirect": redirect_url, "at": now}
         params |= {"sale": sale.id, "was": was}
-        params |= finish_params(sale.lead_id, **lead.columns(), now=now, first=True, prefix="lead_")
+        params |= finish_params(sale.lead_id, lead, now, first=True, prefix="lead_")
         for index, entry in enumerate(first_entries(sale)):
             params |= {f"e{index}_{key}": value for key, value in entry_values(entry).items()}
         done = await _SELL_ONLY_SALE.first(session, params)
@@ -96,7 +74,7 @@ async def sell_only_sale(
     if not finished:
         return OnlySaleSold(False, False)
     leads = LeadRepository(session)
-    settled = await leads.finish(sale.lead_id, **lead.columns(), now=now, first=True)
+    settled = await leads.finish(sale.lead_id, lead, now, first=True)
     return OnlySaleSold(True, settled)
 
 

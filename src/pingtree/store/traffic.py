@@ -20,6 +20,7 @@ from pingtree.store.prepared import Prepared
 from pingtree.store.tables import Base, DedupKey, Lead, Ping, Sale
 
 __all__ = [
+    "LeadAnswer",
     "LeadRepository",
     "LeadStanding",
     "PingRepository",
@@ -99,6 +100,17 @@ class LeadStanding:
     test: bool
 
 
+@dataclass(frozen=True)
+class LeadAnswer:
+    """A lead's columns as its answer settles them (:meth:`LeadRepository.finish`)."""
+
+    status: str
+    reasons: list[str]
+    revenue_cents: int
+    cost_cents: int
+    answer: dict[str, Any]
+
+
 class LeadRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -125,29 +137,16 @@ class LeadRepository:
     async def finish(
         self,
         lead_id: str,
-        *,
-        status: str,
-        reasons: list[str],
-        revenue_cents: int,
-        cost_cents: int,
-        answer: dict[str, Any] | None,
+        settled: LeadAnswer,
         now: dt.datetime,
+        *,
         auction: dict[str, Any] | None = None,
         first: bool = False,
     ) -> bool:
         """The settled lead's state and answer, if it is still ``pending`` (``False`` when
         it is not); ``first``: the answer is also the seller's first, unless one is recorded
         (see :meth:`answer_first`)."""
-        values = finish_params(
-            lead_id,
-            status=status,
-            reasons=reasons,
-            revenue_cents=revenue_cents,
-            cost_cents=cost_cents,
-            answer=answer,
-            now=now,
-            first=first,
-        )
+        values = finish_params(lead_id, settled, now, first=first)
         if auction is not None:
             values["auction"] = auction
         return bool(await _FINISH_LEAD[auction is not None, first].rows(self._session, values))
@@ -285,29 +284,20 @@ _INSERT_LEAD = Prepared(insert(_LEAD), deferrable=True)
 
 
 def finish_params(
-    lead_id: str,
-    *,
-    status: str,
-    reasons: list[str],
-    revenue_cents: int,
-    cost_cents: int,
-    answer: dict[str, Any] | None,
-    now: dt.datetime,
-    first: bool,
-    prefix: str = "",
+    lead_id: str, settled: LeadAnswer, now: dt.datetime, *, first: bool, prefix: str = ""
 ) -> dict[str, Any]:
     """The parameters of :func:`finishing_lead`'s statement (without an auction)."""
     values: dict[str, Any] = {
         "lead": lead_id,
-        "status": status,
-        "reasons": reasons,
-        "revenue_cents": revenue_cents,
-        "cost_cents": cost_cents,
-        "answer": answer,
+        "status": settled.status,
+        "reasons": settled.reasons,
+        "revenue_cents": settled.revenue_cents,
+        "cost_cents": settled.cost_cents,
+        "answer": settled.answer,
         "updated_at": now,
     }
     if first:
-        values["answer_given"] = answer
+        values["answer_given"] = settled.answer
     return {prefix + name: value for name, value in values.items()}
 
 
