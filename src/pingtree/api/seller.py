@@ -7,9 +7,10 @@ Auth, malformed input and size are 4xx; every business outcome is HTTP 200 with 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
+import orjson
 from fastapi import APIRouter, Request, Response, Security
 from pydantic import BaseModel, Field
 
@@ -102,13 +103,21 @@ def _doc(stage: str) -> dict[str, Any]:
     }
     if stage in ("ping", "direct_post"):
         doc["parameters"] = [idempotency_parameter(stage)]
+    doc["security"] = _SECURITY_DOC
     return doc
 
 
 _ERRORS = main_error_responses(400, 401, 403, 413, 415, 422, 429, 503)
 #: who may call: the campaign key as a bearer token or ``X-Api-Key`` (or an ``api_key``
-#: field); documented by these dependencies, checked by the route itself
+#: field); checked by the route itself. Declared by these dependencies where a call is
+#: rare (they also put the schemes in the document's components); ping, post and direct
+#: post name the schemes in their own document only (:data:`_SECURITY_DOC`), so that
+#: FastAPI does not solve two dependencies on every seller's call
 _SECURITY = [Security(BEARER), Security(API_KEY_HEADER)]
+_SECURITY_DOC: list[dict[str, list[str]]] = [
+    {BEARER.scheme_name: []},
+    {API_KEY_HEADER.scheme_name: []},
+]
 
 Flow = Callable[[Ports, SellerRequest], Awaitable[dict[str, Any]]]
 Reader = Callable[[Request], Awaitable[SellerBody]]
@@ -168,11 +177,10 @@ def seller_router(
         response_model_exclude_none=True,
         openapi_extra=_doc("ping"),
         responses=_ERRORS,
-        dependencies=_SECURITY,
     )
-    async def ping(request: Request) -> dict[str, Any]:
+    async def ping(request: Request) -> Response:
         """Partial, non-PII lead data in; a bid and a ping id out."""
-        return await run(request, handle_ping, "ping")
+        return _answered(await run(request, handle_ping, "ping"))
 
     @router.post(
         "/post",
@@ -180,11 +188,10 @@ def seller_router(
         response_model_exclude_none=True,
         openapi_extra=_doc("post"),
         responses=_ERRORS,
-        dependencies=_SECURITY,
     )
-    async def post(request: Request) -> dict[str, Any]:
+    async def post(request: Request) -> Response:
         """The full lead with the ping id of an accepted ping, before it expires."""
-        return await run(request, handle_post, "post")
+        return _answered(await run(request, handle_post, "post"))
 
     @router.post(
         "/leads",
@@ -192,11 +199,10 @@ def seller_router(
         response_model_exclude_none=True,
         openapi_extra=_doc("direct_post"),
         responses=_ERRORS,
-        dependencies=_SECURITY,
     )
-    async def direct_post(request: Request) -> dict[str, Any]:
+    async def direct_post(request: Request) -> Response:
         """A full lead with no ping, sold the same way."""
-        return await run(request, handle_direct_post, "direct_post")
+        return _answered(await run(request, handle_direct_post, "direct_post"))
 
     async def in_profile(
         request: Request, campaign_id: str, profile_id: str, flow: Flow, endpoint: str
@@ -307,6 +313,18 @@ def _refuse_when_behind(writers: Sequence[Backlogged]) -> None:
     for writer in writers:
         if writer.behind:
             raise WriterBehind(writer.name, f"{writer.name} is behind")
+
+
+#: what an answer carries, in the order ``SellerAnswer`` documents it
+_ANSWER_FIELDS = tuple(SellerAnswer.model_fields)
+
+
+def _answered(answer: Mapping[str, Any]) -> Response:
+    """A flow's answer sent as ``SellerAnswer`` documents it: its fields, none of them
+    null. Built here rather than by FastAPI from the route's ``response_model``, which
+    would validate the flow's own dict against the model on every seller's call."""
+    body = {name: answer[name] for name in _ANSWER_FIELDS if answer.get(name) is not None}
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def _idempotency_key(request: Request) -> str | None:
