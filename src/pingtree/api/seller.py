@@ -173,8 +173,7 @@ def seller_router(
 
     @router.post(
         "/ping",
-        response_model=SellerAnswer,
-        response_model_exclude_none=True,
+        response_model=SellerAnswer,  # documents the answer, which _answered sends
         openapi_extra=_doc("ping"),
         responses=_ERRORS,
     )
@@ -184,8 +183,7 @@ def seller_router(
 
     @router.post(
         "/post",
-        response_model=SellerAnswer,
-        response_model_exclude_none=True,
+        response_model=SellerAnswer,  # documents the answer, which _answered sends
         openapi_extra=_doc("post"),
         responses=_ERRORS,
     )
@@ -195,8 +193,7 @@ def seller_router(
 
     @router.post(
         "/leads",
-        response_model=SellerAnswer,
-        response_model_exclude_none=True,
+        response_model=SellerAnswer,  # documents the answer, which _answered sends
         openapi_extra=_doc("direct_post"),
         responses=_ERRORS,
     )
