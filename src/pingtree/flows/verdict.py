@@ -114,8 +114,9 @@ async def record_verdict(
     # the usual end: the lead settles in the same transaction, its postback too
     settled = None
     if not verdict.falls_through:
-        sold_alone = verdict.sole is not None and sale is not None and status == "sold"
-        sole = SoleSale(sale, redirect) if sold_alone and sale is not None else None
+        sole = None
+        if verdict.sole is not None and sale is not None and status == "sold":
+            sole = SoleSale(sale, redirect)  # the lead settles on what the verdict knows
         settled = await settle_with_postback(session, snapshot, row.lead_id, now, lease, sole)
     chain = None
     if status == "sold":  # its chain's steps, durable with the sale's verdict
