@@ -1,8 +1,9 @@
-"""SQLite's transactions in one line: run back to back on the connection's thread.
+"""SQLite's transactions in one line: run back to back on the connection's thread, committed
+in groups.
 
 :class:`~pingtree.store.transactions.Transactions` hands each SQLite transaction to its
 engine's line (:func:`line_of`), which runs it on the thread of the pool's one connection
-and gives its caller the result on the event loop (:func:`call_on`).
+and gives its caller the result on the event loop (:func:`call_on`) once it committed.
 """
 
 from __future__ import annotations
@@ -11,24 +12,40 @@ import asyncio
 import collections
 import contextlib
 import contextvars
+import logging
 import sqlite3
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
-__all__ = ["Line", "call_on", "line_of"]
+__all__ = ["FollowUp", "Line", "call_on", "line_of"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
+class FollowUp(Protocol):
+    """A transaction run in the group after its first's, made from the first's result
+    (:meth:`Line.run`'s ``then``): the first's caller is answered once it has ended."""
+
+    def run_here(self, result: Any, dbapi_connection: sqlite3.Connection) -> Any:
+        """On the connection's thread, in its group's transaction: its outcome."""
+
+    def ended(self, outcome: Any) -> None:
+        """On the event loop, once its group's end is known: its outcome, ``None`` if it
+        failed or its group did not commit."""
+
+
 class Line:
     """The transactions waiting for one SQLite engine, run one after another on its
-    connection's thread.
+    connection's thread, committed in groups.
 
     Checked out of the pool for each transaction, the one connection went back to the pool
     and on to the next caller through the event loop: a checkin, a waiter woken, its
@@ -38,40 +55,54 @@ class Line:
     the connection). Here the connection is checked out once for all the transactions
     waiting: the thread runs them back to back, taking the ones queued meanwhile too, for
     up to :data:`_TURN_SECONDS`, then gives the connection back so that the pool's other
-    users (sessions reading) get their turn. Each transaction is still its own ``BEGIN
-    IMMEDIATE … COMMIT``, with its caller's context variables.
+    users (sessions reading) get their turn.
+
+    **Group commit.** A turn's transactions are committed in groups: one ``BEGIN IMMEDIATE
+    … COMMIT`` for those taken within :data:`_GROUP_SECONDS` (at most :data:`_GROUP_MAX`),
+    each in a savepoint of its own, so that one that fails rolls back alone. SQLite writes
+    a page its transaction changed to the log at each commit: a commit for each wrote the
+    same pages (a table's or an index's last, where new rows go) again and again. A caller
+    is answered once its group committed, never before: what it was told committed is
+    durable. When a group's commit fails, each of its transactions fails with that error.
+    A transaction's :class:`FollowUp` runs in the next group, once the transaction itself
+    committed (a sale's posts are taken only once the sale is durable), and its caller is
+    answered once that group ended. With one transaction waiting, it is a group of one.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        #: (the caller's context, the work, its runner, the caller's future), oldest first;
-        #: appended on the loop, taken on the connection's thread (deque: both are atomic)
+        #: the transactions waiting, oldest first: appended on the loop, taken on the
+        #: connection's thread (deque: both are atomic)
         self._waiting: collections.deque[_Queued] = collections.deque()
         #: a transaction runs or the line's task takes turns: newcomers queue
         self._busy = False
         self._turns: asyncio.Task[None] | None = None
 
-    async def run(self, run_here: Callable[[Any, sqlite3.Connection], T], work: Any) -> T:
-        if not self._busy:  # no one in line: straight to the thread, as a line of one
-            self._busy = True
-            try:
-                return await self._run_alone(run_here, work)
-            finally:
-                self._busy = False
-                self._next_turns()
-        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._waiting.append((contextvars.copy_context(), run_here, work, done))
-        # once queued, the work runs to its end even if its caller is cancelled, as a
-        # statement sent to a database would
+    async def run(
+        self,
+        run_here: Callable[[Any, sqlite3.Connection], T],
+        work: Any,
+        then: FollowUp | None = None,
+    ) -> T:
+        """``run_here(work, connection)`` on the connection's thread, in its group's
+        transaction, with the caller's context variables (as ``asyncio.to_thread`` would);
+        its result once the group committed (and ``then``'s group ended)."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        queued = _Queued(contextvars.copy_context(), run_here, work, done, then)
+        if self._busy:
+            self._waiting.append(queued)
+            # once queued, the work runs to its end even if its caller is cancelled, as a
+            # statement sent to a database would
+            return await done
+        self._busy = True  # no one in line: straight to the thread, as a line of one
+        try:
+            alone = collections.deque([queued])
+            await self._on_thread(lambda connection: _run_turn(alone, connection, loop))
+        finally:
+            self._busy = False
+            self._next_turns()
         return await done
-
-    async def _run_alone(self, run_here: Callable[[Any, sqlite3.Connection], T], work: Any) -> T:
-        # with the caller's context variables, as ``asyncio.to_thread`` would
-        run_in_context = contextvars.copy_context().run
-        result: T = await self._on_thread(
-            lambda connection: run_in_context(run_here, work, connection)
-        )
-        return result
 
     async def _on_thread(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """``function(driver connection)`` on the connection's thread, with the pool's one
@@ -95,10 +126,10 @@ class Line:
         try:
             loop = asyncio.get_running_loop()
             while self._waiting:
-                await self._on_thread(lambda connection: self._run_waiting(connection, loop))
+                await self._on_thread(lambda connection: _run_turn(self._waiting, connection, loop))
         except BaseException as error:  # no connection in time: the waiting callers fail
             while self._waiting:
-                _, _, _, done = self._waiting.popleft()
+                done = self._waiting.popleft().done
                 if not done.done():
                     done.set_exception(error)
             if not isinstance(error, Exception):
@@ -108,31 +139,146 @@ class Line:
             self._turns = None
             self._next_turns()  # queued after the loop above looked (none: it awaits nothing)
 
-    def _run_waiting(
-        self, dbapi_connection: sqlite3.Connection, loop: asyncio.AbstractEventLoop
-    ) -> None:
-        """On the connection's thread: the waiting transactions, one after another."""
-        ends = time.monotonic() + _TURN_SECONDS
-        while time.monotonic() < ends:
-            try:
-                context, run_here, work, done = self._waiting.popleft()
-            except IndexError:
-                return
-            try:
-                result = context.run(run_here, work, dbapi_connection)
-            except BaseException as error:  # the caller's, to raise
-                _answer(loop, done.set_exception, done, error)
-            else:
-                _answer(loop, done.set_result, done, result)
+
+class _Queued(NamedTuple):
+    """A transaction waiting on a :class:`Line`."""
+
+    context: contextvars.Context
+    run_here: Callable[[Any, sqlite3.Connection], Any]
+    work: Any
+    done: asyncio.Future[Any]
+    then: FollowUp | None
 
 
-#: a transaction waiting on a :class:`Line`
-_Queued = tuple[
-    contextvars.Context, Callable[[Any, sqlite3.Connection], Any], Any, "asyncio.Future[Any]"
-]
+class _Committed(NamedTuple):
+    """A transaction whose group committed, its follow-up still to run."""
+
+    queued: _Queued
+    then: FollowUp
+    result: Any
+
+
+class _GroupLost(Exception):
+    """SQLite ended the group's transaction on its own (a full disk, an I/O error): what
+    ran in it is undone."""
+
 
 #: the longest the transactions' line keeps the connection from the pool's other users
 _TURN_SECONDS = 0.02
+#: the longest a group takes new transactions, and the most it takes: a group's first
+#: transaction waits for the others' work before its commit
+_GROUP_SECONDS = 0.005
+_GROUP_MAX = 32
+
+
+def _run_turn(
+    waiting: collections.deque[_Queued],
+    connection: sqlite3.Connection,
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """On the connection's thread: groups of the waiting transactions for up to
+    :data:`_TURN_SECONDS`, then a last group for the follow-ups still due."""
+    ends = time.monotonic() + _TURN_SECONDS
+    committed: list[_Committed] = []
+    while True:
+        more = bool(waiting) and time.monotonic() < ends
+        if not (more or committed):
+            return
+        committed = _run_group(waiting if more else None, committed, connection, loop)
+
+
+def _run_group(
+    waiting: collections.deque[_Queued] | None,
+    committed: list[_Committed],
+    connection: sqlite3.Connection,
+    loop: asyncio.AbstractEventLoop,
+) -> list[_Committed]:
+    """One ``BEGIN IMMEDIATE … COMMIT``: the follow-ups of the group before, then the
+    waiting transactions (none if ``waiting`` is ``None``), each caller told once the
+    group's end is known. The transactions whose follow-ups are for the next group."""
+    try:
+        _as_sqlalchemy(connection.execute, "BEGIN IMMEDIATE")
+    except BaseException as error:  # the lock not had in time: the next in line fails
+        for done in committed:
+            _follow_up_ended(loop, done, None)
+        if waiting:
+            _fail(loop, waiting.popleft().done, error)
+        return []
+    followed: list[tuple[_Committed, Any]] = []
+    ran: list[tuple[_Queued, bool, Any]] = []  # (transaction, ran to its end, result|error)
+    try:
+        for done in committed:
+            ok, outcome = _in_savepoint(
+                connection, done.queued.context.run, done.then.run_here, done.result, connection
+            )
+            if not ok:
+                log.error("the transaction after another's failed", exc_info=outcome)
+            followed.append((done, outcome if ok else None))
+        ends = time.monotonic() + _GROUP_SECONDS
+        while waiting and len(ran) < _GROUP_MAX and time.monotonic() < ends:
+            queued = waiting.popleft()
+            ok, value = _in_savepoint(
+                connection, queued.context.run, queued.run_here, queued.work, connection
+            )
+            ran.append((queued, ok, value))
+        _as_sqlalchemy(connection.execute, "COMMIT")
+    except BaseException as error:  # the group did not commit: none of it stands
+        with contextlib.suppress(sqlite3.Error):
+            connection.rollback()
+        lost = error.__cause__ if isinstance(error, _GroupLost) and error.__cause__ else error
+        for done, _ in followed:
+            _follow_up_ended(loop, done, None)
+        for queued, _, _ in ran:
+            _fail(loop, queued.done, lost)
+        return []
+    for done, outcome in followed:
+        _follow_up_ended(loop, done, outcome)
+    following: list[_Committed] = []
+    for queued, ok, value in ran:
+        if not ok:
+            _fail(loop, queued.done, value)
+        elif queued.then is not None:
+            following.append(_Committed(queued, queued.then, value))
+        else:
+            _answer(loop, queued.done, value)
+    return following
+
+
+def _in_savepoint(
+    connection: sqlite3.Connection, call: Callable[..., Any], *args: Any
+) -> tuple[bool, Any]:
+    """``call(*args)`` in a savepoint of the open transaction: ``(True, its result)``, or
+    ``(False, its error)`` with what it wrote rolled back (:class:`_GroupLost` when SQLite
+    ended the whole transaction)."""
+    connection.execute("SAVEPOINT line")
+    try:
+        result = call(*args)
+    except BaseException as error:
+        try:
+            connection.execute("ROLLBACK TO line")
+            connection.execute("RELEASE line")
+        except sqlite3.Error:
+            raise _GroupLost() from error
+        return False, error
+    connection.execute("RELEASE line")
+    return True, result
+
+
+def _as_sqlalchemy(execute: Callable[[str], object], sql: str) -> None:
+    """A statement of the line's own, its error raised as SQLAlchemy's (as the transactions'
+    statements are: ``store.drivers``)."""
+    try:
+        execute(sql)
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(sql, None, error, sqlite3.Error) from error
+
+
+def _follow_up_ended(loop: asyncio.AbstractEventLoop, done: _Committed, outcome: Any) -> None:
+    """A follow-up's end told, then its transaction's caller answered (that transaction
+    committed in the group before)."""
+    call_on(loop, done.then.ended, outcome)
+    _answer(loop, done.queued.done, done.result)
+
 
 _LINES: weakref.WeakKeyDictionary[Engine, Line] = weakref.WeakKeyDictionary()
 
@@ -145,20 +291,20 @@ def line_of(engine: AsyncEngine) -> Line:
     return line
 
 
-def _answer(
-    loop: asyncio.AbstractEventLoop,
-    give: Callable[[Any], None],
-    done: asyncio.Future[Any],
-    value: Any,
-) -> None:
-    """Give a waiting caller its answer from the connection's thread (unless the loop has
+def _answer(loop: asyncio.AbstractEventLoop, done: asyncio.Future[Any], result: Any) -> None:
+    """Give a waiting caller its result from the connection's thread (unless the loop has
     closed: no one waits any more)."""
+    call_on(loop, _settle, done.set_result, done, result)
 
-    def now() -> None:
-        if not done.done():
-            give(value)
 
-    call_on(loop, now)
+def _fail(loop: asyncio.AbstractEventLoop, done: asyncio.Future[Any], error: BaseException) -> None:
+    """Give a waiting caller its error from the connection's thread."""
+    call_on(loop, _settle, done.set_exception, done, error)
+
+
+def _settle(give: Callable[[Any], None], done: asyncio.Future[Any], value: Any) -> None:
+    if not done.done():
+        give(value)
 
 
 def call_on(loop: asyncio.AbstractEventLoop, function: Callable[..., None], *args: Any) -> None:

@@ -17,24 +17,23 @@ the same code either way:
   writes are rows kept back (``store.deferred``);
 - on SQLite, the work runs on the process's one connection's own thread, in one go,
   behind a stand-in for the async session whose methods never suspend: the transaction is
-  begun and ended on the driver itself, :class:`~pingtree.store.prepared.Prepared`
-  statements go straight to the driver, and a synchronous ORM :class:`Session` over the
-  same connection joins only if the work uses the session for anything else. The work may
+  begun and ended on the driver itself, by the line it waits in (a savepoint in a group's
+  transaction: :class:`~pingtree.store.transaction_line.Line`),
+  :class:`~pingtree.store.prepared.Prepared` statements go straight to the driver, and a
+  synchronous ORM :class:`Session` over the same connection joins only if the work uses
+  the session for anything else. The work may
   await only the session (statements, ``get``); anything else it awaits is a programming
   error (:class:`TransactionSuspended`), caught on the first run. Transactions wait in one
-  line per engine (:class:`~pingtree.store.transaction_line.Line`), run back to back on
-  the thread.
+  line per engine, run back to back on the thread and committed in groups.
 
 A transaction may bring another to commit just after it, made from its result
 (:class:`After`: the sale's new outbox rows, taken for this process's posts): on SQLite in
-the same trip to the thread, so that it does not wait for the event loop and its turn in
-the line apart.
+the line's next group, in the same trip to the thread, so that it does not wait for the
+event loop and its turn in the line apart.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import sqlite3
 from collections.abc import Callable, Coroutine
@@ -47,7 +46,7 @@ from sqlalchemy.pool import StaticPool
 
 from pingtree.store.db import JSON_CODECS, is_sqlite
 from pingtree.store.drivers import ONE_STATEMENT
-from pingtree.store.transaction_line import call_on, line_of
+from pingtree.store.transaction_line import line_of
 
 __all__ = ["After", "TransactionSuspended", "Transactions", "Work"]
 
@@ -108,11 +107,8 @@ class Transactions:
             if after is not None:
                 await self._commit_after(after, result)
             return result
-        run_here = self._run_here
-        if after is not None:
-            loop = asyncio.get_running_loop()
-            run_here = functools.partial(self._run_here, loop=loop, after=after)
-        return await line_of(self._engine).run(run_here, work)
+        then = _AfterInLine(self, after) if after is not None else None
+        return await line_of(self._engine).run(self._work_here, work, then)
 
     async def run_one(self, work: Work[T]) -> T:
         """``work(session)`` that runs one :class:`Prepared` statement, as a transaction of
@@ -120,7 +116,7 @@ class Transactions:
         runs, durable as with ``BEGIN … COMMIT`` but without their two round trips (a
         second statement is refused: it would commit apart); on SQLite as :meth:`run`."""
         if self._in_thread:
-            return await line_of(self._engine).run(self._run_here, work)
+            return await line_of(self._engine).run(self._work_here, work)
         session = self._autocommit()
         session.info[ONE_STATEMENT] = 1
         return await _in_session(session, work)
@@ -136,49 +132,27 @@ class Transactions:
         finally:  # cancelled meanwhile: with what is known
             after.ended(outcome)
 
-    def _run_here(
-        self,
-        work: Work[T],
-        dbapi_connection: sqlite3.Connection,
-        *,
-        loop: asyncio.AbstractEventLoop | None = None,
-        after: After | None = None,
-    ) -> T:
-        """On the connection's thread: the whole transaction, and ``after``'s next if
-        given, told on ``loop`` how it ended."""
-        result = self._transaction_here(work, dbapi_connection)
-        if after is not None and loop is not None:
-            outcome = None
-            try:
-                then = after.work(result)
-                if then is not None:
-                    outcome = self._transaction_here(then, dbapi_connection)
-            except Exception:
-                log.exception("the transaction after another's failed")
-            call_on(loop, after.ended, outcome)
-        return result
-
-    def _transaction_here(self, work: Work[T], dbapi_connection: sqlite3.Connection) -> T:
-        """One transaction, begun and ended on the driver's connection itself; an ORM
-        session joins it only if the work uses the session for more than
-        :class:`Prepared` statements."""
+    def _work_here(self, work: Work[T], dbapi_connection: sqlite3.Connection) -> T:
+        """On the connection's thread, in the transaction its line began: the work, with
+        what an ORM session holds written before it returns; the line commits it, or rolls
+        it back when it raises. An ORM session joins only if the work uses the session for
+        more than :class:`Prepared` statements."""
         session = _SessionNow(self._sync_engine(dbapi_connection), dbapi_connection)
-        dbapi_connection.execute("BEGIN IMMEDIATE")
         try:
             result = _drive(work(cast(AsyncSession, session)))
-            session.commit()
         except BaseException:
-            session.rollback()
+            session.discard()
             raise
+        session.finish()
         return result
 
     def _sync_engine(self, dbapi_connection: sqlite3.Connection) -> Engine:
         """Only ever called with the pool's one connection checked out, so never twice at
-        once. Its connections begin nothing: :meth:`_transaction_here` began the transaction."""
+        once. Its connections neither begin nor end a transaction: the line does."""
         if self._sync is None or self._sync[0] != id(dbapi_connection):
             engine = create_engine(
                 "sqlite://",
-                creator=lambda: dbapi_connection,
+                creator=lambda: _EndedByTheLine(dbapi_connection),
                 poolclass=StaticPool,
                 **JSON_CODECS,
             )
@@ -187,6 +161,24 @@ class Transactions:
             engine.connect().close()
             self._sync = (id(dbapi_connection), engine)
         return self._sync[1]
+
+
+class _AfterInLine:
+    """An :class:`After` as its line's follow-up: its work runs in the group after the one
+    its first transaction committed in."""
+
+    def __init__(self, transactions: Transactions, after: After) -> None:
+        self._transactions = transactions
+        self._after = after
+
+    def run_here(self, result: Any, dbapi_connection: sqlite3.Connection) -> Any:
+        then = self._after.work(result)
+        if then is None:
+            return None
+        return self._transactions._work_here(then, dbapi_connection)
+
+    def ended(self, outcome: Any) -> None:
+        self._after.ended(outcome)
 
 
 async def _in_session(session: AsyncSession, work: Work[T]) -> T:
@@ -226,8 +218,8 @@ _SUSPENDED = "a transaction's work awaited something other than its session"
 
 class _SessionNow:
     """The async session's methods a transaction's work uses, done at once (they never
-    suspend) in the transaction :meth:`Transactions._transaction_here` began on the driver's
-    connection: :class:`Prepared` statements go to the driver (:meth:`prepared_driver`),
+    suspend) in the transaction the line began on the driver's connection (the work's own
+    savepoint of it): :class:`Prepared` statements go to the driver (:meth:`prepared_driver`),
     the rest to a synchronous ORM session opened on first use over the same connection."""
 
     def __init__(self, engine: Engine, sqlite_driver: sqlite3.Connection) -> None:
@@ -251,17 +243,16 @@ class _SessionNow:
             self._session.flush()
         return self._driver
 
-    def commit(self) -> None:
+    def finish(self) -> None:
+        """What the ORM session holds written (its commit ends no transaction here)."""
         if self._session is not None:
             with self._session:  # closed after: its connection goes back to the static pool
-                self._session.commit()  # flushes, then commits
-        self._driver.commit()  # the session's commit did, unless it never used the connection
+                self._session.commit()  # flushes, then "commits"
 
-    def rollback(self) -> None:
+    def discard(self) -> None:
         if self._session is not None:
             with self._session:
                 self._session.rollback()
-        self._driver.rollback()
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
         return self._orm.execute(*args, **kwargs)
@@ -283,3 +274,26 @@ class _SessionNow:
 
     def get_bind(self, *args: Any, **kwargs: Any) -> Any:
         return self._engine
+
+
+class _EndedByTheLine:
+    """The driver's connection as the ORM session sees it: its ``commit`` and ``rollback``
+    do nothing, for the transaction it joins is the line's, which ends it for the whole
+    group (``COMMIT``) or for one transaction of it (``ROLLBACK TO`` its savepoint)."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        object.__setattr__(self, "_connection", connection)
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._connection, name, value)
