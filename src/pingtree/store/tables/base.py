@@ -4,6 +4,7 @@ convention, and the UTC datetime type."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -40,11 +41,27 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name == "sqlite":
+            return _sqlite_text
+        return super().bind_processor(dialect)
+
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         assert isinstance(value, dt.datetime)  # the driver's contract, not input
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def _sqlite_text(value: dt.datetime | None) -> str | None:
+    """A value as SQLite's ``DATETIME`` stores it (``2026-12-06 12:00:00.000000``, in UTC):
+    :meth:`UtcDateTime.process_bind_param` then SQLAlchemy's own format in one step, for a
+    bind that every write makes."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class Base(DeclarativeBase):
