@@ -129,6 +129,28 @@ async def test_a_group_whose_commit_fails_fails_whole(
     assert await _parents(sessions) == [3]
 
 
+async def test_a_group_sqlite_ended_itself_fails_whole(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """As after a full disk or an I/O error, where SQLite rolls the whole transaction back
+    on its own: the savepoint is gone with it, and so is all the group wrote; whoever waits
+    behind it runs in the next group."""
+    transactions = Transactions(sessions)
+
+    async def ends_it(session: AsyncSession) -> None:
+        await session.execute(text("ROLLBACK"))
+        raise OSError("disk full")
+
+    outcomes = await _queued_together(
+        transactions,
+        [functools.partial(transactions.run, work) for work in (_parent(1), ends_it, _parent(2))],
+    )
+
+    assert [type(outcome) for outcome in outcomes[:2]] == [OSError, OSError], outcomes
+    assert outcomes[2] == 2
+    assert await _parents(sessions) == [2]
+
+
 class _Child:
     """A follow-up inserting the child of the parent its transaction inserted."""
 

@@ -217,16 +217,17 @@ def _run_group(
         ends = time.monotonic() + _GROUP_SECONDS
         while waiting and len(ran) < _GROUP_MAX and time.monotonic() < ends:
             queued = waiting.popleft()
+            ran.append((queued, False, None))  # listed first: it fails with its group
             ok, value = _in_savepoint(
                 connection, queued.context.run, queued.run_here, queued.work, connection
             )
-            ran.append((queued, ok, value))
+            ran[-1] = (queued, ok, value)
         _as_sqlalchemy(connection.execute, "COMMIT")
     except BaseException as error:  # the group did not commit: none of it stands
         with contextlib.suppress(sqlite3.Error):
             connection.rollback()
         lost = error.__cause__ if isinstance(error, _GroupLost) and error.__cause__ else error
-        for done, _ in followed:
+        for done in committed:  # their own transactions committed in the group before
             _follow_up_ended(loop, done, None)
         for queued, _, _ in ran:
             _fail(loop, queued.done, lost)
