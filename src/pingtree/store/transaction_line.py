@@ -199,21 +199,21 @@ def _run_group(
     try:
         _as_sqlalchemy(connection.execute, "BEGIN IMMEDIATE")
     except BaseException as error:  # the lock not had in time: the next in line fails
-        for done in committed:
-            _follow_up_ended(loop, done, None)
+        for first in committed:
+            _follow_up_ended(loop, first, None)
         if waiting:
             _fail(loop, waiting.popleft().done, error)
         return []
     followed: list[tuple[_Committed, Any]] = []
     ran: list[tuple[_Queued, bool, Any]] = []  # (transaction, ran to its end, result|error)
     try:
-        for done in committed:
+        for first in committed:
             ok, outcome = _in_savepoint(
-                connection, done.queued.context.run, done.then.run_here, done.result, connection
+                connection, first.queued.context.run, first.then.run_here, first.result, connection
             )
             if not ok:
                 log.error("the transaction after another's failed", exc_info=outcome)
-            followed.append((done, outcome if ok else None))
+            followed.append((first, outcome if ok else None))
         ends = time.monotonic() + _GROUP_SECONDS
         while waiting and len(ran) < _GROUP_MAX and time.monotonic() < ends:
             queued = waiting.popleft()
@@ -227,13 +227,13 @@ def _run_group(
         with contextlib.suppress(sqlite3.Error):
             connection.rollback()
         lost = error.__cause__ if isinstance(error, _GroupLost) and error.__cause__ else error
-        for done in committed:  # their own transactions committed in the group before
-            _follow_up_ended(loop, done, None)
+        for first in committed:  # their own transactions committed in the group before
+            _follow_up_ended(loop, first, None)
         for queued, _, _ in ran:
             _fail(loop, queued.done, lost)
         return []
-    for done, outcome in followed:
-        _follow_up_ended(loop, done, outcome)
+    for first, outcome in followed:
+        _follow_up_ended(loop, first, outcome)
     following: list[_Committed] = []
     for queued, ok, value in ran:
         if not ok:
@@ -251,7 +251,7 @@ def _in_savepoint(
     """``call(*args)`` in a savepoint of the open transaction: ``(True, its result)``, or
     ``(False, its error)`` with what it wrote rolled back (:class:`_GroupLost` when SQLite
     ended the whole transaction)."""
-    connection.execute("SAVEPOINT line")
+    _as_sqlalchemy(connection.execute, "SAVEPOINT line")
     try:
         result = call(*args)
     except BaseException as error:
@@ -261,7 +261,7 @@ def _in_savepoint(
         except sqlite3.Error:
             raise _GroupLost() from error
         return False, error
-    connection.execute("RELEASE line")
+    _as_sqlalchemy(connection.execute, "RELEASE line")
     return True, result
 
 
@@ -274,11 +274,11 @@ def _as_sqlalchemy(execute: Callable[[str], object], sql: str) -> None:
         raise DBAPIError.instance(sql, None, error, sqlite3.Error) from error
 
 
-def _follow_up_ended(loop: asyncio.AbstractEventLoop, done: _Committed, outcome: Any) -> None:
-    """A follow-up's end told, then its transaction's caller answered (that transaction
+def _follow_up_ended(loop: asyncio.AbstractEventLoop, first: _Committed, outcome: Any) -> None:
+    """A follow-up's end told, then its first transaction's caller answered (that one
     committed in the group before)."""
-    call_on(loop, done.then.ended, outcome)
-    _answer(loop, done.queued.done, done.result)
+    call_on(loop, first.then.ended, outcome)
+    _answer(loop, first.queued.done, first.result)
 
 
 _LINES: weakref.WeakKeyDictionary[Engine, Line] = weakref.WeakKeyDictionary()

@@ -21,10 +21,10 @@ the same code either way:
   transaction: :class:`~pingtree.store.transaction_line.Line`),
   :class:`~pingtree.store.prepared.Prepared` statements go straight to the driver, and a
   synchronous ORM :class:`Session` over the same connection joins only if the work uses
-  the session for anything else. The work may
-  await only the session (statements, ``get``); anything else it awaits is a programming
-  error (:class:`TransactionSuspended`), caught on the first run. Transactions wait in one
-  line per engine, run back to back on the thread and committed in groups.
+  the session for anything else. The work may await only the session (statements,
+  ``get``); anything else it awaits is a programming error (:class:`TransactionSuspended`),
+  caught on the first run. Transactions wait in one line per engine, run back to back on
+  the thread and committed in groups.
 
 A transaction may bring another to commit just after it, made from its result
 (:class:`After`: the sale's new outbox rows, taken for this process's posts): on SQLite in
@@ -107,7 +107,7 @@ class Transactions:
             if after is not None:
                 await self._commit_after(after, result)
             return result
-        then = _AfterInLine(self, after) if after is not None else None
+        then = _AfterInLine(self._work_here, after) if after is not None else None
         return await line_of(self._engine).run(self._work_here, work, then)
 
     async def run_one(self, work: Work[T]) -> T:
@@ -167,15 +167,17 @@ class _AfterInLine:
     """An :class:`After` as its line's follow-up: its work runs in the group after the one
     its first transaction committed in."""
 
-    def __init__(self, transactions: Transactions, after: After) -> None:
-        self._transactions = transactions
+    def __init__(
+        self, work_here: Callable[[Work[Any], sqlite3.Connection], Any], after: After
+    ) -> None:
+        self._work_here = work_here
         self._after = after
 
     def run_here(self, result: Any, dbapi_connection: sqlite3.Connection) -> Any:
         then = self._after.work(result)
         if then is None:
             return None
-        return self._transactions._work_here(then, dbapi_connection)
+        return self._work_here(then, dbapi_connection)
 
     def ended(self, outcome: Any) -> None:
         self._after.ended(outcome)
