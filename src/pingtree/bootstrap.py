@@ -24,6 +24,7 @@ from pingtree.metrics import (
     Sources,
     process_metrics,
     time_pool_checkouts,
+    watch_sqlite_line,
 )
 from pingtree.settings import Settings
 from pingtree.store.attempt_log import BatchedAttemptLog
@@ -107,6 +108,7 @@ async def start_runtime(
     )
     metrics = process_metrics()
     time_pool_checkouts(engine.pool, metrics)
+    watch_sqlite_line(engine, metrics)
     sessions = session_factory(engine)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     server_key = load_server_key(settings.secret_key, settings.data_dir)

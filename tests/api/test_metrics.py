@@ -207,6 +207,17 @@ def test_writers_and_the_database_pool_are_reported(market: Market, mock: MockBu
     size = seen("pingtree_db_pool_connections", state="size")
     assert size >= 1
     assert 0 <= seen("pingtree_db_pool_connections", state="checked_out") <= size
+    # on SQLite every sale's transactions (its own, its verdict's) wait in line for the one
+    # connection, and each commit of the line is a group's
+    waits = seen("pingtree_sqlite_line_wait_seconds_count")
+    groups = seen("pingtree_sqlite_group_transactions_count")
+    if market.settings.resolved_database_url().startswith("sqlite"):
+        assert waits >= 6
+        assert groups >= 6
+        assert seen("pingtree_sqlite_line_wait_seconds_sum") < waits
+        assert seen("pingtree_sqlite_group_transactions_bucket", le="32.0") == groups
+    else:
+        assert (waits, groups) == (0, 0)
     assert seen("pingtree_writer_set_aside_total", writer="ping-writer") == 0
     assert seen("pingtree_set_aside_rows", writer="attempt-log") == 0
     # the pings are written a moment after their answers

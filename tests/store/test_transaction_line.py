@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.util import greenlet_spawn
 
 from pingtree.store.db import create_engine, session_factory
+from pingtree.store.transaction_line import LineWatch, line_of
 from pingtree.store.transactions import Transactions, Work
 from tests.support.databases import fresh_database
 
@@ -98,6 +99,9 @@ async def test_transactions_waiting_together_commit_once_and_fail_alone(
     works: list[Work[Any]] = [_parent(id_) for id_ in range(1, 6)]
     works.insert(2, fails)
     calls = [functools.partial(transactions.run, work) for work in works]
+    waits: list[float] = []
+    groups: list[int] = []
+    line_of(sessions.kw["bind"]).watch(LineWatch(waits.append, groups.append))
     statements.clear()
     outcomes = await _queued_together(transactions, calls)
 
@@ -107,6 +111,9 @@ async def test_transactions_waiting_together_commit_once_and_fail_alone(
     # the one holding the line, then the six that waited together: two commits, not seven
     assert statements.count("COMMIT") == 2
     assert statements.count("ROLLBACK TO line") == 1
+    assert groups == [1, 6]  # as the line reports them
+    assert len(waits) == 7
+    assert max(waits) >= 0.05  # the six waited behind the one holding the line
 
 
 async def test_a_group_whose_commit_fails_fails_whole(

@@ -7,7 +7,13 @@ from prometheus_client import disable_created_metrics, values
 
 from pingtree.metrics.definitions import MeteredAttemptLog, Metrics
 from pingtree.metrics.exposition import MULTIPROCESS_ENV, prepare_multiprocess_dir, render
-from pingtree.metrics.sampling import Sampler, Sources, Writer, time_pool_checkouts
+from pingtree.metrics.sampling import (
+    Sampler,
+    Sources,
+    Writer,
+    time_pool_checkouts,
+    watch_sqlite_line,
+)
 
 __all__ = [
     "MULTIPROCESS_ENV",
@@ -20,6 +26,7 @@ __all__ = [
     "process_metrics",
     "render",
     "time_pool_checkouts",
+    "watch_sqlite_line",
 ]
 
 

@@ -38,6 +38,8 @@ _SELLER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 #: seconds; a free pooled connection takes microseconds, a new one milliseconds, an
 #: exhausted pool up to its timeout (30 s)
 _POOL_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0)
+#: transactions a SQLite group commit takes: one alone, at most 32 (``store.transaction_line``)
+_GROUP_BUCKETS = (1, 2, 4, 8, 16, 32)
 #: attempts that sent nothing (the buyer was skipped): counted, but no latency to observe
 _UNSENT = frozenset({Outcome.SKIPPED_SLOW, Outcome.THROTTLED, Outcome.CIRCUIT_OPEN})
 
@@ -221,6 +223,21 @@ class Metrics:
                 multiprocess_mode="livesum",
                 registry=r,
             )
+        )
+
+        # --- SQLite's line of transactions (its one connection is its pool) -----------
+        self.line_wait = Histogram(
+            "pingtree_sqlite_line_wait_seconds",
+            "Time a SQLite transaction waited in line for the database's one connection, "
+            "from its call to its start",
+            buckets=_POOL_BUCKETS,
+            registry=r,
+        )
+        self.line_group = Histogram(
+            "pingtree_sqlite_group_transactions",
+            "Transactions one SQLite COMMIT made durable together (group commit)",
+            buckets=_GROUP_BUCKETS,
+            registry=r,
         )
 
     # --- the hot path ---------------------------------------------------------------------

@@ -9,7 +9,8 @@
   request. A scrape waits
   for it a moment only; a slow reading is never cancelled (cut off inside a transaction,
   it could keep SQLite's write lock) but finishes on its own, one at a time.
-- Pool waits are timed where the pool hands out a connection (:func:`time_pool_checkouts`).
+- Pool waits are timed where the pool hands out a connection (:func:`time_pool_checkouts`),
+  and on SQLite where its line of transactions starts each (:func:`watch_sqlite_line`).
 """
 
 from __future__ import annotations
@@ -28,10 +29,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import Pool, QueuePool
 
 from pingtree.metrics.definitions import Metrics
+from pingtree.store.db import is_sqlite
 from pingtree.store.periodic import Periodic
 from pingtree.store.readings import COUNTED_STATUSES, outbox_depth, set_aside_rows
+from pingtree.store.transaction_line import LineWatch, line_of
 
-__all__ = ["SAMPLE_SECONDS", "Sampler", "Sources", "Writer", "time_pool_checkouts"]
+__all__ = [
+    "SAMPLE_SECONDS",
+    "Sampler",
+    "Sources",
+    "Writer",
+    "time_pool_checkouts",
+    "watch_sqlite_line",
+]
 
 log = logging.getLogger(__name__)
 
@@ -173,3 +183,11 @@ def time_pool_checkouts(pool: Pool, metrics: Metrics) -> None:
             observe(time.perf_counter() - started)
 
     pool._do_get = timed_get  # type: ignore[method-assign]
+
+
+def watch_sqlite_line(engine: AsyncEngine, metrics: Metrics) -> None:
+    """On SQLite, observe each transaction's wait in its line and each group commit's size:
+    the line holds the pool's one connection for all the transactions waiting, so the
+    pool's own checkouts do not show their wait."""
+    if is_sqlite(engine):
+        line_of(engine).watch(LineWatch(metrics.line_wait.observe, metrics.line_group.observe))

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
-__all__ = ["FollowUp", "Line", "call_on", "line_of"]
+__all__ = ["FollowUp", "Line", "LineWatch", "call_on", "line_of"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,22 @@ class FollowUp(Protocol):
     def ended(self, outcome: Any) -> None:
         """On the event loop, once its group's end is known: its outcome, ``None`` if it
         failed or its group did not commit."""
+
+
+class LineWatch(NamedTuple):
+    """What a :class:`Line` reports as it goes, from the connection's thread (metrics)."""
+
+    #: a transaction's wait from its call to its start, in seconds
+    waited: Callable[[float], None]
+    #: the transactions a group committed together
+    grouped: Callable[[int], None]
+
+
+def _ignored(_: float) -> None:
+    pass
+
+
+_UNWATCHED = LineWatch(_ignored, _ignored)
 
 
 class Line:
@@ -77,6 +93,11 @@ class Line:
         #: a transaction runs or the line's task takes turns: newcomers queue
         self._busy = False
         self._turns: asyncio.Task[None] | None = None
+        self._watch = _UNWATCHED
+
+    def watch(self, watch: LineWatch) -> None:
+        """Report each transaction's wait and each group's size to ``watch``."""
+        self._watch = watch
 
     async def run(
         self,
@@ -89,7 +110,7 @@ class Line:
         its result once the group committed (and ``then``'s group ended)."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
-        queued = _Queued(contextvars.copy_context(), run_here, work, done, then)
+        queued = _Queued(contextvars.copy_context(), run_here, work, done, then, time.monotonic())
         if self._busy:
             self._waiting.append(queued)
             # once queued, the work runs to its end even if its caller is cancelled, as a
@@ -98,7 +119,9 @@ class Line:
         self._busy = True  # no one in line: straight to the thread, as a line of one
         try:
             alone = collections.deque([queued])
-            await self._on_thread(lambda connection: _run_turn(alone, connection, loop))
+            await self._on_thread(
+                lambda connection: _run_turn(alone, connection, loop, self._watch)
+            )
         finally:
             self._busy = False
             self._next_turns()
@@ -126,7 +149,9 @@ class Line:
         try:
             loop = asyncio.get_running_loop()
             while self._waiting:
-                await self._on_thread(lambda connection: _run_turn(self._waiting, connection, loop))
+                await self._on_thread(
+                    lambda connection: _run_turn(self._waiting, connection, loop, self._watch)
+                )
         except BaseException as error:  # no connection in time: the waiting callers fail
             while self._waiting:
                 done = self._waiting.popleft().done
@@ -148,6 +173,8 @@ class _Queued(NamedTuple):
     work: Any
     done: asyncio.Future[Any]
     then: FollowUp | None
+    #: when it was called (``time.monotonic()``)
+    called_at: float
 
 
 class _Committed(NamedTuple):
@@ -175,6 +202,7 @@ def _run_turn(
     waiting: collections.deque[_Queued],
     connection: sqlite3.Connection,
     loop: asyncio.AbstractEventLoop,
+    watch: LineWatch,
 ) -> None:
     """On the connection's thread: groups of the waiting transactions for up to
     :data:`_TURN_SECONDS`, then a last group for the follow-ups still due."""
@@ -184,7 +212,7 @@ def _run_turn(
         more = bool(waiting) and time.monotonic() < ends
         if not (more or committed):
             return
-        committed = _run_group(waiting if more else None, committed, connection, loop)
+        committed = _run_group(waiting if more else None, committed, connection, loop, watch)
 
 
 def _run_group(
@@ -192,6 +220,7 @@ def _run_group(
     committed: list[_Committed],
     connection: sqlite3.Connection,
     loop: asyncio.AbstractEventLoop,
+    watch: LineWatch,
 ) -> list[_Committed]:
     """One ``BEGIN IMMEDIATE … COMMIT``: the follow-ups of the group before, then the
     waiting transactions (none if ``waiting`` is ``None``), each caller told once the
@@ -217,6 +246,7 @@ def _run_group(
         ends = time.monotonic() + _GROUP_SECONDS
         while waiting and len(ran) < _GROUP_MAX and time.monotonic() < ends:
             queued = waiting.popleft()
+            watch.waited(time.monotonic() - queued.called_at)
             ran.append((queued, False, None))  # listed first: it fails with its group
             ok, value = _in_savepoint(
                 connection, queued.context.run, queued.run_here, queued.work, connection
@@ -232,6 +262,7 @@ def _run_group(
         for queued, _, _ in ran:
             _fail(loop, queued.done, lost)
         return []
+    watch.grouped(len(followed) + len(ran))
     for first, outcome in followed:
         _follow_up_ended(loop, first, outcome)
     following: list[_Committed] = []
