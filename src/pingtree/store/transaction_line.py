@@ -181,8 +181,12 @@ class _Committed(NamedTuple):
     """A transaction whose group committed, its follow-up still to run."""
 
     queued: _Queued
-    then: FollowUp
     result: Any
+
+    @property
+    def then(self) -> FollowUp:
+        assert self.queued.then is not None  # only a transaction with one is carried
+        return self.queued.then
 
 
 class _GroupLost(Exception):
@@ -270,7 +274,7 @@ def _run_group(
         if not ok:
             _fail(loop, queued.done, value)
         elif queued.then is not None:
-            following.append(_Committed(queued, queued.then, value))
+            following.append(_Committed(queued, value))
         else:
             _answer(loop, queued.done, value)
     return following
