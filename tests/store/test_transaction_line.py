@@ -201,3 +201,63 @@ async def test_a_follow_up_runs_once_its_transaction_committed(
     assert statements.count("COMMIT") == 3
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(text("child"))) == 3
+
+
+async def test_a_transaction_alone_in_line_needs_no_savepoint(
+    sessions: async_sessionmaker[AsyncSession], statements: list[str]
+) -> None:
+    transactions = Transactions(sessions)
+
+    async def fails(session: AsyncSession) -> None:
+        await _parent(99)(session)
+        raise LookupError("its own error")
+
+    await transactions.run(_parent(0))  # the first sets up the ORM's engine
+    statements.clear()
+    assert await transactions.run(_parent(1)) == 1
+    with pytest.raises(LookupError):
+        await transactions.run(fails)
+    assert await transactions.run(_parent(2)) == 2
+
+    assert statements == [
+        "BEGIN IMMEDIATE",
+        "INSERT INTO parent (id) VALUES (1)",
+        "COMMIT",
+        "BEGIN IMMEDIATE",
+        "INSERT INTO parent (id) VALUES (99)",
+        "ROLLBACK",  # the whole transaction: it was the only one in it
+        "BEGIN IMMEDIATE",
+        "INSERT INTO parent (id) VALUES (2)",
+        "COMMIT",
+    ]
+    assert await _parents(sessions) == [0, 1, 2]
+
+
+async def test_follow_ups_commit_before_whoever_queued_meanwhile_runs(
+    sessions: async_sessionmaker[AsyncSession], statements: list[str]
+) -> None:
+    """A follow-up is its first transaction's caller's wait: it goes in a group of its own
+    at once, not in one with the work of those that queued behind."""
+    transactions = Transactions(sessions)
+    child = _Child()
+    gate = threading.Event()
+
+    async def parent_held(session: AsyncSession) -> int:
+        await _parent(1)(session)
+        gate.wait(5)
+        return 1
+
+    statements.clear()
+    first = asyncio.create_task(transactions.run(parent_held, after=child))
+    await asyncio.sleep(0.05)  # on the connection's thread
+    newcomer = asyncio.ensure_future(transactions.run(_parent(2)))
+    await asyncio.sleep(0.05)  # in line behind it
+    gate.set()
+
+    assert await first == 1
+    assert await newcomer == 2
+    assert child.told == [1]
+    follow_up = statements.index("INSERT INTO child (id, parent_id) VALUES (1, 1)")
+    queued = statements.index("INSERT INTO parent (id) VALUES (2)")
+    assert statements[follow_up + 1] == "COMMIT"
+    assert follow_up < queued

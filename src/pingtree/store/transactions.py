@@ -28,8 +28,8 @@ the same code either way:
 
 A transaction may bring another to commit just after it, made from its result
 (:class:`After`: the sale's new outbox rows, taken for this process's posts): on SQLite in
-the line's next group, in the same trip to the thread, so that it does not wait for the
-event loop and its turn in the line apart.
+a group of the line's own just after the first's, in the same trip to the thread, so that
+it does not wait for the event loop and its turn in the line apart.
 """
 
 from __future__ import annotations
@@ -164,8 +164,8 @@ class Transactions:
 
 
 class _AfterInLine:
-    """An :class:`After` as its line's follow-up: its work runs in the group after the one
-    its first transaction committed in."""
+    """An :class:`After` as its line's follow-up: its work runs once the group its first
+    transaction committed in has."""
 
     def __init__(
         self, work_here: Callable[[Work[Any], sqlite3.Connection], Any], after: After
