@@ -63,6 +63,12 @@ def _parent(id_: int) -> Work[int]:
     return insert
 
 
+async def _fails(session: AsyncSession) -> None:
+    """A transaction that writes, then fails with its own error."""
+    await _parent(99)(session)
+    raise LookupError("its own error")
+
+
 async def _parents(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
     async with sessions() as session:
         return list(await session.scalars(text("SELECT id FROM parent ORDER BY id")))
@@ -91,13 +97,8 @@ async def test_transactions_waiting_together_commit_once_and_fail_alone(
     sessions: async_sessionmaker[AsyncSession], statements: list[str]
 ) -> None:
     transactions = Transactions(sessions)
-
-    async def fails(session: AsyncSession) -> None:
-        await _parent(99)(session)
-        raise LookupError("its own error")
-
     works: list[Work[Any]] = [_parent(id_) for id_ in range(1, 6)]
-    works.insert(2, fails)
+    works.insert(2, _fails)
     calls = [functools.partial(transactions.run, work) for work in works]
     waits: list[float] = []
     groups: list[int] = []
@@ -207,16 +208,11 @@ async def test_a_transaction_alone_in_line_needs_no_savepoint(
     sessions: async_sessionmaker[AsyncSession], statements: list[str]
 ) -> None:
     transactions = Transactions(sessions)
-
-    async def fails(session: AsyncSession) -> None:
-        await _parent(99)(session)
-        raise LookupError("its own error")
-
     await transactions.run(_parent(0))  # the first sets up the ORM's engine
     statements.clear()
     assert await transactions.run(_parent(1)) == 1
     with pytest.raises(LookupError):
-        await transactions.run(fails)
+        await transactions.run(_fails)
     assert await transactions.run(_parent(2)) == 2
 
     assert statements == [
