@@ -257,3 +257,5 @@ async def test_follow_ups_commit_before_whoever_queued_meanwhile_runs(
     queued = statements.index("INSERT INTO parent (id) VALUES (2)")
     assert statements[follow_up + 1] == "COMMIT"
     assert follow_up < queued
+    # read through the pool: once the line has given its connection back
+    assert await _parents(sessions) == [1, 2]
